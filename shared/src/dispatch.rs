@@ -1,0 +1,148 @@
+//! The preamble every rotation function shares, step dispatch, and the per-invocation summary.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::error::{Result, RotationError};
+use crate::event::{RotationEvent, Step};
+use crate::labels::{self, TokenStatus};
+use crate::password::PasswordPolicy;
+use crate::steps::{self, CreateOutcome, Rotation, StepContext};
+use crate::store::SecretStore;
+
+/// How an invocation ended, as logged in the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The step ran and did its work.
+    Done,
+    /// createSecret found the AWSPENDING value already stored.
+    AlreadyCreated,
+    /// The token is already AWSCURRENT: nothing to do (a finishSecret replay still takes a
+    /// leftover AWSPENDING off the token).
+    AlreadyCurrent,
+}
+
+impl Outcome {
+    /// The name used in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::AlreadyCreated => "already_created",
+            Outcome::AlreadyCurrent => "already_current",
+        }
+    }
+}
+
+/// Runs one invocation: parse the event, check rotation and token as the official functions do,
+/// run the step. Logs one summary line (secret ARN, step, token, outcome, duration) and nothing
+/// secret.
+pub async fn handle<S: SecretStore, R: Rotation>(
+    store: &S,
+    rotation: &R,
+    policy: &PasswordPolicy,
+    payload: &Value,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let event = match RotationEvent::from_value(payload) {
+        Ok(event) => event,
+        Err(e) => {
+            let result = Err(e);
+            log_summary("", "unknown", "", &result, started);
+            return result;
+        }
+    };
+    let (arn, result) = run(store, rotation, policy, &event).await;
+    let secret = arn.as_deref().unwrap_or(&event.secret_id);
+    log_summary(secret, event.step.as_str(), &event.token, &result, started);
+    result
+}
+
+fn log_summary(secret: &str, step: &str, token: &str, result: &Result<Outcome>, started: Instant) {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(outcome) => tracing::info!(
+            secret_arn = secret,
+            step,
+            token,
+            outcome = outcome.as_str(),
+            duration_ms,
+            "rotation step finished"
+        ),
+        Err(e) => tracing::error!(
+            secret_arn = secret,
+            step,
+            token,
+            outcome = "error",
+            error_type = e.error_type(),
+            error = %e,
+            duration_ms,
+            "rotation step failed"
+        ),
+    }
+}
+
+async fn run<S: SecretStore, R: Rotation>(
+    store: &S,
+    rotation: &R,
+    policy: &PasswordPolicy,
+    event: &RotationEvent,
+) -> (Option<String>, Result<Outcome>) {
+    let metadata = match store.describe(&event.secret_id).await {
+        Ok(m) => m,
+        Err(e) => return (None, Err(e)),
+    };
+    let arn = metadata.arn.clone();
+    let ctx = StepContext {
+        store,
+        arn: &metadata.arn,
+        token: &event.token,
+        policy,
+        versions: &metadata.versions,
+    };
+    let result = async {
+        if metadata.rotation_enabled == Some(false) {
+            return Err(RotationError::RotationNotEnabled {
+                secret: metadata.arn.clone(),
+            });
+        }
+        match labels::token_status(&metadata.versions, &event.token) {
+            TokenStatus::Unknown => Err(RotationError::UnknownVersion {
+                secret: metadata.arn.clone(),
+                token: event.token.clone(),
+            }),
+            TokenStatus::NotPending { pending_on } => Err(RotationError::VersionNotPending {
+                secret: metadata.arn.clone(),
+                token: event.token.clone(),
+                pending_on: pending_on.unwrap_or_else(|| "no version".into()),
+            }),
+            TokenStatus::Current { also_pending } => {
+                // A finishSecret that moved AWSCURRENT but failed before removing AWSPENDING is
+                // completed by its retry; every other replay does nothing.
+                if event.step == Step::Finish && also_pending {
+                    steps::finish_secret(&ctx).await?;
+                }
+                Ok(Outcome::AlreadyCurrent)
+            }
+            TokenStatus::Pending => run_step(&ctx, rotation, event.step).await,
+        }
+    }
+    .await;
+    (Some(arn), result)
+}
+
+async fn run_step<S: SecretStore, R: Rotation>(
+    ctx: &StepContext<'_, S>,
+    rotation: &R,
+    step: Step,
+) -> Result<Outcome> {
+    match step {
+        Step::Create => Ok(match steps::create_secret(ctx, rotation).await? {
+            CreateOutcome::Created => Outcome::Done,
+            CreateOutcome::AlreadyCreated => Outcome::AlreadyCreated,
+        }),
+        Step::Set => rotation.set_secret(ctx).await.map(|()| Outcome::Done),
+        Step::Test => rotation.test_secret(ctx).await.map(|()| Outcome::Done),
+        Step::Finish => steps::finish_secret(ctx).await.map(|()| Outcome::Done),
+    }
+}

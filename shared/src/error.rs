@@ -1,0 +1,207 @@
+//! The one error type of the rotation core, with stable `errorType` names.
+//!
+//! Every message says what went wrong and what to fix. No message ever carries a secret value:
+//! variants hold key names, version ids, step names and service error codes, never a password.
+
+use std::fmt;
+
+/// The Secrets Manager error codes the rotation logic reacts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiErrorCode {
+    /// `ResourceNotFoundException`: no such secret, version, or the version has no value.
+    ResourceNotFound,
+    /// `ResourceExistsException`: the token was already used with a different value.
+    ResourceExists,
+    /// `InvalidParameterException`: e.g. a label move that names the wrong source version.
+    InvalidParameter,
+    /// `InvalidRequestException`: e.g. a version id and stage that do not belong together.
+    InvalidRequest,
+    /// Any other service code, or none (transport failure, timeout).
+    Other(String),
+}
+
+impl ApiErrorCode {
+    /// Maps a service error code string to the enum.
+    pub fn from_code(code: Option<&str>) -> Self {
+        match code {
+            Some("ResourceNotFoundException") => Self::ResourceNotFound,
+            Some("ResourceExistsException") => Self::ResourceExists,
+            Some("InvalidParameterException") => Self::InvalidParameter,
+            Some("InvalidRequestException") => Self::InvalidRequest,
+            Some(other) => Self::Other(other.to_string()),
+            None => Self::Other("no error code (transport failure or timeout)".to_string()),
+        }
+    }
+}
+
+impl fmt::Display for ApiErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ResourceNotFound => f.write_str("ResourceNotFoundException"),
+            Self::ResourceExists => f.write_str("ResourceExistsException"),
+            Self::InvalidParameter => f.write_str("InvalidParameterException"),
+            Self::InvalidRequest => f.write_str("InvalidRequestException"),
+            Self::Other(code) => f.write_str(code),
+        }
+    }
+}
+
+/// Everything that can make a rotation step fail.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    /// The invocation payload is not a rotation event.
+    #[error("malformed rotation event: {0}. Secrets Manager sends {{\"SecretId\", \"ClientRequestToken\", \"Step\"}}; check what invoked this function")]
+    InvalidEvent(String),
+
+    /// `Step` is not one of the four rotation steps.
+    #[error("invalid step parameter '{step}': expected createSecret, setSecret, testSecret or finishSecret")]
+    InvalidStep {
+        /// The step name received (not secret).
+        step: String,
+    },
+
+    /// DescribeSecret reports `RotationEnabled: false`.
+    #[error("secret {secret} is not enabled for rotation; enable rotation on the secret before invoking this function")]
+    RotationNotEnabled {
+        /// The secret ARN or name.
+        secret: String,
+    },
+
+    /// The token is not a version of the secret.
+    #[error("secret version {token} has no stage for rotation of secret {secret}; start the rotation with RotateSecret so that it creates this version")]
+    UnknownVersion {
+        /// The secret ARN or name.
+        secret: String,
+        /// The ClientRequestToken.
+        token: String,
+    },
+
+    /// The token is a version of the secret, but neither AWSCURRENT nor AWSPENDING.
+    #[error("secret version {token} is not set as AWSPENDING for rotation of secret {secret}; AWSPENDING is on {pending_on}. Cancel or finish the other rotation first")]
+    VersionNotPending {
+        /// The secret ARN or name.
+        secret: String,
+        /// The ClientRequestToken.
+        token: String,
+        /// Where AWSPENDING is instead ("no version" if nowhere).
+        pending_on: String,
+    },
+
+    /// A staging label sits on more than one version (an emulator artefact; the real service
+    /// never does this). Nothing is changed.
+    #[error("staging label {label} is attached to more than one version of secret {secret} ({versions}); repair the labels with UpdateSecretVersionStage before rotating")]
+    LabelConflict {
+        /// The secret ARN or name.
+        secret: String,
+        /// The label.
+        label: String,
+        /// The versions carrying it.
+        versions: String,
+    },
+
+    /// The secret value is not what this function expects (bad JSON, missing or invalid key).
+    #[error("malformed secret ({which}): {problem}")]
+    MalformedSecret {
+        /// Which version: "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS" or "master secret".
+        which: String,
+        /// What is wrong, naming the key but never a value.
+        problem: String,
+    },
+
+    /// The secret's `engine` is not one this function rotates.
+    #[error("database engine must be set to {expected} in order to use this rotation function; the {which} secret says '{found}'")]
+    WrongEngine {
+        /// Which version of the secret.
+        which: String,
+        /// The accepted engine names.
+        expected: String,
+        /// The engine found (not secret).
+        found: String,
+    },
+
+    /// A Secrets Manager API call failed.
+    #[error("Secrets Manager {operation} failed with {code}: {message}")]
+    SecretsManager {
+        /// The API operation, e.g. `GetSecretValue`.
+        operation: &'static str,
+        /// The service error code.
+        code: ApiErrorCode,
+        /// The service's message (service messages do not contain secret values).
+        message: String,
+    },
+
+    /// The function's configuration (environment variables) is invalid.
+    #[error("invalid configuration: {variable} {problem}")]
+    Configuration {
+        /// The environment variable name.
+        variable: String,
+        /// What is wrong with it, and what is allowed.
+        problem: String,
+    },
+
+    /// setSecret could not apply the pending secret to the service.
+    #[error("setSecret failed: {0}")]
+    SetSecret(String),
+
+    /// testSecret found that the pending secret does not work.
+    #[error("testSecret failed: {0}")]
+    TestSecret(String),
+}
+
+impl RotationError {
+    /// The stable `errorType` reported to Lambda and logged; safe to alarm on.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidEvent(_) => "InvalidEvent",
+            Self::InvalidStep { .. } => "InvalidStep",
+            Self::RotationNotEnabled { .. } => "RotationNotEnabled",
+            Self::UnknownVersion { .. } => "UnknownVersion",
+            Self::VersionNotPending { .. } => "VersionNotPending",
+            Self::LabelConflict { .. } => "LabelConflict",
+            Self::MalformedSecret { .. } => "MalformedSecret",
+            Self::WrongEngine { .. } => "WrongEngine",
+            Self::SecretsManager { .. } => "SecretsManagerError",
+            Self::Configuration { .. } => "ConfigurationError",
+            Self::SetSecret(_) => "SetSecretFailed",
+            Self::TestSecret(_) => "TestSecretFailed",
+        }
+    }
+
+    /// The service error code, when this is a Secrets Manager error.
+    pub fn api_code(&self) -> Option<&ApiErrorCode> {
+        match self {
+            Self::SecretsManager { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True for a Secrets Manager `ResourceNotFoundException`.
+    pub fn is_not_found(&self) -> bool {
+        self.api_code() == Some(&ApiErrorCode::ResourceNotFound)
+    }
+
+    /// True for a Secrets Manager `ResourceExistsException`.
+    pub fn is_resource_exists(&self) -> bool {
+        self.api_code() == Some(&ApiErrorCode::ResourceExists)
+    }
+
+    /// Shorthand for a [`RotationError::MalformedSecret`].
+    pub fn malformed(which: &str, problem: impl Into<String>) -> Self {
+        Self::MalformedSecret {
+            which: which.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl From<RotationError> for lambda_runtime::Diagnostic {
+    fn from(err: RotationError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: err.error_type().to_string(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// The result type of the rotation core.
+pub type Result<T, E = RotationError> = std::result::Result<T, E>;

@@ -1,0 +1,34 @@
+//! The Lambda entry point shared by every function binary.
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+use crate::dispatch;
+use crate::password::{PasswordDefaults, PasswordPolicy};
+use crate::steps::Rotation;
+use crate::store::SdkStore;
+use crate::telemetry;
+
+/// Runs a rotation function in the Lambda runtime: logs, configuration (a bad variable stops
+/// the start-up with a clear message), the Secrets Manager client (built once), then the loop.
+pub async fn run<R: Rotation + 'static>(
+    rotation: R,
+    defaults: PasswordDefaults,
+) -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let policy = match PasswordPolicy::from_env(defaults) {
+        Ok(policy) => policy,
+        Err(e) => {
+            tracing::error!(error_type = e.error_type(), error = %e, "configuration rejected at start-up");
+            return Err(e.into());
+        }
+    };
+    let store = SdkStore::from_env().await;
+    let (store, rotation, policy) = (&store, &rotation, &policy);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        dispatch::handle(store, rotation, policy, &event.payload)
+            .await
+            .map(|_| ())
+    }))
+    .await
+}

@@ -1,0 +1,334 @@
+//! Secret values: a redacting string wrapper, JSON secrets that keep unknown keys, and the
+//! database secret model the SAR rotation functions use.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Result, RotationError};
+use crate::event::json_kind;
+
+/// A secret string. Its `Debug` and `Display` print a placeholder, so it cannot reach a log or an
+/// error message by accident; [`SecretValue::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    /// Wraps a secret string.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself. Never log what this returns.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+impl fmt::Display for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A secret whose value is a JSON object with a string `password`; every other key is kept
+/// as it was, so rewriting the password preserves keys this code does not know.
+#[derive(Clone, PartialEq)]
+pub struct JsonSecret {
+    fields: Map<String, Value>,
+}
+
+impl fmt::Debug for JsonSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonSecret")
+            .field("keys", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl JsonSecret {
+    /// Parses a secret string. `which` names the version in errors ("AWSCURRENT", ...). Errors
+    /// give the JSON position or the key, never the value.
+    pub fn parse(value: &SecretValue, which: &str) -> Result<Self> {
+        let parsed: Value = serde_json::from_str(value.expose()).map_err(|e| {
+            RotationError::malformed(
+                which,
+                format!(
+                    "the secret string is not valid JSON (error at line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        let Value::Object(fields) = parsed else {
+            return Err(RotationError::malformed(
+                which,
+                format!(
+                    "the secret string is a JSON {}, expected an object",
+                    json_kind(&parsed)
+                ),
+            ));
+        };
+        let secret = Self { fields };
+        secret.required_str("password", which)?;
+        Ok(secret)
+    }
+
+    /// The password.
+    pub fn password(&self) -> SecretValue {
+        SecretValue::new(self.fields["password"].as_str().unwrap_or_default())
+    }
+
+    /// A copy with `password` replaced; every other key is unchanged.
+    pub fn with_password(&self, password: &SecretValue) -> Self {
+        self.with_str("password", password.expose())
+    }
+
+    /// A copy with the string key `key` set to `value`.
+    pub fn with_str(&self, key: &str, value: &str) -> Self {
+        let mut fields = self.fields.clone();
+        fields.insert(key.to_string(), Value::String(value.to_string()));
+        Self { fields }
+    }
+
+    /// The secret string to store.
+    pub fn to_secret_value(&self) -> SecretValue {
+        SecretValue::new(Value::Object(self.fields.clone()).to_string())
+    }
+
+    /// The raw value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key)
+    }
+
+    /// The keys present, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
+    }
+
+    /// A required non-empty string key.
+    pub fn required_str(&self, key: &str, which: &str) -> Result<&str> {
+        match self.optional_str(key, which)? {
+            Some(s) => Ok(s),
+            None => Err(RotationError::malformed(
+                which,
+                format!("the {key} key is missing from the secret JSON"),
+            )),
+        }
+    }
+
+    /// An optional string key: absent or null is None; empty or another type is an error.
+    pub fn optional_str(&self, key: &str, which: &str) -> Result<Option<&str>> {
+        match self.fields.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+            Some(Value::String(_)) => Err(RotationError::malformed(
+                which,
+                format!("the {key} key is an empty string"),
+            )),
+            Some(other) => Err(RotationError::malformed(
+                which,
+                format!(
+                    "the {key} key must be a string, found a JSON {}",
+                    json_kind(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// The database secret of the SAR rotation functions: `engine`, `host`, `username`,
+/// `password`, `dbname`, `port`, `masterarn`, `ssl`, plus any other keys, kept on rewrite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseSecret {
+    /// The `engine` key (`postgres`, `mysql`, ...).
+    pub engine: Option<String>,
+    /// The database host name.
+    pub host: String,
+    /// The database user.
+    pub username: String,
+    /// The `dbname` key, if set.
+    pub dbname: Option<String>,
+    /// The `port` key (a JSON number or a numeric string), if set.
+    pub port: Option<u16>,
+    /// The ARN of the superuser secret (`masterarn`), if set.
+    pub masterarn: Option<String>,
+    /// The `ssl` key (a JSON boolean or "true"/"false", any case), if set.
+    pub ssl: Option<bool>,
+    json: JsonSecret,
+}
+
+impl DatabaseSecret {
+    /// Parses and validates a database secret. `which` names the version in errors.
+    pub fn parse(value: &SecretValue, which: &str) -> Result<Self> {
+        let json = JsonSecret::parse(value, which)?;
+        let port = match json.get("port") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(
+                n.as_u64()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| {
+                        RotationError::malformed(
+                            which,
+                            "the port key must be a TCP port number between 1 and 65535",
+                        )
+                    })?,
+            ),
+            Some(Value::String(s)) => Some(
+                s.trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| {
+                        RotationError::malformed(
+                            which,
+                            "the port key must be a TCP port number between 1 and 65535",
+                        )
+                    })?,
+            ),
+            Some(other) => {
+                return Err(RotationError::malformed(
+                    which,
+                    format!(
+                        "the port key must be a number or a numeric string, found a JSON {}",
+                        json_kind(other)
+                    ),
+                ))
+            }
+        };
+        let ssl = match json.get("ssl") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+            Some(_) => {
+                return Err(RotationError::malformed(
+                    which,
+                    "the ssl key must be true, false, \"true\" or \"false\"",
+                ))
+            }
+        };
+        Ok(Self {
+            engine: json.optional_str("engine", which)?.map(str::to_string),
+            host: json.required_str("host", which)?.to_string(),
+            username: json.required_str("username", which)?.to_string(),
+            dbname: json.optional_str("dbname", which)?.map(str::to_string),
+            masterarn: json.optional_str("masterarn", which)?.map(str::to_string),
+            port,
+            ssl,
+            json,
+        })
+    }
+
+    /// The password.
+    pub fn password(&self) -> SecretValue {
+        self.json.password()
+    }
+
+    /// Fails with [`RotationError::WrongEngine`] unless `engine` is one of `accepted`.
+    pub fn expect_engine(&self, accepted: &[&str], which: &str) -> Result<()> {
+        match &self.engine {
+            Some(engine) if accepted.contains(&engine.as_str()) => Ok(()),
+            found => Err(RotationError::WrongEngine {
+                which: which.to_string(),
+                expected: accepted
+                    .iter()
+                    .map(|e| format!("'{e}'"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                found: found.clone().unwrap_or_else(|| "(no engine key)".into()),
+            }),
+        }
+    }
+
+    /// The underlying JSON, every key included.
+    pub fn json(&self) -> &JsonSecret {
+        &self.json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<DatabaseSecret> {
+        DatabaseSecret::parse(&SecretValue::new(s), "AWSCURRENT")
+    }
+
+    #[test]
+    fn debug_and_display_never_show_the_value() {
+        let v = SecretValue::new("hunter2");
+        assert!(!format!("{v:?} {v}").contains("hunter2"));
+        let j = JsonSecret::parse(&SecretValue::new(r#"{"password":"hunter2"}"#), "x").unwrap();
+        assert!(!format!("{j:?}").contains("hunter2"));
+        let d = parse(r#"{"host":"h","username":"u","password":"hunter2"}"#).unwrap();
+        assert!(!format!("{d:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn reads_every_typed_key() {
+        let d = parse(r#"{"engine":"postgres","host":"db","username":"u","password":"p","dbname":"app","port":"6432","masterarn":"arn:m","ssl":"TRUE","team":"x"}"#).unwrap();
+        assert_eq!(d.engine.as_deref(), Some("postgres"));
+        assert_eq!(d.port, Some(6432));
+        assert_eq!(d.ssl, Some(true));
+        assert_eq!(d.dbname.as_deref(), Some("app"));
+        assert_eq!(d.masterarn.as_deref(), Some("arn:m"));
+        assert_eq!(d.password().expose(), "p");
+        let d = parse(r#"{"host":"db","username":"u","password":"p","port":5432,"ssl":false}"#)
+            .unwrap();
+        assert_eq!((d.port, d.ssl, d.engine), (Some(5432), Some(false), None));
+    }
+
+    #[test]
+    fn rewriting_the_password_keeps_unknown_keys_and_their_types() {
+        let d = parse(r#"{"host":"db","username":"u","password":"old","port":"5432","ssl":true,"nested":{"a":[1,2]},"n":null}"#).unwrap();
+        let new = d.json().with_password(&SecretValue::new("new"));
+        let v: Value = serde_json::from_str(new.to_secret_value().expose()).unwrap();
+        assert_eq!(v["password"], "new");
+        assert_eq!(v["port"], "5432");
+        assert_eq!(v["ssl"], true);
+        assert_eq!(v["nested"]["a"][1], 2);
+        assert!(v.get("n").unwrap().is_null());
+    }
+
+    #[test]
+    fn errors_name_the_key_and_never_the_value() {
+        let cases = [
+            (r#"{"host":"h","password":"s3cr3t"}"#, "username key is missing"),
+            (r#"{"host":"h","username":"u"}"#, "password key is missing"),
+            (r#"{"host":"h","username":"u","password":5}"#, "password key must be a string"),
+            (r#"{"host":"h","username":"u","password":"s3cr3t","port":"s3cr3t"}"#, "port key"),
+            (r#"{"host":"h","username":"u","password":"s3cr3t","port":70000}"#, "port key"),
+            (r#"{"host":"h","username":"u","password":"s3cr3t","ssl":"s3cr3t"}"#, "ssl key"),
+            (r#"{"host":"","username":"u","password":"s3cr3t"}"#, "host key is an empty string"),
+            (r#"{"password":"s3cr3t""#, "not valid JSON"),
+            (r#""s3cr3t""#, "JSON string, expected an object"),
+        ];
+        for (secret, needle) in cases {
+            let err = parse(secret).unwrap_err();
+            assert_eq!(err.error_type(), "MalformedSecret");
+            let msg = err.to_string();
+            assert!(msg.contains(needle), "{msg}");
+            assert!(!msg.contains("s3cr3t"), "{msg}");
+            assert!(msg.contains("AWSCURRENT"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn engine_check() {
+        let d = parse(r#"{"engine":"mysql","host":"h","username":"u","password":"p"}"#).unwrap();
+        assert!(d.expect_engine(&["mysql", "aurora-mysql"], "AWSCURRENT").is_ok());
+        let err = d.expect_engine(&["postgres"], "AWSCURRENT").unwrap_err();
+        assert_eq!(err.error_type(), "WrongEngine");
+        assert!(err.to_string().contains("'postgres'") && err.to_string().contains("mysql"));
+        let none = parse(r#"{"host":"h","username":"u","password":"p"}"#).unwrap();
+        assert!(none.expect_engine(&["postgres"], "x").is_err());
+    }
+}

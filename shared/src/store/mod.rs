@@ -1,0 +1,64 @@
+//! The few Secrets Manager calls a rotation makes, behind one trait: [`SdkStore`] talks to the
+//! service (or an emulator), [`MemoryStore`] is a strict in-memory fake for unit tests.
+
+mod memory;
+mod sdk;
+
+use std::future::Future;
+
+pub use memory::{MemoryStore, StoreCall};
+pub use sdk::{SdkStore, SECRETS_MANAGER_ENDPOINT};
+
+use crate::error::Result;
+use crate::labels::VersionStages;
+use crate::password::PasswordPolicy;
+use crate::secret::SecretValue;
+
+/// What DescribeSecret says about a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretMetadata {
+    /// The secret ARN.
+    pub arn: String,
+    /// `RotationEnabled` (absent on a secret that was never set up for rotation).
+    pub rotation_enabled: Option<bool>,
+    /// `VersionIdsToStages`.
+    pub versions: VersionStages,
+}
+
+/// The Secrets Manager operations the rotation core uses. Every read names a stage.
+pub trait SecretStore: Send + Sync {
+    /// DescribeSecret.
+    fn describe(&self, secret_id: &str) -> impl Future<Output = Result<SecretMetadata>> + Send;
+
+    /// GetSecretValue for `stage`, optionally pinned to `version_id` too. A version without a
+    /// value is a `ResourceNotFoundException`.
+    fn get_value(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Result<SecretValue>> + Send;
+
+    /// PutSecretValue with `ClientRequestToken = token` and `VersionStages = [AWSPENDING]`.
+    fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        value: &SecretValue,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// UpdateSecretVersionStage.
+    fn update_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        move_to: Option<&str>,
+        remove_from: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// GetRandomPassword under `policy`.
+    fn random_password(
+        &self,
+        policy: &PasswordPolicy,
+    ) -> impl Future<Output = Result<SecretValue>> + Send;
+}

@@ -1,0 +1,167 @@
+//! [`SecretStore`] on aws-sdk-secretsmanager.
+
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::Client;
+
+use super::{SecretMetadata, SecretStore};
+use crate::error::{ApiErrorCode, Result, RotationError};
+use crate::labels::{VersionStages, AWSPENDING};
+use crate::password::PasswordPolicy;
+use crate::secret::SecretValue;
+
+/// The endpoint variable the official rotation functions read. When set and not empty it wins
+/// over the SDK's own `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL`.
+pub const SECRETS_MANAGER_ENDPOINT: &str = "SECRETS_MANAGER_ENDPOINT";
+
+/// The Secrets Manager client used in Lambda and in integration tests.
+#[derive(Debug, Clone)]
+pub struct SdkStore {
+    client: Client,
+}
+
+impl SdkStore {
+    /// Wraps an existing client.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Builds a client from the environment: region and credentials from the standard chain,
+    /// endpoint from `SECRETS_MANAGER_ENDPOINT`, else `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else
+    /// `AWS_ENDPOINT_URL`, else the service default.
+    pub async fn from_env() -> Self {
+        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let mut builder = aws_sdk_secretsmanager::config::Builder::from(&shared);
+        if let Some(endpoint) = std::env::var(SECRETS_MANAGER_ENDPOINT)
+            .ok()
+            .filter(|e| !e.trim().is_empty())
+        {
+            builder = builder.endpoint_url(endpoint.trim());
+        }
+        Self::new(Client::from_conf(builder.build()))
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn api_error<E>(operation: &'static str, err: SdkError<E>) -> RotationError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = ApiErrorCode::from_code(err.code());
+    let message = match err.message() {
+        Some(m) => m.to_string(),
+        None => DisplayErrorContext(&err).to_string(),
+    };
+    RotationError::SecretsManager {
+        operation,
+        code,
+        message,
+    }
+}
+
+impl SecretStore for SdkStore {
+    async fn describe(&self, secret_id: &str) -> Result<SecretMetadata> {
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeSecret", e))?;
+        let versions: VersionStages = out
+            .version_ids_to_stages()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(SecretMetadata {
+            arn: out.arn().unwrap_or(secret_id).to_string(),
+            rotation_enabled: out.rotation_enabled(),
+            versions,
+        })
+    }
+
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        version_id: Option<&str>,
+    ) -> Result<SecretValue> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| api_error("GetSecretValue", e))?;
+        out.secret_string()
+            .map(SecretValue::new)
+            .ok_or_else(|| RotationError::SecretsManager {
+                operation: "GetSecretValue",
+                code: ApiErrorCode::ResourceNotFound,
+                message: format!(
+                    "the {stage} version holds no SecretString (binary secrets are not supported)"
+                ),
+            })
+    }
+
+    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretValue) -> Result<()> {
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(token)
+            .secret_string(value.expose())
+            .version_stages(AWSPENDING)
+            .send()
+            .await
+            .map_err(|e| api_error("PutSecretValue", e))?;
+        Ok(())
+    }
+
+    async fn update_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        move_to: Option<&str>,
+        remove_from: Option<&str>,
+    ) -> Result<()> {
+        self.client
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .set_move_to_version_id(move_to.map(str::to_string))
+            .set_remove_from_version_id(remove_from.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| api_error("UpdateSecretVersionStage", e))?;
+        Ok(())
+    }
+
+    async fn random_password(&self, policy: &PasswordPolicy) -> Result<SecretValue> {
+        let out = self
+            .client
+            .get_random_password()
+            .password_length(i64::from(policy.length))
+            .set_exclude_characters(
+                Some(policy.exclude_characters.clone()).filter(|s| !s.is_empty()),
+            )
+            .exclude_numbers(policy.exclude_numbers)
+            .exclude_punctuation(policy.exclude_punctuation)
+            .exclude_uppercase(policy.exclude_uppercase)
+            .exclude_lowercase(policy.exclude_lowercase)
+            .require_each_included_type(policy.require_each_included_type)
+            .send()
+            .await
+            .map_err(|e| api_error("GetRandomPassword", e))?;
+        out.random_password()
+            .map(SecretValue::new)
+            .ok_or_else(|| RotationError::SecretsManager {
+                operation: "GetRandomPassword",
+                code: ApiErrorCode::Other("EmptyResponse".into()),
+                message: "the response carried no password".into(),
+            })
+    }
+}
