@@ -48,7 +48,8 @@ pub enum StoreCall {
 }
 
 impl StoreCall {
-    fn operation(&self) -> &'static str {
+    /// The API operation name.
+    pub fn operation(&self) -> &'static str {
         match self {
             Self::Describe => "DescribeSecret",
             Self::GetValue { .. } => "GetSecretValue",
@@ -71,11 +72,18 @@ struct Secret {
     versions: BTreeMap<String, Version>,
 }
 
+#[derive(Debug)]
+struct Failure {
+    operation: &'static str,
+    skip: usize,
+    code: ApiErrorCode,
+}
+
 #[derive(Debug, Default)]
 struct State {
     secrets: HashMap<String, Secret>,
     calls: Vec<StoreCall>,
-    failures: VecDeque<(&'static str, ApiErrorCode)>,
+    failures: VecDeque<Failure>,
 }
 
 /// The in-memory fake. Secrets are addressed by name; the ARN is `arn:fake:secret:NAME`.
@@ -143,11 +151,13 @@ impl MemoryStore {
             .secrets
             .get_mut(name)
             .ok_or_else(|| not_found("RotateSecret", "no such secret"))?;
-        if let Some((v, _)) = secret
-            .versions
-            .iter()
-            .find(|(v, ver)| *v != token && ver.labels.iter().any(|l| l == AWSPENDING))
-        {
+        // AWSPENDING left on the AWSCURRENT version is a finished rotation; anywhere else it
+        // is one still in progress.
+        if let Some((v, _)) = secret.versions.iter().find(|(v, ver)| {
+            *v != token
+                && ver.labels.iter().any(|l| l == AWSPENDING)
+                && !ver.labels.iter().any(|l| l == AWSCURRENT)
+        }) {
             return Err(err(
                 "RotateSecret",
                 ApiErrorCode::InvalidRequest,
@@ -155,6 +165,11 @@ impl MemoryStore {
             ));
         }
         secret.rotation_enabled = Some(true);
+        for (id, v) in secret.versions.iter_mut() {
+            if id != token {
+                v.labels.retain(|l| l != AWSPENDING);
+            }
+        }
         let version = secret.versions.entry(token.to_string()).or_default();
         if !version.labels.iter().any(|l| l == AWSPENDING) {
             version.labels.push(AWSPENDING.into());
@@ -189,7 +204,35 @@ impl MemoryStore {
 
     /// Makes the next call of `operation` (e.g. "UpdateSecretVersionStage") fail with `code`.
     pub fn fail_next(&self, operation: &'static str, code: ApiErrorCode) {
-        self.lock().failures.push_back((operation, code));
+        self.fail_call(operation, 0, code);
+    }
+
+    /// Lets `skip` calls of `operation` through, then fails the next one with `code`.
+    pub fn fail_call(&self, operation: &'static str, skip: usize, code: ApiErrorCode) {
+        self.lock().failures.push_back(Failure {
+            operation,
+            skip,
+            code,
+        });
+    }
+
+    /// Injected failures not yet triggered.
+    pub fn pending_failures(&self) -> usize {
+        self.lock().failures.len()
+    }
+
+    fn take_failure(state: &mut State, operation: &'static str) -> Option<RotationError> {
+        let pos = state
+            .failures
+            .iter()
+            .position(|f| f.operation == operation)?;
+        let failure = &mut state.failures[pos];
+        if failure.skip > 0 {
+            failure.skip -= 1;
+            return None;
+        }
+        let failure = state.failures.remove(pos)?;
+        Some(err(operation, failure.code, "injected failure"))
     }
 
     /// `VersionIdsToStages`, including versions that have no label left.
@@ -240,9 +283,8 @@ impl MemoryStore {
         let operation = call.operation();
         let mut state = self.lock();
         state.calls.push(call);
-        if let Some(pos) = state.failures.iter().position(|(op, _)| *op == operation) {
-            let (_, code) = state.failures.remove(pos).expect("position is in range");
-            return Err(err(operation, code, "injected failure"));
+        if let Some(e) = Self::take_failure(&mut state, operation) {
+            return Err(e);
         }
         let secret = state
             .secrets
@@ -426,13 +468,8 @@ impl SecretStore for MemoryStore {
         {
             let mut state = self.lock();
             state.calls.push(StoreCall::RandomPassword);
-            if let Some(pos) = state
-                .failures
-                .iter()
-                .position(|(op, _)| *op == "GetRandomPassword")
-            {
-                let (_, code) = state.failures.remove(pos).expect("position is in range");
-                return Err(err("GetRandomPassword", code, "injected failure"));
+            if let Some(e) = Self::take_failure(&mut state, "GetRandomPassword") {
+                return Err(e);
             }
         }
         let alphabet: Vec<char> = policy

@@ -1,0 +1,448 @@
+//! The shared preamble and steps against the strict in-memory Secrets Manager.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rotation_core::dispatch::{handle, Outcome};
+use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::store::StoreCall;
+use rotation_core::{
+    ApiErrorCode, JsonSecret, MemoryStore, PasswordDefaults, PasswordPolicy, Result, Rotation,
+    RotationError, RotationEvent, SecretStore, SecretValue, Step, StepContext,
+};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+const TOKEN2: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+const ORIGINAL: &str = r#"{"username":"app","password":"original-pw","port":"5432","extra":{"k":[1,2]}}"#;
+
+/// A rotation with no external service; testSecret can be told to fail.
+#[derive(Default)]
+struct Plain {
+    fail_test: AtomicBool,
+}
+
+impl Rotation for Plain {
+    fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
+        JsonSecret::parse(value, which).map(|_| ())
+    }
+    fn pending_value(&self, current: &SecretValue, pw: &SecretValue) -> Result<SecretValue> {
+        Ok(JsonSecret::parse(current, AWSCURRENT)?.with_password(pw).to_secret_value())
+    }
+    async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        ctx.pending().await.map(|_| ())
+    }
+    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        ctx.pending().await?;
+        if self.fail_test.load(Ordering::SeqCst) {
+            return Err(RotationError::TestSecret("the service refused the pending password".into()));
+        }
+        Ok(())
+    }
+}
+
+fn policy() -> PasswordPolicy {
+    PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |_| None).unwrap()
+}
+
+fn event(step: Step, token: &str) -> Value {
+    RotationEvent {
+        step,
+        secret_id: MemoryStore::arn("s"),
+        token: token.to_string(),
+    }
+    .to_value()
+}
+
+async fn step(store: &MemoryStore, rotation: &Plain, s: Step, token: &str) -> Result<Outcome> {
+    handle(store, rotation, &policy(), &event(s, token)).await
+}
+
+fn setup() -> (MemoryStore, String) {
+    let store = MemoryStore::new();
+    store.create_secret("s", ORIGINAL);
+    let original = current(&store);
+    store.start_rotation("s", TOKEN).unwrap();
+    (store, original)
+}
+
+fn current(store: &MemoryStore) -> String {
+    labels::versions_with(&store.stages("s"), AWSCURRENT)[0].to_string()
+}
+
+fn current_value(store: &MemoryStore) -> String {
+    store.value_of("s", &current(store)).unwrap()
+}
+
+fn assert_finished(store: &MemoryStore, token: &str, previous: &str) {
+    let stages = store.stages("s");
+    assert_eq!(labels::versions_with(&stages, AWSCURRENT), vec![token], "{stages:?}");
+    assert_eq!(labels::versions_with(&stages, AWSPREVIOUS), vec![previous], "{stages:?}");
+    assert!(labels::versions_with(&stages, AWSPENDING).is_empty(), "{stages:?}");
+}
+
+async fn rotate(store: &MemoryStore, rotation: &Plain, token: &str) {
+    for s in Step::ALL {
+        step(store, rotation, s, token).await.unwrap();
+    }
+}
+
+// ---------------------------------------------------------------- preamble
+
+#[tokio::test]
+async fn rotation_disabled_is_refused_and_changes_nothing() {
+    let (store, original) = setup();
+    store.set_rotation_enabled("s", Some(false));
+    let before = store.stages("s");
+    for s in Step::ALL {
+        let err = step(&store, &Plain::default(), s, TOKEN).await.unwrap_err();
+        assert_eq!(err.error_type(), "RotationNotEnabled");
+    }
+    assert_eq!(store.stages("s"), before);
+    assert_eq!(current(&store), original);
+}
+
+#[tokio::test]
+async fn rotation_enabled_absent_is_allowed() {
+    let (store, original) = setup();
+    store.set_rotation_enabled("s", None);
+    rotate(&store, &Plain::default(), TOKEN).await;
+    assert_finished(&store, TOKEN, &original);
+}
+
+#[tokio::test]
+async fn unknown_token_is_refused() {
+    let (store, _) = setup();
+    let err = step(&store, &Plain::default(), Step::Create, TOKEN2).await.unwrap_err();
+    assert_eq!(err.error_type(), "UnknownVersion");
+    assert!(err.to_string().contains(TOKEN2));
+    assert!(store.value_of("s", TOKEN).is_none());
+}
+
+#[tokio::test]
+async fn token_already_current_is_a_no_op_for_every_step() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    rotate(&store, &rotation, TOKEN).await;
+    let after = store.stages("s");
+    let value = current_value(&store);
+    store.clear_calls();
+    for s in Step::ALL {
+        assert_eq!(step(&store, &rotation, s, TOKEN).await.unwrap(), Outcome::AlreadyCurrent);
+    }
+    // Only the preamble's DescribeSecret ran.
+    assert!(store.calls().iter().all(|c| *c == StoreCall::Describe), "{:?}", store.calls());
+    assert_eq!(store.stages("s"), after);
+    assert_eq!(current_value(&store), value);
+    assert_finished(&store, TOKEN, &original);
+}
+
+#[tokio::test]
+async fn token_that_is_not_pending_is_refused() {
+    let (store, original) = setup();
+    // The original version is AWSCURRENT; make an AWSPREVIOUS-only version and use its id.
+    store.set_version("s", TOKEN2, Some(ORIGINAL), &[AWSPREVIOUS]);
+    let before = store.stages("s");
+    for s in Step::ALL {
+        let err = step(&store, &Plain::default(), s, TOKEN2).await.unwrap_err();
+        assert_eq!(err.error_type(), "VersionNotPending");
+        assert!(err.to_string().contains(TOKEN), "names where AWSPENDING is: {err}");
+    }
+    assert_eq!(store.stages("s"), before);
+    assert_eq!(current(&store), original);
+}
+
+#[tokio::test]
+async fn malformed_events_are_typed_and_touch_nothing() {
+    let (store, _) = setup();
+    let rotation = Plain::default();
+    let bad = [
+        (json!({"Step": "createSecret", "SecretId": "s"}), "InvalidEvent"),
+        (json!({"Step": "fooSecret", "SecretId": "s", "ClientRequestToken": TOKEN}), "InvalidStep"),
+        (json!("createSecret"), "InvalidEvent"),
+    ];
+    for (payload, kind) in bad {
+        let err = handle(&store, &rotation, &policy(), &payload).await.unwrap_err();
+        assert_eq!(err.error_type(), kind);
+    }
+    assert!(store.calls().is_empty(), "no Secrets Manager call for a malformed event");
+}
+
+#[tokio::test]
+async fn unknown_secret_is_a_not_found_error() {
+    let store = MemoryStore::new();
+    let err = step(&store, &Plain::default(), Step::Create, TOKEN).await.unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.error_type(), "SecretsManagerError");
+}
+
+// ---------------------------------------------------------------- createSecret
+
+#[tokio::test]
+async fn create_copies_every_key_and_sets_a_policy_password() {
+    let (store, _) = setup();
+    step(&store, &Plain::default(), Step::Create, TOKEN).await.unwrap();
+    let pending: Value = serde_json::from_str(&store.value_of("s", TOKEN).unwrap()).unwrap();
+    let original: Value = serde_json::from_str(ORIGINAL).unwrap();
+    assert_ne!(pending["password"], original["password"]);
+    policy().check(pending["password"].as_str().unwrap()).unwrap();
+    for key in ["username", "port", "extra"] {
+        assert_eq!(pending[key], original[key], "{key} preserved as it was");
+    }
+    assert_eq!(store.stages("s")[TOKEN], vec![AWSPENDING]);
+}
+
+#[tokio::test]
+async fn create_twice_keeps_the_first_value() {
+    let (store, _) = setup();
+    let rotation = Plain::default();
+    assert_eq!(step(&store, &rotation, Step::Create, TOKEN).await.unwrap(), Outcome::Done);
+    let first = store.value_of("s", TOKEN);
+    assert_eq!(
+        step(&store, &rotation, Step::Create, TOKEN).await.unwrap(),
+        Outcome::AlreadyCreated
+    );
+    assert_eq!(store.value_of("s", TOKEN), first);
+    let puts = store.calls().iter().filter(|c| matches!(c, StoreCall::PutPending { .. })).count();
+    assert_eq!(puts, 1);
+}
+
+#[tokio::test]
+async fn create_twice_at_once_stores_one_value_and_both_succeed() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    let (a, b) = tokio::join!(
+        step(&store, &rotation, Step::Create, TOKEN),
+        step(&store, &rotation, Step::Create, TOKEN)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert!(outcomes.contains(&Outcome::Done), "{outcomes:?}");
+    // Both read "no pending value" before either wrote: the loser hit ResourceExists and
+    // adopted the winner's value.
+    let puts = store.calls().iter().filter(|c| matches!(c, StoreCall::PutPending { .. })).count();
+    assert_eq!(puts, 2, "the race really happened: {:?}", store.calls());
+    let value = store.value_of("s", TOKEN).unwrap();
+    for s in [Step::Set, Step::Test, Step::Finish] {
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+    }
+    assert_finished(&store, TOKEN, &original);
+    assert_eq!(current_value(&store), value);
+}
+
+#[tokio::test]
+async fn create_refuses_a_malformed_current_secret_and_stores_nothing() {
+    let store = MemoryStore::new();
+    store.create_secret("s", r#"{"username":"app"}"#);
+    store.start_rotation("s", TOKEN).unwrap();
+    let err = step(&store, &Plain::default(), Step::Create, TOKEN).await.unwrap_err();
+    assert_eq!(err.error_type(), "MalformedSecret");
+    assert!(err.to_string().contains("password key is missing"));
+    assert!(store.value_of("s", TOKEN).is_none());
+}
+
+// ---------------------------------------------------------------- finishSecret
+
+#[tokio::test]
+async fn finish_twice_ends_as_once() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    for s in [Step::Create, Step::Set, Step::Test] {
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+    }
+    assert_eq!(step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(), Outcome::Done);
+    let once = store.stages("s");
+    assert_eq!(
+        step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(),
+        Outcome::AlreadyCurrent
+    );
+    assert_eq!(store.stages("s"), once);
+    assert_finished(&store, TOKEN, &original);
+}
+
+#[tokio::test]
+async fn finish_twice_at_once_ends_as_once() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    for s in [Step::Create, Step::Set, Step::Test] {
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+    }
+    let (a, b) = tokio::join!(
+        step(&store, &rotation, Step::Finish, TOKEN),
+        step(&store, &rotation, Step::Finish, TOKEN)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_finished(&store, TOKEN, &original);
+}
+
+#[tokio::test]
+async fn finish_interrupted_after_the_move_is_completed_by_the_retry() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    for s in [Step::Create, Step::Set, Step::Test] {
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+    }
+    // The AWSCURRENT move succeeds; the AWSPENDING removal fails.
+    store.fail_call("UpdateSecretVersionStage", 1, ApiErrorCode::Other("Throttling".into()));
+    let err = step(&store, &rotation, Step::Finish, TOKEN).await.unwrap_err();
+    assert_eq!(err.error_type(), "SecretsManagerError");
+    assert_eq!(current(&store), TOKEN);
+    assert_eq!(store.stages("s")[TOKEN], vec![AWSPENDING, AWSCURRENT]);
+    // The retry sees the token AWSCURRENT and still takes AWSPENDING off it.
+    assert_eq!(
+        step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(),
+        Outcome::AlreadyCurrent
+    );
+    assert_finished(&store, TOKEN, &original);
+}
+
+#[tokio::test]
+async fn finish_whose_move_fails_leaves_awscurrent_alone() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    for s in [Step::Create, Step::Set, Step::Test] {
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+    }
+    store.fail_next("UpdateSecretVersionStage", ApiErrorCode::Other("Throttling".into()));
+    assert!(step(&store, &rotation, Step::Finish, TOKEN).await.is_err());
+    assert_eq!(current(&store), original);
+    assert_eq!(current_value(&store), ORIGINAL);
+    assert_eq!(step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(), Outcome::Done);
+    assert_finished(&store, TOKEN, &original);
+}
+
+// ---------------------------------------------------------------- stale AWSPENDING
+
+#[tokio::test]
+async fn stale_pending_from_a_failed_rotation_blocks_then_resumes() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    rotation.fail_test.store(true, Ordering::SeqCst);
+    step(&store, &rotation, Step::Create, TOKEN).await.unwrap();
+    step(&store, &rotation, Step::Set, TOKEN).await.unwrap();
+    let err = step(&store, &rotation, Step::Test, TOKEN).await.unwrap_err();
+    assert_eq!(err.error_type(), "TestSecretFailed");
+    assert_eq!(current_value(&store), ORIGINAL, "a failed rotation leaves AWSCURRENT alone");
+
+    // A new rotation cannot start while AWSPENDING sits on the failed version...
+    assert!(store.start_rotation("s", TOKEN2).is_err());
+    // ...and a step for another version is refused, naming the stale version.
+    store.set_version("s", TOKEN2, Some(ORIGINAL), &[AWSPREVIOUS]);
+    let err = step(&store, &rotation, Step::Create, TOKEN2).await.unwrap_err();
+    assert_eq!(err.error_type(), "VersionNotPending");
+    assert!(err.to_string().contains(TOKEN));
+    assert_eq!(labels::stale_pending(&store.stages("s"), TOKEN2), vec![TOKEN]);
+
+    // Retrying the failed rotation (its token still AWSPENDING) completes it with its value.
+    rotation.fail_test.store(false, Ordering::SeqCst);
+    let pending_value = store.value_of("s", TOKEN).unwrap();
+    rotate(&store, &rotation, TOKEN).await;
+    assert_finished(&store, TOKEN, &original);
+    assert_eq!(current_value(&store), pending_value);
+
+    // And the next rotation starts normally.
+    store.start_rotation("s", TOKEN2).unwrap();
+    rotate(&store, &rotation, TOKEN2).await;
+    assert_finished(&store, TOKEN2, TOKEN);
+}
+
+#[tokio::test]
+async fn pending_left_on_the_current_version_does_not_block_the_next_rotation() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    rotate(&store, &rotation, TOKEN).await;
+    // What the official functions leave behind (#168): AWSPENDING on the current version.
+    store.set_version("s", TOKEN, store.value_of("s", TOKEN).as_deref(), &[AWSCURRENT, AWSPENDING]);
+    store.set_version("s", &original, Some(ORIGINAL), &[AWSPREVIOUS]);
+    store.start_rotation("s", TOKEN2).unwrap();
+    rotate(&store, &rotation, TOKEN2).await;
+    assert_finished(&store, TOKEN2, TOKEN);
+}
+
+// ---------------------------------------------------------------- failure at any point
+
+#[tokio::test]
+async fn a_failure_at_any_call_leaves_awscurrent_working_and_a_retry_finishes() {
+    let operations = [
+        "DescribeSecret",
+        "GetSecretValue",
+        "GetRandomPassword",
+        "PutSecretValue",
+        "UpdateSecretVersionStage",
+    ];
+    let mut injected = 0;
+    for op in operations {
+        for skip in 0..5 {
+            let (store, original) = setup();
+            let rotation = Plain::default();
+            store.fail_call(op, skip, ApiErrorCode::Other("InternalServiceError".into()));
+            for s in Step::ALL {
+                // Secrets Manager retries a failed step; one injected failure, so two tries.
+                if step(&store, &rotation, s, TOKEN).await.is_err() {
+                    injected += 1;
+                    if s != Step::Finish {
+                        assert_eq!(current(&store), original, "{op} #{skip} at {s}");
+                    }
+                    assert!(
+                        current_value(&store) == ORIGINAL
+                            || current(&store) == TOKEN,
+                        "AWSCURRENT is the old or the fully set-up new secret"
+                    );
+                    step(&store, &rotation, s, TOKEN).await.unwrap();
+                }
+            }
+            assert_finished(&store, TOKEN, &original);
+        }
+    }
+    // Each of the 12 calls of a rotation (4 DescribeSecret, 4 GetSecretValue, 1
+    // GetRandomPassword, 1 PutSecretValue, 2 UpdateSecretVersionStage) failed once.
+    assert_eq!(injected, 12, "injections that hit a call");
+}
+
+// ---------------------------------------------------------------- API calls
+
+#[tokio::test]
+async fn a_rotation_makes_twelve_api_calls() {
+    let (store, _) = setup();
+    rotate(&store, &Plain::default(), TOKEN).await;
+    let calls = store.calls();
+    // create: Describe, Get(AWSCURRENT), Get(AWSPENDING), GetRandomPassword, Put
+    // set: Describe, Get(AWSPENDING); test: Describe, Get(AWSPENDING)
+    // finish: Describe, Update(AWSCURRENT), Update(AWSPENDING)
+    assert_eq!(calls.len(), 12, "{calls:?}");
+    assert!(calls.iter().all(|c| match c {
+        StoreCall::GetValue { stage, .. } => !stage.is_empty(),
+        _ => true,
+    }));
+}
+
+// ---------------------------------------------------------------- replays
+
+#[tokio::test]
+async fn every_step_twice_in_a_row_ends_as_once() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    for s in Step::ALL {
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+        let once = (store.stages("s"), store.value_of("s", TOKEN));
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+        assert_eq!((store.stages("s"), store.value_of("s", TOKEN)), once, "{s} replayed");
+    }
+    assert_finished(&store, TOKEN, &original);
+}
+
+#[tokio::test]
+async fn every_step_twice_at_once_ends_as_once() {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    for s in Step::ALL {
+        let (a, b) = tokio::join!(
+            step(&store, &rotation, s, TOKEN),
+            step(&store, &rotation, s, TOKEN)
+        );
+        a.unwrap();
+        b.unwrap();
+    }
+    assert_finished(&store, TOKEN, &original);
+    let value: Value = serde_json::from_str(&current_value(&store)).unwrap();
+    policy().check(value["password"].as_str().unwrap()).unwrap();
+}
