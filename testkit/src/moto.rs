@@ -103,7 +103,7 @@ impl Moto {
                 r#"{"lambda":{"use_docker":false}}"#,
             )
             .await?;
-        ensure(status == 200, "configure moto's Lambda", &body)?;
+        ensure((200..300).contains(&status), "configure moto's Lambda", &body)?;
         let role = format!("arn:aws:iam::{MOTO_ACCOUNT}:role/{name}");
         let form = format!(
             "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument=%7B%7D"

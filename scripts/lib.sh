@@ -1,0 +1,59 @@
+# Shared helpers for the project scripts. Source it; do not run it.
+# shellcheck shell=bash
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="${ROTATION_TOOLS_DIR:-$HOME/.cache/secrets-rotation-rs}"
+VENV="$TOOLS_DIR/venv"
+SANDBOX_STATE="${ROTATION_SANDBOX_DIR:-$REPO_ROOT/.sandbox/default}"
+
+# Python tools, pinned. Changing a pin rebuilds the venv on the next run.
+PY_TOOLS=(
+  "moto[server]==5.2.5"
+  "cargo-lambda==1.9.2"
+  "ziglang==0.17.0"
+  "cfn-lint==1.58.0"
+  "aws-sam-cli==1.170.0"
+)
+APT_PACKAGES=(postgresql mariadb-server binutils openssl python3-venv curl)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Puts the venv's tools (moto_server, cargo-lambda, zig, cfn-lint, sam) first on PATH.
+use_tools() {
+  export PATH="$VENV/bin:$PATH"
+  export SAM_CLI_TELEMETRY=0
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+# Waits until 127.0.0.1:$1 accepts connections (at most $2 seconds, default 30).
+wait_port() {
+  local port=$1 limit=${2:-30} i
+  for ((i = 0; i < limit * 10; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# A random alphanumeric password (for the sandbox's own superusers).
+random_password() {
+  python3 -c 'import secrets, string; print("".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(24)))'
+}
+
+pg_bin() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$d" ] || die "PostgreSQL binaries not found; run scripts/setup.sh"
+  echo "$d"
+}

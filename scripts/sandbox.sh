@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The local sandbox: a moto server (Secrets Manager emulator) and throwaway PostgreSQL and
+# MariaDB servers with real password authentication and TLS, each on a free loopback port.
+#
+#   scripts/sandbox.sh start   start everything (runs setup.sh first), print the env file path
+#   scripts/sandbox.sh env     print `export` lines for the running sandbox
+#   scripts/sandbox.sh stop    stop everything and delete its data
+#
+# State lives in $ROTATION_SANDBOX_DIR (default .sandbox/default), so several sandboxes
+# (tests, demo) can run side by side.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+ENV_FILE="$SANDBOX_STATE/env"
+
+start_moto() {
+  local port; port=$(free_port)
+  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$SANDBOX_STATE/moto.log" 2>&1 &
+  echo $! >"$SANDBOX_STATE/moto.pid"
+  wait_port "$port" 30 || die "moto server did not start; see $SANDBOX_STATE/moto.log"
+  echo "export MOTO_ENDPOINT=http://127.0.0.1:$port" >>"$ENV_FILE"
+}
+
+make_certs() {
+  local d=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rotation sandbox CA" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$d/ext.cnf"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
+  # A second CA that signed nothing the servers present: for "unknown CA" tests.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rotation sandbox other CA" \
+    -keyout "$d/other-ca.key" -out "$d/other-ca.crt" 2>/dev/null
+  chmod 644 "$d"/*.crt; chmod 600 "$d"/*.key
+}
+
+start_postgres() {
+  local bin port dir pw
+  bin=$(pg_bin); port=$(free_port); pw=$(random_password)
+  dir=$(mktemp -d /tmp/rotation-pg.XXXXXX)
+  echo "$dir" >"$SANDBOX_STATE/pg.dir"
+  mkdir -p "$dir/data" "$dir/sock" "$dir/tls"
+  printf '%s\n' "$pw" >"$dir/pwfile"
+  make_certs "$dir/tls"
+  chown -R postgres:postgres "$dir"; chmod 755 "$dir" "$dir/tls"
+  runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 \
+    --pwfile="$dir/pwfile" --no-sync >"$dir/initdb.log" 2>&1 || die "initdb failed; see $dir/initdb.log"
+  rm -f "$dir/pwfile"
+  cat >"$dir/data/pg_hba.conf" <<HBA
+local all all scram-sha-256
+host  all all 127.0.0.1/32 scram-sha-256
+HBA
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
+    "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
+     -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key \
+     -c ssl_ca_file=$dir/tls/ca.crt -c log_statement=all -c password_encryption=scram-sha-256" \
+    start >/dev/null || die "PostgreSQL did not start; see $dir/server.log"
+  # Real password authentication: the right password works, a wrong one is refused.
+  PGPASSWORD="$pw" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc 'select 1' >/dev/null \
+    || die "PostgreSQL refused the superuser password"
+  if PGPASSWORD="wrong-$pw" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+    die "PostgreSQL accepted a wrong password: password authentication is not in force"
+  fi
+  cat >>"$ENV_FILE" <<ENV
+export SANDBOX_PG_HOST=127.0.0.1
+export SANDBOX_PG_PORT=$port
+export SANDBOX_PG_USER=postgres
+export SANDBOX_PG_PASSWORD=$pw
+export SANDBOX_PG_CA=$dir/tls/ca.crt
+export SANDBOX_PG_OTHER_CA=$dir/tls/other-ca.crt
+export SANDBOX_PG_LOG=$dir/server.log
+export SANDBOX_PG_DATA=$dir/data
+ENV
+}
+
+start_mariadb() {
+  local port dir pw
+  port=$(free_port); pw=$(random_password)
+  dir=$(mktemp -d /tmp/rotation-mariadb.XXXXXX)
+  echo "$dir" >"$SANDBOX_STATE/mariadb.dir"
+  mkdir -p "$dir/data" "$dir/tls"
+  make_certs "$dir/tls"
+  chown -R mysql:mysql "$dir"; chmod 755 "$dir" "$dir/tls"
+  runuser -u mysql -- mariadb-install-db --no-defaults --datadir="$dir/data" \
+    --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 \
+    || die "mariadb-install-db failed; see $dir/install.log"
+  runuser -u mysql -- nohup mariadbd --no-defaults --datadir="$dir/data" --port="$port" \
+    --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
+    --skip-name-resolve --ssl-cert="$dir/tls/server.crt" --ssl-key="$dir/tls/server.key" \
+    --ssl-ca="$dir/tls/ca.crt" >"$dir/server.log" 2>&1 &
+  echo $! >"$SANDBOX_STATE/mariadb.pid"
+  wait_port "$port" 60 || die "MariaDB did not start; see $dir/server.log"
+  local sql="CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$pw';
+ALTER USER 'root'@'localhost' IDENTIFIED BY '$pw';
+DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host NOT IN ('localhost', '127.0.0.1'));
+FLUSH PRIVILEGES;"
+  mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e "$sql" || die "could not set the MariaDB root password"
+  mariadb --no-defaults -h 127.0.0.1 -P "$port" -uroot -p"$pw" -e 'select 1' >/dev/null \
+    || die "MariaDB refused the root password"
+  if mariadb --no-defaults -h 127.0.0.1 -P "$port" -uroot -p"wrong-$pw" -e 'select 1' >/dev/null 2>&1; then
+    die "MariaDB accepted a wrong password: password authentication is not in force"
+  fi
+  cat >>"$ENV_FILE" <<ENV
+export SANDBOX_MARIADB_HOST=127.0.0.1
+export SANDBOX_MARIADB_PORT=$port
+export SANDBOX_MARIADB_USER=root
+export SANDBOX_MARIADB_PASSWORD=$pw
+export SANDBOX_MARIADB_CA=$dir/tls/ca.crt
+ENV
+}
+
+stop() {
+  [ -d "$SANDBOX_STATE" ] || return 0
+  if [ -f "$SANDBOX_STATE/moto.pid" ]; then kill "$(cat "$SANDBOX_STATE/moto.pid")" 2>/dev/null || true; fi
+  if [ -f "$SANDBOX_STATE/pg.dir" ]; then
+    local dir; dir=$(cat "$SANDBOX_STATE/pg.dir")
+    if [ -f "$dir/data/postmaster.pid" ]; then
+      runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+  fi
+  if [ -f "$SANDBOX_STATE/mariadb.dir" ]; then
+    local dir; dir=$(cat "$SANDBOX_STATE/mariadb.dir")
+    if [ -f "$dir/mysqld.pid" ]; then kill "$(cat "$dir/mysqld.pid")" 2>/dev/null || true; fi
+    if [ -f "$SANDBOX_STATE/mariadb.pid" ]; then kill "$(cat "$SANDBOX_STATE/mariadb.pid")" 2>/dev/null || true; fi
+    for _ in $(seq 50); do [ -S "$dir/mysqld.sock" ] || break; sleep 0.1; done
+    rm -rf "$dir"
+  fi
+  rm -rf "$SANDBOX_STATE"
+}
+
+case "${1:-}" in
+  start)
+    "$(dirname "$0")/setup.sh"
+    stop
+    mkdir -p "$SANDBOX_STATE"
+    : >"$ENV_FILE"
+    echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true" >>"$ENV_FILE"
+    trap 'stop; exit 1' ERR
+    log "starting moto, PostgreSQL and MariaDB on loopback"
+    start_moto
+    start_postgres
+    start_mariadb
+    trap - ERR
+    log "sandbox up; environment in $ENV_FILE"
+    ;;
+  env) cat "$ENV_FILE" 2>/dev/null || die "no sandbox running in $SANDBOX_STATE" ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|env|stop" >&2; exit 2 ;;
+esac
