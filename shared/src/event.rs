@@ -74,9 +74,9 @@ impl RotationEvent {
         let field = |name: &str| -> Result<String> {
             match object.get(name) {
                 Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-                Some(Value::String(_)) => {
-                    Err(RotationError::InvalidEvent(format!("field {name} is empty")))
-                }
+                Some(Value::String(_)) => Err(RotationError::InvalidEvent(format!(
+                    "field {name} is empty"
+                ))),
                 Some(other) => Err(RotationError::InvalidEvent(format!(
                     "field {name} must be a string, found a JSON {}",
                     json_kind(other)
@@ -150,10 +150,22 @@ mod tests {
     #[test]
     fn missing_or_mistyped_fields_are_named() {
         let cases = [
-            (json!({"SecretId": "s", "ClientRequestToken": "t"}), "Step is missing"),
-            (json!({"Step": "createSecret", "ClientRequestToken": "t"}), "SecretId is missing"),
-            (json!({"Step": "createSecret", "SecretId": "s", "ClientRequestToken": 7}), "ClientRequestToken must be a string"),
-            (json!({"Step": "createSecret", "SecretId": "", "ClientRequestToken": "t"}), "SecretId is empty"),
+            (
+                json!({"SecretId": "s", "ClientRequestToken": "t"}),
+                "Step is missing",
+            ),
+            (
+                json!({"Step": "createSecret", "ClientRequestToken": "t"}),
+                "SecretId is missing",
+            ),
+            (
+                json!({"Step": "createSecret", "SecretId": "s", "ClientRequestToken": 7}),
+                "ClientRequestToken must be a string",
+            ),
+            (
+                json!({"Step": "createSecret", "SecretId": "", "ClientRequestToken": "t"}),
+                "SecretId is empty",
+            ),
             (json!(["createSecret"]), "JSON array, not an object"),
         ];
         for (payload, needle) in cases {

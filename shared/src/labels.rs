@@ -244,7 +244,11 @@ mod tests {
 
     #[test]
     fn finish_plan_refuses_ambiguous_current() {
-        let s = stages(&[("a", &[AWSCURRENT]), ("b", &[AWSCURRENT]), ("new", &[AWSPENDING])]);
+        let s = stages(&[
+            ("a", &[AWSCURRENT]),
+            ("b", &[AWSCURRENT]),
+            ("new", &[AWSPENDING]),
+        ]);
         assert_eq!(
             finish_plan(&s, "new", "s").unwrap_err().error_type(),
             "LabelConflict"

@@ -98,7 +98,9 @@ impl PasswordPolicy {
                 None => Ok(default),
                 Some(v) => parse_flag(&v).ok_or_else(|| RotationError::Configuration {
                     variable: name.to_string(),
-                    problem: format!("is '{v}'; use true or false (also accepted: 1/0, yes/no, y/n)"),
+                    problem: format!(
+                        "is '{v}'; use true or false (also accepted: 1/0, yes/no, y/n)"
+                    ),
                 }),
             }
         };
@@ -189,7 +191,9 @@ impl PasswordPolicy {
         let included = self.included_classes();
         for c in password.chars() {
             if self.exclude_characters.contains(c) {
-                return Err("the password contains a character listed in EXCLUDE_CHARACTERS".into());
+                return Err(
+                    "the password contains a character listed in EXCLUDE_CHARACTERS".into(),
+                );
             }
             match CharClass::of(c) {
                 Some(class) if included.contains(&class) => {}
@@ -289,7 +293,11 @@ mod tests {
         ]);
         assert_eq!(all.unwrap_err().error_type(), "ConfigurationError");
         assert!(policy(&[("PASSWORD_LENGTH", "3")]).is_err());
-        assert!(policy(&[("PASSWORD_LENGTH", "3"), ("REQUIRE_EACH_INCLUDED_TYPE", "no")]).is_ok());
+        assert!(policy(&[
+            ("PASSWORD_LENGTH", "3"),
+            ("REQUIRE_EACH_INCLUDED_TYPE", "no")
+        ])
+        .is_ok());
     }
 
     #[test]
@@ -297,9 +305,15 @@ mod tests {
         let p = policy(&[("PASSWORD_LENGTH", "8")]).unwrap();
         assert!(p.check("aB3$aB3$").is_ok());
         assert!(p.check("aB3$aB3").unwrap_err().contains("7 characters"));
-        assert!(p.check("aB3:aB3$").unwrap_err().contains("EXCLUDE_CHARACTERS"));
+        assert!(p
+            .check("aB3:aB3$")
+            .unwrap_err()
+            .contains("EXCLUDE_CHARACTERS"));
         assert!(p.check("aB3xaB3x").unwrap_err().contains("punctuation"));
-        assert!(p.check("aB3\u{e9}aB3$").unwrap_err().contains("excluded class"));
+        assert!(p
+            .check("aB3\u{e9}aB3$")
+            .unwrap_err()
+            .contains("excluded class"));
         let no_digits = policy(&[("PASSWORD_LENGTH", "4"), ("EXCLUDE_NUMBERS", "y")]).unwrap();
         assert!(no_digits.check("aB1$").is_err());
     }

@@ -301,13 +301,31 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_never_the_value() {
         let cases = [
-            (r#"{"host":"h","password":"s3cr3t"}"#, "username key is missing"),
+            (
+                r#"{"host":"h","password":"s3cr3t"}"#,
+                "username key is missing",
+            ),
             (r#"{"host":"h","username":"u"}"#, "password key is missing"),
-            (r#"{"host":"h","username":"u","password":5}"#, "password key must be a string"),
-            (r#"{"host":"h","username":"u","password":"s3cr3t","port":"s3cr3t"}"#, "port key"),
-            (r#"{"host":"h","username":"u","password":"s3cr3t","port":70000}"#, "port key"),
-            (r#"{"host":"h","username":"u","password":"s3cr3t","ssl":"s3cr3t"}"#, "ssl key"),
-            (r#"{"host":"","username":"u","password":"s3cr3t"}"#, "host key is an empty string"),
+            (
+                r#"{"host":"h","username":"u","password":5}"#,
+                "password key must be a string",
+            ),
+            (
+                r#"{"host":"h","username":"u","password":"s3cr3t","port":"s3cr3t"}"#,
+                "port key",
+            ),
+            (
+                r#"{"host":"h","username":"u","password":"s3cr3t","port":70000}"#,
+                "port key",
+            ),
+            (
+                r#"{"host":"h","username":"u","password":"s3cr3t","ssl":"s3cr3t"}"#,
+                "ssl key",
+            ),
+            (
+                r#"{"host":"","username":"u","password":"s3cr3t"}"#,
+                "host key is an empty string",
+            ),
             (r#"{"password":"s3cr3t""#, "not valid JSON"),
             (r#""s3cr3t""#, "JSON string, expected an object"),
         ];
@@ -324,7 +342,9 @@ mod tests {
     #[test]
     fn engine_check() {
         let d = parse(r#"{"engine":"mysql","host":"h","username":"u","password":"p"}"#).unwrap();
-        assert!(d.expect_engine(&["mysql", "aurora-mysql"], "AWSCURRENT").is_ok());
+        assert!(d
+            .expect_engine(&["mysql", "aurora-mysql"], "AWSCURRENT")
+            .is_ok());
         let err = d.expect_engine(&["postgres"], "AWSCURRENT").unwrap_err();
         assert_eq!(err.error_type(), "WrongEngine");
         assert!(err.to_string().contains("'postgres'") && err.to_string().contains("mysql"));

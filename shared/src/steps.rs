@@ -59,8 +59,11 @@ pub trait Rotation: Send + Sync {
 
     /// Builds the AWSPENDING value from the AWSCURRENT value and a freshly generated password.
     /// Keep every key you do not change.
-    fn pending_value(&self, current: &SecretValue, new_password: &SecretValue)
-        -> Result<SecretValue>;
+    fn pending_value(
+        &self,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> Result<SecretValue>;
 
     /// setSecret: make the service accept the AWSPENDING credentials. Must be idempotent and safe
     /// to run twice at once; on failure the AWSCURRENT credentials must still work.

@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 const TOKEN: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 const TOKEN2: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
-const ORIGINAL: &str = r#"{"username":"app","password":"original-pw","port":"5432","extra":{"k":[1,2]}}"#;
+const ORIGINAL: &str =
+    r#"{"username":"app","password":"original-pw","port":"5432","extra":{"k":[1,2]}}"#;
 
 /// A rotation with no external service; testSecret can be told to fail.
 #[derive(Default)]
@@ -26,7 +27,9 @@ impl Rotation for Plain {
         JsonSecret::parse(value, which).map(|_| ())
     }
     fn pending_value(&self, current: &SecretValue, pw: &SecretValue) -> Result<SecretValue> {
-        Ok(JsonSecret::parse(current, AWSCURRENT)?.with_password(pw).to_secret_value())
+        Ok(JsonSecret::parse(current, AWSCURRENT)?
+            .with_password(pw)
+            .to_secret_value())
     }
     async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
         ctx.pending().await.map(|_| ())
@@ -34,7 +37,9 @@ impl Rotation for Plain {
     async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
         ctx.pending().await?;
         if self.fail_test.load(Ordering::SeqCst) {
-            return Err(RotationError::TestSecret("the service refused the pending password".into()));
+            return Err(RotationError::TestSecret(
+                "the service refused the pending password".into(),
+            ));
         }
         Ok(())
     }
@@ -75,9 +80,20 @@ fn current_value(store: &MemoryStore) -> String {
 
 fn assert_finished(store: &MemoryStore, token: &str, previous: &str) {
     let stages = store.stages("s");
-    assert_eq!(labels::versions_with(&stages, AWSCURRENT), vec![token], "{stages:?}");
-    assert_eq!(labels::versions_with(&stages, AWSPREVIOUS), vec![previous], "{stages:?}");
-    assert!(labels::versions_with(&stages, AWSPENDING).is_empty(), "{stages:?}");
+    assert_eq!(
+        labels::versions_with(&stages, AWSCURRENT),
+        vec![token],
+        "{stages:?}"
+    );
+    assert_eq!(
+        labels::versions_with(&stages, AWSPREVIOUS),
+        vec![previous],
+        "{stages:?}"
+    );
+    assert!(
+        labels::versions_with(&stages, AWSPENDING).is_empty(),
+        "{stages:?}"
+    );
 }
 
 async fn rotate(store: &MemoryStore, rotation: &Plain, token: &str) {
@@ -112,7 +128,9 @@ async fn rotation_enabled_absent_is_allowed() {
 #[tokio::test]
 async fn unknown_token_is_refused() {
     let (store, _) = setup();
-    let err = step(&store, &Plain::default(), Step::Create, TOKEN2).await.unwrap_err();
+    let err = step(&store, &Plain::default(), Step::Create, TOKEN2)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "UnknownVersion");
     assert!(err.to_string().contains(TOKEN2));
     assert!(store.value_of("s", TOKEN).is_none());
@@ -127,10 +145,17 @@ async fn token_already_current_is_a_no_op_for_every_step() {
     let value = current_value(&store);
     store.clear_calls();
     for s in Step::ALL {
-        assert_eq!(step(&store, &rotation, s, TOKEN).await.unwrap(), Outcome::AlreadyCurrent);
+        assert_eq!(
+            step(&store, &rotation, s, TOKEN).await.unwrap(),
+            Outcome::AlreadyCurrent
+        );
     }
     // Only the preamble's DescribeSecret ran.
-    assert!(store.calls().iter().all(|c| *c == StoreCall::Describe), "{:?}", store.calls());
+    assert!(
+        store.calls().iter().all(|c| *c == StoreCall::Describe),
+        "{:?}",
+        store.calls()
+    );
     assert_eq!(store.stages("s"), after);
     assert_eq!(current_value(&store), value);
     assert_finished(&store, TOKEN, &original);
@@ -143,9 +168,14 @@ async fn token_that_is_not_pending_is_refused() {
     store.set_version("s", TOKEN2, Some(ORIGINAL), &[AWSPREVIOUS]);
     let before = store.stages("s");
     for s in Step::ALL {
-        let err = step(&store, &Plain::default(), s, TOKEN2).await.unwrap_err();
+        let err = step(&store, &Plain::default(), s, TOKEN2)
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), "VersionNotPending");
-        assert!(err.to_string().contains(TOKEN), "names where AWSPENDING is: {err}");
+        assert!(
+            err.to_string().contains(TOKEN),
+            "names where AWSPENDING is: {err}"
+        );
     }
     assert_eq!(store.stages("s"), before);
     assert_eq!(current(&store), original);
@@ -156,21 +186,34 @@ async fn malformed_events_are_typed_and_touch_nothing() {
     let (store, _) = setup();
     let rotation = Plain::default();
     let bad = [
-        (json!({"Step": "createSecret", "SecretId": "s"}), "InvalidEvent"),
-        (json!({"Step": "fooSecret", "SecretId": "s", "ClientRequestToken": TOKEN}), "InvalidStep"),
+        (
+            json!({"Step": "createSecret", "SecretId": "s"}),
+            "InvalidEvent",
+        ),
+        (
+            json!({"Step": "fooSecret", "SecretId": "s", "ClientRequestToken": TOKEN}),
+            "InvalidStep",
+        ),
         (json!("createSecret"), "InvalidEvent"),
     ];
     for (payload, kind) in bad {
-        let err = handle(&store, &rotation, &policy(), &payload).await.unwrap_err();
+        let err = handle(&store, &rotation, &policy(), &payload)
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), kind);
     }
-    assert!(store.calls().is_empty(), "no Secrets Manager call for a malformed event");
+    assert!(
+        store.calls().is_empty(),
+        "no Secrets Manager call for a malformed event"
+    );
 }
 
 #[tokio::test]
 async fn unknown_secret_is_a_not_found_error() {
     let store = MemoryStore::new();
-    let err = step(&store, &Plain::default(), Step::Create, TOKEN).await.unwrap_err();
+    let err = step(&store, &Plain::default(), Step::Create, TOKEN)
+        .await
+        .unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.error_type(), "SecretsManagerError");
 }
@@ -180,11 +223,15 @@ async fn unknown_secret_is_a_not_found_error() {
 #[tokio::test]
 async fn create_copies_every_key_and_sets_a_policy_password() {
     let (store, _) = setup();
-    step(&store, &Plain::default(), Step::Create, TOKEN).await.unwrap();
+    step(&store, &Plain::default(), Step::Create, TOKEN)
+        .await
+        .unwrap();
     let pending: Value = serde_json::from_str(&store.value_of("s", TOKEN).unwrap()).unwrap();
     let original: Value = serde_json::from_str(ORIGINAL).unwrap();
     assert_ne!(pending["password"], original["password"]);
-    policy().check(pending["password"].as_str().unwrap()).unwrap();
+    policy()
+        .check(pending["password"].as_str().unwrap())
+        .unwrap();
     for key in ["username", "port", "extra"] {
         assert_eq!(pending[key], original[key], "{key} preserved as it was");
     }
@@ -195,14 +242,21 @@ async fn create_copies_every_key_and_sets_a_policy_password() {
 async fn create_twice_keeps_the_first_value() {
     let (store, _) = setup();
     let rotation = Plain::default();
-    assert_eq!(step(&store, &rotation, Step::Create, TOKEN).await.unwrap(), Outcome::Done);
+    assert_eq!(
+        step(&store, &rotation, Step::Create, TOKEN).await.unwrap(),
+        Outcome::Done
+    );
     let first = store.value_of("s", TOKEN);
     assert_eq!(
         step(&store, &rotation, Step::Create, TOKEN).await.unwrap(),
         Outcome::AlreadyCreated
     );
     assert_eq!(store.value_of("s", TOKEN), first);
-    let puts = store.calls().iter().filter(|c| matches!(c, StoreCall::PutPending { .. })).count();
+    let puts = store
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, StoreCall::PutPending { .. }))
+        .count();
     assert_eq!(puts, 1);
 }
 
@@ -218,7 +272,11 @@ async fn create_twice_at_once_stores_one_value_and_both_succeed() {
     assert!(outcomes.contains(&Outcome::Done), "{outcomes:?}");
     // Both read "no pending value" before either wrote: the loser hit ResourceExists and
     // adopted the winner's value.
-    let puts = store.calls().iter().filter(|c| matches!(c, StoreCall::PutPending { .. })).count();
+    let puts = store
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, StoreCall::PutPending { .. }))
+        .count();
     assert_eq!(puts, 2, "the race really happened: {:?}", store.calls());
     let value = store.value_of("s", TOKEN).unwrap();
     for s in [Step::Set, Step::Test, Step::Finish] {
@@ -233,7 +291,9 @@ async fn create_refuses_a_malformed_current_secret_and_stores_nothing() {
     let store = MemoryStore::new();
     store.create_secret("s", r#"{"username":"app"}"#);
     store.start_rotation("s", TOKEN).unwrap();
-    let err = step(&store, &Plain::default(), Step::Create, TOKEN).await.unwrap_err();
+    let err = step(&store, &Plain::default(), Step::Create, TOKEN)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "MalformedSecret");
     assert!(err.to_string().contains("password key is missing"));
     assert!(store.value_of("s", TOKEN).is_none());
@@ -248,7 +308,10 @@ async fn finish_twice_ends_as_once() {
     for s in [Step::Create, Step::Set, Step::Test] {
         step(&store, &rotation, s, TOKEN).await.unwrap();
     }
-    assert_eq!(step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(), Outcome::Done);
+    assert_eq!(
+        step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(),
+        Outcome::Done
+    );
     let once = store.stages("s");
     assert_eq!(
         step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(),
@@ -282,8 +345,14 @@ async fn finish_interrupted_after_the_move_is_completed_by_the_retry() {
         step(&store, &rotation, s, TOKEN).await.unwrap();
     }
     // The AWSCURRENT move succeeds; the AWSPENDING removal fails.
-    store.fail_call("UpdateSecretVersionStage", 1, ApiErrorCode::Other("Throttling".into()));
-    let err = step(&store, &rotation, Step::Finish, TOKEN).await.unwrap_err();
+    store.fail_call(
+        "UpdateSecretVersionStage",
+        1,
+        ApiErrorCode::Other("Throttling".into()),
+    );
+    let err = step(&store, &rotation, Step::Finish, TOKEN)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "SecretsManagerError");
     assert_eq!(current(&store), TOKEN);
     assert_eq!(store.stages("s")[TOKEN], vec![AWSPENDING, AWSCURRENT]);
@@ -302,11 +371,17 @@ async fn finish_whose_move_fails_leaves_awscurrent_alone() {
     for s in [Step::Create, Step::Set, Step::Test] {
         step(&store, &rotation, s, TOKEN).await.unwrap();
     }
-    store.fail_next("UpdateSecretVersionStage", ApiErrorCode::Other("Throttling".into()));
+    store.fail_next(
+        "UpdateSecretVersionStage",
+        ApiErrorCode::Other("Throttling".into()),
+    );
     assert!(step(&store, &rotation, Step::Finish, TOKEN).await.is_err());
     assert_eq!(current(&store), original);
     assert_eq!(current_value(&store), ORIGINAL);
-    assert_eq!(step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(), Outcome::Done);
+    assert_eq!(
+        step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(),
+        Outcome::Done
+    );
     assert_finished(&store, TOKEN, &original);
 }
 
@@ -319,18 +394,29 @@ async fn stale_pending_from_a_failed_rotation_blocks_then_resumes() {
     rotation.fail_test.store(true, Ordering::SeqCst);
     step(&store, &rotation, Step::Create, TOKEN).await.unwrap();
     step(&store, &rotation, Step::Set, TOKEN).await.unwrap();
-    let err = step(&store, &rotation, Step::Test, TOKEN).await.unwrap_err();
+    let err = step(&store, &rotation, Step::Test, TOKEN)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "TestSecretFailed");
-    assert_eq!(current_value(&store), ORIGINAL, "a failed rotation leaves AWSCURRENT alone");
+    assert_eq!(
+        current_value(&store),
+        ORIGINAL,
+        "a failed rotation leaves AWSCURRENT alone"
+    );
 
     // A new rotation cannot start while AWSPENDING sits on the failed version...
     assert!(store.start_rotation("s", TOKEN2).is_err());
     // ...and a step for another version is refused, naming the stale version.
     store.set_version("s", TOKEN2, Some(ORIGINAL), &[AWSPREVIOUS]);
-    let err = step(&store, &rotation, Step::Create, TOKEN2).await.unwrap_err();
+    let err = step(&store, &rotation, Step::Create, TOKEN2)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "VersionNotPending");
     assert!(err.to_string().contains(TOKEN));
-    assert_eq!(labels::stale_pending(&store.stages("s"), TOKEN2), vec![TOKEN]);
+    assert_eq!(
+        labels::stale_pending(&store.stages("s"), TOKEN2),
+        vec![TOKEN]
+    );
 
     // Retrying the failed rotation (its token still AWSPENDING) completes it with its value.
     rotation.fail_test.store(false, Ordering::SeqCst);
@@ -351,7 +437,12 @@ async fn pending_left_on_the_current_version_does_not_block_the_next_rotation() 
     let rotation = Plain::default();
     rotate(&store, &rotation, TOKEN).await;
     // What the official functions leave behind (#168): AWSPENDING on the current version.
-    store.set_version("s", TOKEN, store.value_of("s", TOKEN).as_deref(), &[AWSCURRENT, AWSPENDING]);
+    store.set_version(
+        "s",
+        TOKEN,
+        store.value_of("s", TOKEN).as_deref(),
+        &[AWSCURRENT, AWSPENDING],
+    );
     store.set_version("s", &original, Some(ORIGINAL), &[AWSPREVIOUS]);
     store.start_rotation("s", TOKEN2).unwrap();
     rotate(&store, &rotation, TOKEN2).await;
@@ -383,8 +474,7 @@ async fn a_failure_at_any_call_leaves_awscurrent_working_and_a_retry_finishes() 
                         assert_eq!(current(&store), original, "{op} #{skip} at {s}");
                     }
                     assert!(
-                        current_value(&store) == ORIGINAL
-                            || current(&store) == TOKEN,
+                        current_value(&store) == ORIGINAL || current(&store) == TOKEN,
                         "AWSCURRENT is the old or the fully set-up new secret"
                     );
                     step(&store, &rotation, s, TOKEN).await.unwrap();
@@ -425,7 +515,11 @@ async fn every_step_twice_in_a_row_ends_as_once() {
         step(&store, &rotation, s, TOKEN).await.unwrap();
         let once = (store.stages("s"), store.value_of("s", TOKEN));
         step(&store, &rotation, s, TOKEN).await.unwrap();
-        assert_eq!((store.stages("s"), store.value_of("s", TOKEN)), once, "{s} replayed");
+        assert_eq!(
+            (store.stages("s"), store.value_of("s", TOKEN)),
+            once,
+            "{s} replayed"
+        );
     }
     assert_finished(&store, TOKEN, &original);
 }

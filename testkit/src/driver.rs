@@ -92,7 +92,13 @@ impl RotationDriver {
 
     /// What RotateSecret does before the first invocation; returns the new token.
     pub async fn start(&self, secret_id: &str) -> Result<String, String> {
-        let token = uuid::Uuid::new_v4().to_string();
+        self.start_with_token(secret_id, &uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
+    /// RotateSecret with a chosen ClientRequestToken (32 to 64 characters).
+    pub async fn start_with_token(&self, secret_id: &str, token: &str) -> Result<String, String> {
+        let token = token.to_string();
         self.client
             .rotate_secret()
             .secret_id(secret_id)
@@ -105,7 +111,12 @@ impl RotationDriver {
             )
             .send()
             .await
-            .map_err(|e| format!("RotateSecret: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "RotateSecret: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                )
+            })?;
         Ok(token)
     }
 
@@ -120,7 +131,10 @@ impl RotationDriver {
         let previous_current = labels::versions_with(&before, AWSCURRENT)
             .first()
             .map(|v| v.to_string());
-        let token = self.start(secret_id).await.expect("RotateSecret must start");
+        let token = self
+            .start(secret_id)
+            .await
+            .expect("RotateSecret must start");
         let started = Instant::now();
         let mut steps = Vec::new();
         for step in Step::ALL {
@@ -183,7 +197,10 @@ impl RotationDriver {
 pub fn assert_rotated(stages: &VersionStages, run: &RotationRun) {
     for label in [AWSCURRENT, AWSPREVIOUS, AWSPENDING] {
         let holders = labels::versions_with(stages, label);
-        assert!(holders.len() <= 1, "{label} on several versions: {stages:?}");
+        assert!(
+            holders.len() <= 1,
+            "{label} on several versions: {stages:?}"
+        );
     }
     assert_eq!(
         labels::versions_with(stages, AWSCURRENT),

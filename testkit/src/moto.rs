@@ -39,7 +39,13 @@ impl Moto {
     pub async fn client(&self) -> aws_sdk_secretsmanager::Client {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("test", "test", None, None, "rotation-testkit"))
+            .credentials_provider(Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "rotation-testkit",
+            ))
             .endpoint_url(&self.endpoint)
             .load()
             .await;
@@ -103,7 +109,11 @@ impl Moto {
                 r#"{"lambda":{"use_docker":false}}"#,
             )
             .await?;
-        ensure((200..300).contains(&status), "configure moto's Lambda", &body)?;
+        ensure(
+            (200..300).contains(&status),
+            "configure moto's Lambda",
+            &body,
+        )?;
         let role = format!("arn:aws:iam::{MOTO_ACCOUNT}:role/{name}");
         let form = format!(
             "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument=%7B%7D"

@@ -26,7 +26,11 @@ impl Rotation for GenericRotation {
         JsonSecret::parse(value, which).map(|_| ())
     }
 
-    fn pending_value(&self, current: &SecretValue, new_password: &SecretValue) -> Result<SecretValue> {
+    fn pending_value(
+        &self,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> Result<SecretValue> {
         Ok(JsonSecret::parse(current, AWSCURRENT)?
             .with_password(new_password)
             .to_secret_value())
@@ -59,7 +63,11 @@ impl Rotation for GenericRotation {
         let current = JsonSecret::parse(&ctx.current().await?, AWSCURRENT)?;
         ctx.policy
             .check(pending.password().expose())
-            .map_err(|rule| RotationError::TestSecret(format!("the AWSPENDING password breaks the password policy: {rule}")))?;
+            .map_err(|rule| {
+                RotationError::TestSecret(format!(
+                    "the AWSPENDING password breaks the password policy: {rule}"
+                ))
+            })?;
         if pending.password() == current.password() {
             return Err(RotationError::TestSecret(
                 "the AWSPENDING password equals the AWSCURRENT password".into(),

@@ -6,7 +6,11 @@
 use rotation_core::{SdkStore, SecretStore};
 use rotation_testkit::Moto;
 
-const VARS: [&str; 3] = ["SECRETS_MANAGER_ENDPOINT", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"];
+const VARS: [&str; 3] = [
+    "SECRETS_MANAGER_ENDPOINT",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL",
+];
 
 #[tokio::test]
 async fn each_endpoint_variable_is_honoured_and_the_official_one_wins() {
@@ -36,7 +40,10 @@ async fn each_endpoint_variable_is_honoured_and_the_official_one_wins() {
         }
         std::env::set_var(var, moto.endpoint());
         let store = SdkStore::from_env().await;
-        let meta = store.describe(&arn).await.unwrap_or_else(|e| panic!("{var}: {e}"));
+        let meta = store
+            .describe(&arn)
+            .await
+            .unwrap_or_else(|e| panic!("{var}: {e}"));
         assert_eq!(meta.arn, arn, "{var}");
     }
 

@@ -14,31 +14,54 @@ use serde_json::Value;
 use tracing_subscriber::EnvFilter;
 
 fn password_of(value: &str) -> String {
-    serde_json::from_str::<Value>(value).unwrap()["password"].as_str().unwrap().to_string()
+    serde_json::from_str::<Value>(value).unwrap()["password"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
 async fn no_password_reaches_the_logs() {
     let capture = LogCapture::new();
-    tracing::subscriber::set_global_default(json_subscriber(capture.make_writer(), EnvFilter::new("trace")))
-        .expect("this test binary installs the only subscriber");
+    tracing::subscriber::set_global_default(json_subscriber(
+        capture.make_writer(),
+        EnvFilter::new("trace"),
+    ))
+    .expect("this test binary installs the only subscriber");
 
     let bed = Bed::new().await;
     let mut passwords = vec!["first-Secret-Pa55word!".to_string()];
     let arn = bed
-        .secret("leak", &format!(r#"{{"username":"u","password":"{}"}}"#, passwords[0]))
+        .secret(
+            "leak",
+            &format!(r#"{{"username":"u","password":"{}"}}"#, passwords[0]),
+        )
         .await;
     for _ in 0..3 {
-        let run = bed.driver.rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) }).await;
+        let run = bed
+            .driver
+            .rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) })
+            .await;
         assert!(run.succeeded(), "{:?}", run.failure());
         passwords.push(password_of(&bed.driver.value(&arn, AWSCURRENT).await));
-        assert_eq!(password_of(&bed.driver.value(&arn, AWSPREVIOUS).await), passwords[passwords.len() - 2]);
+        assert_eq!(
+            password_of(&bed.driver.value(&arn, AWSPREVIOUS).await),
+            passwords[passwords.len() - 2]
+        );
     }
 
     // Failing invocations log their errors too: a malformed secret and replays after the end.
     let bad_password = "malformed-Secret-Pa55word!";
-    let bad = bed.secret("leak-bad", &format!(r#"{{"user":"u","pass":"{bad_password}","port":"{bad_password}"}}"#)).await;
-    let run = bed.driver.rotate(&bad, |e| async { bed.invoke(e).await.map(|_| ()) }).await;
+    let bad = bed
+        .secret(
+            "leak-bad",
+            &format!(r#"{{"user":"u","pass":"{bad_password}","port":"{bad_password}"}}"#),
+        )
+        .await;
+    let run = bed
+        .driver
+        .rotate(&bad, |e| async { bed.invoke(e).await.map(|_| ()) })
+        .await;
     assert!(run.failure().is_some());
     passwords.push(bad_password.to_string());
 
@@ -49,11 +72,27 @@ async fn no_password_reaches_the_logs() {
     store.create_secret("s", &format!(r#"{{"password":"{fake_password}"}}"#));
     let token = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
     store.start_rotation("s", token).unwrap();
-    let ev = |step| RotationEvent { step, secret_id: MemoryStore::arn("s"), token: token.into() }.to_value();
-    handle(&store, &GenericRotation, &bed.policy, &ev(Step::Create)).await.unwrap();
+    let ev = |step| {
+        RotationEvent {
+            step,
+            secret_id: MemoryStore::arn("s"),
+            token: token.into(),
+        }
+        .to_value()
+    };
+    handle(&store, &GenericRotation, &bed.policy, &ev(Step::Create))
+        .await
+        .unwrap();
     let weak = "weak-but-Secret-1";
-    store.set_version("s", token, Some(&format!(r#"{{"password":"{weak}"}}"#)), &["AWSPENDING"]);
-    let err = handle(&store, &GenericRotation, &bed.policy, &ev(Step::Test)).await.unwrap_err();
+    store.set_version(
+        "s",
+        token,
+        Some(&format!(r#"{{"password":"{weak}"}}"#)),
+        &["AWSPENDING"],
+    );
+    let err = handle(&store, &GenericRotation, &bed.policy, &ev(Step::Test))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "TestSecretFailed");
     passwords.push(fake_password.to_string());
     passwords.push(weak.to_string());
@@ -61,11 +100,21 @@ async fn no_password_reaches_the_logs() {
     let logs = capture.text();
     // The capture really holds the rotations: 12 successful step summaries per moto rotation.
     let finished = logs.matches("rotation step finished").count();
-    assert!(finished >= 12, "expected the summaries of 3 rotations, found {finished}");
+    assert!(
+        finished >= 12,
+        "expected the summaries of 3 rotations, found {finished}"
+    );
     assert!(logs.contains("rotation step failed") && logs.contains("\"duration_ms\""));
     assert!(logs.contains(&arn), "summary lines name the secret ARN");
     for password in &passwords {
-        assert!(!logs.contains(password.as_str()), "a password leaked into the logs");
+        assert!(
+            !logs.contains(password.as_str()),
+            "a password leaked into the logs"
+        );
     }
-    eprintln!("checked {} bytes of logs for {} passwords", logs.len(), passwords.len());
+    eprintln!(
+        "checked {} bytes of logs for {} passwords",
+        logs.len(),
+        passwords.len()
+    );
 }

@@ -18,17 +18,35 @@ async fn three_rotations_in_a_row() {
     let arn = bed.secret("generic-three", INITIAL).await;
     let mut seen = vec!["initial-password".to_string()];
     for round in 1..=3 {
-        let run = bed.driver.rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) }).await;
+        let run = bed
+            .driver
+            .rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) })
+            .await;
         assert!(run.succeeded(), "round {round}: {:?}", run.failure());
         let stages = bed.driver.stages(&arn).await;
         assert_rotated(&stages, &run);
-        assert_eq!(stages.values().filter(|l| l.iter().any(|l| l == AWSCURRENT)).count(), 1);
+        assert_eq!(
+            stages
+                .values()
+                .filter(|l| l.iter().any(|l| l == AWSCURRENT))
+                .count(),
+            1
+        );
 
-        let current: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
-        let previous: Value = serde_json::from_str(&bed.driver.value(&arn, AWSPREVIOUS).await).unwrap();
+        let current: Value =
+            serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
+        let previous: Value =
+            serde_json::from_str(&bed.driver.value(&arn, AWSPREVIOUS).await).unwrap();
         let password = current["password"].as_str().unwrap().to_string();
-        assert_eq!(previous["password"], json!(seen.last().unwrap()), "AWSPREVIOUS holds the prior password");
-        assert!(!seen.contains(&password), "round {round} made a new password");
+        assert_eq!(
+            previous["password"],
+            json!(seen.last().unwrap()),
+            "AWSPREVIOUS holds the prior password"
+        );
+        assert!(
+            !seen.contains(&password),
+            "round {round} made a new password"
+        );
         bed.policy.check(&password).unwrap();
         let initial: Value = serde_json::from_str(INITIAL).unwrap();
         for key in ["username", "endpoint", "port", "tags"] {
@@ -47,7 +65,12 @@ async fn every_step_twice_in_a_row_and_at_once() {
         let old_current = labels::versions_with(&before, AWSCURRENT)[0].to_string();
         let token = bed.driver.start(&arn).await.unwrap();
         for step in Step::ALL {
-            let event = RotationEvent { step, secret_id: arn.clone(), token: token.clone() }.to_value();
+            let event = RotationEvent {
+                step,
+                secret_id: arn.clone(),
+                token: token.clone(),
+            }
+            .to_value();
             if at_once {
                 let (a, b) = tokio::join!(bed.invoke(event.clone()), bed.invoke(event.clone()));
                 a.unwrap();
@@ -64,11 +87,23 @@ async fn every_step_twice_in_a_row_and_at_once() {
             }
         }
         let stages = bed.driver.stages(&arn).await;
-        assert_eq!(labels::versions_with(&stages, AWSCURRENT), vec![token.as_str()], "{stages:?}");
-        assert_eq!(labels::versions_with(&stages, AWSPREVIOUS), vec![old_current.as_str()]);
-        assert!(labels::versions_with(&stages, AWSPENDING).is_empty(), "{stages:?}");
+        assert_eq!(
+            labels::versions_with(&stages, AWSCURRENT),
+            vec![token.as_str()],
+            "{stages:?}"
+        );
+        assert_eq!(
+            labels::versions_with(&stages, AWSPREVIOUS),
+            vec![old_current.as_str()]
+        );
+        assert!(
+            labels::versions_with(&stages, AWSPENDING).is_empty(),
+            "{stages:?}"
+        );
         let value: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
-        bed.policy.check(value["password"].as_str().unwrap()).unwrap();
+        bed.policy
+            .check(value["password"].as_str().unwrap())
+            .unwrap();
     }
 }
 
@@ -79,12 +114,22 @@ async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
     let token = bed.driver.start(&arn).await.unwrap();
     let before = bed.driver.stages(&arn).await;
 
-    let unknown = RotationEvent { step: Step::Create, secret_id: arn.clone(), token: "0".repeat(36) };
+    let unknown = RotationEvent {
+        step: Step::Create,
+        secret_id: arn.clone(),
+        token: "0".repeat(36),
+    };
     let err = bed.invoke(unknown.to_value()).await.unwrap_err();
     assert!(err.starts_with("UnknownVersion: "), "{err}");
 
-    let err = bed.invoke(json!({"Step": "createSecret", "SecretId": arn})).await.unwrap_err();
-    assert!(err.starts_with("InvalidEvent: ") && err.contains("ClientRequestToken"), "{err}");
+    let err = bed
+        .invoke(json!({"Step": "createSecret", "SecretId": arn}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.starts_with("InvalidEvent: ") && err.contains("ClientRequestToken"),
+        "{err}"
+    );
 
     let err = bed
         .invoke(json!({"Step": "deleteSecret", "SecretId": arn, "ClientRequestToken": token}))
@@ -92,15 +137,32 @@ async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
         .unwrap_err();
     assert!(err.starts_with("InvalidStep: "), "{err}");
 
-    let missing = RotationEvent { step: Step::Create, secret_id: "no-such-secret".into(), token: token.clone() };
+    let missing = RotationEvent {
+        step: Step::Create,
+        secret_id: "no-such-secret".into(),
+        token: token.clone(),
+    };
     let err = bed.invoke(missing.to_value()).await.unwrap_err();
-    assert!(err.starts_with("SecretsManagerError: ") && err.contains("ResourceNotFoundException"), "{err}");
+    assert!(
+        err.starts_with("SecretsManagerError: ") && err.contains("ResourceNotFoundException"),
+        "{err}"
+    );
 
     assert_eq!(bed.driver.stages(&arn).await, before);
 
     // Rotation switched off after it started: every step refuses.
-    bed.driver.client().cancel_rotate_secret().secret_id(&arn).send().await.unwrap();
-    let create = RotationEvent { step: Step::Create, secret_id: arn.clone(), token };
+    bed.driver
+        .client()
+        .cancel_rotate_secret()
+        .secret_id(&arn)
+        .send()
+        .await
+        .unwrap();
+    let create = RotationEvent {
+        step: Step::Create,
+        secret_id: arn.clone(),
+        token,
+    };
     let err = bed.invoke(create.to_value()).await.unwrap_err();
     assert!(err.starts_with("RotationNotEnabled: "), "{err}");
 }
@@ -108,11 +170,22 @@ async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
 #[tokio::test]
 async fn a_secret_that_is_not_a_json_password_secret_fails_create_and_stays_current() {
     let bed = Bed::new().await;
-    let arn = bed.secret("generic-malformed", r#"{"user":"x","pass":"not-the-key"}"#).await;
-    let run = bed.driver.rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) }).await;
+    let arn = bed
+        .secret("generic-malformed", r#"{"user":"x","pass":"not-the-key"}"#)
+        .await;
+    let run = bed
+        .driver
+        .rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) })
+        .await;
     let (step, err) = run.failure().expect("must fail");
     assert_eq!(step, Step::Create);
-    assert!(err.starts_with("MalformedSecret: ") && err.contains("password key is missing"), "{err}");
+    assert!(
+        err.starts_with("MalformedSecret: ") && err.contains("password key is missing"),
+        "{err}"
+    );
     assert!(!err.contains("not-the-key"));
-    assert_eq!(bed.driver.value(&arn, AWSCURRENT).await, r#"{"user":"x","pass":"not-the-key"}"#);
+    assert_eq!(
+        bed.driver.value(&arn, AWSCURRENT).await,
+        r#"{"user":"x","pass":"not-the-key"}"#
+    );
 }

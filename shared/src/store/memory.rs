@@ -289,7 +289,9 @@ impl MemoryStore {
         let secret = state
             .secrets
             .get_mut(Self::name_of(secret_id))
-            .ok_or_else(|| not_found(operation, "Secrets Manager can't find the specified secret"))?;
+            .ok_or_else(|| {
+                not_found(operation, "Secrets Manager can't find the specified secret")
+            })?;
         f(secret, operation)
     }
 
@@ -512,7 +514,10 @@ mod tests {
         let store = MemoryStore::new();
         store.create_secret("s", "{}");
         store.start_rotation("s", T1).unwrap();
-        let e = store.get_value("s", AWSPENDING, Some(T1)).await.unwrap_err();
+        let e = store
+            .get_value("s", AWSPENDING, Some(T1))
+            .await
+            .unwrap_err();
         assert!(e.is_not_found());
     }
 
@@ -520,16 +525,27 @@ mod tests {
     async fn same_token_different_value_is_resource_exists() {
         let store = MemoryStore::new();
         store.create_secret("s", "{}");
-        store.put_pending("s", T1, &SecretValue::new("a")).await.unwrap();
-        store.put_pending("s", T1, &SecretValue::new("a")).await.unwrap();
+        store
+            .put_pending("s", T1, &SecretValue::new("a"))
+            .await
+            .unwrap();
+        store
+            .put_pending("s", T1, &SecretValue::new("a"))
+            .await
+            .unwrap();
         let e = store
             .put_pending("s", T1, &SecretValue::new("b"))
             .await
             .unwrap_err();
         assert!(e.is_resource_exists());
         assert_eq!(store.value_of("s", T1).as_deref(), Some("a"));
-        let short = store.put_pending("s", "short", &SecretValue::new("a")).await;
-        assert_eq!(short.unwrap_err().api_code(), Some(&ApiErrorCode::InvalidParameter));
+        let short = store
+            .put_pending("s", "short", &SecretValue::new("a"))
+            .await;
+        assert_eq!(
+            short.unwrap_err().api_code(),
+            Some(&ApiErrorCode::InvalidParameter)
+        );
     }
 
     #[tokio::test]
@@ -537,7 +553,10 @@ mod tests {
         let store = MemoryStore::new();
         store.create_secret("s", "{}");
         let old = current_id(&store);
-        store.put_pending("s", T1, &SecretValue::new("v")).await.unwrap();
+        store
+            .put_pending("s", T1, &SecretValue::new("v"))
+            .await
+            .unwrap();
         let e = store
             .update_stage("s", AWSCURRENT, Some(T1), None)
             .await
@@ -567,18 +586,28 @@ mod tests {
         let store = MemoryStore::new();
         store.create_secret("s", "{}");
         let other = "22222222-2222-4222-8222-222222222222";
-        store.put_pending("s", T1, &SecretValue::new("a")).await.unwrap();
-        store.put_pending("s", other, &SecretValue::new("b")).await.unwrap();
+        store
+            .put_pending("s", T1, &SecretValue::new("a"))
+            .await
+            .unwrap();
+        store
+            .put_pending("s", other, &SecretValue::new("b"))
+            .await
+            .unwrap();
         assert!(labels(&store, T1).is_empty());
         assert_eq!(labels(&store, other), vec![AWSPENDING]);
-        assert!(store.start_rotation("s", T1).is_err(), "pending is elsewhere");
+        assert!(
+            store.start_rotation("s", T1).is_err(),
+            "pending is elsewhere"
+        );
     }
 
     #[tokio::test]
     async fn random_password_follows_the_policy() {
         let store = MemoryStore::new();
-        let policy = PasswordPolicy::from_lookup(crate::password::PasswordDefaults::POSTGRES, |_| None)
-            .unwrap();
+        let policy =
+            PasswordPolicy::from_lookup(crate::password::PasswordDefaults::POSTGRES, |_| None)
+                .unwrap();
         let a = store.random_password(&policy).await.unwrap();
         let b = store.random_password(&policy).await.unwrap();
         assert!(policy.check(a.expose()).is_ok());
@@ -589,7 +618,10 @@ mod tests {
     async fn injected_failures_hit_the_named_operation_once() {
         let store = MemoryStore::new();
         store.create_secret("s", "{}");
-        store.fail_next("DescribeSecret", ApiErrorCode::Other("ThrottlingException".into()));
+        store.fail_next(
+            "DescribeSecret",
+            ApiErrorCode::Other("ThrottlingException".into()),
+        );
         assert!(store.describe("s").await.is_err());
         assert!(store.describe("s").await.is_ok());
         assert_eq!(store.calls().len(), 2);

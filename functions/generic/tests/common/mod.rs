@@ -20,7 +20,11 @@ impl Bed {
         let driver = RotationDriver::new(&moto).await;
         let store = SdkStore::new(moto.client().await);
         let policy = PasswordPolicy::from_lookup(PASSWORD_DEFAULTS, |_| None).unwrap();
-        Self { driver, store, policy }
+        Self {
+            driver,
+            store,
+            policy,
+        }
     }
 
     /// Invokes the generic function in-process, as Lambda would.
@@ -40,6 +44,11 @@ impl Bed {
 pub fn uuid_like() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
     format!("{:016x}", h.finish())
 }
