@@ -7,7 +7,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
-"$REPO_ROOT/scripts/setup.sh"
 use_tools
 export ROTATION_SANDBOX_DIR="$REPO_ROOT/.sandbox/demo"
 WATCH_PID=""

@@ -59,7 +59,7 @@ pub async fn handle<S: SecretStore, R: Rotation>(
 }
 
 fn log_summary(secret: &str, step: &str, token: &str, result: &Result<Outcome>, started: Instant) {
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     match result {
         Ok(outcome) => tracing::info!(
             secret_arn = secret,

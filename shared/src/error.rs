@@ -139,6 +139,59 @@ pub enum RotationError {
         problem: String,
     },
 
+    /// The database refused the credentials of a secret version.
+    #[error("the database at {host} refused the {which} credentials of user {user} (wrong password or no such login){hint}")]
+    AuthenticationFailed {
+        /// Which version: "AWSPENDING", "AWSCURRENT", "AWSPREVIOUS" or "master secret".
+        which: String,
+        /// The database user (not secret).
+        user: String,
+        /// The host.
+        host: String,
+        /// Extra guidance, starting with "; " when present.
+        hint: String,
+    },
+
+    /// The database could not be reached (DNS, connection refused, timeout).
+    #[error("cannot reach the database at {host}:{port} with the {which} secret: {detail}. Check the host and port keys, security groups and VPC routing")]
+    DatabaseUnreachable {
+        /// Which version.
+        which: String,
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// What failed (no secret in it).
+        detail: String,
+    },
+
+    /// TLS could not be established or the server certificate did not verify.
+    #[error("TLS to {host}:{port} failed with the {which} secret: {detail}. No plaintext fallback was tried; fix the certificate or trust its CA (EXTRA_CA_CERTS), or set \"ssl\": false to allow plaintext")]
+    TlsFailure {
+        /// Which version.
+        which: String,
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// What failed.
+        detail: String,
+    },
+
+    /// A SQL statement failed. `detail` carries the SQLSTATE and, for statements that carry no
+    /// password material, the server's message.
+    #[error("database statement failed ({operation}): {detail}")]
+    Database {
+        /// What was being done, e.g. "create the clone user".
+        operation: String,
+        /// SQLSTATE and message.
+        detail: String,
+    },
+
+    /// The pending secret names another user or host than the current one: refusing to change it.
+    #[error("refusing to rotate: {0}. createSecret copies AWSCURRENT, so an AWSPENDING that differs there was not made by this function")]
+    ConfusedDeputy(String),
+
     /// setSecret could not apply the pending secret to the service.
     #[error("setSecret failed: {0}")]
     SetSecret(String),
@@ -162,6 +215,11 @@ impl RotationError {
             Self::WrongEngine { .. } => "WrongEngine",
             Self::SecretsManager { .. } => "SecretsManagerError",
             Self::Configuration { .. } => "ConfigurationError",
+            Self::AuthenticationFailed { .. } => "AuthenticationFailed",
+            Self::DatabaseUnreachable { .. } => "DatabaseUnreachable",
+            Self::TlsFailure { .. } => "TlsFailure",
+            Self::Database { .. } => "DatabaseError",
+            Self::ConfusedDeputy(_) => "ConfusedDeputy",
             Self::SetSecret(_) => "SetSecretFailed",
             Self::TestSecret(_) => "TestSecretFailed",
         }
