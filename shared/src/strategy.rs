@@ -1,0 +1,357 @@
+//! The two database rotation strategies of the SAR functions, written once over a [`Database`]
+//! trait that each engine implements with its own SQL:
+//! - [`SingleUser`]: the user changes its own password;
+//! - [`AlternatingUsers`]: a superuser (the `masterarn` secret) switches between `user` and
+//!   `user_clone`, so the previous credentials keep working until the next rotation.
+
+use std::future::Future;
+
+use crate::error::{Result, RotationError};
+use crate::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::secret::{DatabaseSecret, SecretValue};
+use crate::steps::{Rotation, StepContext};
+use crate::store::SecretStore;
+
+/// What the superuser secret is called in messages.
+pub const MASTER: &str = "master secret";
+
+/// The suffix alternating users add to the original user name.
+pub const CLONE_SUFFIX: &str = "_clone";
+
+/// A database engine as the strategies need it. Engines supply connections and SQL; they do not
+/// re-implement the steps.
+pub trait Database: Send + Sync {
+    /// An open, authenticated session.
+    type Session: Send;
+
+    /// The `engine` values this function accepts.
+    fn engines(&self) -> &'static [&'static str];
+
+    /// The longest user name the engine accepts (for `_clone` names).
+    fn max_username_len(&self) -> usize;
+
+    /// Logs in with `secret`'s credentials. A wrong password must be
+    /// [`RotationError::AuthenticationFailed`]; an unreachable host
+    /// [`RotationError::DatabaseUnreachable`]; a TLS problem [`RotationError::TlsFailure`].
+    /// `which` names the secret version in messages.
+    fn connect(
+        &self,
+        secret: &DatabaseSecret,
+        which: &str,
+    ) -> impl Future<Output = Result<Self::Session>> + Send;
+
+    /// The user the session authenticated as.
+    fn session_user(&self, session: &mut Self::Session)
+        -> impl Future<Output = Result<String>> + Send;
+
+    /// Changes the password of the session's own user.
+    fn set_own_password(
+        &self,
+        session: &mut Self::Session,
+        user: &str,
+        password: &SecretValue,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// As superuser: whether `user` exists.
+    fn user_exists(
+        &self,
+        session: &mut Self::Session,
+        user: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// As superuser: changes another user's password.
+    fn set_password(
+        &self,
+        session: &mut Self::Session,
+        user: &str,
+        password: &SecretValue,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// As superuser: creates `clone` able to log in with `password` and with the privileges of
+    /// `original`. Must tolerate a concurrent creation of the same user (then set its password).
+    fn create_clone(
+        &self,
+        session: &mut Self::Session,
+        clone: &str,
+        original: &str,
+        password: &SecretValue,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Parses a version of a database secret and checks its engine.
+fn parse<D: Database>(db: &D, value: &SecretValue, which: &str) -> Result<DatabaseSecret> {
+    let secret = DatabaseSecret::parse(value, which)?;
+    secret.expect_engine(db.engines(), which)?;
+    Ok(secret)
+}
+
+/// Logs in; a refused password is `Ok(None)`, anything else (unreachable, TLS) is an error.
+async fn try_login<D: Database>(
+    db: &D,
+    secret: &DatabaseSecret,
+    which: &str,
+) -> Result<Option<D::Session>> {
+    match db.connect(secret, which).await {
+        Ok(session) => Ok(Some(session)),
+        Err(RotationError::AuthenticationFailed { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The confused-deputy check: `other` must name the user `user` on the host of `pending`.
+fn same_target(
+    other: &DatabaseSecret,
+    other_which: &str,
+    pending: &DatabaseSecret,
+    user: &str,
+) -> Result<()> {
+    if pending.username != user {
+        return Err(RotationError::ConfusedDeputy(format!(
+            "AWSPENDING is for user {} but {other_which} implies user {user}",
+            pending.username
+        )));
+    }
+    if pending.host != other.host {
+        return Err(RotationError::ConfusedDeputy(format!(
+            "AWSPENDING is for host {} but {other_which} is for host {}",
+            pending.host, other.host
+        )));
+    }
+    Ok(())
+}
+
+/// testSecret for both strategies: log in as AWSPENDING and check who the session is.
+async fn test_pending<D: Database, S: SecretStore>(
+    db: &D,
+    ctx: &StepContext<'_, S>,
+) -> Result<()> {
+    let pending = parse(db, &ctx.pending().await?, AWSPENDING)?;
+    let mut session = db.connect(&pending, AWSPENDING).await?;
+    let user = db.session_user(&mut session).await?;
+    if user != pending.username {
+        return Err(RotationError::TestSecret(format!(
+            "logged in as {user}, expected {}",
+            pending.username
+        )));
+    }
+    Ok(())
+}
+
+/// Single user: the user changes its own password, logging in with AWSCURRENT (or, if that no
+/// longer works, AWSPREVIOUS).
+#[derive(Debug, Clone)]
+pub struct SingleUser<D> {
+    db: D,
+}
+
+impl<D: Database> SingleUser<D> {
+    /// The strategy over `db`.
+    pub fn new(db: D) -> Self {
+        Self { db }
+    }
+}
+
+impl<D: Database> Rotation for SingleUser<D> {
+    fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
+        parse(&self.db, value, which).map(|_| ())
+    }
+
+    fn pending_value(
+        &self,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> Result<SecretValue> {
+        let current = parse(&self.db, current, AWSCURRENT)?;
+        Ok(current.json().with_password(new_password).to_secret_value())
+    }
+
+    async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        let db = &self.db;
+        let pending = parse(db, &ctx.pending().await?, AWSPENDING)?;
+        let current = parse(db, &ctx.current().await?, AWSCURRENT)?;
+        // Already done (a retry, or a concurrent invocation got there first).
+        if try_login(db, &pending, AWSPENDING).await?.is_some() {
+            return Ok(());
+        }
+        same_target(&current, AWSCURRENT, &pending, &current.username)?;
+        let mut session = match try_login(db, &current, AWSCURRENT).await? {
+            Some(session) => session,
+            None => {
+                let Some(previous) = ctx.previous().await? else {
+                    return Err(RotationError::AuthenticationFailed {
+                        which: AWSCURRENT.into(),
+                        user: current.username.clone(),
+                        host: current.host.clone(),
+                        hint: "; AWSPENDING does not work either and there is no AWSPREVIOUS"
+                            .into(),
+                    });
+                };
+                let mut previous = parse(db, &previous, AWSPREVIOUS)?;
+                // Checked before logging in, unlike the official function.
+                same_target(&previous, AWSPREVIOUS, &pending, &previous.username)?;
+                previous.ssl = current.ssl;
+                try_login(db, &previous, AWSPREVIOUS).await?.ok_or_else(|| {
+                    RotationError::AuthenticationFailed {
+                        which: "AWSPENDING, AWSCURRENT or AWSPREVIOUS".into(),
+                        user: current.username.clone(),
+                        host: current.host.clone(),
+                        hint: "; no version of the secret can log in, so the password cannot be changed"
+                            .into(),
+                    }
+                })?
+            }
+        };
+        db.set_own_password(&mut session, &pending.username, &pending.password())
+            .await
+    }
+
+    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        test_pending(&self.db, ctx).await
+    }
+}
+
+/// The other user of an alternating pair: `u` <-> `u_clone`. Fails if the clone name would be
+/// longer than `max_len`.
+pub fn alternate_username(user: &str, max_len: usize) -> Result<String> {
+    if let Some(original) = user.strip_suffix(CLONE_SUFFIX).filter(|o| !o.is_empty()) {
+        return Ok(original.to_string());
+    }
+    let clone = format!("{user}{CLONE_SUFFIX}");
+    if clone.chars().count() > max_len {
+        return Err(RotationError::malformed(
+            AWSCURRENT,
+            format!(
+                "unable to clone user {user}: with {CLONE_SUFFIX} appended the name would exceed {max_len} characters"
+            ),
+        ));
+    }
+    Ok(clone)
+}
+
+/// Alternating users: the superuser of the `masterarn` secret sets the password of the other
+/// user of the pair (`u` / `u_clone`), creating the clone on first use.
+#[derive(Debug, Clone)]
+pub struct AlternatingUsers<D> {
+    db: D,
+}
+
+impl<D: Database> AlternatingUsers<D> {
+    /// The strategy over `db`.
+    pub fn new(db: D) -> Self {
+        Self { db }
+    }
+
+    /// The superuser secret named by `masterarn`, connected to the child's database.
+    async fn master<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &DatabaseSecret,
+    ) -> Result<DatabaseSecret> {
+        let arn = current.masterarn.as_deref().ok_or_else(|| {
+            RotationError::malformed(
+                AWSCURRENT,
+                "the masterarn key is missing: alternating users needs the ARN of the superuser secret",
+            )
+        })?;
+        let value = ctx.store.get_value(arn, AWSCURRENT, None).await?;
+        let mut master = DatabaseSecret::parse(&value, MASTER).map_err(|e| match e {
+            RotationError::MalformedSecret { which, problem } if problem.contains("host key") => {
+                RotationError::MalformedSecret {
+                    which,
+                    problem: format!(
+                        "{problem} (RDS-managed master secrets without host are not supported yet; use a superuser secret with host, port and engine)"
+                    ),
+                }
+            }
+            other => other,
+        })?;
+        master.expect_engine(self.db.engines(), MASTER)?;
+        if master.host != current.host {
+            return Err(RotationError::ConfusedDeputy(format!(
+                "the current host {} is not the host of the master secret {}",
+                current.host, master.host
+            )));
+        }
+        master.dbname = current.dbname.clone();
+        Ok(master)
+    }
+}
+
+impl<D: Database> Rotation for AlternatingUsers<D> {
+    fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
+        parse(&self.db, value, which).map(|_| ())
+    }
+
+    fn pending_value(
+        &self,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> Result<SecretValue> {
+        let current = parse(&self.db, current, AWSCURRENT)?;
+        let other = alternate_username(&current.username, self.db.max_username_len())?;
+        Ok(current
+            .json()
+            .with_password(new_password)
+            .with_str("username", &other)
+            .to_secret_value())
+    }
+
+    async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        let db = &self.db;
+        let pending = parse(db, &ctx.pending().await?, AWSPENDING)?;
+        let current = parse(db, &ctx.current().await?, AWSCURRENT)?;
+        if try_login(db, &pending, AWSPENDING).await?.is_some() {
+            return Ok(());
+        }
+        let other = alternate_username(&current.username, db.max_username_len())?;
+        same_target(&current, AWSCURRENT, &pending, &other)?;
+        // Prove the current credentials are real before the superuser is used for anything.
+        db.connect(&current, AWSCURRENT).await.map_err(|e| match e {
+            RotationError::AuthenticationFailed { which, user, host, .. } => {
+                RotationError::AuthenticationFailed {
+                    which,
+                    user,
+                    host,
+                    hint: "; the superuser secret was not used".into(),
+                }
+            }
+            other => other,
+        })?;
+        let master = self.master(ctx, &current).await?;
+        let mut session = db.connect(&master, MASTER).await?;
+        if db.user_exists(&mut session, &pending.username).await? {
+            db.set_password(&mut session, &pending.username, &pending.password())
+                .await
+        } else if let Some(original) = pending.username.strip_suffix(CLONE_SUFFIX) {
+            db.create_clone(&mut session, &pending.username, original, &pending.password())
+                .await
+        } else {
+            Err(RotationError::SetSecret(format!(
+                "user {} does not exist; only the {CLONE_SUFFIX} user is created by rotation",
+                pending.username
+            )))
+        }
+    }
+
+    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        test_pending(&self.db, ctx).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternate_username_switches_both_ways_and_limits_length() {
+        assert_eq!(alternate_username("app", 63).unwrap(), "app_clone");
+        assert_eq!(alternate_username("app_clone", 63).unwrap(), "app");
+        assert_eq!(alternate_username("_clone", 63).unwrap(), "_clone_clone");
+        let fits = "u".repeat(57);
+        assert_eq!(alternate_username(&fits, 63).unwrap().len(), 63);
+        let too_long = "u".repeat(58);
+        let err = alternate_username(&too_long, 63).unwrap_err();
+        assert!(err.to_string().contains("exceed 63 characters"), "{err}");
+        assert_eq!(alternate_username("Üser \"x\"", 63).unwrap(), "Üser \"x\"_clone");
+    }
+}
