@@ -48,14 +48,21 @@ start_postgres() {
   runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 \
     --pwfile="$dir/pwfile" --no-sync >"$dir/initdb.log" 2>&1 || die "initdb failed; see $dir/initdb.log"
   rm -f "$dir/pwfile"
+  # Password authentication everywhere (never trust). Members of tls_only must use TLS; members
+  # of md5_auth use md5; database dev (the Redshift stand-in) uses md5, as Redshift does.
   cat >"$dir/data/pg_hba.conf" <<HBA
-local all all scram-sha-256
-host  all all 127.0.0.1/32 scram-sha-256
+local     all all          scram-sha-256
+hostssl   all +tls_only    127.0.0.1/32 scram-sha-256
+hostnossl all +tls_only    127.0.0.1/32 reject
+host      all +md5_auth    127.0.0.1/32 md5
+host      dev all          127.0.0.1/32 md5
+host      all all          127.0.0.1/32 scram-sha-256
 HBA
   runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
     "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
      -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key \
-     -c ssl_ca_file=$dir/tls/ca.crt -c log_statement=all -c password_encryption=scram-sha-256" \
+     -c ssl_ca_file=$dir/tls/ca.crt -c log_statement=all -c log_connections=on -c password_encryption=scram-sha-256 \
+     -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on" \
     start >/dev/null || die "PostgreSQL did not start; see $dir/server.log"
   # Real password authentication: the right password works, a wrong one is refused.
   PGPASSWORD="$pw" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc 'select 1' >/dev/null \
@@ -63,6 +70,9 @@ HBA
   if PGPASSWORD="wrong-$pw" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
     die "PostgreSQL accepted a wrong password: password authentication is not in force"
   fi
+  PGPASSWORD="$pw" psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -Atq \
+    -c 'CREATE ROLE tls_only NOLOGIN' -c 'CREATE ROLE md5_auth NOLOGIN' -c 'CREATE DATABASE dev' \
+    -c 'CREATE EXTENSION pg_stat_statements' >/dev/null || die "PostgreSQL sandbox setup failed"
   cat >>"$ENV_FILE" <<ENV
 export SANDBOX_PG_HOST=127.0.0.1
 export SANDBOX_PG_PORT=$port

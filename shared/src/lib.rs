@@ -16,7 +16,9 @@ pub mod runtime;
 pub mod secret;
 pub mod steps;
 pub mod store;
+pub mod strategy;
 pub mod telemetry;
+pub mod tls;
 
 pub use error::{ApiErrorCode, Result, RotationError};
 pub use event::{RotationEvent, Step};

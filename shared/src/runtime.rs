@@ -9,15 +9,18 @@ use crate::steps::Rotation;
 use crate::store::SdkStore;
 use crate::telemetry;
 
-/// Runs a rotation function in the Lambda runtime: logs, configuration (a bad variable stops
-/// the start-up with a clear message), the Secrets Manager client (built once), then the loop.
-pub async fn run<R: Rotation + 'static>(
-    rotation: R,
-    defaults: PasswordDefaults,
-) -> Result<(), lambda_runtime::Error> {
+/// Runs a rotation function in the Lambda runtime: logs, configuration (the password policy and
+/// whatever `build` reads; a bad variable stops the start-up with a clear message), the Secrets
+/// Manager client (built once), then the invocation loop.
+pub async fn run<R, F>(defaults: PasswordDefaults, build: F) -> Result<(), lambda_runtime::Error>
+where
+    R: Rotation + 'static,
+    F: FnOnce() -> crate::Result<R>,
+{
     telemetry::init();
-    let policy = match PasswordPolicy::from_env(defaults) {
-        Ok(policy) => policy,
+    let configured = PasswordPolicy::from_env(defaults).and_then(|p| Ok((p, build()?)));
+    let (policy, rotation) = match configured {
+        Ok(both) => both,
         Err(e) => {
             tracing::error!(error_type = e.error_type(), error = %e, "configuration rejected at start-up");
             return Err(e.into());

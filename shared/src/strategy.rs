@@ -85,16 +85,35 @@ fn parse<D: Database>(db: &D, value: &SecretValue, which: &str) -> Result<Databa
     Ok(secret)
 }
 
-/// Logs in; a refused password is `Ok(None)`, anything else (unreachable, TLS) is an error.
+/// Logs in. A refused password is `Ok(Err(AuthenticationFailed))`, so callers can try other
+/// credentials; anything else (unreachable, TLS) is an error at once.
 async fn try_login<D: Database>(
     db: &D,
     secret: &DatabaseSecret,
     which: &str,
-) -> Result<Option<D::Session>> {
+) -> Result<Result<D::Session>> {
     match db.connect(secret, which).await {
-        Ok(session) => Ok(Some(session)),
-        Err(RotationError::AuthenticationFailed { .. }) => Ok(None),
+        Ok(session) => Ok(Ok(session)),
+        Err(e @ RotationError::AuthenticationFailed { .. }) => Ok(Err(e)),
         Err(e) => Err(e),
+    }
+}
+
+/// Adds guidance to an authentication failure.
+fn with_hint(e: RotationError, extra: &str) -> RotationError {
+    match e {
+        RotationError::AuthenticationFailed {
+            which,
+            user,
+            host,
+            hint,
+        } => RotationError::AuthenticationFailed {
+            which,
+            user,
+            host,
+            hint: format!("{hint}; {extra}"),
+        },
+        other => other,
     }
 }
 
@@ -170,35 +189,34 @@ impl<D: Database> Rotation for SingleUser<D> {
         let pending = parse(db, &ctx.pending().await?, AWSPENDING)?;
         let current = parse(db, &ctx.current().await?, AWSCURRENT)?;
         // Already done (a retry, or a concurrent invocation got there first).
-        if try_login(db, &pending, AWSPENDING).await?.is_some() {
+        if try_login(db, &pending, AWSPENDING).await?.is_ok() {
             return Ok(());
         }
         same_target(&current, AWSCURRENT, &pending, &current.username)?;
-        let mut session = match try_login(db, &current, AWSCURRENT).await? {
-            Some(session) => session,
-            None => {
-                let Some(previous) = ctx.previous().await? else {
-                    return Err(RotationError::AuthenticationFailed {
-                        which: AWSCURRENT.into(),
-                        user: current.username.clone(),
-                        host: current.host.clone(),
-                        hint: "; AWSPENDING does not work either and there is no AWSPREVIOUS"
-                            .into(),
-                    });
-                };
-                let mut previous = parse(db, &previous, AWSPREVIOUS)?;
-                // Checked before logging in, unlike the official function.
-                same_target(&previous, AWSPREVIOUS, &pending, &previous.username)?;
-                previous.ssl = current.ssl;
-                try_login(db, &previous, AWSPREVIOUS).await?.ok_or_else(|| {
-                    RotationError::AuthenticationFailed {
-                        which: "AWSPENDING, AWSCURRENT or AWSPREVIOUS".into(),
-                        user: current.username.clone(),
-                        host: current.host.clone(),
-                        hint: "; no version of the secret can log in, so the password cannot be changed"
-                            .into(),
-                    }
-                })?
+        let login = match try_login(db, &current, AWSCURRENT).await? {
+            Ok(session) => Ok(session),
+            Err(current_failed) => match ctx.previous().await? {
+                None => Err(with_hint(current_failed, "there is no AWSPREVIOUS to fall back on")),
+                Some(previous) => {
+                    let mut previous = parse(db, &previous, AWSPREVIOUS)?;
+                    // Checked before logging in, unlike the official function.
+                    same_target(&previous, AWSPREVIOUS, &pending, &previous.username)?;
+                    previous.ssl = current.ssl;
+                    try_login(db, &previous, AWSPREVIOUS).await?.map_err(|e| {
+                        with_hint(e, "AWSCURRENT was refused too, so the password cannot be changed")
+                    })
+                }
+            },
+        };
+        let mut session = match login {
+            Ok(session) => session,
+            Err(refused) => {
+                // A concurrent setSecret may have changed the password after our first
+                // AWSPENDING login: if AWSPENDING works now, the work is done.
+                if try_login(db, &pending, AWSPENDING).await?.is_ok() {
+                    return Ok(());
+                }
+                return Err(refused);
             }
         };
         db.set_own_password(&mut session, &pending.username, &pending.password())
@@ -300,7 +318,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         let db = &self.db;
         let pending = parse(db, &ctx.pending().await?, AWSPENDING)?;
         let current = parse(db, &ctx.current().await?, AWSCURRENT)?;
-        if try_login(db, &pending, AWSPENDING).await?.is_some() {
+        if try_login(db, &pending, AWSPENDING).await?.is_ok() {
             return Ok(());
         }
         let other = alternate_username(&current.username, db.max_username_len())?;
@@ -335,6 +353,72 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
 
     async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
         test_pending(&self.db, ctx).await
+    }
+}
+
+/// The variable that picks the strategy: `single` (default) or `alternating` (alias `multi`).
+pub const ROTATION_STRATEGY: &str = "ROTATION_STRATEGY";
+
+/// The strategy a deployment chose (the template sets [`ROTATION_STRATEGY`] per function; the
+/// secret never decides).
+#[derive(Debug, Clone)]
+pub enum Strategy<D> {
+    /// See [`SingleUser`].
+    SingleUser(SingleUser<D>),
+    /// See [`AlternatingUsers`].
+    AlternatingUsers(AlternatingUsers<D>),
+}
+
+impl<D: Database> Strategy<D> {
+    /// The strategy named by `value` (None or empty: single user).
+    pub fn from_name(value: Option<&str>, db: D) -> Result<Self> {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("single") | Some("single-user") => {
+                Ok(Self::SingleUser(SingleUser::new(db)))
+            }
+            Some("alternating") | Some("alternating-users") | Some("multi") | Some("multi-user") => {
+                Ok(Self::AlternatingUsers(AlternatingUsers::new(db)))
+            }
+            Some(other) => Err(RotationError::Configuration {
+                variable: ROTATION_STRATEGY.into(),
+                problem: format!("is '{other}'; use single or alternating"),
+            }),
+        }
+    }
+
+    /// The strategy named by the [`ROTATION_STRATEGY`] variable.
+    pub fn from_env(db: D) -> Result<Self> {
+        Self::from_name(std::env::var(ROTATION_STRATEGY).ok().as_deref(), db)
+    }
+}
+
+impl<D: Database> Rotation for Strategy<D> {
+    fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
+        match self {
+            Self::SingleUser(s) => s.validate(value, which),
+            Self::AlternatingUsers(s) => s.validate(value, which),
+        }
+    }
+
+    fn pending_value(&self, current: &SecretValue, pw: &SecretValue) -> Result<SecretValue> {
+        match self {
+            Self::SingleUser(s) => s.pending_value(current, pw),
+            Self::AlternatingUsers(s) => s.pending_value(current, pw),
+        }
+    }
+
+    async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        match self {
+            Self::SingleUser(s) => s.set_secret(ctx).await,
+            Self::AlternatingUsers(s) => s.set_secret(ctx).await,
+        }
+    }
+
+    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        match self {
+            Self::SingleUser(s) => s.test_secret(ctx).await,
+            Self::AlternatingUsers(s) => s.test_secret(ctx).await,
+        }
     }
 }
 

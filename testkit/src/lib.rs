@@ -6,10 +6,12 @@
 pub mod driver;
 pub mod logs;
 pub mod moto;
+pub mod postgres;
 
 pub use driver::{assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use logs::LogCapture;
 pub use moto::Moto;
+pub use postgres::PgAdmin;
 
 /// Reads a variable the sandbox exports; panics with what to do when it is missing.
 pub fn sandbox_var(name: &str) -> String {

@@ -1,0 +1,189 @@
+//! Opening a PostgreSQL-protocol session for a secret, with the core's TLS modes and typed
+//! failures: wrong password, unreachable host and TLS problems are different errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rotation_core::tls::TlsMode;
+use rotation_core::{DatabaseSecret, Result, RotationError};
+use rustls::ClientConfig;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// The time allowed for one login (TCP, TLS and authentication).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What tokio-postgres reports when the server answers the TLS request with "no".
+const NO_TLS_ON_SERVER: &str = "server does not support TLS";
+
+/// Opens sessions; holds the TLS configuration, built once per process.
+#[derive(Clone)]
+pub struct Connector {
+    tls: Arc<ClientConfig>,
+    default_port: u16,
+    default_dbname: &'static str,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("default_port", &self.default_port)
+            .field("default_dbname", &self.default_dbname)
+            .finish()
+    }
+}
+
+impl Connector {
+    /// A connector trusting `tls`'s roots; `port` and `dbname` apply when the secret has none.
+    pub fn new(tls: Arc<ClientConfig>, default_port: u16, default_dbname: &'static str) -> Self {
+        Self {
+            tls,
+            default_port,
+            default_dbname,
+        }
+    }
+
+    /// Logs in as `secret`'s user. `which` names the secret version in errors and logs.
+    pub async fn connect(&self, secret: &DatabaseSecret, which: &str) -> Result<Client> {
+        let port = secret.port.unwrap_or(self.default_port);
+        let mut config = Config::new();
+        config
+            .host(&secret.host)
+            .port(port)
+            .user(&secret.username)
+            .password(secret.password().expose())
+            .dbname(secret.dbname.as_deref().unwrap_or(self.default_dbname))
+            .application_name("secrets-rotation-rs")
+            .connect_timeout(CONNECT_TIMEOUT);
+        let fail = |e: Failure| e.into_error(secret, which, port);
+        match TlsMode::from_ssl_key(secret.ssl) {
+            TlsMode::Disable => self.plain(config).await.map_err(fail),
+            TlsMode::Require => self.verified(config).await.map_err(fail),
+            TlsMode::PreferVerified => match self.verified(config.clone()).await {
+                Err(Failure::Client(e)) if chain(&e).contains(NO_TLS_ON_SERVER) => {
+                    tracing::warn!(
+                        host = %secret.host,
+                        port,
+                        secret_version = which,
+                        "the server does not offer TLS; connecting without it (set \"ssl\": true in the secret to forbid this)"
+                    );
+                    self.plain(config).await.map_err(fail)
+                }
+                other => other.map_err(fail),
+            },
+        }
+    }
+
+    async fn verified(&self, mut config: Config) -> Result<Client, Failure> {
+        config.ssl_mode(SslMode::Require);
+        let tls = MakeRustlsConnect::new((*self.tls).clone());
+        let (client, connection) = timed(config.connect(tls)).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    async fn plain(&self, mut config: Config) -> Result<Client, Failure> {
+        config.ssl_mode(SslMode::Disable);
+        let (client, connection) = timed(config.connect(NoTls)).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+}
+
+enum Failure {
+    Client(tokio_postgres::Error),
+    Timeout,
+}
+
+async fn timed<T>(
+    f: impl std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Failure::Client(e)),
+        Err(_) => Err(Failure::Timeout),
+    }
+}
+
+impl Failure {
+    fn into_error(self, secret: &DatabaseSecret, which: &str, port: u16) -> RotationError {
+        let e = match self {
+            Failure::Timeout => {
+                return RotationError::DatabaseUnreachable {
+                    which: which.into(),
+                    host: secret.host.clone(),
+                    port,
+                    detail: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                }
+            }
+            Failure::Client(e) => e,
+        };
+        if let Some(db) = e.as_db_error() {
+            let code = db.code();
+            if *code == SqlState::INVALID_PASSWORD
+                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            {
+                return RotationError::AuthenticationFailed {
+                    which: which.into(),
+                    user: secret.username.clone(),
+                    host: secret.host.clone(),
+                    hint: format!("; SQLSTATE {}: {}", code.code(), db.message()),
+                };
+            }
+            return RotationError::Database {
+                operation: format!("log in with the {which} secret"),
+                detail: format!("SQLSTATE {}: {}", code.code(), db.message()),
+            };
+        }
+        let detail = chain(&e);
+        if detail.contains("TLS") || has_rustls_error(&e) {
+            RotationError::TlsFailure {
+                which: which.into(),
+                host: secret.host.clone(),
+                port,
+                detail,
+            }
+        } else if detail.starts_with("authentication error") {
+            RotationError::AuthenticationFailed {
+                which: which.into(),
+                user: secret.username.clone(),
+                host: secret.host.clone(),
+                hint: format!("; {detail}"),
+            }
+        } else {
+            RotationError::DatabaseUnreachable {
+                which: which.into(),
+                host: secret.host.clone(),
+                port,
+                detail,
+            }
+        }
+    }
+}
+
+/// The error and its causes, joined (no secret is ever part of a client error).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}

@@ -1,0 +1,108 @@
+//! Shared set-up for the PostgreSQL function's integration tests: moto through the rotation
+//! driver, the sandbox PostgreSQL, and the function invoked in-process.
+#![allow(dead_code)]
+
+use postgresql::{Connector, PgEngine, Postgres};
+use rotation_core::dispatch::{handle, Outcome};
+use rotation_core::labels::AWSCURRENT;
+use rotation_core::strategy::Strategy;
+use rotation_core::{PasswordDefaults, PasswordPolicy, SdkStore};
+use rotation_testkit::{Moto, PgAdmin, RotationDriver, RotationRun};
+use serde_json::{json, Value};
+
+pub use rotation_testkit::postgres::unique;
+
+pub struct Bed {
+    pub driver: RotationDriver,
+    pub store: SdkStore,
+    pub policy: PasswordPolicy,
+    pub pg: PgAdmin,
+    pub function: Strategy<PgEngine<Postgres>>,
+}
+
+/// Which CA the function trusts.
+pub enum Trust {
+    SandboxCa,
+    OtherCa,
+}
+
+impl Bed {
+    pub async fn single() -> Self {
+        Self::new("single", Trust::SandboxCa, false).await
+    }
+
+    pub async fn alternating() -> Self {
+        Self::new("alternating", Trust::SandboxCa, false).await
+    }
+
+    pub async fn new(strategy: &str, trust: Trust, clone_acts_as_original: bool) -> Self {
+        let moto = Moto::from_env();
+        let pg = PgAdmin::from_env();
+        let ca = match trust {
+            Trust::SandboxCa => &pg.ca,
+            Trust::OtherCa => &pg.other_ca,
+        };
+        let tls = rotation_core::tls::client_config(Some(ca), false).unwrap();
+        let engine = PgEngine::new(Postgres { clone_acts_as_original }, Connector::new(tls, 5432, "postgres"));
+        Self {
+            driver: RotationDriver::new(&moto).await,
+            store: SdkStore::new(moto.client().await),
+            policy: PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap(),
+            function: Strategy::from_name(Some(strategy), engine).unwrap(),
+            pg,
+        }
+    }
+
+    pub fn with_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub async fn invoke(&self, event: Value) -> Result<Outcome, String> {
+        handle(&self.store, &self.function, &self.policy, &event)
+            .await
+            .map_err(|e| format!("{}: {e}", e.error_type()))
+    }
+
+    pub async fn rotate(&self, arn: &str) -> RotationRun {
+        self.driver.rotate(arn, |e| async { self.invoke(e).await.map(|_| ()) }).await
+    }
+
+    /// The secret JSON for `user` on the sandbox server.
+    pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
+        let mut v = json!({
+            "engine": "postgres",
+            "host": self.pg.host,
+            "port": self.pg.port,
+            "username": user,
+            "password": password,
+            "dbname": "postgres",
+        });
+        for (k, val) in extra.as_object().unwrap() {
+            v[k] = val.clone();
+        }
+        v.to_string()
+    }
+
+    pub async fn secret(&self, json: &str) -> String {
+        self.driver.create_secret(&format!("pg-{}", unique()), json).await
+    }
+
+    /// Username and password under `stage`.
+    pub async fn creds(&self, arn: &str, stage: &str) -> (String, String) {
+        let v: Value = serde_json::from_str(&self.driver.value(arn, stage).await).unwrap();
+        (v["username"].as_str().unwrap().into(), v["password"].as_str().unwrap().into())
+    }
+
+    pub async fn current(&self, arn: &str) -> (String, String) {
+        self.creds(arn, AWSCURRENT).await
+    }
+
+    /// Logs in (over TLS when `tls`) and returns the SQLSTATE on failure.
+    pub async fn login(&self, user: &str, password: &str, tls: bool) -> Result<(), String> {
+        match self.pg.login(user, password, "postgres", tls).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.code().map(|c| c.code().to_string()).unwrap_or_else(|| e.to_string())),
+        }
+    }
+}
