@@ -66,9 +66,15 @@ pub fn sql_error(operation: &str) -> impl Fn(tokio_postgres::Error) -> RotationE
     }
 }
 
-/// True when `e` is "role already exists" (a concurrent setSecret created it first).
+/// True when `e` says the role already exists: a concurrent setSecret created it first
+/// (`42710 duplicate_object`, or `23505 unique_violation` when both inserts raced).
 pub fn is_duplicate_object(e: &RotationError) -> bool {
-    matches!(e, RotationError::Database { detail, .. } if detail.starts_with(&format!("SQLSTATE {}", SqlState::DUPLICATE_OBJECT.code())))
+    let RotationError::Database { detail, .. } = e else {
+        return false;
+    };
+    [SqlState::DUPLICATE_OBJECT, SqlState::UNIQUE_VIOLATION]
+        .iter()
+        .any(|code| detail.starts_with(&format!("SQLSTATE {}", code.code())))
 }
 
 /// A PostgreSQL-protocol database for the core's strategies.

@@ -1,0 +1,178 @@
+//! Alternating-users PostgreSQL rotation against the sandbox PostgreSQL 15, with a superuser
+//! secret, driven through the rotation driver and moto.
+
+mod common;
+
+use common::{unique, Bed};
+use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::{RotationEvent, Step};
+use rotation_testkit::assert_rotated;
+use serde_json::{json, Value};
+
+/// A fresh original user `u` that can read one table, a dedicated superuser with its secret,
+/// and the user's secret (with `masterarn`). Returns (user, master user, secret ARN, table).
+async fn setup(bed: &Bed, tag: &str) -> (String, String, String, String) {
+    let user = format!("alt_{tag}_{}", unique());
+    let master = format!("master_{}", unique());
+    let table = format!("data_{}", unique());
+    bed.pg.create_login("postgres", &user, "u-Pa55word", false, &[]).await;
+    let admin = bed.pg.session("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'master-Pa55';
+             CREATE TABLE \"{table}\" (v int); INSERT INTO \"{table}\" VALUES (42);
+             GRANT SELECT ON \"{table}\" TO \"{user}\";"
+        ))
+        .await
+        .unwrap();
+    let master_arn = bed
+        .secret(&bed.secret_json(&master, "master-Pa55", json!({"ssl": true})))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "u-Pa55word", json!({"masterarn": master_arn, "ssl": true})))
+        .await;
+    (user, master, arn, table)
+}
+
+async fn can_read(bed: &Bed, user: &str, password: &str, table: &str) -> bool {
+    let Ok(client) = bed.pg.login(user, password, "postgres", false).await else {
+        return false;
+    };
+    client
+        .query_one(&format!("SELECT v FROM \"{table}\""), &[])
+        .await
+        .map(|r| r.get::<_, i32>(0) == 42)
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn four_rotations_alternate_and_both_users_keep_working() {
+    let bed = Bed::alternating().await;
+    let (user, _, arn, table) = setup(&bed, "four").await;
+    let clone = format!("{user}_clone");
+    for round in 1..=4 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        assert_rotated(&bed.driver.stages(&arn).await, &run);
+        let (cur_user, cur_pw) = bed.creds(&arn, AWSCURRENT).await;
+        let (prev_user, prev_pw) = bed.creds(&arn, AWSPREVIOUS).await;
+        let expected = if round % 2 == 1 { &clone } else { &user };
+        assert_eq!(&cur_user, expected, "round {round}");
+        assert_ne!(cur_user, prev_user);
+        assert!(can_read(&bed, &cur_user, &cur_pw, &table).await, "AWSCURRENT reads, round {round}");
+        assert!(can_read(&bed, &prev_user, &prev_pw, &table).await, "AWSPREVIOUS reads, round {round}");
+        let v: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
+        assert!(v["masterarn"].is_string(), "masterarn kept");
+    }
+    assert!(bed.pg.stored_password(&clone).await.starts_with("SCRAM-SHA-256$"));
+}
+
+#[tokio::test]
+async fn the_superuser_is_never_used_when_the_current_credentials_are_wrong() {
+    let bed = Bed::alternating().await;
+    let (user, master, arn, _) = setup(&bed, "guard").await;
+    let admin = bed.pg.session("postgres").await;
+    admin
+        .batch_execute(&format!("ALTER ROLE \"{user}\" PASSWORD 'changed-behind-our-back'"))
+        .await
+        .unwrap();
+    let run = bed.rotate(&arn).await;
+    let (step, err) = run.failure().expect("must fail");
+    assert_eq!(step, Step::Set);
+    assert!(err.starts_with("AuthenticationFailed: ") && err.contains("AWSCURRENT"), "{err}");
+    assert!(err.contains("superuser secret was not used"), "{err}");
+    let log = bed.pg.log_text();
+    assert!(!log.contains(&format!("user={master}")), "no session was opened as the superuser");
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&format!("{user}_clone")])
+        .await
+        .unwrap();
+    assert!(exists.is_none(), "no clone was created");
+}
+
+#[tokio::test]
+async fn a_pending_secret_for_another_user_is_refused() {
+    let bed = Bed::alternating().await;
+    let (user, _, arn, _) = setup(&bed, "deputy").await;
+    let victim = format!("victim_{}", unique());
+    bed.pg.create_login("postgres", &victim, "victim-Pa55", false, &[]).await;
+    let token = bed.driver.start(&arn).await.unwrap();
+    let ev = |step| RotationEvent { step, secret_id: arn.clone(), token: token.clone() }.to_value();
+    bed.invoke(ev(Step::Create)).await.unwrap();
+    let mut pending: Value = serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
+    assert_eq!(pending["username"], format!("{user}_clone"));
+    pending["username"] = json!(victim);
+    bed.driver
+        .client()
+        .put_secret_value()
+        .secret_id(&arn)
+        .client_request_token(&token)
+        .secret_string(pending.to_string())
+        .version_stages(AWSPENDING)
+        .send()
+        .await
+        .unwrap();
+    let err = bed.invoke(ev(Step::Set)).await.unwrap_err();
+    assert!(err.starts_with("ConfusedDeputy: "), "{err}");
+    bed.login(&victim, "victim-Pa55", false).await.expect("victim untouched");
+}
+
+#[tokio::test]
+async fn a_name_too_long_to_clone_fails_create_and_changes_nothing() {
+    let bed = Bed::alternating().await;
+    // 58 characters: with "_clone" 64, one more than PostgreSQL allows.
+    let user = format!("{}{}", "l".repeat(48), unique());
+    bed.pg.create_login("postgres", &user, "long-Pa55", false, &[]).await;
+    let arn = bed.secret(&bed.secret_json(&user, "long-Pa55", json!({"masterarn": "arn:unused"}))).await;
+    let run = bed.rotate(&arn).await;
+    let (step, err) = run.failure().expect("must fail");
+    assert_eq!(step, Step::Create);
+    assert!(err.starts_with("MalformedSecret: ") && err.contains("exceed 63 characters"), "{err}");
+}
+
+#[tokio::test]
+async fn every_step_twice_in_a_row_and_twice_at_once() {
+    let bed = Bed::alternating().await;
+    for at_once in [false, true] {
+        let (user, _, arn, table) = setup(&bed, "replay").await;
+        let token = bed.driver.start(&arn).await.unwrap();
+        for step in Step::ALL {
+            let ev = RotationEvent { step, secret_id: arn.clone(), token: token.clone() }.to_value();
+            if at_once {
+                let (a, b) = tokio::join!(bed.invoke(ev.clone()), bed.invoke(ev.clone()));
+                a.unwrap_or_else(|e| panic!("{step}: {e}"));
+                b.unwrap_or_else(|e| panic!("{step}: {e}"));
+            } else {
+                bed.invoke(ev.clone()).await.unwrap();
+                bed.invoke(ev).await.unwrap();
+            }
+        }
+        let (cur_user, cur_pw) = bed.creds(&arn, AWSCURRENT).await;
+        assert_eq!(cur_user, format!("{user}_clone"));
+        assert!(can_read(&bed, &cur_user, &cur_pw, &table).await);
+        assert!(can_read(&bed, &user, "u-Pa55word", &table).await, "the original user still works");
+    }
+}
+
+#[tokio::test]
+async fn with_the_option_clone_sessions_act_as_the_original_role() {
+    let bed = common::Bed::new("alternating", common::Trust::SandboxCa, true).await;
+    let (user, _, arn, _) = setup(&bed, "owner").await;
+    let admin = bed.pg.session("postgres").await;
+    admin.batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{user}\"")).await.unwrap();
+    assert!(bed.rotate(&arn).await.succeeded());
+    let (clone, pw) = bed.creds(&arn, AWSCURRENT).await;
+    assert_eq!(clone, format!("{user}_clone"));
+    let session = bed.pg.login(&clone, &pw, "postgres", false).await.unwrap();
+    let table = format!("made_by_clone_{}", unique());
+    session.batch_execute(&format!("CREATE TABLE \"{table}\" (v int)")).await.unwrap();
+    let owner: String = admin
+        .query_one("SELECT tableowner::text FROM pg_tables WHERE tablename = $1", &[&table])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, user, "objects made by the clone belong to the original role");
+    // The next rotation (back to the original user) still works, and testSecret checked the
+    // login user, not the role the session acts as.
+    assert!(bed.rotate(&arn).await.succeeded());
+}
