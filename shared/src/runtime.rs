@@ -15,10 +15,13 @@ use crate::telemetry;
 pub async fn run<R, F>(defaults: PasswordDefaults, build: F) -> Result<(), lambda_runtime::Error>
 where
     R: Rotation + 'static,
-    F: FnOnce() -> crate::Result<R>,
+    F: FnOnce(&PasswordPolicy) -> crate::Result<R>,
 {
     telemetry::init();
-    let configured = PasswordPolicy::from_env(defaults).and_then(|p| Ok((p, build()?)));
+    let configured = PasswordPolicy::from_env(defaults).and_then(|p| {
+        let rotation = build(&p)?;
+        Ok((p, rotation))
+    });
     let (policy, rotation) = match configured {
         Ok(both) => both,
         Err(e) => {

@@ -41,8 +41,10 @@ pub trait Database: Send + Sync {
     ) -> impl Future<Output = Result<Self::Session>> + Send;
 
     /// The user the session authenticated as.
-    fn session_user(&self, session: &mut Self::Session)
-        -> impl Future<Output = Result<String>> + Send;
+    fn session_user(
+        &self,
+        session: &mut Self::Session,
+    ) -> impl Future<Output = Result<String>> + Send;
 
     /// Changes the password of the session's own user.
     fn set_own_password(
@@ -99,6 +101,19 @@ async fn try_login<D: Database>(
     }
 }
 
+/// A password change that failed may have lost a race with a concurrent setSecret making the
+/// same change (e.g. PostgreSQL's "tuple concurrently updated"): if AWSPENDING logs in now, the
+/// work is done; otherwise the original error stands.
+async fn settle<D: Database>(db: &D, pending: &DatabaseSecret, changed: Result<()>) -> Result<()> {
+    match changed {
+        Ok(()) => Ok(()),
+        Err(e) => match try_login(db, pending, AWSPENDING).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(e),
+        },
+    }
+}
+
 /// Adds guidance to an authentication failure.
 fn with_hint(e: RotationError, extra: &str) -> RotationError {
     match e {
@@ -140,10 +155,7 @@ fn same_target(
 }
 
 /// testSecret for both strategies: log in as AWSPENDING and check who the session is.
-async fn test_pending<D: Database, S: SecretStore>(
-    db: &D,
-    ctx: &StepContext<'_, S>,
-) -> Result<()> {
+async fn test_pending<D: Database, S: SecretStore>(db: &D, ctx: &StepContext<'_, S>) -> Result<()> {
     let pending = parse(db, &ctx.pending().await?, AWSPENDING)?;
     let mut session = db.connect(&pending, AWSPENDING).await?;
     let user = db.session_user(&mut session).await?;
@@ -196,14 +208,20 @@ impl<D: Database> Rotation for SingleUser<D> {
         let login = match try_login(db, &current, AWSCURRENT).await? {
             Ok(session) => Ok(session),
             Err(current_failed) => match ctx.previous().await? {
-                None => Err(with_hint(current_failed, "there is no AWSPREVIOUS to fall back on")),
+                None => Err(with_hint(
+                    current_failed,
+                    "there is no AWSPREVIOUS to fall back on",
+                )),
                 Some(previous) => {
                     let mut previous = parse(db, &previous, AWSPREVIOUS)?;
                     // Checked before logging in, unlike the official function.
                     same_target(&previous, AWSPREVIOUS, &pending, &previous.username)?;
                     previous.ssl = current.ssl;
                     try_login(db, &previous, AWSPREVIOUS).await?.map_err(|e| {
-                        with_hint(e, "AWSCURRENT was refused too, so the password cannot be changed")
+                        with_hint(
+                            e,
+                            "AWSCURRENT was refused too, so the password cannot be changed",
+                        )
                     })
                 }
             },
@@ -219,8 +237,10 @@ impl<D: Database> Rotation for SingleUser<D> {
                 return Err(refused);
             }
         };
-        db.set_own_password(&mut session, &pending.username, &pending.password())
-            .await
+        let changed = db
+            .set_own_password(&mut session, &pending.username, &pending.password())
+            .await;
+        settle(db, &pending, changed).await
     }
 
     async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
@@ -324,31 +344,39 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         let other = alternate_username(&current.username, db.max_username_len())?;
         same_target(&current, AWSCURRENT, &pending, &other)?;
         // Prove the current credentials are real before the superuser is used for anything.
-        db.connect(&current, AWSCURRENT).await.map_err(|e| match e {
-            RotationError::AuthenticationFailed { which, user, host, .. } => {
+        db.connect(&current, AWSCURRENT)
+            .await
+            .map_err(|e| match e {
                 RotationError::AuthenticationFailed {
+                    which, user, host, ..
+                } => RotationError::AuthenticationFailed {
                     which,
                     user,
                     host,
                     hint: "; the superuser secret was not used".into(),
-                }
-            }
-            other => other,
-        })?;
+                },
+                other => other,
+            })?;
         let master = self.master(ctx, &current).await?;
         let mut session = db.connect(&master, MASTER).await?;
-        if db.user_exists(&mut session, &pending.username).await? {
+        let changed = if db.user_exists(&mut session, &pending.username).await? {
             db.set_password(&mut session, &pending.username, &pending.password())
                 .await
         } else if let Some(original) = pending.username.strip_suffix(CLONE_SUFFIX) {
-            db.create_clone(&mut session, &pending.username, original, &pending.password())
-                .await
+            db.create_clone(
+                &mut session,
+                &pending.username,
+                original,
+                &pending.password(),
+            )
+            .await
         } else {
-            Err(RotationError::SetSecret(format!(
+            return Err(RotationError::SetSecret(format!(
                 "user {} does not exist; only the {CLONE_SUFFIX} user is created by rotation",
                 pending.username
-            )))
-        }
+            )));
+        };
+        settle(db, &pending, changed).await
     }
 
     async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
@@ -376,9 +404,10 @@ impl<D: Database> Strategy<D> {
             None | Some("") | Some("single") | Some("single-user") => {
                 Ok(Self::SingleUser(SingleUser::new(db)))
             }
-            Some("alternating") | Some("alternating-users") | Some("multi") | Some("multi-user") => {
-                Ok(Self::AlternatingUsers(AlternatingUsers::new(db)))
-            }
+            Some("alternating")
+            | Some("alternating-users")
+            | Some("multi")
+            | Some("multi-user") => Ok(Self::AlternatingUsers(AlternatingUsers::new(db))),
             Some(other) => Err(RotationError::Configuration {
                 variable: ROTATION_STRATEGY.into(),
                 problem: format!("is '{other}'; use single or alternating"),
@@ -436,6 +465,9 @@ mod tests {
         let too_long = "u".repeat(58);
         let err = alternate_username(&too_long, 63).unwrap_err();
         assert!(err.to_string().contains("exceed 63 characters"), "{err}");
-        assert_eq!(alternate_username("Üser \"x\"", 63).unwrap(), "Üser \"x\"_clone");
+        assert_eq!(
+            alternate_username("Üser \"x\"", 63).unwrap(),
+            "Üser \"x\"_clone"
+        );
     }
 }

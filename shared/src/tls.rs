@@ -91,9 +91,19 @@ fn parse_pem(extra: &str) -> Result<Vec<CertificateDer<'static>>> {
             .map_err(|e| bad(format!("holds PEM text that does not parse: {e}")))?
     } else {
         CertificateDer::pem_file_iter(extra.trim())
-            .map_err(|e| bad(format!("names {} which cannot be read as PEM: {e}", extra.trim())))?
+            .map_err(|e| {
+                bad(format!(
+                    "names {} which cannot be read as PEM: {e}",
+                    extra.trim()
+                ))
+            })?
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| bad(format!("names {} whose PEM does not parse: {e}", extra.trim())))?
+            .map_err(|e| {
+                bad(format!(
+                    "names {} whose PEM does not parse: {e}",
+                    extra.trim()
+                ))
+            })?
     };
     if certs.is_empty() {
         return Err(bad("holds no certificate".into()));
@@ -114,7 +124,10 @@ mod tests {
 
     #[test]
     fn bad_extra_certificates_are_configuration_errors() {
-        for bad in ["/no/such/file.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"] {
+        for bad in [
+            "/no/such/file.pem",
+            "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        ] {
             let err = client_config(Some(bad), false).unwrap_err();
             assert_eq!(err.error_type(), "ConfigurationError");
             assert!(err.to_string().contains(EXTRA_CA_CERTS));

@@ -30,7 +30,9 @@ impl PgAdmin {
     pub fn from_env() -> Self {
         Self {
             host: sandbox_var("SANDBOX_PG_HOST"),
-            port: sandbox_var("SANDBOX_PG_PORT").parse().expect("SANDBOX_PG_PORT"),
+            port: sandbox_var("SANDBOX_PG_PORT")
+                .parse()
+                .expect("SANDBOX_PG_PORT"),
             user: sandbox_var("SANDBOX_PG_USER"),
             password: sandbox_var("SANDBOX_PG_PASSWORD"),
             ca: sandbox_var("SANDBOX_PG_CA"),
@@ -69,7 +71,9 @@ impl PgAdmin {
         let client = if tls {
             config.ssl_mode(SslMode::Require);
             let tls = rotation_core::tls::client_config(Some(&self.ca), false).expect("sandbox CA");
-            let (client, conn) = config.connect(MakeRustlsConnect::new((*tls).clone())).await?;
+            let (client, conn) = config
+                .connect(MakeRustlsConnect::new((*tls).clone()))
+                .await?;
             tokio::spawn(conn);
             client
         } else {
@@ -82,7 +86,14 @@ impl PgAdmin {
     }
 
     /// Creates a login role with `password` (stored as md5 when `md5`), member of `groups`.
-    pub async fn create_login(&self, dbname: &str, user: &str, password: &str, md5: bool, groups: &[&str]) {
+    pub async fn create_login(
+        &self,
+        dbname: &str,
+        user: &str,
+        password: &str,
+        md5: bool,
+        groups: &[&str],
+    ) {
         let admin = self.session(dbname).await;
         let encryption = if md5 { "md5" } else { "scram-sha-256" };
         let mut sql = format!(
@@ -93,14 +104,20 @@ impl PgAdmin {
         for g in groups {
             sql.push_str(&format!(" GRANT {} TO {};", ident(g), ident(user)));
         }
-        admin.batch_execute(&sql).await.expect("create the test role");
+        admin
+            .batch_execute(&sql)
+            .await
+            .expect("create the test role");
     }
 
     /// The stored password form of `user` (`SCRAM-SHA-256$...` or `md5...`).
     pub async fn stored_password(&self, user: &str) -> String {
         let admin = self.session("postgres").await;
         admin
-            .query_one("SELECT rolpassword FROM pg_authid WHERE rolname = $1", &[&user])
+            .query_one(
+                "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+                &[&user],
+            )
             .await
             .expect("role exists")
             .get::<_, Option<String>>(0)

@@ -8,7 +8,11 @@ pub const CLONE_ACTS_AS_ORIGINAL: &str = "CLONE_ACTS_AS_ORIGINAL";
 
 /// Reads a true/false variable (unset or empty: `default`).
 pub fn flag(name: &str, default: bool) -> Result<bool> {
-    match std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+    match std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
         None | Some("") => Ok(default),
         Some("true") | Some("1") | Some("yes") => Ok(true),
         Some("false") | Some("0") | Some("no") => Ok(false),

@@ -104,7 +104,9 @@ mod tests {
     fn password_statements_carry_a_verifier_not_the_password() {
         let pw = SecretValue::new("plain-Text-Pa55");
         let sql = alter_role_password_sql("Odd \"User\"", &pw);
-        assert!(sql.starts_with("ALTER ROLE \"Odd \"\"User\"\"\" WITH PASSWORD 'SCRAM-SHA-256$4096:"));
+        assert!(
+            sql.starts_with("ALTER ROLE \"Odd \"\"User\"\"\" WITH PASSWORD 'SCRAM-SHA-256$4096:")
+        );
         assert!(!sql.contains("plain-Text-Pa55"));
         let sql = create_clone_sql("u_clone", "u", &pw, true);
         assert!(!sql.contains("plain-Text-Pa55"));

@@ -9,7 +9,7 @@ use rotation_core::PasswordDefaults;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::runtime::run(PasswordDefaults::POSTGRES, || {
+    rotation_core::runtime::run(PasswordDefaults::POSTGRES, |_| {
         let dialect = Postgres {
             clone_acts_as_original: flag(CLONE_ACTS_AS_ORIGINAL, false)?,
         };

@@ -15,7 +15,9 @@ async fn setup(bed: &Bed, tag: &str) -> (String, String, String, String) {
     let user = format!("alt_{tag}_{}", unique());
     let master = format!("master_{}", unique());
     let table = format!("data_{}", unique());
-    bed.pg.create_login("postgres", &user, "u-Pa55word", false, &[]).await;
+    bed.pg
+        .create_login("postgres", &user, "u-Pa55word", false, &[])
+        .await;
     let admin = bed.pg.session("postgres").await;
     admin
         .batch_execute(&format!(
@@ -29,7 +31,11 @@ async fn setup(bed: &Bed, tag: &str) -> (String, String, String, String) {
         .secret(&bed.secret_json(&master, "master-Pa55", json!({"ssl": true})))
         .await;
     let arn = bed
-        .secret(&bed.secret_json(&user, "u-Pa55word", json!({"masterarn": master_arn, "ssl": true})))
+        .secret(&bed.secret_json(
+            &user,
+            "u-Pa55word",
+            json!({"masterarn": master_arn, "ssl": true}),
+        ))
         .await;
     (user, master, arn, table)
 }
@@ -59,12 +65,22 @@ async fn four_rotations_alternate_and_both_users_keep_working() {
         let expected = if round % 2 == 1 { &clone } else { &user };
         assert_eq!(&cur_user, expected, "round {round}");
         assert_ne!(cur_user, prev_user);
-        assert!(can_read(&bed, &cur_user, &cur_pw, &table).await, "AWSCURRENT reads, round {round}");
-        assert!(can_read(&bed, &prev_user, &prev_pw, &table).await, "AWSPREVIOUS reads, round {round}");
+        assert!(
+            can_read(&bed, &cur_user, &cur_pw, &table).await,
+            "AWSCURRENT reads, round {round}"
+        );
+        assert!(
+            can_read(&bed, &prev_user, &prev_pw, &table).await,
+            "AWSPREVIOUS reads, round {round}"
+        );
         let v: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
         assert!(v["masterarn"].is_string(), "masterarn kept");
     }
-    assert!(bed.pg.stored_password(&clone).await.starts_with("SCRAM-SHA-256$"));
+    assert!(bed
+        .pg
+        .stored_password(&clone)
+        .await
+        .starts_with("SCRAM-SHA-256$"));
 }
 
 #[tokio::test]
@@ -73,18 +89,29 @@ async fn the_superuser_is_never_used_when_the_current_credentials_are_wrong() {
     let (user, master, arn, _) = setup(&bed, "guard").await;
     let admin = bed.pg.session("postgres").await;
     admin
-        .batch_execute(&format!("ALTER ROLE \"{user}\" PASSWORD 'changed-behind-our-back'"))
+        .batch_execute(&format!(
+            "ALTER ROLE \"{user}\" PASSWORD 'changed-behind-our-back'"
+        ))
         .await
         .unwrap();
     let run = bed.rotate(&arn).await;
     let (step, err) = run.failure().expect("must fail");
     assert_eq!(step, Step::Set);
-    assert!(err.starts_with("AuthenticationFailed: ") && err.contains("AWSCURRENT"), "{err}");
+    assert!(
+        err.starts_with("AuthenticationFailed: ") && err.contains("AWSCURRENT"),
+        "{err}"
+    );
     assert!(err.contains("superuser secret was not used"), "{err}");
     let log = bed.pg.log_text();
-    assert!(!log.contains(&format!("user={master}")), "no session was opened as the superuser");
+    assert!(
+        !log.contains(&format!("user={master}")),
+        "no session was opened as the superuser"
+    );
     let exists = admin
-        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&format!("{user}_clone")])
+        .query_opt(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1",
+            &[&format!("{user}_clone")],
+        )
         .await
         .unwrap();
     assert!(exists.is_none(), "no clone was created");
@@ -95,11 +122,21 @@ async fn a_pending_secret_for_another_user_is_refused() {
     let bed = Bed::alternating().await;
     let (user, _, arn, _) = setup(&bed, "deputy").await;
     let victim = format!("victim_{}", unique());
-    bed.pg.create_login("postgres", &victim, "victim-Pa55", false, &[]).await;
+    bed.pg
+        .create_login("postgres", &victim, "victim-Pa55", false, &[])
+        .await;
     let token = bed.driver.start(&arn).await.unwrap();
-    let ev = |step| RotationEvent { step, secret_id: arn.clone(), token: token.clone() }.to_value();
+    let ev = |step| {
+        RotationEvent {
+            step,
+            secret_id: arn.clone(),
+            token: token.clone(),
+        }
+        .to_value()
+    };
     bed.invoke(ev(Step::Create)).await.unwrap();
-    let mut pending: Value = serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
+    let mut pending: Value =
+        serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
     assert_eq!(pending["username"], format!("{user}_clone"));
     pending["username"] = json!(victim);
     bed.driver
@@ -114,7 +151,9 @@ async fn a_pending_secret_for_another_user_is_refused() {
         .unwrap();
     let err = bed.invoke(ev(Step::Set)).await.unwrap_err();
     assert!(err.starts_with("ConfusedDeputy: "), "{err}");
-    bed.login(&victim, "victim-Pa55", false).await.expect("victim untouched");
+    bed.login(&victim, "victim-Pa55", false)
+        .await
+        .expect("victim untouched");
 }
 
 #[tokio::test]
@@ -122,12 +161,19 @@ async fn a_name_too_long_to_clone_fails_create_and_changes_nothing() {
     let bed = Bed::alternating().await;
     // 58 characters: with "_clone" 64, one more than PostgreSQL allows.
     let user = format!("{}{}", "l".repeat(48), unique());
-    bed.pg.create_login("postgres", &user, "long-Pa55", false, &[]).await;
-    let arn = bed.secret(&bed.secret_json(&user, "long-Pa55", json!({"masterarn": "arn:unused"}))).await;
+    bed.pg
+        .create_login("postgres", &user, "long-Pa55", false, &[])
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "long-Pa55", json!({"masterarn": "arn:unused"})))
+        .await;
     let run = bed.rotate(&arn).await;
     let (step, err) = run.failure().expect("must fail");
     assert_eq!(step, Step::Create);
-    assert!(err.starts_with("MalformedSecret: ") && err.contains("exceed 63 characters"), "{err}");
+    assert!(
+        err.starts_with("MalformedSecret: ") && err.contains("exceed 63 characters"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -137,7 +183,12 @@ async fn every_step_twice_in_a_row_and_twice_at_once() {
         let (user, _, arn, table) = setup(&bed, "replay").await;
         let token = bed.driver.start(&arn).await.unwrap();
         for step in Step::ALL {
-            let ev = RotationEvent { step, secret_id: arn.clone(), token: token.clone() }.to_value();
+            let ev = RotationEvent {
+                step,
+                secret_id: arn.clone(),
+                token: token.clone(),
+            }
+            .to_value();
             if at_once {
                 let (a, b) = tokio::join!(bed.invoke(ev.clone()), bed.invoke(ev.clone()));
                 a.unwrap_or_else(|e| panic!("{step}: {e}"));
@@ -150,7 +201,10 @@ async fn every_step_twice_in_a_row_and_twice_at_once() {
         let (cur_user, cur_pw) = bed.creds(&arn, AWSCURRENT).await;
         assert_eq!(cur_user, format!("{user}_clone"));
         assert!(can_read(&bed, &cur_user, &cur_pw, &table).await);
-        assert!(can_read(&bed, &user, "u-Pa55word", &table).await, "the original user still works");
+        assert!(
+            can_read(&bed, &user, "u-Pa55word", &table).await,
+            "the original user still works"
+        );
     }
 }
 
@@ -159,19 +213,31 @@ async fn with_the_option_clone_sessions_act_as_the_original_role() {
     let bed = common::Bed::new("alternating", common::Trust::SandboxCa, true).await;
     let (user, _, arn, _) = setup(&bed, "owner").await;
     let admin = bed.pg.session("postgres").await;
-    admin.batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{user}\"")).await.unwrap();
+    admin
+        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{user}\""))
+        .await
+        .unwrap();
     assert!(bed.rotate(&arn).await.succeeded());
     let (clone, pw) = bed.creds(&arn, AWSCURRENT).await;
     assert_eq!(clone, format!("{user}_clone"));
     let session = bed.pg.login(&clone, &pw, "postgres", false).await.unwrap();
     let table = format!("made_by_clone_{}", unique());
-    session.batch_execute(&format!("CREATE TABLE \"{table}\" (v int)")).await.unwrap();
+    session
+        .batch_execute(&format!("CREATE TABLE \"{table}\" (v int)"))
+        .await
+        .unwrap();
     let owner: String = admin
-        .query_one("SELECT tableowner::text FROM pg_tables WHERE tablename = $1", &[&table])
+        .query_one(
+            "SELECT tableowner::text FROM pg_tables WHERE tablename = $1",
+            &[&table],
+        )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(owner, user, "objects made by the clone belong to the original role");
+    assert_eq!(
+        owner, user,
+        "objects made by the clone belong to the original role"
+    );
     // The next rotation (back to the original user) still works, and testSecret checked the
     // login user, not the role the session acts as.
     assert!(bed.rotate(&arn).await.succeeded());

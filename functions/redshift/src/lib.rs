@@ -1,1 +1,321 @@
+//! The Amazon Redshift rotation function: the PostgreSQL-protocol engine with Redshift's SQL.
+//!
+//! Passwords are sent in Redshift's md5 form (`'md5' || md5(password || user)`), never as
+//! plaintext. A clone gets the original user's privileges copied by enumeration (databases,
+//! tables, schemas), as the official function does, inside one transaction.
+#![deny(clippy::all)]
+#![warn(missing_docs)]
 
+use postgresql::engine::{execute_secret_sql, sql_error, Dialect};
+use postgresql::sql::{quote_ident, quote_literal};
+use rotation_core::{PasswordDefaults, PasswordPolicy, Result, RotationError, SecretValue};
+use tokio_postgres::Client;
+
+/// Engines the Redshift function accepts.
+pub const ENGINES: &[&str] = &["redshift"];
+
+/// The official Redshift defaults: 32 characters, no `/@"'\:` (PostgreSQL's set).
+pub const PASSWORD_DEFAULTS: PasswordDefaults = PasswordDefaults::POSTGRES;
+
+/// Redshift passwords are 8 to 64 characters with an uppercase letter, a lowercase letter and a
+/// digit: refuse at start-up a policy that could generate anything else.
+pub fn check_policy(policy: &PasswordPolicy) -> Result<()> {
+    let bad = |variable: &str, problem: &str| {
+        Err(RotationError::Configuration {
+            variable: variable.into(),
+            problem: problem.into(),
+        })
+    };
+    if !(8..=64).contains(&policy.length) {
+        return bad("PASSWORD_LENGTH", "must be 8 to 64 for Redshift");
+    }
+    if policy.exclude_numbers || policy.exclude_uppercase || policy.exclude_lowercase {
+        return bad(
+            "EXCLUDE_NUMBERS/EXCLUDE_UPPERCASE/EXCLUDE_LOWERCASE",
+            "must be false for Redshift, which requires a digit, an uppercase and a lowercase letter",
+        );
+    }
+    if !policy.require_each_included_type {
+        return bad(
+            "REQUIRE_EACH_INCLUDED_TYPE",
+            "must be true for Redshift, which requires a digit, an uppercase and a lowercase letter",
+        );
+    }
+    Ok(())
+}
+
+/// Database privileges copied to a clone.
+pub const DATABASE_PRIVILEGES: [&str; 2] = ["CREATE", "TEMPORARY"];
+/// Table privileges copied to a clone.
+pub const TABLE_PRIVILEGES: [&str; 5] = ["SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES"];
+/// Schema privileges copied to a clone.
+pub const SCHEMA_PRIVILEGES: [&str; 2] = ["CREATE", "USAGE"];
+
+/// Schemas whose objects are never granted (system and Redshift-internal).
+const SKIPPED_SCHEMAS: &str = "('pg_catalog', 'information_schema', 'pg_internal', 'pg_automv')";
+
+/// Amazon Redshift (provisioned or Serverless).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Redshift;
+
+/// The md5 password form Redshift accepts: `md5` + hex md5 of password then user name. Redshift
+/// folds user names to lowercase (unless `enable_case_sensitive_identifier` is on), so the
+/// lowercase name is the salt.
+pub fn md5_password(user: &str, password: &SecretValue) -> String {
+    postgres_protocol::password::md5(password.expose().as_bytes(), &user.to_lowercase())
+}
+
+/// `ALTER USER "u" PASSWORD 'md5...'`.
+pub fn alter_user_password_sql(user: &str, password: &SecretValue) -> String {
+    format!(
+        "ALTER USER {} PASSWORD {}",
+        quote_ident(user),
+        quote_literal(&md5_password(user, password))
+    )
+}
+
+/// `CREATE USER "c" PASSWORD 'md5...'`.
+pub fn create_user_sql(user: &str, password: &SecretValue) -> String {
+    format!(
+        "CREATE USER {} PASSWORD {}",
+        quote_ident(user),
+        quote_literal(&md5_password(user, password))
+    )
+}
+
+/// The databases on which user `$1` holds `privilege`.
+pub fn databases_with_privilege_sql(privilege: &str) -> String {
+    format!("SELECT datname::text FROM pg_database WHERE HAS_DATABASE_PRIVILEGE($1, datname, '{privilege}') ORDER BY 1")
+}
+
+/// The tables (schema, name) on which user `$1` holds `privilege`.
+pub fn tables_with_privilege_sql(privilege: &str) -> String {
+    format!(
+        "SELECT schemaname::text, tablename::text FROM pg_tables WHERE schemaname NOT IN {SKIPPED_SCHEMAS} \
+         AND HAS_TABLE_PRIVILEGE($1, QUOTE_IDENT(schemaname) || '.' || QUOTE_IDENT(tablename), '{privilege}') ORDER BY 1, 2"
+    )
+}
+
+/// The schemas (that hold tables) on which user `$1` holds `privilege`.
+pub fn schemas_with_privilege_sql(privilege: &str) -> String {
+    format!(
+        "SELECT DISTINCT schemaname::text FROM pg_tables WHERE schemaname NOT IN {SKIPPED_SCHEMAS} \
+         AND HAS_SCHEMA_PRIVILEGE($1, schemaname, '{privilege}') ORDER BY 1"
+    )
+}
+
+/// `GRANT privilege ON DATABASE "db" TO "clone"` (one database per statement: datashare
+/// databases cannot be mixed with others).
+pub fn grant_database_sql(privilege: &str, database: &str, clone: &str) -> String {
+    format!(
+        "GRANT {privilege} ON DATABASE {} TO {}",
+        quote_ident(database),
+        quote_ident(clone)
+    )
+}
+
+/// `GRANT privilege ON TABLE "s"."t", ... TO "clone"`.
+pub fn grant_tables_sql(privilege: &str, tables: &[(String, String)], clone: &str) -> String {
+    let list = tables
+        .iter()
+        .map(|(s, t)| format!("{}.{}", quote_ident(s), quote_ident(t)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "GRANT {privilege} ON TABLE {list} TO {}",
+        quote_ident(clone)
+    )
+}
+
+/// `GRANT privilege ON SCHEMA "s" TO "clone"`.
+pub fn grant_schema_sql(privilege: &str, schema: &str, clone: &str) -> String {
+    format!(
+        "GRANT {privilege} ON SCHEMA {} TO {}",
+        quote_ident(schema),
+        quote_ident(clone)
+    )
+}
+
+/// The GRANT statements that give `clone` what `original` holds, read from the catalog.
+pub async fn privilege_grants(
+    client: &impl tokio_postgres::GenericClient,
+    original: &str,
+    clone: &str,
+) -> Result<Vec<String>> {
+    let mut grants = Vec::new();
+    let read = sql_error("read the original user's privileges");
+    for privilege in DATABASE_PRIVILEGES {
+        let rows = client
+            .query(&databases_with_privilege_sql(privilege), &[&original])
+            .await
+            .map_err(&read)?;
+        for row in rows {
+            grants.push(grant_database_sql(privilege, row.get(0), clone));
+        }
+    }
+    for privilege in TABLE_PRIVILEGES {
+        let rows = client
+            .query(&tables_with_privilege_sql(privilege), &[&original])
+            .await
+            .map_err(&read)?;
+        let tables: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        if !tables.is_empty() {
+            grants.push(grant_tables_sql(privilege, &tables, clone));
+        }
+    }
+    for privilege in SCHEMA_PRIVILEGES {
+        let rows = client
+            .query(&schemas_with_privilege_sql(privilege), &[&original])
+            .await
+            .map_err(&read)?;
+        for row in rows {
+            grants.push(grant_schema_sql(privilege, row.get(0), clone));
+        }
+    }
+    Ok(grants)
+}
+
+impl Dialect for Redshift {
+    fn engines(&self) -> &'static [&'static str] {
+        ENGINES
+    }
+
+    fn default_port(&self) -> u16 {
+        5439
+    }
+
+    fn default_dbname(&self) -> &'static str {
+        "dev"
+    }
+
+    fn max_username_len(&self) -> usize {
+        127
+    }
+
+    fn set_password_sql(&self, user: &str, password: &SecretValue) -> String {
+        alter_user_password_sql(user, password)
+    }
+
+    fn user_exists_sql(&self) -> &'static str {
+        "SELECT 1 FROM pg_user WHERE usename = $1"
+    }
+
+    async fn create_clone(
+        &self,
+        client: &mut Client,
+        clone: &str,
+        original: &str,
+        password: &SecretValue,
+    ) -> Result<()> {
+        let tx = client
+            .transaction()
+            .await
+            .map_err(sql_error("begin the clone transaction"))?;
+        execute_secret_sql(
+            &tx,
+            &create_user_sql(clone, password),
+            "create the clone user",
+        )
+        .await?;
+        for grant in privilege_grants(&tx, original, clone).await? {
+            tx.batch_execute(&grant)
+                .await
+                .map_err(sql_error("copy a privilege to the clone"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(sql_error("commit the clone transaction"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_statements_carry_the_md5_form() {
+        let pw = SecretValue::new("ez");
+        // Redshift's documented example: password "ez", user "user1".
+        assert_eq!(
+            md5_password("user1", &pw),
+            "md5153c434b4b77c89e6b94f12c5393af5b"
+        );
+        assert_eq!(md5_password("User1", &pw), md5_password("user1", &pw));
+        assert_eq!(
+            alter_user_password_sql("user1", &pw),
+            "ALTER USER \"user1\" PASSWORD 'md5153c434b4b77c89e6b94f12c5393af5b'"
+        );
+        assert_eq!(
+            create_user_sql("a \"b\"", &SecretValue::new("plain-secret"))
+                .split(" PASSWORD ")
+                .next()
+                .unwrap(),
+            "CREATE USER \"a \"\"b\"\"\""
+        );
+        assert!(!create_user_sql("u", &SecretValue::new("plain-secret")).contains("plain-secret"));
+    }
+
+    #[test]
+    fn the_policy_must_produce_redshift_passwords() {
+        let policy = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            PasswordPolicy::from_lookup(PASSWORD_DEFAULTS, move |k| {
+                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+            .unwrap()
+        };
+        assert!(check_policy(&policy(&[])).is_ok());
+        for bad in [
+            vec![("PASSWORD_LENGTH", "65")],
+            vec![("PASSWORD_LENGTH", "7")],
+            vec![("EXCLUDE_NUMBERS", "true")],
+            vec![("EXCLUDE_UPPERCASE", "true")],
+            vec![("REQUIRE_EACH_INCLUDED_TYPE", "false")],
+        ] {
+            assert_eq!(
+                check_policy(&policy(&bad)).unwrap_err().error_type(),
+                "ConfigurationError"
+            );
+        }
+    }
+
+    #[test]
+    fn privilege_statements_are_exact() {
+        assert_eq!(
+            databases_with_privilege_sql("TEMPORARY"),
+            "SELECT datname::text FROM pg_database WHERE HAS_DATABASE_PRIVILEGE($1, datname, 'TEMPORARY') ORDER BY 1"
+        );
+        assert_eq!(
+            tables_with_privilege_sql("SELECT"),
+            "SELECT schemaname::text, tablename::text FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_internal', 'pg_automv') \
+             AND HAS_TABLE_PRIVILEGE($1, QUOTE_IDENT(schemaname) || '.' || QUOTE_IDENT(tablename), 'SELECT') ORDER BY 1, 2"
+        );
+        assert_eq!(
+            schemas_with_privilege_sql("USAGE"),
+            "SELECT DISTINCT schemaname::text FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_internal', 'pg_automv') \
+             AND HAS_SCHEMA_PRIVILEGE($1, schemaname, 'USAGE') ORDER BY 1"
+        );
+        assert_eq!(
+            grant_database_sql("CREATE", "dev", "u_clone"),
+            "GRANT CREATE ON DATABASE \"dev\" TO \"u_clone\""
+        );
+        assert_eq!(
+            grant_tables_sql(
+                "SELECT",
+                &[
+                    ("public".into(), "t1".into()),
+                    ("Sales".into(), "Q \"1\"".into())
+                ],
+                "u_clone"
+            ),
+            "GRANT SELECT ON TABLE \"public\".\"t1\", \"Sales\".\"Q \"\"1\"\"\" TO \"u_clone\""
+        );
+        assert_eq!(
+            grant_schema_sql("USAGE", "sales", "u_clone"),
+            "GRANT USAGE ON SCHEMA \"sales\" TO \"u_clone\""
+        );
+    }
+}

@@ -2,22 +2,26 @@
 //! driver, the sandbox PostgreSQL, and the function invoked in-process.
 #![allow(dead_code)]
 
-use postgresql::{Connector, PgEngine, Postgres};
+use postgresql::{Connector, Dialect, PgEngine, Postgres};
 use rotation_core::dispatch::{handle, Outcome};
 use rotation_core::labels::AWSCURRENT;
 use rotation_core::strategy::Strategy;
+use rotation_core::PasswordDefaults as Defaults;
 use rotation_core::{PasswordDefaults, PasswordPolicy, SdkStore};
 use rotation_testkit::{Moto, PgAdmin, RotationDriver, RotationRun};
 use serde_json::{json, Value};
 
 pub use rotation_testkit::postgres::unique;
 
-pub struct Bed {
+pub struct Bed<D = Postgres> {
     pub driver: RotationDriver,
     pub store: SdkStore,
     pub policy: PasswordPolicy,
     pub pg: PgAdmin,
-    pub function: Strategy<PgEngine<Postgres>>,
+    pub function: Strategy<PgEngine<D>>,
+    /// The engine name and database of the dialect.
+    pub engine: &'static str,
+    pub dbname: &'static str,
 }
 
 /// Which CA the function trusts.
@@ -26,7 +30,7 @@ pub enum Trust {
     OtherCa,
 }
 
-impl Bed {
+impl Bed<Postgres> {
     pub async fn single() -> Self {
         Self::new("single", Trust::SandboxCa, false).await
     }
@@ -36,6 +40,26 @@ impl Bed {
     }
 
     pub async fn new(strategy: &str, trust: Trust, clone_acts_as_original: bool) -> Self {
+        Bed::with_dialect(
+            Postgres {
+                clone_acts_as_original,
+            },
+            strategy,
+            trust,
+            PasswordDefaults::POSTGRES,
+        )
+        .await
+    }
+}
+
+impl<D: Dialect> Bed<D> {
+    /// A bed for any PostgreSQL-protocol dialect, against the sandbox server.
+    pub async fn with_dialect(
+        dialect: D,
+        strategy: &str,
+        trust: Trust,
+        defaults: Defaults,
+    ) -> Self {
         let moto = Moto::from_env();
         let pg = PgAdmin::from_env();
         let ca = match trust {
@@ -43,13 +67,17 @@ impl Bed {
             Trust::OtherCa => &pg.other_ca,
         };
         let tls = rotation_core::tls::client_config(Some(ca), false).unwrap();
-        let engine = PgEngine::new(Postgres { clone_acts_as_original }, Connector::new(tls, 5432, "postgres"));
+        let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
+        let connector = Connector::new(tls, dialect.default_port(), dbname);
+        let engine_impl = PgEngine::new(dialect, connector);
         Self {
             driver: RotationDriver::new(&moto).await,
             store: SdkStore::new(moto.client().await),
-            policy: PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap(),
-            function: Strategy::from_name(Some(strategy), engine).unwrap(),
+            policy: PasswordPolicy::from_lookup(defaults, |_| None).unwrap(),
+            function: Strategy::from_name(Some(strategy), engine_impl).unwrap(),
             pg,
+            engine,
+            dbname,
         }
     }
 
@@ -65,18 +93,20 @@ impl Bed {
     }
 
     pub async fn rotate(&self, arn: &str) -> RotationRun {
-        self.driver.rotate(arn, |e| async { self.invoke(e).await.map(|_| ()) }).await
+        self.driver
+            .rotate(arn, |e| async { self.invoke(e).await.map(|_| ()) })
+            .await
     }
 
     /// The secret JSON for `user` on the sandbox server.
     pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
         let mut v = json!({
-            "engine": "postgres",
+            "engine": self.engine,
             "host": self.pg.host,
             "port": self.pg.port,
             "username": user,
             "password": password,
-            "dbname": "postgres",
+            "dbname": self.dbname,
         });
         for (k, val) in extra.as_object().unwrap() {
             v[k] = val.clone();
@@ -85,13 +115,18 @@ impl Bed {
     }
 
     pub async fn secret(&self, json: &str) -> String {
-        self.driver.create_secret(&format!("pg-{}", unique()), json).await
+        self.driver
+            .create_secret(&format!("pg-{}", unique()), json)
+            .await
     }
 
     /// Username and password under `stage`.
     pub async fn creds(&self, arn: &str, stage: &str) -> (String, String) {
         let v: Value = serde_json::from_str(&self.driver.value(arn, stage).await).unwrap();
-        (v["username"].as_str().unwrap().into(), v["password"].as_str().unwrap().into())
+        (
+            v["username"].as_str().unwrap().into(),
+            v["password"].as_str().unwrap().into(),
+        )
     }
 
     pub async fn current(&self, arn: &str) -> (String, String) {
@@ -100,9 +135,12 @@ impl Bed {
 
     /// Logs in (over TLS when `tls`) and returns the SQLSTATE on failure.
     pub async fn login(&self, user: &str, password: &str, tls: bool) -> Result<(), String> {
-        match self.pg.login(user, password, "postgres", tls).await {
+        match self.pg.login(user, password, self.dbname, tls).await {
             Ok(_) => Ok(()),
-            Err(e) => Err(e.code().map(|c| c.code().to_string()).unwrap_or_else(|| e.to_string())),
+            Err(e) => Err(e
+                .code()
+                .map(|c| c.code().to_string())
+                .unwrap_or_else(|| e.to_string())),
         }
     }
 }

@@ -1,0 +1,114 @@
+//! The Redshift function against the sandbox PostgreSQL standing in for Redshift: database `dev`
+//! with md5 password authentication, as Redshift uses. Every statement here is one both engines
+//! accept; Redshift-only behaviour is covered by the exact-statement unit tests.
+
+#[path = "../../postgresql/tests/common/mod.rs"]
+mod common;
+
+use common::{unique, Bed, Trust};
+use redshift::{Redshift, PASSWORD_DEFAULTS};
+use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_testkit::assert_rotated;
+use serde_json::json;
+
+async fn bed(strategy: &str) -> Bed<Redshift> {
+    Bed::with_dialect(Redshift, strategy, Trust::SandboxCa, PASSWORD_DEFAULTS).await
+}
+
+#[tokio::test]
+async fn single_user_three_rotations_with_md5_passwords() {
+    let bed = bed("single").await;
+    let user = format!("rs_single_{}", unique());
+    bed.pg
+        .create_login("dev", &user, "Initial-Pa55", true, &[])
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "Initial-Pa55", json!({"ssl": true})))
+        .await;
+    let mut old = "Initial-Pa55".to_string();
+    for round in 1..=3 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        assert_rotated(&bed.driver.stages(&arn).await, &run);
+        let (_, new) = bed.current(&arn).await;
+        assert_eq!(bed.login(&user, &old, false).await, Err("28P01".into()));
+        bed.login(&user, &new, false).await.unwrap();
+        assert!(
+            bed.pg.stored_password(&user).await.starts_with("md5"),
+            "stored in Redshift's md5 form"
+        );
+        old = new;
+    }
+}
+
+#[tokio::test]
+async fn alternating_users_copy_privileges_to_the_clone() {
+    let bed = bed("alternating").await;
+    let tag = unique();
+    let user = format!("rs_alt_{tag}");
+    let master = format!("rs_master_{tag}");
+    let schema = format!("sales_{tag}");
+    bed.pg
+        .create_login("dev", &user, "User-Pa55", true, &[])
+        .await;
+    let admin = bed.pg.session("dev").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'Master-Pa55';
+             CREATE SCHEMA \"{schema}\";
+             CREATE TABLE \"{schema}\".orders (v int); INSERT INTO \"{schema}\".orders VALUES (7);
+             CREATE TABLE \"{schema}\".secret_stuff (v int);
+             GRANT USAGE ON SCHEMA \"{schema}\" TO \"{user}\";
+             GRANT SELECT, INSERT ON \"{schema}\".orders TO \"{user}\";"
+        ))
+        .await
+        .unwrap();
+    let master_arn = bed
+        .secret(&bed.secret_json(&master, "Master-Pa55", json!({})))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "User-Pa55", json!({"masterarn": master_arn})))
+        .await;
+    for round in 1..=3 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        assert_rotated(&bed.driver.stages(&arn).await, &run);
+        for stage in [AWSCURRENT, AWSPREVIOUS] {
+            let (u, pw) = bed.creds(&arn, stage).await;
+            let client = bed
+                .pg
+                .login(&u, &pw, "dev", false)
+                .await
+                .unwrap_or_else(|e| panic!("{stage} {u}: {e}"));
+            let v: i32 = client
+                .query_one(&format!("SELECT v FROM \"{schema}\".orders"), &[])
+                .await
+                .unwrap_or_else(|e| panic!("{stage} {u} reads orders: {e}"))
+                .get(0);
+            assert_eq!(v, 7);
+            assert!(
+                client
+                    .query(&format!("SELECT v FROM \"{schema}\".secret_stuff"), &[])
+                    .await
+                    .is_err(),
+                "{u} gets no more than the original user had"
+            );
+        }
+    }
+    // The clone got the privileges by grants, not by membership of the original user.
+    let clone = format!("{user}_clone");
+    let member = admin
+        .query_opt("SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1", &[&clone])
+        .await
+        .unwrap();
+    assert!(member.is_none());
+    let can_insert: bool = admin
+        .query_one(
+            &format!("SELECT has_table_privilege($1, '\"{schema}\".orders', 'INSERT')"),
+            &[&clone],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(can_insert);
+}
