@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The README's main job: bring up the sandbox, create the demo secret in the Secrets Manager
-# emulator, start a rotation as RotateSecret does, rotate it by invoking the generic function
-# with `cargo lambda invoke` and the sample events in events/, and print the version/label
-# table before and after. Cleans up on exit.
+# The README's main job: bring up the sandbox, create demo secrets in the Secrets Manager
+# emulator (a JSON secret, and PostgreSQL and Redshift-style secrets for users of the sandbox
+# PostgreSQL), start each rotation as RotateSecret does, rotate it by invoking the function with
+# `cargo lambda invoke` and the sample events in events/, and print the version/label table
+# before and after (and, for databases, which credentials log in). Cleans up on exit.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -10,47 +11,80 @@ cd "$REPO_ROOT"
 use_tools
 export ROTATION_SANDBOX_DIR="$REPO_ROOT/.sandbox/demo"
 WATCH_PID=""
-cleanup() {
+stop_watch() {
   if [ -n "$WATCH_PID" ]; then kill -- "-$WATCH_PID" 2>/dev/null || kill "$WATCH_PID" 2>/dev/null || true; fi
-  "$REPO_ROOT/scripts/sandbox.sh" stop
+  WATCH_PID=""
 }
+cleanup() { stop_watch; "$REPO_ROOT/scripts/sandbox.sh" stop; }
 trap cleanup EXIT
 "$REPO_ROOT/scripts/sandbox.sh" start
 # shellcheck disable=SC1091
 source "$ROTATION_SANDBOX_DIR/env"
 
-SECRET=$(python3 -c 'import json; print(json.load(open("events/createSecret.json"))["SecretId"])')
-TOKEN=$(python3 -c 'import json; print(json.load(open("events/createSecret.json"))["ClientRequestToken"])')
-
-log "building the demo helpers and the generic function"
-cargo build -q --locked -p rotation-testkit --bin sandbox-secrets -p generic
+log "building the demo helper and the functions"
+cargo build -q --locked -p rotation-testkit --bin sandbox-secrets -p generic -p postgresql -p redshift
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
-log "creating the demo secret $SECRET"
-secrets create "$SECRET" '{"username":"demo","password":"initial-demo-password","engine":"generic-demo","port":8443,"team":"unknown keys are kept"}' >/dev/null
-secrets start "$SECRET" "$TOKEN"
-echo; echo "Before rotation (RotateSecret has created the AWSPENDING placeholder):"; secrets table "$SECRET"; echo
+# Starts `cargo lambda watch` with ROTATION_STRATEGY=$1 (the template sets it per function).
+PORT=""
+start_watch() {
+  stop_watch
+  PORT=$(free_port)
+  set -m
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
+    --env-var "SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1,AWS_EC2_METADATA_DISABLED=true,EXTRA_CA_CERTS=$SANDBOX_PG_CA,ROTATION_STRATEGY=$1" \
+    >>"$ROTATION_SANDBOX_DIR/watch.log" 2>&1 &
+  WATCH_PID=$!
+  set +m
+  wait_port "$PORT" 120 || { cat "$ROTATION_SANDBOX_DIR/watch.log"; die "cargo lambda watch did not start"; }
+}
 
-PORT=$(free_port)
-log "starting cargo lambda watch on 127.0.0.1:$PORT"
-set -m
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-  --env-var "SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1,AWS_EC2_METADATA_DISABLED=true" \
-  >"$ROTATION_SANDBOX_DIR/watch.log" 2>&1 &
-WATCH_PID=$!
-set +m
-wait_port "$PORT" 120 || { cat "$ROTATION_SANDBOX_DIR/watch.log"; die "cargo lambda watch did not start"; }
+# rotate BINARY EVENTS_DIR SECRET_JSON [db]: create the secret named in the events, rotate it.
+rotate() {
+  local binary=$1 events=$2 json=$3 db=${4:-}
+  local secret token; secret=$(field "$events/createSecret.json" SecretId); token=$(field "$events/createSecret.json" ClientRequestToken)
+  echo; log "$secret: rotating with the $binary function"
+  secrets create "$secret" "$json" >/dev/null
+  secrets start "$secret" "$token"
+  echo "Before:"; secrets table "$secret"
+  for step in createSecret setSecret testSecret finishSecret; do
+    printf '  cargo lambda invoke %s --data-file %s/%s.json -> ' "$binary" "$events" "$step"
+    if ! cargo lambda invoke "$binary" --invoke-address 127.0.0.1 --invoke-port "$PORT" --data-file "$events/$step.json"; then
+      echo "--- function log ---"; tail -20 "$ROTATION_SANDBOX_DIR/watch.log"; die "$step failed"
+    fi
+  done
+  echo "After:"; secrets table "$secret"
+  if [ -n "$db" ]; then echo "Logins:"; secrets login "$secret"; fi
+}
 
-for step in createSecret setSecret testSecret finishSecret; do
-  log "cargo lambda invoke generic --data-file events/$step.json"
-  if ! cargo lambda invoke generic --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-      --data-file "events/$step.json"; then
-    echo "--- function log ---"; tail -20 "$ROTATION_SANDBOX_DIR/watch.log"
-    die "$step failed"
-  fi
-  echo
-done
+psql_admin() { PGPASSWORD="$SANDBOX_PG_PASSWORD" psql -h 127.0.0.1 -p "$SANDBOX_PG_PORT" -U postgres -v ON_ERROR_STOP=1 -Atq "$@"; }
+psql_admin -d postgres -c "CREATE ROLE demo_pg_single LOGIN PASSWORD 'Demo-Single-1'" \
+  -c "CREATE ROLE demo_pg_multi LOGIN PASSWORD 'Demo-Multi-1'"
+psql_admin -d dev -c "SET password_encryption = 'md5'" -c "CREATE ROLE demo_rs_single LOGIN PASSWORD 'Demo-RsSingle-1'" \
+  -c "CREATE ROLE demo_rs_multi LOGIN PASSWORD 'Demo-RsMulti-1'"
+secrets create demo/postgres-master "{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}" >/dev/null
+secrets create demo/redshift-master "{\"engine\":\"redshift\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}" >/dev/null
+pg_secret() { echo "{\"engine\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"$2\",\"password\":\"$3\",\"dbname\":\"$4\",\"ssl\":true$5}"; }
 
-echo; echo "After rotation:"; secrets table "$SECRET"
-echo; echo "Function log (one JSON summary line per step):"
-grep -h '"rotation step' "$ROTATION_SANDBOX_DIR/watch.log" || true
+log "starting cargo lambda watch (single-user strategy)"
+start_watch single
+rotate generic events '{"username":"demo","password":"initial-demo-password","port":8443,"team":"unknown keys are kept"}'
+rotate postgresql events/postgresql-single-user "$(pg_secret postgres demo_pg_single Demo-Single-1 postgres '')" db
+rotate redshift events/redshift-single-user "$(pg_secret redshift demo_rs_single Demo-RsSingle-1 dev '')" db
+
+log "restarting cargo lambda watch (alternating-users strategy)"
+start_watch alternating
+rotate postgresql events/postgresql-multi-user "$(pg_secret postgres demo_pg_multi Demo-Multi-1 postgres ',"masterarn":"demo/postgres-master"')" db
+rotate redshift events/redshift-multi-user "$(pg_secret redshift demo_rs_multi Demo-RsMulti-1 dev ',"masterarn":"demo/redshift-master"')" db
+
+echo; echo "Function log summary lines (one per step):"
+python3 - "$ROTATION_SANDBOX_DIR/watch.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if '"rotation step' not in line:
+        continue
+    e = json.loads(line[line.index("{"):])
+    secret = e["secret_arn"].rsplit(":", 1)[-1]
+    print(f"  {e['step']:<13} {e['outcome']:<16} {e['duration_ms']:>8.1f} ms  {secret}")
+PY

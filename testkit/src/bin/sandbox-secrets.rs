@@ -3,10 +3,12 @@
 //!   sandbox-secrets create NAME JSON     create a secret (AWSCURRENT = JSON)
 //!   sandbox-secrets start NAME TOKEN     start a rotation as RotateSecret does
 //!   sandbox-secrets table NAME           print versions, labels and a password fingerprint
+//!   sandbox-secrets login NAME           log in to the sandbox PostgreSQL with AWSCURRENT and
+//!                                        AWSPREVIOUS, and say which credentials work
 
 use std::hash::{Hash, Hasher};
 
-use rotation_testkit::{Moto, RotationDriver};
+use rotation_testkit::{Moto, PgAdmin, RotationDriver};
 
 #[tokio::main]
 async fn main() {
@@ -29,8 +31,9 @@ async fn main() {
             }
         }
         ["table", name] => table(&driver, name).await,
+        ["login", name] => login(&driver, name).await,
         _ => {
-            eprintln!("usage: sandbox-secrets create NAME JSON | start NAME TOKEN | table NAME");
+            eprintln!("usage: sandbox-secrets create NAME JSON | start NAME TOKEN | table NAME | login NAME");
             std::process::exit(2);
         }
     }
@@ -63,5 +66,25 @@ async fn table(driver: &RotationDriver, name: &str) {
             None => "(no value)".to_string(),
         };
         println!("{version:<38} {:<26} {fingerprint}", labels.join(","));
+    }
+}
+
+/// Tries the AWSCURRENT and AWSPREVIOUS credentials against the sandbox PostgreSQL.
+async fn login(driver: &RotationDriver, name: &str) {
+    let pg = PgAdmin::from_env();
+    for stage in ["AWSCURRENT", "AWSPREVIOUS"] {
+        let value: serde_json::Value =
+            serde_json::from_str(&driver.value(name, stage).await).expect("the secret is JSON");
+        let user = value["username"].as_str().unwrap_or_default();
+        let password = value["password"].as_str().unwrap_or_default();
+        let dbname = value["dbname"].as_str().unwrap_or("dev");
+        let outcome = match pg.login(user, password, dbname, false).await {
+            Ok(_) => "login accepted".to_string(),
+            Err(e) => format!(
+                "login refused (SQLSTATE {})",
+                e.code().map(|c| c.code()).unwrap_or("none")
+            ),
+        };
+        println!("  {stage:<11} user {user:<22} {outcome}");
     }
 }
