@@ -3,11 +3,13 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+pub mod counting;
 pub mod driver;
 pub mod logs;
 pub mod moto;
 pub mod postgres;
 
+pub use counting::CountingStore;
 pub use driver::{assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use logs::LogCapture;
 pub use moto::Moto;

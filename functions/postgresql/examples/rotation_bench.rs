@@ -1,0 +1,96 @@
+//! Rotation benchmark against the sandbox (moto + PostgreSQL 15): wall time of full rotations as
+//! the rotation driver measures them, per-step latency, and Secrets Manager calls per rotation.
+//!
+//! eval "$(scripts/sandbox.sh env)"   # after scripts/sandbox.sh start
+//! cargo run --release -p postgresql --example rotation_bench -- 30
+
+use std::time::Duration;
+
+use postgresql::{Connector, Dialect, PgEngine, Postgres};
+use rotation_core::dispatch::handle;
+use rotation_core::strategy::Strategy;
+use rotation_core::{PasswordDefaults, PasswordPolicy, SdkStore, Step};
+use rotation_testkit::postgres::unique;
+use rotation_testkit::{CountingStore, Moto, PgAdmin, RotationDriver};
+use serde_json::json;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn summary(label: &str, mut v: Vec<f64>) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "{label:<34} n={:<3} min {:>7.1} ms  median {:>7.1} ms  p95 {:>7.1} ms  max {:>7.1} ms",
+        v.len(),
+        v[0],
+        pct(0.5),
+        pct(0.95),
+        v[v.len() - 1]
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
+    let moto = Moto::from_env();
+    let pg = PgAdmin::from_env();
+    let driver = RotationDriver::new(&moto).await;
+    let store = CountingStore::new(SdkStore::new(moto.client().await));
+    let policy = PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap();
+    let tls = rotation_core::tls::client_config(Some(&pg.ca), false).unwrap();
+
+    for strategy in ["single", "alternating"] {
+        let dialect = Postgres::default();
+        let connector = Connector::new(
+            tls.clone(),
+            dialect.default_port(),
+            dialect.default_dbname(),
+        );
+        let function =
+            Strategy::from_name(Some(strategy), PgEngine::new(dialect, connector)).unwrap();
+        let user = format!("bench_{}", unique());
+        pg.create_login("postgres", &user, "Bench-Pa55", false, &[])
+            .await;
+        let master_arn = driver
+            .create_secret(
+                &format!("bench-master-{}", unique()),
+                &json!({"engine": "postgres", "host": pg.host, "port": pg.port, "username": pg.user, "password": pg.password()}).to_string(),
+            )
+            .await;
+        let secret = json!({"engine": "postgres", "host": pg.host, "port": pg.port, "username": user,
+            "password": "Bench-Pa55", "dbname": "postgres", "ssl": true, "masterarn": master_arn});
+        let arn = driver
+            .create_secret(&format!("bench-{}", unique()), &secret.to_string())
+            .await;
+        let (mut totals, mut calls) = (Vec::new(), Vec::new());
+        let mut steps: Vec<Vec<f64>> = vec![Vec::new(); 4];
+        store.take();
+        for _ in 0..n {
+            let run = driver
+                .rotate(&arn, |e| async {
+                    handle(&store, &function, &policy, &e)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                })
+                .await;
+            assert!(run.succeeded(), "{:?}", run.failure());
+            totals.push(ms(run.elapsed));
+            calls.push(store.take() as f64);
+            for s in &run.steps {
+                steps[Step::ALL.iter().position(|x| *x == s.step).unwrap()].push(ms(s.elapsed));
+            }
+        }
+        println!("PostgreSQL {strategy}, verified TLS, {n} rotations:");
+        summary("  full rotation (4 steps)", totals);
+        for (i, step) in Step::ALL.iter().enumerate() {
+            summary(&format!("  {step}"), steps[i].clone());
+        }
+        summary("  Secrets Manager calls/rotation", calls);
+    }
+}
