@@ -168,31 +168,16 @@ impl DatabaseSecret {
     /// Parses and validates a database secret. `which` names the version in errors.
     pub fn parse(value: &SecretValue, which: &str) -> Result<Self> {
         let json = JsonSecret::parse(value, which)?;
+        let bad_port = || {
+            RotationError::malformed(
+                which,
+                "the port key must be a TCP port number between 1 and 65535",
+            )
+        };
         let port = match json.get("port") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(
-                n.as_u64()
-                    .and_then(|p| u16::try_from(p).ok())
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| {
-                        RotationError::malformed(
-                            which,
-                            "the port key must be a TCP port number between 1 and 65535",
-                        )
-                    })?,
-            ),
-            Some(Value::String(s)) => Some(
-                s.trim()
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| {
-                        RotationError::malformed(
-                            which,
-                            "the port key must be a TCP port number between 1 and 65535",
-                        )
-                    })?,
-            ),
+            Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(bad_port)?),
+            Some(Value::String(s)) => Some(s.trim().parse::<u64>().map_err(|_| bad_port())?),
             Some(other) => {
                 return Err(RotationError::malformed(
                     which,
@@ -202,7 +187,14 @@ impl DatabaseSecret {
                     ),
                 ))
             }
-        };
+        }
+        .map(|p| {
+            u16::try_from(p)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(bad_port)
+        })
+        .transpose()?;
         let ssl = match json.get("ssl") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),

@@ -70,10 +70,11 @@ async fn main() {
         let (mut totals, mut calls) = (Vec::new(), Vec::new());
         let mut steps: Vec<Vec<f64>> = vec![Vec::new(); 4];
         store.take();
+        let (store, function, policy) = (&store, &function, &policy);
         for _ in 0..n {
             let run = driver
-                .rotate(&arn, |e| async {
-                    handle(&store, &function, &policy, &e)
+                .rotate(&arn, |e| async move {
+                    handle(store, function, policy, &e)
                         .await
                         .map(|_| ())
                         .map_err(|e| e.to_string())

@@ -1,9 +1,9 @@
 //! PostgreSQL's SQL for the rotation strategies.
 
 use rotation_core::{Result, SecretValue};
-use tokio_postgres::Client;
+use tokio_postgres::Transaction;
 
-use crate::engine::{execute_secret_sql, sql_error, Dialect};
+use crate::engine::{execute_secret_sql, Dialect};
 use crate::sql::{quote_ident, quote_literal};
 
 /// Engines the PostgreSQL function accepts.
@@ -79,20 +79,13 @@ impl Dialect for Postgres {
 
     async fn create_clone(
         &self,
-        client: &mut Client,
+        tx: &Transaction<'_>,
         clone: &str,
         original: &str,
         password: &SecretValue,
     ) -> Result<()> {
-        let tx = client
-            .transaction()
-            .await
-            .map_err(sql_error("begin the clone transaction"))?;
         let sql = create_clone_sql(clone, original, password, self.clone_acts_as_original);
-        execute_secret_sql(&tx, &sql, "create the clone user").await?;
-        tx.commit()
-            .await
-            .map_err(sql_error("commit the clone transaction"))
+        execute_secret_sql(tx, &sql, "create the clone user").await
     }
 }
 

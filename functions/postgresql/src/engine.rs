@@ -7,7 +7,7 @@ use std::future::Future;
 use rotation_core::strategy::Database;
 use rotation_core::{DatabaseSecret, Result, RotationError, SecretValue};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, GenericClient};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
 use crate::connect::Connector;
 
@@ -26,10 +26,11 @@ pub trait Dialect: Send + Sync {
     fn set_password_sql(&self, user: &str, password: &SecretValue) -> String;
     /// A query with one parameter (the user name) returning a row when the user exists.
     fn user_exists_sql(&self) -> &'static str;
-    /// Creates `clone` with `password` and the privileges of `original`, in one transaction.
+    /// Creates `clone` with `password` and the privileges of `original`. `tx` is a transaction
+    /// the engine commits afterwards, so a failure leaves no half-made user.
     fn create_clone(
         &self,
-        client: &mut Client,
+        tx: &Transaction<'_>,
         clone: &str,
         original: &str,
         password: &SecretValue,
@@ -120,8 +121,9 @@ impl<D: Dialect> Database for PgEngine<D> {
         user: &str,
         password: &SecretValue,
     ) -> Result<()> {
-        let sql = self.dialect.set_password_sql(user, password);
-        execute_secret_sql(session, &sql, "change the user's own password").await
+        // The same statement serves both: PostgreSQL and Redshift let a user alter its own
+        // password, and a superuser anyone's.
+        self.set_password(session, user, password).await
     }
 
     async fn user_exists(&self, session: &mut Client, user: &str) -> Result<bool> {
@@ -139,7 +141,7 @@ impl<D: Dialect> Database for PgEngine<D> {
         password: &SecretValue,
     ) -> Result<()> {
         let sql = self.dialect.set_password_sql(user, password);
-        execute_secret_sql(session, &sql, "set the other user's password").await
+        execute_secret_sql(session, &sql, "set the password").await
     }
 
     async fn create_clone(
@@ -149,11 +151,20 @@ impl<D: Dialect> Database for PgEngine<D> {
         original: &str,
         password: &SecretValue,
     ) -> Result<()> {
-        match self
-            .dialect
-            .create_clone(session, clone, original, password)
-            .await
-        {
+        let created = async {
+            let tx = session
+                .transaction()
+                .await
+                .map_err(sql_error("begin the clone transaction"))?;
+            self.dialect
+                .create_clone(&tx, clone, original, password)
+                .await?;
+            tx.commit()
+                .await
+                .map_err(sql_error("commit the clone transaction"))
+        }
+        .await;
+        match created {
             // A concurrent setSecret created the clone between our lookup and our CREATE: the
             // transaction rolled back; set the password on the user it made.
             Err(e) if is_duplicate_object(&e) => self.set_password(session, clone, password).await,

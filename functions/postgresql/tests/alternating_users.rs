@@ -135,20 +135,10 @@ async fn a_pending_secret_for_another_user_is_refused() {
         .to_value()
     };
     bed.invoke(ev(Step::Create)).await.unwrap();
-    let mut pending: Value =
-        serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
+    let pending: Value = serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
     assert_eq!(pending["username"], format!("{user}_clone"));
-    pending["username"] = json!(victim);
-    bed.driver
-        .client()
-        .put_secret_value()
-        .secret_id(&arn)
-        .client_request_token(&token)
-        .secret_string(pending.to_string())
-        .version_stages(AWSPENDING)
-        .send()
-        .await
-        .unwrap();
+    bed.tamper_pending(&arn, &token, "username", json!(victim))
+        .await;
     let err = bed.invoke(ev(Step::Set)).await.unwrap_err();
     assert!(err.starts_with("ConfusedDeputy: "), "{err}");
     bed.login(&victim, "victim-Pa55", false)

@@ -162,12 +162,7 @@ async fn wrong_password_unreachable_and_tls_failures_are_distinct() {
     let arn = bed
         .secret(&bed.secret_json(&user, "wrong-Pa55", json!({})))
         .await;
-    let (_, err) = bed
-        .rotate(&arn)
-        .await
-        .failure()
-        .map(|(s, e)| (s, e.to_string()))
-        .unwrap();
+    let err = bed.failure_of(&arn).await;
     assert!(
         err.starts_with("AuthenticationFailed: ") && err.contains("28P01"),
         "{err}"
@@ -177,12 +172,7 @@ async fn wrong_password_unreachable_and_tls_failures_are_distinct() {
     let arn = bed
         .secret(&bed.secret_json(&user, "right-Pa55", json!({"port": 9})))
         .await;
-    let (_, err) = bed
-        .rotate(&arn)
-        .await
-        .failure()
-        .map(|(s, e)| (s, e.to_string()))
-        .unwrap();
+    let err = bed.failure_of(&arn).await;
     assert!(
         err.starts_with("DatabaseUnreachable: ") && err.contains(":9"),
         "{err}"
@@ -193,12 +183,7 @@ async fn wrong_password_unreachable_and_tls_failures_are_distinct() {
     let arn = untrusting
         .secret(&untrusting.secret_json(&user, "right-Pa55", json!({"ssl": true})))
         .await;
-    let (_, err) = untrusting
-        .rotate(&arn)
-        .await
-        .failure()
-        .map(|(s, e)| (s, e.to_string()))
-        .unwrap();
+    let err = untrusting.failure_of(&arn).await;
     assert!(
         err.starts_with("TlsFailure: ") && err.contains("No plaintext fallback"),
         "{err}"
@@ -254,21 +239,7 @@ async fn a_pending_secret_for_another_user_or_host_is_refused_and_nothing_change
             .to_value()
         };
         bed.invoke(ev(Step::Create)).await.unwrap();
-        // Tamper with AWSPENDING (moto lets the same token be overwritten).
-        let mut pending: Value =
-            serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
-        pending[field] = value;
-        let tampered = pending.to_string();
-        bed.driver
-            .client()
-            .put_secret_value()
-            .secret_id(&arn)
-            .client_request_token(&token)
-            .secret_string(&tampered)
-            .version_stages(AWSPENDING)
-            .send()
-            .await
-            .unwrap();
+        bed.tamper_pending(&arn, &token, field, value).await;
         let before = bed.driver.stages(&arn).await;
         let err = bed.invoke(ev(Step::Set)).await.unwrap_err();
         assert!(err.starts_with("ConfusedDeputy: "), "{field}: {err}");

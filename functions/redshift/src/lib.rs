@@ -9,7 +9,7 @@
 use postgresql::engine::{execute_secret_sql, sql_error, Dialect};
 use postgresql::sql::{quote_ident, quote_literal};
 use rotation_core::{PasswordDefaults, PasswordPolicy, Result, RotationError, SecretValue};
-use tokio_postgres::Client;
+use tokio_postgres::Transaction;
 
 /// Engines the Redshift function accepts.
 pub const ENGINES: &[&str] = &["redshift"];
@@ -202,29 +202,23 @@ impl Dialect for Redshift {
 
     async fn create_clone(
         &self,
-        client: &mut Client,
+        tx: &Transaction<'_>,
         clone: &str,
         original: &str,
         password: &SecretValue,
     ) -> Result<()> {
-        let tx = client
-            .transaction()
-            .await
-            .map_err(sql_error("begin the clone transaction"))?;
         execute_secret_sql(
-            &tx,
+            tx,
             &create_user_sql(clone, password),
             "create the clone user",
         )
         .await?;
-        for grant in privilege_grants(&tx, original, clone).await? {
+        for grant in privilege_grants(tx, original, clone).await? {
             tx.batch_execute(&grant)
                 .await
                 .map_err(sql_error("copy a privilege to the clone"))?;
         }
-        tx.commit()
-            .await
-            .map_err(sql_error("commit the clone transaction"))
+        Ok(())
     }
 }
 

@@ -98,6 +98,33 @@ impl<D: Dialect> Bed<D> {
             .await
     }
 
+    /// Rotates `arn` and returns the error of the step that failed (panics if none did).
+    pub async fn failure_of(&self, arn: &str) -> String {
+        let run = self.rotate(arn).await;
+        run.failure()
+            .map(|(_, e)| e.to_string())
+            .expect("the rotation must fail")
+    }
+
+    /// Overwrites `field` of the AWSPENDING value (moto lets a token be reused), as an attacker
+    /// with PutSecretValue could.
+    pub async fn tamper_pending(&self, arn: &str, token: &str, field: &str, value: Value) {
+        let stage = rotation_core::labels::AWSPENDING;
+        let mut pending: Value =
+            serde_json::from_str(&self.driver.value(arn, stage).await).unwrap();
+        pending[field] = value;
+        self.driver
+            .client()
+            .put_secret_value()
+            .secret_id(arn)
+            .client_request_token(token)
+            .secret_string(pending.to_string())
+            .version_stages(stage)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// The secret JSON for `user` on the sandbox server.
     pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
         let mut v = json!({
