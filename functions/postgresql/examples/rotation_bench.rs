@@ -18,11 +18,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn summary(label: &str, mut v: Vec<f64>) {
+fn summary(label: &str, unit: &str, mut v: Vec<f64>) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     println!(
-        "{label:<34} n={:<3} min {:>7.1} ms  median {:>7.1} ms  p95 {:>7.1} ms  max {:>7.1} ms",
+        "{label:<34} n={:<3} min {:>7.1}{unit}  median {:>7.1}{unit}  p95 {:>7.1}{unit}  max {:>7.1}{unit}",
         v.len(),
         v[0],
         pct(0.5),
@@ -44,7 +44,7 @@ async fn main() {
     let policy = PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap();
     let tls = rotation_core::tls::client_config(Some(&pg.ca), false).unwrap();
 
-    for strategy in ["single", "alternating"] {
+    for (strategy, ssl) in [("single", false), ("single", true), ("alternating", true)] {
         let dialect = Postgres::default();
         let connector = Connector::new(
             tls.clone(),
@@ -63,7 +63,7 @@ async fn main() {
             )
             .await;
         let secret = json!({"engine": "postgres", "host": pg.host, "port": pg.port, "username": user,
-            "password": "Bench-Pa55", "dbname": "postgres", "ssl": true, "masterarn": master_arn});
+            "password": "Bench-Pa55", "dbname": "postgres", "ssl": ssl, "masterarn": master_arn});
         let arn = driver
             .create_secret(&format!("bench-{}", unique()), &secret.to_string())
             .await;
@@ -87,11 +87,12 @@ async fn main() {
                 steps[Step::ALL.iter().position(|x| *x == s.step).unwrap()].push(ms(s.elapsed));
             }
         }
-        println!("PostgreSQL {strategy}, verified TLS, {n} rotations:");
-        summary("  full rotation (4 steps)", totals);
+        let transport = if ssl { "verified TLS" } else { "plain TCP" };
+        println!("PostgreSQL {strategy} user, {transport}, {n} rotations:");
+        summary("  full rotation (4 steps)", " ms", totals);
         for (i, step) in Step::ALL.iter().enumerate() {
-            summary(&format!("  {step}"), steps[i].clone());
+            summary(&format!("  {step}"), " ms", steps[i].clone());
         }
-        summary("  Secrets Manager calls/rotation", calls);
+        summary("  Secrets Manager calls/rotation", "   ", calls);
     }
 }
