@@ -135,9 +135,13 @@ stop() {
   fi
   if [ -f "$SANDBOX_STATE/mariadb.dir" ]; then
     local dir; dir=$(cat "$SANDBOX_STATE/mariadb.dir")
-    if [ -f "$dir/mysqld.pid" ]; then kill "$(cat "$dir/mysqld.pid")" 2>/dev/null || true; fi
+    local pid=""
+    [ -f "$dir/mysqld.pid" ] && pid=$(cat "$dir/mysqld.pid")
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     if [ -f "$SANDBOX_STATE/mariadb.pid" ]; then kill "$(cat "$SANDBOX_STATE/mariadb.pid")" 2>/dev/null || true; fi
-    for _ in $(seq 50); do [ -S "$dir/mysqld.sock" ] || break; sleep 0.1; done
+    # Wait for the server to exit before deleting its files (at most 20 s, then force).
+    for _ in $(seq 200); do { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || break; sleep 0.1; done
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
     rm -rf "$dir"
   fi
   rm -rf "$SANDBOX_STATE"
