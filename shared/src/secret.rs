@@ -107,11 +107,6 @@ impl JsonSecret {
         self.fields.get(key)
     }
 
-    /// The keys present, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.fields.keys().map(String::as_str)
-    }
-
     /// A required non-empty string key.
     pub fn required_str(&self, key: &str, which: &str) -> Result<&str> {
         match self.optional_str(key, which)? {

@@ -346,17 +346,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         // Prove the current credentials are real before the superuser is used for anything.
         db.connect(&current, AWSCURRENT)
             .await
-            .map_err(|e| match e {
-                RotationError::AuthenticationFailed {
-                    which, user, host, ..
-                } => RotationError::AuthenticationFailed {
-                    which,
-                    user,
-                    host,
-                    hint: "; the superuser secret was not used".into(),
-                },
-                other => other,
-            })?;
+            .map_err(|e| with_hint(e, "the superuser secret was not used"))?;
         let master = self.master(ctx, &current).await?;
         let mut session = db.connect(&master, MASTER).await?;
         let changed = if db.user_exists(&mut session, &pending.username).await? {

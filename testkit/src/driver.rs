@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_sdk_secretsmanager::Client;
 use rotation_core::labels::{self, VersionStages, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
-use rotation_core::{RotationEvent, Step};
+use rotation_core::{RotationEvent, SdkStore, SecretStore, Step};
 use serde_json::Value;
 
 use crate::moto::Moto;
@@ -165,16 +165,11 @@ impl RotationDriver {
 
     /// `VersionIdsToStages` now.
     pub async fn stages(&self, secret_id: &str) -> VersionStages {
-        let out = self
-            .client
-            .describe_secret()
-            .secret_id(secret_id)
-            .send()
+        SdkStore::new(self.client.clone())
+            .describe(secret_id)
             .await
-            .expect("DescribeSecret");
-        out.version_ids_to_stages()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default()
+            .expect("DescribeSecret")
+            .versions
     }
 
     /// The value under `stage` (always read by stage: moto's stage-less read can be stale).

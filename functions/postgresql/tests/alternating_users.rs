@@ -5,7 +5,7 @@ mod common;
 
 use common::{unique, Bed};
 use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
-use rotation_core::{RotationEvent, Step};
+use rotation_core::Step;
 use rotation_testkit::assert_rotated;
 use serde_json::{json, Value};
 
@@ -126,14 +126,7 @@ async fn a_pending_secret_for_another_user_is_refused() {
         .create_login("postgres", &victim, "victim-Pa55", false, &[])
         .await;
     let token = bed.driver.start(&arn).await.unwrap();
-    let ev = |step| {
-        RotationEvent {
-            step,
-            secret_id: arn.clone(),
-            token: token.clone(),
-        }
-        .to_value()
-    };
+    let ev = |step| common::event(&arn, &token, step);
     bed.invoke(ev(Step::Create)).await.unwrap();
     let pending: Value = serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
     assert_eq!(pending["username"], format!("{user}_clone"));
@@ -171,23 +164,7 @@ async fn every_step_twice_in_a_row_and_twice_at_once() {
     let bed = Bed::alternating().await;
     for at_once in [false, true] {
         let (user, _, arn, table) = setup(&bed, "replay").await;
-        let token = bed.driver.start(&arn).await.unwrap();
-        for step in Step::ALL {
-            let ev = RotationEvent {
-                step,
-                secret_id: arn.clone(),
-                token: token.clone(),
-            }
-            .to_value();
-            if at_once {
-                let (a, b) = tokio::join!(bed.invoke(ev.clone()), bed.invoke(ev.clone()));
-                a.unwrap_or_else(|e| panic!("{step}: {e}"));
-                b.unwrap_or_else(|e| panic!("{step}: {e}"));
-            } else {
-                bed.invoke(ev.clone()).await.unwrap();
-                bed.invoke(ev).await.unwrap();
-            }
-        }
+        bed.rotate_each_step_twice(&arn, at_once).await;
         let (cur_user, cur_pw) = bed.creds(&arn, AWSCURRENT).await;
         assert_eq!(cur_user, format!("{user}_clone"));
         assert!(can_read(&bed, &cur_user, &cur_pw, &table).await);

@@ -5,7 +5,7 @@ mod common;
 
 use common::{unique, Bed, Trust};
 use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
-use rotation_core::{PasswordDefaults, PasswordPolicy, RotationEvent, Step};
+use rotation_core::{PasswordDefaults, PasswordPolicy, Step};
 use rotation_testkit::assert_rotated;
 use serde_json::{json, Value};
 
@@ -230,14 +230,7 @@ async fn a_pending_secret_for_another_user_or_host_is_refused_and_nothing_change
             .secret(&bed.secret_json(&user, "user-Pa55", json!({})))
             .await;
         let token = bed.driver.start(&arn).await.unwrap();
-        let ev = |step| {
-            RotationEvent {
-                step,
-                secret_id: arn.clone(),
-                token: token.clone(),
-            }
-            .to_value()
-        };
+        let ev = |step| common::event(&arn, &token, step);
         bed.invoke(ev(Step::Create)).await.unwrap();
         bed.tamper_pending(&arn, &token, field, value).await;
         let before = bed.driver.stages(&arn).await;
@@ -264,23 +257,7 @@ async fn every_step_twice_in_a_row_and_twice_at_once() {
         let arn = bed
             .secret(&bed.secret_json(&user, "replay-Pa55", json!({})))
             .await;
-        let token = bed.driver.start(&arn).await.unwrap();
-        for step in Step::ALL {
-            let ev = RotationEvent {
-                step,
-                secret_id: arn.clone(),
-                token: token.clone(),
-            }
-            .to_value();
-            if at_once {
-                let (a, b) = tokio::join!(bed.invoke(ev.clone()), bed.invoke(ev.clone()));
-                a.unwrap();
-                b.unwrap();
-            } else {
-                bed.invoke(ev.clone()).await.unwrap();
-                bed.invoke(ev).await.unwrap();
-            }
-        }
+        let token = bed.rotate_each_step_twice(&arn, at_once).await;
         let stages = bed.driver.stages(&arn).await;
         assert_eq!(
             rotation_core::labels::versions_with(&stages, AWSCURRENT),

@@ -216,11 +216,6 @@ impl MemoryStore {
         });
     }
 
-    /// Injected failures not yet triggered.
-    pub fn pending_failures(&self) -> usize {
-        self.lock().failures.len()
-    }
-
     fn take_failure(state: &mut State, operation: &'static str) -> Option<RotationError> {
         let pos = state
             .failures

@@ -106,6 +106,28 @@ impl<D: Dialect> Bed<D> {
             .expect("the rotation must fail")
     }
 
+    /// Starts a rotation of `arn` and invokes every step twice: one after the other, or both
+    /// at once. Every invocation must succeed. Returns the token.
+    pub async fn rotate_each_step_twice(&self, arn: &str, at_once: bool) -> String {
+        let token = self.driver.start(arn).await.unwrap();
+        for step in rotation_core::Step::ALL {
+            let ev = event(arn, &token, step);
+            if at_once {
+                let (a, b) = tokio::join!(self.invoke(ev.clone()), self.invoke(ev.clone()));
+                a.unwrap_or_else(|e| panic!("{step}: {e}"));
+                b.unwrap_or_else(|e| panic!("{step}: {e}"));
+            } else {
+                self.invoke(ev.clone())
+                    .await
+                    .unwrap_or_else(|e| panic!("{step}: {e}"));
+                self.invoke(ev)
+                    .await
+                    .unwrap_or_else(|e| panic!("{step} again: {e}"));
+            }
+        }
+        token
+    }
+
     /// Overwrites `field` of the AWSPENDING value (moto lets a token be reused), as an attacker
     /// with PutSecretValue could.
     pub async fn tamper_pending(&self, arn: &str, token: &str, field: &str, value: Value) {
@@ -170,4 +192,14 @@ impl<D: Dialect> Bed<D> {
                 .unwrap_or_else(|| e.to_string())),
         }
     }
+}
+
+/// The event for `step` of the rotation `token` of `arn`.
+pub fn event(arn: &str, token: &str, step: rotation_core::Step) -> Value {
+    rotation_core::RotationEvent {
+        step,
+        secret_id: arn.into(),
+        token: token.into(),
+    }
+    .to_value()
 }
