@@ -120,7 +120,7 @@ async fn run<S: SecretStore, R: Rotation>(
                 // A finishSecret that moved AWSCURRENT but failed before removing AWSPENDING is
                 // completed by its retry; every other replay does nothing.
                 if event.step == Step::Finish && also_pending {
-                    steps::finish_secret(&ctx).await?;
+                    steps::move_labels(&ctx).await?;
                 }
                 Ok(Outcome::AlreadyCurrent)
             }
@@ -143,6 +143,8 @@ async fn run_step<S: SecretStore, R: Rotation>(
         }),
         Step::Set => rotation.set_secret(ctx).await.map(|()| Outcome::Done),
         Step::Test => rotation.test_secret(ctx).await.map(|()| Outcome::Done),
-        Step::Finish => steps::finish_secret(ctx).await.map(|()| Outcome::Done),
+        Step::Finish => steps::finish_secret(ctx, rotation)
+            .await
+            .map(|()| Outcome::Done),
     }
 }

@@ -188,7 +188,8 @@ pub enum RotationError {
         detail: String,
     },
 
-    /// The pending secret names another user or host than the current one: refusing to change it.
+    /// The pending secret names another user, host or port than the current one, or the
+    /// superuser secret is for another server: refusing to change anything.
     #[error("refusing to rotate: {0}. createSecret copies AWSCURRENT, so an AWSPENDING that differs there was not made by this function")]
     ConfusedDeputy(String),
 
@@ -199,6 +200,62 @@ pub enum RotationError {
     /// testSecret found that the pending secret does not work.
     #[error("testSecret failed: {0}")]
     TestSecret(String),
+
+    /// The generic function was given a secret with an `engine` key: a database secret whose
+    /// password it would change without changing the database's, locking every client out.
+    #[error("the {which} secret has an engine key ('{engine}'): it looks like a database secret, and the generic function would change its password without telling the database, locking every client out. Deploy {use_instead} instead; if the generic function really is meant for this secret, set ALLOW_ENGINE_KEY=true (template parameter allowEngineKey)")]
+    EngineKeyRefused {
+        /// Which version of the secret.
+        which: String,
+        /// The `engine` value found (not secret).
+        engine: String,
+        /// The rotation type(s) to deploy instead.
+        use_instead: String,
+    },
+
+    /// finishSecret refused to move AWSCURRENT because a check of the pending version failed.
+    /// Nothing was changed.
+    #[error("finishSecret refused to make version {token} AWSCURRENT: {check} ({source}). AWSCURRENT was not moved; run setSecret and testSecret for this version, or start a new rotation")]
+    FinishRefused {
+        /// The ClientRequestToken.
+        token: String,
+        /// Which check failed.
+        check: &'static str,
+        /// Why.
+        #[source]
+        source: Box<RotationError>,
+    },
+
+    /// The server accepted a password change, but the new credentials do not log in.
+    #[error("the database accepted the new password of user {user} but the AWSPENDING credentials do not log in ({source}); {outcome}")]
+    PasswordChangeUnverified {
+        /// The user whose password was changed.
+        user: String,
+        /// What was done about it (rolled back, or what to do by hand).
+        outcome: String,
+        /// Why the login failed.
+        #[source]
+        source: Box<RotationError>,
+    },
+
+    /// A label moved under a running finishSecret in a way it did not plan: someone else is
+    /// rotating this secret. Nothing more was changed.
+    #[error("AWSCURRENT of secret {secret} moved to version {found} while finishSecret was promoting {token} (it was on {expected}); another rotation or a person changed the labels. Nothing more was changed; check the labels before rotating again")]
+    ConcurrentLabelChange {
+        /// The secret ARN.
+        secret: String,
+        /// The ClientRequestToken.
+        token: String,
+        /// Where AWSCURRENT was when the step started.
+        expected: String,
+        /// Where it is now.
+        found: String,
+    },
+
+    /// The database server is one this function does not support (too old, or a setting it
+    /// does not understand). Nothing was changed.
+    #[error("unsupported database server: {0}")]
+    UnsupportedServer(String),
 }
 
 impl RotationError {
@@ -222,6 +279,11 @@ impl RotationError {
             Self::ConfusedDeputy(_) => "ConfusedDeputy",
             Self::SetSecret(_) => "SetSecretFailed",
             Self::TestSecret(_) => "TestSecretFailed",
+            Self::EngineKeyRefused { .. } => "EngineKeyRefused",
+            Self::FinishRefused { .. } => "FinishSecretRefused",
+            Self::PasswordChangeUnverified { .. } => "PasswordChangeUnverified",
+            Self::ConcurrentLabelChange { .. } => "ConcurrentLabelChange",
+            Self::UnsupportedServer(_) => "UnsupportedServer",
         }
     }
 

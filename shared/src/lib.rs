@@ -14,6 +14,7 @@ pub mod labels;
 pub mod password;
 pub mod runtime;
 pub mod secret;
+pub mod settings;
 pub mod steps;
 pub mod store;
 pub mod strategy;

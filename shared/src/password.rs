@@ -93,17 +93,8 @@ impl PasswordPolicy {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self> {
         let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let flag = |name: &str, default: bool| -> Result<bool> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => parse_flag(&v).ok_or_else(|| RotationError::Configuration {
-                    variable: name.to_string(),
-                    problem: format!(
-                        "is '{v}'; use true or false (also accepted: 1/0, yes/no, y/n)"
-                    ),
-                }),
-            }
-        };
+        let flag =
+            |name: &str, default: bool| crate::settings::flag_value(name, get(name), default);
         let length = match get("PASSWORD_LENGTH") {
             None => defaults.length,
             Some(v) => v
@@ -211,14 +202,6 @@ impl PasswordPolicy {
             }
         }
         Ok(())
-    }
-}
-
-fn parse_flag(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "y" | "yes" => Some(true),
-        "false" | "0" | "n" | "no" => Some(false),
-        _ => None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::error::Result;
+use crate::error::{Result, RotationError};
 use crate::labels::{self, StageMove, VersionStages, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::password::PasswordPolicy;
 use crate::secret::SecretValue;
@@ -78,6 +78,17 @@ pub trait Rotation: Send + Sync {
         &self,
         ctx: &StepContext<'_, S>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The finishSecret guard: prove that `pending` (the AWSPENDING value, already validated)
+    /// works, just before AWSCURRENT moves to it. Database functions log in with it and check
+    /// the session user. An error stops finishSecret with nothing changed, so a step delivered
+    /// out of order (finishSecret before setSecret) can never promote credentials that do not
+    /// log in.
+    fn verify_pending<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// What createSecret did.
@@ -121,11 +132,58 @@ pub async fn create_secret<S: SecretStore, R: Rotation>(
     }
 }
 
-/// finishSecret: move AWSCURRENT to the token's version (the service then puts AWSPREVIOUS on
-/// the old one), then take AWSPENDING off it so the next rotation can start. Each move that is
-/// already done is skipped; if a move fails because a concurrent finishSecret made it first, the
-/// labels are read again and the rotation carries on from where they stand.
-pub async fn finish_secret<S: SecretStore>(ctx: &StepContext<'_, S>) -> Result<()> {
+/// finishSecret: check the pending version, then move the labels ([`move_labels`]).
+///
+/// Unlike the official functions, AWSCURRENT only moves to a version that has a value, whose
+/// value validates as a secret of this function, and whose credentials work
+/// ([`Rotation::verify_pending`]). A failed check is [`RotationError::FinishRefused`] and
+/// changes nothing. This costs one GetSecretValue, plus whatever the hook does (one login for
+/// the database functions).
+pub async fn finish_secret<S: SecretStore, R: Rotation>(
+    ctx: &StepContext<'_, S>,
+    rotation: &R,
+) -> Result<()> {
+    let refused = |check: &'static str, source: RotationError| RotationError::FinishRefused {
+        token: ctx.token.to_string(),
+        check,
+        source: Box::new(source),
+    };
+    let pending = match ctx.pending().await {
+        Ok(value) => value,
+        Err(e) if e.is_not_found() => {
+            return Err(refused(
+                "the AWSPENDING version has no value (createSecret did not run)",
+                e,
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    rotation.validate(&pending, AWSPENDING).map_err(|e| {
+        refused(
+            "the AWSPENDING value is not a valid secret for this function",
+            e,
+        )
+    })?;
+    match rotation.verify_pending(ctx, &pending).await {
+        Ok(()) => {}
+        // A network or service failure is reported as it is (retrying may help); a refusal
+        // of the credentials themselves is a refusal to promote.
+        Err(
+            e @ (RotationError::DatabaseUnreachable { .. } | RotationError::SecretsManager { .. }),
+        ) => return Err(e),
+        Err(e) => return Err(refused("the AWSPENDING credentials do not work", e)),
+    }
+    move_labels(ctx).await
+}
+
+/// Moves AWSCURRENT to the token's version (the service then puts AWSPREVIOUS on the old one),
+/// then takes AWSPENDING off it so the next rotation can start. Each move that is already done
+/// is skipped. If a move fails, the labels are read again: when AWSCURRENT is on the token
+/// (a concurrent finishSecret made the move) or still where this step first saw it, the rest of
+/// the plan is made from the labels as they are now; when it is anywhere else, someone else is
+/// moving labels, and the step stops with [`RotationError::ConcurrentLabelChange`].
+pub async fn move_labels<S: SecretStore>(ctx: &StepContext<'_, S>) -> Result<()> {
+    let first_current = labels::version_with(ctx.versions, AWSCURRENT, ctx.arn)?;
     let mut plan = labels::finish_plan(ctx.versions, ctx.token, ctx.arn)?;
     let mut rereads = 0;
     while let Some(step) = plan.first().cloned() {
@@ -134,10 +192,18 @@ pub async fn finish_secret<S: SecretStore>(ctx: &StepContext<'_, S>) -> Result<(
                 plan.remove(0);
             }
             Err(e) if rereads < 2 => {
-                // Another invocation may have made this move already: re-plan from the labels as
-                // they are now. If the same move is still needed, the error was real.
                 rereads += 1;
                 let now = ctx.store.describe(ctx.arn).await?.versions;
+                let now_current = labels::version_with(&now, AWSCURRENT, ctx.arn)?;
+                if now_current != Some(ctx.token) && now_current != first_current {
+                    return Err(RotationError::ConcurrentLabelChange {
+                        secret: ctx.arn.to_string(),
+                        token: ctx.token.to_string(),
+                        expected: first_current.unwrap_or("no version").to_string(),
+                        found: now_current.unwrap_or("no version").to_string(),
+                    });
+                }
+                // If the same move is still needed, the error was real.
                 let replanned = labels::finish_plan(&now, ctx.token, ctx.arn)?;
                 if replanned.first() == Some(&step) {
                     return Err(e);

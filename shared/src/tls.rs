@@ -1,10 +1,13 @@
 //! TLS for database connections: explicit modes, verified by default, never a silent downgrade.
 //!
-//! The `ssl` key of a secret is read as the official functions read it, with one difference:
+//! The `ssl` key of a secret is read as the official functions read it, but stricter:
 //! - `true`: TLS required, certificate chain and host name verified;
 //! - `false`: plaintext only;
-//! - absent: TLS, verified; plaintext only when the server says it does not speak TLS at all
-//!   (logged as a warning). A certificate or host name failure is an error, never a fallback.
+//! - absent: TLS required and verified, like `true`. A server's answer that it has no TLS is
+//!   unauthenticated (anyone on the path can send it and then read the password), so falling
+//!   back to plaintext is opt-in ([`ALLOW_PLAINTEXT_FALLBACK`]), and even then never for the
+//!   superuser secret nor for hosts under the RDS and Redshift domains, which always offer TLS.
+//!   A certificate or host name failure is an error, never a fallback.
 
 use std::sync::Arc;
 
@@ -16,6 +19,39 @@ use crate::error::{Result, RotationError};
 
 /// The variable naming extra trusted CA certificates: a path to a PEM file, or PEM text.
 pub const EXTRA_CA_CERTS: &str = "EXTRA_CA_CERTS";
+
+/// The variable that lets a secret without `ssl` fall back to plaintext when the server says it
+/// has no TLS (default false). Never applies to the superuser secret or to AWS-managed hosts.
+pub const ALLOW_PLAINTEXT_FALLBACK: &str = "ALLOW_PLAINTEXT_FALLBACK";
+
+/// Domains of AWS-managed database endpoints (RDS instances, clusters and proxies; Redshift
+/// provisioned and Serverless), which always offer TLS: a "no TLS" answer from one is an attack.
+const AWS_MANAGED_DOMAINS: [&str; 3] = [
+    ".rds.amazonaws.com",
+    ".redshift.amazonaws.com",
+    ".redshift-serverless.amazonaws.com",
+];
+
+/// A host name as compared by the rotation checks: lowercase, without a trailing dot.
+pub fn normalize_host(host: &str) -> String {
+    host.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// True for a host under an RDS or Redshift domain (any partition, e.g. `.com.cn`).
+pub fn is_aws_managed_host(host: &str) -> bool {
+    let host = normalize_host(host);
+    let host = host.strip_suffix(".cn").unwrap_or(&host);
+    AWS_MANAGED_DOMAINS.iter().any(|d| host.ends_with(d))
+}
+
+/// Who a connection logs in as, for the TLS decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// A version of the rotated secret (AWSCURRENT, AWSPENDING, AWSPREVIOUS).
+    Rotated,
+    /// The superuser secret of alternating users.
+    Superuser,
+}
 
 /// How to use TLS for one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +65,22 @@ pub enum TlsMode {
 }
 
 impl TlsMode {
-    /// The mode for a secret's `ssl` key.
-    pub fn from_ssl_key(ssl: Option<bool>) -> Self {
+    /// The mode for a connection to `host` with a secret whose `ssl` key is `ssl`, logging in
+    /// as `login`, when the deployment does (`allow_fallback`) or does not allow the plaintext
+    /// fallback.
+    pub fn for_connection(
+        ssl: Option<bool>,
+        host: &str,
+        login: Login,
+        allow_fallback: bool,
+    ) -> Self {
         match ssl {
             Some(true) => TlsMode::Require,
             Some(false) => TlsMode::Disable,
-            None => TlsMode::PreferVerified,
+            None if allow_fallback && login == Login::Rotated && !is_aws_managed_host(host) => {
+                TlsMode::PreferVerified
+            }
+            None => TlsMode::Require,
         }
     }
 }
@@ -116,11 +162,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ssl_key_maps_to_modes() {
-        assert_eq!(TlsMode::from_ssl_key(Some(true)), TlsMode::Require);
-        assert_eq!(TlsMode::from_ssl_key(Some(false)), TlsMode::Disable);
-        assert_eq!(TlsMode::from_ssl_key(None), TlsMode::PreferVerified);
+    fn ssl_key_maps_to_modes_and_the_fallback_is_opt_in_and_never_for_superusers_or_aws_hosts() {
+        use Login::{Rotated, Superuser};
+        let mode = TlsMode::for_connection;
+        for (login, allow) in [(Rotated, false), (Rotated, true), (Superuser, true)] {
+            assert_eq!(mode(Some(true), "db", login, allow), TlsMode::Require);
+            assert_eq!(mode(Some(false), "db", login, allow), TlsMode::Disable);
+        }
+        assert_eq!(mode(None, "db", Rotated, false), TlsMode::Require);
+        assert_eq!(mode(None, "db", Rotated, true), TlsMode::PreferVerified);
+        assert_eq!(mode(None, "db", Superuser, true), TlsMode::Require);
+        for host in [
+            "mydb.abc123.eu-west-1.rds.amazonaws.com",
+            "MyDB.cluster-ro-abc.us-east-1.RDS.amazonaws.com.",
+            "proxy.proxy-abc.us-east-1.rds.amazonaws.com",
+            "db.abc.cn-north-1.rds.amazonaws.com.cn",
+            "wh.123.us-east-1.redshift.amazonaws.com",
+            "wg.123.us-east-1.redshift-serverless.amazonaws.com",
+        ] {
+            assert!(is_aws_managed_host(host), "{host}");
+            assert_eq!(mode(None, host, Rotated, true), TlsMode::Require, "{host}");
+        }
+        for host in ["db.internal", "rds.amazonaws.com.evil.example", "127.0.0.1"] {
+            assert!(!is_aws_managed_host(host), "{host}");
+        }
     }
+
+    #[test]
+    fn hosts_compare_lowercase_without_a_trailing_dot() {
+        assert_eq!(normalize_host("DB.Example.COM."), "db.example.com");
+        assert_eq!(normalize_host("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn extra_certificates_load_from_a_file_path_or_pem_text() {
+        let dir = std::env::temp_dir().join(format!("tls-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ca.pem");
+        // A throwaway self-signed CA certificate (public data, made for this test).
+        std::fs::write(&path, TEST_CA).unwrap();
+        assert!(client_config(Some(path.to_str().unwrap()), false).is_ok());
+        assert!(client_config(Some(&format!("  {}\n", path.display())), false).is_ok());
+        assert!(client_config(Some(TEST_CA), false).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    const TEST_CA: &str = include_str!("../tests/data/test-ca.pem");
 
     #[test]
     fn bad_extra_certificates_are_configuration_errors() {

@@ -16,10 +16,12 @@ const TOKEN2: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 const ORIGINAL: &str =
     r#"{"username":"app","password":"original-pw","port":"5432","extra":{"k":[1,2]}}"#;
 
-/// A rotation with no external service; testSecret can be told to fail.
+/// A rotation with no external service; testSecret and the finishSecret guard can be told to
+/// fail.
 #[derive(Default)]
 struct Plain {
     fail_test: AtomicBool,
+    fail_verify: AtomicBool,
 }
 
 impl Rotation for Plain {
@@ -40,6 +42,21 @@ impl Rotation for Plain {
             return Err(RotationError::TestSecret(
                 "the service refused the pending password".into(),
             ));
+        }
+        Ok(())
+    }
+    async fn verify_pending<S: SecretStore>(
+        &self,
+        _ctx: &StepContext<'_, S>,
+        _pending: &SecretValue,
+    ) -> Result<()> {
+        if self.fail_verify.load(Ordering::SeqCst) {
+            return Err(RotationError::AuthenticationFailed {
+                which: AWSPENDING.into(),
+                user: "app".into(),
+                host: "db".into(),
+                hint: String::new(),
+            });
         }
         Ok(())
     }
@@ -483,22 +500,22 @@ async fn a_failure_at_any_call_leaves_awscurrent_working_and_a_retry_finishes() 
             assert_finished(&store, TOKEN, &original);
         }
     }
-    // Each of the 12 calls of a rotation (4 DescribeSecret, 4 GetSecretValue, 1
+    // Each of the 13 calls of a rotation (4 DescribeSecret, 5 GetSecretValue, 1
     // GetRandomPassword, 1 PutSecretValue, 2 UpdateSecretVersionStage) failed once.
-    assert_eq!(injected, 12, "injections that hit a call");
+    assert_eq!(injected, 13, "injections that hit a call");
 }
 
 // ---------------------------------------------------------------- API calls
 
 #[tokio::test]
-async fn a_rotation_makes_twelve_api_calls() {
+async fn a_rotation_makes_thirteen_api_calls() {
     let (store, _) = setup();
     rotate(&store, &Plain::default(), TOKEN).await;
     let calls = store.calls();
     // create: Describe, Get(AWSCURRENT), Get(AWSPENDING), GetRandomPassword, Put
     // set: Describe, Get(AWSPENDING); test: Describe, Get(AWSPENDING)
-    // finish: Describe, Update(AWSCURRENT), Update(AWSPENDING)
-    assert_eq!(calls.len(), 12, "{calls:?}");
+    // finish: Describe, Get(AWSPENDING) (the guard), Update(AWSCURRENT), Update(AWSPENDING)
+    assert_eq!(calls.len(), 13, "{calls:?}");
     assert!(calls.iter().all(|c| match c {
         StoreCall::GetValue { stage, .. } => !stage.is_empty(),
         _ => true,
@@ -539,4 +556,132 @@ async fn every_step_twice_at_once_ends_as_once() {
     assert_finished(&store, TOKEN, &original);
     let value: Value = serde_json::from_str(&current_value(&store)).unwrap();
     policy().check(value["password"].as_str().unwrap()).unwrap();
+}
+
+// ---------------------------------------------------------------- the finishSecret guard
+
+#[tokio::test]
+async fn finish_before_create_is_refused_and_changes_nothing() {
+    // RotateSecret made an AWSPENDING version with no value; a finishSecret delivered before
+    // createSecret would promote it and leave AWSCURRENT without a value.
+    let (store, original) = setup();
+    let before = store.stages("s");
+    let err = step(&store, &Plain::default(), Step::Finish, TOKEN)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "FinishSecretRefused", "{err}");
+    assert!(err.to_string().contains("has no value"), "{err}");
+    assert_eq!(store.stages("s"), before);
+    assert_eq!(current(&store), original);
+}
+
+#[tokio::test]
+async fn finish_refuses_a_pending_value_that_does_not_validate() {
+    let (store, original) = setup();
+    store.set_version("s", TOKEN, Some("not json s3cr3t"), &[AWSPENDING]);
+    let before = store.stages("s");
+    let err = step(&store, &Plain::default(), Step::Finish, TOKEN)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "FinishSecretRefused", "{err}");
+    assert!(err.to_string().contains("not a valid secret"), "{err}");
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    assert_eq!(store.stages("s"), before);
+    assert_eq!(current(&store), original);
+}
+
+#[tokio::test]
+async fn finish_refuses_credentials_that_do_not_work_then_a_replay_of_a_finished_rotation_is_a_no_op(
+) {
+    let (store, original) = setup();
+    let rotation = Plain::default();
+    for s in [Step::Create, Step::Set, Step::Test] {
+        step(&store, &rotation, s, TOKEN).await.unwrap();
+    }
+    rotation.fail_verify.store(true, Ordering::SeqCst);
+    let before = store.stages("s");
+    let err = step(&store, &rotation, Step::Finish, TOKEN)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "FinishSecretRefused", "{err}");
+    assert!(err.to_string().contains("do not work"), "{err}");
+    assert_eq!(store.stages("s"), before);
+    rotation.fail_verify.store(false, Ordering::SeqCst);
+    step(&store, &rotation, Step::Finish, TOKEN).await.unwrap();
+    assert_finished(&store, TOKEN, &original);
+    // The guard is not run again for a finished rotation: a replay is a no-op success even
+    // when the check would now fail.
+    rotation.fail_verify.store(true, Ordering::SeqCst);
+    store.clear_calls();
+    let outcome = step(&store, &rotation, Step::Finish, TOKEN).await.unwrap();
+    assert_eq!(outcome, Outcome::AlreadyCurrent);
+    assert_eq!(store.calls().len(), 1, "only DescribeSecret");
+    assert_finished(&store, TOKEN, &original);
+}
+
+/// A store on which, at the first UpdateSecretVersionStage, someone else moves AWSCURRENT to
+/// another version and the call fails, as a racing rotation or a person would make it.
+struct Interloper {
+    inner: MemoryStore,
+    moved: AtomicBool,
+}
+
+impl SecretStore for Interloper {
+    async fn describe(&self, id: &str) -> Result<rotation_core::store::SecretMetadata> {
+        self.inner.describe(id).await
+    }
+    async fn get_value(&self, id: &str, stage: &str, version: Option<&str>) -> Result<SecretValue> {
+        self.inner.get_value(id, stage, version).await
+    }
+    async fn put_pending(&self, id: &str, token: &str, value: &SecretValue) -> Result<()> {
+        self.inner.put_pending(id, token, value).await
+    }
+    async fn update_stage(
+        &self,
+        id: &str,
+        stage: &str,
+        move_to: Option<&str>,
+        remove_from: Option<&str>,
+    ) -> Result<()> {
+        if !self.moved.swap(true, Ordering::SeqCst) {
+            self.inner
+                .set_version("s", "other-version", Some(ORIGINAL), &[AWSCURRENT]);
+            return Err(RotationError::SecretsManager {
+                operation: "UpdateSecretVersionStage",
+                code: ApiErrorCode::InvalidParameter,
+                message: "AWSCURRENT is not on the version to remove it from".into(),
+            });
+        }
+        self.inner
+            .update_stage(id, stage, move_to, remove_from)
+            .await
+    }
+    async fn random_password(&self, policy: &PasswordPolicy) -> Result<SecretValue> {
+        self.inner.random_password(policy).await
+    }
+}
+
+#[tokio::test]
+async fn finish_stops_when_someone_else_moved_awscurrent_meanwhile() {
+    let (inner, _) = setup();
+    let rotation = Plain::default();
+    for s in [Step::Create, Step::Set, Step::Test] {
+        step(&inner, &rotation, s, TOKEN).await.unwrap();
+    }
+    let store = Interloper {
+        inner,
+        moved: AtomicBool::new(false),
+    };
+    let err = handle(&store, &rotation, &policy(), &event(Step::Finish, TOKEN))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "ConcurrentLabelChange", "{err}");
+    assert!(err.to_string().contains("other-version"), "{err}");
+    let stages = store.inner.stages("s");
+    assert_eq!(
+        labels::versions_with(&stages, AWSCURRENT),
+        vec!["other-version"],
+        "the other move stands: {stages:?}"
+    );
+    assert!(labels::has_label(&stages, TOKEN, AWSPENDING), "{stages:?}");
 }

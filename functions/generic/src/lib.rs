@@ -4,7 +4,11 @@
 //! without calling any external service, so the whole pipeline can be tried end to end. To rotate
 //! another service, copy this crate and fill in [`GenericRotation::set_secret`] and
 //! [`GenericRotation::test_secret`]: the core already does the preamble, createSecret (new
-//! password under the policy, stored as AWSPENDING) and finishSecret (label moves).
+//! password under the policy, stored as AWSPENDING) and finishSecret (checks, then label moves).
+//!
+//! A secret with an `engine` key is refused unless the deployment opts in
+//! ([`ALLOW_ENGINE_KEY`]): it is a database secret, and changing its password here without
+//! changing the database's would lock every client out.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -17,13 +21,73 @@ use rotation_core::{
 /// The policy defaults of the official template: 32 characters, no `/@"'\`.
 pub const PASSWORD_DEFAULTS: PasswordDefaults = PasswordDefaults::STANDARD;
 
+/// The variable that lets the generic function rotate secrets with an `engine` key (default
+/// false).
+pub const ALLOW_ENGINE_KEY: &str = "ALLOW_ENGINE_KEY";
+
 /// Rotates `{"password": "...", ...}` secrets.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct GenericRotation;
+pub struct GenericRotation {
+    /// Rotate secrets that have an `engine` key too ([`ALLOW_ENGINE_KEY`]).
+    pub allow_engine_key: bool,
+}
+
+impl GenericRotation {
+    /// The rotation as the environment configures it.
+    pub fn from_env() -> Result<Self> {
+        Ok(Self {
+            allow_engine_key: rotation_core::settings::flag(ALLOW_ENGINE_KEY, false)?,
+        })
+    }
+}
+
+/// The rotation type(s) that rotate secrets of `engine`.
+fn rotation_types_for(engine: &str) -> String {
+    match engine {
+        "postgres" | "aurora-postgresql" => "rotationType PostgreSQLSingleUser or PostgreSQLMultiUser".into(),
+        "redshift" => "rotationType RedshiftSingleUser or RedshiftMultiUser".into(),
+        other => format!(
+            "the rotation function for engine '{other}' (this project does not ship one yet; see the README's support table)"
+        ),
+    }
+}
+
+/// The pending password obeys the policy and differs from the current one.
+async fn check_pending_password<S: SecretStore>(
+    ctx: &StepContext<'_, S>,
+    pending: &SecretValue,
+) -> Result<()> {
+    let pending = JsonSecret::parse(pending, AWSPENDING)?;
+    let current = JsonSecret::parse(&ctx.current().await?, AWSCURRENT)?;
+    ctx.policy
+        .check(pending.password().expose())
+        .map_err(|rule| {
+            RotationError::TestSecret(format!(
+                "the AWSPENDING password breaks the password policy: {rule}"
+            ))
+        })?;
+    if pending.password() == current.password() {
+        return Err(RotationError::TestSecret(
+            "the AWSPENDING password equals the AWSCURRENT password".into(),
+        ));
+    }
+    Ok(())
+}
 
 impl Rotation for GenericRotation {
     fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
-        JsonSecret::parse(value, which).map(|_| ())
+        let secret = JsonSecret::parse(value, which)?;
+        match secret.get("engine") {
+            Some(engine) if !self.allow_engine_key => {
+                let engine = engine.as_str().unwrap_or("(not a string)");
+                Err(RotationError::EngineKeyRefused {
+                    which: which.to_string(),
+                    engine: engine.to_string(),
+                    use_instead: rotation_types_for(engine),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn pending_value(
@@ -59,20 +123,17 @@ impl Rotation for GenericRotation {
     /// The generic function checks what it can without a service: the pending password obeys the
     /// password policy and differs from the current one.
     async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
-        let pending = JsonSecret::parse(&ctx.pending().await?, AWSPENDING)?;
-        let current = JsonSecret::parse(&ctx.current().await?, AWSCURRENT)?;
-        ctx.policy
-            .check(pending.password().expose())
-            .map_err(|rule| {
-                RotationError::TestSecret(format!(
-                    "the AWSPENDING password breaks the password policy: {rule}"
-                ))
-            })?;
-        if pending.password() == current.password() {
-            return Err(RotationError::TestSecret(
-                "the AWSPENDING password equals the AWSCURRENT password".into(),
-            ));
-        }
-        Ok(())
+        check_pending_password(ctx, &ctx.pending().await?).await
+    }
+
+    /// finishSecret guard hook. A copy for another service proves here, once more, that the
+    /// AWSPENDING credentials work, just before they become AWSCURRENT (usually the same check
+    /// as testSecret). The generic function repeats its testSecret checks.
+    async fn verify_pending<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
+    ) -> Result<()> {
+        check_pending_password(ctx, pending).await
     }
 }

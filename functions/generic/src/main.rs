@@ -2,5 +2,8 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::runtime::run(generic::PASSWORD_DEFAULTS, |_| Ok(generic::GenericRotation)).await
+    rotation_core::runtime::run(generic::PASSWORD_DEFAULTS, |_| {
+        generic::GenericRotation::from_env()
+    })
+    .await
 }

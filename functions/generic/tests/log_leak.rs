@@ -80,9 +80,14 @@ async fn no_password_reaches_the_logs() {
         }
         .to_value()
     };
-    handle(&store, &GenericRotation, &bed.policy, &ev(Step::Create))
-        .await
-        .unwrap();
+    handle(
+        &store,
+        &GenericRotation::default(),
+        &bed.policy,
+        &ev(Step::Create),
+    )
+    .await
+    .unwrap();
     let weak = "weak-but-Secret-1";
     store.set_version(
         "s",
@@ -90,9 +95,14 @@ async fn no_password_reaches_the_logs() {
         Some(&format!(r#"{{"password":"{weak}"}}"#)),
         &["AWSPENDING"],
     );
-    let err = handle(&store, &GenericRotation, &bed.policy, &ev(Step::Test))
-        .await
-        .unwrap_err();
+    let err = handle(
+        &store,
+        &GenericRotation::default(),
+        &bed.policy,
+        &ev(Step::Test),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.error_type(), "TestSecretFailed");
     passwords.push(fake_password.to_string());
     passwords.push(weak.to_string());

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rotation_core::tls::TlsMode;
+use rotation_core::strategy::MASTER;
+use rotation_core::tls::{Login, TlsMode};
 use rotation_core::{DatabaseSecret, Result, RotationError};
 use rustls::ClientConfig;
 use tokio_postgres::config::SslMode;
@@ -24,6 +25,7 @@ pub struct Connector {
     tls: Arc<ClientConfig>,
     default_port: u16,
     default_dbname: &'static str,
+    allow_plaintext_fallback: bool,
 }
 
 impl std::fmt::Debug for Connector {
@@ -31,18 +33,29 @@ impl std::fmt::Debug for Connector {
         f.debug_struct("Connector")
             .field("default_port", &self.default_port)
             .field("default_dbname", &self.default_dbname)
+            .field("allow_plaintext_fallback", &self.allow_plaintext_fallback)
             .finish()
     }
 }
 
 impl Connector {
     /// A connector trusting `tls`'s roots; `port` and `dbname` apply when the secret has none.
+    /// No plaintext fallback (see [`Connector::with_plaintext_fallback`]).
     pub fn new(tls: Arc<ClientConfig>, default_port: u16, default_dbname: &'static str) -> Self {
         Self {
             tls,
             default_port,
             default_dbname,
+            allow_plaintext_fallback: false,
         }
+    }
+
+    /// The same connector, letting a secret without `ssl` use plaintext when the server says
+    /// it has no TLS (`ALLOW_PLAINTEXT_FALLBACK`); never for the superuser secret or for RDS
+    /// and Redshift hosts.
+    pub fn with_plaintext_fallback(mut self, allow: bool) -> Self {
+        self.allow_plaintext_fallback = allow;
+        self
     }
 
     /// Logs in as `secret`'s user. `which` names the secret version in errors and logs.
@@ -58,7 +71,18 @@ impl Connector {
             .application_name("secrets-rotation-rs")
             .connect_timeout(CONNECT_TIMEOUT);
         let fail = |e: Failure| e.into_error(secret, which, port);
-        match TlsMode::from_ssl_key(secret.ssl) {
+        let login = if which == MASTER {
+            Login::Superuser
+        } else {
+            Login::Rotated
+        };
+        let mode = TlsMode::for_connection(
+            secret.ssl,
+            &secret.host,
+            login,
+            self.allow_plaintext_fallback,
+        );
+        match mode {
             TlsMode::Disable => self.plain(config).await.map_err(fail),
             TlsMode::Require => self.verified(config).await.map_err(fail),
             TlsMode::PreferVerified => match self.verified(config.clone()).await {
@@ -67,7 +91,7 @@ impl Connector {
                         host = %secret.host,
                         port,
                         secret_version = which,
-                        "the server does not offer TLS; connecting without it (set \"ssl\": true in the secret to forbid this)"
+                        "the server does not offer TLS; connecting without it because ALLOW_PLAINTEXT_FALLBACK is on (set \"ssl\": true in the secret to forbid this)"
                     );
                     self.plain(config).await.map_err(fail)
                 }

@@ -1,13 +1,18 @@
 //! PostgreSQL's SQL for the rotation strategies.
 
-use rotation_core::{Result, SecretValue};
-use tokio_postgres::Transaction;
+use rotation_core::{Result, RotationError, SecretValue};
+use tokio_postgres::{Client, Transaction};
 
-use crate::engine::{execute_secret_sql, Dialect};
+use crate::engine::{
+    execute_secret_sql, hashed_password, sql_error, Dialect, PasswordForm, SessionLimits,
+};
 use crate::sql::{quote_ident, quote_literal};
 
 /// Engines the PostgreSQL function accepts.
 pub const ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
+
+/// The oldest server supported: PostgreSQL 10 (`server_version_num` 100000).
+pub const MIN_SERVER_VERSION_NUM: i32 = 100_000;
 
 /// PostgreSQL (RDS, Aurora, self-managed).
 #[derive(Debug, Clone, Copy, Default)]
@@ -17,30 +22,57 @@ pub struct Postgres {
     pub clone_acts_as_original: bool,
 }
 
-/// `ALTER ROLE ... WITH PASSWORD '<SCRAM-SHA-256 verifier>'`: the server stores the verifier as
-/// it is; the plaintext never reaches the server, its statement log or `pg_stat_statements`.
-pub fn alter_role_password_sql(user: &str, password: &SecretValue) -> String {
-    let verifier = postgres_protocol::password::scram_sha_256(password.expose().as_bytes());
+/// The form in which a server with `server_version_num` and `password_encryption` (as the
+/// session sees them) stores passwords. Servers older than 10 and settings this code does not
+/// know are refused: sending the wrong form would silently change how clients must log in
+/// (RDS defaulted to md5 up to PostgreSQL 13, and md5-only clients and poolers break on SCRAM).
+pub fn postgres_password_form(
+    server_version_num: i32,
+    password_encryption: &str,
+) -> Result<PasswordForm> {
+    if server_version_num < MIN_SERVER_VERSION_NUM {
+        return Err(RotationError::UnsupportedServer(format!(
+            "PostgreSQL server_version_num {server_version_num} is older than 10; upgrade the server or use the official rotation function"
+        )));
+    }
+    match password_encryption.trim().to_ascii_lowercase().as_str() {
+        "scram-sha-256" => Ok(PasswordForm::ScramSha256),
+        // PostgreSQL 10 to 13 also accept "on", an alias of md5.
+        "md5" | "on" => Ok(PasswordForm::Md5),
+        other => Err(RotationError::UnsupportedServer(format!(
+            "password_encryption is '{other}', expected scram-sha-256 or md5"
+        ))),
+    }
+}
+
+/// `ALTER ROLE ... WITH PASSWORD '<hashed form>'`: the server stores the hash as it is.
+pub fn alter_role_password_sql(
+    user: &str,
+    stored_name: &str,
+    password: &SecretValue,
+    form: PasswordForm,
+) -> String {
     format!(
         "ALTER ROLE {} WITH PASSWORD {}",
         quote_ident(user),
-        quote_literal(&verifier)
+        quote_literal(&hashed_password(form, stored_name, password))
     )
 }
 
-/// The statements that create the clone (one transaction).
+/// The statements that create the clone (one transaction). PostgreSQL keeps a quoted name as
+/// written, so the clone's name is its md5 salt.
 pub fn create_clone_sql(
     clone: &str,
     original: &str,
     password: &SecretValue,
+    form: PasswordForm,
     acts_as_original: bool,
 ) -> String {
-    let verifier = postgres_protocol::password::scram_sha_256(password.expose().as_bytes());
     let mut sql = format!(
         "CREATE ROLE {c} WITH LOGIN PASSWORD {v}; GRANT {o} TO {c};",
         c = quote_ident(clone),
         o = quote_ident(original),
-        v = quote_literal(&verifier)
+        v = quote_literal(&hashed_password(form, clone, password))
     );
     if acts_as_original {
         sql.push_str(&format!(
@@ -69,12 +101,36 @@ impl Dialect for Postgres {
         63
     }
 
-    fn set_password_sql(&self, user: &str, password: &SecretValue) -> String {
-        alter_role_password_sql(user, password)
+    async fn prepare_session(
+        &self,
+        client: &Client,
+        limits: &SessionLimits,
+    ) -> Result<PasswordForm> {
+        let statement_ms = limits.statement_timeout.as_millis().to_string();
+        let lock_ms = limits.lock_timeout.as_millis().to_string();
+        let row = client
+            .query_one(
+                "SELECT current_setting('server_version_num')::int4, current_setting('password_encryption'), \
+                 set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)",
+                &[&statement_ms, &lock_ms],
+            )
+            .await
+            .map_err(sql_error("read the server version and password_encryption, set the time limits"))?;
+        postgres_password_form(row.get(0), row.get::<_, String>(1).as_str())
+    }
+
+    fn set_password_sql(
+        &self,
+        user: &str,
+        stored_name: &str,
+        password: &SecretValue,
+        form: PasswordForm,
+    ) -> String {
+        alter_role_password_sql(user, stored_name, password, form)
     }
 
     fn user_exists_sql(&self) -> &'static str {
-        "SELECT 1 FROM pg_roles WHERE rolname = $1"
+        "SELECT rolname::text FROM pg_roles WHERE rolname = $1"
     }
 
     async fn create_clone(
@@ -83,8 +139,9 @@ impl Dialect for Postgres {
         clone: &str,
         original: &str,
         password: &SecretValue,
+        form: PasswordForm,
     ) -> Result<()> {
-        let sql = create_clone_sql(clone, original, password, self.clone_acts_as_original);
+        let sql = create_clone_sql(clone, original, password, form, self.clone_acts_as_original);
         execute_secret_sql(tx, &sql, "create the clone user").await
     }
 }
@@ -94,17 +151,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn password_statements_carry_a_verifier_not_the_password() {
+    fn password_statements_carry_a_hash_not_the_password() {
         let pw = SecretValue::new("plain-Text-Pa55");
-        let sql = alter_role_password_sql("Odd \"User\"", &pw);
+        let user = "Odd \"User\"";
+        let sql = alter_role_password_sql(user, user, &pw, PasswordForm::ScramSha256);
         assert!(
             sql.starts_with("ALTER ROLE \"Odd \"\"User\"\"\" WITH PASSWORD 'SCRAM-SHA-256$4096:")
         );
         assert!(!sql.contains("plain-Text-Pa55"));
-        let sql = create_clone_sql("u_clone", "u", &pw, true);
+        let md5 = alter_role_password_sql(user, user, &pw, PasswordForm::Md5);
+        let expected = postgres_protocol::password::md5(b"plain-Text-Pa55", user);
+        assert!(
+            md5.ends_with(&format!("WITH PASSWORD '{expected}'")),
+            "{md5}"
+        );
+        let sql = create_clone_sql("u_clone", "u", &pw, PasswordForm::ScramSha256, true);
         assert!(!sql.contains("plain-Text-Pa55"));
         assert!(sql.contains("GRANT \"u\" TO \"u_clone\";"));
         assert!(sql.ends_with(" ALTER ROLE \"u_clone\" SET role = 'u';"));
-        assert!(!create_clone_sql("u_clone", "u", &pw, false).contains("SET role"));
+        let sql = create_clone_sql("U_clone", "U", &pw, PasswordForm::Md5, false);
+        assert!(!sql.contains("SET role"));
+        let salted = postgres_protocol::password::md5(b"plain-Text-Pa55", "U_clone");
+        assert!(
+            sql.contains(&salted),
+            "md5 salted with the clone's name as written"
+        );
+    }
+
+    #[test]
+    fn the_password_form_follows_the_server_and_old_or_unknown_servers_are_refused() {
+        use PasswordForm::{Md5, ScramSha256};
+        assert_eq!(
+            postgres_password_form(150004, "scram-sha-256").unwrap(),
+            ScramSha256
+        );
+        assert_eq!(postgres_password_form(130011, "md5").unwrap(), Md5);
+        assert_eq!(postgres_password_form(100023, "on").unwrap(), Md5);
+        assert_eq!(
+            postgres_password_form(170000, "SCRAM-SHA-256").unwrap(),
+            ScramSha256
+        );
+        for (version, setting, needle) in [
+            (90624, "md5", "older than 10"),
+            (150004, "off", "'off'"),
+            (150004, "plain", "'plain'"),
+        ] {
+            let err = postgres_password_form(version, setting).unwrap_err();
+            assert_eq!(err.error_type(), "UnsupportedServer");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
     }
 }

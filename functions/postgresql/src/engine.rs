@@ -1,8 +1,14 @@
 //! The PostgreSQL-protocol engine: sessions from [`Connector`], SQL from a [`Dialect`]
 //! (PostgreSQL here, Redshift in its own crate). Implements the core's `Database` trait, so the
 //! core's strategies do the step logic.
+//!
+//! Before a session changes anything it is prepared once ([`Dialect::prepare_session`]): lock
+//! and statement timeouts well under the function timeout, so a blocked `ALTER` or `CREATE`
+//! can never commit after the invocation has given up, and the password form the server
+//! stores, so a password is sent hashed the way the server would hash it.
 
 use std::future::Future;
+use std::time::Duration;
 
 use rotation_core::strategy::Database;
 use rotation_core::{DatabaseSecret, Result, RotationError, SecretValue};
@@ -10,6 +16,45 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
 use crate::connect::Connector;
+
+/// How the server stores passwords, and so the hashed form a password is sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordForm {
+    /// A SCRAM-SHA-256 verifier (`SCRAM-SHA-256$4096:...`).
+    ScramSha256,
+    /// `md5` + hex md5 of the password followed by the user name as the server stores it.
+    Md5,
+}
+
+/// The hashed form of `password` for the user stored as `stored_name`. The plaintext never
+/// reaches the server, its statement log or `pg_stat_statements`.
+pub fn hashed_password(form: PasswordForm, stored_name: &str, password: &SecretValue) -> String {
+    let pw = password.expose().as_bytes();
+    match form {
+        PasswordForm::ScramSha256 => postgres_protocol::password::scram_sha_256(pw),
+        PasswordForm::Md5 => postgres_protocol::password::md5(pw, stored_name),
+    }
+}
+
+/// Time limits set on every session before it changes anything. Both stay well under the
+/// function's timeout (30 s by default), so a statement waiting on a lock fails on the server
+/// instead of committing after the invocation has already failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout`.
+    pub statement_timeout: Duration,
+    /// `lock_timeout` (PostgreSQL; Redshift has no such setting).
+    pub lock_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(5),
+        }
+    }
+}
 
 /// The SQL of one PostgreSQL-protocol engine.
 pub trait Dialect: Send + Sync {
@@ -19,21 +64,36 @@ pub trait Dialect: Send + Sync {
     fn default_port(&self) -> u16;
     /// The database when the secret has none.
     fn default_dbname(&self) -> &'static str;
-    /// The longest user name.
+    /// The longest user name, in bytes.
     fn max_username_len(&self) -> usize;
-    /// The statement that sets `user`'s password. It must carry a hashed form (a verifier),
-    /// never the plaintext.
-    fn set_password_sql(&self, user: &str, password: &SecretValue) -> String;
-    /// A query with one parameter (the user name) returning a row when the user exists.
+    /// Sets the session's time limits and returns the password form the server stores. Run
+    /// once per session, before its first change.
+    fn prepare_session(
+        &self,
+        client: &Client,
+        limits: &SessionLimits,
+    ) -> impl Future<Output = Result<PasswordForm>> + Send;
+    /// The statement that sets `user`'s password, in `form`, salted (md5) with `stored_name`.
+    /// It must carry a hashed form, never the plaintext.
+    fn set_password_sql(
+        &self,
+        user: &str,
+        stored_name: &str,
+        password: &SecretValue,
+        form: PasswordForm,
+    ) -> String;
+    /// A query with one parameter (the user name) returning the name as the server stores it
+    /// (one text column) when the user exists.
     fn user_exists_sql(&self) -> &'static str;
-    /// Creates `clone` with `password` and the privileges of `original`. `tx` is a transaction
-    /// the engine commits afterwards, so a failure leaves no half-made user.
+    /// Creates `clone` with `password` (in `form`) and the privileges of `original`. `tx` is a
+    /// transaction the engine commits afterwards, so a failure leaves no half-made user.
     fn create_clone(
         &self,
         tx: &Transaction<'_>,
         clone: &str,
         original: &str,
         password: &SecretValue,
+        form: PasswordForm,
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
@@ -78,37 +138,89 @@ pub fn is_duplicate_object(e: &RotationError) -> bool {
         .any(|code| detail.starts_with(&format!("SQLSTATE {}", code.code())))
 }
 
+/// The name `user` has on the server (via `sql`, which returns it), or `user` when not found.
+pub async fn stored_name(client: &impl GenericClient, sql: &str, user: &str) -> Result<String> {
+    let row = client
+        .query_opt(sql, &[&user])
+        .await
+        .map_err(sql_error("look the user up"))?;
+    Ok(row.map(|r| r.get(0)).unwrap_or_else(|| user.to_string()))
+}
+
+/// An open session and, once prepared, the password form its server stores.
+pub struct PgSession {
+    client: Client,
+    form: Option<PasswordForm>,
+}
+
+impl PgSession {
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
 /// A PostgreSQL-protocol database for the core's strategies.
 #[derive(Debug, Clone)]
 pub struct PgEngine<D> {
     dialect: D,
     connector: Connector,
+    limits: SessionLimits,
 }
 
 impl<D: Dialect> PgEngine<D> {
-    /// The engine for `dialect`, connecting through `connector`.
+    /// The engine for `dialect`, connecting through `connector`, with the default limits.
     pub fn new(dialect: D, connector: Connector) -> Self {
-        Self { dialect, connector }
+        Self {
+            dialect,
+            connector,
+            limits: SessionLimits::default(),
+        }
+    }
+
+    /// The same engine with other session time limits.
+    pub fn with_limits(mut self, limits: SessionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Prepares the session on first use; returns its password form.
+    async fn prepare(&self, session: &mut PgSession) -> Result<PasswordForm> {
+        if let Some(form) = session.form {
+            return Ok(form);
+        }
+        let form = self
+            .dialect
+            .prepare_session(&session.client, &self.limits)
+            .await?;
+        session.form = Some(form);
+        Ok(form)
     }
 }
 
 impl<D: Dialect> Database for PgEngine<D> {
-    type Session = Client;
+    type Session = PgSession;
 
     fn engines(&self) -> &'static [&'static str] {
         self.dialect.engines()
+    }
+
+    fn default_port(&self) -> u16 {
+        self.dialect.default_port()
     }
 
     fn max_username_len(&self) -> usize {
         self.dialect.max_username_len()
     }
 
-    async fn connect(&self, secret: &DatabaseSecret, which: &str) -> Result<Client> {
-        self.connector.connect(secret, which).await
+    async fn connect(&self, secret: &DatabaseSecret, which: &str) -> Result<PgSession> {
+        let client = self.connector.connect(secret, which).await?;
+        Ok(PgSession { client, form: None })
     }
 
-    async fn session_user(&self, session: &mut Client) -> Result<String> {
+    async fn session_user(&self, session: &mut PgSession) -> Result<String> {
         let row = session
+            .client
             .query_one("SELECT session_user::text", &[])
             .await
             .map_err(sql_error("read session_user"))?;
@@ -117,17 +229,23 @@ impl<D: Dialect> Database for PgEngine<D> {
 
     async fn set_own_password(
         &self,
-        session: &mut Client,
+        session: &mut PgSession,
         user: &str,
         password: &SecretValue,
     ) -> Result<()> {
-        // The same statement serves both: PostgreSQL and Redshift let a user alter its own
-        // password, and a superuser anyone's.
-        self.set_password(session, user, password).await
+        let form = self.prepare(session).await?;
+        // The md5 salt is the name as the server stores it: the session's own user.
+        let salt = match form {
+            PasswordForm::Md5 => self.session_user(session).await?,
+            PasswordForm::ScramSha256 => user.to_string(),
+        };
+        let sql = self.dialect.set_password_sql(user, &salt, password, form);
+        execute_secret_sql(&session.client, &sql, "set the password").await
     }
 
-    async fn user_exists(&self, session: &mut Client, user: &str) -> Result<bool> {
+    async fn user_exists(&self, session: &mut PgSession, user: &str) -> Result<bool> {
         let row = session
+            .client
             .query_opt(self.dialect.user_exists_sql(), &[&user])
             .await
             .map_err(sql_error("look the user up"))?;
@@ -136,28 +254,37 @@ impl<D: Dialect> Database for PgEngine<D> {
 
     async fn set_password(
         &self,
-        session: &mut Client,
+        session: &mut PgSession,
         user: &str,
         password: &SecretValue,
     ) -> Result<()> {
-        let sql = self.dialect.set_password_sql(user, password);
-        execute_secret_sql(session, &sql, "set the password").await
+        let form = self.prepare(session).await?;
+        let salt = match form {
+            PasswordForm::Md5 => {
+                stored_name(&session.client, self.dialect.user_exists_sql(), user).await?
+            }
+            PasswordForm::ScramSha256 => user.to_string(),
+        };
+        let sql = self.dialect.set_password_sql(user, &salt, password, form);
+        execute_secret_sql(&session.client, &sql, "set the password").await
     }
 
     async fn create_clone(
         &self,
-        session: &mut Client,
+        session: &mut PgSession,
         clone: &str,
         original: &str,
         password: &SecretValue,
     ) -> Result<()> {
+        let form = self.prepare(session).await?;
         let created = async {
             let tx = session
+                .client
                 .transaction()
                 .await
                 .map_err(sql_error("begin the clone transaction"))?;
             self.dialect
-                .create_clone(&tx, clone, original, password)
+                .create_clone(&tx, clone, original, password, form)
                 .await?;
             tx.commit()
                 .await

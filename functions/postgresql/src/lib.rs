@@ -13,4 +13,4 @@ pub mod sql;
 
 pub use connect::Connector;
 pub use dialect::Postgres;
-pub use engine::{Dialect, PgEngine};
+pub use engine::{Dialect, PasswordForm, PgEngine, PgSession, SessionLimits};

@@ -1,15 +1,17 @@
 //! The Amazon Redshift rotation function: the PostgreSQL-protocol engine with Redshift's SQL.
 //!
-//! Passwords are sent in Redshift's md5 form (`'md5' || md5(password || user)`), never as
-//! plaintext. A clone gets the original user's privileges copied by enumeration (databases,
+//! Passwords are sent in Redshift's md5 form (`'md5' || md5(password || user)`, the user name
+//! as the server stores it), never as plaintext. A clone gets the original user's privileges copied by enumeration (databases,
 //! tables, schemas), as the official function does, inside one transaction.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
-use postgresql::engine::{execute_secret_sql, sql_error, Dialect};
+use postgresql::engine::{
+    execute_secret_sql, sql_error, stored_name, Dialect, PasswordForm, SessionLimits,
+};
 use postgresql::sql::{quote_ident, quote_literal};
 use rotation_core::{PasswordDefaults, PasswordPolicy, Result, RotationError, SecretValue};
-use tokio_postgres::Transaction;
+use tokio_postgres::{Client, Transaction};
 
 /// Engines the Redshift function accepts.
 pub const ENGINES: &[&str] = &["redshift"];
@@ -58,29 +60,36 @@ const SKIPPED_SCHEMAS: &str = "('pg_catalog', 'information_schema', 'pg_internal
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Redshift;
 
-/// The md5 password form Redshift accepts: `md5` + hex md5 of password then user name. Redshift
-/// folds user names to lowercase (unless `enable_case_sensitive_identifier` is on), so the
-/// lowercase name is the salt.
-pub fn md5_password(user: &str, password: &SecretValue) -> String {
-    postgres_protocol::password::md5(password.expose().as_bytes(), &user.to_lowercase())
+/// The md5 password form Redshift accepts: `md5` + hex md5 of password then user name. The
+/// salt must be the name exactly as the server stores it: Redshift keeps the case of a quoted
+/// name when `enable_case_sensitive_identifier` is on and folds it to lowercase otherwise, so
+/// callers read the stored name from the server (`session_user`, or the catalog).
+pub fn md5_password(stored_name: &str, password: &SecretValue) -> String {
+    postgres_protocol::password::md5(password.expose().as_bytes(), stored_name)
 }
 
-/// `ALTER USER "u" PASSWORD 'md5...'`.
-pub fn alter_user_password_sql(user: &str, password: &SecretValue) -> String {
+/// `ALTER USER "u" PASSWORD 'md5...'`, salted with `stored_name`.
+pub fn alter_user_password_sql(user: &str, stored_name: &str, password: &SecretValue) -> String {
     format!(
         "ALTER USER {} PASSWORD {}",
         quote_ident(user),
-        quote_literal(&md5_password(user, password))
+        quote_literal(&md5_password(stored_name, password))
     )
 }
 
-/// `CREATE USER "c" PASSWORD 'md5...'`.
+/// `CREATE USER "c" PASSWORD 'md5...'`, salted with the name as written (checked against the
+/// stored name right after, see [`created_name_sql`]).
 pub fn create_user_sql(user: &str, password: &SecretValue) -> String {
     format!(
         "CREATE USER {} PASSWORD {}",
         quote_ident(user),
         quote_literal(&md5_password(user, password))
     )
+}
+
+/// The name a user created as `$1` got: as written, or folded to lowercase.
+pub fn created_name_sql() -> &'static str {
+    "SELECT usename::text FROM pg_user WHERE usename IN ($1, lower($1)) ORDER BY usename = $1 DESC LIMIT 1"
 }
 
 /// The databases on which user `$1` holds `privilege`.
@@ -192,12 +201,35 @@ impl Dialect for Redshift {
         127
     }
 
-    fn set_password_sql(&self, user: &str, password: &SecretValue) -> String {
-        alter_user_password_sql(user, password)
+    /// Redshift stores md5 only; it has `statement_timeout` but no `lock_timeout`.
+    async fn prepare_session(
+        &self,
+        client: &Client,
+        limits: &SessionLimits,
+    ) -> Result<PasswordForm> {
+        let statement_ms = limits.statement_timeout.as_millis().to_string();
+        client
+            .query_one(
+                "SELECT set_config('statement_timeout', $1, false)",
+                &[&statement_ms],
+            )
+            .await
+            .map_err(sql_error("set the statement timeout"))?;
+        Ok(PasswordForm::Md5)
+    }
+
+    fn set_password_sql(
+        &self,
+        user: &str,
+        stored_name: &str,
+        password: &SecretValue,
+        _form: PasswordForm,
+    ) -> String {
+        alter_user_password_sql(user, stored_name, password)
     }
 
     fn user_exists_sql(&self) -> &'static str {
-        "SELECT 1 FROM pg_user WHERE usename = $1"
+        "SELECT usename::text FROM pg_user WHERE usename = $1"
     }
 
     async fn create_clone(
@@ -206,6 +238,7 @@ impl Dialect for Redshift {
         clone: &str,
         original: &str,
         password: &SecretValue,
+        _form: PasswordForm,
     ) -> Result<()> {
         execute_secret_sql(
             tx,
@@ -213,6 +246,17 @@ impl Dialect for Redshift {
             "create the clone user",
         )
         .await?;
+        // If the server folded the name, the hash was salted with the wrong name: set it again
+        // with the stored one, in the same transaction.
+        let stored = stored_name(tx, created_name_sql(), clone).await?;
+        if stored != clone {
+            execute_secret_sql(
+                tx,
+                &alter_user_password_sql(clone, &stored, password),
+                "set the clone's password for its stored name",
+            )
+            .await?;
+        }
         for grant in privilege_grants(tx, original, clone).await? {
             tx.batch_execute(&grant)
                 .await
@@ -234,9 +278,10 @@ mod tests {
             md5_password("user1", &pw),
             "md5153c434b4b77c89e6b94f12c5393af5b"
         );
-        assert_eq!(md5_password("User1", &pw), md5_password("user1", &pw));
+        // The salt is the stored name, case and all (a mixed-case name is not folded here).
+        assert_ne!(md5_password("User1", &pw), md5_password("user1", &pw));
         assert_eq!(
-            alter_user_password_sql("user1", &pw),
+            alter_user_password_sql("user1", "user1", &pw),
             "ALTER USER \"user1\" PASSWORD 'md5153c434b4b77c89e6b94f12c5393af5b'"
         );
         assert_eq!(

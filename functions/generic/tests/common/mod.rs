@@ -29,9 +29,14 @@ impl Bed {
 
     /// Invokes the generic function in-process, as Lambda would.
     pub async fn invoke(&self, event: Value) -> Result<Outcome, String> {
-        handle(&self.store, &GenericRotation, &self.policy, &event)
-            .await
-            .map_err(|e| format!("{}: {e}", e.error_type()))
+        handle(
+            &self.store,
+            &GenericRotation::default(),
+            &self.policy,
+            &event,
+        )
+        .await
+        .map_err(|e| format!("{}: {e}", e.error_type()))
     }
 
     /// A secret with a unique name; returns its ARN.
