@@ -142,7 +142,7 @@ async fn a_pending_secret_for_another_user_is_refused() {
 #[tokio::test]
 async fn a_name_too_long_to_clone_fails_create_and_changes_nothing() {
     let bed = Bed::alternating().await;
-    // 58 characters: with "_clone" 64, one more than PostgreSQL allows.
+    // 58 bytes: with "_clone" 64, one more than PostgreSQL allows.
     let user = format!("{}{}", "l".repeat(48), unique());
     bed.pg
         .create_login("postgres", &user, "long-Pa55", false, &[])
@@ -154,7 +154,7 @@ async fn a_name_too_long_to_clone_fails_create_and_changes_nothing() {
     let (step, err) = run.failure().expect("must fail");
     assert_eq!(step, Step::Create);
     assert!(
-        err.starts_with("MalformedSecret: ") && err.contains("exceed 63 characters"),
+        err.starts_with("MalformedSecret: ") && err.contains("limit of 63 bytes"),
         "{err}"
     );
 }

@@ -1,12 +1,16 @@
-//! A server that does not offer TLS at all: with `ssl` absent the function falls back to
-//! plaintext (and logs a warning); with `ssl: true` it refuses. The sandbox PostgreSQL offers
-//! TLS, so a loopback proxy answers the TLS request with "N" (as a server without TLS does) and
-//! relays the rest of the session to it.
+//! A server that says it does not offer TLS (an answer anyone on the path can forge): with
+//! `ssl` absent the function refuses, unless the deployment opts in to the plaintext fallback
+//! (then it falls back and logs a warning); with `ssl: true` it always refuses; and the
+//! superuser secret never falls back. The sandbox PostgreSQL offers TLS, so a loopback proxy
+//! answers the TLS request with "N" (as a server without TLS does) and relays the rest of the
+//! session to it.
 
 mod common;
 
-use common::{unique, Bed};
+use common::{unique, Bed, Options};
+use postgresql::Postgres;
 use rotation_core::telemetry::json_subscriber;
+use rotation_core::PasswordDefaults;
 use rotation_testkit::LogCapture;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,8 +50,43 @@ async fn no_tls_proxy(upstream_port: u16) -> u16 {
     port
 }
 
+async fn bed_with_fallback(strategy: &str) -> Bed {
+    let options = Options {
+        plaintext_fallback: true,
+        ..Options::default()
+    };
+    Bed::with_options(
+        Postgres::default(),
+        strategy,
+        PasswordDefaults::POSTGRES,
+        options,
+    )
+    .await
+}
+
 #[tokio::test]
-async fn plaintext_only_when_the_server_offers_no_tls_and_never_when_ssl_is_true() {
+async fn without_the_opt_in_a_server_that_offers_no_tls_is_refused() {
+    let bed = Bed::single().await;
+    let port = no_tls_proxy(bed.pg.port).await;
+    let user = format!("notls_{}", unique());
+    bed.pg
+        .create_login("postgres", &user, "NoTls-Pa55", false, &[])
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "NoTls-Pa55", json!({"port": port})))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("TlsFailure: ") && err.contains("does not support TLS"),
+        "{err}"
+    );
+    bed.login(&user, "NoTls-Pa55", false)
+        .await
+        .expect("password unchanged");
+}
+
+#[tokio::test]
+async fn plaintext_only_when_opted_in_the_server_offers_no_tls_and_ssl_is_absent() {
     // The test runs on one thread (tokio's current-thread runtime), so a thread-local subscriber
     // sees every log line of the rotation.
     let capture = LogCapture::new();
@@ -55,7 +94,7 @@ async fn plaintext_only_when_the_server_offers_no_tls_and_never_when_ssl_is_true
         capture.make_writer(),
         EnvFilter::new("warn"),
     ));
-    let bed = Bed::single().await;
+    let bed = bed_with_fallback("single").await;
     let port = no_tls_proxy(bed.pg.port).await;
     let user = format!("notls_{}", unique());
     bed.pg
@@ -88,4 +127,54 @@ async fn plaintext_only_when_the_server_offers_no_tls_and_never_when_ssl_is_true
     bed.login(&user, &new, false)
         .await
         .expect("password unchanged");
+}
+
+#[tokio::test]
+async fn the_superuser_secret_never_falls_back_to_plaintext() {
+    let bed = bed_with_fallback("alternating").await;
+    let port = no_tls_proxy(bed.pg.port).await;
+    let tag = unique();
+    let user = format!("notls_alt_{tag}");
+    let master = format!("notls_master_{tag}");
+    bed.pg
+        .create_login("postgres", &user, "NoTls-Pa55", false, &[])
+        .await;
+    bed.pg
+        .session("postgres")
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'Master-Pa55'"
+        ))
+        .await
+        .unwrap();
+    // Both secrets name the proxy and leave ssl out; the child may fall back, the superuser not.
+    let master_arn = bed
+        .secret(&bed.secret_json(&master, "Master-Pa55", json!({"port": port})))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(
+            &user,
+            "NoTls-Pa55",
+            json!({"port": port, "masterarn": master_arn}),
+        ))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("TlsFailure: ")
+            && err.contains("master secret")
+            && err.contains("does not support TLS"),
+        "{err}"
+    );
+    let clone_exists = bed
+        .pg
+        .session("postgres")
+        .await
+        .query_opt(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1",
+            &[&format!("{user}_clone")],
+        )
+        .await
+        .unwrap()
+        .is_some();
+    assert!(!clone_exists, "nothing was created");
 }

@@ -89,7 +89,8 @@ pub fn create_user_sql(user: &str, password: &SecretValue) -> String {
 
 /// The name a user created as `$1` got: as written, or folded to lowercase.
 pub fn created_name_sql() -> &'static str {
-    "SELECT usename::text FROM pg_user WHERE usename IN ($1, lower($1)) ORDER BY usename = $1 DESC LIMIT 1"
+    "SELECT usename::text FROM pg_user WHERE usename::text IN ($1::text, lower($1::text)) \
+     ORDER BY (usename::text = $1::text) DESC LIMIT 1"
 }
 
 /// The databases on which user `$1` holds `privilege`.

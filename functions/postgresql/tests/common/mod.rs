@@ -25,9 +25,19 @@ pub struct Bed<D = Postgres> {
 }
 
 /// Which CA the function trusts.
+#[derive(Clone, Copy, Default)]
 pub enum Trust {
+    #[default]
     SandboxCa,
     OtherCa,
+}
+
+/// How the function under test is configured beyond its dialect and strategy.
+#[derive(Clone, Copy, Default)]
+pub struct Options {
+    pub trust: Trust,
+    /// `ALLOW_PLAINTEXT_FALLBACK`.
+    pub plaintext_fallback: bool,
 }
 
 impl Bed<Postgres> {
@@ -60,15 +70,30 @@ impl<D: Dialect> Bed<D> {
         trust: Trust,
         defaults: Defaults,
     ) -> Self {
+        let options = Options {
+            trust,
+            ..Options::default()
+        };
+        Self::with_options(dialect, strategy, defaults, options).await
+    }
+
+    /// A bed with every option chosen.
+    pub async fn with_options(
+        dialect: D,
+        strategy: &str,
+        defaults: Defaults,
+        options: Options,
+    ) -> Self {
         let moto = Moto::from_env();
         let pg = PgAdmin::from_env();
-        let ca = match trust {
+        let ca = match options.trust {
             Trust::SandboxCa => &pg.ca,
             Trust::OtherCa => &pg.other_ca,
         };
         let tls = rotation_core::tls::client_config(Some(ca), false).unwrap();
         let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
-        let connector = Connector::new(tls, dialect.default_port(), dbname);
+        let connector = Connector::new(tls, dialect.default_port(), dbname)
+            .with_plaintext_fallback(options.plaintext_fallback);
         let engine_impl = PgEngine::new(dialect, connector);
         Self {
             driver: RotationDriver::new(&moto).await,
