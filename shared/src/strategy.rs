@@ -215,6 +215,11 @@ impl<D: Database> SingleUser<D> {
         Self { db }
     }
 
+    /// The database engine.
+    pub fn database(&self) -> &D {
+        &self.db
+    }
+
     /// A session able to change the password: AWSCURRENT, else AWSPREVIOUS (checked against
     /// AWSPENDING before it is used, unlike the official function). Returns the session and
     /// the secret it logged in with.
@@ -353,6 +358,11 @@ impl<D: Database> AlternatingUsers<D> {
     /// The strategy over `db`.
     pub fn new(db: D) -> Self {
         Self { db }
+    }
+
+    /// The database engine.
+    pub fn database(&self) -> &D {
+        &self.db
     }
 
     /// The superuser secret named by `masterarn`, connected to the child's database.

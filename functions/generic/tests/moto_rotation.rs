@@ -189,3 +189,67 @@ async fn a_secret_that_is_not_a_json_password_secret_fails_create_and_stays_curr
         r#"{"user":"x","pass":"not-the-key"}"#
     );
 }
+
+#[tokio::test]
+async fn a_database_secret_is_refused_unless_the_deployment_opts_in() {
+    // A user who swapped a SAR database app for the generic function must not get a rotation
+    // that changes the secret's password without changing the database's.
+    let bed = Bed::new().await;
+    let db_secret =
+        r#"{"engine":"postgres","host":"db.internal","username":"app","password":"db-s3cr3t"}"#;
+    let arn = bed.secret("generic-engine", db_secret).await;
+    let token = bed.driver.start(&arn).await.unwrap();
+    let before = bed.driver.stages(&arn).await;
+    let event = RotationEvent {
+        step: Step::Create,
+        secret_id: arn.clone(),
+        token: token.clone(),
+    }
+    .to_value();
+    let err = bed.invoke(event.clone()).await.unwrap_err();
+    assert!(err.starts_with("EngineKeyRefused: "), "{err}");
+    assert!(
+        err.contains("engine key ('postgres')") && err.contains("PostgreSQLSingleUser"),
+        "{err}"
+    );
+    assert!(err.contains("ALLOW_ENGINE_KEY"), "{err}");
+    assert!(!err.contains("db-s3cr3t"), "{err}");
+    assert_eq!(bed.driver.stages(&arn).await, before, "nothing written");
+    let pending = bed
+        .driver
+        .client()
+        .get_secret_value()
+        .secret_id(&arn)
+        .version_id(&token)
+        .version_stage(AWSPENDING)
+        .send()
+        .await;
+    assert!(pending.is_err(), "no AWSPENDING value was stored");
+
+    // An engine this project has no function for is named as such.
+    let arn = bed
+        .secret(
+            "generic-engine-mysql",
+            r#"{"engine":"mysql","host":"h","username":"u","password":"p"}"#,
+        )
+        .await;
+    let run = bed
+        .driver
+        .rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) })
+        .await;
+    let (step, err) = run.failure().expect("refused");
+    assert_eq!(step, Step::Create);
+    assert!(
+        err.contains("'mysql'") && err.contains("support table"),
+        "{err}"
+    );
+
+    // Opted in: the same kind of secret rotates.
+    let bed = bed.allowing_engine_key();
+    let arn = bed.secret("generic-engine-ok", db_secret).await;
+    let run = bed
+        .driver
+        .rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) })
+        .await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+}

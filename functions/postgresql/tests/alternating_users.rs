@@ -9,52 +9,10 @@ use rotation_core::Step;
 use rotation_testkit::assert_rotated;
 use serde_json::{json, Value};
 
-/// A fresh original user `u` that can read one table, a dedicated superuser with its secret,
-/// and the user's secret (with `masterarn`). Returns (user, master user, secret ARN, table).
-async fn setup(bed: &Bed, tag: &str) -> (String, String, String, String) {
-    let user = format!("alt_{tag}_{}", unique());
-    let master = format!("master_{}", unique());
-    let table = format!("data_{}", unique());
-    bed.pg
-        .create_login("postgres", &user, "u-Pa55word", false, &[])
-        .await;
-    let admin = bed.pg.session("postgres").await;
-    admin
-        .batch_execute(&format!(
-            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'master-Pa55';
-             CREATE TABLE \"{table}\" (v int); INSERT INTO \"{table}\" VALUES (42);
-             GRANT SELECT ON \"{table}\" TO \"{user}\";"
-        ))
-        .await
-        .unwrap();
-    let master_arn = bed
-        .secret(&bed.secret_json(&master, "master-Pa55", json!({"ssl": true})))
-        .await;
-    let arn = bed
-        .secret(&bed.secret_json(
-            &user,
-            "u-Pa55word",
-            json!({"masterarn": master_arn, "ssl": true}),
-        ))
-        .await;
-    (user, master, arn, table)
-}
-
-async fn can_read(bed: &Bed, user: &str, password: &str, table: &str) -> bool {
-    let Ok(client) = bed.pg.login(user, password, "postgres", false).await else {
-        return false;
-    };
-    client
-        .query_one(&format!("SELECT v FROM \"{table}\""), &[])
-        .await
-        .map(|r| r.get::<_, i32>(0) == 42)
-        .unwrap_or(false)
-}
-
 #[tokio::test]
 async fn four_rotations_alternate_and_both_users_keep_working() {
     let bed = Bed::alternating().await;
-    let (user, _, arn, table) = setup(&bed, "four").await;
+    let (user, _, arn, table) = bed.alternating_pair("four").await;
     let clone = format!("{user}_clone");
     for round in 1..=4 {
         let run = bed.rotate(&arn).await;
@@ -66,11 +24,11 @@ async fn four_rotations_alternate_and_both_users_keep_working() {
         assert_eq!(&cur_user, expected, "round {round}");
         assert_ne!(cur_user, prev_user);
         assert!(
-            can_read(&bed, &cur_user, &cur_pw, &table).await,
+            bed.can_read(&cur_user, &cur_pw, &table).await,
             "AWSCURRENT reads, round {round}"
         );
         assert!(
-            can_read(&bed, &prev_user, &prev_pw, &table).await,
+            bed.can_read(&prev_user, &prev_pw, &table).await,
             "AWSPREVIOUS reads, round {round}"
         );
         let v: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
@@ -86,7 +44,7 @@ async fn four_rotations_alternate_and_both_users_keep_working() {
 #[tokio::test]
 async fn the_superuser_is_never_used_when_the_current_credentials_are_wrong() {
     let bed = Bed::alternating().await;
-    let (user, master, arn, _) = setup(&bed, "guard").await;
+    let (user, master, arn, _) = bed.alternating_pair("guard").await;
     let admin = bed.pg.session("postgres").await;
     admin
         .batch_execute(&format!(
@@ -120,7 +78,7 @@ async fn the_superuser_is_never_used_when_the_current_credentials_are_wrong() {
 #[tokio::test]
 async fn a_pending_secret_for_another_user_is_refused() {
     let bed = Bed::alternating().await;
-    let (user, _, arn, _) = setup(&bed, "deputy").await;
+    let (user, _, arn, _) = bed.alternating_pair("deputy").await;
     let victim = format!("victim_{}", unique());
     bed.pg
         .create_login("postgres", &victim, "victim-Pa55", false, &[])
@@ -163,13 +121,13 @@ async fn a_name_too_long_to_clone_fails_create_and_changes_nothing() {
 async fn every_step_twice_in_a_row_and_twice_at_once() {
     let bed = Bed::alternating().await;
     for at_once in [false, true] {
-        let (user, _, arn, table) = setup(&bed, "replay").await;
+        let (user, _, arn, table) = bed.alternating_pair("replay").await;
         bed.rotate_each_step_twice(&arn, at_once).await;
         let (cur_user, cur_pw) = bed.creds(&arn, AWSCURRENT).await;
         assert_eq!(cur_user, format!("{user}_clone"));
-        assert!(can_read(&bed, &cur_user, &cur_pw, &table).await);
+        assert!(bed.can_read(&cur_user, &cur_pw, &table).await);
         assert!(
-            can_read(&bed, &user, "u-Pa55word", &table).await,
+            bed.can_read(&user, "u-Pa55word", &table).await,
             "the original user still works"
         );
     }
@@ -178,7 +136,7 @@ async fn every_step_twice_in_a_row_and_twice_at_once() {
 #[tokio::test]
 async fn with_the_option_clone_sessions_act_as_the_original_role() {
     let bed = common::Bed::new("alternating", common::Trust::SandboxCa, true).await;
-    let (user, _, arn, _) = setup(&bed, "owner").await;
+    let (user, _, arn, _) = bed.alternating_pair("owner").await;
     let admin = bed.pg.session("postgres").await;
     admin
         .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO \"{user}\""))

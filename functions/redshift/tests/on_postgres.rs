@@ -112,3 +112,64 @@ async fn alternating_users_copy_privileges_to_the_clone() {
         .get(0);
     assert!(can_insert);
 }
+
+#[tokio::test]
+async fn mixed_case_user_names_get_an_md5_salted_with_the_stored_name() {
+    // The stand-in keeps the case of a quoted name, as Redshift does with
+    // enable_case_sensitive_identifier on: a hash salted with the lowercased name would never
+    // log in.
+    let bed = bed("single").await;
+    let user = format!("RsMixed_{}", unique());
+    bed.pg
+        .create_login("dev", &user, "Mixed-Pa55", true, &[])
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "Mixed-Pa55", json!({})))
+        .await;
+    for round in 1..=2 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        let (_, new) = bed.current(&arn).await;
+        assert_eq!(
+            bed.pg.stored_password(&user).await,
+            redshift::md5_password(&user, &rotation_core::SecretValue::new(new.clone()))
+        );
+        bed.login(&user, &new, false).await.unwrap();
+    }
+
+    let bed = bed_alternating().await;
+    let tag = unique();
+    let user = format!("RsAlt_Mixed_{tag}");
+    let master = format!("RsMaster_{tag}");
+    bed.pg
+        .create_login("dev", &user, "User-Pa55", true, &[])
+        .await;
+    bed.pg
+        .session("dev")
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'Master-Pa55'"
+        ))
+        .await
+        .unwrap();
+    let master_arn = bed
+        .secret(&bed.secret_json(&master, "Master-Pa55", json!({})))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "User-Pa55", json!({"masterarn": master_arn})))
+        .await;
+    for round in 1..=3 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        for stage in [AWSCURRENT, AWSPREVIOUS] {
+            let (u, pw) = bed.creds(&arn, stage).await;
+            bed.login(&u, &pw, false)
+                .await
+                .unwrap_or_else(|e| panic!("round {round} {stage} {u}: {e}"));
+        }
+    }
+}
+
+async fn bed_alternating() -> Bed<Redshift> {
+    bed("alternating").await
+}

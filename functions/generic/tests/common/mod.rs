@@ -12,6 +12,7 @@ pub struct Bed {
     pub driver: RotationDriver,
     pub store: SdkStore,
     pub policy: PasswordPolicy,
+    pub function: GenericRotation,
 }
 
 impl Bed {
@@ -24,19 +25,21 @@ impl Bed {
             driver,
             store,
             policy,
+            function: GenericRotation::default(),
         }
+    }
+
+    /// The same bed with `ALLOW_ENGINE_KEY` on.
+    pub fn allowing_engine_key(mut self) -> Self {
+        self.function.allow_engine_key = true;
+        self
     }
 
     /// Invokes the generic function in-process, as Lambda would.
     pub async fn invoke(&self, event: Value) -> Result<Outcome, String> {
-        handle(
-            &self.store,
-            &GenericRotation::default(),
-            &self.policy,
-            &event,
-        )
-        .await
-        .map_err(|e| format!("{}: {e}", e.error_type()))
+        handle(&self.store, &self.function, &self.policy, &event)
+            .await
+            .map_err(|e| format!("{}: {e}", e.error_type()))
     }
 
     /// A secret with a unique name; returns its ARN.

@@ -207,6 +207,63 @@ impl<D: Dialect> Bed<D> {
         self.creds(arn, AWSCURRENT).await
     }
 
+    /// A fresh original user `u` (whose name starts with `alt_<tag>_`) that can read one
+    /// table, a dedicated superuser with its secret, and the user's secret (with `masterarn`).
+    /// Returns (user, master user, secret ARN, table).
+    pub async fn alternating_pair(&self, tag: &str) -> (String, String, String, String) {
+        let user = format!("alt_{tag}_{}", unique());
+        let master = format!("master_{}", unique());
+        let table = format!("data_{}", unique());
+        self.pg
+            .create_login(self.dbname, &user, "u-Pa55word", false, &[])
+            .await;
+        let admin = self.pg.session(self.dbname).await;
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'master-Pa55';
+                 CREATE TABLE \"{table}\" (v int); INSERT INTO \"{table}\" VALUES (42);
+                 GRANT SELECT ON \"{table}\" TO \"{user}\";"
+            ))
+            .await
+            .unwrap();
+        let master_arn = self
+            .secret(&self.secret_json(&master, "master-Pa55", json!({"ssl": true})))
+            .await;
+        let arn = self
+            .secret(&self.secret_json(
+                &user,
+                "u-Pa55word",
+                json!({"masterarn": master_arn, "ssl": true}),
+            ))
+            .await;
+        (user, master, arn, table)
+    }
+
+    /// True when `user` logs in with `password` and reads 42 from `table`.
+    pub async fn can_read(&self, user: &str, password: &str, table: &str) -> bool {
+        let Ok(client) = self.pg.login(user, password, self.dbname, false).await else {
+            return false;
+        };
+        client
+            .query_one(&format!("SELECT v FROM \"{table}\""), &[])
+            .await
+            .map(|r| r.get::<_, i32>(0) == 42)
+            .unwrap_or(false)
+    }
+
+    /// True when the version `token` of `arn` has a value under AWSPENDING.
+    pub async fn pending_value_exists(&self, arn: &str, token: &str) -> bool {
+        self.driver
+            .client()
+            .get_secret_value()
+            .secret_id(arn)
+            .version_id(token)
+            .version_stage(rotation_core::labels::AWSPENDING)
+            .send()
+            .await
+            .is_ok()
+    }
+
     /// Logs in (over TLS when `tls`) and returns the SQLSTATE on failure.
     pub async fn login(&self, user: &str, password: &str, tls: bool) -> Result<(), String> {
         match self.pg.login(user, password, self.dbname, tls).await {
