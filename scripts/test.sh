@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, starts a private sandbox, then runs
 # formatting and lint checks, every Rust test (unit tests on the fake, integration tests on moto
-# and the databases), the template lints, `sam build`, and the glibc 2.26 check of every built
-# bootstrap. Stops the sandbox on exit, pass or fail.
+# and the databases), the template lints and contract checks (scripts/check_template.py),
+# `sam build`, and the glibc 2.26 check of every built bootstrap. Stops the sandbox on exit, pass or fail.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -22,9 +22,10 @@ phase "cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locke
 phase "cargo test (unit, fake, moto and database integration tests)"
 cargo test --workspace --locked
 done_phase
-phase "template lints (cfn-lint, sam validate --lint)"
+phase "template lints (cfn-lint, sam validate --lint) and contract checks"
 cfn-lint template.yaml
 sam validate --lint
+"$VENV/bin/python3" scripts/check_template.py
 done_phase
 phase "sam build (cargo lambda, glibc 2.26 target)"; sam build; done_phase
 phase "glibc check"; "$REPO_ROOT/scripts/check-glibc.sh" .aws-sam/build; done_phase

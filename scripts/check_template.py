@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Checks on template.yaml that the linters cannot make: the contract a migrating user relies on.
+
+Run with the tools venv's Python (it has cfn-lint, whose YAML loader reads the short-form
+intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
+
+  - rotationType has no default, so a stack made from a SAR app's parameters is refused
+    instead of silently deploying the generic function against a database secret;
+  - every runtime value SAR and HostedRotationLambda users pass (python3.x) is accepted and
+    resolves to provided.al2023; provided.al2 stays selectable by name;
+  - the stack outputs RotationLambdaARN and the execution role's ARN;
+  - the superuser secret is never described (the code never calls DescribeSecret on it) and is
+    granted to multi-user types only;
+  - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
+  - the invoke permission carries SourceAccount;
+  - every environment variable the template sets is in the README's configuration table.
+"""
+import re
+import sys
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'PASS' if ok else 'FAIL'} {name}{'' if ok else ': ' + detail}")
+
+
+def evaluate(node, params, conditions):
+    """Resolves Ref to parameters, Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition."""
+    if isinstance(node, dict) and len(node) == 1:
+        (key, arg), = node.items()
+        if key == "Ref":
+            return params.get(arg, f"<{arg}>")
+        if key == "Condition":
+            return condition(arg, params, conditions)
+        if key == "Fn::If":
+            name, then, other = arg
+            chosen = then if condition(name, params, conditions) else other
+            return evaluate(chosen, params, conditions)
+        if key == "Fn::Equals":
+            a, b = (evaluate(x, params, conditions) for x in arg)
+            return a == b
+        if key == "Fn::Not":
+            return not evaluate(arg[0], params, conditions)
+        if key == "Fn::And":
+            return all(evaluate(x, params, conditions) for x in arg)
+        if key == "Fn::Or":
+            return any(evaluate(x, params, conditions) for x in arg)
+        if key == "Fn::Join":
+            sep, items = arg
+            items = evaluate(items, params, conditions)
+            return sep.join(str(evaluate(i, params, conditions)) for i in items)
+    if isinstance(node, list):
+        return [evaluate(x, params, conditions) for x in node]
+    return node
+
+
+def condition(name, params, conditions):
+    return bool(evaluate(conditions[name], params, conditions))
+
+
+def statements(template):
+    role = template["Resources"]["RotationFunctionRole"]["Properties"]
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            yield statement
+
+
+def main():
+    template = cfn_yaml.load(str(ROOT / "template.yaml"))
+    parameters = template["Parameters"]
+    conditions = template["Conditions"]
+    defaults = {k: v.get("Default", "") for k, v in parameters.items()}
+
+    check("rotationType has no default", "Default" not in parameters["rotationType"])
+
+    runtime = parameters["runtime"]
+    allowed = list(runtime["AllowedValues"])
+    pythons = [f"python3.{minor}" for minor in range(7, 15)]
+    check(
+        "runtime accepts python3.7 to python3.14",
+        all(p in allowed for p in pythons),
+        f"allowed: {allowed}",
+    )
+    check("runtime defaults to provided.al2023", runtime.get("Default") == "provided.al2023")
+    expression = template["Globals"]["Function"]["Runtime"]
+    for value in allowed:
+        params = dict(defaults, runtime=value, rotationType="Generic")
+        want = "provided.al2" if value == "provided.al2" else "provided.al2023"
+        got = evaluate(expression, params, conditions)
+        check(f"runtime {value} deploys {want}", got == want, f"got {got}")
+
+    outputs = template["Outputs"]
+    check("output RotationLambdaARN", "RotationLambdaARN" in outputs)
+    check("output RotationLambdaRoleARN", "RotationLambdaRoleARN" in outputs)
+
+    master_refs = []
+    for statement in statements(template):
+        body = statement
+        guard = None
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            guard, body, _ = statement["Fn::If"]
+        if body.get("Resource") == {"Ref": "masterSecretArn"}:
+            master_refs.append((guard, body))
+        actions = body["Action"] if isinstance(body["Action"], list) else [body["Action"]]
+        if any(a.startswith("kms:") for a in actions):
+            via = body.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+            check(f"KMS statement on {body['Resource']} has kms:ViaService", via is not None)
+    check("the superuser secret is granted once", len(master_refs) == 1, str(master_refs))
+    for guard, body in master_refs:
+        actions = body["Action"] if isinstance(body["Action"], list) else [body["Action"]]
+        check(
+            "the superuser secret is read, never described",
+            actions == ["secretsmanager:GetSecretValue"],
+            str(actions),
+        )
+        for rotation_type in parameters["rotationType"]["AllowedValues"]:
+            params = dict(defaults, rotationType=rotation_type, masterSecretArn="arn:m")
+            granted = guard is not None and condition(guard, params, conditions)
+            want = rotation_type.endswith("MultiUser")
+            check(
+                f"superuser secret granted to {rotation_type}: {want}",
+                granted == want,
+            )
+
+    permission = template["Resources"]["RotationFunctionInvokePermission"]["Properties"]
+    check("invoke permission has SourceAccount", "SourceAccount" in permission)
+
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z_]+)`", readme, re.MULTILINE))
+    variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for resource in template["Resources"].values():
+        env = resource.get("Properties", {}).get("Environment", {})
+        variables |= set(env.get("Variables", {}))
+    missing = sorted(variables - documented)
+    check("every environment variable is in the README's table", not missing, str(missing))
+
+    failed = results.count(False)
+    print(f"template: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
