@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{event, unique, Bed, Options};
-use postgresql::engine::{hashed_password, Dialect, PasswordForm, SessionLimits};
+use postgresql::engine::{Dialect, PasswordForm, SessionLimits};
 use postgresql::Postgres;
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
 use rotation_core::{PasswordDefaults, Result, SecretValue, Step};
@@ -24,42 +24,27 @@ async fn finish_before_set_is_refused_and_awscurrent_keeps_working() {
     for strategy in ["single", "alternating"] {
         let bed = Bed::new(strategy, common::Trust::SandboxCa, false).await;
         let (user, password, arn) = if strategy == "single" {
-            let user = format!("early_{}", unique());
-            bed.pg
-                .create_login("postgres", &user, "early-Pa55", false, &[])
-                .await;
-            let arn = bed
-                .secret(&bed.secret_json(&user, "early-Pa55", json!({})))
-                .await;
+            let (user, arn) = bed.user_with_secret("early", "early-Pa55", json!({})).await;
             (user, "early-Pa55".to_string(), arn)
         } else {
             let (user, _, arn, _) = bed.alternating_pair("early").await;
             (user, "u-Pa55word".to_string(), arn)
         };
-        let token = bed.driver.start(&arn).await.unwrap();
-        bed.invoke(event(&arn, &token, Step::Create)).await.unwrap();
-        let before = bed.driver.stages(&arn).await;
-        // finishSecret delivered before setSecret: the pending password was never set.
+        let token = bed.start_and_create(&arn).await;
         let err = bed
-            .invoke(event(&arn, &token, Step::Finish))
-            .await
-            .unwrap_err();
+            .fails_changing_no_label(&arn, &token, Step::Finish)
+            .await;
         assert!(
             err.starts_with("FinishSecretRefused: ") && err.contains("do not work"),
             "{strategy}: {err}"
         );
         assert!(err.contains("AWSPENDING"), "{err}");
-        assert_eq!(bed.driver.stages(&arn).await, before, "{strategy}");
         assert_eq!(bed.current(&arn).await, (user.clone(), password.clone()));
         bed.login(&user, &password, false)
             .await
             .expect("AWSCURRENT still logs in");
         // The rotation then completes when its steps come in order.
-        for step in [Step::Set, Step::Test, Step::Finish] {
-            bed.invoke(event(&arn, &token, step))
-                .await
-                .unwrap_or_else(|e| panic!("{strategy} {step}: {e}"));
-        }
+        bed.resume(&arn, &token).await;
         let (u, pw) = bed.current(&arn).await;
         bed.login(&u, &pw, false).await.unwrap();
     }
@@ -138,33 +123,19 @@ async fn faulty_bed(strategy: &str) -> (Bed<StoresWrongly>, Arc<AtomicBool>) {
 #[tokio::test]
 async fn single_user_a_change_that_does_not_log_in_is_set_back_before_failing() {
     let (bed, break_next) = faulty_bed("single").await;
-    let user = format!("verify_{}", unique());
-    bed.pg
-        .create_login("postgres", &user, "verify-Pa55", false, &[])
+    let (user, arn) = bed
+        .user_with_secret("verify", "verify-Pa55", json!({}))
         .await;
-    let arn = bed
-        .secret(&bed.secret_json(&user, "verify-Pa55", json!({})))
-        .await;
-    let token = bed.driver.start(&arn).await.unwrap();
-    bed.invoke(event(&arn, &token, Step::Create)).await.unwrap();
-    let before = bed.driver.stages(&arn).await;
+    let token = bed.start_and_create(&arn).await;
     break_next.store(true, Ordering::SeqCst);
-    let err = bed
-        .invoke(event(&arn, &token, Step::Set))
-        .await
-        .unwrap_err();
+    let err = bed.fails_changing_no_label(&arn, &token, Step::Set).await;
     assert!(err.starts_with("PasswordChangeUnverified: "), "{err}");
     assert!(err.contains("set back and logs in again"), "{err}");
-    assert_eq!(bed.driver.stages(&arn).await, before);
     bed.login(&user, "verify-Pa55", false)
         .await
         .expect("AWSCURRENT logs in: the old password was set back");
     // Secrets Manager retries setSecret: this time the change holds and the rotation ends.
-    for step in [Step::Set, Step::Test, Step::Finish] {
-        bed.invoke(event(&arn, &token, step))
-            .await
-            .unwrap_or_else(|e| panic!("{step}: {e}"));
-    }
+    bed.resume(&arn, &token).await;
     let (_, new) = bed.current(&arn).await;
     bed.login(&user, &new, false).await.unwrap();
 }
@@ -173,8 +144,7 @@ async fn single_user_a_change_that_does_not_log_in_is_set_back_before_failing() 
 async fn alternating_users_a_clone_that_does_not_log_in_fails_set_and_awscurrent_keeps_working() {
     let (bed, break_next) = faulty_bed("alternating").await;
     let (user, _, arn, table) = bed.alternating_pair("verify").await;
-    let token = bed.driver.start(&arn).await.unwrap();
-    bed.invoke(event(&arn, &token, Step::Create)).await.unwrap();
+    let token = bed.start_and_create(&arn).await;
     break_next.store(true, Ordering::SeqCst);
     let err = bed
         .invoke(event(&arn, &token, Step::Set))
@@ -183,11 +153,7 @@ async fn alternating_users_a_clone_that_does_not_log_in_fails_set_and_awscurrent
     assert!(err.starts_with("PasswordChangeUnverified: "), "{err}");
     assert!(err.contains(&format!("{user}_clone")), "{err}");
     assert!(bed.can_read(&user, "u-Pa55word", &table).await);
-    for step in [Step::Set, Step::Test, Step::Finish] {
-        bed.invoke(event(&arn, &token, step))
-            .await
-            .unwrap_or_else(|e| panic!("{step}: {e}"));
-    }
+    bed.resume(&arn, &token).await;
     let (clone, pw) = bed.current(&arn).await;
     assert!(bed.can_read(&clone, &pw, &table).await);
 }
@@ -214,17 +180,7 @@ async fn passwords_are_stored_in_the_form_the_server_uses_md5_or_scram() {
     let arn = bed
         .secret(&bed.secret_json(&user, "md5srv-Pa55", json!({})))
         .await;
-    for round in 1..=2 {
-        let run = bed.rotate(&arn).await;
-        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
-        let (_, new) = bed.current(&arn).await;
-        assert_eq!(
-            bed.pg.stored_password(&user).await,
-            hashed_password(PasswordForm::Md5, &user, &SecretValue::new(new.clone())),
-            "md5, as the server would store it"
-        );
-        bed.login(&user, &new, false).await.unwrap();
-    }
+    bed.rotations_store_md5(&arn, &user, 2).await;
 
     // Alternating users: the superuser's sessions store md5, so the clone is md5 too.
     let bed = Bed::alternating().await;
@@ -249,24 +205,17 @@ async fn passwords_are_stored_in_the_form_the_server_uses_md5_or_scram() {
 #[tokio::test]
 async fn alternating_users_without_masterarn_fails_create_and_writes_nothing() {
     let bed = Bed::alternating().await;
-    let user = format!("nomaster_{}", unique());
-    bed.pg
-        .create_login("postgres", &user, "nomaster-Pa55", false, &[])
-        .await;
-    let arn = bed
-        .secret(&bed.secret_json(&user, "nomaster-Pa55", json!({})))
+    let (user, arn) = bed
+        .user_with_secret("nomaster", "nomaster-Pa55", json!({}))
         .await;
     let token = bed.driver.start(&arn).await.unwrap();
-    let before = bed.driver.stages(&arn).await;
     let err = bed
-        .invoke(event(&arn, &token, Step::Create))
-        .await
-        .unwrap_err();
+        .fails_changing_no_label(&arn, &token, Step::Create)
+        .await;
     assert!(
         err.starts_with("MalformedSecret: ") && err.contains("masterarn key is missing"),
         "{err}"
     );
-    assert_eq!(bed.driver.stages(&arn).await, before);
     assert!(
         !bed.pending_value_exists(&arn, &token).await,
         "no AWSPENDING value with a _clone user was stored"
@@ -289,25 +238,13 @@ async fn alternating_users_without_masterarn_fails_create_and_writes_nothing() {
 #[tokio::test]
 async fn a_pending_secret_for_another_port_is_refused_before_any_login() {
     let bed = Bed::single().await;
-    let user = format!("port_{}", unique());
-    bed.pg
-        .create_login("postgres", &user, "port-Pa55", false, &[])
-        .await;
-    let arn = bed
-        .secret(&bed.secret_json(&user, "port-Pa55", json!({})))
-        .await;
-    let token = bed.driver.start(&arn).await.unwrap();
-    bed.invoke(event(&arn, &token, Step::Create)).await.unwrap();
+    let (user, arn) = bed.user_with_secret("port", "port-Pa55", json!({})).await;
+    let token = bed.start_and_create(&arn).await;
     // Port 9 (discard) is closed here: a login attempt there would be DatabaseUnreachable.
     bed.tamper_pending(&arn, &token, "port", json!(9)).await;
-    let before = bed.driver.stages(&arn).await;
-    let err = bed
-        .invoke(event(&arn, &token, Step::Set))
-        .await
-        .unwrap_err();
+    let err = bed.fails_changing_no_label(&arn, &token, Step::Set).await;
     assert!(err.starts_with("ConfusedDeputy: "), "{err}");
     assert!(err.contains(":9 "), "{err}");
-    assert_eq!(bed.driver.stages(&arn).await, before);
     bed.login(&user, "port-Pa55", false).await.unwrap();
 }
 
@@ -365,15 +302,10 @@ async fn a_superuser_secret_for_another_port_or_the_secret_itself_is_refused() {
 #[tokio::test]
 async fn a_blocked_password_change_gives_up_on_the_server_and_never_commits_later() {
     let bed = Bed::single().await;
-    let user = format!("locked_{}", unique());
-    bed.pg
-        .create_login("postgres", &user, "locked-Pa55", false, &[])
+    let (user, arn) = bed
+        .user_with_secret("locked", "locked-Pa55", json!({}))
         .await;
-    let arn = bed
-        .secret(&bed.secret_json(&user, "locked-Pa55", json!({})))
-        .await;
-    let token = bed.driver.start(&arn).await.unwrap();
-    bed.invoke(event(&arn, &token, Step::Create)).await.unwrap();
+    let token = bed.start_and_create(&arn).await;
     // Another transaction holds the role's row: our ALTER ROLE waits for it.
     let blocker = bed.pg.session("postgres").await;
     blocker

@@ -68,12 +68,8 @@ async fn bed_with_fallback(strategy: &str) -> Bed {
 async fn without_the_opt_in_a_server_that_offers_no_tls_is_refused() {
     let bed = Bed::single().await;
     let port = no_tls_proxy(bed.pg.port).await;
-    let user = format!("notls_{}", unique());
-    bed.pg
-        .create_login("postgres", &user, "NoTls-Pa55", false, &[])
-        .await;
-    let arn = bed
-        .secret(&bed.secret_json(&user, "NoTls-Pa55", json!({"port": port})))
+    let (user, arn) = bed
+        .user_with_secret("notls", "NoTls-Pa55", json!({"port": port}))
         .await;
     let err = bed.failure_of(&arn).await;
     assert!(
@@ -96,14 +92,9 @@ async fn plaintext_only_when_opted_in_the_server_offers_no_tls_and_ssl_is_absent
     ));
     let bed = bed_with_fallback("single").await;
     let port = no_tls_proxy(bed.pg.port).await;
-    let user = format!("notls_{}", unique());
-    bed.pg
-        .create_login("postgres", &user, "NoTls-Pa55", false, &[])
-        .await;
-
     // ssl absent: plaintext fallback, the rotation works.
-    let arn = bed
-        .secret(&bed.secret_json(&user, "NoTls-Pa55", json!({"port": port})))
+    let (user, arn) = bed
+        .user_with_secret("notls", "NoTls-Pa55", json!({"port": port}))
         .await;
     let run = bed.rotate(&arn).await;
     assert!(run.succeeded(), "{:?}", run.failure());
@@ -139,17 +130,9 @@ async fn the_superuser_secret_never_falls_back_to_plaintext() {
     bed.pg
         .create_login("postgres", &user, "NoTls-Pa55", false, &[])
         .await;
-    bed.pg
-        .session("postgres")
-        .await
-        .batch_execute(&format!(
-            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'Master-Pa55'"
-        ))
-        .await
-        .unwrap();
     // Both secrets name the proxy and leave ssl out; the child may fall back, the superuser not.
     let master_arn = bed
-        .secret(&bed.secret_json(&master, "Master-Pa55", json!({"port": port})))
+        .superuser_secret(&master, "Master-Pa55", json!({"port": port}))
         .await;
     let arn = bed
         .secret(&bed.secret_json(

@@ -126,16 +126,7 @@ async fn mixed_case_user_names_get_an_md5_salted_with_the_stored_name() {
     let arn = bed
         .secret(&bed.secret_json(&user, "Mixed-Pa55", json!({})))
         .await;
-    for round in 1..=2 {
-        let run = bed.rotate(&arn).await;
-        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
-        let (_, new) = bed.current(&arn).await;
-        assert_eq!(
-            bed.pg.stored_password(&user).await,
-            redshift::md5_password(&user, &rotation_core::SecretValue::new(new.clone()))
-        );
-        bed.login(&user, &new, false).await.unwrap();
-    }
+    bed.rotations_store_md5(&arn, &user, 2).await;
 
     let bed = bed_alternating().await;
     let tag = unique();
@@ -144,16 +135,8 @@ async fn mixed_case_user_names_get_an_md5_salted_with_the_stored_name() {
     bed.pg
         .create_login("dev", &user, "User-Pa55", true, &[])
         .await;
-    bed.pg
-        .session("dev")
-        .await
-        .batch_execute(&format!(
-            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'Master-Pa55'"
-        ))
-        .await
-        .unwrap();
     let master_arn = bed
-        .secret(&bed.secret_json(&master, "Master-Pa55", json!({})))
+        .superuser_secret(&master, "Master-Pa55", json!({}))
         .await;
     let arn = bed
         .secret(&bed.secret_json(&user, "User-Pa55", json!({"masterarn": master_arn})))

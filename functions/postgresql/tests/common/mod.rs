@@ -207,6 +207,93 @@ impl<D: Dialect> Bed<D> {
         self.creds(arn, AWSCURRENT).await
     }
 
+    /// A new login user `<prefix>_<unique>` (SCRAM) on the bed's database, and its secret with
+    /// `extra` keys. Returns (user, secret ARN).
+    pub async fn user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        let user = format!("{prefix}_{}", unique());
+        self.pg
+            .create_login(self.dbname, &user, password, false, &[])
+            .await;
+        let arn = self.secret(&self.secret_json(&user, password, extra)).await;
+        (user, arn)
+    }
+
+    /// A new superuser `name` and its secret with `extra` keys; returns the secret's ARN.
+    pub async fn superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.pg
+            .session(self.dbname)
+            .await
+            .batch_execute(&format!(
+                "CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}",
+                rotation_testkit::postgres::ident(name),
+                rotation_testkit::postgres::literal(password)
+            ))
+            .await
+            .expect("create the superuser");
+        self.secret(&self.secret_json(name, password, extra)).await
+    }
+
+    /// Starts a rotation of `arn` as RotateSecret does and runs createSecret; returns the token.
+    pub async fn start_and_create(&self, arn: &str) -> String {
+        let token = self.driver.start(arn).await.unwrap();
+        self.invoke(event(arn, &token, rotation_core::Step::Create))
+            .await
+            .expect("createSecret");
+        token
+    }
+
+    /// Invokes `step` of the rotation `token`, which must fail without moving any label; returns
+    /// the error (`errorType: message`).
+    pub async fn fails_changing_no_label(
+        &self,
+        arn: &str,
+        token: &str,
+        step: rotation_core::Step,
+    ) -> String {
+        let before = self.driver.stages(arn).await;
+        let err = self
+            .invoke(event(arn, token, step))
+            .await
+            .expect_err("the step must fail");
+        assert_eq!(self.driver.stages(arn).await, before, "{step}: {err}");
+        err
+    }
+
+    /// Rotates `arn` (a single-user secret of `user`) `rounds` times; after each, the server
+    /// must store exactly the md5 form of the new password salted with `user`, and it logs in.
+    pub async fn rotations_store_md5(&self, arn: &str, user: &str, rounds: usize) {
+        for round in 1..=rounds {
+            let run = self.rotate(arn).await;
+            assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+            let (_, new) = self.current(arn).await;
+            let md5 = postgresql::engine::hashed_password(
+                postgresql::PasswordForm::Md5,
+                user,
+                &rotation_core::SecretValue::new(new.clone()),
+            );
+            assert_eq!(self.pg.stored_password(user).await, md5, "round {round}");
+            self.login(user, &new, false).await.unwrap();
+        }
+    }
+
+    /// Carries a started rotation on from setSecret to finishSecret; every step must succeed.
+    pub async fn resume(&self, arn: &str, token: &str) {
+        for step in [
+            rotation_core::Step::Set,
+            rotation_core::Step::Test,
+            rotation_core::Step::Finish,
+        ] {
+            self.invoke(event(arn, token, step))
+                .await
+                .unwrap_or_else(|e| panic!("{step}: {e}"));
+        }
+    }
+
     /// A fresh original user `u` (whose name starts with `alt_<tag>_`) that can read one
     /// table, a dedicated superuser with its secret, and the user's secret (with `masterarn`).
     /// Returns (user, master user, secret ARN, table).
@@ -220,14 +307,13 @@ impl<D: Dialect> Bed<D> {
         let admin = self.pg.session(self.dbname).await;
         admin
             .batch_execute(&format!(
-                "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'master-Pa55';
-                 CREATE TABLE \"{table}\" (v int); INSERT INTO \"{table}\" VALUES (42);
+                "CREATE TABLE \"{table}\" (v int); INSERT INTO \"{table}\" VALUES (42);
                  GRANT SELECT ON \"{table}\" TO \"{user}\";"
             ))
             .await
             .unwrap();
         let master_arn = self
-            .secret(&self.secret_json(&master, "master-Pa55", json!({"ssl": true})))
+            .superuser_secret(&master, "master-Pa55", json!({"ssl": true}))
             .await;
         let arn = self
             .secret(&self.secret_json(
