@@ -253,3 +253,28 @@ async fn a_database_secret_is_refused_unless_the_deployment_opts_in() {
         .await;
     assert!(run.succeeded(), "{:?}", run.failure());
 }
+
+#[tokio::test]
+async fn a_rotation_makes_fourteen_secrets_manager_calls() {
+    // createSecret 5 (Describe, Get AWSCURRENT, Get AWSPENDING, GetRandomPassword, Put);
+    // setSecret 2 (Describe, Get AWSPENDING); testSecret 3 (Describe, Get AWSPENDING, Get
+    // AWSCURRENT); finishSecret 4 (Describe, Get AWSPENDING for the guard, two label moves).
+    // The guard's own check (the password policy) needs no call.
+    let bed = Bed::new().await;
+    let arn = bed.secret("generic-calls", INITIAL).await;
+    let counting = rotation_testkit::CountingStore::new(bed.store.clone());
+    let run = bed
+        .driver
+        .rotate(&arn, |e| {
+            let (counting, bed) = (&counting, &bed);
+            async move {
+                rotation_core::dispatch::handle(counting, &bed.function, &bed.policy, &e)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+    assert_eq!(counting.take(), 14);
+}
