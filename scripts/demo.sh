@@ -22,7 +22,7 @@ trap cleanup EXIT
 source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
-cargo build -q --locked -p rotation-testkit --bin sandbox-secrets -p generic -p postgresql -p redshift
+cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres --bin sandbox-secrets -p generic -p postgresql -p redshift
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 

@@ -37,7 +37,7 @@ impl Outcome {
 /// Runs one invocation: parse the event, check rotation and token as the official functions do,
 /// run the step. Logs one summary line (secret ARN, step, token, outcome, duration) and nothing
 /// secret.
-pub async fn handle<S: SecretStore, R: Rotation>(
+pub async fn handle_invocation<S: SecretStore, R: Rotation>(
     store: &S,
     rotation: &R,
     policy: &PasswordPolicy,
@@ -52,7 +52,7 @@ pub async fn handle<S: SecretStore, R: Rotation>(
             return result;
         }
     };
-    let (arn, result) = run(store, rotation, policy, &event).await;
+    let (arn, result) = check_token_and_run_step(store, rotation, policy, &event).await;
     let secret = arn.as_deref().unwrap_or(&event.secret_id);
     log_summary(secret, event.step.as_str(), &event.token, &result, started);
     result
@@ -82,7 +82,9 @@ fn log_summary(secret: &str, step: &str, token: &str, result: &Result<Outcome>, 
     }
 }
 
-async fn run<S: SecretStore, R: Rotation>(
+/// DescribeSecret, the official token checks, then the step. Returns the ARN when
+/// DescribeSecret answered.
+async fn check_token_and_run_step<S: SecretStore, R: Rotation>(
     store: &S,
     rotation: &R,
     policy: &PasswordPolicy,

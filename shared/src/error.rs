@@ -46,6 +46,47 @@ impl fmt::Display for ApiErrorCode {
     }
 }
 
+/// A database server's error: its code (a PostgreSQL SQLSTATE, a MySQL error number...) and,
+/// when it is safe to repeat, its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    /// What kind of code this is, e.g. "SQLSTATE".
+    pub scheme: &'static str,
+    /// The code, e.g. "28P01".
+    pub code: String,
+    /// The server's message; None when the statement carried password material (the message
+    /// can quote the statement).
+    pub message: Option<String>,
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.scheme, self.code)?;
+        match &self.message {
+            Some(m) => write!(f, ": {m}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The cause of an error, kept for `source()` (never a secret).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+fn server_part(server: &Option<Box<ServerError>>) -> String {
+    server
+        .as_ref()
+        .map(|s| format!("; {s}"))
+        .unwrap_or_default()
+}
+
+fn statement_part(server: &Option<Box<ServerError>>, source: &Option<Cause>) -> String {
+    match (server, source) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(cause)) => format!("no server error code ({cause})"),
+        (None, None) => "no server error code (connection problem)".to_string(),
+    }
+}
+
 /// Everything that can make a rotation step fail.
 #[derive(Debug, thiserror::Error)]
 pub enum RotationError {
@@ -140,7 +181,7 @@ pub enum RotationError {
     },
 
     /// The database refused the credentials of a secret version.
-    #[error("the database at {host} refused the {which} credentials of user {user} (wrong password or no such login){hint}")]
+    #[error("the database at {host} refused the {which} credentials of user {user} (wrong password or no such login){}{hint}", server_part(.server))]
     AuthenticationFailed {
         /// Which version: "AWSPENDING", "AWSCURRENT", "AWSPREVIOUS" or "master secret".
         which: String,
@@ -148,6 +189,8 @@ pub enum RotationError {
         user: String,
         /// The host.
         host: String,
+        /// The server's error, when it sent one.
+        server: Option<Box<ServerError>>,
         /// Extra guidance, starting with "; " when present.
         hint: String,
     },
@@ -178,14 +221,18 @@ pub enum RotationError {
         detail: String,
     },
 
-    /// A SQL statement failed. `detail` carries the SQLSTATE and, for statements that carry no
-    /// password material, the server's message.
-    #[error("database statement failed ({operation}): {detail}")]
+    /// A SQL statement failed. `server` carries the server's code and, for statements that
+    /// carry no password material, its message.
+    #[error("database statement failed ({operation}): {}", statement_part(.server, .source))]
     Database {
         /// What was being done, e.g. "create the clone user".
         operation: String,
-        /// SQLSTATE and message.
-        detail: String,
+        /// The server's error, when it sent one.
+        server: Option<Box<ServerError>>,
+        /// The driver's error, when it is safe to keep (never for statements with password
+        /// material).
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The pending secret names another user, host or port than the current one, or the

@@ -1,29 +1,48 @@
-//! The rotation core: everything an AWS Secrets Manager rotation function needs that does not
-//! depend on the database it rotates.
+//! The shared crate of the rotation functions.
 //!
-//! Data flows one way: event -> preamble ([`dispatch`]) -> step ([`steps`]) -> the function's
-//! [`steps::Rotation`] hooks. Label logic lives in [`labels`], Secrets Manager access behind
-//! [`store::SecretStore`].
+//! - The engine-agnostic core, always built: the rotation event ([`RotationEvent`]), staging
+//!   labels ([`labels`]), the preamble and step dispatch ([`handle_invocation`]), createSecret
+//!   and finishSecret ([`Rotation`]), Secrets Manager behind [`SecretStore`], secret values,
+//!   the password policy, [`Settings`] (every environment variable, read once), logs
+//!   ([`telemetry`]) and the Lambda entry point ([`serve`]).
+//! - [`database`] (feature `database`): the database secret, the engine trait, single user and
+//!   alternating users, TLS, superuser-secret resolution.
+//! - [`postgres`] (feature `postgres`): the PostgreSQL-wire adapter (PostgreSQL, Redshift).
+//! - Feature `test-support`: the strict in-memory store ([`MemoryStore`]) and a fake engine.
+//!
+//! Data flows one way: event -> preamble -> step -> strategy -> engine.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
-pub mod dispatch;
-pub mod error;
-pub mod event;
+mod dispatch;
+mod error;
+mod event;
 pub mod labels;
-pub mod password;
-pub mod runtime;
-pub mod secret;
-pub mod settings;
-pub mod steps;
-pub mod store;
-pub mod strategy;
+mod password;
+mod runtime;
+mod secret;
+mod settings;
+mod steps;
+mod store;
 pub mod telemetry;
-pub mod tls;
 
-pub use error::{ApiErrorCode, Result, RotationError};
+#[cfg(feature = "database")]
+pub mod database;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
+pub use dispatch::{handle_invocation, Outcome};
+pub use error::{ApiErrorCode, Cause, Result, RotationError, ServerError};
 pub use event::{RotationEvent, Step};
-pub use password::{PasswordDefaults, PasswordPolicy};
-pub use secret::{DatabaseSecret, JsonSecret, SecretValue};
-pub use steps::{Rotation, StepContext};
-pub use store::{MemoryStore, SdkStore, SecretStore};
+pub use password::{CharClass, PasswordDefaults, PasswordPolicy, PUNCTUATION};
+pub use runtime::serve;
+pub use secret::{JsonSecret, SecretValue};
+pub use settings::{
+    flag_value, parse_flag, Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PLAINTEXT_FALLBACK,
+    AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER, EXTRA_CA_CERTS,
+    ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, VARIABLES,
+};
+pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
+#[cfg(feature = "test-support")]
+pub use store::{MemoryStore, StoreCall};
+pub use store::{SdkStore, SecretMetadata, SecretStore};

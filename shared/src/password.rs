@@ -82,11 +82,6 @@ impl CharClass {
 }
 
 impl PasswordPolicy {
-    /// The policy from the process environment.
-    pub fn from_env(defaults: PasswordDefaults) -> Result<Self> {
-        Self::from_lookup(defaults, |name| std::env::var(name).ok())
-    }
-
     /// The policy from any variable lookup (unset or empty -> default).
     pub fn from_lookup(
         defaults: PasswordDefaults,

@@ -3,36 +3,38 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
-use crate::dispatch;
-use crate::password::{PasswordDefaults, PasswordPolicy};
+use crate::dispatch::handle_invocation;
+use crate::password::PasswordDefaults;
+use crate::settings::Settings;
 use crate::steps::Rotation;
 use crate::store::SdkStore;
 use crate::telemetry;
 
-/// Runs a rotation function in the Lambda runtime: logs, configuration (the password policy and
-/// whatever `build` reads; a bad variable stops the start-up with a clear message), the Secrets
-/// Manager client (built once), then the invocation loop.
-pub async fn run<R, F>(defaults: PasswordDefaults, build: F) -> Result<(), lambda_runtime::Error>
+/// Serves a rotation function in the Lambda runtime: reads [`Settings`] once (a bad variable
+/// stops start-up with a clear message), starts the logs, builds the rotation with `build` and
+/// the Secrets Manager client (both once), then answers invocations until the runtime stops.
+pub async fn serve<R, F>(defaults: PasswordDefaults, build: F) -> Result<(), lambda_runtime::Error>
 where
     R: Rotation + 'static,
-    F: FnOnce(&PasswordPolicy) -> crate::Result<R>,
+    F: FnOnce(&Settings) -> crate::Result<R>,
 {
-    telemetry::init();
-    let configured = PasswordPolicy::from_env(defaults).and_then(|p| {
-        let rotation = build(&p)?;
-        Ok((p, rotation))
+    let configured = Settings::from_env(defaults).and_then(|settings| {
+        let rotation = build(&settings)?;
+        Ok((settings, rotation))
     });
-    let (policy, rotation) = match configured {
+    let (settings, rotation) = match configured {
         Ok(both) => both,
         Err(e) => {
+            telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
             tracing::error!(error_type = e.error_type(), error = %e, "configuration rejected at start-up");
             return Err(e.into());
         }
     };
-    let store = SdkStore::from_env().await;
-    let (store, rotation, policy) = (&store, &rotation, &policy);
+    telemetry::init(&settings.log_filter);
+    let store = SdkStore::connect(settings.secrets_manager_endpoint.as_deref()).await;
+    let (store, rotation, policy) = (&store, &rotation, &settings.password);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        dispatch::handle(store, rotation, policy, &event.payload)
+        handle_invocation(store, rotation, policy, &event.payload)
             .await
             .map(|_| ())
     }))

@@ -1,7 +1,138 @@
-//! Reading true/false settings from the environment with one parser, so every flag accepts
-//! the same spellings and a bad value stops start-up naming the variable.
+//! Every environment variable a function reads, read once at start-up into [`Settings`], with
+//! one flag parser. A value that cannot be used stops start-up with a
+//! [`RotationError::Configuration`] naming the variable. The README's configuration table
+//! lists exactly [`VARIABLES`] (a test checks it).
 
 use crate::error::{Result, RotationError};
+use crate::password::{PasswordDefaults, PasswordPolicy};
+
+/// `SECRETS_MANAGER_ENDPOINT`: the Secrets Manager endpoint, as the official functions read it.
+pub const SECRETS_MANAGER_ENDPOINT: &str = "SECRETS_MANAGER_ENDPOINT";
+/// `RUST_LOG`: the log filter.
+pub const RUST_LOG: &str = "RUST_LOG";
+/// `AWS_LAMBDA_LOG_LEVEL`: Lambda's log level, used when `RUST_LOG` is unset.
+pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+/// `ROTATION_STRATEGY`: `single` or `alternating` (database functions).
+pub const ROTATION_STRATEGY: &str = "ROTATION_STRATEGY";
+/// `EXTRA_CA_CERTS`: extra trusted CA certificates, PEM text or a path (database functions).
+pub const EXTRA_CA_CERTS: &str = "EXTRA_CA_CERTS";
+/// `ALLOW_PLAINTEXT_FALLBACK`: see [`Settings::allow_plaintext_fallback`].
+pub const ALLOW_PLAINTEXT_FALLBACK: &str = "ALLOW_PLAINTEXT_FALLBACK";
+/// `CLONE_ACTS_AS_ORIGINAL`: see [`Settings::clone_acts_as_original`].
+pub const CLONE_ACTS_AS_ORIGINAL: &str = "CLONE_ACTS_AS_ORIGINAL";
+/// `ALLOW_ENGINE_KEY`: see [`Settings::allow_engine_key`].
+pub const ALLOW_ENGINE_KEY: &str = "ALLOW_ENGINE_KEY";
+
+/// Every variable read, in the README's order.
+pub const VARIABLES: [&str; 15] = [
+    SECRETS_MANAGER_ENDPOINT,
+    "EXCLUDE_CHARACTERS",
+    "PASSWORD_LENGTH",
+    "EXCLUDE_NUMBERS",
+    "EXCLUDE_PUNCTUATION",
+    "EXCLUDE_UPPERCASE",
+    "EXCLUDE_LOWERCASE",
+    "REQUIRE_EACH_INCLUDED_TYPE",
+    RUST_LOG,
+    AWS_LAMBDA_LOG_LEVEL,
+    ROTATION_STRATEGY,
+    EXTRA_CA_CERTS,
+    ALLOW_PLAINTEXT_FALLBACK,
+    CLONE_ACTS_AS_ORIGINAL,
+    ALLOW_ENGINE_KEY,
+];
+
+/// The log filter when neither `RUST_LOG` nor `AWS_LAMBDA_LOG_LEVEL` is set.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// The database strategy a deployment chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyKind {
+    /// The user changes its own password.
+    SingleUser,
+    /// A superuser alternates between `user` and `user_clone`.
+    AlternatingUsers,
+}
+
+impl StrategyKind {
+    /// Reads a `ROTATION_STRATEGY` value: `single` (also `single-user`; None or empty means
+    /// single) or `alternating` (also `alternating-users`, `multi`, `multi-user`), any case.
+    pub fn parse(value: Option<&str>) -> Result<Self> {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("single") | Some("single-user") => Ok(Self::SingleUser),
+            Some("alternating")
+            | Some("alternating-users")
+            | Some("multi")
+            | Some("multi-user") => Ok(Self::AlternatingUsers),
+            Some(other) => Err(RotationError::Configuration {
+                variable: ROTATION_STRATEGY.into(),
+                problem: format!("is '{other}'; use single or alternating"),
+            }),
+        }
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SingleUser => "single",
+            Self::AlternatingUsers => "alternating",
+        }
+    }
+}
+
+/// Everything configurable, read once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The password policy (`PASSWORD_LENGTH`, `EXCLUDE_*`, `REQUIRE_EACH_INCLUDED_TYPE`).
+    pub password: PasswordPolicy,
+    /// `SECRETS_MANAGER_ENDPOINT`, when set (otherwise the SDK's own endpoint variables and
+    /// defaults apply).
+    pub secrets_manager_endpoint: Option<String>,
+    /// `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else [`DEFAULT_LOG_FILTER`]; lowercase.
+    pub log_filter: String,
+    /// `ROTATION_STRATEGY` (database functions).
+    pub strategy: StrategyKind,
+    /// `EXTRA_CA_CERTS` (database functions), when set.
+    pub extra_ca_certs: Option<String>,
+    /// `ALLOW_PLAINTEXT_FALLBACK` (database functions, default false): a secret without `ssl`
+    /// may use plaintext when the server answers that it has no TLS; never for the superuser
+    /// secret or AWS-managed hosts.
+    pub allow_plaintext_fallback: bool,
+    /// `CLONE_ACTS_AS_ORIGINAL` (PostgreSQL alternating users, default false).
+    pub clone_acts_as_original: bool,
+    /// `ALLOW_ENGINE_KEY` (generic function, default false): rotate secrets with an `engine`
+    /// key too.
+    pub allow_engine_key: bool,
+}
+
+impl Settings {
+    /// The settings from the process environment.
+    pub fn from_env(defaults: PasswordDefaults) -> Result<Self> {
+        Self::from_lookup(defaults, |name| std::env::var(name).ok())
+    }
+
+    /// The settings from any variable lookup (unset or empty: the default).
+    pub fn from_lookup(
+        defaults: PasswordDefaults,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let flag = |name: &str, default: bool| flag_value(name, get(name), default);
+        Ok(Self {
+            password: PasswordPolicy::from_lookup(defaults, &lookup)?,
+            secrets_manager_endpoint: get(SECRETS_MANAGER_ENDPOINT).map(|e| e.trim().to_string()),
+            log_filter: get(RUST_LOG)
+                .or_else(|| get(AWS_LAMBDA_LOG_LEVEL))
+                .map(|v| v.trim().to_ascii_lowercase())
+                .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string()),
+            strategy: StrategyKind::parse(get(ROTATION_STRATEGY).as_deref())?,
+            extra_ca_certs: get(EXTRA_CA_CERTS),
+            allow_plaintext_fallback: flag(ALLOW_PLAINTEXT_FALLBACK, false)?,
+            clone_acts_as_original: flag(CLONE_ACTS_AS_ORIGINAL, false)?,
+            allow_engine_key: flag(ALLOW_ENGINE_KEY, false)?,
+        })
+    }
+}
 
 /// Parses a flag value: `true`/`false`, `1`/`0`, `yes`/`no`, `y`/`n`, any case.
 pub fn parse_flag(value: &str) -> Option<bool> {
@@ -23,14 +154,19 @@ pub fn flag_value(name: &str, value: Option<String>, default: bool) -> Result<bo
     }
 }
 
-/// The flag `name` from the process environment (unset or empty: `default`).
-pub fn flag(name: &str, default: bool) -> Result<bool> {
-    flag_value(name, std::env::var(name).ok(), default)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(PasswordDefaults::POSTGRES, move |k| {
+            vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+    }
 
     #[test]
     fn flags_accept_the_usual_spellings_and_name_the_variable_otherwise() {
@@ -42,5 +178,77 @@ mod tests {
         let err = flag_value("ALLOW_X", Some("maybe".into()), false).unwrap_err();
         assert_eq!(err.error_type(), "ConfigurationError");
         assert!(err.to_string().contains("ALLOW_X"), "{err}");
+    }
+
+    #[test]
+    fn defaults_and_every_variable() {
+        let d = settings(&[]).unwrap();
+        assert_eq!(d.secrets_manager_endpoint, None);
+        assert_eq!(d.log_filter, "info");
+        assert_eq!(d.strategy, StrategyKind::SingleUser);
+        assert!(!d.allow_plaintext_fallback && !d.clone_acts_as_original && !d.allow_engine_key);
+        assert_eq!(d.password.length, 32);
+        let s = settings(&[
+            (SECRETS_MANAGER_ENDPOINT, " http://127.0.0.1:1 "),
+            (AWS_LAMBDA_LOG_LEVEL, "DEBUG"),
+            (ROTATION_STRATEGY, "Multi-User"),
+            (EXTRA_CA_CERTS, "/opt/ca.pem"),
+            (ALLOW_PLAINTEXT_FALLBACK, "yes"),
+            (CLONE_ACTS_AS_ORIGINAL, "1"),
+            (ALLOW_ENGINE_KEY, "true"),
+            ("PASSWORD_LENGTH", "40"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.secrets_manager_endpoint.as_deref(),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(s.log_filter, "debug");
+        assert_eq!(s.strategy, StrategyKind::AlternatingUsers);
+        assert_eq!(s.extra_ca_certs.as_deref(), Some("/opt/ca.pem"));
+        assert!(s.allow_plaintext_fallback && s.clone_acts_as_original && s.allow_engine_key);
+        assert_eq!(s.password.length, 40);
+        let s = settings(&[(RUST_LOG, "warn"), (AWS_LAMBDA_LOG_LEVEL, "debug")]).unwrap();
+        assert_eq!(s.log_filter, "warn", "RUST_LOG wins");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            (ROTATION_STRATEGY, "both"),
+            (ALLOW_PLAINTEXT_FALLBACK, "sometimes"),
+            (CLONE_ACTS_AS_ORIGINAL, "maybe"),
+            (ALLOW_ENGINE_KEY, "perhaps"),
+            ("PASSWORD_LENGTH", "long"),
+        ] {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.error_type(), "ConfigurationError");
+            assert!(err.to_string().contains(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_readme_configuration_table_lists_exactly_these_variables() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|rest| {
+                rest.split("\n\n")
+                    .find(|block| block.starts_with("| Variable"))
+            })
+            .expect("the README has a configuration table");
+        let mut documented: Vec<&str> = table
+            .lines()
+            .skip(2)
+            .flat_map(|row| {
+                let first = row.split('|').nth(1).unwrap_or("");
+                first.split('`').skip(1).step_by(2).collect::<Vec<_>>()
+            })
+            .collect();
+        let mut read = VARIABLES.to_vec();
+        documented.sort_unstable();
+        read.sort_unstable();
+        assert_eq!(documented, read);
     }
 }

@@ -4,18 +4,11 @@
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// The filter used when neither `RUST_LOG` nor `AWS_LAMBDA_LOG_LEVEL` is set.
-pub const DEFAULT_FILTER: &str = "info";
-
-/// The log filter: `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else [`DEFAULT_FILTER`].
-pub fn filter_from_env() -> EnvFilter {
-    let directive = std::env::var("RUST_LOG")
-        .ok()
-        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok())
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| v.to_ascii_lowercase())
-        .unwrap_or_else(|| DEFAULT_FILTER.to_string());
-    EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+/// The filter for `directive` (a `RUST_LOG`-style string); an unusable one falls back to
+/// `info`.
+pub fn filter(directive: &str) -> EnvFilter {
+    EnvFilter::try_new(directive)
+        .unwrap_or_else(|_| EnvFilter::new(crate::settings::DEFAULT_LOG_FILTER))
 }
 
 /// Builds the JSON subscriber writing to `writer` (one flat JSON object per line, no ANSI).
@@ -36,11 +29,11 @@ where
         .finish()
 }
 
-/// Installs the JSON subscriber on stdout as the global default (Lambda adds timestamps).
-/// Does nothing if one is already installed.
-pub fn init() {
+/// Installs the JSON subscriber on stdout, filtered by `directive`, as the global default
+/// (Lambda adds timestamps). Does nothing if one is already installed.
+pub fn init(directive: &str) {
     let _ = tracing::subscriber::set_global_default(json_subscriber(
         std::io::stdout,
-        filter_from_env(),
+        filter(directive),
     ));
 }

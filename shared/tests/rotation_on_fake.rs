@@ -2,9 +2,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rotation_core::dispatch::{handle, Outcome};
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
-use rotation_core::store::StoreCall;
+use rotation_core::StoreCall;
+use rotation_core::{handle_invocation as handle, Outcome};
 use rotation_core::{
     ApiErrorCode, JsonSecret, MemoryStore, PasswordDefaults, PasswordPolicy, Result, Rotation,
     RotationError, RotationEvent, SecretStore, SecretValue, Step, StepContext,
@@ -55,6 +55,7 @@ impl Rotation for Plain {
                 which: AWSPENDING.into(),
                 user: "app".into(),
                 host: "db".into(),
+                server: None,
                 hint: String::new(),
             });
         }
@@ -627,7 +628,7 @@ struct Interloper {
 }
 
 impl SecretStore for Interloper {
-    async fn describe(&self, id: &str) -> Result<rotation_core::store::SecretMetadata> {
+    async fn describe(&self, id: &str) -> Result<rotation_core::SecretMetadata> {
         self.inner.describe(id).await
     }
     async fn get_value(&self, id: &str, stage: &str, version: Option<&str>) -> Result<SecretValue> {

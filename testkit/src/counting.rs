@@ -3,8 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rotation_core::store::SecretMetadata;
-use rotation_core::{PasswordPolicy, Result, SecretStore, SecretValue};
+use rotation_core::{PasswordPolicy, Result, SecretMetadata, SecretStore, SecretValue};
 
 /// Counts calls, then delegates.
 #[derive(Debug)]

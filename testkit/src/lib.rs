@@ -1,18 +1,26 @@
 //! Test support for the rotation functions: the moto Secrets Manager emulator started by the
-//! sandbox, a rotation driver that plays Secrets Manager, label assertions and log capture.
+//! sandbox, a rotation driver that plays Secrets Manager, the one integration-test harness
+//! ([`Harness`]; with feature `postgres`, the PostgreSQL-wire bed [`pg::Bed`]), label
+//! assertions, call counting and log capture.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
-pub mod counting;
-pub mod driver;
-pub mod logs;
-pub mod moto;
+mod counting;
+mod driver;
+mod harness;
+mod logs;
+mod moto;
+#[cfg(feature = "postgres")]
+pub mod pg;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 
 pub use counting::CountingStore;
 pub use driver::{assert_rotated, RotationDriver, RotationRun, StepRun};
+pub use harness::{event, unique, Harness};
 pub use logs::LogCapture;
 pub use moto::Moto;
+#[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;
 
 /// Reads a variable the sandbox exports; panics with what to do when it is missing.

@@ -70,7 +70,8 @@ impl PgAdmin {
             .dbname(dbname);
         let client = if tls {
             config.ssl_mode(SslMode::Require);
-            let tls = rotation_core::tls::client_config(Some(&self.ca), false).expect("sandbox CA");
+            let tls =
+                rotation_core::database::client_config(Some(&self.ca), false).expect("sandbox CA");
             let (client, conn) = config
                 .connect(MakeRustlsConnect::new((*tls).clone()))
                 .await?;
@@ -143,17 +144,14 @@ impl PgAdmin {
     }
 }
 
-/// A quoted identifier (test setup only).
+/// A quoted identifier, with the project's own quoting.
 pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    rotation_core::postgres::quote_ident(name)
 }
 
-/// A quoted literal (test setup only; setup passwords have no backslash).
+/// A quoted literal, with the project's own quoting.
 pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    rotation_core::postgres::quote_literal(text)
 }
 
-/// A short unique suffix for names.
-pub fn unique() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..10].to_string()
-}
+pub use crate::harness::unique;

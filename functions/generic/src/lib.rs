@@ -21,24 +21,13 @@ use rotation_core::{
 /// The policy defaults of the official template: 32 characters, no `/@"'\`.
 pub const PASSWORD_DEFAULTS: PasswordDefaults = PasswordDefaults::STANDARD;
 
-/// The variable that lets the generic function rotate secrets with an `engine` key (default
-/// false).
-pub const ALLOW_ENGINE_KEY: &str = "ALLOW_ENGINE_KEY";
+pub use rotation_core::ALLOW_ENGINE_KEY;
 
 /// Rotates `{"password": "...", ...}` secrets.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GenericRotation {
     /// Rotate secrets that have an `engine` key too ([`ALLOW_ENGINE_KEY`]).
     pub allow_engine_key: bool,
-}
-
-impl GenericRotation {
-    /// The rotation as the environment configures it.
-    pub fn from_env() -> Result<Self> {
-        Ok(Self {
-            allow_engine_key: rotation_core::settings::flag(ALLOW_ENGINE_KEY, false)?,
-        })
-    }
 }
 
 /// The rotation type(s) that rotate secrets of `engine`.

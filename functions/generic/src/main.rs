@@ -2,8 +2,10 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::runtime::run(generic::PASSWORD_DEFAULTS, |_| {
-        generic::GenericRotation::from_env()
+    rotation_core::serve(generic::PASSWORD_DEFAULTS, |settings| {
+        Ok(generic::GenericRotation {
+            allow_engine_key: settings.allow_engine_key,
+        })
     })
     .await
 }

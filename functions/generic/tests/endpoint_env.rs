@@ -1,10 +1,17 @@
-//! `SdkStore::from_env` reaches the endpoint named by `SECRETS_MANAGER_ENDPOINT` (what the
-//! official functions read), `AWS_ENDPOINT_URL_SECRETS_MANAGER` or `AWS_ENDPOINT_URL`.
+//! The Secrets Manager client built from the settings (as the function builds it at start-up)
+//! reaches the endpoint named by `SECRETS_MANAGER_ENDPOINT` (what the official functions read),
+//! `AWS_ENDPOINT_URL_SECRETS_MANAGER` or `AWS_ENDPOINT_URL`.
 //! One test, run sequentially, because it changes the process environment. A proxy on a closed
 //! loopback port makes any request that misses the endpoint fail fast instead of leaving the box.
 
-use rotation_core::{SdkStore, SecretStore};
+use rotation_core::{PasswordDefaults, SdkStore, SecretStore, Settings};
 use rotation_testkit::Moto;
+
+/// The client the function builds at start-up from the environment as it is now.
+async fn store_from_env() -> SdkStore {
+    let settings = Settings::from_env(PasswordDefaults::STANDARD).expect("settings");
+    SdkStore::connect(settings.secrets_manager_endpoint.as_deref()).await
+}
 
 const VARS: [&str; 3] = [
     "SECRETS_MANAGER_ENDPOINT",
@@ -39,7 +46,7 @@ async fn each_endpoint_variable_is_honoured_and_the_official_one_wins() {
             std::env::remove_var(v);
         }
         std::env::set_var(var, moto.endpoint());
-        let store = SdkStore::from_env().await;
+        let store = store_from_env().await;
         let meta = store
             .describe(&arn)
             .await
@@ -50,10 +57,10 @@ async fn each_endpoint_variable_is_honoured_and_the_official_one_wins() {
     // The official variable wins over a wrong standard one.
     std::env::set_var("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9");
     std::env::set_var("SECRETS_MANAGER_ENDPOINT", moto.endpoint());
-    assert!(SdkStore::from_env().await.describe(&arn).await.is_ok());
+    assert!(store_from_env().await.describe(&arn).await.is_ok());
 
     // A wrong endpoint fails (so the successes above really used the variables).
     std::env::set_var("SECRETS_MANAGER_ENDPOINT", "http://127.0.0.1:9");
-    let err = SdkStore::from_env().await.describe(&arn).await.unwrap_err();
+    let err = store_from_env().await.describe(&arn).await.unwrap_err();
     assert_eq!(err.error_type(), "SecretsManagerError");
 }

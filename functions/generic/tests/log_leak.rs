@@ -1,17 +1,20 @@
 //! Captures every log line of full rotations (against moto and against the fake, successful and
 //! failing) at the most verbose level, and proves that no password ever appears in them.
 
-mod common;
-
-use common::Bed;
-use generic::GenericRotation;
-use rotation_core::dispatch::handle;
+use generic::{GenericRotation, PASSWORD_DEFAULTS};
+use rotation_core::handle_invocation as handle;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::{MemoryStore, RotationEvent, Step};
+use rotation_testkit::Harness;
 use rotation_testkit::LogCapture;
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
+
+/// The generic function (default configuration) on the sandbox's moto.
+async fn bed() -> Harness<GenericRotation> {
+    Harness::new(GenericRotation::default(), PASSWORD_DEFAULTS).await
+}
 
 fn password_of(value: &str) -> String {
     serde_json::from_str::<Value>(value).unwrap()["password"]
@@ -29,7 +32,7 @@ async fn no_password_reaches_the_logs() {
     ))
     .expect("this test binary installs the only subscriber");
 
-    let bed = Bed::new().await;
+    let bed = bed().await;
     let mut passwords = vec!["first-Secret-Pa55word!".to_string()];
     let arn = bed
         .secret(

@@ -1,20 +1,24 @@
 //! The generic function driven through full rotations against the moto server, over HTTP with
 //! the real SDK client.
 
-mod common;
-
-use common::Bed;
-use rotation_core::dispatch::Outcome;
+use generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::Outcome;
 use rotation_core::{RotationEvent, Step};
 use rotation_testkit::assert_rotated;
+use rotation_testkit::Harness;
 use serde_json::{json, Value};
+
+/// The generic function (default configuration) on the sandbox's moto.
+async fn bed() -> Harness<GenericRotation> {
+    Harness::new(GenericRotation::default(), PASSWORD_DEFAULTS).await
+}
 
 const INITIAL: &str = r#"{"username":"svc","password":"initial-password","endpoint":"https://svc.example","port":8443,"tags":["a","b"]}"#;
 
 #[tokio::test]
 async fn three_rotations_in_a_row() {
-    let bed = Bed::new().await;
+    let bed = bed().await;
     let arn = bed.secret("generic-three", INITIAL).await;
     let mut seen = vec!["initial-password".to_string()];
     for round in 1..=3 {
@@ -58,7 +62,7 @@ async fn three_rotations_in_a_row() {
 
 #[tokio::test]
 async fn every_step_twice_in_a_row_and_at_once() {
-    let bed = Bed::new().await;
+    let bed = bed().await;
     for at_once in [false, true] {
         let arn = bed.secret("generic-replay", INITIAL).await;
         let before = bed.driver.stages(&arn).await;
@@ -109,7 +113,7 @@ async fn every_step_twice_in_a_row_and_at_once() {
 
 #[tokio::test]
 async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
-    let bed = Bed::new().await;
+    let bed = bed().await;
     let arn = bed.secret("generic-bad", INITIAL).await;
     let token = bed.driver.start(&arn).await.unwrap();
     let before = bed.driver.stages(&arn).await;
@@ -169,7 +173,7 @@ async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_secret_that_is_not_a_json_password_secret_fails_create_and_stays_current() {
-    let bed = Bed::new().await;
+    let bed = bed().await;
     let arn = bed
         .secret("generic-malformed", r#"{"user":"x","pass":"not-the-key"}"#)
         .await;
@@ -194,7 +198,7 @@ async fn a_secret_that_is_not_a_json_password_secret_fails_create_and_stays_curr
 async fn a_database_secret_is_refused_unless_the_deployment_opts_in() {
     // A user who swapped a SAR database app for the generic function must not get a rotation
     // that changes the secret's password without changing the database's.
-    let bed = Bed::new().await;
+    let bed = bed().await;
     let db_secret =
         r#"{"engine":"postgres","host":"db.internal","username":"app","password":"db-s3cr3t"}"#;
     let arn = bed.secret("generic-engine", db_secret).await;
@@ -245,7 +249,8 @@ async fn a_database_secret_is_refused_unless_the_deployment_opts_in() {
     );
 
     // Opted in: the same kind of secret rotates.
-    let bed = bed.allowing_engine_key();
+    let mut bed = bed;
+    bed.function.allow_engine_key = true;
     let arn = bed.secret("generic-engine-ok", db_secret).await;
     let run = bed
         .driver
@@ -260,7 +265,7 @@ async fn a_rotation_makes_fourteen_secrets_manager_calls() {
     // setSecret 2 (Describe, Get AWSPENDING); testSecret 3 (Describe, Get AWSPENDING, Get
     // AWSCURRENT); finishSecret 4 (Describe, Get AWSPENDING for the guard, two label moves).
     // The guard's own check (the password policy) needs no call.
-    let bed = Bed::new().await;
+    let bed = bed().await;
     let arn = bed.secret("generic-calls", INITIAL).await;
     let counting = rotation_testkit::CountingStore::new(bed.store.clone());
     let run = bed
@@ -268,7 +273,7 @@ async fn a_rotation_makes_fourteen_secrets_manager_calls() {
         .rotate(&arn, |e| {
             let (counting, bed) = (&counting, &bed);
             async move {
-                rotation_core::dispatch::handle(counting, &bed.function, &bed.policy, &e)
+                rotation_core::handle_invocation(counting, &bed.function, &bed.policy, &e)
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string())

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use postgresql::{Connector, Dialect, PgEngine, Postgres};
-use rotation_core::dispatch::handle;
-use rotation_core::strategy::Strategy;
-use rotation_core::{PasswordDefaults, PasswordPolicy, SdkStore, Step};
-use rotation_testkit::postgres::unique;
-use rotation_testkit::{CountingStore, Moto, PgAdmin, RotationDriver};
+use rotation_core::database::{client_config, Strategy};
+use rotation_core::postgres::{Connector, Dialect, PgEngine, Postgres};
+use rotation_core::{
+    handle_invocation as handle, PasswordDefaults, PasswordPolicy, SdkStore, Step,
+};
+use rotation_testkit::{unique, CountingStore, Moto, PgAdmin, RotationDriver};
 use serde_json::json;
 
 fn ms(d: Duration) -> f64 {
@@ -42,7 +42,7 @@ async fn main() {
     let driver = RotationDriver::new(&moto).await;
     let store = CountingStore::new(SdkStore::new(moto.client().await));
     let policy = PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap();
-    let tls = rotation_core::tls::client_config(Some(&pg.ca), false).unwrap();
+    let tls = client_config(Some(&pg.ca), false).unwrap();
 
     for (strategy, ssl) in [("single", false), ("single", true), ("alternating", true)] {
         let dialect = Postgres::default();

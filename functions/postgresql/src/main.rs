@@ -1,23 +1,21 @@
-//! The `postgresql` rotation function binary (single user or alternating users, chosen by the
-//! `ROTATION_STRATEGY` variable the template sets).
-
+//! The `postgresql` rotation function binary: the shared PostgreSQL-wire adapter with
+//! PostgreSQL's SQL, single user or alternating users as `ROTATION_STRATEGY` says.
 #![recursion_limit = "256"]
-use postgresql::config::{flag, CLONE_ACTS_AS_ORIGINAL};
-use postgresql::{Connector, Dialect, PgEngine, Postgres};
-use rotation_core::strategy::Strategy;
-use rotation_core::tls::ALLOW_PLAINTEXT_FALLBACK;
+
+use rotation_core::database::{client_config, Strategy};
+use rotation_core::postgres::{Connector, Dialect, PgEngine, Postgres};
 use rotation_core::PasswordDefaults;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::runtime::run(PasswordDefaults::POSTGRES, |_| {
+    rotation_core::serve(PasswordDefaults::POSTGRES, |settings| {
         let dialect = Postgres {
-            clone_acts_as_original: flag(CLONE_ACTS_AS_ORIGINAL, false)?,
+            clone_acts_as_original: settings.clone_acts_as_original,
         };
-        let tls = rotation_core::tls::client_config_from_env()?;
+        let tls = client_config(settings.extra_ca_certs.as_deref(), true)?;
         let connector = Connector::new(tls, dialect.default_port(), dialect.default_dbname())
-            .with_plaintext_fallback(flag(ALLOW_PLAINTEXT_FALLBACK, false)?);
-        Strategy::from_env(PgEngine::new(dialect, connector))
+            .with_plaintext_fallback(settings.allow_plaintext_fallback);
+        Strategy::new(settings.strategy, PgEngine::new(dialect, connector))
     })
     .await
 }

@@ -1,12 +1,11 @@
 //! Alternating-users PostgreSQL rotation against the sandbox PostgreSQL 15, with a superuser
 //! secret, driven through the rotation driver and moto.
 
-mod common;
-
-use common::{unique, Bed};
 use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::Step;
 use rotation_testkit::assert_rotated;
+use rotation_testkit::pg::{Bed, Trust};
+use rotation_testkit::unique;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -84,7 +83,7 @@ async fn a_pending_secret_for_another_user_is_refused() {
         .create_login("postgres", &victim, "victim-Pa55", false, &[])
         .await;
     let token = bed.driver.start(&arn).await.unwrap();
-    let ev = |step| common::event(&arn, &token, step);
+    let ev = |step| rotation_testkit::event(&arn, &token, step);
     bed.invoke(ev(Step::Create)).await.unwrap();
     let pending: Value = serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
     assert_eq!(pending["username"], format!("{user}_clone"));
@@ -135,7 +134,7 @@ async fn every_step_twice_in_a_row_and_twice_at_once() {
 
 #[tokio::test]
 async fn with_the_option_clone_sessions_act_as_the_original_role() {
-    let bed = common::Bed::new("alternating", common::Trust::SandboxCa, true).await;
+    let bed = Bed::new("alternating", Trust::SandboxCa, true).await;
     let (user, _, arn, _) = bed.alternating_pair("owner").await;
     let admin = bed.pg.session("postgres").await;
     admin

@@ -3,17 +3,15 @@
 //! password form the server stores, inputs setSecret needs checked in createSecret, server
 //! (host and port) confused-deputy checks, and statements that cannot outlive the invocation.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{event, unique, Bed, Options};
-use postgresql::engine::{Dialect, PasswordForm, SessionLimits};
-use postgresql::Postgres;
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
-use rotation_core::{PasswordDefaults, Result, SecretValue, Step};
+use rotation_core::postgres::{Dialect, PasswordForm, PgError, Postgres, SessionLimits};
+use rotation_core::{PasswordDefaults, SecretValue, Step};
+use rotation_testkit::pg::{Bed, Options, Trust};
+use rotation_testkit::{event, unique};
 use serde_json::json;
 use tokio_postgres::{Client, Transaction};
 
@@ -22,7 +20,7 @@ use tokio_postgres::{Client, Transaction};
 #[tokio::test]
 async fn finish_before_set_is_refused_and_awscurrent_keeps_working() {
     for strategy in ["single", "alternating"] {
-        let bed = Bed::new(strategy, common::Trust::SandboxCa, false).await;
+        let bed = Bed::new(strategy, Trust::SandboxCa, false).await;
         let (user, password, arn) = if strategy == "single" {
             let (user, arn) = bed.user_with_secret("early", "early-Pa55", json!({})).await;
             (user, "early-Pa55".to_string(), arn)
@@ -83,7 +81,11 @@ impl Dialect for StoresWrongly {
     fn max_username_len(&self) -> usize {
         self.inner.max_username_len()
     }
-    async fn prepare_session(&self, c: &Client, l: &SessionLimits) -> Result<PasswordForm> {
+    async fn prepare_session(
+        &self,
+        c: &Client,
+        l: &SessionLimits,
+    ) -> Result<PasswordForm, PgError> {
         self.inner.prepare_session(c, l).await
     }
     fn set_password_sql(&self, u: &str, s: &str, p: &SecretValue, f: PasswordForm) -> String {
@@ -99,7 +101,7 @@ impl Dialect for StoresWrongly {
         original: &str,
         password: &SecretValue,
         form: PasswordForm,
-    ) -> Result<()> {
+    ) -> Result<(), PgError> {
         let password = self.password(password);
         self.inner
             .create_clone(tx, clone, original, &password, form)

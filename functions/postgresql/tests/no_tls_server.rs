@@ -5,12 +5,11 @@
 //! answers the TLS request with "N" (as a server without TLS does) and relays the rest of the
 //! session to it.
 
-mod common;
-
-use common::{unique, Bed, Options};
-use postgresql::Postgres;
+use rotation_core::postgres::Postgres;
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::PasswordDefaults;
+use rotation_testkit::pg::{Bed, Options};
+use rotation_testkit::unique;
 use rotation_testkit::LogCapture;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

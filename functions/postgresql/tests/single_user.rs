@@ -1,12 +1,11 @@
 //! Single-user PostgreSQL rotation against the sandbox PostgreSQL 15 (scram-sha-256), driven
 //! through the rotation driver and moto.
 
-mod common;
-
-use common::{unique, Bed, Trust};
 use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::{PasswordDefaults, PasswordPolicy, Step};
 use rotation_testkit::assert_rotated;
+use rotation_testkit::pg::{Bed, Trust};
+use rotation_testkit::unique;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -230,7 +229,7 @@ async fn a_pending_secret_for_another_user_or_host_is_refused_and_nothing_change
             .secret(&bed.secret_json(&user, "user-Pa55", json!({})))
             .await;
         let token = bed.driver.start(&arn).await.unwrap();
-        let ev = |step| common::event(&arn, &token, step);
+        let ev = |step| rotation_testkit::event(&arn, &token, step);
         bed.invoke(ev(Step::Create)).await.unwrap();
         bed.tamper_pending(&arn, &token, field, value).await;
         let before = bed.driver.stages(&arn).await;
@@ -304,7 +303,7 @@ async fn odd_user_names_and_a_password_of_every_allowed_character_round_trip() {
         assert_eq!(u, name);
         for c in ['\'', '"', '\\', '$', ':', '@', '/'] {
             assert!(everything
-                .alphabet_of(rotation_core::password::CharClass::Punctuation)
+                .alphabet_of(rotation_core::CharClass::Punctuation)
                 .contains(&c));
         }
         bed.login(&name, &new, false)

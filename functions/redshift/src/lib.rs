@@ -1,4 +1,5 @@
-//! The Amazon Redshift rotation function: the PostgreSQL-protocol engine with Redshift's SQL.
+//! Redshift's SQL for the `redshift` binary beside it: a [`Dialect`] of the shared crate's
+//! PostgreSQL-wire adapter.
 //!
 //! Passwords are sent in Redshift's md5 form (`'md5' || md5(password || user)`, the user name
 //! as the server stores it), never as plaintext. A clone gets the original user's privileges copied by enumeration (databases,
@@ -6,10 +7,10 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
-use postgresql::engine::{
-    execute_secret_sql, sql_error, stored_name, Dialect, PasswordForm, SessionLimits,
+use rotation_core::postgres::{
+    execute_secret_sql, quote_ident, quote_literal, sql_error, stored_name, Dialect, PasswordForm,
+    PgError, SessionLimits,
 };
-use postgresql::sql::{quote_ident, quote_literal};
 use rotation_core::{PasswordDefaults, PasswordPolicy, Result, RotationError, SecretValue};
 use tokio_postgres::{Client, Transaction};
 
@@ -151,7 +152,7 @@ pub async fn privilege_grants(
     client: &impl tokio_postgres::GenericClient,
     original: &str,
     clone: &str,
-) -> Result<Vec<String>> {
+) -> Result<Vec<String>, PgError> {
     let mut grants = Vec::new();
     let read = sql_error("read the original user's privileges");
     for privilege in DATABASE_PRIVILEGES {
@@ -207,7 +208,7 @@ impl Dialect for Redshift {
         &self,
         client: &Client,
         limits: &SessionLimits,
-    ) -> Result<PasswordForm> {
+    ) -> Result<PasswordForm, PgError> {
         let statement_ms = limits.statement_timeout.as_millis().to_string();
         client
             .query_one(
@@ -240,7 +241,7 @@ impl Dialect for Redshift {
         original: &str,
         password: &SecretValue,
         _form: PasswordForm,
-    ) -> Result<()> {
+    ) -> Result<(), PgError> {
         execute_secret_sql(
             tx,
             &create_user_sql(clone, password),

@@ -1,21 +1,19 @@
-//! The `redshift` rotation function binary (single user or alternating users, chosen by the
-//! `ROTATION_STRATEGY` variable the template sets).
+//! The `redshift` rotation function binary: Redshift's SQL (this crate's library) on the shared
+//! PostgreSQL-wire adapter, single user or alternating users as `ROTATION_STRATEGY` says.
 #![recursion_limit = "256"]
 
-use postgresql::{Connector, Dialect, PgEngine};
 use redshift::{check_policy, Redshift, PASSWORD_DEFAULTS};
-use rotation_core::settings::flag;
-use rotation_core::strategy::Strategy;
-use rotation_core::tls::ALLOW_PLAINTEXT_FALLBACK;
+use rotation_core::database::{client_config, Strategy};
+use rotation_core::postgres::{Connector, Dialect, PgEngine};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::runtime::run(PASSWORD_DEFAULTS, |policy| {
-        check_policy(policy)?;
-        let tls = rotation_core::tls::client_config_from_env()?;
+    rotation_core::serve(PASSWORD_DEFAULTS, |settings| {
+        check_policy(&settings.password)?;
+        let tls = client_config(settings.extra_ca_certs.as_deref(), true)?;
         let connector = Connector::new(tls, Redshift.default_port(), Redshift.default_dbname())
-            .with_plaintext_fallback(flag(ALLOW_PLAINTEXT_FALLBACK, false)?);
-        Strategy::from_env(PgEngine::new(Redshift, connector))
+            .with_plaintext_fallback(settings.allow_plaintext_fallback);
+        Strategy::new(settings.strategy, PgEngine::new(Redshift, connector))
     })
     .await
 }

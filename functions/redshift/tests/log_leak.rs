@@ -2,14 +2,12 @@
 //! single and alternating users, with a superuser secret) and proves that no password, and no
 //! md5 password hash (which md5 authentication accepts as the password), appears in them.
 
-#[path = "../../postgresql/tests/common/mod.rs"]
-mod common;
-
-use common::{unique, Bed, Trust};
 use redshift::{md5_password, Redshift, PASSWORD_DEFAULTS};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::SecretValue;
+use rotation_testkit::pg::{Bed, Trust};
+use rotation_testkit::unique;
 use rotation_testkit::LogCapture;
 use serde_json::json;
 use tracing_subscriber::EnvFilter;

@@ -2,13 +2,11 @@
 //! with md5 password authentication, as Redshift uses. Every statement here is one both engines
 //! accept; Redshift-only behaviour is covered by the exact-statement unit tests.
 
-#[path = "../../postgresql/tests/common/mod.rs"]
-mod common;
-
-use common::{unique, Bed, Trust};
 use redshift::{Redshift, PASSWORD_DEFAULTS};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_testkit::assert_rotated;
+use rotation_testkit::pg::{Bed, Trust};
+use rotation_testkit::unique;
 use serde_json::json;
 
 async fn bed(strategy: &str) -> Bed<Redshift> {

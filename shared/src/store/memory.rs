@@ -22,8 +22,10 @@ use crate::secret::SecretValue;
 pub enum StoreCall {
     /// DescribeSecret.
     Describe,
-    /// GetSecretValue(stage, version).
+    /// GetSecretValue(secret, stage, version).
     GetValue {
+        /// The secret asked for (name or ARN, as given).
+        secret_id: String,
         /// The stage asked for.
         stage: String,
         /// The version asked for, if any.
@@ -323,6 +325,7 @@ impl SecretStore for MemoryStore {
         version_id: Option<&str>,
     ) -> Result<SecretValue> {
         let call = StoreCall::GetValue {
+            secret_id: secret_id.to_string(),
             stage: stage.to_string(),
             version_id: version_id.map(str::to_string),
         };

@@ -1,13 +1,16 @@
 //! The few Secrets Manager calls a rotation makes, behind one trait: [`SdkStore`] talks to the
-//! service (or an emulator), [`MemoryStore`] is a strict in-memory fake for unit tests.
+//! service (or an emulator); `MemoryStore` (feature `test-support`) is a strict in-memory fake
+//! for unit tests.
 
+#[cfg(feature = "test-support")]
 mod memory;
 mod sdk;
 
 use std::future::Future;
 
+#[cfg(feature = "test-support")]
 pub use memory::{MemoryStore, StoreCall};
-pub use sdk::{SdkStore, SECRETS_MANAGER_ENDPOINT};
+pub use sdk::SdkStore;
 
 use crate::error::Result;
 use crate::labels::VersionStages;

@@ -9,10 +9,6 @@ use crate::labels::{VersionStages, AWSPENDING};
 use crate::password::PasswordPolicy;
 use crate::secret::SecretValue;
 
-/// The endpoint variable the official rotation functions read. When set and not empty it wins
-/// over the SDK's own `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL`.
-pub const SECRETS_MANAGER_ENDPOINT: &str = "SECRETS_MANAGER_ENDPOINT";
-
 /// The Secrets Manager client used in Lambda and in integration tests.
 #[derive(Debug, Clone)]
 pub struct SdkStore {
@@ -25,17 +21,14 @@ impl SdkStore {
         Self { client }
     }
 
-    /// Builds a client from the environment: region and credentials from the standard chain,
-    /// endpoint from `SECRETS_MANAGER_ENDPOINT`, else `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else
-    /// `AWS_ENDPOINT_URL`, else the service default.
-    pub async fn from_env() -> Self {
+    /// Builds a client: region and credentials from the standard chain; the endpoint is
+    /// `endpoint` (the settings' `SECRETS_MANAGER_ENDPOINT`) when given, else the SDK's
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`, else the service default.
+    pub async fn connect(endpoint: Option<&str>) -> Self {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let mut builder = aws_sdk_secretsmanager::config::Builder::from(&shared);
-        if let Some(endpoint) = std::env::var(SECRETS_MANAGER_ENDPOINT)
-            .ok()
-            .filter(|e| !e.trim().is_empty())
-        {
-            builder = builder.endpoint_url(endpoint.trim());
+        if let Some(endpoint) = endpoint {
+            builder = builder.endpoint_url(endpoint);
         }
         Self::new(Client::from_conf(builder.build()))
     }

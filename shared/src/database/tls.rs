@@ -5,7 +5,7 @@
 //! - `false`: plaintext only;
 //! - absent: TLS required and verified, like `true`. A server's answer that it has no TLS is
 //!   unauthenticated (anyone on the path can send it and then read the password), so falling
-//!   back to plaintext is opt-in ([`ALLOW_PLAINTEXT_FALLBACK`]), and even then never for the
+//!   back to plaintext is opt-in (`ALLOW_PLAINTEXT_FALLBACK`), and even then never for the
 //!   superuser secret nor for hosts under the RDS and Redshift domains, which always offer TLS.
 //!   A certificate or host name failure is an error, never a fallback.
 
@@ -16,13 +16,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
 use crate::error::{Result, RotationError};
-
-/// The variable naming extra trusted CA certificates: a path to a PEM file, or PEM text.
-pub const EXTRA_CA_CERTS: &str = "EXTRA_CA_CERTS";
-
-/// The variable that lets a secret without `ssl` fall back to plaintext when the server says it
-/// has no TLS (default false). Never applies to the superuser secret or to AWS-managed hosts.
-pub const ALLOW_PLAINTEXT_FALLBACK: &str = "ALLOW_PLAINTEXT_FALLBACK";
+use crate::settings::EXTRA_CA_CERTS;
 
 /// Domains of AWS-managed database endpoints (RDS instances, clusters and proxies; Redshift
 /// provisioned and Serverless), which always offer TLS: a "no TLS" answer from one is an attack.
@@ -83,15 +77,6 @@ impl TlsMode {
             None => TlsMode::Require,
         }
     }
-}
-
-/// Trust anchors: the operating system's store, the Mozilla roots compiled in, and the
-/// certificates named by [`EXTRA_CA_CERTS`].
-pub fn client_config_from_env() -> Result<Arc<ClientConfig>> {
-    let extra = std::env::var(EXTRA_CA_CERTS)
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    client_config(extra.as_deref(), true)
 }
 
 /// A rustls client configuration trusting `extra` (a PEM path or PEM text) and, when
@@ -207,7 +192,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    const TEST_CA: &str = include_str!("../tests/data/test-ca.pem");
+    const TEST_CA: &str = include_str!("../../tests/data/test-ca.pem");
 
     #[test]
     fn bad_extra_certificates_are_configuration_errors() {

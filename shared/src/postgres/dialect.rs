@@ -1,12 +1,11 @@
 //! PostgreSQL's SQL for the rotation strategies.
 
-use rotation_core::{Result, RotationError, SecretValue};
 use tokio_postgres::{Client, Transaction};
 
-use crate::engine::{
-    execute_secret_sql, hashed_password, sql_error, Dialect, PasswordForm, SessionLimits,
-};
-use crate::sql::{quote_ident, quote_literal};
+use super::engine::{execute_secret_sql, hashed_password, Dialect, PasswordForm, SessionLimits};
+use super::error::{sql_error, PgError};
+use super::sql::{quote_ident, quote_literal};
+use crate::secret::SecretValue;
 
 /// Engines the PostgreSQL function accepts.
 pub const ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
@@ -29,9 +28,9 @@ pub struct Postgres {
 pub fn postgres_password_form(
     server_version_num: i32,
     password_encryption: &str,
-) -> Result<PasswordForm> {
+) -> Result<PasswordForm, PgError> {
     if server_version_num < MIN_SERVER_VERSION_NUM {
-        return Err(RotationError::UnsupportedServer(format!(
+        return Err(PgError::UnsupportedServer(format!(
             "PostgreSQL server_version_num {server_version_num} is older than 10; upgrade the server or use the official rotation function"
         )));
     }
@@ -39,7 +38,7 @@ pub fn postgres_password_form(
         "scram-sha-256" => Ok(PasswordForm::ScramSha256),
         // PostgreSQL 10 to 13 also accept "on", an alias of md5.
         "md5" | "on" => Ok(PasswordForm::Md5),
-        other => Err(RotationError::UnsupportedServer(format!(
+        other => Err(PgError::UnsupportedServer(format!(
             "password_encryption is '{other}', expected scram-sha-256 or md5"
         ))),
     }
@@ -105,7 +104,7 @@ impl Dialect for Postgres {
         &self,
         client: &Client,
         limits: &SessionLimits,
-    ) -> Result<PasswordForm> {
+    ) -> Result<PasswordForm, PgError> {
         let statement_ms = limits.statement_timeout.as_millis().to_string();
         let lock_ms = limits.lock_timeout.as_millis().to_string();
         let row = client
@@ -140,7 +139,7 @@ impl Dialect for Postgres {
         original: &str,
         password: &SecretValue,
         form: PasswordForm,
-    ) -> Result<()> {
+    ) -> Result<(), PgError> {
         let sql = create_clone_sql(clone, original, password, form, self.clone_acts_as_original);
         execute_secret_sql(tx, &sql, "create the clone user").await
     }
@@ -196,7 +195,8 @@ mod tests {
             (150004, "off", "'off'"),
             (150004, "plain", "'plain'"),
         ] {
-            let err = postgres_password_form(version, setting).unwrap_err();
+            let err =
+                crate::RotationError::from(postgres_password_form(version, setting).unwrap_err());
             assert_eq!(err.error_type(), "UnsupportedServer");
             assert!(err.to_string().contains(needle), "{err}");
         }

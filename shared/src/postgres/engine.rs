@@ -10,12 +10,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rotation_core::strategy::Database;
-use rotation_core::{DatabaseSecret, Result, RotationError, SecretValue};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use crate::connect::Connector;
+use super::connect::Connector;
+use super::error::{sql_error, PgError};
+use crate::database::{Capabilities, Database, DatabaseSecret, Which};
+use crate::error::Result;
+use crate::secret::SecretValue;
 
 /// How the server stores passwords, and so the hashed form a password is sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub trait Dialect: Send + Sync {
         &self,
         client: &Client,
         limits: &SessionLimits,
-    ) -> impl Future<Output = Result<PasswordForm>> + Send;
+    ) -> impl Future<Output = Result<PasswordForm, PgError>> + Send;
     /// The statement that sets `user`'s password, in `form`, salted (md5) with `stored_name`.
     /// It must carry a hashed form, never the plaintext.
     fn set_password_sql(
@@ -94,52 +95,28 @@ pub trait Dialect: Send + Sync {
         original: &str,
         password: &SecretValue,
         form: PasswordForm,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<(), PgError>> + Send;
 }
 
-/// Runs statements that may carry password material: on failure only the SQLSTATE is reported,
+/// Runs statements that may carry password material: on failure only the SQLSTATE is kept,
 /// never the server's message (which can quote the statement).
 pub async fn execute_secret_sql(
     client: &impl GenericClient,
     sql: &str,
     operation: &str,
-) -> Result<()> {
-    client.batch_execute(sql).await.map_err(|e| {
-        let code = e
-            .code()
-            .map(|c| c.code().to_string())
-            .unwrap_or_else(|| "no SQLSTATE (connection problem)".into());
-        RotationError::Database {
-            operation: operation.to_string(),
-            detail: format!("SQLSTATE {code}"),
-        }
-    })
-}
-
-/// Maps an error of a statement without password material (SQLSTATE and message).
-pub fn sql_error(operation: &str) -> impl Fn(tokio_postgres::Error) -> RotationError + '_ {
-    move |e| RotationError::Database {
-        operation: operation.to_string(),
-        detail: match e.as_db_error() {
-            Some(db) => format!("SQLSTATE {}: {}", db.code().code(), db.message()),
-            None => e.to_string(),
-        },
-    }
-}
-
-/// True when `e` says the role already exists: a concurrent setSecret created it first
-/// (`42710 duplicate_object`, or `23505 unique_violation` when both inserts raced).
-pub fn is_duplicate_object(e: &RotationError) -> bool {
-    let RotationError::Database { detail, .. } = e else {
-        return false;
-    };
-    [SqlState::DUPLICATE_OBJECT, SqlState::UNIQUE_VIOLATION]
-        .iter()
-        .any(|code| detail.starts_with(&format!("SQLSTATE {}", code.code())))
+) -> Result<(), PgError> {
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| PgError::secret_statement(operation, e))
 }
 
 /// The name `user` has on the server (via `sql`, which returns it), or `user` when not found.
-pub async fn stored_name(client: &impl GenericClient, sql: &str, user: &str) -> Result<String> {
+pub async fn stored_name(
+    client: &impl GenericClient,
+    sql: &str,
+    user: &str,
+) -> Result<String, PgError> {
     let row = client
         .query_opt(sql, &[&user])
         .await
@@ -185,7 +162,7 @@ impl<D: Dialect> PgEngine<D> {
     }
 
     /// Prepares the session on first use; returns its password form.
-    async fn prepare(&self, session: &mut PgSession) -> Result<PasswordForm> {
+    async fn prepare(&self, session: &mut PgSession) -> Result<PasswordForm, PgError> {
         if let Some(form) = session.form {
             return Ok(form);
         }
@@ -213,7 +190,11 @@ impl<D: Dialect> Database for PgEngine<D> {
         self.dialect.max_username_len()
     }
 
-    async fn connect(&self, secret: &DatabaseSecret, which: &str) -> Result<PgSession> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<PgSession> {
         let client = self.connector.connect(secret, which).await?;
         Ok(PgSession { client, form: None })
     }
@@ -230,17 +211,19 @@ impl<D: Dialect> Database for PgEngine<D> {
     async fn set_own_password(
         &self,
         session: &mut PgSession,
-        user: &str,
-        password: &SecretValue,
+        _current: &DatabaseSecret,
+        pending: &DatabaseSecret,
     ) -> Result<()> {
         let form = self.prepare(session).await?;
         // The md5 salt is the name as the server stores it: the session's own user.
         let salt = match form {
             PasswordForm::Md5 => self.session_user(session).await?,
-            PasswordForm::ScramSha256 => user.to_string(),
+            PasswordForm::ScramSha256 => pending.username.clone(),
         };
-        let sql = self.dialect.set_password_sql(user, &salt, password, form);
-        execute_secret_sql(&session.client, &sql, "set the password").await
+        let sql =
+            self.dialect
+                .set_password_sql(&pending.username, &salt, &pending.password(), form);
+        Ok(execute_secret_sql(&session.client, &sql, "set the password").await?)
     }
 
     async fn user_exists(&self, session: &mut PgSession, user: &str) -> Result<bool> {
@@ -252,39 +235,37 @@ impl<D: Dialect> Database for PgEngine<D> {
         Ok(row.is_some())
     }
 
-    async fn set_password(
-        &self,
-        session: &mut PgSession,
-        user: &str,
-        password: &SecretValue,
-    ) -> Result<()> {
+    async fn set_password(&self, session: &mut PgSession, pending: &DatabaseSecret) -> Result<()> {
         let form = self.prepare(session).await?;
+        let user = &pending.username;
         let salt = match form {
             PasswordForm::Md5 => {
                 stored_name(&session.client, self.dialect.user_exists_sql(), user).await?
             }
-            PasswordForm::ScramSha256 => user.to_string(),
+            PasswordForm::ScramSha256 => user.clone(),
         };
-        let sql = self.dialect.set_password_sql(user, &salt, password, form);
-        execute_secret_sql(&session.client, &sql, "set the password").await
+        let sql = self
+            .dialect
+            .set_password_sql(user, &salt, &pending.password(), form);
+        Ok(execute_secret_sql(&session.client, &sql, "set the password").await?)
     }
 
     async fn create_clone(
         &self,
         session: &mut PgSession,
-        clone: &str,
         original: &str,
-        password: &SecretValue,
+        pending: &DatabaseSecret,
     ) -> Result<()> {
         let form = self.prepare(session).await?;
-        let created = async {
+        let (clone, password) = (&pending.username, pending.password());
+        let created: Result<(), PgError> = async {
             let tx = session
                 .client
                 .transaction()
                 .await
                 .map_err(sql_error("begin the clone transaction"))?;
             self.dialect
-                .create_clone(&tx, clone, original, password, form)
+                .create_clone(&tx, clone, original, &password, form)
                 .await?;
             tx.commit()
                 .await
@@ -294,8 +275,8 @@ impl<D: Dialect> Database for PgEngine<D> {
         match created {
             // A concurrent setSecret created the clone between our lookup and our CREATE: the
             // transaction rolled back; set the password on the user it made.
-            Err(e) if is_duplicate_object(&e) => self.set_password(session, clone, password).await,
-            other => other,
+            Err(e) if e.is_duplicate_object() => self.set_password(session, pending).await,
+            other => Ok(other?),
         }
     }
 }

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rotation_core::strategy::MASTER;
-use rotation_core::tls::{Login, TlsMode};
-use rotation_core::{DatabaseSecret, Result, RotationError};
+use crate::database::{DatabaseSecret, Login, TlsMode, Which};
+use crate::error::{Result, RotationError, ServerError};
 use rustls::ClientConfig;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
@@ -58,8 +57,9 @@ impl Connector {
         self
     }
 
-    /// Logs in as `secret`'s user. `which` names the secret version in errors and logs.
-    pub async fn connect(&self, secret: &DatabaseSecret, which: &str) -> Result<Client> {
+    /// Logs in as `secret`'s user. `which` names the credentials in errors and logs; the
+    /// superuser's never fall back to plaintext.
+    pub async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<Client> {
         let port = secret.port.unwrap_or(self.default_port);
         let mut config = Config::new();
         config
@@ -70,11 +70,10 @@ impl Connector {
             .dbname(secret.dbname.as_deref().unwrap_or(self.default_dbname))
             .application_name("secrets-rotation-rs")
             .connect_timeout(CONNECT_TIMEOUT);
-        let fail = |e: Failure| e.into_error(secret, which, port);
-        let login = if which == MASTER {
-            Login::Superuser
-        } else {
-            Login::Rotated
+        let fail = |e: Failure| e.into_error(secret, which.label(), port);
+        let login = match which {
+            Which::Superuser => Login::Superuser,
+            Which::Current | Which::Pending | Which::Previous => Login::Rotated,
         };
         let mode = TlsMode::for_connection(
             secret.ssl,
@@ -90,7 +89,7 @@ impl Connector {
                     tracing::warn!(
                         host = %secret.host,
                         port,
-                        secret_version = which,
+                        secret_version = which.label(),
                         "the server does not offer TLS; connecting without it because ALLOW_PLAINTEXT_FALLBACK is on (set \"ssl\": true in the secret to forbid this)"
                     );
                     self.plain(config).await.map_err(fail)
@@ -153,12 +152,15 @@ impl Failure {
                     which: which.into(),
                     user: secret.username.clone(),
                     host: secret.host.clone(),
-                    hint: format!("; SQLSTATE {}: {}", code.code(), db.message()),
+                    server: Some(Box::new(server_error(db))),
+                    hint: String::new(),
                 };
             }
+            let server = Some(Box::new(server_error(db)));
             return RotationError::Database {
                 operation: format!("log in with the {which} secret"),
-                detail: format!("SQLSTATE {}: {}", code.code(), db.message()),
+                server,
+                source: Some(Box::new(e)),
             };
         }
         let detail = chain(&e);
@@ -174,6 +176,7 @@ impl Failure {
                 which: which.into(),
                 user: secret.username.clone(),
                 host: secret.host.clone(),
+                server: None,
                 hint: format!("; {detail}"),
             }
         } else {
@@ -184,6 +187,15 @@ impl Failure {
                 detail,
             }
         }
+    }
+}
+
+/// A login error's SQLSTATE and message (login errors carry no secret).
+fn server_error(db: &tokio_postgres::error::DbError) -> ServerError {
+    ServerError {
+        scheme: "SQLSTATE",
+        code: db.code().code().to_string(),
+        message: Some(db.message().to_string()),
     }
 }
 

@@ -1,0 +1,155 @@
+//! Alternating users: the superuser of the `masterarn` secret sets the password of the other
+//! user of the pair (`u` / `u_clone`), creating the clone on first use, so the previous
+//! credentials keep working until the next rotation.
+
+use super::login::{parse, prove_login, same_target, settle, test_pending, try_login, with_hint};
+use super::superuser::{masterarn, superuser_secret};
+use super::{Database, DatabaseSecret, Which};
+use crate::error::{Result, RotationError};
+use crate::labels::AWSCURRENT;
+use crate::secret::SecretValue;
+use crate::steps::{Rotation, StepContext};
+use crate::store::SecretStore;
+
+/// The suffix alternating users add to the original user name.
+pub const CLONE_SUFFIX: &str = "_clone";
+
+/// The other user of an alternating pair: `u` <-> `u_clone`. Fails if the clone name would be
+/// longer than `max_len` bytes (servers count bytes: PostgreSQL truncates a longer name, which
+/// could then name another user).
+pub fn alternate_username(user: &str, max_len: usize) -> Result<String> {
+    if let Some(original) = user.strip_suffix(CLONE_SUFFIX).filter(|o| !o.is_empty()) {
+        return Ok(original.to_string());
+    }
+    let clone = format!("{user}{CLONE_SUFFIX}");
+    if clone.len() > max_len {
+        return Err(RotationError::malformed(
+            AWSCURRENT,
+            format!(
+                "unable to clone user {user}: with {CLONE_SUFFIX} appended the name would be {} bytes, over the server's limit of {max_len} bytes",
+                clone.len()
+            ),
+        ));
+    }
+    Ok(clone)
+}
+
+/// The alternating-users strategy over an engine.
+#[derive(Debug, Clone)]
+pub struct AlternatingUsers<D> {
+    db: D,
+}
+
+impl<D: Database> AlternatingUsers<D> {
+    /// The strategy over `db`.
+    pub fn new(db: D) -> Self {
+        Self { db }
+    }
+
+    /// The database engine.
+    pub fn database(&self) -> &D {
+        &self.db
+    }
+}
+
+impl<D: Database> Rotation for AlternatingUsers<D> {
+    /// Also checks what setSecret will need (`masterarn`, a clone name the server accepts), so
+    /// createSecret stores nothing that setSecret would refuse.
+    fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
+        let secret = DatabaseSecret::parse(value, which)?;
+        secret.expect_engine(self.db.engines(), which)?;
+        masterarn(&secret, which)?;
+        alternate_username(&secret.username, self.db.max_username_len())?;
+        Ok(())
+    }
+
+    fn pending_value(
+        &self,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> Result<SecretValue> {
+        let current = DatabaseSecret::parse(current, AWSCURRENT)?;
+        let other = alternate_username(&current.username, self.db.max_username_len())?;
+        Ok(current
+            .json()
+            .with_password(new_password)
+            .with_str("username", &other)
+            .to_secret_value())
+    }
+
+    async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        let db = &self.db;
+        let pending = parse(db, &ctx.pending().await?, Which::Pending)?;
+        let current = parse(db, &ctx.current().await?, Which::Current)?;
+        let other = alternate_username(&current.username, db.max_username_len())?;
+        same_target(db, &current, Which::Current, &pending, &other)?;
+        if try_login(db, &pending, Which::Pending).await?.is_ok() {
+            return Ok(());
+        }
+        // Prove the current credentials are real before the superuser is used for anything.
+        db.connect(&current, Which::Current)
+            .await
+            .map_err(|e| with_hint(e, "the superuser secret was not used"))?;
+        let master = superuser_secret(db, ctx, &current).await?;
+        let mut session = db.connect(&master, Which::Superuser).await?;
+        let changed = if db.user_exists(&mut session, &pending.username).await? {
+            db.set_password(&mut session, &pending).await
+        } else if let Some(original) = pending.username.strip_suffix(CLONE_SUFFIX) {
+            db.create_clone(&mut session, original, &pending).await
+        } else {
+            return Err(RotationError::SetSecret(format!(
+                "user {} does not exist; only the {CLONE_SUFFIX} user is created by rotation",
+                pending.username
+            )));
+        };
+        if let Err(e) = changed {
+            return settle(db, &pending, e).await;
+        }
+        // AWSCURRENT is another user, untouched: a failure here leaves it working.
+        prove_login(db, &pending, Which::Pending)
+            .await
+            .map_err(|cause| RotationError::PasswordChangeUnverified {
+                user: pending.username.clone(),
+                outcome: "AWSCURRENT is another user and keeps working; the next setSecret sets this password again".into(),
+                source: Box::new(cause),
+            })
+    }
+
+    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        test_pending(&self.db, &ctx.pending().await?).await
+    }
+
+    async fn verify_pending<S: SecretStore>(
+        &self,
+        _ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
+    ) -> Result<()> {
+        test_pending(&self.db, pending).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternate_username_switches_both_ways_and_limits_length() {
+        assert_eq!(alternate_username("app", 63).unwrap(), "app_clone");
+        assert_eq!(alternate_username("app_clone", 63).unwrap(), "app");
+        assert_eq!(alternate_username("_clone", 63).unwrap(), "_clone_clone");
+        let fits = "u".repeat(57);
+        assert_eq!(alternate_username(&fits, 63).unwrap().len(), 63);
+        let too_long = "u".repeat(58);
+        let err = alternate_username(&too_long, 63).unwrap_err();
+        assert!(err.to_string().contains("limit of 63 bytes"), "{err}");
+        // Servers count bytes: 28 two-byte letters + "_clone" is 62 bytes and fits; 29 would be
+        // 64 bytes (35 characters) and does not.
+        assert_eq!(alternate_username(&"Ü".repeat(28), 63).unwrap().len(), 62);
+        let err = alternate_username(&"Ü".repeat(29), 63).unwrap_err();
+        assert!(err.to_string().contains("64 bytes"), "{err}");
+        assert_eq!(
+            alternate_username("Üser \"x\"", 63).unwrap(),
+            "Üser \"x\"_clone"
+        );
+    }
+}

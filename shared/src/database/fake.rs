@@ -1,0 +1,289 @@
+//! A fake engine for unit tests of the strategies (feature `test-support`): users and
+//! passwords in memory, every login and change recorded in order, and faults on demand (refused
+//! logins, failing changes, changes the server accepts but stores wrongly, a hook run at each
+//! login to play a concurrent invocation).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{Capabilities, Database, DatabaseSecret, Which};
+use crate::error::{Result, RotationError, ServerError};
+
+/// What the fake saw, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FakeEvent {
+    /// A login attempt.
+    Login {
+        /// Which credentials.
+        which: Which,
+        /// The user.
+        user: String,
+        /// Whether it was accepted.
+        accepted: bool,
+    },
+    /// `set_own_password` for `user`.
+    SetOwnPassword {
+        /// The user.
+        user: String,
+    },
+    /// `set_password` for `user`.
+    SetPassword {
+        /// The user.
+        user: String,
+    },
+    /// `create_clone`.
+    CreateClone {
+        /// The new user.
+        clone: String,
+        /// Whose privileges it gets.
+        original: String,
+    },
+}
+
+/// A change the next call of an operation makes (or does not make).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The statement fails; nothing changes.
+    Fail,
+    /// The change is made, then the statement reports a failure (a race another invocation
+    /// won: the password is what it should be).
+    FailAfterApplying,
+    /// The server accepts the change but stores another password.
+    StoreWrongly,
+}
+
+type LoginHook = Box<dyn FnMut(Which, &mut HashMap<String, String>) + Send>;
+
+#[derive(Default)]
+struct State {
+    passwords: HashMap<String, String>,
+    events: Vec<FakeEvent>,
+    refused_users: HashSet<String>,
+    faults: Vec<Fault>,
+    on_login: Option<LoginHook>,
+    capabilities: Option<Capabilities>,
+}
+
+/// The fake engine; clones share one state, so a test keeps a handle to inspect it.
+#[derive(Clone, Default)]
+pub struct FakeDatabase {
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for FakeDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeDatabase")
+            .field("events", &self.lock().events)
+            .finish()
+    }
+}
+
+/// The session of a fake login.
+#[derive(Debug, Clone)]
+pub struct FakeSession {
+    user: String,
+}
+
+impl FakeDatabase {
+    /// The `engine` value the fake accepts.
+    pub const ENGINE: &'static str = "fake";
+
+    /// An empty fake.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds (or resets) `user` with `password`.
+    pub fn with_user(self, user: &str, password: &str) -> Self {
+        self.set_password_of(user, password);
+        self
+    }
+
+    /// Sets `user`'s password behind the strategies' back.
+    pub fn set_password_of(&self, user: &str, password: &str) {
+        self.lock()
+            .passwords
+            .insert(user.to_string(), password.to_string());
+    }
+
+    /// The engine declares only `capabilities`.
+    pub fn with_capabilities(self, capabilities: Capabilities) -> Self {
+        self.lock().capabilities = Some(capabilities);
+        self
+    }
+
+    /// `user`'s password now, if the user exists.
+    pub fn password_of(&self, user: &str) -> Option<String> {
+        self.lock().passwords.get(user).cloned()
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<FakeEvent> {
+        self.lock().events.clone()
+    }
+
+    /// The login attempts so far: (which, user, accepted).
+    pub fn logins(&self) -> Vec<(Which, String, bool)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                FakeEvent::Login {
+                    which,
+                    user,
+                    accepted,
+                } => Some((which, user, accepted)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The changes so far (every event but logins).
+    pub fn changes(&self) -> Vec<FakeEvent> {
+        self.events()
+            .into_iter()
+            .filter(|e| !matches!(e, FakeEvent::Login { .. }))
+            .collect()
+    }
+
+    /// Every login of `user` is refused, whatever the password.
+    pub fn refuse_logins_of(&self, user: &str) {
+        self.lock().refused_users.insert(user.to_string());
+    }
+
+    /// The next password change (of any kind) suffers `fault`. Faults queue up.
+    pub fn fault_next_change(&self, fault: Fault) {
+        self.lock().faults.push(fault);
+    }
+
+    /// Runs `hook` at the start of every login, with the password table (to play another
+    /// invocation changing a password between two of ours).
+    pub fn on_login(&self, hook: impl FnMut(Which, &mut HashMap<String, String>) + Send + 'static) {
+        self.lock().on_login = Some(Box::new(hook));
+    }
+
+    fn change(&self, event: FakeEvent, user: &str, password: &str) -> Result<()> {
+        let mut state = self.lock();
+        state.events.push(event);
+        let fault = (!state.faults.is_empty()).then(|| state.faults.remove(0));
+        let failed = || RotationError::Database {
+            operation: "change a password (fake)".into(),
+            server: Some(Box::new(ServerError {
+                scheme: "SQLSTATE",
+                code: "XX000".into(),
+                message: Some("injected failure".into()),
+            })),
+            source: None,
+        };
+        match fault {
+            Some(Fault::Fail) => Err(failed()),
+            Some(Fault::FailAfterApplying) => {
+                state.passwords.insert(user.into(), password.into());
+                Err(failed())
+            }
+            Some(Fault::StoreWrongly) => {
+                state
+                    .passwords
+                    .insert(user.into(), format!("{password}-stored-wrongly"));
+                Ok(())
+            }
+            None => {
+                state.passwords.insert(user.into(), password.into());
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Database for FakeDatabase {
+    type Session = FakeSession;
+
+    fn engines(&self) -> &'static [&'static str] {
+        &[Self::ENGINE]
+    }
+
+    fn default_port(&self) -> u16 {
+        5432
+    }
+
+    fn max_username_len(&self) -> usize {
+        63
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.lock().capabilities.unwrap_or(Capabilities::ALL)
+    }
+
+    async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<FakeSession> {
+        let mut state = self.lock();
+        if let Some(mut hook) = state.on_login.take() {
+            hook(which, &mut state.passwords);
+            state.on_login = Some(hook);
+        }
+        let user = secret.username.clone();
+        let accepted = !state.refused_users.contains(&user)
+            && state.passwords.get(&user).map(String::as_str) == Some(secret.password().expose());
+        state.events.push(FakeEvent::Login {
+            which,
+            user: user.clone(),
+            accepted,
+        });
+        if accepted {
+            Ok(FakeSession { user })
+        } else {
+            Err(RotationError::AuthenticationFailed {
+                which: which.label().into(),
+                user,
+                host: secret.host.clone(),
+                server: None,
+                hint: String::new(),
+            })
+        }
+    }
+
+    async fn session_user(&self, session: &mut FakeSession) -> Result<String> {
+        Ok(session.user.clone())
+    }
+
+    async fn set_own_password(
+        &self,
+        session: &mut FakeSession,
+        _current: &DatabaseSecret,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let user = session.user.clone();
+        let event = FakeEvent::SetOwnPassword { user: user.clone() };
+        self.change(event, &user, pending.password().expose())
+    }
+
+    async fn user_exists(&self, _session: &mut FakeSession, user: &str) -> Result<bool> {
+        Ok(self.lock().passwords.contains_key(user))
+    }
+
+    async fn set_password(
+        &self,
+        _session: &mut FakeSession,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let user = &pending.username;
+        let event = FakeEvent::SetPassword { user: user.clone() };
+        self.change(event, user, pending.password().expose())
+    }
+
+    async fn create_clone(
+        &self,
+        _session: &mut FakeSession,
+        original: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let clone = &pending.username;
+        let event = FakeEvent::CreateClone {
+            clone: clone.clone(),
+            original: original.to_string(),
+        };
+        self.change(event, clone, pending.password().expose())
+    }
+}

@@ -1,0 +1,139 @@
+//! The checks and logins both strategies share: parsing a version, the confused-deputy checks
+//! (same user, same server), logging in with typed outcomes, proving a login, and settling a
+//! failed change that a concurrent invocation may have made.
+
+use super::{Database, DatabaseSecret, Which};
+use crate::error::{Result, RotationError};
+use crate::secret::SecretValue;
+
+use super::tls::normalize_host;
+
+/// Parses a version of a database secret and checks its engine.
+pub(crate) fn parse<D: Database>(
+    db: &D,
+    value: &SecretValue,
+    which: Which,
+) -> Result<DatabaseSecret> {
+    let secret = DatabaseSecret::parse(value, which.label())?;
+    secret.expect_engine(db.engines(), which.label())?;
+    Ok(secret)
+}
+
+/// Logs in. A refused password is `Ok(Err(AuthenticationFailed))`, so callers can try other
+/// credentials; anything else (unreachable, TLS) is an error at once.
+pub(crate) async fn try_login<D: Database>(
+    db: &D,
+    secret: &DatabaseSecret,
+    which: Which,
+) -> Result<Result<D::Session>> {
+    match db.connect(secret, which).await {
+        Ok(session) => Ok(Ok(session)),
+        Err(e @ RotationError::AuthenticationFailed { .. }) => Ok(Err(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// True when AWSPENDING logs in now; any failure (refused, unreachable) is false.
+pub(crate) async fn pending_logs_in<D: Database>(db: &D, pending: &DatabaseSecret) -> bool {
+    matches!(try_login(db, pending, Which::Pending).await, Ok(Ok(_)))
+}
+
+/// Logs in with `secret` and checks that the session is its user.
+pub(crate) async fn prove_login<D: Database>(
+    db: &D,
+    secret: &DatabaseSecret,
+    which: Which,
+) -> Result<()> {
+    let mut session = db.connect(secret, which).await?;
+    let user = db.session_user(&mut session).await?;
+    if user != secret.username {
+        return Err(RotationError::TestSecret(format!(
+            "the {which} credentials logged in as {user}, expected {}",
+            secret.username
+        )));
+    }
+    Ok(())
+}
+
+/// testSecret and the finishSecret guard for both strategies: log in as AWSPENDING and check
+/// who the session is.
+pub(crate) async fn test_pending<D: Database>(db: &D, value: &SecretValue) -> Result<()> {
+    let pending = parse(db, value, Which::Pending)?;
+    prove_login(db, &pending, Which::Pending).await
+}
+
+/// A change that failed may have lost a race with a concurrent setSecret making the same
+/// change (e.g. PostgreSQL's "tuple concurrently updated"): if AWSPENDING logs in now, the work
+/// is done; otherwise the original error stands.
+pub(crate) async fn settle<D: Database>(
+    db: &D,
+    pending: &DatabaseSecret,
+    failed: RotationError,
+) -> Result<()> {
+    if pending_logs_in(db, pending).await {
+        Ok(())
+    } else {
+        Err(failed)
+    }
+}
+
+/// Adds guidance to an authentication failure.
+pub(crate) fn with_hint(e: RotationError, extra: &str) -> RotationError {
+    match e {
+        RotationError::AuthenticationFailed {
+            which,
+            user,
+            host,
+            server,
+            hint,
+        } => RotationError::AuthenticationFailed {
+            which,
+            user,
+            host,
+            server,
+            hint: format!("{hint}; {extra}"),
+        },
+        other => other,
+    }
+}
+
+/// The port a secret connects to.
+pub(crate) fn effective_port<D: Database>(db: &D, secret: &DatabaseSecret) -> u16 {
+    secret.port.unwrap_or(db.default_port())
+}
+
+/// `host:port` of a secret, as messages show it.
+pub(crate) fn server_of<D: Database>(db: &D, secret: &DatabaseSecret) -> String {
+    format!("{}:{}", secret.host, effective_port(db, secret))
+}
+
+/// True when `a` and `b` name the same server: host compared lowercase without a trailing dot,
+/// and the effective port.
+pub(crate) fn same_server<D: Database>(db: &D, a: &DatabaseSecret, b: &DatabaseSecret) -> bool {
+    normalize_host(&a.host) == normalize_host(&b.host)
+        && effective_port(db, a) == effective_port(db, b)
+}
+
+/// The confused-deputy check: `other` must name the user `user` on the server of `pending`.
+pub(crate) fn same_target<D: Database>(
+    db: &D,
+    other: &DatabaseSecret,
+    other_which: Which,
+    pending: &DatabaseSecret,
+    user: &str,
+) -> Result<()> {
+    if pending.username != user {
+        return Err(RotationError::ConfusedDeputy(format!(
+            "AWSPENDING is for user {} but {other_which} implies user {user}",
+            pending.username
+        )));
+    }
+    if !same_server(db, other, pending) {
+        return Err(RotationError::ConfusedDeputy(format!(
+            "AWSPENDING is for {} but {other_which} is for {}",
+            server_of(db, pending),
+            server_of(db, other)
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The database layer: what every database rotation function shares, whatever its engine.
+//!
+//! - [`DatabaseSecret`]: the secret JSON of the SAR database functions;
+//! - [`Database`]: the engine trait, with the [`Capabilities`] an engine declares;
+//! - the two strategies, [`SingleUser`] and [`AlternatingUsers`], and [`Strategy`], the one a
+//!   deployment picked;
+//! - the login and settle helpers they share, superuser-secret resolution, and TLS.
+//!
+//! Engines supply connections and SQL; they never re-implement a step.
+
+mod alternating;
+#[cfg(feature = "test-support")]
+mod fake;
+mod login;
+mod secret;
+mod single_user;
+mod strategy;
+mod superuser;
+mod tls;
+
+use std::fmt;
+use std::future::Future;
+
+pub use alternating::{alternate_username, AlternatingUsers, CLONE_SUFFIX};
+#[cfg(feature = "test-support")]
+pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
+pub use secret::DatabaseSecret;
+pub use single_user::SingleUser;
+pub use strategy::Strategy;
+pub use tls::{client_config, is_aws_managed_host, normalize_host, Login, TlsMode};
+
+use crate::error::Result;
+use crate::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+
+/// What the superuser secret is called in messages.
+pub const MASTER: &str = "master secret";
+
+/// Which credentials a connection uses: a version of the rotated secret, or the superuser's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// AWSCURRENT of the rotated secret.
+    Current,
+    /// AWSPENDING of the rotated secret.
+    Pending,
+    /// AWSPREVIOUS of the rotated secret.
+    Previous,
+    /// The superuser secret named by `masterarn`.
+    Superuser,
+}
+
+impl Which {
+    /// The name used in messages: the staging label, or "master secret".
+    pub fn label(self) -> &'static str {
+        match self {
+            Which::Current => AWSCURRENT,
+            Which::Pending => AWSPENDING,
+            Which::Previous => AWSPREVIOUS,
+            Which::Superuser => MASTER,
+        }
+    }
+}
+
+impl fmt::Display for Which {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What an engine can do. A strategy that needs a capability the engine lacks is refused at
+/// start-up, so an engine is added without touching the strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// A user can change its own password (single user).
+    pub own_password: bool,
+    /// A superuser can change another user's password (alternating users).
+    pub other_users_password: bool,
+    /// A superuser can create a user with the privileges of another (alternating users).
+    pub clone_with_privileges: bool,
+}
+
+impl Capabilities {
+    /// Every capability.
+    pub const ALL: Self = Self {
+        own_password: true,
+        other_users_password: true,
+        clone_with_privileges: true,
+    };
+}
+
+/// A database engine as the strategies need it.
+pub trait Database: Send + Sync {
+    /// An open, authenticated session.
+    type Session: Send;
+
+    /// The `engine` values this function accepts.
+    fn engines(&self) -> &'static [&'static str];
+
+    /// The port used when a secret has no `port` key.
+    fn default_port(&self) -> u16;
+
+    /// The longest user name the engine accepts, in bytes (for `_clone` names).
+    fn max_username_len(&self) -> usize;
+
+    /// What this engine can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Logs in with `secret`'s credentials. A wrong password must be
+    /// [`RotationError::AuthenticationFailed`](crate::RotationError::AuthenticationFailed); an
+    /// unreachable host `DatabaseUnreachable`; a TLS problem `TlsFailure`. The superuser secret
+    /// ([`Which::Superuser`]) is never allowed a plaintext fallback.
+    fn connect(
+        &self,
+        secret: &DatabaseSecret,
+        which: Which,
+    ) -> impl Future<Output = Result<Self::Session>> + Send;
+
+    /// The user the session authenticated as.
+    fn session_user(
+        &self,
+        session: &mut Self::Session,
+    ) -> impl Future<Output = Result<String>> + Send;
+
+    /// Changes the password of the session's own user from `current`'s to `pending`'s (both
+    /// name that user). Engines that must send the old password (SQL Server's `OLD_PASSWORD`,
+    /// Oracle's `REPLACE`) take it from `current`.
+    fn set_own_password(
+        &self,
+        session: &mut Self::Session,
+        current: &DatabaseSecret,
+        pending: &DatabaseSecret,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// As superuser: whether `user` exists.
+    fn user_exists(
+        &self,
+        session: &mut Self::Session,
+        user: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// As superuser: sets `pending`'s password for its user.
+    fn set_password(
+        &self,
+        session: &mut Self::Session,
+        pending: &DatabaseSecret,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// As superuser: creates `pending`'s user, able to log in with its password and with the
+    /// privileges of `original`. Must tolerate a concurrent creation of the same user (then set
+    /// its password).
+    fn create_clone(
+        &self,
+        session: &mut Self::Session,
+        original: &str,
+        pending: &DatabaseSecret,
+    ) -> impl Future<Output = Result<()>> + Send;
+}

@@ -1,0 +1,144 @@
+//! Single user: the user changes its own password, logging in with AWSCURRENT (or, if that no
+//! longer works, AWSPREVIOUS), and the change is verified by an AWSPENDING login before
+//! setSecret returns; a change that does not log in is set back.
+
+use super::login::{parse, prove_login, same_target, settle, test_pending, try_login, with_hint};
+use super::{Database, DatabaseSecret, Which};
+use crate::error::{Result, RotationError};
+use crate::labels::AWSCURRENT;
+use crate::secret::SecretValue;
+use crate::steps::{Rotation, StepContext};
+use crate::store::SecretStore;
+
+/// The single-user strategy over an engine.
+#[derive(Debug, Clone)]
+pub struct SingleUser<D> {
+    db: D,
+}
+
+impl<D: Database> SingleUser<D> {
+    /// The strategy over `db`.
+    pub fn new(db: D) -> Self {
+        Self { db }
+    }
+
+    /// The database engine.
+    pub fn database(&self) -> &D {
+        &self.db
+    }
+
+    /// A session able to change the password: AWSCURRENT, else AWSPREVIOUS (checked against
+    /// AWSPENDING before it is used, unlike the official function). Returns the session and
+    /// the secret it logged in with.
+    async fn login_for_change<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &DatabaseSecret,
+        pending: &DatabaseSecret,
+    ) -> Result<(D::Session, DatabaseSecret)> {
+        let db = &self.db;
+        let current_failed = match try_login(db, current, Which::Current).await? {
+            Ok(session) => return Ok((session, current.clone())),
+            Err(refused) => refused,
+        };
+        let Some(previous) = ctx.previous().await? else {
+            return Err(with_hint(
+                current_failed,
+                "there is no AWSPREVIOUS to fall back on",
+            ));
+        };
+        let mut previous = parse(db, &previous, Which::Previous)?;
+        same_target(db, &previous, Which::Previous, pending, &previous.username)?;
+        previous.ssl = current.ssl;
+        match try_login(db, &previous, Which::Previous).await? {
+            Ok(session) => Ok((session, previous)),
+            Err(e) => Err(with_hint(
+                e,
+                "AWSCURRENT was refused too, so the password cannot be changed",
+            )),
+        }
+    }
+
+    /// The change was accepted but AWSPENDING does not log in: put the old password back
+    /// through the session that is still open, so AWSCURRENT keeps working. Says what happened.
+    async fn set_back(
+        &self,
+        session: &mut D::Session,
+        pending: &DatabaseSecret,
+        used: &DatabaseSecret,
+    ) -> String {
+        let db = &self.db;
+        let user = &used.username;
+        match db.set_own_password(session, pending, used).await {
+            Err(e) => format!(
+                "setting the old password back failed too ({e}): log in as an administrator and set the AWSCURRENT password of {user} by hand"
+            ),
+            Ok(()) => match prove_login(db, used, Which::Current).await {
+                Ok(()) => "the old password was set back and logs in again; nothing else changed"
+                    .to_string(),
+                Err(e) => format!(
+                    "the old password was set back but does not log in either ({e}): set the AWSCURRENT password of {user} by hand"
+                ),
+            },
+        }
+    }
+}
+
+impl<D: Database> Rotation for SingleUser<D> {
+    fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
+        let secret = DatabaseSecret::parse(value, which)?;
+        secret.expect_engine(self.db.engines(), which)
+    }
+
+    fn pending_value(
+        &self,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> Result<SecretValue> {
+        let current = DatabaseSecret::parse(current, AWSCURRENT)?;
+        Ok(current.json().with_password(new_password).to_secret_value())
+    }
+
+    async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        let db = &self.db;
+        let pending = parse(db, &ctx.pending().await?, Which::Pending)?;
+        let current = parse(db, &ctx.current().await?, Which::Current)?;
+        // Checked before any login, so a crafted AWSPENDING never reaches another server.
+        same_target(db, &current, Which::Current, &pending, &current.username)?;
+        // Already done (a retry, or a concurrent invocation got there first).
+        if try_login(db, &pending, Which::Pending).await?.is_ok() {
+            return Ok(());
+        }
+        let (mut session, used) = match self.login_for_change(ctx, &current, &pending).await {
+            Ok(found) => found,
+            // Whatever failed, a concurrent setSecret may have changed the password after our
+            // first AWSPENDING login (so AWSCURRENT is refused now): if AWSPENDING works, the
+            // work is done and a duplicate delivery must not fail the rotation.
+            Err(e) => return settle(db, &pending, e).await,
+        };
+        if let Err(e) = db.set_own_password(&mut session, &used, &pending).await {
+            return settle(db, &pending, e).await;
+        }
+        let Err(cause) = prove_login(db, &pending, Which::Pending).await else {
+            return Ok(());
+        };
+        let outcome = self.set_back(&mut session, &pending, &used).await;
+        Err(RotationError::PasswordChangeUnverified {
+            user: pending.username.clone(),
+            outcome,
+            source: Box::new(cause),
+        })
+    }
+
+    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        test_pending(&self.db, &ctx.pending().await?).await
+    }
+
+    async fn verify_pending<S: SecretStore>(
+        &self,
+        _ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
+    ) -> Result<()> {
+        test_pending(&self.db, pending).await
+    }
+}

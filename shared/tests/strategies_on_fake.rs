@@ -1,0 +1,454 @@
+//! Both database strategies on the fake engine and the strict in-memory Secrets Manager: the
+//! AWSPREVIOUS fallback, every confused-deputy check, the settle race, verification and
+//! set-back, the order of logins (AWSCURRENT before the superuser secret is read), clone
+//! creation once, and the orderings a real server cannot be made to produce on demand.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use rotation_core::database::{
+    AlternatingUsers, Capabilities, FakeDatabase, FakeEvent, Fault, SingleUser, Strategy, Which,
+};
+use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::{
+    handle_invocation, MemoryStore, Outcome, PasswordDefaults, PasswordPolicy, Result, Rotation,
+    RotationEvent, Step, StoreCall, StrategyKind,
+};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+
+fn policy() -> PasswordPolicy {
+    PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap()
+}
+
+fn secret(user: &str, password: &str, extra: Value) -> String {
+    let mut v = json!({
+        "engine": FakeDatabase::ENGINE, "host": "db.example", "username": user, "password": password,
+    });
+    for (k, val) in extra.as_object().unwrap() {
+        v[k] = val.clone();
+    }
+    v.to_string()
+}
+
+fn event(name: &str, step: Step) -> Value {
+    RotationEvent {
+        step,
+        secret_id: MemoryStore::arn(name),
+        token: TOKEN.into(),
+    }
+    .to_value()
+}
+
+/// A store with secret `s` (AWSCURRENT `current`) whose rotation `TOKEN` has started.
+fn store_with(current: &str) -> MemoryStore {
+    let store = MemoryStore::new();
+    store.create_secret("s", current);
+    store.start_rotation("s", TOKEN).unwrap();
+    store
+}
+
+async fn step<R: Rotation>(store: &MemoryStore, rotation: &R, s: Step) -> Result<Outcome> {
+    handle_invocation(store, rotation, &policy(), &event("s", s)).await
+}
+
+async fn create<R: Rotation>(store: &MemoryStore, rotation: &R) -> Value {
+    step(store, rotation, Step::Create).await.unwrap();
+    serde_json::from_str(&store.value_of("s", TOKEN).unwrap()).unwrap()
+}
+
+async fn rotate<R: Rotation>(store: &MemoryStore, rotation: &R) {
+    for s in Step::ALL {
+        step(store, rotation, s)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {}: {e}", e.error_type()));
+    }
+}
+
+fn current_token(store: &MemoryStore) -> String {
+    labels::versions_with(&store.stages("s"), AWSCURRENT)[0].to_string()
+}
+
+/// Overwrites `field` of the AWSPENDING value, as an attacker with PutSecretValue could.
+fn tamper(store: &MemoryStore, field: &str, value: Value) {
+    let mut pending: Value = serde_json::from_str(&store.value_of("s", TOKEN).unwrap()).unwrap();
+    pending[field] = value;
+    store.set_version("s", TOKEN, Some(&pending.to_string()), &[AWSPENDING]);
+}
+
+fn logins_of(db: &FakeDatabase) -> Vec<Which> {
+    db.logins().into_iter().map(|(which, _, _)| which).collect()
+}
+
+// ---------------------------------------------------------------- single user
+
+#[tokio::test]
+async fn single_user_rotates_with_these_logins_in_this_order() {
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = store_with(&secret("app", "old-Pa55", json!({})));
+    let strategy = SingleUser::new(db.clone());
+    rotate(&store, &strategy).await;
+    let new: Value =
+        serde_json::from_str(&store.value_of("s", &current_token(&store)).unwrap()).unwrap();
+    assert_eq!(db.password_of("app").as_deref(), new["password"].as_str());
+    use Which::{Current, Pending};
+    // set: pending (refused), current, pending (verification); test: pending; finish: pending.
+    assert_eq!(
+        logins_of(&db),
+        vec![Pending, Current, Pending, Pending, Pending]
+    );
+    assert_eq!(
+        db.changes(),
+        vec![FakeEvent::SetOwnPassword { user: "app".into() }]
+    );
+}
+
+#[tokio::test]
+async fn single_user_falls_back_on_awsprevious_checked_before_it_logs_in() {
+    let db = FakeDatabase::new().with_user("app", "previous-Pa55");
+    let store = store_with(&secret("app", "current-Pa55", json!({})));
+    store.set_version(
+        "s",
+        "older",
+        Some(&secret("app", "previous-Pa55", json!({}))),
+        &[AWSPREVIOUS],
+    );
+    let strategy = SingleUser::new(db.clone());
+    rotate(&store, &strategy).await;
+    let logins = db.logins();
+    assert_eq!(logins[1], (Which::Current, "app".into(), false));
+    assert_eq!(logins[2], (Which::Previous, "app".into(), true));
+
+    // An AWSPREVIOUS for another user is refused before any login with it.
+    let db = FakeDatabase::new()
+        .with_user("app", "previous-Pa55")
+        .with_user("victim", "victim-Pa55");
+    let store = store_with(&secret("app", "current-Pa55", json!({})));
+    store.set_version(
+        "s",
+        "older",
+        Some(&secret("victim", "victim-Pa55", json!({}))),
+        &[AWSPREVIOUS],
+    );
+    let strategy = SingleUser::new(db.clone());
+    create(&store, &strategy).await;
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConfusedDeputy", "{err}");
+    assert!(db.logins().iter().all(|(w, _, _)| *w != Which::Previous));
+    assert!(db.changes().is_empty());
+}
+
+#[tokio::test]
+async fn single_user_refuses_a_pending_for_another_user_host_or_port_before_any_login() {
+    for (field, value) in [
+        ("username", json!("victim")),
+        ("host", json!("other.example")),
+        ("port", json!(6543)),
+    ] {
+        let db = FakeDatabase::new()
+            .with_user("app", "old-Pa55")
+            .with_user("victim", "victim-Pa55");
+        let store = store_with(&secret("app", "old-Pa55", json!({})));
+        let strategy = SingleUser::new(db.clone());
+        create(&store, &strategy).await;
+        tamper(&store, field, value);
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        assert_eq!(err.error_type(), "ConfusedDeputy", "{field}: {err}");
+        assert!(db.events().is_empty(), "{field}: no login, no change");
+    }
+    // The same server written differently is the same server.
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = store_with(&secret("app", "old-Pa55", json!({"port": "5432"})));
+    let strategy = SingleUser::new(db.clone());
+    create(&store, &strategy).await;
+    tamper(&store, "host", json!("DB.Example."));
+    tamper(&store, "port", Value::Null);
+    step(&store, &strategy, Step::Set).await.unwrap();
+}
+
+#[tokio::test]
+async fn single_user_settles_a_failed_change_that_a_concurrent_invocation_made() {
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = store_with(&secret("app", "old-Pa55", json!({})));
+    let strategy = SingleUser::new(db.clone());
+    create(&store, &strategy).await;
+    // The statement reports a failure, but the password is what it should be.
+    db.fault_next_change(Fault::FailAfterApplying);
+    step(&store, &strategy, Step::Set).await.unwrap();
+    // A real failure stands, and nothing changed.
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = store_with(&secret("app", "old-Pa55", json!({})));
+    let strategy = SingleUser::new(db.clone());
+    create(&store, &strategy).await;
+    db.fault_next_change(Fault::Fail);
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "DatabaseError", "{err}");
+    assert_eq!(db.password_of("app").as_deref(), Some("old-Pa55"));
+}
+
+#[tokio::test]
+async fn single_user_sets_the_old_password_back_when_the_new_one_does_not_log_in() {
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = store_with(&secret("app", "old-Pa55", json!({})));
+    let strategy = SingleUser::new(db.clone());
+    create(&store, &strategy).await;
+    db.fault_next_change(Fault::StoreWrongly);
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");
+    assert!(
+        err.to_string().contains("set back and logs in again"),
+        "{err}"
+    );
+    assert_eq!(db.password_of("app").as_deref(), Some("old-Pa55"));
+    assert_eq!(
+        db.changes(),
+        vec![
+            FakeEvent::SetOwnPassword { user: "app".into() },
+            FakeEvent::SetOwnPassword { user: "app".into() }
+        ]
+    );
+    // The retry completes the rotation.
+    for s in [Step::Set, Step::Test, Step::Finish] {
+        step(&store, &strategy, s).await.unwrap();
+    }
+    assert_eq!(current_token(&store), TOKEN);
+}
+
+#[tokio::test]
+async fn single_user_previous_path_errors_yield_to_a_concurrent_setsecret_that_finished() {
+    for previous in [
+        secret("someone-else", "x", json!({})),
+        "not json".to_string(),
+    ] {
+        let db = FakeDatabase::new().with_user("app", "old-Pa55");
+        let store = store_with(&secret("app", "old-Pa55", json!({})));
+        store.set_version("s", "older", Some(&previous), &[AWSPREVIOUS]);
+        let strategy = SingleUser::new(db.clone());
+        let new = create(&store, &strategy).await["password"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Our AWSPENDING login fails (not changed yet); then, just before our AWSCURRENT
+        // login, another invocation finishes the change, so AWSCURRENT is refused and the
+        // AWSPREVIOUS path fails: the step must still succeed, because the work is done.
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        db.on_login(move |which, passwords| {
+            if which == Which::Current && !flag.swap(true, Ordering::SeqCst) {
+                passwords.insert("app".into(), new.clone());
+            }
+        });
+        step(&store, &strategy, Step::Set)
+            .await
+            .unwrap_or_else(|e| panic!("previous {previous}: {}: {e}", e.error_type()));
+        assert!(db.changes().is_empty(), "nothing changed twice");
+    }
+}
+
+// ---------------------------------------------------------------- alternating users
+
+/// `app` and its superuser `admin` on the fake; the child secret names the superuser's.
+fn alternating_setup(master_extra: Value) -> (FakeDatabase, MemoryStore) {
+    let db = FakeDatabase::new()
+        .with_user("app", "app-Pa55")
+        .with_user("admin", "admin-Pa55");
+    let store = MemoryStore::new();
+    let master = store.create_secret("admin", &secret("admin", "admin-Pa55", master_extra));
+    store.create_secret(
+        "s",
+        &secret("app", "app-Pa55", json!({ "masterarn": master })),
+    );
+    (db, store)
+}
+
+#[tokio::test]
+async fn alternating_users_create_the_clone_once_then_only_set_passwords() {
+    let (db, store) = alternating_setup(json!({}));
+    let strategy = AlternatingUsers::new(db.clone());
+    for round in 0..3 {
+        let token = format!("{round}ccccccc-cccc-4ccc-8ccc-cccccccccccc");
+        store.start_rotation("s", &token).unwrap();
+        for s in Step::ALL {
+            let ev = RotationEvent {
+                step: s,
+                secret_id: MemoryStore::arn("s"),
+                token: token.clone(),
+            };
+            handle_invocation(&store, &strategy, &policy(), &ev.to_value())
+                .await
+                .unwrap_or_else(|e| panic!("round {round} {s}: {e}"));
+        }
+    }
+    assert_eq!(
+        db.changes(),
+        vec![
+            FakeEvent::CreateClone {
+                clone: "app_clone".into(),
+                original: "app".into()
+            },
+            FakeEvent::SetPassword { user: "app".into() },
+            FakeEvent::SetPassword {
+                user: "app_clone".into()
+            },
+        ]
+    );
+    assert_eq!(db.password_of("admin").as_deref(), Some("admin-Pa55"));
+}
+
+#[tokio::test]
+async fn alternating_users_log_in_as_awscurrent_before_reading_the_superuser_secret() {
+    let (db, store) = alternating_setup(json!({}));
+    let master_arn = MemoryStore::arn("admin");
+    let reads_master = |store: &MemoryStore| {
+        store
+            .calls()
+            .iter()
+            .any(|c| matches!(c, StoreCall::GetValue { secret_id, .. } if *secret_id == master_arn))
+    };
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    create(&store, &strategy).await;
+    // AWSCURRENT is refused: the superuser secret is never read, nobody logs in as superuser.
+    db.set_password_of("app", "changed-by-hand");
+    store.clear_calls();
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "AuthenticationFailed", "{err}");
+    assert!(
+        err.to_string().contains("superuser secret was not used"),
+        "{err}"
+    );
+    assert!(!reads_master(&store));
+    assert!(!logins_of(&db).contains(&Which::Superuser));
+    assert!(db.changes().is_empty());
+    // With AWSCURRENT working, the order is AWSCURRENT, then the superuser.
+    db.set_password_of("app", "app-Pa55");
+    step(&store, &strategy, Step::Set).await.unwrap();
+    let logins = logins_of(&db);
+    let current = logins.iter().rposition(|w| *w == Which::Current).unwrap();
+    let superuser = logins.iter().position(|w| *w == Which::Superuser).unwrap();
+    assert!(current < superuser, "{logins:?}");
+    assert!(reads_master(&store));
+}
+
+#[tokio::test]
+async fn alternating_users_refuse_every_confused_deputy_and_change_nothing() {
+    // The pending secret tampered with.
+    for (field, value) in [
+        ("username", json!("victim")),
+        ("username", json!("app")),
+        ("host", json!("other.example")),
+        ("port", json!(6543)),
+    ] {
+        let (db, store) = alternating_setup(json!({}));
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = AlternatingUsers::new(db.clone());
+        create(&store, &strategy).await;
+        tamper(&store, field, value.clone());
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        assert_eq!(err.error_type(), "ConfusedDeputy", "{field}={value}: {err}");
+        assert!(
+            db.events().is_empty(),
+            "{field}={value}: no login, no change"
+        );
+    }
+    // The superuser secret for another server, or the rotated secret itself.
+    for master_extra in [json!({"host": "other.example"}), json!({"port": 6543})] {
+        let (db, store) = alternating_setup(master_extra.clone());
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = AlternatingUsers::new(db.clone());
+        create(&store, &strategy).await;
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        assert_eq!(err.error_type(), "ConfusedDeputy", "{master_extra}: {err}");
+        assert!(!logins_of(&db).contains(&Which::Superuser));
+        assert!(db.changes().is_empty());
+    }
+    let (db, store) = alternating_setup(json!({}));
+    store.create_secret(
+        "s",
+        &secret(
+            "app",
+            "app-Pa55",
+            json!({ "masterarn": MemoryStore::arn("s") }),
+        ),
+    );
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    create(&store, &strategy).await;
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConfusedDeputy", "{err}");
+    assert!(err.to_string().contains("itself"), "{err}");
+    assert!(db.changes().is_empty());
+}
+
+#[tokio::test]
+async fn alternating_users_settle_a_racing_clone_creation_and_verify_the_change() {
+    let (db, store) = alternating_setup(json!({}));
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    create(&store, &strategy).await;
+    db.fault_next_change(Fault::FailAfterApplying);
+    step(&store, &strategy, Step::Set).await.unwrap();
+
+    let (db, store) = alternating_setup(json!({}));
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    create(&store, &strategy).await;
+    db.fault_next_change(Fault::StoreWrongly);
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");
+    assert_eq!(
+        db.password_of("app").as_deref(),
+        Some("app-Pa55"),
+        "AWSCURRENT untouched"
+    );
+}
+
+#[tokio::test]
+async fn alternating_users_without_masterarn_store_nothing() {
+    let db = FakeDatabase::new().with_user("app", "app-Pa55");
+    let store = store_with(&secret("app", "app-Pa55", json!({})));
+    let strategy = AlternatingUsers::new(db.clone());
+    let err = step(&store, &strategy, Step::Create).await.unwrap_err();
+    assert_eq!(err.error_type(), "MalformedSecret", "{err}");
+    assert!(err.to_string().contains("masterarn"), "{err}");
+    assert!(store.value_of("s", TOKEN).is_none());
+}
+
+// ---------------------------------------------------------------- both
+
+#[tokio::test]
+async fn finish_refuses_credentials_that_do_not_log_in_for_both_strategies() {
+    for kind in [StrategyKind::SingleUser, StrategyKind::AlternatingUsers] {
+        let (db, store) = alternating_setup(json!({}));
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = Strategy::new(kind, db.clone()).unwrap();
+        create(&store, &strategy).await;
+        let before = store.stages("s");
+        let err = step(&store, &strategy, Step::Finish).await.unwrap_err();
+        assert_eq!(err.error_type(), "FinishSecretRefused", "{kind:?}: {err}");
+        assert_eq!(store.stages("s"), before, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_strategy_the_engine_cannot_do_is_refused_at_start_up() {
+    let no_clone = Capabilities {
+        clone_with_privileges: false,
+        ..Capabilities::ALL
+    };
+    let no_own = Capabilities {
+        own_password: false,
+        ..Capabilities::ALL
+    };
+    let db = |c| FakeDatabase::new().with_capabilities(c);
+    assert!(Strategy::new(StrategyKind::SingleUser, db(no_clone)).is_ok());
+    for (kind, caps) in [
+        (StrategyKind::AlternatingUsers, no_clone),
+        (StrategyKind::SingleUser, no_own),
+    ] {
+        let err = Strategy::new(kind, db(caps)).unwrap_err();
+        assert_eq!(err.error_type(), "ConfigurationError");
+        assert!(err.to_string().contains("ROTATION_STRATEGY"), "{err}");
+    }
+}

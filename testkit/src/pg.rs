@@ -1,0 +1,244 @@
+//! The PostgreSQL-wire test bed (feature `postgres`): the [`Harness`] with a PostgreSQL or
+//! Redshift function on the sandbox server, plus superuser access to that server to set up
+//! users and check which passwords log in.
+
+use std::ops::Deref;
+
+use rotation_core::database::{client_config, Strategy};
+use rotation_core::postgres::{
+    hashed_password, Connector, Dialect, PasswordForm, PgEngine, Postgres,
+};
+use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue};
+use serde_json::{json, Value};
+
+use crate::harness::{unique, Harness};
+use crate::postgres::{ident, literal, PgAdmin};
+
+/// Which CA the function trusts.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Trust {
+    /// The CA that signed the sandbox server's certificate.
+    #[default]
+    SandboxCa,
+    /// A CA that signed nothing the server presents.
+    OtherCa,
+}
+
+/// How the function under test is configured beyond its dialect and strategy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The CA the function trusts.
+    pub trust: Trust,
+    /// `ALLOW_PLAINTEXT_FALLBACK`.
+    pub plaintext_fallback: bool,
+}
+
+/// A PostgreSQL-wire function on the sandbox server.
+pub struct Bed<D = Postgres> {
+    harness: Harness<Strategy<PgEngine<D>>>,
+    /// Superuser access to the sandbox server.
+    pub pg: PgAdmin,
+    /// The first `engine` value of the dialect (used in secrets).
+    pub engine: &'static str,
+    /// The dialect's default database (used in secrets and logins).
+    pub dbname: &'static str,
+}
+
+impl<D> Deref for Bed<D> {
+    type Target = Harness<Strategy<PgEngine<D>>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.harness
+    }
+}
+
+impl Bed<Postgres> {
+    /// The PostgreSQL single-user function.
+    pub async fn single() -> Self {
+        Self::new("single", Trust::SandboxCa, false).await
+    }
+
+    /// The PostgreSQL alternating-users function.
+    pub async fn alternating() -> Self {
+        Self::new("alternating", Trust::SandboxCa, false).await
+    }
+
+    /// The PostgreSQL function with `strategy`, trusting `trust`, with
+    /// `CLONE_ACTS_AS_ORIGINAL` as given.
+    pub async fn new(strategy: &str, trust: Trust, clone_acts_as_original: bool) -> Self {
+        let dialect = Postgres {
+            clone_acts_as_original,
+        };
+        Bed::with_dialect(dialect, strategy, trust, PasswordDefaults::POSTGRES).await
+    }
+}
+
+impl<D: Dialect> Bed<D> {
+    /// A bed for any PostgreSQL-wire dialect.
+    pub async fn with_dialect(
+        dialect: D,
+        strategy: &str,
+        trust: Trust,
+        defaults: PasswordDefaults,
+    ) -> Self {
+        let options = Options {
+            trust,
+            ..Options::default()
+        };
+        Self::with_options(dialect, strategy, defaults, options).await
+    }
+
+    /// A bed with every option chosen.
+    pub async fn with_options(
+        dialect: D,
+        strategy: &str,
+        defaults: PasswordDefaults,
+        options: Options,
+    ) -> Self {
+        let pg = PgAdmin::from_env();
+        let ca = match options.trust {
+            Trust::SandboxCa => &pg.ca,
+            Trust::OtherCa => &pg.other_ca,
+        };
+        let tls = client_config(Some(ca), false).expect("the sandbox CA loads");
+        let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
+        let connector = Connector::new(tls, dialect.default_port(), dbname)
+            .with_plaintext_fallback(options.plaintext_fallback);
+        let function = Strategy::from_name(Some(strategy), PgEngine::new(dialect, connector))
+            .expect("a known strategy");
+        Self {
+            harness: Harness::new(function, defaults).await,
+            pg,
+            engine,
+            dbname,
+        }
+    }
+
+    /// The same bed with another password policy.
+    pub fn with_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.harness = self.harness.with_policy(policy);
+        self
+    }
+
+    /// The secret JSON for `user` on the sandbox server, with `extra` keys.
+    pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
+        let mut v = json!({
+            "engine": self.engine,
+            "host": self.pg.host,
+            "port": self.pg.port,
+            "username": user,
+            "password": password,
+            "dbname": self.dbname,
+        });
+        for (k, val) in extra.as_object().expect("extra is an object") {
+            v[k] = val.clone();
+        }
+        v.to_string()
+    }
+
+    /// A secret named `pg-<unique>` holding `json`; returns its ARN.
+    pub async fn secret(&self, json: &str) -> String {
+        self.harness.secret("pg", json).await
+    }
+
+    /// A new login user `<prefix>_<unique>` (SCRAM) on the bed's database, and its secret with
+    /// `extra` keys. Returns (user, secret ARN).
+    pub async fn user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        let user = format!("{prefix}_{}", unique());
+        self.pg
+            .create_login(self.dbname, &user, password, false, &[])
+            .await;
+        let arn = self.secret(&self.secret_json(&user, password, extra)).await;
+        (user, arn)
+    }
+
+    /// A new superuser `name` and its secret with `extra` keys; returns the secret's ARN.
+    pub async fn superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.pg
+            .session(self.dbname)
+            .await
+            .batch_execute(&format!(
+                "CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}",
+                ident(name),
+                literal(password)
+            ))
+            .await
+            .expect("create the superuser");
+        self.secret(&self.secret_json(name, password, extra)).await
+    }
+
+    /// A fresh original user `u` (whose name starts with `alt_<tag>_`) that can read one
+    /// table, a dedicated superuser with its secret, and the user's secret (with `masterarn`).
+    /// Returns (user, master user, secret ARN, table).
+    pub async fn alternating_pair(&self, tag: &str) -> (String, String, String, String) {
+        let user = format!("alt_{tag}_{}", unique());
+        let master = format!("master_{}", unique());
+        let table = format!("data_{}", unique());
+        self.pg
+            .create_login(self.dbname, &user, "u-Pa55word", false, &[])
+            .await;
+        let admin = self.pg.session(self.dbname).await;
+        admin
+            .batch_execute(&format!(
+                "CREATE TABLE {t} (v int); INSERT INTO {t} VALUES (42); GRANT SELECT ON {t} TO {u};",
+                t = ident(&table),
+                u = ident(&user)
+            ))
+            .await
+            .expect("create the table");
+        let master_arn = self
+            .superuser_secret(&master, "master-Pa55", json!({"ssl": true}))
+            .await;
+        let arn = self
+            .secret(&self.secret_json(
+                &user,
+                "u-Pa55word",
+                json!({"masterarn": master_arn, "ssl": true}),
+            ))
+            .await;
+        (user, master, arn, table)
+    }
+
+    /// True when `user` logs in with `password` and reads 42 from `table`.
+    pub async fn can_read(&self, user: &str, password: &str, table: &str) -> bool {
+        let Ok(client) = self.pg.login(user, password, self.dbname, false).await else {
+            return false;
+        };
+        client
+            .query_one(&format!("SELECT v FROM {}", ident(table)), &[])
+            .await
+            .map(|r| r.get::<_, i32>(0) == 42)
+            .unwrap_or(false)
+    }
+
+    /// Rotates `arn` (a single-user secret of `user`) `rounds` times; after each, the server
+    /// must store exactly the md5 form of the new password salted with `user`, and it logs in.
+    pub async fn rotations_store_md5(&self, arn: &str, user: &str, rounds: usize) {
+        for round in 1..=rounds {
+            let run = self.rotate(arn).await;
+            assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+            let (_, new) = self.current(arn).await;
+            let md5 = hashed_password(PasswordForm::Md5, user, &SecretValue::new(new.clone()));
+            assert_eq!(self.pg.stored_password(user).await, md5, "round {round}");
+            self.login(user, &new, false)
+                .await
+                .expect("the new password logs in");
+        }
+    }
+
+    /// Logs in (over TLS when `tls`) and returns the SQLSTATE on failure.
+    pub async fn login(&self, user: &str, password: &str, tls: bool) -> Result<(), String> {
+        match self.pg.login(user, password, self.dbname, tls).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e
+                .code()
+                .map(|c| c.code().to_string())
+                .unwrap_or_else(|| e.to_string())),
+        }
+    }
+}
