@@ -22,6 +22,11 @@ pub enum Trust {
     SandboxCa,
     /// A CA that signed nothing the server presents.
     OtherCa,
+    /// What a deployed function trusts (the OS store, the Mozilla roots, the vendored RDS CA
+    /// bundle) plus the sandbox CA given as `EXTRA_CA_CERTS` is.
+    BuiltInAndSandboxCa,
+    /// Only what a deployed function trusts with no `EXTRA_CA_CERTS`.
+    BuiltInOnly,
 }
 
 /// How the function under test is configured beyond its dialect and strategy.
@@ -96,11 +101,13 @@ impl<D: Dialect> Bed<D> {
         options: Options,
     ) -> Self {
         let pg = PgAdmin::from_env();
-        let ca = match options.trust {
-            Trust::SandboxCa => &pg.ca,
-            Trust::OtherCa => &pg.other_ca,
-        };
-        let tls = client_config(Some(ca), false).expect("the sandbox CA loads");
+        let tls = match options.trust {
+            Trust::SandboxCa => client_config(Some(&pg.ca), false),
+            Trust::OtherCa => client_config(Some(&pg.other_ca), false),
+            Trust::BuiltInAndSandboxCa => client_config(Some(&pg.ca), true),
+            Trust::BuiltInOnly => client_config(None, true),
+        }
+        .expect("the trust anchors load");
         let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
         let connector = Connector::new(tls, dialect.default_port(), dbname)
             .with_plaintext_fallback(options.plaintext_fallback);

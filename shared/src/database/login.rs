@@ -107,11 +107,13 @@ pub(crate) fn server_of<D: Database>(db: &D, secret: &DatabaseSecret) -> String 
     format!("{}:{}", secret.host, effective_port(db, secret))
 }
 
-/// True when `a` and `b` name the same server: host compared lowercase without a trailing dot,
-/// and the effective port.
+/// True when `a` and `b` name the same server: host (and `tlsServerName`) compared lowercase
+/// without a trailing dot, and the effective port.
 pub(crate) fn same_server<D: Database>(db: &D, a: &DatabaseSecret, b: &DatabaseSecret) -> bool {
+    let tls_name = |s: &DatabaseSecret| s.tls_server_name.as_deref().map(normalize_host);
     normalize_host(&a.host) == normalize_host(&b.host)
         && effective_port(db, a) == effective_port(db, b)
+        && tls_name(a) == tls_name(b)
 }
 
 /// The confused-deputy check: `other` must name the user `user` on the server of `pending`.

@@ -24,10 +24,12 @@ use std::future::Future;
 pub use alternating::{alternate_username, AlternatingUsers, CLONE_SUFFIX};
 #[cfg(feature = "test-support")]
 pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
-pub use secret::DatabaseSecret;
+pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
-pub use tls::{client_config, is_aws_managed_host, normalize_host, Login, TlsMode};
+pub use tls::{
+    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, TlsMode, RDS_CA_BUNDLE,
+};
 
 use crate::error::Result;
 use crate::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};

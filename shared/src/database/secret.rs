@@ -7,6 +7,9 @@ use crate::error::{Result, RotationError};
 use crate::event::json_kind;
 use crate::secret::{JsonSecret, SecretValue};
 
+/// The key naming the host name a server certificate must carry, when it is not `host`.
+pub const TLS_SERVER_NAME: &str = "tlsServerName";
+
 /// A parsed database secret. Every key this code does not know is kept in [`Self::json`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseSecret {
@@ -24,6 +27,9 @@ pub struct DatabaseSecret {
     pub masterarn: Option<String>,
     /// The `ssl` key (a JSON boolean or "true"/"false", any case), if set.
     pub ssl: Option<bool>,
+    /// The `tlsServerName` key, if set: the name the server's certificate must carry when
+    /// `host` is another name for the server (a CNAME, an alias). Verification is never off.
+    pub tls_server_name: Option<String>,
     json: JsonSecret,
 }
 
@@ -76,6 +82,9 @@ impl DatabaseSecret {
             username: json.required_str("username", which)?.to_string(),
             dbname: json.optional_str("dbname", which)?.map(str::to_string),
             masterarn: json.optional_str("masterarn", which)?.map(str::to_string),
+            tls_server_name: json
+                .optional_str(TLS_SERVER_NAME, which)?
+                .map(str::to_string),
             port,
             ssl,
             json,

