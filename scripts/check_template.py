@@ -9,8 +9,8 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - every runtime value SAR and HostedRotationLambda users pass (python3.x) is accepted and
     resolves to provided.al2023; provided.al2 stays selectable by name;
   - the stack outputs RotationLambdaARN and the execution role's ARN;
-  - the superuser secret is never described (the code never calls DescribeSecret on it) and is
-    granted to multi-user types only;
+  - the superuser secret is read by the multi-user types only, and described (for the RDS tags
+    of a managed master secret) by the PostgreSQL multi-user type only; the RDS API likewise;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
   - the invoke permission carries SourceAccount;
   - every environment variable the template sets is in the README's configuration table.
@@ -99,33 +99,43 @@ def main():
     check("output RotationLambdaARN", "RotationLambdaARN" in outputs)
     check("output RotationLambdaRoleARN", "RotationLambdaRoleARN" in outputs)
 
-    master_refs = []
+    grants = []  # (guard, actions, resource) of every statement
     for statement in statements(template):
         body = statement
         guard = None
         if isinstance(statement, dict) and "Fn::If" in statement:
             guard, body, _ = statement["Fn::If"]
-        if body.get("Resource") == {"Ref": "masterSecretArn"}:
-            master_refs.append((guard, body))
         actions = body["Action"] if isinstance(body["Action"], list) else [body["Action"]]
+        grants.append((guard, actions, body.get("Resource")))
         if any(a.startswith("kms:") for a in actions):
             via = body.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
             check(f"KMS statement on {body['Resource']} has kms:ViaService", via is not None)
-    check("the superuser secret is granted once", len(master_refs) == 1, str(master_refs))
-    for guard, body in master_refs:
-        actions = body["Action"] if isinstance(body["Action"], list) else [body["Action"]]
-        check(
-            "the superuser secret is read, never described",
-            actions == ["secretsmanager:GetSecretValue"],
-            str(actions),
+
+    def granted(action, resource, rotation_type):
+        params = dict(defaults, rotationType=rotation_type, masterSecretArn="arn:m")
+        return any(
+            action in actions
+            and (resource is None or res == resource)
+            and (guard is None or condition(guard, params, conditions))
+            for guard, actions, res in grants
         )
-        for rotation_type in parameters["rotationType"]["AllowedValues"]:
-            params = dict(defaults, rotationType=rotation_type, masterSecretArn="arn:m")
-            granted = guard is not None and condition(guard, params, conditions)
-            want = rotation_type.endswith("MultiUser")
+
+    master = {"Ref": "masterSecretArn"}
+    for rotation_type in parameters["rotationType"]["AllowedValues"]:
+        multi = rotation_type.endswith("MultiUser")
+        pg_multi = rotation_type == "PostgreSQLMultiUser"
+        check(
+            f"{rotation_type}: superuser secret readable: {multi}",
+            granted("secretsmanager:GetSecretValue", master, rotation_type) == multi,
+        )
+        check(
+            f"{rotation_type}: superuser secret describable: {pg_multi}",
+            granted("secretsmanager:DescribeSecret", master, rotation_type) == pg_multi,
+        )
+        for action in ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]:
             check(
-                f"superuser secret granted to {rotation_type}: {want}",
-                granted == want,
+                f"{rotation_type}: {action}: {pg_multi}",
+                granted(action, None, rotation_type) == pg_multi,
             )
 
     permission = template["Resources"]["RotationFunctionInvokePermission"]["Properties"]

@@ -171,6 +171,17 @@ pub enum RotationError {
         message: String,
     },
 
+    /// An RDS API call failed.
+    #[error("RDS {operation} failed with {code}: {message}. Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)")]
+    Rds {
+        /// The API operation, e.g. `DescribeDBInstances`.
+        operation: &'static str,
+        /// The service error code.
+        code: ApiErrorCode,
+        /// The service's message.
+        message: String,
+    },
+
     /// The function's configuration (environment variables) is invalid.
     #[error("invalid configuration: {variable} {problem}")]
     Configuration {
@@ -319,6 +330,7 @@ impl RotationError {
             Self::WrongEngine { .. } => "WrongEngine",
             Self::SecretsManager { .. } => "SecretsManagerError",
             Self::Configuration { .. } => "ConfigurationError",
+            Self::Rds { .. } => "RdsApiError",
             Self::AuthenticationFailed { .. } => "AuthenticationFailed",
             Self::DatabaseUnreachable { .. } => "DatabaseUnreachable",
             Self::TlsFailure { .. } => "TlsFailure",

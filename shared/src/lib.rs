@@ -39,8 +39,9 @@ pub use runtime::serve;
 pub use secret::{JsonSecret, SecretValue};
 pub use settings::{
     flag_value, parse_flag, Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PLAINTEXT_FALLBACK,
-    AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER, EXTRA_CA_CERTS,
-    ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, VARIABLES,
+    AWS_ENDPOINT_URL_RDS, AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER,
+    EXTRA_CA_CERTS, ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, VARIABLES,
+    VERIFY_RDS_IDENTIFIERS,
 };
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
 #[cfg(feature = "test-support")]

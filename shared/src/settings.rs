@@ -22,9 +22,13 @@ pub const ALLOW_PLAINTEXT_FALLBACK: &str = "ALLOW_PLAINTEXT_FALLBACK";
 pub const CLONE_ACTS_AS_ORIGINAL: &str = "CLONE_ACTS_AS_ORIGINAL";
 /// `ALLOW_ENGINE_KEY`: see [`Settings::allow_engine_key`].
 pub const ALLOW_ENGINE_KEY: &str = "ALLOW_ENGINE_KEY";
+/// `AWS_ENDPOINT_URL_RDS`: see [`Settings::rds_endpoint`].
+pub const AWS_ENDPOINT_URL_RDS: &str = "AWS_ENDPOINT_URL_RDS";
+/// `VERIFY_RDS_IDENTIFIERS`: see [`Settings::verify_rds_identifiers`].
+pub const VERIFY_RDS_IDENTIFIERS: &str = "VERIFY_RDS_IDENTIFIERS";
 
 /// Every variable read, in the README's order.
-pub const VARIABLES: [&str; 15] = [
+pub const VARIABLES: [&str; 17] = [
     SECRETS_MANAGER_ENDPOINT,
     "EXCLUDE_CHARACTERS",
     "PASSWORD_LENGTH",
@@ -40,6 +44,8 @@ pub const VARIABLES: [&str; 15] = [
     ALLOW_PLAINTEXT_FALLBACK,
     CLONE_ACTS_AS_ORIGINAL,
     ALLOW_ENGINE_KEY,
+    AWS_ENDPOINT_URL_RDS,
+    VERIFY_RDS_IDENTIFIERS,
 ];
 
 /// The log filter when neither `RUST_LOG` nor `AWS_LAMBDA_LOG_LEVEL` is set.
@@ -103,6 +109,11 @@ pub struct Settings {
     /// `ALLOW_ENGINE_KEY` (generic function, default false): rotate secrets with an `engine`
     /// key too.
     pub allow_engine_key: bool,
+    /// `AWS_ENDPOINT_URL_RDS` (alternating users), when set: the RDS API endpoint.
+    pub rds_endpoint: Option<String>,
+    /// `VERIFY_RDS_IDENTIFIERS` (alternating users, default true): check `host` against the
+    /// secret's `dbInstanceIdentifier` / `dbClusterIdentifier` with the RDS API.
+    pub verify_rds_identifiers: bool,
 }
 
 impl Settings {
@@ -130,6 +141,8 @@ impl Settings {
             allow_plaintext_fallback: flag(ALLOW_PLAINTEXT_FALLBACK, false)?,
             clone_acts_as_original: flag(CLONE_ACTS_AS_ORIGINAL, false)?,
             allow_engine_key: flag(ALLOW_ENGINE_KEY, false)?,
+            rds_endpoint: get(AWS_ENDPOINT_URL_RDS).map(|e| e.trim().to_string()),
+            verify_rds_identifiers: flag(VERIFY_RDS_IDENTIFIERS, true)?,
         })
     }
 }
@@ -187,6 +200,7 @@ mod tests {
         assert_eq!(d.log_filter, "info");
         assert_eq!(d.strategy, StrategyKind::SingleUser);
         assert!(!d.allow_plaintext_fallback && !d.clone_acts_as_original && !d.allow_engine_key);
+        assert!(d.verify_rds_identifiers && d.rds_endpoint.is_none());
         assert_eq!(d.password.length, 32);
         let s = settings(&[
             (SECRETS_MANAGER_ENDPOINT, " http://127.0.0.1:1 "),
@@ -219,6 +233,7 @@ mod tests {
             (ALLOW_PLAINTEXT_FALLBACK, "sometimes"),
             (CLONE_ACTS_AS_ORIGINAL, "maybe"),
             (ALLOW_ENGINE_KEY, "perhaps"),
+            (VERIFY_RDS_IDENTIFIERS, "hmm"),
             ("PASSWORD_LENGTH", "long"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();

@@ -52,6 +52,24 @@ impl Moto {
         aws_sdk_secretsmanager::Client::new(&conf)
     }
 
+    /// An RDS client on the server (feature `postgres`), to set up instances and clusters.
+    #[cfg(feature = "postgres")]
+    pub async fn rds_client(&self) -> aws_sdk_rds::Client {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "rotation-testkit",
+            ))
+            .endpoint_url(&self.endpoint)
+            .load()
+            .await;
+        aws_sdk_rds::Client::new(&conf)
+    }
+
     /// Sends one HTTP request to the server and returns (status, body). `service` fills the
     /// credential scope moto routes by (no signature is checked).
     pub async fn request(

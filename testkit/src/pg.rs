@@ -4,7 +4,7 @@
 
 use std::ops::Deref;
 
-use rotation_core::database::{client_config, Strategy};
+use rotation_core::database::{client_config, SdkRds, Strategy};
 use rotation_core::postgres::{
     hashed_password, Connector, Dialect, PasswordForm, PgEngine, Postgres,
 };
@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 
 use crate::harness::{unique, Harness};
 use crate::postgres::{ident, literal, PgAdmin};
+
+/// A name the sandbox server's certificate carries besides localhost and 127.0.0.1.
+pub const SANDBOX_CERTIFICATE_NAME: &str = "db.rotation.test";
 
 /// Which CA the function trusts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,12 +33,19 @@ pub enum Trust {
 }
 
 /// How the function under test is configured beyond its dialect and strategy.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The CA the function trusts.
     pub trust: Trust,
     /// `ALLOW_PLAINTEXT_FALLBACK`.
     pub plaintext_fallback: bool,
+    /// Give alternating users the RDS API (moto's), checking identifiers when true.
+    pub rds: Option<bool>,
+    /// The RDS endpoint, instead of moto's.
+    pub rds_endpoint: Option<String>,
+    /// Host names (e.g. RDS endpoints) whose connections go to the sandbox server and whose
+    /// certificate is verified as `db.rotation.test`.
+    pub sandbox_hosts: Vec<String>,
 }
 
 /// A PostgreSQL-wire function on the sandbox server.
@@ -109,10 +119,24 @@ impl<D: Dialect> Bed<D> {
         }
         .expect("the trust anchors load");
         let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
-        let connector = Connector::new(tls, dialect.default_port(), dbname)
+        let mut connector = Connector::new(tls, dialect.default_port(), dbname)
             .with_plaintext_fallback(options.plaintext_fallback);
-        let function = Strategy::from_name(Some(strategy), PgEngine::new(dialect, connector))
+        let sandbox: std::net::SocketAddr = format!("{}:{}", pg.host, pg.port)
+            .parse()
+            .expect("the sandbox address");
+        for host in &options.sandbox_hosts {
+            connector = connector.with_test_host(host, sandbox, SANDBOX_CERTIFICATE_NAME);
+        }
+        let mut function = Strategy::from_name(Some(strategy), PgEngine::new(dialect, connector))
             .expect("a known strategy");
+        if let Some(verify) = options.rds {
+            let endpoint = options
+                .rds_endpoint
+                .clone()
+                .unwrap_or_else(|| crate::Moto::from_env().endpoint().to_string());
+            let rds = SdkRds::new(Some(endpoint));
+            function = function.with_rds(std::sync::Arc::new(rds), verify);
+        }
         Self {
             harness: Harness::new(function, defaults).await,
             pg,

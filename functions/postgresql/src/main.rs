@@ -1,8 +1,11 @@
 //! The `postgresql` rotation function binary: the shared PostgreSQL-wire adapter with
-//! PostgreSQL's SQL, single user or alternating users as `ROTATION_STRATEGY` says.
+//! PostgreSQL's SQL, single user or alternating users as `ROTATION_STRATEGY` says, with the
+//! RDS API for alternating users (managed master secrets, replicas and readers, host checks).
 #![recursion_limit = "256"]
 
-use rotation_core::database::{client_config, Strategy};
+use std::sync::Arc;
+
+use rotation_core::database::{client_config, SdkRds, Strategy};
 use rotation_core::postgres::{Connector, Dialect, PgEngine, Postgres};
 use rotation_core::PasswordDefaults;
 
@@ -15,7 +18,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let tls = client_config(settings.extra_ca_certs.as_deref(), true)?;
         let connector = Connector::new(tls, dialect.default_port(), dialect.default_dbname())
             .with_plaintext_fallback(settings.allow_plaintext_fallback);
-        Strategy::new(settings.strategy, PgEngine::new(dialect, connector))
+        let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone()));
+        Ok(
+            Strategy::new(settings.strategy, PgEngine::new(dialect, connector))?
+                .with_rds(rds, settings.verify_rds_identifiers),
+        )
     })
     .await
 }

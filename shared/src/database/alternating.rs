@@ -2,8 +2,11 @@
 //! user of the pair (`u` / `u_clone`), creating the clone on first use, so the previous
 //! credentials keep working until the next rotation.
 
+use std::sync::Arc;
+
 use super::login::{parse, prove_login, same_target, settle, test_pending, try_login, with_hint};
-use super::superuser::{masterarn, superuser_secret};
+use super::rds::RdsLookup;
+use super::superuser::{masterarn, superuser_secret, RdsOptions};
 use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::AWSCURRENT;
@@ -35,15 +38,40 @@ pub fn alternate_username(user: &str, max_len: usize) -> Result<String> {
 }
 
 /// The alternating-users strategy over an engine.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AlternatingUsers<D> {
     db: D,
+    rds: Option<Arc<dyn RdsLookup>>,
+    verify_identifiers: bool,
+}
+
+impl<D: std::fmt::Debug> std::fmt::Debug for AlternatingUsers<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlternatingUsers")
+            .field("db", &self.db)
+            .field("rds", &self.rds.is_some())
+            .field("verify_identifiers", &self.verify_identifiers)
+            .finish()
+    }
 }
 
 impl<D: Database> AlternatingUsers<D> {
-    /// The strategy over `db`.
+    /// The strategy over `db`, without the RDS API.
     pub fn new(db: D) -> Self {
-        Self { db }
+        Self {
+            db,
+            rds: None,
+            verify_identifiers: false,
+        }
+    }
+
+    /// The same strategy with the RDS API: RDS-managed master secrets, replica and reader
+    /// hosts, and (when `verify_identifiers`) `host` checked against `dbInstanceIdentifier` /
+    /// `dbClusterIdentifier`.
+    pub fn with_rds(mut self, rds: Arc<dyn RdsLookup>, verify_identifiers: bool) -> Self {
+        self.rds = Some(rds);
+        self.verify_identifiers = verify_identifiers;
+        self
     }
 
     /// The database engine.
@@ -90,7 +118,11 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         db.connect(&current, Which::Current)
             .await
             .map_err(|e| with_hint(e, "the superuser secret was not used"))?;
-        let master = superuser_secret(db, ctx, &current).await?;
+        let options = RdsOptions {
+            rds: self.rds.as_deref(),
+            verify_identifiers: self.verify_identifiers,
+        };
+        let master = superuser_secret(db, ctx, &current, options).await?;
         let mut session = db.connect(&master, Which::Superuser).await?;
         let changed = if db.user_exists(&mut session, &pending.username).await? {
             db.set_password(&mut session, &pending).await

@@ -12,6 +12,9 @@ mod alternating;
 #[cfg(feature = "test-support")]
 mod fake;
 mod login;
+mod rds;
+#[cfg(feature = "rds")]
+mod rds_sdk;
 mod secret;
 mod single_user;
 mod strategy;
@@ -24,6 +27,12 @@ use std::future::Future;
 pub use alternating::{alternate_username, AlternatingUsers, CLONE_SUFFIX};
 #[cfg(feature = "test-support")]
 pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
+pub use rds::{
+    first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
+    DbCluster, DbInstance, ManagedBy, RdsLookup, CLUSTER_TAG, INSTANCE_TAG,
+};
+#[cfg(feature = "rds")]
+pub use rds_sdk::SdkRds;
 pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;

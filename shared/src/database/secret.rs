@@ -30,6 +30,10 @@ pub struct DatabaseSecret {
     /// The `tlsServerName` key, if set: the name the server's certificate must carry when
     /// `host` is another name for the server (a CNAME, an alias). Verification is never off.
     pub tls_server_name: Option<String>,
+    /// The `dbInstanceIdentifier` key (written by RDS-created secrets), if set.
+    pub db_instance_identifier: Option<String>,
+    /// The `dbClusterIdentifier` key (written by RDS-created secrets), if set.
+    pub db_cluster_identifier: Option<String>,
     json: JsonSecret,
 }
 
@@ -84,6 +88,12 @@ impl DatabaseSecret {
             masterarn: json.optional_str("masterarn", which)?.map(str::to_string),
             tls_server_name: json
                 .optional_str(TLS_SERVER_NAME, which)?
+                .map(str::to_string),
+            db_instance_identifier: json
+                .optional_str("dbInstanceIdentifier", which)?
+                .map(str::to_string),
+            db_cluster_identifier: json
+                .optional_str("dbClusterIdentifier", which)?
                 .map(str::to_string),
             port,
             ssl,

@@ -2,7 +2,9 @@
 //! template sets per rotation type; the secret never decides), checked against what the engine
 //! can do.
 
-use super::{AlternatingUsers, Database, SingleUser};
+use std::sync::Arc;
+
+use super::{AlternatingUsers, Database, RdsLookup, SingleUser};
 use crate::error::{Result, RotationError};
 use crate::secret::SecretValue;
 use crate::settings::{StrategyKind, ROTATION_STRATEGY};
@@ -45,6 +47,17 @@ impl<D: Database> Strategy<D> {
             StrategyKind::SingleUser => Self::SingleUser(SingleUser::new(db)),
             StrategyKind::AlternatingUsers => Self::AlternatingUsers(AlternatingUsers::new(db)),
         })
+    }
+
+    /// The same strategy with the RDS API (used by alternating users only; see
+    /// [`AlternatingUsers::with_rds`]).
+    pub fn with_rds(self, rds: Arc<dyn RdsLookup>, verify_identifiers: bool) -> Self {
+        match self {
+            Self::AlternatingUsers(s) => {
+                Self::AlternatingUsers(s.with_rds(rds, verify_identifiers))
+            }
+            single => single,
+        }
     }
 
     /// The strategy named by `value`, as `ROTATION_STRATEGY` spells it (None: single user).

@@ -1,8 +1,12 @@
 //! Resolving the superuser secret of alternating users: the `masterarn` secret, read as
-//! AWSCURRENT, checked to be for the child's server and connected to the child's database.
-//! (The RDS lookups for managed master secrets and replicas will live here.)
+//! AWSCURRENT, completed from the RDS API when it is an RDS-managed master secret (only
+//! `username` and `password`), checked to be for the child's server (or, through the RDS API,
+//! a server the child's is a replica or reader of), and connected to the child's database.
 
-use super::login::{same_server, server_of};
+use super::login::{effective_port, same_server, server_of};
+use super::rds::{
+    is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, RdsLookup,
+};
 use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::AWSCURRENT;
@@ -20,11 +24,21 @@ pub(crate) fn masterarn<'a>(secret: &'a DatabaseSecret, which: &str) -> Result<&
     })
 }
 
+/// What superuser-secret resolution may ask the RDS API.
+#[derive(Clone, Copy)]
+pub(crate) struct RdsOptions<'a> {
+    /// The RDS API, when this function has it.
+    pub rds: Option<&'a dyn RdsLookup>,
+    /// Check `host` against `dbInstanceIdentifier` / `dbClusterIdentifier` first.
+    pub verify_identifiers: bool,
+}
+
 /// The superuser secret for `current` (the child's AWSCURRENT), ready to connect.
 pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     db: &D,
     ctx: &StepContext<'_, S>,
     current: &DatabaseSecret,
+    options: RdsOptions<'_>,
 ) -> Result<DatabaseSecret> {
     let which = Which::Superuser.label();
     let arn = masterarn(current, AWSCURRENT)?;
@@ -33,26 +47,56 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
             "masterarn names the rotated secret itself, not a superuser secret".into(),
         ));
     }
-    let value = ctx.store.get_value(arn, AWSCURRENT, None).await?;
-    // An RDS-managed master secret holds only username and password: say so, rather than
-    // only that host is missing.
-    if JsonSecret::parse(&value, which)?
-        .optional_str("host", which)?
-        .is_none()
-    {
-        return Err(RotationError::malformed(
-            which,
-            "the host key is missing from the secret JSON (RDS-managed master secrets without host are not supported yet; use a superuser secret with host, port and engine)",
-        ));
+    if let (Some(rds), true) = (options.rds, options.verify_identifiers) {
+        verify_identifiers(
+            rds,
+            &current.host,
+            current.db_instance_identifier.as_deref(),
+            current.db_cluster_identifier.as_deref(),
+        )
+        .await?;
     }
-    let mut master = DatabaseSecret::parse(&value, which)?;
+    let value = ctx.store.get_value(arn, AWSCURRENT, None).await?;
+    let mut json = JsonSecret::parse(&value, which)?;
+    if json.optional_str("host", which)?.is_none() {
+        // An RDS-managed master secret holds only username and password: where its database
+        // listens is in its tag and the RDS API.
+        let Some(rds) = options.rds else {
+            return Err(RotationError::malformed(
+                which,
+                "the host key is missing from the secret JSON (this function has no RDS API lookup for managed master secrets; use a superuser secret with host, port and engine)",
+            ));
+        };
+        let tags = ctx.store.describe(arn).await?.tags;
+        let managed = managed_by(&tags).ok_or_else(|| {
+            RotationError::malformed(
+                which,
+                "the host key is missing from the secret JSON, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it with",
+            )
+        })?;
+        let (host, port, engine) = managed_endpoint(rds, &managed).await?;
+        json = json
+            .with_str("host", &host)
+            .with_str("port", &port.to_string())
+            .with_str("engine", &engine);
+    }
+    let mut master = DatabaseSecret::parse(&json.to_secret_value(), which)?;
     master.expect_engine(db.engines(), which)?;
     if !same_server(db, &master, current) {
-        return Err(RotationError::ConfusedDeputy(format!(
-            "the current server {} is not the server of the master secret {}",
-            server_of(db, current),
-            server_of(db, &master)
-        )));
+        let replica = match options.rds {
+            Some(rds) if effective_port(db, &master) == effective_port(db, current) => {
+                let engine = master.engine.as_deref().unwrap_or_default();
+                is_replica_or_reader(rds, &current.host, &master.host, engine).await?
+            }
+            _ => false,
+        };
+        if !replica {
+            return Err(RotationError::ConfusedDeputy(format!(
+                "the current server {} is not the server of the master secret {}, nor a replica or reader of it",
+                server_of(db, current),
+                server_of(db, &master)
+            )));
+        }
     }
     master.dbname = current.dbname.clone();
     Ok(master)

@@ -25,6 +25,8 @@ pub struct Connector {
     default_port: u16,
     default_dbname: &'static str,
     allow_plaintext_fallback: bool,
+    /// Test hosts: (host, address, certificate name). Only `test-support` can add any.
+    test_hosts: Arc<Vec<(String, std::net::SocketAddr, String)>>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -46,7 +48,28 @@ impl Connector {
             default_port,
             default_dbname,
             allow_plaintext_fallback: false,
+            test_hosts: Arc::new(Vec::new()),
         }
+    }
+
+    /// Test seam: connections to `host` (any port) go to `address` and verify the certificate
+    /// against `certificate_name`, so a test can rotate secrets that name RDS endpoints against
+    /// the sandbox server without editing system files.
+    #[cfg(feature = "test-support")]
+    pub fn with_test_host(
+        mut self,
+        host: &str,
+        address: std::net::SocketAddr,
+        certificate_name: &str,
+    ) -> Self {
+        let mut hosts = (*self.test_hosts).clone();
+        hosts.push((
+            crate::database::normalize_host(host),
+            address,
+            certificate_name.to_string(),
+        ));
+        self.test_hosts = Arc::new(hosts);
+        self
     }
 
     /// The same connector, letting a secret without `ssl` use plaintext when the server says
@@ -63,16 +86,21 @@ impl Connector {
         let port = secret.port.unwrap_or(self.default_port);
         let fail = |e: Failure| e.into_error(secret, which.label(), port);
         let mut config = Config::new();
-        match &secret.tls_server_name {
+        let test_host = self
+            .test_hosts
+            .iter()
+            .find(|(h, _, _)| *h == crate::database::normalize_host(&secret.host));
+        match (test_host, &secret.tls_server_name) {
+            (Some((_, address, name)), _) => config.host(name).hostaddr(address.ip()),
             // Connect to `host`, but verify (and send as SNI) the name the certificate carries.
-            Some(name) => {
+            (None, Some(name)) => {
                 let address = resolve(&secret.host, port).await.map_err(fail)?;
                 config.host(name).hostaddr(address)
             }
-            None => config.host(&secret.host),
+            (None, None) => config.host(&secret.host),
         };
         config
-            .port(port)
+            .port(test_host.map_or(port, |(_, address, _)| address.port()))
             .user(&secret.username)
             .password(secret.password().expose())
             .dbname(secret.dbname.as_deref().unwrap_or(self.default_dbname))

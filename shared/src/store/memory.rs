@@ -72,6 +72,7 @@ struct Version {
 struct Secret {
     rotation_enabled: Option<bool>,
     versions: BTreeMap<String, Version>,
+    tags: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -197,6 +198,16 @@ impl MemoryStore {
         );
     }
 
+    /// Test setup: the tags DescribeSecret reports.
+    pub fn set_tags(&self, name: &str, tags: &[(&str, &str)]) {
+        if let Some(s) = self.lock().secrets.get_mut(name) {
+            s.tags = tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        }
+    }
+
     /// Test setup: the `RotationEnabled` DescribeSecret reports.
     pub fn set_rotation_enabled(&self, name: &str, enabled: Option<bool>) {
         if let Some(s) = self.lock().secrets.get_mut(name) {
@@ -306,6 +317,7 @@ impl SecretStore for MemoryStore {
             Ok(SecretMetadata {
                 arn,
                 rotation_enabled: s.rotation_enabled,
+                tags: s.tags.clone(),
                 // Like the service, versions without labels are not listed.
                 versions: s
                     .versions

@@ -26,6 +26,8 @@ pub struct SecretMetadata {
     pub rotation_enabled: Option<bool>,
     /// `VersionIdsToStages`.
     pub versions: VersionStages,
+    /// `Tags` (key, value), e.g. `aws:rds:primaryDBInstanceArn` on an RDS-managed secret.
+    pub tags: Vec<(String, String)>,
 }
 
 /// The Secrets Manager operations the rotation core uses. Every read names a stage.

@@ -72,6 +72,11 @@ impl SecretStore for SdkStore {
             arn: out.arn().unwrap_or(secret_id).to_string(),
             rotation_enabled: out.rotation_enabled(),
             versions,
+            tags: out
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
         })
     }
 
