@@ -101,6 +101,19 @@ impl JsonSecret {
         SecretValue::new(Value::Object(self.fields.clone()).to_string())
     }
 
+    /// The keys whose values differ between `self` and `other` (present in one only, or
+    /// different), leaving out `ignore`; sorted. Names keys, never values.
+    pub fn keys_differing(&self, other: &JsonSecret, ignore: &[&str]) -> Vec<String> {
+        let mut keys: Vec<&String> = self.fields.keys().chain(other.fields.keys()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| !ignore.contains(&k.as_str()))
+            .filter(|k| self.fields.get(*k) != other.fields.get(*k))
+            .cloned()
+            .collect()
+    }
+
     /// The raw value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.fields.get(key)

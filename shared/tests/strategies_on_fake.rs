@@ -157,13 +157,34 @@ async fn single_user_refuses_a_pending_for_another_user_host_or_port_before_any_
         assert_eq!(err.error_type(), "ConfusedDeputy", "{field}: {err}");
         assert!(db.events().is_empty(), "{field}: no login, no change");
     }
-    // The same server written differently is the same server.
-    let db = FakeDatabase::new().with_user("app", "old-Pa55");
-    let store = store_with(&secret("app", "old-Pa55", json!({"port": "5432"})));
-    let strategy = SingleUser::new(db.clone());
+    // Any other difference from AWSCURRENT (even the same server written differently) was not
+    // made by createSecret: refused too, naming the keys.
+    for (field, value) in [
+        ("dbname", json!("other")),
+        ("ssl", json!(false)),
+        ("host", json!("DB.Example.")),
+        ("extra", json!("added")),
+    ] {
+        let db = FakeDatabase::new().with_user("app", "old-Pa55");
+        let store = store_with(&secret("app", "old-Pa55", json!({})));
+        let strategy = SingleUser::new(db.clone());
+        create(&store, &strategy).await;
+        tamper(&store, field, value);
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        assert_eq!(err.error_type(), "ConfusedDeputy", "{field}: {err}");
+        assert!(err.to_string().contains(field), "{field}: {err}");
+        assert!(db.events().is_empty(), "{field}: no login, no change");
+    }
+}
+
+#[tokio::test]
+async fn the_superuser_server_compares_host_case_and_trailing_dot_and_the_default_port() {
+    // The child names the server as written in its own secret; the superuser's may differ in
+    // case, a trailing dot and an explicit default port, and is still the same server.
+    let (db, store) = alternating_setup(json!({"host": "DB.EXAMPLE.", "port": 5432}));
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
     create(&store, &strategy).await;
-    tamper(&store, "host", json!("DB.Example."));
-    tamper(&store, "port", Value::Null);
     step(&store, &strategy, Step::Set).await.unwrap();
 }
 

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use super::login::{parse, prove_login, same_target, settle, test_pending, try_login, with_hint};
+use super::login::{
+    only_changed, parse, prove_login, same_target, settle, test_pending, try_login, with_hint,
+};
 use super::rds::RdsLookup;
 use super::superuser::{masterarn, superuser_secret, RdsOptions};
 use super::{Database, DatabaseSecret, Which};
@@ -111,6 +113,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         let current = parse(db, &ctx.current().await?, Which::Current)?;
         let other = alternate_username(&current.username, db.max_username_len())?;
         same_target(db, &current, Which::Current, &pending, &other)?;
+        only_changed(&current, &pending, &["password", "username"])?;
         if try_login(db, &pending, Which::Pending).await?.is_ok() {
             return Ok(());
         }

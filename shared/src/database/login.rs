@@ -131,11 +131,34 @@ pub(crate) fn same_target<D: Database>(
         )));
     }
     if !same_server(db, other, pending) {
-        return Err(RotationError::ConfusedDeputy(format!(
-            "AWSPENDING is for {} but {other_which} is for {}",
-            server_of(db, pending),
-            server_of(db, other)
-        )));
+        let (a, b) = (server_of(db, pending), server_of(db, other));
+        return Err(RotationError::ConfusedDeputy(if a != b {
+            format!("AWSPENDING is for {a} but {other_which} is for {b}")
+        } else {
+            format!(
+                "AWSPENDING verifies the server certificate as {} but {other_which} as {} (tlsServerName)",
+                pending.tls_server_name.as_deref().unwrap_or(&pending.host),
+                other.tls_server_name.as_deref().unwrap_or(&other.host)
+            )
+        }));
     }
     Ok(())
+}
+
+/// createSecret copies AWSCURRENT and changes only `changed` (the password; for alternating
+/// users the user name too): an AWSPENDING that differs anywhere else (dbname, engine, ssl,
+/// masterarn, any other key) was not made by this function.
+pub(crate) fn only_changed(
+    current: &DatabaseSecret,
+    pending: &DatabaseSecret,
+    changed: &[&str],
+) -> Result<()> {
+    let differing = current.json().keys_differing(pending.json(), changed);
+    if differing.is_empty() {
+        return Ok(());
+    }
+    Err(RotationError::ConfusedDeputy(format!(
+        "AWSPENDING differs from AWSCURRENT in {}, which rotation never changes",
+        differing.join(", ")
+    )))
 }

@@ -2,7 +2,9 @@
 //! longer works, AWSPREVIOUS), and the change is verified by an AWSPENDING login before
 //! setSecret returns; a change that does not log in is set back.
 
-use super::login::{parse, prove_login, same_target, settle, test_pending, try_login, with_hint};
+use super::login::{
+    only_changed, parse, prove_login, same_target, settle, test_pending, try_login, with_hint,
+};
 use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::AWSCURRENT;
@@ -105,6 +107,7 @@ impl<D: Database> Rotation for SingleUser<D> {
         let current = parse(db, &ctx.current().await?, Which::Current)?;
         // Checked before any login, so a crafted AWSPENDING never reaches another server.
         same_target(db, &current, Which::Current, &pending, &current.username)?;
+        only_changed(&current, &pending, &["password"])?;
         // Already done (a retry, or a concurrent invocation got there first).
         if try_login(db, &pending, Which::Pending).await?.is_ok() {
             return Ok(());
