@@ -61,7 +61,7 @@ HBA
   runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
     "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
      -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key \
-     -c ssl_ca_file=$dir/tls/ca.crt -c log_statement=all -c log_connections=on -c password_encryption=scram-sha-256 \
+     -c ssl_ca_file=$dir/tls/ca.crt -c log_statement=all -c log_connections=on -c password_encryption=scram-sha-256 -c max_connections=300 \
      -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on" \
     start >/dev/null || die "PostgreSQL did not start; see $dir/server.log"
   # Real password authentication: the right password works, a wrong one is refused.
