@@ -96,6 +96,23 @@ impl RotationDriver {
             .await
     }
 
+    /// RotateSecret as the real service answers it: refused while AWSPENDING sits on a version
+    /// other than AWSCURRENT (a previous rotation is not complete). moto accepts that case and
+    /// moves the label (see the tooling notes), so the check is made here first.
+    pub async fn start_as_aws(&self, secret_id: &str) -> Result<String, String> {
+        let stages = self.stages(secret_id).await;
+        let stale: Vec<&str> = labels::versions_with(&stages, AWSPENDING)
+            .into_iter()
+            .filter(|v| !labels::has_label(&stages, v, AWSCURRENT))
+            .collect();
+        if let Some(v) = stale.first() {
+            return Err(format!(
+                "RotateSecret: a previous rotation isn't complete (AWSPENDING is on {v})"
+            ));
+        }
+        self.start(secret_id).await
+    }
+
     /// RotateSecret with a chosen ClientRequestToken (32 to 64 characters).
     pub async fn start_with_token(&self, secret_id: &str, token: &str) -> Result<String, String> {
         let token = token.to_string();

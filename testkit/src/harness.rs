@@ -51,6 +51,55 @@ impl<R: Rotation> Harness<R> {
         }
     }
 
+    /// The same harness whose function talks to moto through a client with `faults` injected
+    /// (and SDK retries off).
+    pub async fn with_faults(mut self, faults: &crate::faults::SmFaults) -> Self {
+        self.store = SdkStore::new(Moto::from_env().client_with_faults(faults).await);
+        self
+    }
+
+    /// Rotates `arn` as Secrets Manager does, whatever fails: a failed step is retried up to
+    /// three more times; a step that still fails ends that rotation. The next rotation starts
+    /// with a new token, or, when RotateSecret refuses because the failed rotation's AWSPENDING
+    /// is still there (as the real service does), resumes the failed rotation's token from
+    /// createSecret (every step is idempotent). At most `rotations` attempts in all.
+    /// `after_each` runs after every invocation (to check invariants). Returns the token of the
+    /// rotation that completed, or None.
+    pub async fn rotate_as_the_service_does<'a>(
+        &'a self,
+        arn: &'a str,
+        rotations: usize,
+        after_each: &(dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>
+              + 'a),
+    ) -> Option<String> {
+        let mut token = self.driver.start_as_aws(arn).await.expect("RotateSecret");
+        for _ in 0..rotations {
+            let mut completed = true;
+            for step in Step::ALL {
+                let mut done = false;
+                for _ in 0..4 {
+                    let result = self.invoke(event(arn, &token, step)).await;
+                    after_each().await;
+                    if result.is_ok() {
+                        done = true;
+                        break;
+                    }
+                }
+                if !done {
+                    completed = false;
+                    break;
+                }
+            }
+            if completed {
+                return Some(token);
+            }
+            if let Ok(next) = self.driver.start_as_aws(arn).await {
+                token = next;
+            }
+        }
+        None
+    }
+
     /// The same harness with another password policy.
     pub fn with_policy(mut self, policy: PasswordPolicy) -> Self {
         self.policy = policy;

@@ -7,6 +7,7 @@
 
 mod counting;
 mod driver;
+mod faults;
 mod harness;
 mod logs;
 mod moto;
@@ -17,6 +18,7 @@ pub mod postgres;
 
 pub use counting::CountingStore;
 pub use driver::{assert_rotated, RotationDriver, RotationRun, StepRun};
+pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
 pub use logs::LogCapture;
 pub use moto::Moto;

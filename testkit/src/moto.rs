@@ -52,6 +52,21 @@ impl Moto {
         aws_sdk_secretsmanager::Client::new(&conf)
     }
 
+    /// A Secrets Manager client on the server with `faults` injected and SDK retries off.
+    pub async fn client_with_faults(
+        &self,
+        faults: &crate::faults::SmFaults,
+    ) -> aws_sdk_secretsmanager::Client {
+        let base = self.client().await;
+        let conf = base
+            .config()
+            .to_builder()
+            .interceptor(faults.clone())
+            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(conf)
+    }
+
     /// An RDS client on the server (feature `postgres`), to set up instances and clusters.
     #[cfg(feature = "postgres")]
     pub async fn rds_client(&self) -> aws_sdk_rds::Client {

@@ -145,6 +145,12 @@ impl<D: Dialect> Bed<D> {
         }
     }
 
+    /// The same bed whose function's Secrets Manager client has `faults` injected.
+    pub async fn with_faults(mut self, faults: &crate::SmFaults) -> Self {
+        self.harness = self.harness.with_faults(faults).await;
+        self
+    }
+
     /// The same bed with another password policy.
     pub fn with_policy(mut self, policy: PasswordPolicy) -> Self {
         self.harness = self.harness.with_policy(policy);
