@@ -14,6 +14,8 @@ mod moto;
 #[cfg(feature = "postgres")]
 pub mod pg;
 #[cfg(feature = "postgres")]
+mod pg_faults;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 
 pub use counting::CountingStore;
@@ -22,6 +24,8 @@ pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
 pub use logs::LogCapture;
 pub use moto::Moto;
+#[cfg(feature = "postgres")]
+pub use pg_faults::{DbFault, PgFaultProxy};
 #[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;
 
