@@ -180,6 +180,42 @@ impl RotationDriver {
         }
     }
 
+    /// The `password` of every version of `secret_id` (labelled or not).
+    pub async fn passwords_of(&self, secret_id: &str) -> Vec<String> {
+        let mut passwords = Vec::new();
+        let versions = self
+            .client
+            .list_secret_version_ids()
+            .secret_id(secret_id)
+            .include_deprecated(true)
+            .max_results(100)
+            .send()
+            .await
+            .expect("ListSecretVersionIds");
+        for version in versions.versions() {
+            let Some(id) = version.version_id() else {
+                continue;
+            };
+            let Ok(value) = self
+                .client
+                .get_secret_value()
+                .secret_id(secret_id)
+                .version_id(id)
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let parsed = value
+                .secret_string()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok());
+            if let Some(pw) = parsed.as_ref().and_then(|v| v["password"].as_str()) {
+                passwords.push(pw.to_string());
+            }
+        }
+        passwords
+    }
+
     /// `VersionIdsToStages` now.
     pub async fn stages(&self, secret_id: &str) -> VersionStages {
         SdkStore::new(self.client.clone())

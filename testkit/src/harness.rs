@@ -37,6 +37,8 @@ pub struct Harness<R> {
     pub policy: PasswordPolicy,
     /// The function.
     pub function: R,
+    /// Every secret this harness created, for [`Harness::created_passwords`].
+    created: std::sync::Mutex<Vec<String>>,
 }
 
 impl<R: Rotation> Harness<R> {
@@ -48,6 +50,7 @@ impl<R: Rotation> Harness<R> {
             store: SdkStore::new(moto.client().await),
             policy: PasswordPolicy::from_lookup(defaults, |_| None).expect("default policy"),
             function,
+            created: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -130,9 +133,22 @@ impl<R: Rotation> Harness<R> {
 
     /// A secret named `<prefix>-<unique>` holding `value`; returns its ARN.
     pub async fn secret(&self, prefix: &str, value: &str) -> String {
-        self.driver
+        let arn = self
+            .driver
             .create_secret(&format!("{prefix}-{}", unique()), value)
-            .await
+            .await;
+        self.created.lock().unwrap().push(arn.clone());
+        arn
+    }
+
+    /// The `password` of every version of every secret this harness created.
+    pub async fn created_passwords(&self) -> Vec<String> {
+        let arns = self.created.lock().unwrap().clone();
+        let mut passwords = Vec::new();
+        for arn in arns {
+            passwords.extend(self.driver.passwords_of(&arn).await);
+        }
+        passwords
     }
 
     /// Starts a rotation of `arn` as RotateSecret does and runs createSecret; returns the token.

@@ -17,6 +17,8 @@ pub mod pg;
 mod pg_faults;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod proving;
 
 pub use counting::CountingStore;
 pub use driver::{assert_rotated, RotationDriver, RotationRun, StepRun};

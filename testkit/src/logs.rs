@@ -15,6 +15,39 @@ impl LogCapture {
         Self::default()
     }
 
+    /// The capture behind this process's global JSON subscriber, installed on first call (the
+    /// process must have no other global subscriber): the project's crates at `trace`, the
+    /// rest at `info` (their `trace` output over hundreds of rotations is gigabytes; the
+    /// per-function log-leak tests capture every crate at `trace`).
+    pub fn global() -> &'static LogCapture {
+        static GLOBAL: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            let capture = LogCapture::new();
+            let subscriber = rotation_core::telemetry::json_subscriber(
+                capture.make_writer(),
+                rotation_core::telemetry::filter(
+                    "info,rotation_core=trace,generic=trace,postgresql=trace,redshift=trace",
+                ),
+            );
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this test binary");
+            capture
+        })
+    }
+
+    /// Panics if the captured text contains any of `passwords` (those of 12 characters or
+    /// more: generated passwords are; shorter test fixtures could match by chance).
+    pub fn assert_none_of(&self, passwords: &[String]) {
+        let text = self.text();
+        assert!(
+            !text.is_empty(),
+            "nothing was logged: the capture is not wired"
+        );
+        for pw in passwords.iter().filter(|p| p.chars().count() >= 12) {
+            assert!(!text.contains(pw.as_str()), "a password reached the logs");
+        }
+    }
+
     /// Everything written so far, as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.buffer.lock().unwrap_or_else(|p| p.into_inner())).to_string()
