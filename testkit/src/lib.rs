@@ -19,6 +19,8 @@ mod pg_faults;
 pub mod postgres;
 #[cfg(feature = "postgres")]
 mod proving;
+#[cfg(feature = "postgres")]
+pub use proving::{suites, SHAPES};
 
 pub use counting::CountingStore;
 pub use driver::{assert_rotated, RotationDriver, RotationRun, StepRun};

@@ -35,9 +35,9 @@ impl Moto {
         &self.endpoint
     }
 
-    /// A Secrets Manager client for this server (static test credentials, us-east-1).
-    pub async fn client(&self) -> aws_sdk_secretsmanager::Client {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    /// The SDK configuration for this server: static test credentials, us-east-1.
+    async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(
                 "test",
@@ -48,8 +48,12 @@ impl Moto {
             ))
             .endpoint_url(&self.endpoint)
             .load()
-            .await;
-        aws_sdk_secretsmanager::Client::new(&conf)
+            .await
+    }
+
+    /// A Secrets Manager client for this server.
+    pub async fn client(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk_config().await)
     }
 
     /// A Secrets Manager client on the server with `faults` injected and SDK retries off.
@@ -70,19 +74,7 @@ impl Moto {
     /// An RDS client on the server (feature `postgres`), to set up instances and clusters.
     #[cfg(feature = "postgres")]
     pub async fn rds_client(&self) -> aws_sdk_rds::Client {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "rotation-testkit",
-            ))
-            .endpoint_url(&self.endpoint)
-            .load()
-            .await;
-        aws_sdk_rds::Client::new(&conf)
+        aws_sdk_rds::Client::new(&self.sdk_config().await)
     }
 
     /// Sends one HTTP request to the server and returns (status, body). `service` fills the

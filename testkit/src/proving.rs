@@ -192,3 +192,80 @@ impl<D: Dialect> Bed<D> {
         deliveries
     }
 }
+
+/// (strategy, Secrets Manager calls, database connections) of one clean PostgreSQL-wire
+/// rotation.
+pub const SHAPES: [(&str, usize, usize); 2] = [("single", 14, 5), ("alternating", 15, 6)];
+
+/// The three proving suites for one PostgreSQL-wire function, `make_bed(strategy)` building
+/// its bed. Each checks, at its end, that no password of the secrets it made reached the
+/// logs, and returns its count.
+pub mod suites {
+    use std::future::Future;
+
+    use rotation_core::postgres::Dialect;
+
+    use super::SHAPES;
+    use crate::pg::Bed;
+    use crate::{LogCapture, PgFaultProxy, SmFaults};
+
+    /// Every Secrets Manager call fails in turn: returns the scenarios (174).
+    pub async fn secrets_manager_faults<D, F, Fut>(make_bed: F) -> usize
+    where
+        D: Dialect,
+        F: Fn(&'static str) -> Fut,
+        Fut: Future<Output = Bed<D>>,
+    {
+        let logs = LogCapture::global();
+        let (mut scenarios, mut passwords) = (0, Vec::new());
+        for (strategy, calls, _) in SHAPES {
+            let faults = SmFaults::new();
+            let bed = make_bed(strategy).await.with_faults(&faults).await;
+            scenarios += bed
+                .prove_sm_faults(&faults, calls, strategy == "single")
+                .await;
+            passwords.extend(bed.created_passwords().await);
+        }
+        logs.assert_none_of(&passwords);
+        scenarios
+    }
+
+    /// Every database action fails in turn: returns the scenarios (30).
+    pub async fn database_faults<D, F, Fut>(make_bed: F) -> usize
+    where
+        D: Dialect,
+        F: Fn(&'static str) -> Fut,
+        Fut: Future<Output = Bed<D>>,
+    {
+        let logs = LogCapture::global();
+        let (mut scenarios, mut passwords) = (0, Vec::new());
+        for (strategy, _, connections) in SHAPES {
+            let bed = make_bed(strategy).await;
+            let proxy = PgFaultProxy::start(bed.pg.port).await;
+            scenarios += bed
+                .prove_db_faults(&proxy, connections, strategy == "single")
+                .await;
+            passwords.extend(bed.created_passwords().await);
+        }
+        logs.assert_none_of(&passwords);
+        scenarios
+    }
+
+    /// Every step twice after every prefix: returns the stray deliveries (80).
+    pub async fn out_of_order<D, F, Fut>(make_bed: F) -> usize
+    where
+        D: Dialect,
+        F: Fn(&'static str) -> Fut,
+        Fut: Future<Output = Bed<D>>,
+    {
+        let logs = LogCapture::global();
+        let (mut deliveries, mut passwords) = (0, Vec::new());
+        for (strategy, _, _) in SHAPES {
+            let bed = make_bed(strategy).await;
+            deliveries += bed.prove_out_of_order(strategy == "single").await;
+            passwords.extend(bed.created_passwords().await);
+        }
+        logs.assert_none_of(&passwords);
+        deliveries
+    }
+}
