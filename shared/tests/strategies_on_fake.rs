@@ -77,6 +77,16 @@ fn tamper(store: &MemoryStore, field: &str, value: Value) {
     store.set_version("s", TOKEN, Some(&pending.to_string()), &[AWSPENDING]);
 }
 
+/// User `app` (password `old-Pa55`) on the fake, its secret, the single-user strategy, and
+/// the rotation `TOKEN` started and past createSecret.
+async fn single_user_created() -> (FakeDatabase, MemoryStore, SingleUser<FakeDatabase>) {
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = store_with(&secret("app", "old-Pa55", json!({})));
+    let strategy = SingleUser::new(db.clone());
+    create(&store, &strategy).await;
+    (db, store, strategy)
+}
+
 fn logins_of(db: &FakeDatabase) -> Vec<Which> {
     db.logins().into_iter().map(|(which, _, _)| which).collect()
 }
@@ -165,10 +175,7 @@ async fn single_user_refuses_a_pending_for_another_user_host_or_port_before_any_
         ("host", json!("DB.Example.")),
         ("extra", json!("added")),
     ] {
-        let db = FakeDatabase::new().with_user("app", "old-Pa55");
-        let store = store_with(&secret("app", "old-Pa55", json!({})));
-        let strategy = SingleUser::new(db.clone());
-        create(&store, &strategy).await;
+        let (db, store, strategy) = single_user_created().await;
         tamper(&store, field, value);
         let err = step(&store, &strategy, Step::Set).await.unwrap_err();
         assert_eq!(err.error_type(), "ConfusedDeputy", "{field}: {err}");
@@ -190,18 +197,12 @@ async fn the_superuser_server_compares_host_case_and_trailing_dot_and_the_defaul
 
 #[tokio::test]
 async fn single_user_settles_a_failed_change_that_a_concurrent_invocation_made() {
-    let db = FakeDatabase::new().with_user("app", "old-Pa55");
-    let store = store_with(&secret("app", "old-Pa55", json!({})));
-    let strategy = SingleUser::new(db.clone());
-    create(&store, &strategy).await;
+    let (db, store, strategy) = single_user_created().await;
     // The statement reports a failure, but the password is what it should be.
     db.fault_next_change(Fault::FailAfterApplying);
     step(&store, &strategy, Step::Set).await.unwrap();
     // A real failure stands, and nothing changed.
-    let db = FakeDatabase::new().with_user("app", "old-Pa55");
-    let store = store_with(&secret("app", "old-Pa55", json!({})));
-    let strategy = SingleUser::new(db.clone());
-    create(&store, &strategy).await;
+    let (db, store, strategy) = single_user_created().await;
     db.fault_next_change(Fault::Fail);
     let err = step(&store, &strategy, Step::Set).await.unwrap_err();
     assert_eq!(err.error_type(), "DatabaseError", "{err}");
@@ -210,10 +211,7 @@ async fn single_user_settles_a_failed_change_that_a_concurrent_invocation_made()
 
 #[tokio::test]
 async fn single_user_sets_the_old_password_back_when_the_new_one_does_not_log_in() {
-    let db = FakeDatabase::new().with_user("app", "old-Pa55");
-    let store = store_with(&secret("app", "old-Pa55", json!({})));
-    let strategy = SingleUser::new(db.clone());
-    create(&store, &strategy).await;
+    let (db, store, strategy) = single_user_created().await;
     db.fault_next_change(Fault::StoreWrongly);
     let err = step(&store, &strategy, Step::Set).await.unwrap_err();
     assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");

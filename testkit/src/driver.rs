@@ -240,9 +240,8 @@ impl RotationDriver {
     }
 }
 
-/// Asserts the end state of a successful rotation: each label on at most one version,
-/// AWSCURRENT on the token, AWSPREVIOUS on the version that was current, no AWSPENDING left.
-pub fn assert_rotated(stages: &VersionStages, run: &RotationRun) {
+/// Asserts that AWSCURRENT, AWSPENDING and AWSPREVIOUS each sit on at most one version.
+pub fn assert_labels_unique(stages: &VersionStages) {
     for label in [AWSCURRENT, AWSPREVIOUS, AWSPENDING] {
         let holders = labels::versions_with(stages, label);
         assert!(
@@ -250,6 +249,12 @@ pub fn assert_rotated(stages: &VersionStages, run: &RotationRun) {
             "{label} on several versions: {stages:?}"
         );
     }
+}
+
+/// Asserts the end state of a successful rotation: each label on at most one version,
+/// AWSCURRENT on the token, AWSPREVIOUS on the version that was current, no AWSPENDING left.
+pub fn assert_rotated(stages: &VersionStages, run: &RotationRun) {
+    assert_labels_unique(stages);
     assert_eq!(
         labels::versions_with(stages, AWSCURRENT),
         vec![run.token.as_str()],

@@ -23,7 +23,7 @@ mod proving;
 pub use proving::{suites, SHAPES};
 
 pub use counting::CountingStore;
-pub use driver::{assert_rotated, RotationDriver, RotationRun, StepRun};
+pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
 pub use logs::LogCapture;

@@ -153,5 +153,3 @@ pub fn ident(name: &str) -> String {
 pub fn literal(text: &str) -> String {
     rotation_core::postgres::quote_literal(text)
 }
-
-pub use crate::harness::unique;

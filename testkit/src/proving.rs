@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
 use rotation_core::postgres::Dialect;
 use rotation_core::Step;
 use serde_json::json;
@@ -19,12 +19,7 @@ impl<D: Dialect> Bed<D> {
     /// in (single user: or AWSPENDING, between setSecret and finishSecret).
     pub async fn invariants(&self, arn: &str, single: bool) {
         let stages = self.driver.stages(arn).await;
-        for label in [AWSCURRENT, AWSPENDING, AWSPREVIOUS] {
-            assert!(
-                labels::versions_with(&stages, label).len() <= 1,
-                "{label} on several versions: {stages:?}"
-            );
-        }
+        crate::assert_labels_unique(&stages);
         let (user, password) = self.current(arn).await;
         if self.login(&user, &password, false).await.is_ok() {
             return;

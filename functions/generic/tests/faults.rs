@@ -9,21 +9,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 use generic::{GenericRotation, PASSWORD_DEFAULTS};
-use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
 use rotation_core::{JsonSecret, SecretValue, Step};
-use rotation_testkit::{event, Harness, SmFault, SmFaults};
+use rotation_testkit::{assert_labels_unique, event, Harness, SmFault, SmFaults};
 
 /// Calls of the function's client in one clean rotation.
 const CALLS: usize = 14;
 
 async fn invariants(bed: &Harness<GenericRotation>, arn: &str) {
     let stages = bed.driver.stages(arn).await;
-    for label in [AWSCURRENT, AWSPENDING, AWSPREVIOUS] {
-        assert!(
-            labels::versions_with(&stages, label).len() <= 1,
-            "{label} on several versions: {stages:?}"
-        );
-    }
+    assert_labels_unique(&stages);
     let current = bed.driver.value(arn, AWSCURRENT).await;
     JsonSecret::parse(&SecretValue::new(current), AWSCURRENT).expect("AWSCURRENT is a secret");
 }

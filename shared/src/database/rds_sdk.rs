@@ -3,12 +3,13 @@
 //! `AWS_ENDPOINT_URL_RDS` when given (a VPC with only interface endpoints needs it), else the
 //! SDK's own resolution.
 
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::Client;
 use tokio::sync::OnceCell;
 
 use super::rds::{BoxFuture, DbCluster, DbInstance, RdsLookup};
-use crate::error::{ApiErrorCode, Result, RotationError};
+use crate::error::{Result, RotationError};
+use crate::store::sdk_error_parts;
 
 /// The RDS API through the SDK.
 #[derive(Debug, Default)]
@@ -45,11 +46,7 @@ fn api_error<E>(operation: &'static str, err: SdkError<E>) -> RotationError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = ApiErrorCode::from_code(err.code());
-    let message = match err.message() {
-        Some(m) => m.to_string(),
-        None => DisplayErrorContext(&err).to_string(),
-    };
+    let (code, message) = sdk_error_parts(&err);
     RotationError::Rds {
         operation,
         code,

@@ -39,15 +39,25 @@ impl SdkStore {
     }
 }
 
-fn api_error<E>(operation: &'static str, err: SdkError<E>) -> RotationError
+/// The service error code and message of an AWS SDK error (the SDK's own description when the
+/// service sent no message), for any AWS service client. Service messages carry no secret.
+pub(crate) fn sdk_error_parts<E>(err: &SdkError<E>) -> (ApiErrorCode, String)
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let code = ApiErrorCode::from_code(err.code());
     let message = match err.message() {
         Some(m) => m.to_string(),
-        None => DisplayErrorContext(&err).to_string(),
+        None => DisplayErrorContext(err).to_string(),
     };
+    (code, message)
+}
+
+fn api_error<E>(operation: &'static str, err: SdkError<E>) -> RotationError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (code, message) = sdk_error_parts(&err);
     RotationError::SecretsManager {
         operation,
         code,
