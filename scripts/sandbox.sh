@@ -99,7 +99,9 @@ start_mariadb() {
   runuser -u mysql -- nohup mariadbd --no-defaults --datadir="$dir/data" --port="$port" \
     --bind-address=127.0.0.1 --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
     --skip-name-resolve --ssl-cert="$dir/tls/server.crt" --ssl-key="$dir/tls/server.key" \
-    --ssl-ca="$dir/tls/ca.crt" >"$dir/server.log" 2>&1 &
+    --ssl-ca="$dir/tls/ca.crt" --plugin-load-add=auth_ed25519 \
+    --general-log=1 --general-log-file="$dir/general.log" --log-bin="$dir/binlog" --server-id=1 \
+    >"$dir/server.log" 2>&1 &
   echo $! >"$SANDBOX_STATE/mariadb.pid"
   wait_port "$port" 60 || die "MariaDB did not start; see $dir/server.log"
   local sql="CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
@@ -120,6 +122,9 @@ export SANDBOX_MARIADB_PORT=$port
 export SANDBOX_MARIADB_USER=root
 export SANDBOX_MARIADB_PASSWORD=$pw
 export SANDBOX_MARIADB_CA=$dir/tls/ca.crt
+export SANDBOX_MARIADB_OTHER_CA=$dir/tls/other-ca.crt
+export SANDBOX_MARIADB_GENERAL_LOG=$dir/general.log
+export SANDBOX_MARIADB_BINLOG_DIR=$dir
 ENV
 }
 

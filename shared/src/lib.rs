@@ -28,6 +28,8 @@ pub mod telemetry;
 
 #[cfg(feature = "database")]
 pub mod database;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 

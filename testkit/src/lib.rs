@@ -10,6 +10,8 @@ mod driver;
 mod faults;
 mod harness;
 mod logs;
+#[cfg(feature = "mysql")]
+pub mod maria;
 mod moto;
 #[cfg(feature = "postgres")]
 pub mod pg;

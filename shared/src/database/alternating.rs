@@ -9,7 +9,7 @@ use super::login::{
 };
 use super::rds::RdsLookup;
 use super::superuser::{masterarn, superuser_secret, RdsOptions};
-use super::{Database, DatabaseSecret, Which};
+use super::{Database, DatabaseSecret, NameLimit, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::AWSCURRENT;
 use crate::secret::SecretValue;
@@ -20,19 +20,19 @@ use crate::store::SecretStore;
 pub const CLONE_SUFFIX: &str = "_clone";
 
 /// The other user of an alternating pair: `u` <-> `u_clone`. Fails if the clone name would be
-/// longer than `max_len` bytes (servers count bytes: PostgreSQL truncates a longer name, which
-/// could then name another user).
-pub fn alternate_username(user: &str, max_len: usize) -> Result<String> {
+/// over the server's `limit` (PostgreSQL counts bytes and truncates a longer name, which could
+/// then name another user; MySQL and MariaDB count characters).
+pub fn alternate_username(user: &str, limit: NameLimit) -> Result<String> {
     if let Some(original) = user.strip_suffix(CLONE_SUFFIX).filter(|o| !o.is_empty()) {
         return Ok(original.to_string());
     }
     let clone = format!("{user}{CLONE_SUFFIX}");
-    if clone.len() > max_len {
+    let (len, max, unit) = limit.measure(&clone);
+    if len > max {
         return Err(RotationError::malformed(
             AWSCURRENT,
             format!(
-                "unable to clone user {user}: with {CLONE_SUFFIX} appended the name would be {} bytes, over the server's limit of {max_len} bytes",
-                clone.len()
+                "unable to clone user {user}: with {CLONE_SUFFIX} appended the name would be {len} {unit}, over the server's limit of {max} {unit}"
             ),
         ));
     }
@@ -89,7 +89,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         let secret = DatabaseSecret::parse(value, which)?;
         secret.expect_engine(self.db.engines(), which)?;
         masterarn(&secret, which)?;
-        alternate_username(&secret.username, self.db.max_username_len())?;
+        alternate_username(&secret.username, self.db.username_limit())?;
         Ok(())
     }
 
@@ -99,7 +99,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         new_password: &SecretValue,
     ) -> Result<SecretValue> {
         let current = DatabaseSecret::parse(current, AWSCURRENT)?;
-        let other = alternate_username(&current.username, self.db.max_username_len())?;
+        let other = alternate_username(&current.username, self.db.username_limit())?;
         Ok(current
             .json()
             .with_password(new_password)
@@ -111,7 +111,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         let db = &self.db;
         let pending = parse(db, &ctx.pending().await?, Which::Pending)?;
         let current = parse(db, &ctx.current().await?, Which::Current)?;
-        let other = alternate_username(&current.username, db.max_username_len())?;
+        let other = alternate_username(&current.username, db.username_limit())?;
         same_target(db, &current, Which::Current, &pending, &other)?;
         only_changed(&current, &pending, &["password", "username"])?;
         if try_login(db, &pending, Which::Pending).await?.is_ok() {
@@ -127,15 +127,21 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         };
         let master = superuser_secret(db, ctx, &current, options).await?;
         let mut session = db.connect(&master, Which::Superuser).await?;
-        let changed = if db.user_exists(&mut session, &pending.username).await? {
-            db.set_password(&mut session, &pending).await
-        } else if let Some(original) = pending.username.strip_suffix(CLONE_SUFFIX) {
-            db.create_clone(&mut session, original, &pending).await
-        } else {
-            return Err(RotationError::SetSecret(format!(
-                "user {} does not exist; only the {CLONE_SUFFIX} user is created by rotation",
-                pending.username
-            )));
+        let exists = db.user_exists(&mut session, &pending.username).await?;
+        let original = pending
+            .username
+            .strip_suffix(CLONE_SUFFIX)
+            .filter(|o| !o.is_empty());
+        let changed = match (exists, original) {
+            (true, Some(original)) => db.update_clone(&mut session, original, &pending).await,
+            (true, None) => db.set_password(&mut session, &pending).await,
+            (false, Some(original)) => db.create_clone(&mut session, original, &pending).await,
+            (false, None) => {
+                return Err(RotationError::SetSecret(format!(
+                    "user {} does not exist; only the {CLONE_SUFFIX} user is created by rotation",
+                    pending.username
+                )));
+            }
         };
         if let Err(e) = changed {
             return settle(db, &pending, e).await;
@@ -167,23 +173,43 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
 mod tests {
     use super::*;
 
+    const B63: NameLimit = NameLimit::Bytes(63);
+
+    #[test]
+    fn character_limits_count_characters() {
+        let c32 = NameLimit::Chars(32);
+        assert_eq!(
+            alternate_username(&"Ü".repeat(26), c32)
+                .unwrap()
+                .chars()
+                .count(),
+            32
+        );
+        let err = alternate_username(&"Ü".repeat(27), c32).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("33 characters, over the server's limit of 32 characters"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn alternate_username_switches_both_ways_and_limits_length() {
-        assert_eq!(alternate_username("app", 63).unwrap(), "app_clone");
-        assert_eq!(alternate_username("app_clone", 63).unwrap(), "app");
-        assert_eq!(alternate_username("_clone", 63).unwrap(), "_clone_clone");
+        assert_eq!(alternate_username("app", B63).unwrap(), "app_clone");
+        assert_eq!(alternate_username("app_clone", B63).unwrap(), "app");
+        assert_eq!(alternate_username("_clone", B63).unwrap(), "_clone_clone");
         let fits = "u".repeat(57);
-        assert_eq!(alternate_username(&fits, 63).unwrap().len(), 63);
+        assert_eq!(alternate_username(&fits, B63).unwrap().len(), 63);
         let too_long = "u".repeat(58);
-        let err = alternate_username(&too_long, 63).unwrap_err();
+        let err = alternate_username(&too_long, B63).unwrap_err();
         assert!(err.to_string().contains("limit of 63 bytes"), "{err}");
         // Servers count bytes: 28 two-byte letters + "_clone" is 62 bytes and fits; 29 would be
         // 64 bytes (35 characters) and does not.
-        assert_eq!(alternate_username(&"Ü".repeat(28), 63).unwrap().len(), 62);
-        let err = alternate_username(&"Ü".repeat(29), 63).unwrap_err();
+        assert_eq!(alternate_username(&"Ü".repeat(28), B63).unwrap().len(), 62);
+        let err = alternate_username(&"Ü".repeat(29), B63).unwrap_err();
         assert!(err.to_string().contains("64 bytes"), "{err}");
         assert_eq!(
-            alternate_username("Üser \"x\"", 63).unwrap(),
+            alternate_username("Üser \"x\"", B63).unwrap(),
             "Üser \"x\"_clone"
         );
     }

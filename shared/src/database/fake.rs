@@ -209,8 +209,8 @@ impl Database for FakeDatabase {
         5432
     }
 
-    fn max_username_len(&self) -> usize {
-        63
+    fn username_limit(&self) -> super::NameLimit {
+        super::NameLimit::Bytes(63)
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -37,7 +37,8 @@ pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
 pub use tls::{
-    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, TlsMode, RDS_CA_BUNDLE,
+    add_bundle, client_config, extra_trust_anchors, is_aws_managed_host, normalize_host, Login,
+    TlsMode, RDS_CA_BUNDLE,
 };
 
 use crate::error::Result;
@@ -77,6 +78,26 @@ impl fmt::Display for Which {
     }
 }
 
+/// How long a user name may be: PostgreSQL counts bytes (and truncates beyond), MySQL and
+/// MariaDB count characters (and refuse beyond).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameLimit {
+    /// At most this many bytes of UTF-8.
+    Bytes(usize),
+    /// At most this many characters.
+    Chars(usize),
+}
+
+impl NameLimit {
+    /// The length of `name` in this limit's unit, and the unit's name.
+    pub fn measure(self, name: &str) -> (usize, usize, &'static str) {
+        match self {
+            Self::Bytes(max) => (name.len(), max, "bytes"),
+            Self::Chars(max) => (name.chars().count(), max, "characters"),
+        }
+    }
+}
+
 /// What an engine can do. A strategy that needs a capability the engine lacks is refused at
 /// start-up, so an engine is added without touching the strategies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +130,8 @@ pub trait Database: Send + Sync {
     /// The port used when a secret has no `port` key.
     fn default_port(&self) -> u16;
 
-    /// The longest user name the engine accepts, in bytes (for `_clone` names).
-    fn max_username_len(&self) -> usize;
+    /// The longest user name the engine accepts (for `_clone` names).
+    fn username_limit(&self) -> NameLimit;
 
     /// What this engine can do.
     fn capabilities(&self) -> Capabilities;
@@ -154,6 +175,20 @@ pub trait Database: Send + Sync {
         session: &mut Self::Session,
         pending: &DatabaseSecret,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// As superuser: sets the password of `pending`'s user, an existing clone of `original`.
+    /// Engines that keep the clone's privileges in step with the original's on every rotation
+    /// (MySQL and MariaDB, as their official functions do) copy them here too; by default only
+    /// the password is set.
+    fn update_clone(
+        &self,
+        session: &mut Self::Session,
+        original: &str,
+        pending: &DatabaseSecret,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = original;
+        self.set_password(session, pending)
+    }
 
     /// As superuser: creates `pending`'s user, able to log in with its password and with the
     /// privileges of `original`. Must tolerate a concurrent creation of the same user (then set

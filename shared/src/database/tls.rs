@@ -90,14 +90,12 @@ pub fn client_config(extra: Option<&str>, built_in_roots: bool) -> Result<Arc<Cl
     let mut roots = RootCertStore::empty();
     if built_in_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for cert in rustls_native_certs::load_native_certs().certs {
-            // A broken certificate in the OS store is skipped, as browsers do.
-            let _ = roots.add(cert);
-        }
-        add_bundle(&mut roots, RDS_CA_BUNDLE, "the vendored RDS CA bundle")?;
     }
-    if let Some(extra) = extra {
-        add_bundle(&mut roots, extra, EXTRA_CA_CERTS)?;
+    for cert in extra_trust_anchors(extra, built_in_roots)? {
+        roots.add(cert).map_err(|e| RotationError::Configuration {
+            variable: "TLS".into(),
+            problem: format!("a trust anchor could not be added: {e}"),
+        })?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -109,6 +107,34 @@ pub fn client_config(extra: Option<&str>, built_in_roots: bool) -> Result<Arc<Cl
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// The trust anchors beside the Mozilla roots, as certificates: when `built_in_roots`, the OS
+/// store and the RDS CA bundle; then `extra` (a PEM path or PEM text). Drivers that take
+/// certificates rather than a rustls configuration (MySQL) trust exactly these plus the
+/// Mozilla roots, so every engine trusts the same set.
+pub fn extra_trust_anchors(
+    extra: Option<&str>,
+    built_in_roots: bool,
+) -> Result<Vec<CertificateDer<'static>>> {
+    let mut certs = Vec::new();
+    if built_in_roots {
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // A broken certificate in the OS store is skipped, as browsers do.
+            if RootCertStore::empty().add(cert.clone()).is_ok() {
+                certs.push(cert);
+            }
+        }
+        let mut bundle = RootCertStore::empty();
+        add_bundle(&mut bundle, RDS_CA_BUNDLE, "the vendored RDS CA bundle")?;
+        certs.extend(parse_pem(RDS_CA_BUNDLE, "the vendored RDS CA bundle")?);
+    }
+    if let Some(extra) = extra {
+        let mut probe = RootCertStore::empty();
+        add_bundle(&mut probe, extra, EXTRA_CA_CERTS)?;
+        certs.extend(parse_pem(extra, EXTRA_CA_CERTS)?);
+    }
+    Ok(certs)
 }
 
 /// Adds every certificate of `pem` (PEM text, or the path of a PEM file) to `roots`, the one

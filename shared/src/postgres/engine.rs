@@ -14,7 +14,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 use super::connect::Connector;
 use super::error::{sql_error, PgError};
-use crate::database::{Capabilities, Database, DatabaseSecret, Which};
+use crate::database::{Capabilities, Database, DatabaseSecret, NameLimit, Which};
 use crate::error::Result;
 use crate::secret::SecretValue;
 
@@ -186,8 +186,8 @@ impl<D: Dialect> Database for PgEngine<D> {
         self.dialect.default_port()
     }
 
-    fn max_username_len(&self) -> usize {
-        self.dialect.max_username_len()
+    fn username_limit(&self) -> NameLimit {
+        NameLimit::Bytes(self.dialect.max_username_len())
     }
 
     fn capabilities(&self) -> Capabilities {

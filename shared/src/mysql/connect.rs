@@ -1,0 +1,279 @@
+//! Opening a MySQL-wire session for a secret, with the core's TLS modes and typed failures:
+//! wrong password (1045), unreachable host, TLS problems and unusable auth plugins are
+//! different errors.
+//!
+//! mysql_async builds its own rustls configuration from certificates; it is given the Mozilla
+//! roots (its built-in set), the OS store, the RDS CA bundle and `EXTRA_CA_CERTS`, exactly the
+//! set the PostgreSQL-wire adapter trusts ([`extra_trust_anchors`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql_async::{Conn, DriverError, OptsBuilder, SslOpts};
+use rustls::pki_types::CertificateDer;
+
+use crate::database::{extra_trust_anchors, DatabaseSecret, Login, TlsMode, Which};
+use crate::error::{Result, RotationError, ServerError};
+
+/// The time allowed for one login (TCP, TLS and authentication).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The server error code for a refused login.
+pub const ACCESS_DENIED: u16 = 1045;
+
+/// Opens sessions; holds the trust anchors, loaded once per process.
+#[derive(Clone)]
+pub struct Connector {
+    anchors: Arc<Vec<CertificateDer<'static>>>,
+    built_in_roots: bool,
+    default_port: u16,
+    allow_plaintext_fallback: bool,
+    /// Test hosts: (host, address, certificate name). Only `test-support` can add any.
+    test_hosts: Arc<Vec<(String, std::net::SocketAddr, String)>>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("anchors", &self.anchors.len())
+            .field("built_in_roots", &self.built_in_roots)
+            .field("default_port", &self.default_port)
+            .field("allow_plaintext_fallback", &self.allow_plaintext_fallback)
+            .finish()
+    }
+}
+
+impl Connector {
+    /// A connector trusting `extra` (a PEM path or text, `EXTRA_CA_CERTS`) and, when
+    /// `built_in_roots`, the Mozilla roots, the OS store and the RDS CA bundle. `default_port`
+    /// applies when the secret has none. No plaintext fallback.
+    pub fn new(extra: Option<&str>, built_in_roots: bool, default_port: u16) -> Result<Self> {
+        Ok(Self {
+            anchors: Arc::new(extra_trust_anchors(extra, built_in_roots)?),
+            built_in_roots,
+            default_port,
+            allow_plaintext_fallback: false,
+            test_hosts: Arc::new(Vec::new()),
+        })
+    }
+
+    /// The same connector, letting a secret without `ssl` use plaintext when the server offers
+    /// no TLS at all (`ALLOW_PLAINTEXT_FALLBACK`); never for the superuser secret or for RDS
+    /// hosts, never after a certificate failure.
+    pub fn with_plaintext_fallback(mut self, allow: bool) -> Self {
+        self.allow_plaintext_fallback = allow;
+        self
+    }
+
+    /// Test seam: connections to `host` (any port) go to `address` and verify the certificate
+    /// against `certificate_name`.
+    #[cfg(feature = "test-support")]
+    pub fn with_test_host(
+        mut self,
+        host: &str,
+        address: std::net::SocketAddr,
+        certificate_name: &str,
+    ) -> Self {
+        let mut hosts = (*self.test_hosts).clone();
+        hosts.push((
+            crate::database::normalize_host(host),
+            address,
+            certificate_name.to_string(),
+        ));
+        self.test_hosts = Arc::new(hosts);
+        self
+    }
+
+    /// Logs in as `secret`'s user. `which` names the credentials in errors and logs; the
+    /// superuser's never fall back to plaintext.
+    pub async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<Conn> {
+        let port = secret.port.unwrap_or(self.default_port);
+        let login = match which {
+            Which::Superuser => Login::Superuser,
+            Which::Current | Which::Pending | Which::Previous => Login::Rotated,
+        };
+        let mode = TlsMode::for_connection(
+            secret.ssl,
+            &secret.host,
+            login,
+            self.allow_plaintext_fallback,
+        );
+        let fail = |e: Failure| e.into_error(secret, which, port);
+        match mode {
+            TlsMode::Disable => self.open(secret, port, false).await.map_err(fail),
+            TlsMode::Require => self.open(secret, port, true).await.map_err(fail),
+            TlsMode::PreferVerified => match self.open(secret, port, true).await {
+                Err(Failure::Client(mysql_async::Error::Driver(
+                    DriverError::NoClientSslFlagFromServer,
+                ))) => {
+                    tracing::warn!(
+                        host = %secret.host,
+                        port,
+                        secret_version = which.label(),
+                        "the server does not offer TLS; connecting without it because ALLOW_PLAINTEXT_FALLBACK is on (set \"ssl\": true in the secret to forbid this)"
+                    );
+                    self.open(secret, port, false).await.map_err(fail)
+                }
+                other => other.map_err(fail),
+            },
+        }
+    }
+
+    async fn open(&self, secret: &DatabaseSecret, port: u16, tls: bool) -> Result<Conn, Failure> {
+        let test_host = self
+            .test_hosts
+            .iter()
+            .find(|(h, _, _)| *h == crate::database::normalize_host(&secret.host));
+        let (address, port, verify_as) = match test_host {
+            Some((_, address, name)) => (address.ip().to_string(), address.port(), Some(name)),
+            None => (secret.host.clone(), port, secret.tls_server_name.as_ref()),
+        };
+        let mut opts = OptsBuilder::default()
+            .ip_or_hostname(address)
+            .tcp_port(port)
+            .prefer_socket(false)
+            .user(Some(secret.username.clone()))
+            .pass(Some(secret.password().expose().to_string()))
+            .db_name(secret.dbname.clone())
+            .stmt_cache_size(0);
+        if tls {
+            let roots = self
+                .anchors
+                .iter()
+                .map(|c| c.as_ref().to_vec().into())
+                .collect();
+            let ssl = SslOpts::default()
+                .with_root_certs(roots)
+                .with_disable_built_in_roots(!self.built_in_roots)
+                .with_danger_tls_hostname_override(verify_as.cloned());
+            opts = opts.ssl_opts(Some(ssl));
+        }
+        match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(Failure::Client(e)),
+            Err(_) => Err(Failure::Timeout),
+        }
+    }
+}
+
+enum Failure {
+    Client(mysql_async::Error),
+    Timeout,
+}
+
+impl Failure {
+    fn into_error(self, secret: &DatabaseSecret, which: Which, port: u16) -> RotationError {
+        let which_label = which.label();
+        let unreachable = |detail: String| RotationError::DatabaseUnreachable {
+            which: which_label.into(),
+            host: secret.host.clone(),
+            port,
+            detail,
+        };
+        let tls = |detail: String| RotationError::TlsFailure {
+            which: which_label.into(),
+            host: secret.host.clone(),
+            port,
+            detail,
+        };
+        let e = match self {
+            Failure::Timeout => {
+                return unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+            }
+            Failure::Client(e) => e,
+        };
+        match e {
+            mysql_async::Error::Server(server) => {
+                let detail = Box::new(server_error(&server, true));
+                if server.code == ACCESS_DENIED {
+                    RotationError::AuthenticationFailed {
+                        which: which_label.into(),
+                        user: secret.username.clone(),
+                        host: secret.host.clone(),
+                        server: Some(detail),
+                        hint: String::new(),
+                    }
+                } else {
+                    RotationError::Database {
+                        operation: format!("log in with the {which_label} secret"),
+                        server: Some(detail),
+                        source: None,
+                    }
+                }
+            }
+            mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => tls(
+                "the server offers no TLS (set \"ssl\": false in the secret only if the network path is trusted)".into(),
+            ),
+            mysql_async::Error::Driver(DriverError::UnknownAuthPlugin { name }) => {
+                unsupported_plugin(secret, &name)
+            }
+            mysql_async::Error::Driver(DriverError::CleartextPluginDisabled) => {
+                unsupported_plugin(secret, "mysql_clear_password")
+            }
+            mysql_async::Error::Driver(DriverError::MysqlOldPasswordDisabled) => {
+                unsupported_plugin(secret, "mysql_old_password")
+            }
+            mysql_async::Error::Io(mysql_async::IoError::Tls(e)) => tls(chain(&e)),
+            other => {
+                let detail = chain(&other);
+                if has_rustls_error(&other) {
+                    tls(detail)
+                } else {
+                    unreachable(detail)
+                }
+            }
+        }
+    }
+}
+
+fn unsupported_plugin(secret: &DatabaseSecret, plugin: &str) -> RotationError {
+    RotationError::UnsupportedServer(format!(
+        "the account of user {} authenticates with the {plugin} plugin, which this function does not use; use mysql_native_password, caching_sha2_password or (MariaDB) ed25519",
+        secret.username
+    ))
+}
+
+/// A server error's code and (when `keep_message`) message. Statements that carry password
+/// material drop the message, which can quote the statement.
+pub fn server_error(e: &mysql_async::ServerError, keep_message: bool) -> ServerError {
+    ServerError {
+        scheme: "MySQL error",
+        code: e.code.to_string(),
+        message: keep_message.then(|| e.message.clone()),
+    }
+}
+
+/// The error and its causes, joined (no secret is ever part of a client error).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// True when a rustls error is anywhere in the chain, including inside an `io::Error` (which
+/// hides its inner error from `source()`).
+fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return true;
+            }
+        }
+        current = err.source();
+    }
+    false
+}

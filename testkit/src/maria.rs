@@ -1,0 +1,311 @@
+//! The MySQL-wire test bed (feature `mysql`): the [`Harness`] with the MariaDB (or MySQL)
+//! function on the sandbox's MariaDB server, plus root access to that server to set up users
+//! and check which passwords log in.
+
+use std::ops::Deref;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, SslOpts};
+use rotation_core::database::Strategy;
+use rotation_core::mysql::{
+    account, native_password_hash, quote_ident, Connector, Flavor, MyEngine, MARIADB,
+};
+use rotation_core::{PasswordDefaults, SecretValue};
+use serde_json::{json, Value};
+
+use crate::harness::{unique, Harness};
+use crate::sandbox_var;
+
+/// Which CA the function trusts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// The CA that signed the sandbox server's certificate.
+    #[default]
+    SandboxCa,
+    /// A CA that signed nothing the server presents.
+    OtherCa,
+}
+
+/// Root access to the sandbox MariaDB server.
+#[derive(Debug, Clone)]
+pub struct MariaAdmin {
+    /// Host (loopback).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    user: String,
+    password: String,
+    /// The sandbox CA (PEM path).
+    pub ca: String,
+    /// A CA that signed nothing the server presents (PEM path).
+    pub other_ca: String,
+    /// The server's general query log.
+    pub general_log: String,
+    /// The directory holding the server's binary logs (`binlog.*`).
+    pub binlog_dir: String,
+}
+
+impl MariaAdmin {
+    /// From the sandbox's variables.
+    pub fn from_env() -> Self {
+        Self {
+            host: sandbox_var("SANDBOX_MARIADB_HOST"),
+            port: sandbox_var("SANDBOX_MARIADB_PORT").parse().expect("a port"),
+            user: sandbox_var("SANDBOX_MARIADB_USER"),
+            password: sandbox_var("SANDBOX_MARIADB_PASSWORD"),
+            ca: sandbox_var("SANDBOX_MARIADB_CA"),
+            other_ca: sandbox_var("SANDBOX_MARIADB_OTHER_CA"),
+            general_log: sandbox_var("SANDBOX_MARIADB_GENERAL_LOG"),
+            binlog_dir: sandbox_var("SANDBOX_MARIADB_BINLOG_DIR"),
+        }
+    }
+
+    /// Logs in as `user` (over TLS verified against the sandbox CA when `tls`).
+    pub async fn connect(
+        &self,
+        user: &str,
+        password: &str,
+        tls: bool,
+    ) -> Result<Conn, mysql_async::Error> {
+        let mut opts = OptsBuilder::default()
+            .ip_or_hostname(self.host.clone())
+            .tcp_port(self.port)
+            .prefer_socket(false)
+            .user(Some(user))
+            .pass(Some(password));
+        if tls {
+            let ca = std::path::PathBuf::from(&self.ca);
+            opts = opts.ssl_opts(Some(
+                SslOpts::default()
+                    .with_root_certs(vec![ca.into()])
+                    .with_disable_built_in_roots(true),
+            ));
+        }
+        Conn::new(opts).await
+    }
+
+    /// A root session.
+    pub async fn root(&self) -> Conn {
+        self.connect(&self.user.clone(), &self.password.clone(), false)
+            .await
+            .expect("root logs in to the sandbox MariaDB")
+    }
+
+    /// Runs `sql` as root (several statements allowed).
+    pub async fn run(&self, sql: &str) {
+        let mut conn = self.root().await;
+        conn.query_drop(sql)
+            .await
+            .unwrap_or_else(|e| panic!("as root: {e}"));
+        let _ = conn.disconnect().await;
+    }
+
+    /// Logs in and returns the server's error code (e.g. "1045") or the error on failure.
+    pub async fn login(&self, user: &str, password: &str, tls: bool) -> Result<(), String> {
+        match self.connect(user, password, tls).await {
+            Ok(conn) => {
+                let _ = conn.disconnect().await;
+                Ok(())
+            }
+            Err(mysql_async::Error::Server(e)) => Err(e.code.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// True when `user` logs in (TLS) with `password` and reads 42 from `db`.`t`.
+    pub async fn can_read(&self, user: &str, password: &str, db: &str) -> bool {
+        let Ok(mut conn) = self.connect(user, password, true).await else {
+            return false;
+        };
+        let value: Result<Option<i64>, _> = conn
+            .query_first(format!("SELECT v FROM {}.t", quote_ident(db)))
+            .await;
+        let _ = conn.disconnect().await;
+        matches!(value, Ok(Some(42)))
+    }
+
+    /// The `SHOW GRANTS` rows of `user`@`host`.
+    pub async fn grants(&self, user: &str, host: &str) -> Vec<String> {
+        let mut conn = self.root().await;
+        let rows = conn
+            .query(format!("SHOW GRANTS FOR {}", account(user, host)))
+            .await
+            .unwrap_or_else(|e| panic!("SHOW GRANTS: {e}"));
+        let _ = conn.disconnect().await;
+        rows
+    }
+
+    /// The hosts of `user`'s accounts.
+    pub async fn hosts(&self, user: &str) -> Vec<String> {
+        let mut conn = self.root().await;
+        let rows = conn
+            .exec(
+                "SELECT Host FROM mysql.user WHERE User = ? ORDER BY Host",
+                (user,),
+            )
+            .await
+            .expect("read mysql.user");
+        let _ = conn.disconnect().await;
+        rows
+    }
+
+    /// The general query log and every binary log, as bytes.
+    pub fn logs(&self) -> Vec<u8> {
+        let mut all = std::fs::read(&self.general_log).expect("read the general log");
+        for entry in std::fs::read_dir(&self.binlog_dir).expect("the binlog directory") {
+            let path = entry.expect("an entry").path();
+            let is_binlog = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("binlog.") && !n.ends_with(".index"));
+            if is_binlog {
+                all.extend(std::fs::read(&path).expect("read a binlog"));
+            }
+        }
+        all
+    }
+}
+
+/// A MySQL-wire function on the sandbox MariaDB.
+pub struct Bed {
+    harness: Harness<Strategy<MyEngine>>,
+    /// Root access to the sandbox server.
+    pub db: MariaAdmin,
+    /// The first `engine` value of the flavor (used in secrets).
+    pub engine: &'static str,
+}
+
+impl Deref for Bed {
+    type Target = Harness<Strategy<MyEngine>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.harness
+    }
+}
+
+impl Bed {
+    /// The MariaDB function with `strategy` ("single" or "alternating"), trusting the sandbox CA.
+    pub async fn new(strategy: &str) -> Self {
+        Self::with_options(MARIADB, strategy, Trust::SandboxCa, false).await
+    }
+
+    /// A bed for `flavor` with `strategy`, trusting `trust`, with `ALLOW_PLAINTEXT_FALLBACK`
+    /// as given.
+    pub async fn with_options(
+        flavor: Flavor,
+        strategy: &str,
+        trust: Trust,
+        plaintext_fallback: bool,
+    ) -> Self {
+        let db = MariaAdmin::from_env();
+        let ca = match trust {
+            Trust::SandboxCa => &db.ca,
+            Trust::OtherCa => &db.other_ca,
+        };
+        let connector = Connector::new(Some(ca), false, 3306)
+            .expect("the trust anchors load")
+            .with_plaintext_fallback(plaintext_fallback);
+        let function = Strategy::from_name(Some(strategy), MyEngine::new(flavor, connector))
+            .expect("a known strategy");
+        Self {
+            harness: Harness::new(function, PasswordDefaults::STANDARD).await,
+            db,
+            engine: flavor.engines[0],
+        }
+    }
+
+    /// The same bed whose function's Secrets Manager client has `faults` injected.
+    pub async fn with_faults(mut self, faults: &crate::SmFaults) -> Self {
+        self.harness = self.harness.with_faults(faults).await;
+        self
+    }
+
+    /// The secret JSON for `user` on the sandbox server, with `extra` keys.
+    pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
+        let mut v = json!({
+            "engine": self.engine,
+            "host": self.db.host,
+            "port": self.db.port,
+            "username": user,
+            "password": password,
+        });
+        for (k, val) in extra.as_object().expect("extra is an object") {
+            v[k] = val.clone();
+        }
+        v.to_string()
+    }
+
+    /// A secret named `maria-<unique>` holding `json`; returns its ARN.
+    pub async fn secret(&self, json: &str) -> String {
+        self.harness.secret("maria", json).await
+    }
+
+    /// Creates `user`@`host` with `password` and `clauses` (e.g. "REQUIRE SSL"), as root.
+    pub async fn create_user(&self, user: &str, host: &str, password: &str, clauses: &str) {
+        let mut conn = self.db.root().await;
+        // CREATE USER takes no placeholders; the hash needs no quoting.
+        let hash = native_password_hash(&SecretValue::new(password));
+        conn.query_drop(format!(
+            "CREATE USER {} IDENTIFIED BY PASSWORD '{hash}' {clauses}",
+            account(user, host)
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("create {user}: {e}"));
+        let _ = conn.disconnect().await;
+    }
+
+    /// A new user `<prefix>_<unique>`@`%` and its secret with `extra` keys. Returns
+    /// (user, secret ARN).
+    pub async fn user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        let user = format!("{prefix}_{}", unique());
+        self.create_user(&user, "%", password, "").await;
+        let arn = self.secret(&self.secret_json(&user, password, extra)).await;
+        (user, arn)
+    }
+
+    /// A new superuser `name`@`%` (every privilege, with grant option) and its secret.
+    pub async fn superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.create_user(name, "%", password, "").await;
+        self.db
+            .run(&format!(
+                "GRANT ALL PRIVILEGES ON *.* TO {} WITH GRANT OPTION",
+                account(name, "%")
+            ))
+            .await;
+        self.secret(&self.secret_json(name, password, extra)).await
+    }
+
+    /// A fresh original user `u`@`host` (named `<prefix>_<unique>`) that can read table `t` of
+    /// a new database `d_<unique>`, a dedicated superuser with its secret, and the user's
+    /// secret (with `masterarn`). Returns (user, database, secret ARN).
+    pub async fn alternating_pair_at(&self, prefix: &str, host: &str) -> (String, String, String) {
+        let user = format!("{prefix}_{}", unique());
+        let master = format!("master_{}", unique());
+        let db = format!("d_{}", unique());
+        self.create_user(&user, host, "u-Pa55word", "").await;
+        self.db
+            .run(&format!(
+                "CREATE DATABASE {d}; CREATE TABLE {d}.t (v INT); INSERT INTO {d}.t VALUES (42); \
+                 GRANT SELECT ON {d}.t TO {a};",
+                d = quote_ident(&db),
+                a = account(&user, host)
+            ))
+            .await;
+        let master_arn = self
+            .superuser_secret(&master, "master-Pa55", json!({"ssl": true}))
+            .await;
+        let arn = self
+            .secret(&self.secret_json(
+                &user,
+                "u-Pa55word",
+                json!({"masterarn": master_arn, "ssl": true}),
+            ))
+            .await;
+        (user, db, arn)
+    }
+}
