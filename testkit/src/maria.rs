@@ -308,4 +308,14 @@ impl Bed {
             .await;
         (user, db, arn)
     }
+
+    /// The user name of the superuser secret that `arn`'s `masterarn` names.
+    pub async fn master_of(&self, arn: &str) -> String {
+        let v: Value = serde_json::from_str(&self.driver.value(arn, "AWSCURRENT").await)
+            .expect("JSON");
+        let master = v["masterarn"].as_str().expect("a masterarn");
+        let m: Value = serde_json::from_str(&self.driver.value(master, "AWSCURRENT").await)
+            .expect("JSON");
+        m["username"].as_str().expect("a username").to_string()
+    }
 }

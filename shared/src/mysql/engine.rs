@@ -384,9 +384,11 @@ impl MyEngine {
     }
 
     /// Makes `clone` an exact-as-possible copy of `original` on every host `original` has: the
-    /// same plugin with the pending password, the same TLS requirement and limits, the same
-    /// privileges, roles and default roles. Every statement is idempotent, so a retry or a
-    /// concurrent setSecret converges on the same state.
+    /// same plugin, TLS requirement and limits, the same privileges, roles and default roles,
+    /// and then, last, the pending password. Until that last statement the clone does not log
+    /// in with AWSPENDING (a new clone gets an unknowable password), so a failure half-way is
+    /// reported, never mistaken for a concurrent setSecret that finished. Every statement is
+    /// idempotent, so a retry or a concurrent setSecret converges on the same state.
     async fn sync_clone(
         &self,
         session: &mut MySession,
@@ -400,63 +402,88 @@ impl MyEngine {
                 "user {original} has no account in mysql.user, so there is nothing to clone"
             )));
         }
-        let password = pending.password();
+        let unknowable = placeholder_password()?;
+        let mut passwords = Vec::with_capacity(accounts.len());
         for source in &accounts {
             let plugin = Plugin::parse(&source.plugin, original)?;
             let clone = account(&pending.username, &source.host);
-            let auth = identified(&server, plugin, &password)?;
+            let placeholder = identified(&server, plugin, &unknowable)?;
             execute_secret(
                 &mut session.conn,
-                &format!("CREATE USER IF NOT EXISTS {clone} {auth}"),
+                &format!("CREATE USER IF NOT EXISTS {clone} {placeholder}"),
                 "create the clone user",
             )
             .await?;
             let attributes = attributes_sql(&server, source)?;
-            execute_secret(
+            execute(
                 &mut session.conn,
-                &format!("ALTER USER {clone} {auth} {attributes}"),
-                "set the clone's password, TLS requirement and limits",
+                &format!("ALTER USER {clone} {attributes}"),
+                "copy the TLS requirement and limits to the clone",
             )
             .await?;
-            let of = account(original, &source.host);
-            let rows: Vec<String> = session
-                .conn
-                .query(format!("SHOW GRANTS FOR {of}"))
-                .await
-                .map_err(statement_error("read the original user's grants", true))?;
-            for row in rows {
-                let statement = rewrite_grant(
-                    &row,
-                    original,
-                    &source.host,
-                    &clone,
-                    server.backslash_escapes,
-                )
+            self.copy_grants(session, &server, original, &source.host, &clone)
+                .await?;
+            passwords.push(format!(
+                "ALTER USER {clone} {}",
+                identified(&server, plugin, &pending.password())?
+            ));
+        }
+        for sql in passwords {
+            execute_secret(&mut session.conn, &sql, "set the clone's password").await?;
+        }
+        Ok(())
+    }
+
+    /// Copies the grants (and, on MySQL 8.0+, the default roles) of `original`@`host` to
+    /// `clone`.
+    async fn copy_grants(
+        &self,
+        session: &mut MySession,
+        server: &Server,
+        original: &str,
+        host: &str,
+        clone: &str,
+    ) -> Result<()> {
+        let rows: Vec<String> = session
+            .conn
+            .query(format!("SHOW GRANTS FOR {}", account(original, host)))
+            .await
+            .map_err(statement_error("read the original user's grants", true))?;
+        for row in rows {
+            let statement = rewrite_grant(&row, original, host, clone, server.backslash_escapes)
                 .map_err(RotationError::UnsupportedServer)?;
-                if let Some(statement) = statement {
-                    execute(&mut session.conn, &statement, "copy a grant to the clone").await?;
-                }
+            if let Some(statement) = statement {
+                execute(&mut session.conn, &statement, "copy a grant to the clone").await?;
             }
-            if server.mysql_at_least((8, 0, 0)) {
-                let roles: Vec<(String, String)> = session
-                    .conn
-                    .exec(
-                        "SELECT DEFAULT_ROLE_USER, DEFAULT_ROLE_HOST FROM mysql.default_roles \
-                         WHERE USER = ? AND HOST = ? ORDER BY 1, 2",
-                        (original, &source.host),
-                    )
-                    .await
-                    .map_err(statement_error(
-                        "read the original user's default roles",
-                        false,
-                    ))?;
-                if let Some(sql) = default_roles_sql(&clone, &roles) {
-                    execute(&mut session.conn, &sql, "copy the default roles").await?;
-                }
+        }
+        if server.mysql_at_least((8, 0, 0)) {
+            let roles: Vec<(String, String)> = session
+                .conn
+                .exec(
+                    "SELECT DEFAULT_ROLE_USER, DEFAULT_ROLE_HOST FROM mysql.default_roles \
+                     WHERE USER = ? AND HOST = ? ORDER BY 1, 2",
+                    (original, host),
+                )
+                .await
+                .map_err(statement_error("read the original user's default roles", false))?;
+            if let Some(sql) = default_roles_sql(clone, &roles) {
+                execute(&mut session.conn, &sql, "copy the default roles").await?;
             }
         }
         Ok(())
     }
+}
+
+/// The password a new clone has until its privileges are copied: 128 random bits from the OS,
+/// never stored, never known.
+fn placeholder_password() -> Result<SecretValue> {
+    let mut bytes = [0u8; 16];
+    // aws-lc-rs is already linked for TLS.
+    rustls::crypto::aws_lc_rs::default_provider()
+        .secure_random
+        .fill(&mut bytes)
+        .map_err(|_| RotationError::SetSecret("the OS random source failed".into()))?;
+    Ok(SecretValue::new(format!("{:032x}", u128::from_le_bytes(bytes))))
 }
 
 impl Database for MyEngine {
