@@ -220,6 +220,12 @@ impl Bed {
         self
     }
 
+    /// The same bed with another password policy.
+    pub fn with_policy(mut self, policy: rotation_core::PasswordPolicy) -> Self {
+        self.harness = self.harness.with_policy(policy);
+        self
+    }
+
     /// The secret JSON for `user` on the sandbox server, with `extra` keys.
     pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
         let mut v = json!({
@@ -311,11 +317,11 @@ impl Bed {
 
     /// The user name of the superuser secret that `arn`'s `masterarn` names.
     pub async fn master_of(&self, arn: &str) -> String {
-        let v: Value = serde_json::from_str(&self.driver.value(arn, "AWSCURRENT").await)
-            .expect("JSON");
+        let v: Value =
+            serde_json::from_str(&self.driver.value(arn, "AWSCURRENT").await).expect("JSON");
         let master = v["masterarn"].as_str().expect("a masterarn");
-        let m: Value = serde_json::from_str(&self.driver.value(master, "AWSCURRENT").await)
-            .expect("JSON");
+        let m: Value =
+            serde_json::from_str(&self.driver.value(master, "AWSCURRENT").await).expect("JSON");
         m["username"].as_str().expect("a username").to_string()
     }
 }

@@ -33,8 +33,14 @@ async fn four_rotations_alternate_and_both_users_read() {
         assert_eq!(current_user, expected.next().unwrap(), "round {round}");
         let (previous_user, previous_pw) = bed.creds(&arn, "AWSPREVIOUS").await;
         assert_ne!(previous_user, current_user);
-        assert!(bed.db.can_read(&current_user, &current_pw, &db).await, "round {round}: AWSCURRENT reads");
-        assert!(bed.db.can_read(&previous_user, &previous_pw, &db).await, "round {round}: AWSPREVIOUS reads");
+        assert!(
+            bed.db.can_read(&current_user, &current_pw, &db).await,
+            "round {round}: AWSCURRENT reads"
+        );
+        assert!(
+            bed.db.can_read(&previous_user, &previous_pw, &db).await,
+            "round {round}: AWSPREVIOUS reads"
+        );
         if round >= 3 {
             assert!(
                 bed.db.can_read(&current_user, &current_pw, &extra_db).await,
@@ -72,18 +78,37 @@ async fn the_clone_copies_hosts_tls_limits_wildcard_grants_and_roles() {
     let run = bed.rotate(&arn).await;
     assert!(run.succeeded(), "{:?}", run.failure());
     let clone = format!("{user}_clone");
-    assert_eq!(bed.db.hosts(&clone).await, vec!["127.0.0.1".to_string(), "localhost".to_string()]);
+    assert_eq!(
+        bed.db.hosts(&clone).await,
+        vec!["127.0.0.1".to_string(), "localhost".to_string()]
+    );
     let original_grants = normalized_grants(&bed, &user).await;
     assert_eq!(normalized_grants(&bed, &clone).await, original_grants);
     assert!(
-        original_grants.iter().any(|g| g.contains(&format!("`{wild}\\_db`.*")) && g.ends_with("WITH GRANT OPTION")),
+        original_grants
+            .iter()
+            .any(|g| g.contains(&format!("`{wild}\\_db`.*")) && g.ends_with("WITH GRANT OPTION")),
         "{original_grants:?}"
     );
-    assert!(original_grants.iter().any(|g| g.contains("REQUIRE SSL") && g.contains("MAX_USER_CONNECTIONS 7")), "{original_grants:?}");
-    assert!(original_grants.iter().any(|g| g.starts_with("SET DEFAULT ROLE")), "{original_grants:?}");
+    assert!(
+        original_grants
+            .iter()
+            .any(|g| g.contains("REQUIRE SSL") && g.contains("MAX_USER_CONNECTIONS 7")),
+        "{original_grants:?}"
+    );
+    assert!(
+        original_grants
+            .iter()
+            .any(|g| g.starts_with("SET DEFAULT ROLE")),
+        "{original_grants:?}"
+    );
     let (_, pw) = bed.current(&arn).await;
     assert!(bed.db.can_read(&clone, &pw, &db).await, "the clone reads");
-    assert_eq!(bed.db.login(&clone, &pw, false).await, Err("1045".into()), "REQUIRE SSL copied");
+    assert_eq!(
+        bed.db.login(&clone, &pw, false).await,
+        Err("1045".into()),
+        "REQUIRE SSL copied"
+    );
 }
 
 /// `who`@127.0.0.1's grants with the grantee replaced by `X` and the password hash dropped.
@@ -110,14 +135,19 @@ async fn a_name_over_the_limit_is_refused_and_changes_nothing() {
     // 75 characters: with _clone, 81.
     let user = format!("long_{}{}", unique(), "x".repeat(60));
     bed.create_user(&user, "%", "long-Pa55word", "").await;
-    let master_arn = bed.superuser_secret(&format!("master_{}", unique()), "master-Pa55", json!({})).await;
+    let master_arn = bed
+        .superuser_secret(&format!("master_{}", unique()), "master-Pa55", json!({}))
+        .await;
     let arn = bed
         .secret(&bed.secret_json(&user, "long-Pa55word", json!({"masterarn": master_arn})))
         .await;
     let run = bed.rotate(&arn).await;
     let (step, error) = run.failure().expect("refused");
     assert_eq!(step, Step::Create);
-    assert!(error.contains("81 characters, over the server's limit of 80 characters"), "{error}");
+    assert!(
+        error.contains("81 characters, over the server's limit of 80 characters"),
+        "{error}"
+    );
     assert!(bed.db.hosts(&format!("{user}_clone")).await.is_empty());
 }
 
@@ -141,13 +171,17 @@ async fn a_superuser_on_another_server_is_refused() {
     let other = bed
         .secret(&json!({"engine": "mariadb", "host": bed.db.host, "port": 1, "username": "root", "password": "x"}).to_string())
         .await;
-    let mut v: serde_json::Value = serde_json::from_str(&bed.driver.value(&arn, "AWSCURRENT").await).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&bed.driver.value(&arn, "AWSCURRENT").await).unwrap();
     v["masterarn"] = json!(other);
     let arn2 = bed.secret(&v.to_string()).await;
     let run = bed.rotate(&arn2).await;
     let (_, error) = run.failure().expect("refused");
     assert!(error.starts_with("ConfusedDeputy"), "{error}");
-    assert!(bed.db.hosts(&format!("{user}_clone")).await.is_empty(), "no clone made");
+    assert!(
+        bed.db.hosts(&format!("{user}_clone")).await.is_empty(),
+        "no clone made"
+    );
 }
 
 #[tokio::test]
@@ -166,10 +200,19 @@ async fn a_grant_the_superuser_cannot_give_fails_the_step_and_the_clone_does_not
     let run = bed.rotate(&arn).await;
     let (step, error) = run.failure().expect("refused");
     assert_eq!(step, Step::Set);
-    assert!(error.contains("copy a grant to the clone") && error.contains("1698"), "{error}");
+    assert!(
+        error.contains("copy a grant to the clone") && error.contains("1698"),
+        "{error}"
+    );
     let (pending_user, pending_pw) = bed.creds(&arn, "AWSPENDING").await;
-    assert_eq!(bed.db.login(&pending_user, &pending_pw, true).await, Err("1045".into()));
+    assert_eq!(
+        bed.db.login(&pending_user, &pending_pw, true).await,
+        Err("1045".into())
+    );
     let (current_user, current_pw) = bed.current(&arn).await;
     assert_eq!(current_user, user);
-    bed.db.login(&user, &current_pw, true).await.expect("AWSCURRENT untouched");
+    bed.db
+        .login(&user, &current_pw, true)
+        .await
+        .expect("AWSCURRENT untouched");
 }

@@ -465,7 +465,10 @@ impl MyEngine {
                     (original, host),
                 )
                 .await
-                .map_err(statement_error("read the original user's default roles", false))?;
+                .map_err(statement_error(
+                    "read the original user's default roles",
+                    false,
+                ))?;
             if let Some(sql) = default_roles_sql(clone, &roles) {
                 execute(&mut session.conn, &sql, "copy the default roles").await?;
             }
@@ -483,7 +486,10 @@ fn placeholder_password() -> Result<SecretValue> {
         .secure_random
         .fill(&mut bytes)
         .map_err(|_| RotationError::SetSecret("the OS random source failed".into()))?;
-    Ok(SecretValue::new(format!("{:032x}", u128::from_le_bytes(bytes))))
+    Ok(SecretValue::new(format!(
+        "{:032x}",
+        u128::from_le_bytes(bytes)
+    )))
 }
 
 impl Database for MyEngine {
