@@ -10,7 +10,8 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
     resolves to provided.al2023; provided.al2 stays selectable by name;
   - the stack outputs RotationLambdaARN and the execution role's ARN;
   - the superuser secret is read by the multi-user types only, and described (for the RDS tags
-    of a managed master secret) by the PostgreSQL multi-user type only; the RDS API likewise;
+    of a managed master secret) by the RDS multi-user types only (PostgreSQL, MySQL, MariaDB);
+    the RDS API likewise;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
   - the invoke permission carries SourceAccount;
   - every environment variable the template sets is in the README's configuration table.
@@ -123,7 +124,7 @@ def main():
     master = {"Ref": "masterSecretArn"}
     for rotation_type in parameters["rotationType"]["AllowedValues"]:
         multi = rotation_type.endswith("MultiUser")
-        pg_multi = rotation_type == "PostgreSQLMultiUser"
+        pg_multi = rotation_type in ("PostgreSQLMultiUser", "MySQLMultiUser", "MariaDBMultiUser")
         check(
             f"{rotation_type}: superuser secret readable: {multi}",
             granted("secretsmanager:GetSecretValue", master, rotation_type) == multi,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's main job: bring up the sandbox, create demo secrets in the Secrets Manager
-# emulator (a JSON secret, and PostgreSQL and Redshift-style secrets for users of the sandbox
-# PostgreSQL), start each rotation as RotateSecret does, rotate it by invoking the function with
+# emulator (a JSON secret, PostgreSQL and Redshift-style secrets for users of the sandbox
+# PostgreSQL, MariaDB secrets for users of the sandbox MariaDB), start each rotation as RotateSecret does, rotate it by invoking the function with
 # `cargo lambda invoke` and the sample events in events/, and print the version/label table
 # before and after (and, for databases, which credentials log in). Cleans up on exit.
 set -euo pipefail
@@ -22,7 +22,7 @@ trap cleanup EXIT
 source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
-cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres --bin sandbox-secrets -p generic -p postgresql -p redshift
+cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql --bin sandbox-secrets -p generic -p postgresql -p redshift -p mariadb -p mysql
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
@@ -33,7 +33,7 @@ start_watch() {
   PORT=$(free_port)
   set -m
   cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-    --env-var "SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1,AWS_EC2_METADATA_DISABLED=true,EXTRA_CA_CERTS=$SANDBOX_PG_CA,ROTATION_STRATEGY=$1" \
+    --env-var "SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1,AWS_EC2_METADATA_DISABLED=true,EXTRA_CA_CERTS=$CA_BUNDLE,ROTATION_STRATEGY=$1" \
     >>"$ROTATION_SANDBOX_DIR/watch.log" 2>&1 &
   WATCH_PID=$!
   set +m
@@ -65,18 +65,40 @@ psql_admin -d dev -c "SET password_encryption = 'md5'" -c "CREATE ROLE demo_rs_s
   -c "CREATE ROLE demo_rs_multi LOGIN PASSWORD 'Demo-RsMulti-1'"
 secrets create demo/postgres-master "{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}" >/dev/null
 secrets create demo/redshift-master "{\"engine\":\"redshift\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}" >/dev/null
+maria_admin() { mariadb --no-defaults -h 127.0.0.1 -P "$SANDBOX_MARIADB_PORT" -uroot -p"$SANDBOX_MARIADB_PASSWORD" -e "$1"; }
+maria_admin "CREATE USER demo_maria_single@'%' IDENTIFIED BY 'Demo-MariaSingle-1';
+CREATE USER demo_maria_multi@'%' IDENTIFIED BY 'Demo-MariaMulti-1';
+CREATE DATABASE demo_maria; GRANT SELECT ON demo_maria.* TO demo_maria_multi@'%';
+CREATE USER demo_mysql_single@'%' IDENTIFIED BY 'Demo-MySingle-1';
+CREATE USER demo_mysql_multi@'%' IDENTIFIED BY 'Demo-MyMulti-1';
+GRANT SELECT ON demo_maria.* TO demo_mysql_multi@'%';
+CREATE USER demo_maria_master@'%' IDENTIFIED BY 'Demo-MariaMaster-1';
+GRANT ALL PRIVILEGES ON *.* TO demo_maria_master@'%' WITH GRANT OPTION;"
+secrets create demo/mariadb-master "{\"engine\":\"mariadb\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"demo_maria_master\",\"password\":\"Demo-MariaMaster-1\",\"ssl\":true}" >/dev/null
+secrets create demo/mysql-master "{\"engine\":\"mysql\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"demo_maria_master\",\"password\":\"Demo-MariaMaster-1\",\"ssl\":true}" >/dev/null
+maria_secret() { echo "{\"engine\":\"${ENGINE:-mariadb}\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"$1\",\"password\":\"$2\",\"ssl\":true$3}"; }
 pg_secret() { echo "{\"engine\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"$2\",\"password\":\"$3\",\"dbname\":\"$4\",\"ssl\":true$5}"; }
+
+# Both sandbox servers' CAs, one PEM, given as EXTRA_CA_CERTS.
+CA_BUNDLE="$ROTATION_SANDBOX_DIR/demo-ca.pem"
+cat "$SANDBOX_PG_CA" "$SANDBOX_MARIADB_CA" >"$CA_BUNDLE"
 
 log "starting cargo lambda watch (single-user strategy)"
 start_watch single
 rotate generic events '{"username":"demo","password":"initial-demo-password","port":8443,"team":"unknown keys are kept"}'
 rotate postgresql events/postgresql-single-user "$(pg_secret postgres demo_pg_single Demo-Single-1 postgres '')" db
 rotate redshift events/redshift-single-user "$(pg_secret redshift demo_rs_single Demo-RsSingle-1 dev '')" db
+rotate mariadb events/mariadb-single-user "$(maria_secret demo_maria_single Demo-MariaSingle-1 '')" db
+# No MySQL server is available here: the mysql function rotates an engine "mysql" secret on
+# the sandbox MariaDB (its SQL follows the server it meets).
+rotate mysql events/mysql-single-user "$(ENGINE=mysql maria_secret demo_mysql_single Demo-MySingle-1 '')" db
 
 log "restarting cargo lambda watch (alternating-users strategy)"
 start_watch alternating
 rotate postgresql events/postgresql-multi-user "$(pg_secret postgres demo_pg_multi Demo-Multi-1 postgres ',"masterarn":"demo/postgres-master"')" db
 rotate redshift events/redshift-multi-user "$(pg_secret redshift demo_rs_multi Demo-RsMulti-1 dev ',"masterarn":"demo/redshift-master"')" db
+rotate mariadb events/mariadb-multi-user "$(maria_secret demo_maria_multi Demo-MariaMulti-1 ',"masterarn":"demo/mariadb-master"')" db
+rotate mysql events/mysql-multi-user "$(ENGINE=mysql maria_secret demo_mysql_multi Demo-MyMulti-1 ',"masterarn":"demo/mysql-master"')" db
 
 echo; echo "Function log summary lines (one per step):"
 python3 - "$ROTATION_SANDBOX_DIR/watch.log" <<'PY'

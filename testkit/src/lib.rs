@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 
 mod counting;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod db_faults;
 mod driver;
 mod faults;
 mod harness;
@@ -13,25 +15,29 @@ mod logs;
 #[cfg(feature = "mysql")]
 pub mod maria;
 mod moto;
+#[cfg(feature = "mysql")]
+mod my_faults;
 #[cfg(feature = "postgres")]
 pub mod pg;
 #[cfg(feature = "postgres")]
 mod pg_faults;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-#[cfg(feature = "postgres")]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod proving;
-#[cfg(feature = "postgres")]
-pub use proving::{suites, SHAPES};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use proving::{
+    invariants, prove_db_faults, prove_out_of_order, prove_sm_faults, suites, ProvingBed, SHAPES,
+};
 
 pub use counting::CountingStore;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use db_faults::{DbFault, DbFaultProxy, Protocol};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
 pub use logs::LogCapture;
 pub use moto::Moto;
-#[cfg(feature = "postgres")]
-pub use pg_faults::{DbFault, PgFaultProxy};
 #[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;
 

@@ -325,3 +325,39 @@ impl Bed {
         m["username"].as_str().expect("a username").to_string()
     }
 }
+
+impl crate::ProvingBed for Bed {
+    type Function = Strategy<MyEngine>;
+    const REFUSED: &'static str = "1045";
+    const PROTOCOL: crate::Protocol = crate::Protocol::MySql;
+
+    fn server_port(&self) -> u16 {
+        self.db.port
+    }
+
+    async fn login(&self, user: &str, password: &str) -> Result<(), String> {
+        self.db.login(user, password, true).await
+    }
+
+    async fn fresh_pair(&self, tag: &str) -> (String, String) {
+        let (user, _, arn) = self.alternating_pair_at(tag, "%").await;
+        (user, arn)
+    }
+
+    async fn new_user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        self.user_with_secret(prefix, password, extra).await
+    }
+
+    async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.superuser_secret(name, password, extra).await
+    }
+
+    async fn faulty(self, faults: &crate::SmFaults) -> Self {
+        self.with_faults(faults).await
+    }
+}

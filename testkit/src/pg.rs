@@ -279,3 +279,39 @@ impl<D: Dialect> Bed<D> {
         }
     }
 }
+
+impl<D: Dialect> crate::ProvingBed for Bed<D> {
+    type Function = Strategy<PgEngine<D>>;
+    const REFUSED: &'static str = "28P01";
+    const PROTOCOL: crate::Protocol = crate::Protocol::Postgres;
+
+    fn server_port(&self) -> u16 {
+        self.pg.port
+    }
+
+    async fn login(&self, user: &str, password: &str) -> Result<(), String> {
+        Bed::login(self, user, password, false).await
+    }
+
+    async fn fresh_pair(&self, tag: &str) -> (String, String) {
+        let (user, _, arn, _) = self.alternating_pair(tag).await;
+        (user, arn)
+    }
+
+    async fn new_user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        self.user_with_secret(prefix, password, extra).await
+    }
+
+    async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.superuser_secret(name, password, extra).await
+    }
+
+    async fn faulty(self, faults: &crate::SmFaults) -> Self {
+        self.with_faults(faults).await
+    }
+}

@@ -1,224 +1,253 @@
-//! The proving scenarios shared by every PostgreSQL-wire function (feature `postgres`): faults
-//! at every Secrets Manager call and every database action, and any step delivered at any
-//! point, each checked against the invariants after every invocation.
+//! The proving scenarios shared by every database function (PostgreSQL-wire and MySQL-wire):
+//! faults at every Secrets Manager call and every database action, and any step delivered at
+//! any point, each checked against the invariants after every invocation. A bed takes part by
+//! implementing [`ProvingBed`].
 
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
-use rotation_core::postgres::Dialect;
-use rotation_core::Step;
-use serde_json::json;
+use rotation_core::{Rotation, Step};
+use serde_json::{json, Value};
 
-use crate::harness::{event, unique};
-use crate::pg::Bed;
-use crate::{DbFault, PgFaultProxy, SmFault, SmFaults};
+use crate::harness::{event, unique, Harness};
+use crate::{DbFault, DbFaultProxy, Protocol, SmFault, SmFaults};
 
-impl<D: Dialect> Bed<D> {
-    /// The invariants after any invocation: each label on at most one version; AWSCURRENT logs
-    /// in (single user: or AWSPENDING, between setSecret and finishSecret).
-    pub async fn invariants(&self, arn: &str, single: bool) {
-        let stages = self.driver.stages(arn).await;
-        crate::assert_labels_unique(&stages);
-        let (user, password) = self.current(arn).await;
-        if self.login(&user, &password, false).await.is_ok() {
-            return;
-        }
-        assert!(
-            single,
-            "alternating users: AWSCURRENT {user} must always log in"
-        );
-        let (pending_user, pending_password) = self.creds(arn, AWSPENDING).await;
-        self.login(&pending_user, &pending_password, false)
-            .await
-            .unwrap_or_else(|e| panic!("neither AWSCURRENT nor AWSPENDING logs in: {e}"));
-    }
-
-    /// Rotates `arn` as the service does with the invariants checked after every invocation,
-    /// then asserts the end state: the rotation completed, AWSCURRENT is its token and logs
-    /// in, no AWSPENDING is left, and (single user) `old_password` of `user` is refused.
-    async fn rotate_and_check(
+/// What the proving scenarios need from a database test bed.
+pub trait ProvingBed: Deref<Target = Harness<Self::Function>> + Sized {
+    /// The function under test.
+    type Function: Rotation;
+    /// The server's code for a refused login ("28P01", "1045").
+    const REFUSED: &'static str;
+    /// The wire protocol, for the fault proxy.
+    const PROTOCOL: Protocol;
+    /// The sandbox server's port.
+    fn server_port(&self) -> u16;
+    /// Logs in directly to the sandbox server; the refusal code on failure.
+    fn login(&self, user: &str, password: &str) -> impl Future<Output = Result<(), String>>;
+    /// A fresh original user (password `u-Pa55word`) that can read something, a dedicated
+    /// superuser, and the user's secret with `masterarn`. Returns (user, secret ARN).
+    fn fresh_pair(&self, tag: &str) -> impl Future<Output = (String, String)>;
+    /// A new user `<prefix>_<unique>` and its secret with `extra` keys: (user, ARN).
+    fn new_user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> impl Future<Output = (String, String)>;
+    /// A new superuser `name` and its secret with `extra` keys: the ARN.
+    fn new_superuser_secret(
         &self,
         name: &str,
-        arn: &str,
-        single: bool,
-        user: &str,
-        old_password: &str,
-    ) {
-        let check =
-            || -> Pin<Box<dyn Future<Output = ()> + '_>> { Box::pin(self.invariants(arn, single)) };
-        let token = self
-            .rotate_as_the_service_does(arn, 3, &check)
-            .await
-            .unwrap_or_else(|| panic!("{name}: no rotation completed"));
-        let stages = self.driver.stages(arn).await;
+        password: &str,
+        extra: Value,
+    ) -> impl Future<Output = String>;
+    /// The same bed whose function's Secrets Manager client has `faults` injected.
+    fn faulty(self, faults: &SmFaults) -> impl Future<Output = Self>;
+}
+
+/// The invariants after any invocation: each label on at most one version; AWSCURRENT logs in
+/// (single user: or AWSPENDING, between setSecret and finishSecret).
+pub async fn invariants<B: ProvingBed>(bed: &B, arn: &str, single: bool) {
+    let stages = bed.driver.stages(arn).await;
+    crate::assert_labels_unique(&stages);
+    let (user, password) = bed.current(arn).await;
+    if bed.login(&user, &password).await.is_ok() {
+        return;
+    }
+    assert!(
+        single,
+        "alternating users: AWSCURRENT {user} must always log in"
+    );
+    let (pending_user, pending_password) = bed.creds(arn, AWSPENDING).await;
+    bed.login(&pending_user, &pending_password)
+        .await
+        .unwrap_or_else(|e| panic!("neither AWSCURRENT nor AWSPENDING logs in: {e}"));
+}
+
+/// Rotates `arn` as the service does with the invariants checked after every invocation, then
+/// asserts the end state: the rotation completed, AWSCURRENT is its token and logs in, no
+/// AWSPENDING is left, and (single user) `old_password` of `user` is refused.
+async fn rotate_and_check<B: ProvingBed>(
+    bed: &B,
+    name: &str,
+    arn: &str,
+    single: bool,
+    user: &str,
+    old_password: &str,
+) {
+    let check =
+        || -> Pin<Box<dyn Future<Output = ()> + '_>> { Box::pin(invariants(bed, arn, single)) };
+    let token = bed
+        .rotate_as_the_service_does(arn, 3, &check)
+        .await
+        .unwrap_or_else(|| panic!("{name}: no rotation completed"));
+    let stages = bed.driver.stages(arn).await;
+    assert_eq!(
+        labels::versions_with(&stages, AWSCURRENT),
+        vec![token.as_str()],
+        "{name}"
+    );
+    assert!(
+        labels::versions_with(&stages, AWSPENDING).is_empty(),
+        "{name}: {stages:?}"
+    );
+    let (u, pw) = bed.current(arn).await;
+    bed.login(&u, &pw)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: AWSCURRENT: {e}"));
+    if single {
         assert_eq!(
-            labels::versions_with(&stages, AWSCURRENT),
-            vec![token.as_str()],
-            "{name}"
+            bed.login(user, old_password).await,
+            Err(B::REFUSED.into()),
+            "{name}: the old password is refused"
         );
-        assert!(
-            labels::versions_with(&stages, AWSPENDING).is_empty(),
-            "{name}: {stages:?}"
-        );
-        let (u, pw) = self.current(arn).await;
-        self.login(&u, &pw, false)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: AWSCURRENT: {e}"));
-        if single {
-            assert_eq!(
-                self.login(user, old_password, false).await,
-                Err("28P01".into()),
-                "{name}: the old password is refused"
-            );
-        }
-    }
-
-    /// Every Secrets Manager call of a rotation (`calls` of them) fails in turn, as each kind
-    /// of fault, once and four times in a row. This bed's function must use a client with
-    /// `faults` ([`Bed::with_faults`]). Returns the number of scenarios.
-    pub async fn prove_sm_faults(&self, faults: &SmFaults, calls: usize, single: bool) -> usize {
-        let mut scenarios = 0;
-        for kind in SmFault::ALL {
-            for at in 1..=calls {
-                for times in [1, 4] {
-                    let name = format!("{kind:?} at call {at} x{times}");
-                    let (user, _, arn, _) = self.alternating_pair("fault").await;
-                    faults.fail(at, kind, times);
-                    self.rotate_and_check(&name, &arn, single, &user, "u-Pa55word")
-                        .await;
-                    assert!(faults.injected() > 0, "{name}: the fault was not reached");
-                    scenarios += 1;
-                }
-            }
-        }
-        scenarios
-    }
-
-    /// Every database connection of a rotation (`connections` of them) is refused in turn, and
-    /// the password statement is cut off after sending or fails; once and four times in a
-    /// row. The secrets name `proxy` and plaintext. Returns the number of scenarios.
-    pub async fn prove_db_faults(
-        &self,
-        proxy: &PgFaultProxy,
-        connections: usize,
-        single: bool,
-    ) -> usize {
-        let mut plans: Vec<(DbFault, usize)> = (1..=connections)
-            .map(|at| (DbFault::RefuseConnection, at))
-            .collect();
-        plans.push((DbFault::DropAfterStatement, 1));
-        plans.push((DbFault::FailStatement, 1));
-        let mut scenarios = 0;
-        for (kind, at) in plans {
-            for times in [1, 4] {
-                let name = format!("{kind:?} #{at} x{times}");
-                let via_proxy = json!({"port": proxy.port, "ssl": false});
-                let (user, arn) = if single {
-                    self.user_with_secret("dbfault", "DbFault-Pa55", via_proxy)
-                        .await
-                } else {
-                    let master_name = format!("dbfault_master_{}", unique());
-                    let master = self
-                        .superuser_secret(&master_name, "Master-Pa55", via_proxy.clone())
-                        .await;
-                    let mut extra = via_proxy;
-                    extra["masterarn"] = json!(master);
-                    self.user_with_secret("dbfault", "DbFault-Pa55", extra)
-                        .await
-                };
-                proxy.fail(kind, at, times);
-                self.rotate_and_check(&name, &arn, single, &user, "DbFault-Pa55")
-                    .await;
-                assert!(proxy.injected() > 0, "{name}: the fault was not reached");
-                scenarios += 1;
-            }
-        }
-        scenarios
-    }
-
-    /// Every step delivered twice after every prefix of a rotation (0 to 4 steps done): each
-    /// delivery does its work or is refused with a typed error, the invariants hold, and the
-    /// rest of the rotation, in order, completes it. Returns the number of stray deliveries.
-    pub async fn prove_out_of_order(&self, single: bool) -> usize {
-        let mut deliveries = 0;
-        for done in 0..=4 {
-            for extra in Step::ALL {
-                let name = format!("{extra} after {done} steps");
-                let (_, _, arn, _) = self.alternating_pair("order").await;
-                let token = self.driver.start(&arn).await.expect("RotateSecret");
-                for step in &Step::ALL[..done] {
-                    self.invoke(event(&arn, &token, *step))
-                        .await
-                        .unwrap_or_else(|e| panic!("{name}: {step}: {e}"));
-                }
-                for _ in 0..2 {
-                    if let Err(e) = self.invoke(event(&arn, &token, extra)).await {
-                        let typed = e.split(": ").next().unwrap_or_default();
-                        let refused = [
-                            "FinishSecretRefused",
-                            "AuthenticationFailed",
-                            "TestSecretFailed",
-                        ]
-                        .contains(&typed);
-                        // A step before createSecret: no AWSPENDING value yet.
-                        let too_early = typed == "SecretsManagerError"
-                            && e.contains("ResourceNotFound")
-                            && e.contains(AWSPENDING);
-                        assert!(refused || too_early, "{name}: {e}");
-                    }
-                    self.invariants(&arn, single).await;
-                    deliveries += 1;
-                }
-                for step in &Step::ALL[done..] {
-                    self.invoke(event(&arn, &token, *step))
-                        .await
-                        .unwrap_or_else(|e| panic!("{name}: then {step}: {e}"));
-                    self.invariants(&arn, single).await;
-                }
-                let stages = self.driver.stages(&arn).await;
-                assert_eq!(
-                    labels::versions_with(&stages, AWSCURRENT),
-                    vec![token.as_str()],
-                    "{name}"
-                );
-            }
-        }
-        deliveries
     }
 }
 
-/// (strategy, Secrets Manager calls, database connections) of one clean PostgreSQL-wire
-/// rotation.
+/// Every Secrets Manager call of a rotation (`calls` of them) fails in turn, as each kind of
+/// fault, once and four times in a row. `bed`'s function must use a client with `faults`
+/// ([`ProvingBed::faulty`]). Returns the number of scenarios.
+pub async fn prove_sm_faults<B: ProvingBed>(
+    bed: &B,
+    faults: &SmFaults,
+    calls: usize,
+    single: bool,
+) -> usize {
+    let mut scenarios = 0;
+    for kind in SmFault::ALL {
+        for at in 1..=calls {
+            for times in [1, 4] {
+                let name = format!("{kind:?} at call {at} x{times}");
+                let (user, arn) = bed.fresh_pair("fault").await;
+                faults.fail(at, kind, times);
+                rotate_and_check(bed, &name, &arn, single, &user, "u-Pa55word").await;
+                assert!(faults.injected() > 0, "{name}: the fault was not reached");
+                scenarios += 1;
+            }
+        }
+    }
+    scenarios
+}
+
+/// Every database connection of a rotation (`connections` of them) is refused in turn, and the
+/// first password statement is cut off after sending or fails; once and four times in a row.
+/// The secrets name `proxy` and plaintext. Returns the number of scenarios.
+pub async fn prove_db_faults<B: ProvingBed>(
+    bed: &B,
+    proxy: &DbFaultProxy,
+    connections: usize,
+    single: bool,
+) -> usize {
+    let mut plans: Vec<(DbFault, usize)> = (1..=connections)
+        .map(|at| (DbFault::RefuseConnection, at))
+        .collect();
+    plans.push((DbFault::DropAfterStatement, 1));
+    plans.push((DbFault::FailStatement, 1));
+    let mut scenarios = 0;
+    for (kind, at) in plans {
+        for times in [1, 4] {
+            let name = format!("{kind:?} #{at} x{times}");
+            let via_proxy = json!({"port": proxy.port, "ssl": false});
+            let (user, arn) = if single {
+                bed.new_user_with_secret("dbfault", "DbFault-Pa55", via_proxy)
+                    .await
+            } else {
+                let master_name = format!("dbfault_master_{}", unique());
+                let master = bed
+                    .new_superuser_secret(&master_name, "Master-Pa55", via_proxy.clone())
+                    .await;
+                let mut extra = via_proxy;
+                extra["masterarn"] = json!(master);
+                bed.new_user_with_secret("dbfault", "DbFault-Pa55", extra)
+                    .await
+            };
+            proxy.fail(kind, at, times);
+            rotate_and_check(bed, &name, &arn, single, &user, "DbFault-Pa55").await;
+            assert!(proxy.injected() > 0, "{name}: the fault was not reached");
+            scenarios += 1;
+        }
+    }
+    scenarios
+}
+
+/// Every step delivered twice after every prefix of a rotation (0 to 4 steps done): each
+/// delivery does its work or is refused with a typed error, the invariants hold, and the rest
+/// of the rotation, in order, completes it. Returns the number of stray deliveries.
+pub async fn prove_out_of_order<B: ProvingBed>(bed: &B, single: bool) -> usize {
+    let mut deliveries = 0;
+    for done in 0..=4 {
+        for extra in Step::ALL {
+            let name = format!("{extra} after {done} steps");
+            let (_, arn) = bed.fresh_pair("order").await;
+            let token = bed.driver.start(&arn).await.expect("RotateSecret");
+            for step in &Step::ALL[..done] {
+                bed.invoke(event(&arn, &token, *step))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {step}: {e}"));
+            }
+            for _ in 0..2 {
+                if let Err(e) = bed.invoke(event(&arn, &token, extra)).await {
+                    let typed = e.split(": ").next().unwrap_or_default();
+                    let refused = [
+                        "FinishSecretRefused",
+                        "AuthenticationFailed",
+                        "TestSecretFailed",
+                    ]
+                    .contains(&typed);
+                    // A step before createSecret: no AWSPENDING value yet.
+                    let too_early = typed == "SecretsManagerError"
+                        && e.contains("ResourceNotFound")
+                        && e.contains(AWSPENDING);
+                    assert!(refused || too_early, "{name}: {e}");
+                }
+                invariants(bed, &arn, single).await;
+                deliveries += 1;
+            }
+            for step in &Step::ALL[done..] {
+                bed.invoke(event(&arn, &token, *step))
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: then {step}: {e}"));
+                invariants(bed, &arn, single).await;
+            }
+            let stages = bed.driver.stages(&arn).await;
+            assert_eq!(
+                labels::versions_with(&stages, AWSCURRENT),
+                vec![token.as_str()],
+                "{name}"
+            );
+        }
+    }
+    deliveries
+}
+
+/// (strategy, Secrets Manager calls, database connections) of one clean rotation of a database
+/// function (the same for every engine: the strategies make the calls and the logins).
 pub const SHAPES: [(&str, usize, usize); 2] = [("single", 14, 5), ("alternating", 15, 6)];
 
-/// The three proving suites for one PostgreSQL-wire function, `make_bed(strategy)` building
-/// its bed. Each checks, at its end, that no password of the secrets it made reached the
-/// logs, and returns its count.
+/// The three proving suites for one database function, `make_bed(strategy)` building its bed.
+/// Each checks, at its end, that no password of the secrets it made reached the logs, and
+/// returns its count.
 pub mod suites {
     use std::future::Future;
 
-    use rotation_core::postgres::Dialect;
-
-    use super::SHAPES;
-    use crate::pg::Bed;
-    use crate::{LogCapture, PgFaultProxy, SmFaults};
+    use super::{prove_db_faults, prove_out_of_order, prove_sm_faults, ProvingBed, SHAPES};
+    use crate::{DbFaultProxy, LogCapture, SmFaults};
 
     /// Every Secrets Manager call fails in turn: returns the scenarios (174).
-    pub async fn secrets_manager_faults<D, F, Fut>(make_bed: F) -> usize
+    pub async fn secrets_manager_faults<B, F, Fut>(make_bed: F) -> usize
     where
-        D: Dialect,
+        B: ProvingBed,
         F: Fn(&'static str) -> Fut,
-        Fut: Future<Output = Bed<D>>,
+        Fut: Future<Output = B>,
     {
         let logs = LogCapture::global();
         let (mut scenarios, mut passwords) = (0, Vec::new());
         for (strategy, calls, _) in SHAPES {
             let faults = SmFaults::new();
-            let bed = make_bed(strategy).await.with_faults(&faults).await;
-            scenarios += bed
-                .prove_sm_faults(&faults, calls, strategy == "single")
-                .await;
+            let bed = make_bed(strategy).await.faulty(&faults).await;
+            scenarios += prove_sm_faults(&bed, &faults, calls, strategy == "single").await;
             passwords.extend(bed.created_passwords().await);
         }
         logs.assert_none_of(&passwords);
@@ -226,20 +255,18 @@ pub mod suites {
     }
 
     /// Every database action fails in turn: returns the scenarios (30).
-    pub async fn database_faults<D, F, Fut>(make_bed: F) -> usize
+    pub async fn database_faults<B, F, Fut>(make_bed: F) -> usize
     where
-        D: Dialect,
+        B: ProvingBed,
         F: Fn(&'static str) -> Fut,
-        Fut: Future<Output = Bed<D>>,
+        Fut: Future<Output = B>,
     {
         let logs = LogCapture::global();
         let (mut scenarios, mut passwords) = (0, Vec::new());
         for (strategy, _, connections) in SHAPES {
             let bed = make_bed(strategy).await;
-            let proxy = PgFaultProxy::start(bed.pg.port).await;
-            scenarios += bed
-                .prove_db_faults(&proxy, connections, strategy == "single")
-                .await;
+            let proxy = DbFaultProxy::start(B::PROTOCOL, bed.server_port()).await;
+            scenarios += prove_db_faults(&bed, &proxy, connections, strategy == "single").await;
             passwords.extend(bed.created_passwords().await);
         }
         logs.assert_none_of(&passwords);
@@ -247,17 +274,17 @@ pub mod suites {
     }
 
     /// Every step twice after every prefix: returns the stray deliveries (80).
-    pub async fn out_of_order<D, F, Fut>(make_bed: F) -> usize
+    pub async fn out_of_order<B, F, Fut>(make_bed: F) -> usize
     where
-        D: Dialect,
+        B: ProvingBed,
         F: Fn(&'static str) -> Fut,
-        Fut: Future<Output = Bed<D>>,
+        Fut: Future<Output = B>,
     {
         let logs = LogCapture::global();
         let (mut deliveries, mut passwords) = (0, Vec::new());
         for (strategy, _, _) in SHAPES {
             let bed = make_bed(strategy).await;
-            deliveries += bed.prove_out_of_order(strategy == "single").await;
+            deliveries += prove_out_of_order(&bed, strategy == "single").await;
             passwords.extend(bed.created_passwords().await);
         }
         logs.assert_none_of(&passwords);

@@ -3,8 +3,9 @@
 //!   sandbox-secrets create NAME JSON     create a secret (AWSCURRENT = JSON)
 //!   sandbox-secrets start NAME TOKEN     start a rotation as RotateSecret does
 //!   sandbox-secrets table NAME           print versions, labels and a password fingerprint
-//!   sandbox-secrets login NAME           log in to the sandbox PostgreSQL with AWSCURRENT and
-//!                                        AWSPREVIOUS, and say which credentials work
+//!   sandbox-secrets login NAME           log in to the sandbox PostgreSQL (or, for MySQL-wire
+//!                                        engines, MariaDB) with AWSCURRENT and AWSPREVIOUS,
+//!                                        and say which credentials work
 
 use std::hash::{Hash, Hasher};
 
@@ -69,21 +70,32 @@ async fn table(driver: &RotationDriver, name: &str) {
     }
 }
 
-/// Tries the AWSCURRENT and AWSPREVIOUS credentials against the sandbox PostgreSQL.
+/// Tries the AWSCURRENT and AWSPREVIOUS credentials against the sandbox PostgreSQL, or the
+/// sandbox MariaDB for a `mariadb` secret.
 async fn login(driver: &RotationDriver, name: &str) {
     let pg = PgAdmin::from_env();
+    let maria = rotation_testkit::maria::MariaAdmin::from_env();
     for stage in ["AWSCURRENT", "AWSPREVIOUS"] {
         let value: serde_json::Value =
             serde_json::from_str(&driver.value(name, stage).await).expect("the secret is JSON");
         let user = value["username"].as_str().unwrap_or_default();
         let password = value["password"].as_str().unwrap_or_default();
         let dbname = value["dbname"].as_str().unwrap_or("dev");
-        let outcome = match pg.login(user, password, dbname, false).await {
-            Ok(_) => "login accepted".to_string(),
-            Err(e) => format!(
-                "login refused (SQLSTATE {})",
-                e.code().map(|c| c.code()).unwrap_or("none")
-            ),
+        let mysql_wire = ["mariadb", "mysql", "aurora-mysql"]
+            .contains(&value["engine"].as_str().unwrap_or_default());
+        let outcome = if mysql_wire {
+            match maria.login(user, password, true).await {
+                Ok(()) => "login accepted".to_string(),
+                Err(code) => format!("login refused (MySQL error {code})"),
+            }
+        } else {
+            match pg.login(user, password, dbname, false).await {
+                Ok(_) => "login accepted".to_string(),
+                Err(e) => format!(
+                    "login refused (SQLSTATE {})",
+                    e.code().map(|c| c.code()).unwrap_or("none")
+                ),
+            }
         };
         println!("  {stage:<11} user {user:<22} {outcome}");
     }
