@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
-use rotation_core::database::Strategy;
+use rotation_core::database::{SdkRds, Strategy};
 use rotation_core::mysql::{
     account, native_password_hash, quote_ident, Connector, Flavor, MyEngine, MARIADB,
 };
@@ -24,7 +24,29 @@ pub enum Trust {
     SandboxCa,
     /// A CA that signed nothing the server presents.
     OtherCa,
+    /// What a deployed function trusts (the Mozilla roots, the OS store, the vendored RDS CA
+    /// bundle) plus the sandbox CA given as `EXTRA_CA_CERTS` is.
+    BuiltInAndSandboxCa,
+    /// Only what a deployed function trusts with no `EXTRA_CA_CERTS`.
+    BuiltInOnly,
 }
+
+/// How the function under test is configured beyond its flavor and strategy.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The CA the function trusts.
+    pub trust: Trust,
+    /// `ALLOW_PLAINTEXT_FALLBACK`.
+    pub plaintext_fallback: bool,
+    /// Give alternating users the RDS API (moto's), checking identifiers when true.
+    pub rds: Option<bool>,
+    /// Host names (e.g. RDS endpoints) whose connections go to the sandbox server and whose
+    /// certificate is verified as `db.rotation.test`.
+    pub sandbox_hosts: Vec<String>,
+}
+
+/// A name the sandbox server's certificate carries besides localhost and 127.0.0.1.
+pub const SANDBOX_CERTIFICATE_NAME: &str = "db.rotation.test";
 
 /// Root access to the sandbox MariaDB server.
 #[derive(Debug, Clone)]
@@ -186,27 +208,33 @@ impl Deref for Bed {
 impl Bed {
     /// The MariaDB function with `strategy` ("single" or "alternating"), trusting the sandbox CA.
     pub async fn new(strategy: &str) -> Self {
-        Self::with_options(MARIADB, strategy, Trust::SandboxCa, false).await
+        Self::with_options(MARIADB, strategy, Options::default()).await
     }
 
-    /// A bed for `flavor` with `strategy`, trusting `trust`, with `ALLOW_PLAINTEXT_FALLBACK`
-    /// as given.
-    pub async fn with_options(
-        flavor: Flavor,
-        strategy: &str,
-        trust: Trust,
-        plaintext_fallback: bool,
-    ) -> Self {
+    /// A bed for `flavor` with `strategy` and `options`.
+    pub async fn with_options(flavor: Flavor, strategy: &str, options: Options) -> Self {
         let db = MariaAdmin::from_env();
-        let ca = match trust {
-            Trust::SandboxCa => &db.ca,
-            Trust::OtherCa => &db.other_ca,
+        let (extra, built_in) = match options.trust {
+            Trust::SandboxCa => (Some(db.ca.as_str()), false),
+            Trust::OtherCa => (Some(db.other_ca.as_str()), false),
+            Trust::BuiltInAndSandboxCa => (Some(db.ca.as_str()), true),
+            Trust::BuiltInOnly => (None, true),
         };
-        let connector = Connector::new(Some(ca), false, 3306)
+        let mut connector = Connector::new(extra, built_in, 3306)
             .expect("the trust anchors load")
-            .with_plaintext_fallback(plaintext_fallback);
-        let function = Strategy::from_name(Some(strategy), MyEngine::new(flavor, connector))
+            .with_plaintext_fallback(options.plaintext_fallback);
+        let sandbox: std::net::SocketAddr = format!("{}:{}", db.host, db.port)
+            .parse()
+            .expect("the sandbox address");
+        for host in &options.sandbox_hosts {
+            connector = connector.with_test_host(host, sandbox, SANDBOX_CERTIFICATE_NAME);
+        }
+        let mut function = Strategy::from_name(Some(strategy), MyEngine::new(flavor, connector))
             .expect("a known strategy");
+        if let Some(verify) = options.rds {
+            let rds = SdkRds::new(Some(crate::Moto::from_env().endpoint().to_string()));
+            function = function.with_rds(std::sync::Arc::new(rds), verify);
+        }
         Self {
             harness: Harness::new(function, PasswordDefaults::STANDARD).await,
             db,

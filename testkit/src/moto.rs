@@ -72,7 +72,7 @@ impl Moto {
     }
 
     /// An RDS client on the server (feature `postgres`), to set up instances and clusters.
-    #[cfg(feature = "postgres")]
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub async fn rds_client(&self) -> aws_sdk_rds::Client {
         aws_sdk_rds::Client::new(&self.sdk_config().await)
     }

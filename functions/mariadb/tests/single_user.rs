@@ -5,7 +5,7 @@
 use rotation_core::labels::AWSCURRENT;
 use rotation_core::mysql::{account, native_password_hash, MARIADB};
 use rotation_core::{SecretValue, Step};
-use rotation_testkit::maria::{Bed, Trust};
+use rotation_testkit::maria::{Bed, Options, Trust};
 use rotation_testkit::{assert_rotated, unique};
 use serde_json::{json, Value};
 
@@ -85,7 +85,12 @@ async fn a_require_ssl_user_rotates_over_verified_tls() {
 async fn an_untrusted_ca_is_a_tls_failure_with_no_plaintext_attempt() {
     // The fallback is even allowed: a certificate failure must still never fall back, and the
     // user would accept plaintext, so a fallback would show as a successful rotation.
-    let bed = Bed::with_options(MARIADB, "single", Trust::OtherCa, true).await;
+    let options = Options {
+        trust: Trust::OtherCa,
+        plaintext_fallback: true,
+        ..Options::default()
+    };
+    let bed = Bed::with_options(MARIADB, "single", options).await;
     let (user, arn) = bed
         .user_with_secret("untrusted", "tls-Pa55word", json!({}))
         .await;
