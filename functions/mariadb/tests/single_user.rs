@@ -208,3 +208,36 @@ async fn a_secret_for_another_engine_is_refused() {
     assert_eq!(step, Step::Create);
     assert!(error.starts_with("WrongEngine"), "{error}");
 }
+
+#[tokio::test]
+async fn login_failures_are_typed_and_name_no_secret() {
+    let bed = Bed::new("single").await;
+    // A wrong AWSCURRENT password (and no AWSPREVIOUS): 1045, named.
+    let (user, _) = bed
+        .user_with_secret("typed", "Right-Pa55word", json!({}))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "Wrong-Pa55word", json!({"ssl": true})))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("AuthenticationFailed: ")
+            && err.contains("MySQL error 1045")
+            && err.contains("AWSCURRENT"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Wrong-Pa55word") && !err.contains("Right-Pa55word"),
+        "{err}"
+    );
+    // Nothing listens on port 1.
+    let arn = bed
+        .secret(&bed.secret_json(&user, "Right-Pa55word", json!({"ssl": true, "port": 1})))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(err.starts_with("DatabaseUnreachable: "), "{err}");
+    bed.db
+        .login(&user, "Right-Pa55word", true)
+        .await
+        .expect("unchanged");
+}
