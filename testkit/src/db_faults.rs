@@ -6,6 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A database fault.
@@ -146,4 +147,28 @@ impl DbFaultProxy {
     pub fn injected(&self) -> usize {
         self.state.lock().unwrap().injected
     }
+}
+
+/// Sends one client message (`parts`, as read) to the server under `fault`: in its place a
+/// failing query (`failing`, built only when needed) for `FailStatement`; as is otherwise, then
+/// ends the session for `DropAfterStatement`. Returns false when the session must end.
+pub(crate) async fn forward(
+    server: &mut (impl AsyncWrite + Unpin),
+    fault: Option<DbFault>,
+    parts: &[&[u8]],
+    failing: impl FnOnce() -> Vec<u8>,
+) -> bool {
+    if fault == Some(DbFault::FailStatement) {
+        return server.write_all(&failing()).await.is_ok();
+    }
+    for part in parts {
+        if server.write_all(part).await.is_err() {
+            return false;
+        }
+    }
+    if fault == Some(DbFault::DropAfterStatement) {
+        let _ = server.flush().await;
+        return false;
+    }
+    true
 }

@@ -41,6 +41,37 @@ pub use moto::Moto;
 #[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;
 
+/// A name the sandbox servers' certificates carry besides localhost and 127.0.0.1.
+pub const SANDBOX_CERTIFICATE_NAME: &str = "db.rotation.test";
+
+/// Which CA a database function under test trusts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// The CA that signed the sandbox server's certificate.
+    #[default]
+    SandboxCa,
+    /// A CA that signed nothing the server presents.
+    OtherCa,
+    /// What a deployed function trusts (the OS store, the Mozilla roots, the vendored RDS CA
+    /// bundle) plus the sandbox CA given as `EXTRA_CA_CERTS` is.
+    BuiltInAndSandboxCa,
+    /// Only what a deployed function trusts with no `EXTRA_CA_CERTS`.
+    BuiltInOnly,
+}
+
+impl Trust {
+    /// (`EXTRA_CA_CERTS`, built-in roots) for a server whose CA is `ca`, `other_ca` being a CA
+    /// that signed nothing it presents.
+    pub fn anchors<'a>(self, ca: &'a str, other_ca: &'a str) -> (Option<&'a str>, bool) {
+        match self {
+            Trust::SandboxCa => (Some(ca), false),
+            Trust::OtherCa => (Some(other_ca), false),
+            Trust::BuiltInAndSandboxCa => (Some(ca), true),
+            Trust::BuiltInOnly => (None, true),
+        }
+    }
+}
+
 /// Reads a variable the sandbox exports; panics with what to do when it is missing.
 pub fn sandbox_var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {

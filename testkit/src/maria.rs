@@ -16,20 +16,7 @@ use serde_json::{json, Value};
 use crate::harness::{unique, Harness};
 use crate::sandbox_var;
 
-/// Which CA the function trusts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Trust {
-    /// The CA that signed the sandbox server's certificate.
-    #[default]
-    SandboxCa,
-    /// A CA that signed nothing the server presents.
-    OtherCa,
-    /// What a deployed function trusts (the Mozilla roots, the OS store, the vendored RDS CA
-    /// bundle) plus the sandbox CA given as `EXTRA_CA_CERTS` is.
-    BuiltInAndSandboxCa,
-    /// Only what a deployed function trusts with no `EXTRA_CA_CERTS`.
-    BuiltInOnly,
-}
+pub use crate::Trust;
 
 /// How the function under test is configured beyond its flavor and strategy.
 #[derive(Debug, Clone, Default)]
@@ -45,8 +32,7 @@ pub struct Options {
     pub sandbox_hosts: Vec<String>,
 }
 
-/// A name the sandbox server's certificate carries besides localhost and 127.0.0.1.
-pub const SANDBOX_CERTIFICATE_NAME: &str = "db.rotation.test";
+pub use crate::SANDBOX_CERTIFICATE_NAME;
 
 /// Root access to the sandbox MariaDB server.
 #[derive(Debug, Clone)]
@@ -214,12 +200,7 @@ impl Bed {
     /// A bed for `flavor` with `strategy` and `options`.
     pub async fn with_options(flavor: Flavor, strategy: &str, options: Options) -> Self {
         let db = MariaAdmin::from_env();
-        let (extra, built_in) = match options.trust {
-            Trust::SandboxCa => (Some(db.ca.as_str()), false),
-            Trust::OtherCa => (Some(db.other_ca.as_str()), false),
-            Trust::BuiltInAndSandboxCa => (Some(db.ca.as_str()), true),
-            Trust::BuiltInOnly => (None, true),
-        };
+        let (extra, built_in) = options.trust.anchors(&db.ca, &db.other_ca);
         let mut connector = Connector::new(extra, built_in, 3306)
             .expect("the trust anchors load")
             .with_plaintext_fallback(options.plaintext_fallback);

@@ -71,10 +71,47 @@ impl Moto {
         aws_sdk_secretsmanager::Client::from_conf(conf)
     }
 
-    /// An RDS client on the server (feature `postgres`), to set up instances and clusters.
+    /// An RDS client on the server (features `postgres`, `mysql`), to set up instances and
+    /// clusters.
     #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub async fn rds_client(&self) -> aws_sdk_rds::Client {
         aws_sdk_rds::Client::new(&self.sdk_config().await)
+    }
+
+    /// Creates instance `name` of `engine` (at `version`, which moto needs for some engines)
+    /// with an RDS-managed master secret; returns (endpoint address, secret ARN).
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    pub async fn managed_instance(
+        &self,
+        name: &str,
+        engine: &str,
+        version: Option<&str>,
+    ) -> (String, String) {
+        let out = self
+            .rds_client()
+            .await
+            .create_db_instance()
+            .db_instance_identifier(name)
+            .engine(engine)
+            .set_engine_version(version.map(str::to_string))
+            .db_instance_class("db.t3.micro")
+            .master_username("admin1")
+            .allocated_storage(20)
+            .manage_master_user_password(true)
+            .send()
+            .await
+            .expect("CreateDBInstance");
+        let i = out.db_instance().expect("an instance");
+        (
+            i.endpoint()
+                .and_then(|e| e.address())
+                .expect("an endpoint")
+                .to_string(),
+            i.master_user_secret()
+                .and_then(|m| m.secret_arn())
+                .expect("a managed secret")
+                .to_string(),
+        )
     }
 
     /// Sends one HTTP request to the server and returns (status, body). `service` fills the

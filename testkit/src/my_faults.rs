@@ -4,10 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use crate::db_faults::{is_changing, DbFault, State};
+use crate::db_faults::{forward, is_changing, State};
 
 /// The command byte of a text query.
 const COM_QUERY: u8 = 0x03;
@@ -38,23 +38,13 @@ pub(crate) async fn relay(mut client: TcpStream, server: TcpStream, state: Arc<M
             {
                 fault = state.lock().unwrap().statement();
             }
-            if fault == Some(DbFault::FailStatement) {
+            let failing = || {
                 let mut payload = vec![COM_QUERY];
                 payload.extend_from_slice(b"SELECT * FROM mysql.no_such_table_for_a_fault");
                 let len = (payload.len() as u32).to_le_bytes();
-                let packet = [&len[..3], &[0u8], &payload[..]].concat();
-                if server_write.write_all(&packet).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            if server_write.write_all(&head).await.is_err()
-                || server_write.write_all(&body).await.is_err()
-            {
-                return;
-            }
-            if fault == Some(DbFault::DropAfterStatement) {
-                let _ = server_write.flush().await;
+                [&len[..3], &[0u8], &payload[..]].concat()
+            };
+            if !forward(&mut server_write, fault, &[&head, &body], failing).await {
                 return;
             }
         }

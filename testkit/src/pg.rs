@@ -14,23 +14,7 @@ use serde_json::{json, Value};
 use crate::harness::{unique, Harness};
 use crate::postgres::{ident, literal, PgAdmin};
 
-/// A name the sandbox server's certificate carries besides localhost and 127.0.0.1.
-pub const SANDBOX_CERTIFICATE_NAME: &str = "db.rotation.test";
-
-/// Which CA the function trusts.
-#[derive(Debug, Clone, Copy, Default)]
-pub enum Trust {
-    /// The CA that signed the sandbox server's certificate.
-    #[default]
-    SandboxCa,
-    /// A CA that signed nothing the server presents.
-    OtherCa,
-    /// What a deployed function trusts (the OS store, the Mozilla roots, the vendored RDS CA
-    /// bundle) plus the sandbox CA given as `EXTRA_CA_CERTS` is.
-    BuiltInAndSandboxCa,
-    /// Only what a deployed function trusts with no `EXTRA_CA_CERTS`.
-    BuiltInOnly,
-}
+pub use crate::{Trust, SANDBOX_CERTIFICATE_NAME};
 
 /// How the function under test is configured beyond its dialect and strategy.
 #[derive(Debug, Clone, Default)]
@@ -111,13 +95,8 @@ impl<D: Dialect> Bed<D> {
         options: Options,
     ) -> Self {
         let pg = PgAdmin::from_env();
-        let tls = match options.trust {
-            Trust::SandboxCa => client_config(Some(&pg.ca), false),
-            Trust::OtherCa => client_config(Some(&pg.other_ca), false),
-            Trust::BuiltInAndSandboxCa => client_config(Some(&pg.ca), true),
-            Trust::BuiltInOnly => client_config(None, true),
-        }
-        .expect("the trust anchors load");
+        let (extra, built_in) = options.trust.anchors(&pg.ca, &pg.other_ca);
+        let tls = client_config(extra, built_in).expect("the trust anchors load");
         let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
         let mut connector = Connector::new(tls, dialect.default_port(), dbname)
             .with_plaintext_fallback(options.plaintext_fallback);

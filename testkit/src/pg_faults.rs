@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::db_faults::{is_changing, DbFault, State};
+use crate::db_faults::{forward, is_changing, State};
 
 /// Relays one session, reading the client's messages to apply the plan.
 pub(crate) async fn relay(mut client: TcpStream, server: TcpStream, state: Arc<Mutex<State>>) {
@@ -45,23 +45,14 @@ pub(crate) async fn relay(mut client: TcpStream, server: TcpStream, state: Arc<M
             if head[0] == b'Q' && is_changing(&String::from_utf8_lossy(&body)) {
                 fault = state.lock().unwrap().statement();
             }
-            if fault == Some(DbFault::FailStatement) {
+            let failing = || {
                 let query = b"SELECT 1/0\0";
                 let mut message = vec![b'Q'];
                 message.extend_from_slice(&((query.len() + 4) as u32).to_be_bytes());
                 message.extend_from_slice(query);
-                if server_write.write_all(&message).await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            if server_write.write_all(&head).await.is_err()
-                || server_write.write_all(&body).await.is_err()
-            {
-                return;
-            }
-            if fault == Some(DbFault::DropAfterStatement) {
-                let _ = server_write.flush().await;
+                message
+            };
+            if !forward(&mut server_write, fault, &[&head, &body], failing).await {
                 return;
             }
         }

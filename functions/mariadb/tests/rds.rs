@@ -3,43 +3,24 @@
 //! completed from its tag and DescribeDBInstances, and `dbInstanceIdentifier` is checked. The
 //! RDS endpoint name is sent to the sandbox server by the connector's test seam.
 
-use aws_sdk_rds::Client as Rds;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::mysql::MARIADB;
 use rotation_testkit::maria::{Bed, Options};
 use rotation_testkit::{unique, Moto};
 use serde_json::{json, Value};
 
-async fn managed_instance(rds: &Rds, name: &str) -> (String, String) {
-    let out = rds
-        .create_db_instance()
-        .db_instance_identifier(name)
-        .engine("mariadb")
-        // moto has no default version for mariadb (a KeyError without one).
-        .engine_version("10.11.6")
-        .db_instance_class("db.t3.micro")
-        .master_username("admin1")
-        .allocated_storage(20)
-        .manage_master_user_password(true)
-        .send()
+/// An instance with an RDS-managed master secret; returns (endpoint, secret ARN). moto has no
+/// default version for mariadb (a KeyError without one).
+async fn managed_instance(name: &str) -> (String, String) {
+    Moto::from_env()
+        .managed_instance(name, "mariadb", Some("10.11.6"))
         .await
-        .expect("CreateDBInstance");
-    let i = out.db_instance().unwrap();
-    (
-        i.endpoint().unwrap().address().unwrap().to_string(),
-        i.master_user_secret()
-            .unwrap()
-            .secret_arn()
-            .unwrap()
-            .to_string(),
-    )
 }
 
 #[tokio::test]
 async fn a_managed_instance_secret_rotates_and_a_wrong_identifier_is_refused() {
-    let rds = Moto::from_env().rds_client().await;
     let name = format!("maria-{}", unique());
-    let (endpoint, managed_arn) = managed_instance(&rds, &name).await;
+    let (endpoint, managed_arn) = managed_instance(&name).await;
     let options = Options {
         rds: Some(true),
         sandbox_hosts: vec![endpoint.clone()],
@@ -79,7 +60,7 @@ async fn a_managed_instance_secret_rotates_and_a_wrong_identifier_is_refused() {
     }
     // The same host claimed for another instance: refused before the superuser is used.
     let other = format!("maria-{}", unique());
-    managed_instance(&rds, &other).await;
+    managed_instance(&other).await;
     let user = format!("rdschild_{}", unique());
     bed.create_user(&user, "%", "Child-Pa55", "").await;
     secret["username"] = json!(user);

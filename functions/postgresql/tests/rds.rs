@@ -21,27 +21,10 @@ async fn rds() -> Rds {
 }
 
 /// An instance with an RDS-managed master secret; returns (endpoint, secret ARN).
-async fn managed_instance(rds: &Rds, name: &str) -> (String, String) {
-    let out = rds
-        .create_db_instance()
-        .db_instance_identifier(name)
-        .engine("postgres")
-        .db_instance_class("db.t3.micro")
-        .master_username("admin1")
-        .allocated_storage(20)
-        .manage_master_user_password(true)
-        .send()
+async fn managed_instance(name: &str) -> (String, String) {
+    Moto::from_env()
+        .managed_instance(name, "postgres", None)
         .await
-        .expect("CreateDBInstance");
-    let i = out.db_instance().unwrap();
-    (
-        i.endpoint().unwrap().address().unwrap().to_string(),
-        i.master_user_secret()
-            .unwrap()
-            .secret_arn()
-            .unwrap()
-            .to_string(),
-    )
 }
 
 /// A bed whose connector sends `hosts` to the sandbox server, with the RDS API.
@@ -119,7 +102,7 @@ async fn clone_exists(bed: &Bed, user: &str) -> bool {
 async fn a_managed_instance_secret_and_a_replica_host_rotate() {
     let rds = rds().await;
     let main = id("rdsmain");
-    let (host, managed) = managed_instance(&rds, &main).await;
+    let (host, managed) = managed_instance(&main).await;
     let replica = id("rdsrep");
     let replica_host = rds
         .create_db_instance_read_replica()
@@ -206,11 +189,10 @@ async fn a_managed_cluster_secret_and_aurora_reader_hosts_rotate() {
 
 #[tokio::test]
 async fn unrelated_or_mismatched_hosts_a_missing_tag_and_api_errors_change_nothing() {
-    let rds = rds().await;
     let main = id("rdsmain");
     let other = id("rdsother");
-    let (host, managed) = managed_instance(&rds, &main).await;
-    let (other_host, _) = managed_instance(&rds, &other).await;
+    let (host, managed) = managed_instance(&main).await;
+    let (other_host, _) = managed_instance(&other).await;
     let bed = bed(&[&host, &other_host], true, None).await;
     give_superuser(&bed, &managed).await;
 

@@ -19,7 +19,7 @@ mod secret;
 mod single_user;
 mod strategy;
 mod superuser;
-mod tls;
+pub(crate) mod tls;
 
 use std::fmt;
 use std::future::Future;

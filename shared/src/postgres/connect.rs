@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::database::tls::TestHosts;
+use crate::database::tls::{error_chain as chain, has_rustls_error};
 use crate::database::{DatabaseSecret, Login, TlsMode, Which};
 use crate::error::{Result, RotationError, ServerError};
 use rustls::ClientConfig;
@@ -26,7 +28,7 @@ pub struct Connector {
     default_dbname: &'static str,
     allow_plaintext_fallback: bool,
     /// Test hosts: (host, address, certificate name). Only `test-support` can add any.
-    test_hosts: Arc<Vec<(String, std::net::SocketAddr, String)>>,
+    test_hosts: TestHosts,
 }
 
 impl std::fmt::Debug for Connector {
@@ -48,7 +50,7 @@ impl Connector {
             default_port,
             default_dbname,
             allow_plaintext_fallback: false,
-            test_hosts: Arc::new(Vec::new()),
+            test_hosts: TestHosts::default(),
         }
     }
 
@@ -62,13 +64,7 @@ impl Connector {
         address: std::net::SocketAddr,
         certificate_name: &str,
     ) -> Self {
-        let mut hosts = (*self.test_hosts).clone();
-        hosts.push((
-            crate::database::normalize_host(host),
-            address,
-            certificate_name.to_string(),
-        ));
-        self.test_hosts = Arc::new(hosts);
+        self.test_hosts.add(host, address, certificate_name);
         self
     }
 
@@ -86,12 +82,9 @@ impl Connector {
         let port = secret.port.unwrap_or(self.default_port);
         let fail = |e: Failure| e.into_error(secret, which.label(), port);
         let mut config = Config::new();
-        let test_host = self
-            .test_hosts
-            .iter()
-            .find(|(h, _, _)| *h == crate::database::normalize_host(&secret.host));
+        let test_host = self.test_hosts.find(&secret.host);
         match (test_host, &secret.tls_server_name) {
-            (Some((_, address, name)), _) => config.host(name).hostaddr(address.ip()),
+            (Some(t), _) => config.host(&t.certificate_name).hostaddr(t.address.ip()),
             // Connect to `host`, but verify (and send as SNI) the name the certificate carries.
             (None, Some(name)) => {
                 let address = resolve(&secret.host, port).await.map_err(fail)?;
@@ -100,7 +93,7 @@ impl Connector {
             (None, None) => config.host(&secret.host),
         };
         config
-            .port(test_host.map_or(port, |(_, address, _)| address.port()))
+            .port(test_host.map_or(port, |t| t.address.port()))
             .user(&secret.username)
             .password(secret.password().expose())
             .dbname(secret.dbname.as_deref().unwrap_or(self.default_dbname))
@@ -256,29 +249,4 @@ fn server_error(db: &tokio_postgres::error::DbError) -> ServerError {
         code: db.code().code().to_string(),
         message: Some(db.message().to_string()),
     }
-}
-
-/// The error and its causes, joined (no secret is ever part of a client error).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.last().is_some_and(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
-fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = e.source();
-    while let Some(s) = source {
-        if s.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
 }
