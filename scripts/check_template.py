@@ -13,7 +13,7 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
     of a managed master secret) by the RDS multi-user types only (PostgreSQL, MySQL, MariaDB);
     the RDS API likewise;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
-  - the invoke permission carries SourceAccount;
+  - every invoke permission carries SourceAccount;
   - every environment variable the template sets is in the README's configuration table.
 """
 import re
@@ -139,8 +139,16 @@ def main():
                 granted(action, None, rotation_type) == pg_multi,
             )
 
-    permission = template["Resources"]["RotationFunctionInvokePermission"]["Properties"]
-    check("invoke permission has SourceAccount", "SourceAccount" in permission)
+    permissions = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Permission"
+    ]
+    check(
+        "one invoke permission per rotation type, each with SourceAccount",
+        len(permissions) == len(parameters["rotationType"]["AllowedValues"])
+        and all("SourceAccount" in p for p in permissions),
+    )
 
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z_]+)`", readme, re.MULTILINE))

@@ -14,6 +14,10 @@ PY_TOOLS=(
   "cfn-lint==1.58.0"
   "aws-sam-cli==1.170.0"
 )
+# checkov has a venv of its own (its dependencies would fight the SAM CLI's). Always run it with
+# --skip-download: without it, checkov fetches guidelines from its vendor's API.
+CHECKOV_PIN="checkov==3.3.30"
+CHECKOV_VENV="$TOOLS_DIR/checkov-venv"
 APT_PACKAGES=(postgresql mariadb-server binutils openssl python3-venv curl)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the sandbox, the tests and the demo need, when it is missing:
 # Debian packages (PostgreSQL, MariaDB, binutils, openssl) and a Python venv with pinned tools
-# (moto server, cargo-lambda, zig, cfn-lint, SAM CLI). Safe to run again: it only fills gaps.
+# (moto server, cargo-lambda, zig, cfn-lint, SAM CLI) and one for checkov. Safe to run again: it
+# only fills gaps.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -27,5 +28,12 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}"
   printf '%s' "$wanted" > "$stamp"
+fi
+if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$(cat "$CHECKOV_VENV/.pins" 2>/dev/null)" != "$CHECKOV_PIN" ]; then
+  log "creating the checkov venv in $CHECKOV_VENV"
+  rm -rf "$CHECKOV_VENV"
+  python3 -m venv "$CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check "$CHECKOV_PIN"
+  printf '%s' "$CHECKOV_PIN" > "$CHECKOV_VENV/.pins"
 fi
 log "tools ready"

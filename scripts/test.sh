@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, starts a private sandbox, then runs
 # formatting and lint checks, every Rust test (unit tests on the fake, integration tests on moto
-# and the databases), the template lints and contract checks (scripts/check_template.py),
+# and the databases), the templates (generated from packaging/rotation-types.toml; cfn-lint,
+# sam validate --lint, checkov, scripts/check_template.py, scripts/render_test.py),
 # `sam build`, and the glibc 2.26 check of every built bootstrap. Stops the sandbox on exit, pass or fail.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -22,10 +23,15 @@ phase "cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locke
 phase "cargo test (unit, fake, moto and database integration tests)"
 cargo test --workspace --locked
 done_phase
-phase "template lints (cfn-lint, sam validate --lint) and contract checks"
-cfn-lint template.yaml
+phase "templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
+"$VENV/bin/python3" scripts/templates.py check
+cfn-lint template.yaml packaging/templates/*.yaml
 sam validate --lint
+for t in packaging/templates/*.yaml; do sam validate --lint -t "$t" >/dev/null || die "sam validate --lint $t"; done
+"$CHECKOV_VENV/bin/checkov" --skip-download --quiet --compact --framework cloudformation \
+  -f template.yaml $(printf -- '-f %s ' packaging/templates/*.yaml)
 "$VENV/bin/python3" scripts/check_template.py
+"$VENV/bin/python3" scripts/render_test.py
 done_phase
 phase "sam build (cargo lambda, glibc 2.26 target)"; sam build; done_phase
 phase "glibc check"; "$REPO_ROOT/scripts/check-glibc.sh" .aws-sam/build; done_phase

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Renders every rotation type's stack offline with SAM's own translator (samtranslator, in the
+tools venv) and checks what would be deployed. For each type, both template.yaml (with
+rotationType) and the type's SAR-shaped template under packaging/templates/, each with the
+minimal parameters and with every optional ARN and the VPC given:
+
+  - exactly one Lambda function: the SAR app's logical ID, the type's binary, bootstrap on
+    provided.al2023, ROTATION_STRATEGY and exactly the environment variables the type needs;
+  - exactly one invoke permission, on that function, with SourceAccount;
+  - the RotationLambdaARN output resolving to that function;
+  - exactly the permissions the type needs and no others: Secrets Manager actions only on
+    secrets that name this function (AllowRotationLambdaArn) plus GetRandomPassword; KMS only
+    for the given keys; the superuser secret only for multi-user types and only when given;
+    rds:Describe* only for types that use the RDS API; the VPC policy only with subnets.
+
+Run with the tools venv's Python: the last line counts passes and failures.
+"""
+import json
+import logging
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from cfnlint.decode import cfn_yaml
+from samtranslator.translator.transform import transform
+
+logging.disable(logging.WARNING)  # samtranslator's metrics chatter
+ROOT = Path(__file__).resolve().parent.parent
+TYPES = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())["type"]
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    if not ok:
+        print(f"FAIL {name}: {detail}")
+
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+
+def render(path, params):
+    """The template at `path` translated by SAM with `params`, CodeUri pointed at S3 keys named
+    after each function's binary."""
+    template = json.loads(json.dumps(cfn_yaml.load(str(path))))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            code_uri = resource["Properties"]["CodeUri"]
+            assert code_uri.rstrip("/").endswith(f"functions/{binary}"), code_uri
+            resource["Properties"]["CodeUri"] = f"s3://render/{binary}"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return transform(template, params, NoManagedPolicies())
+
+
+def resolver(template, params):
+    parameters = {
+        name: params.get(name, spec.get("Default", ""))
+        for name, spec in template.get("Parameters", {}).items()
+    }
+    conditions = template.get("Conditions", {})
+    cache = {}
+
+    def condition(name):
+        if name not in cache:
+            cache[name] = bool(value(conditions[name]))
+        return cache[name]
+
+    def value(node):
+        if isinstance(node, list):
+            return [v for v in (value(n) for n in node) if v is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Ref":
+                if arg == "AWS::NoValue":
+                    return NO_VALUE
+                if arg in parameters:
+                    p = parameters[arg]
+                    kind = template["Parameters"][arg]["Type"]
+                    return [s for s in p.split(",") if s] if kind == "CommaDelimitedList" else p
+                return {"Ref": arg}
+            if key == "Condition":
+                return condition(arg)
+            if key == "Fn::If":
+                return value(arg[1] if condition(arg[0]) else arg[2])
+            if key == "Fn::Equals":
+                a, b = value(arg[0]), value(arg[1])
+                return a == b
+            if key == "Fn::Not":
+                return not value(arg[0])
+            if key == "Fn::And":
+                return all(value(a) for a in arg)
+            if key == "Fn::Or":
+                return any(value(a) for a in arg)
+            if key == "Fn::Join":
+                parts = value(arg[1])
+                if all(isinstance(p, str) for p in parts):
+                    return arg[0].join(parts)
+                return {"Fn::Join": [arg[0], parts]}
+        return {k: v for k, v in ((k, value(v)) for k, v in node.items()) if v is not NO_VALUE}
+
+    return value, condition
+
+
+NO_VALUE = object()
+
+
+def deployed(template, params):
+    value, condition = resolver(template, params)
+    resources = {
+        name: value(r)
+        for name, r in template["Resources"].items()
+        if "Condition" not in r or condition(r["Condition"])
+    }
+    outputs = {
+        name: value(o["Value"])
+        for name, o in template.get("Outputs", {}).items()
+        if "Condition" not in o or condition(o["Condition"])
+    }
+    return resources, outputs
+
+
+def expected_statements(t, params):
+    master, master_key, key = (
+        params.get("masterSecretArn"),
+        params.get("masterSecretKmsKeyArn"),
+        params.get("kmsKeyArn"),
+    )
+    out = [
+        (
+            (
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ),
+            "secret:*",
+        ),
+        (("secretsmanager:GetRandomPassword",), "*"),
+    ]
+    if key:
+        out.append((("kms:Decrypt", "kms:GenerateDataKey"), key))
+    if t["superuser"] and master:
+        out.append((("secretsmanager:GetSecretValue",), master))
+        if t["rds_api"]:
+            out.append((("secretsmanager:DescribeSecret",), master))
+    if t["rds_api"]:
+        out.append(
+            (("rds:DescribeDBClusterEndpoints", "rds:DescribeDBClusters", "rds:DescribeDBInstances"), "*")
+        )
+    if t["superuser"] and master_key:
+        out.append((("kms:Decrypt",), master_key))
+    return sorted(out)
+
+
+def resource_key(resource):
+    if isinstance(resource, str):
+        return resource
+    text = json.dumps(resource)
+    return "secret:*" if ":secret:*" in text else text
+
+
+def expected_environment(t):
+    env = {"SECRETS_MANAGER_ENDPOINT", "EXCLUDE_CHARACTERS", "PASSWORD_LENGTH", "EXCLUDE_NUMBERS",
+           "EXCLUDE_PUNCTUATION", "EXCLUDE_UPPERCASE", "EXCLUDE_LOWERCASE",
+           "REQUIRE_EACH_INCLUDED_TYPE", "RUST_LOG"}
+    if t["strategy"]:
+        env.add("ROTATION_STRATEGY")
+    if t["binary"] != "generic":
+        env |= {"EXTRA_CA_CERTS", "ALLOW_PLAINTEXT_FALLBACK"}
+    if t["rds_api"]:
+        env |= {"AWS_ENDPOINT_URL_RDS", "VERIFY_RDS_IDENTIFIERS"}
+    env |= set(t["env"])
+    return env
+
+
+def verify(label, t, path, params):
+    rendered = render(path, params)
+    resources, outputs = deployed(rendered, params)
+    functions = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    check(f"{label}: one function", list(functions) == [t["sar_app"]], str(list(functions)))
+    if list(functions) != [t["sar_app"]]:
+        return
+    f = functions[t["sar_app"]]["Properties"]
+    check(f"{label}: binary", f["Code"]["S3Key"] == t["binary"], str(f["Code"]))
+    check(f"{label}: handler and runtime", (f["Handler"], f["Runtime"]) == ("bootstrap", "provided.al2023"),
+          f"{f['Handler']} {f['Runtime']}")
+    env = f["Environment"]["Variables"]
+    check(f"{label}: environment", set(env) == expected_environment(t),
+          str(sorted(set(env) ^ expected_environment(t))))
+    check(f"{label}: strategy", env.get("ROTATION_STRATEGY", "") == t["strategy"], str(env.get("ROTATION_STRATEGY")))
+    vpc = f.get("VpcConfig")
+    check(f"{label}: VPC config only with subnets", bool(vpc) == bool(params.get("vpcSubnetIds")), str(vpc))
+
+    permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    check(f"{label}: one invoke permission", len(permissions) == 1, str(len(permissions)))
+    if permissions:
+        p = permissions[0]
+        check(f"{label}: permission on the function",
+              p["FunctionName"] == {"Fn::GetAtt": [t["sar_app"], "Arn"]} and "SourceAccount" in p, json.dumps(p))
+
+    arn = outputs.get("RotationLambdaARN")
+    if isinstance(arn, dict) and "Fn::Join" in arn:
+        parts = [x for x in arn["Fn::Join"][1] if x != ""]
+        arn = parts[0] if len(parts) == 1 else arn
+    check(f"{label}: RotationLambdaARN", arn == {"Fn::GetAtt": [t["sar_app"], "Arn"]}, json.dumps(arn))
+
+    roles = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+    check(f"{label}: one role", len(roles) == 1, str(len(roles)))
+    if not roles:
+        return
+    role = roles[0]
+    statements = []
+    for policy in role.get("Policies", []):
+        for s in policy["PolicyDocument"]["Statement"]:
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            statements.append((tuple(sorted(actions)), resource_key(s["Resource"])))
+            if any(a.startswith("secretsmanager:") and a != "secretsmanager:GetRandomPassword" for a in actions) \
+                    and resource_key(s["Resource"]) == "secret:*":
+                cond = json.dumps(s.get("Condition", {}))
+                check(f"{label}: rotated secrets only through AllowRotationLambdaArn",
+                      "secretsmanager:resource/AllowRotationLambdaArn" in cond, cond)
+            if any(a.startswith("kms:") for a in actions):
+                check(f"{label}: KMS through Secrets Manager only", "kms:ViaService" in json.dumps(s.get("Condition", {})), json.dumps(s))
+    want = expected_statements(t, params)
+    check(f"{label}: exactly the needed permissions", sorted(statements) == want,
+          f"got {sorted(statements)}, want {want}")
+    managed = [json.dumps(m) for m in role.get("ManagedPolicyArns", [])]
+    want_vpc = bool(params.get("vpcSubnetIds"))
+    check(f"{label}: managed policies",
+          len(managed) == (2 if want_vpc else 1)
+          and "AWSLambdaBasicExecutionRole" in managed[0]
+          and (not want_vpc or "AWSLambdaVPCAccessExecutionRole" in managed[1]), str(managed))
+
+
+def main():
+    minimal = {"functionName": "rotation"}
+    full = dict(
+        minimal,
+        kmsKeyArn="arn:aws:kms:us-east-1:111122223333:key/k1",
+        masterSecretArn="arn:aws:secretsmanager:us-east-1:111122223333:secret:master",
+        masterSecretKmsKeyArn="arn:aws:kms:us-east-1:111122223333:key/k2",
+        vpcSubnetIds="subnet-1,subnet-2",
+        vpcSecurityGroupIds="sg-1",
+    )
+    renders = 0
+    for t in TYPES:
+        per_type = ROOT / "packaging" / "templates" / f"{t['sar_app']}.yaml"
+        for name, params in (("minimal", minimal), ("full", full)):
+            stack_params = dict(params, rotationType=t["name"])
+            own = {k: v for k, v in params.items()
+                   if k not in ("masterSecretArn", "masterSecretKmsKeyArn") or t["superuser"]}
+            verify(f"template.yaml {t['name']} {name}", t, ROOT / "template.yaml", stack_params)
+            verify(f"{per_type.name} {name}", t, per_type, own)
+            renders += 2
+    failed = results.count(False)
+    print(f"render: {renders} renders of {len(TYPES)} rotation types, {len(results) - failed} checks passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
