@@ -159,6 +159,26 @@ def main():
     missing = sorted(variables - documented)
     check("every environment variable is in the README's table", not missing, str(missing))
 
+    import shlex
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    check("samconfig: build uses the cargo-lambda beta feature",
+          config["default"]["build"]["parameters"].get("beta_features") is True)
+    check("samconfig: validate lints", config["default"]["validate"]["parameters"].get("lint") is True)
+    for env, sections in config.items():
+        if not isinstance(sections, dict):
+            continue
+        overrides = sections.get("deploy", {}).get("parameters", {}).get("parameter_overrides")
+        if overrides is None:
+            continue
+        pairs = dict(item.split("=", 1) for item in shlex.split(overrides))
+        unknown = sorted(set(pairs) - set(parameters))
+        check(f"samconfig {env}: only template parameters", not unknown, str(unknown))
+        check(f"samconfig {env}: a known rotationType",
+              pairs.get("rotationType") in parameters["rotationType"]["AllowedValues"],
+              str(pairs.get("rotationType")))
+
     failed = results.count(False)
     print(f"template: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0

@@ -190,6 +190,8 @@ def verify(label, t, path, params):
     check(f"{label}: binary", f["Code"]["S3Key"] == t["binary"], str(f["Code"]))
     check(f"{label}: handler and runtime", (f["Handler"], f["Runtime"]) == ("bootstrap", "provided.al2023"),
           f"{f['Handler']} {f['Runtime']}")
+    check(f"{label}: memory and timeout defaults", (f["MemorySize"], f["Timeout"]) == ("128", "30") or (f["MemorySize"], f["Timeout"]) == (128, 30),
+          f"{f['MemorySize']} {f['Timeout']}")
     env = f["Environment"]["Variables"]
     check(f"{label}: environment", set(env) == expected_environment(t),
           str(sorted(set(env) ^ expected_environment(t))))

@@ -112,6 +112,21 @@ PARAMETERS = [
     Default: x86_64
     AllowedValues: [x86_64, arm64]
     Description: Instruction set. arm64 is offered but untested by this project's CI."""),
+    ("memorySize", "all", """    Type: Number
+    Default: 128
+    MinValue: 128
+    MaxValue: 10240
+    Description: >-
+      Memory of the function in MB. 128 is plenty (peak RSS is under 10 MB); more memory also
+      means more CPU, which shortens TLS handshakes and password hashing a little."""),
+    ("timeout", "all", """    Type: Number
+    Default: 30
+    MinValue: 15
+    MaxValue: 900
+    Description: >-
+      Function timeout in seconds. The default leaves room for the slowest step: a 5 s database
+      connect timeout per login, 10 s statement limits, and finishSecret's verification login,
+      with Secrets Manager retrying a failed step."""),
     ("passwordLength", "all", """    Type: String
     Default: ""
     Description: PASSWORD_LENGTH (empty = 32)."""),
@@ -238,8 +253,8 @@ GLOBALS = """Globals:
     Runtime: !If [UseAl2, !Ref runtime, provided.al2023]
     Architectures: [!Ref architecture]
     Handler: bootstrap
-    MemorySize: 128
-    Timeout: 30
+    MemorySize: !Ref memorySize
+    Timeout: !Ref timeout
     VpcConfig: !If
       - HasVpc
       - SubnetIds: !Ref vpcSubnetIds
