@@ -10,19 +10,26 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
     resolves to provided.al2023; provided.al2 stays selectable by name;
   - the stack outputs RotationLambdaARN and the execution role's ARN;
   - the superuser secret is read by the multi-user types only, and described (for the RDS tags
-    of a managed master secret) by the RDS multi-user types only (PostgreSQL, MySQL, MariaDB);
-    the RDS API likewise;
+    of a managed master secret) by the types that use the RDS API only, as
+    packaging/rotation-types.toml says; the RDS API likewise;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
   - every invoke permission carries SourceAccount;
-  - every environment variable the template sets is in the README's configuration table.
+  - every environment variable the template sets is in the README's configuration table;
+  - samconfig.toml builds with the cargo-lambda beta feature, lints on validate, and its example
+    profiles name only template parameters and a known rotationType.
 """
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+TYPES = {
+    t["name"]: t
+    for t in tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())["type"]
+}
 results = []
 
 
@@ -123,8 +130,8 @@ def main():
 
     master = {"Ref": "masterSecretArn"}
     for rotation_type in parameters["rotationType"]["AllowedValues"]:
-        multi = rotation_type.endswith("MultiUser")
-        pg_multi = rotation_type in ("PostgreSQLMultiUser", "MySQLMultiUser", "MariaDBMultiUser")
+        multi = TYPES[rotation_type]["superuser"]
+        pg_multi = TYPES[rotation_type]["rds_api"]
         check(
             f"{rotation_type}: superuser secret readable: {multi}",
             granted("secretsmanager:GetSecretValue", master, rotation_type) == multi,
@@ -160,7 +167,6 @@ def main():
     check("every environment variable is in the README's table", not missing, str(missing))
 
     import shlex
-    import tomllib
 
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
     check("samconfig: build uses the cargo-lambda beta feature",
