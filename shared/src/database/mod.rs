@@ -180,6 +180,10 @@ pub trait Database: Send + Sync {
     /// Engines that keep the clone's privileges in step with the original's on every rotation
     /// (MySQL and MariaDB, as their official functions do) copy them here too; by default only
     /// the password is set.
+    ///
+    /// Like [`Database::create_clone`], the pending password must log in only once everything
+    /// else is done: a failure after AWSPENDING logs in is taken for a concurrent setSecret
+    /// that finished.
     fn update_clone(
         &self,
         session: &mut Self::Session,
@@ -192,7 +196,9 @@ pub trait Database: Send + Sync {
 
     /// As superuser: creates `pending`'s user, able to log in with its password and with the
     /// privileges of `original`. Must tolerate a concurrent creation of the same user (then set
-    /// its password).
+    /// its password). The pending password must log in only once the privileges are in place
+    /// (one transaction, or the password set last): setSecret settles any failure by an
+    /// AWSPENDING login, and would take a half-made clone that logs in for a finished one.
     fn create_clone(
         &self,
         session: &mut Self::Session,

@@ -59,6 +59,22 @@ pub enum TlsMode {
 }
 
 impl TlsMode {
+    /// The mode for logging in with `secret` as `which` (the superuser secret never falls
+    /// back), when the deployment does (`allow_fallback`) or does not allow the fallback.
+    pub fn for_secret(
+        secret: &super::DatabaseSecret,
+        which: super::Which,
+        allow_fallback: bool,
+    ) -> Self {
+        let login = match which {
+            super::Which::Superuser => Login::Superuser,
+            super::Which::Current | super::Which::Pending | super::Which::Previous => {
+                Login::Rotated
+            }
+        };
+        Self::for_connection(secret.ssl, &secret.host, login, allow_fallback)
+    }
+
     /// The mode for a connection to `host` with a secret whose `ssl` key is `ssl`, logging in
     /// as `login`, when the deployment does (`allow_fallback`) or does not allow the plaintext
     /// fallback.
@@ -126,15 +142,9 @@ pub const RDS_CA_BUNDLE: &str = include_str!("../../certs/rds-ca-bundle.pem");
 /// `built_in_roots` is true, the OS store, the Mozilla roots and the RDS CA bundle
 /// ([`RDS_CA_BUNDLE`]).
 pub fn client_config(extra: Option<&str>, built_in_roots: bool) -> Result<Arc<ClientConfig>> {
-    let mut roots = RootCertStore::empty();
+    let (mut roots, _) = trust_anchors(extra, built_in_roots)?;
     if built_in_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    for cert in extra_trust_anchors(extra, built_in_roots)? {
-        roots.add(cert).map_err(|e| RotationError::Configuration {
-            variable: "TLS".into(),
-            problem: format!("a trust anchor could not be added: {e}"),
-        })?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -156,39 +166,60 @@ pub fn extra_trust_anchors(
     extra: Option<&str>,
     built_in_roots: bool,
 ) -> Result<Vec<CertificateDer<'static>>> {
+    Ok(trust_anchors(extra, built_in_roots)?.1)
+}
+
+/// The anchors of [`extra_trust_anchors`], both as a root store and as certificates, each
+/// certificate parsed and checked once.
+fn trust_anchors(
+    extra: Option<&str>,
+    built_in_roots: bool,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>)> {
+    let mut roots = RootCertStore::empty();
     let mut certs = Vec::new();
     if built_in_roots {
         for cert in rustls_native_certs::load_native_certs().certs {
             // A broken certificate in the OS store is skipped, as browsers do.
-            if RootCertStore::empty().add(cert.clone()).is_ok() {
+            if roots.add(cert.clone()).is_ok() {
                 certs.push(cert);
             }
         }
-        let mut bundle = RootCertStore::empty();
-        add_bundle(&mut bundle, RDS_CA_BUNDLE, "the vendored RDS CA bundle")?;
-        certs.extend(parse_pem(RDS_CA_BUNDLE, "the vendored RDS CA bundle")?);
+        certs.extend(checked_bundle(
+            &mut roots,
+            RDS_CA_BUNDLE,
+            "the vendored RDS CA bundle",
+        )?);
     }
     if let Some(extra) = extra {
-        let mut probe = RootCertStore::empty();
-        add_bundle(&mut probe, extra, EXTRA_CA_CERTS)?;
-        certs.extend(parse_pem(extra, EXTRA_CA_CERTS)?);
+        certs.extend(checked_bundle(&mut roots, extra, EXTRA_CA_CERTS)?);
     }
-    Ok(certs)
+    Ok((roots, certs))
 }
 
 /// Adds every certificate of `pem` (PEM text, or the path of a PEM file) to `roots`, the one
 /// way CA certificates are trusted here (the RDS bundle and `EXTRA_CA_CERTS` alike). `source`
 /// names the origin in errors. Returns how many were added.
 pub fn add_bundle(roots: &mut RootCertStore, pem: &str, source: &str) -> Result<usize> {
+    Ok(checked_bundle(roots, pem, source)?.len())
+}
+
+/// Parses `pem`, adds each certificate to `roots` (a certificate rustls cannot use as a trust
+/// anchor is an error naming `source`), and returns them.
+fn checked_bundle(
+    roots: &mut RootCertStore,
+    pem: &str,
+    source: &str,
+) -> Result<Vec<CertificateDer<'static>>> {
     let certs = parse_pem(pem, source)?;
-    let count = certs.len();
-    for cert in certs {
-        roots.add(cert).map_err(|e| RotationError::Configuration {
-            variable: source.into(),
-            problem: format!("holds a certificate rustls cannot use as a trust anchor: {e}"),
-        })?;
+    for cert in &certs {
+        roots
+            .add(cert.clone())
+            .map_err(|e| RotationError::Configuration {
+                variable: source.into(),
+                problem: format!("holds a certificate rustls cannot use as a trust anchor: {e}"),
+            })?;
     }
-    Ok(count)
+    Ok(certs)
 }
 
 fn parse_pem(extra: &str, source: &str) -> Result<Vec<CertificateDer<'static>>> {

@@ -14,7 +14,7 @@ use rustls::pki_types::CertificateDer;
 
 use crate::database::tls::TestHosts;
 use crate::database::tls::{error_chain as chain, has_rustls_error};
-use crate::database::{extra_trust_anchors, DatabaseSecret, Login, TlsMode, Which};
+use crate::database::{extra_trust_anchors, DatabaseSecret, TlsMode, Which};
 use crate::error::{Result, RotationError, ServerError};
 
 /// The time allowed for one login (TCP, TLS and authentication).
@@ -84,16 +84,7 @@ impl Connector {
     /// superuser's never fall back to plaintext.
     pub async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<Conn> {
         let port = secret.port.unwrap_or(self.default_port);
-        let login = match which {
-            Which::Superuser => Login::Superuser,
-            Which::Current | Which::Pending | Which::Previous => Login::Rotated,
-        };
-        let mode = TlsMode::for_connection(
-            secret.ssl,
-            &secret.host,
-            login,
-            self.allow_plaintext_fallback,
-        );
+        let mode = TlsMode::for_secret(secret, which, self.allow_plaintext_fallback);
         let fail = |e: Failure| e.into_error(secret, which, port);
         match mode {
             TlsMode::Disable => self.open(secret, port, false).await.map_err(fail),

@@ -246,13 +246,6 @@ pub struct MySession {
     server: Option<Server>,
 }
 
-impl MySession {
-    /// The connection.
-    pub fn conn(&mut self) -> &mut Conn {
-        &mut self.conn
-    }
-}
-
 /// A MySQL-wire database for the core's strategies.
 #[derive(Debug, Clone)]
 pub struct MyEngine {
@@ -366,7 +359,12 @@ impl MyEngine {
     /// The plugin of the session's own account, from `SHOW CREATE USER CURRENT_USER()` (which
     /// any user may run for itself). The statement's text holds the password hash: only the
     /// plugin is read from it.
-    async fn own_plugin(&self, session: &mut MySession, user: &str) -> Result<Plugin> {
+    async fn own_plugin(
+        &self,
+        session: &mut MySession,
+        server: &Server,
+        user: &str,
+    ) -> Result<Plugin> {
         let row: Option<String> = session
             .conn
             .query_first("SHOW CREATE USER CURRENT_USER()")
@@ -378,7 +376,7 @@ impl MyEngine {
         let text = row.ok_or_else(|| {
             RotationError::UnsupportedServer("SHOW CREATE USER returned no row".into())
         })?;
-        let name = plugin_in_create_user(&text, session.server.is_none_or(|s| s.backslash_escapes))
+        let name = plugin_in_create_user(&text, server.backslash_escapes)
             .map_err(RotationError::UnsupportedServer)?;
         Plugin::parse(&name, user)
     }
@@ -522,7 +520,9 @@ impl Database for MyEngine {
             .query_first("SELECT CURRENT_USER()")
             .await
             .map_err(statement_error("read CURRENT_USER()", false))?;
-        let current = row.unwrap_or_default();
+        let current = row.ok_or_else(|| {
+            RotationError::UnsupportedServer("SELECT CURRENT_USER() returned no row".into())
+        })?;
         // user@host; the host never holds '@', the user may.
         Ok(current
             .rsplit_once('@')
@@ -537,7 +537,7 @@ impl Database for MyEngine {
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let server = self.prepare(session).await?;
-        let plugin = self.own_plugin(session, &pending.username).await?;
+        let plugin = self.own_plugin(session, &server, &pending.username).await?;
         let password = pending.password();
         let sql = own_password_sql(&server, plugin, &password, None)?;
         match session.conn.query_drop(&sql).await {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::database::tls::TestHosts;
 use crate::database::tls::{error_chain as chain, has_rustls_error};
-use crate::database::{DatabaseSecret, Login, TlsMode, Which};
+use crate::database::{DatabaseSecret, TlsMode, Which};
 use crate::error::{Result, RotationError, ServerError};
 use rustls::ClientConfig;
 use tokio_postgres::config::SslMode;
@@ -99,16 +99,7 @@ impl Connector {
             .dbname(secret.dbname.as_deref().unwrap_or(self.default_dbname))
             .application_name("secrets-rotation-rs")
             .connect_timeout(CONNECT_TIMEOUT);
-        let login = match which {
-            Which::Superuser => Login::Superuser,
-            Which::Current | Which::Pending | Which::Previous => Login::Rotated,
-        };
-        let mode = TlsMode::for_connection(
-            secret.ssl,
-            &secret.host,
-            login,
-            self.allow_plaintext_fallback,
-        );
+        let mode = TlsMode::for_secret(secret, which, self.allow_plaintext_fallback);
         match mode {
             TlsMode::Disable => self.plain(config).await.map_err(fail),
             TlsMode::Require => self.verified(config).await.map_err(fail),
