@@ -15,7 +15,8 @@ ENV_FILE="$SANDBOX_STATE/env"
 
 start_moto() {
   local port; port=$(free_port)
-  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$SANDBOX_STATE/moto.log" 2>&1 &
+  # moto, with PutSecretValue's token rule as the service has it (see the script).
+  nohup "$VENV/bin/python" "$REPO_ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$SANDBOX_STATE/moto.log" 2>&1 &
   echo $! >"$SANDBOX_STATE/moto.pid"
   wait_port "$port" 30 || die "moto server did not start; see $SANDBOX_STATE/moto.log"
   echo "export MOTO_ENDPOINT=http://127.0.0.1:$port" >>"$ENV_FILE"

@@ -4,9 +4,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::error::{Result, RotationError};
+use crate::error::{ApiErrorCode, Result, RotationError};
 use crate::event::{RotationEvent, Step};
-use crate::labels::{self, TokenStatus};
+use crate::labels::{self, TokenStatus, VersionStages, AWSCURRENT, AWSPENDING};
 use crate::password::PasswordPolicy;
 use crate::steps::{self, CreateOutcome, Rotation, StepContext};
 use crate::store::SecretStore;
@@ -34,8 +34,8 @@ impl Outcome {
     }
 }
 
-/// Runs one invocation: parse the event, check rotation and token as the official functions do,
-/// run the step. Logs one summary line (secret ARN, step, token, outcome, duration) and nothing
+/// Runs one invocation: parse the event, check rotation and token as the official functions do
+/// (testSecret reads its version without DescribeSecret), run the step. Logs one summary line (secret ARN, step, token, outcome, duration) and nothing
 /// secret.
 pub async fn handle_invocation<S: SecretStore, R: Rotation>(
     store: &S,
@@ -52,7 +52,10 @@ pub async fn handle_invocation<S: SecretStore, R: Rotation>(
             return result;
         }
     };
-    let (arn, result) = check_token_and_run_step(store, rotation, policy, &event).await;
+    let (arn, result) = match event.step {
+        Step::Test => test_pending_version(store, rotation, policy, &event).await,
+        _ => check_token_and_run_step(store, rotation, policy, &event).await,
+    };
     let secret = arn.as_deref().unwrap_or(&event.secret_id);
     log_summary(secret, event.step.as_str(), &event.token, &result, started);
     result
@@ -82,6 +85,43 @@ fn log_summary(secret: &str, step: &str, token: &str, result: &Result<Outcome>, 
     }
 }
 
+/// testSecret without DescribeSecret: one GetSecretValue by token *and* stage answers only when
+/// the token's version carries AWSPENDING and has a value, which is what the preamble's token
+/// check asks, and its `VersionStages` show whether the token is AWSCURRENT already (a replay:
+/// nothing to do). When the read is refused, the full preamble runs, so a stray testSecret
+/// gets the same typed error as any other step. `RotationEnabled` is not read on the
+/// successful path: testSecret changes nothing, and the steps that do (createSecret,
+/// setSecret, finishSecret) still check it.
+async fn test_pending_version<S: SecretStore, R: Rotation>(
+    store: &S,
+    rotation: &R,
+    policy: &PasswordPolicy,
+    event: &RotationEvent,
+) -> (Option<String>, Result<Outcome>) {
+    let version = match store
+        .get_version(&event.secret_id, AWSPENDING, Some(&event.token))
+        .await
+    {
+        Ok(version) => version,
+        Err(e) if e.is_not_found() || e.api_code() == Some(&ApiErrorCode::InvalidRequest) => {
+            return check_token_and_run_step(store, rotation, policy, event).await;
+        }
+        Err(e) => return (None, Err(e)),
+    };
+    if version.stages.iter().any(|s| s == AWSCURRENT) {
+        return (Some(version.arn), Ok(Outcome::AlreadyCurrent));
+    }
+    let ctx = StepContext {
+        store,
+        arn: &version.arn,
+        token: &event.token,
+        policy,
+        versions: None,
+    };
+    let result = steps::test_secret(&ctx, rotation, &version.value).await;
+    (Some(version.arn.clone()), result.map(|()| Outcome::Done))
+}
+
 /// DescribeSecret, the official token checks, then the step. Returns the ARN when
 /// DescribeSecret answered.
 async fn check_token_and_run_step<S: SecretStore, R: Rotation>(
@@ -100,7 +140,7 @@ async fn check_token_and_run_step<S: SecretStore, R: Rotation>(
         arn: &metadata.arn,
         token: &event.token,
         policy,
-        versions: &metadata.versions,
+        versions: Some(&metadata.versions),
     };
     let result = async {
         if metadata.rotation_enabled == Some(false) {
@@ -122,11 +162,11 @@ async fn check_token_and_run_step<S: SecretStore, R: Rotation>(
                 // A finishSecret that moved AWSCURRENT but failed before removing AWSPENDING is
                 // completed by its retry; every other replay does nothing.
                 if event.step == Step::Finish && also_pending {
-                    steps::move_labels(&ctx).await?;
+                    steps::move_labels(&ctx, &metadata.versions).await?;
                 }
                 Ok(Outcome::AlreadyCurrent)
             }
-            TokenStatus::Pending => run_step(&ctx, rotation, event.step).await,
+            TokenStatus::Pending => run_step(&ctx, rotation, event.step, &metadata.versions).await,
         }
     }
     .await;
@@ -137,6 +177,7 @@ async fn run_step<S: SecretStore, R: Rotation>(
     ctx: &StepContext<'_, S>,
     rotation: &R,
     step: Step,
+    versions: &VersionStages,
 ) -> Result<Outcome> {
     match step {
         Step::Create => Ok(match steps::create_secret(ctx, rotation).await? {
@@ -144,8 +185,14 @@ async fn run_step<S: SecretStore, R: Rotation>(
             CreateOutcome::AlreadyCreated => Outcome::AlreadyCreated,
         }),
         Step::Set => rotation.set_secret(ctx).await.map(|()| Outcome::Done),
-        Step::Test => rotation.test_secret(ctx).await.map(|()| Outcome::Done),
-        Step::Finish => steps::finish_secret(ctx, rotation)
+        // Reached only when testSecret's own read was refused: this read fails the same way.
+        Step::Test => {
+            let pending = ctx.pending().await?;
+            steps::test_secret(ctx, rotation, &pending)
+                .await
+                .map(|()| Outcome::Done)
+        }
+        Step::Finish => steps::finish_secret(ctx, rotation, versions)
             .await
             .map(|()| Outcome::Done),
     }

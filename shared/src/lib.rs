@@ -48,4 +48,4 @@ pub use settings::{
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
 #[cfg(feature = "test-support")]
 pub use store::{MemoryStore, StoreCall};
-pub use store::{SdkStore, SecretMetadata, SecretStore};
+pub use store::{SdkStore, SecretMetadata, SecretStore, SecretVersion};

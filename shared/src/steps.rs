@@ -20,8 +20,9 @@ pub struct StepContext<'a, S> {
     pub token: &'a str,
     /// The password policy of this function.
     pub policy: &'a PasswordPolicy,
-    /// `VersionIdsToStages` as the preamble read it.
-    pub versions: &'a VersionStages,
+    /// `VersionIdsToStages` as the preamble's DescribeSecret read it; `None` in testSecret,
+    /// which reads the AWSPENDING version directly and makes no DescribeSecret call.
+    pub versions: Option<&'a VersionStages>,
 }
 
 impl<S: SecretStore> StepContext<'_, S> {
@@ -38,8 +39,12 @@ impl<S: SecretStore> StepContext<'_, S> {
     }
 
     /// The AWSPREVIOUS value, or None when there is no previous version (first rotation).
+    /// No call is made when the preamble's labels show no AWSPREVIOUS.
     pub async fn previous(&self) -> Result<Option<SecretValue>> {
-        if labels::versions_with(self.versions, AWSPREVIOUS).is_empty() {
+        if self
+            .versions
+            .is_some_and(|v| labels::versions_with(v, AWSPREVIOUS).is_empty())
+        {
             return Ok(None);
         }
         match self.store.get_value(self.arn, AWSPREVIOUS, None).await {
@@ -72,11 +77,14 @@ pub trait Rotation: Send + Sync {
         ctx: &StepContext<'_, S>,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// testSecret: prove the AWSPENDING credentials work. Return an error to stop the rotation;
-    /// AWSCURRENT then stays where it is.
+    /// testSecret: prove that `pending` (the AWSPENDING value, already read and validated)
+    /// works. Return an error to stop the rotation; AWSCURRENT then stays where it is. The
+    /// context has no labels here (`versions` is `None`): testSecret makes no DescribeSecret
+    /// call.
     fn test_secret<S: SecretStore>(
         &self,
         ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// The finishSecret guard: prove that `pending` (the AWSPENDING value, already validated)
@@ -101,35 +109,41 @@ pub enum CreateOutcome {
 }
 
 /// createSecret: copy AWSCURRENT, give it a new password, store it as AWSPENDING under the token.
+///
+/// It writes first and reads only when the write is refused: the service keeps the first value
+/// stored under a token, accepts the same value again, and refuses a different one with
+/// `ResourceExistsException`. A refusal means a retry after a successful PutSecretValue, or a
+/// concurrent createSecret for the same token that stored its value first; either way that
+/// value stands (setSecret may already have used it), so it is read, validated and adopted.
+/// This costs one call fewer than reading first on every rotation, and the same calls plus a
+/// GetRandomPassword on a retry.
 pub async fn create_secret<S: SecretStore, R: Rotation>(
     ctx: &StepContext<'_, S>,
     rotation: &R,
 ) -> Result<CreateOutcome> {
     let current = ctx.current().await?;
     rotation.validate(&current, AWSCURRENT)?;
-    // A retry after a successful PutSecretValue finds the value: nothing to do.
-    match ctx.pending().await {
-        Ok(existing) => {
-            rotation.validate(&existing, AWSPENDING)?;
-            return Ok(CreateOutcome::AlreadyCreated);
-        }
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e),
-    }
     let password = ctx.store.random_password(ctx.policy).await?;
     let pending = rotation.pending_value(&current, &password)?;
     match ctx.store.put_pending(ctx.arn, ctx.token, &pending).await {
         Ok(()) => Ok(CreateOutcome::Created),
-        // Race: another createSecret for the same token stored its own value between our read
-        // and our write. The service keeps the first value for a token and refuses a different
-        // one; the first value is as good as ours, so adopt it instead of failing the rotation.
         Err(e) if e.is_resource_exists() => {
-            let winner = ctx.pending().await?;
-            rotation.validate(&winner, AWSPENDING)?;
+            let stored = ctx.pending().await?;
+            rotation.validate(&stored, AWSPENDING)?;
             Ok(CreateOutcome::AlreadyCreated)
         }
         Err(e) => Err(e),
     }
+}
+
+/// testSecret: validate `pending` (the AWSPENDING value), then [`Rotation::test_secret`].
+pub async fn test_secret<S: SecretStore, R: Rotation>(
+    ctx: &StepContext<'_, S>,
+    rotation: &R,
+    pending: &SecretValue,
+) -> Result<()> {
+    rotation.validate(pending, AWSPENDING)?;
+    rotation.test_secret(ctx, pending).await
 }
 
 /// finishSecret: check the pending version, then move the labels ([`move_labels`]).
@@ -142,6 +156,7 @@ pub async fn create_secret<S: SecretStore, R: Rotation>(
 pub async fn finish_secret<S: SecretStore, R: Rotation>(
     ctx: &StepContext<'_, S>,
     rotation: &R,
+    versions: &VersionStages,
 ) -> Result<()> {
     let refused = |check: &'static str, source: RotationError| RotationError::FinishRefused {
         token: ctx.token.to_string(),
@@ -173,18 +188,21 @@ pub async fn finish_secret<S: SecretStore, R: Rotation>(
         ) => return Err(e),
         Err(e) => return Err(refused("the AWSPENDING credentials do not work", e)),
     }
-    move_labels(ctx).await
+    move_labels(ctx, versions).await
 }
 
 /// Moves AWSCURRENT to the token's version (the service then puts AWSPREVIOUS on the old one),
-/// then takes AWSPENDING off it so the next rotation can start. Each move that is already done
-/// is skipped. If a move fails, the labels are read again: when AWSCURRENT is on the token
+/// then takes AWSPENDING off it so the next rotation can start; `versions` are the labels the
+/// preamble read. Each move that is already done is skipped. If a move fails, the labels are read again: when AWSCURRENT is on the token
 /// (a concurrent finishSecret made the move) or still where this step first saw it, the rest of
 /// the plan is made from the labels as they are now; when it is anywhere else, someone else is
 /// moving labels, and the step stops with [`RotationError::ConcurrentLabelChange`].
-pub async fn move_labels<S: SecretStore>(ctx: &StepContext<'_, S>) -> Result<()> {
-    let first_current = labels::version_with(ctx.versions, AWSCURRENT, ctx.arn)?;
-    let mut plan = labels::finish_plan(ctx.versions, ctx.token, ctx.arn)?;
+pub async fn move_labels<S: SecretStore>(
+    ctx: &StepContext<'_, S>,
+    versions: &VersionStages,
+) -> Result<()> {
+    let first_current = labels::version_with(versions, AWSCURRENT, ctx.arn)?;
+    let mut plan = labels::finish_plan(versions, ctx.token, ctx.arn)?;
     let mut rereads = 0;
     while let Some(step) = plan.first().cloned() {
         match apply(ctx, &step).await {

@@ -103,11 +103,9 @@ async fn single_user_rotates_with_these_logins_in_this_order() {
         serde_json::from_str(&store.value_of("s", &current_token(&store)).unwrap()).unwrap();
     assert_eq!(db.password_of("app").as_deref(), new["password"].as_str());
     use Which::{Current, Pending};
-    // set: pending (refused), current, pending (verification); test: pending; finish: pending.
-    assert_eq!(
-        logins_of(&db),
-        vec![Pending, Current, Pending, Pending, Pending]
-    );
+    // set: current, pending (verification); test: pending; finish: pending. No login is
+    // refused on a normal rotation (servers count refused logins; some lock the account).
+    assert_eq!(logins_of(&db), vec![Current, Pending, Pending, Pending]);
     assert_eq!(
         db.changes(),
         vec![FakeEvent::SetOwnPassword { user: "app".into() }]
@@ -126,8 +124,10 @@ async fn single_user_falls_back_on_awsprevious_checked_before_it_logs_in() {
     );
     let strategy = SingleUser::new(db.clone());
     rotate(&store, &strategy).await;
+    // AWSCURRENT is refused, then AWSPENDING (not set yet), then AWSPREVIOUS works.
     let logins = db.logins();
-    assert_eq!(logins[1], (Which::Current, "app".into(), false));
+    assert_eq!(logins[0], (Which::Current, "app".into(), false));
+    assert_eq!(logins[1], (Which::Pending, "app".into(), false));
     assert_eq!(logins[2], (Which::Previous, "app".into(), true));
 
     // An AWSPREVIOUS for another user is refused before any login with it.
@@ -470,4 +470,42 @@ async fn a_strategy_the_engine_cannot_do_is_refused_at_start_up() {
         assert_eq!(err.error_type(), "ConfigurationError");
         assert!(err.to_string().contains("ROTATION_STRATEGY"), "{err}");
     }
+}
+
+// ---------------------------------------------------------------- the call budget
+
+/// The operations of one rotation, in order, as `Operation` names.
+fn operations(store: &MemoryStore) -> Vec<&'static str> {
+    store.calls().iter().map(StoreCall::operation).collect()
+}
+
+#[tokio::test]
+async fn a_database_rotation_makes_twelve_calls_single_user_and_thirteen_alternating() {
+    const DESCRIBE: &str = "DescribeSecret";
+    const GET: &str = "GetSecretValue";
+    const RANDOM: &str = "GetRandomPassword";
+    const PUT: &str = "PutSecretValue";
+    const UPDATE: &str = "UpdateSecretVersionStage";
+    let create = [DESCRIBE, GET, RANDOM, PUT];
+    let test = [GET];
+    let finish = [DESCRIBE, GET, UPDATE, UPDATE];
+
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = store_with(&secret("app", "old-Pa55", json!({})));
+    store.clear_calls();
+    rotate(&store, &SingleUser::new(db)).await;
+    let set = [DESCRIBE, GET, GET];
+    let single = [&create[..], &set, &test, &finish].concat();
+    assert_eq!(operations(&store), single);
+    assert_eq!(single.len(), 12);
+
+    // Alternating users: setSecret also reads the superuser secret.
+    let (db, store) = alternating_setup(json!({}));
+    store.start_rotation("s", TOKEN).unwrap();
+    store.clear_calls();
+    rotate(&store, &AlternatingUsers::new(db)).await;
+    let set = [DESCRIBE, GET, GET, GET];
+    let alternating = [&create[..], &set, &test, &finish].concat();
+    assert_eq!(operations(&store), alternating);
+    assert_eq!(alternating.len(), 13);
 }

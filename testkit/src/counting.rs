@@ -3,7 +3,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rotation_core::{PasswordPolicy, Result, SecretMetadata, SecretStore, SecretValue};
+use rotation_core::{
+    PasswordPolicy, Result, SecretMetadata, SecretStore, SecretValue, SecretVersion,
+};
 
 /// Counts calls, then delegates.
 #[derive(Debug)]
@@ -37,14 +39,14 @@ impl<S: SecretStore> SecretStore for CountingStore<S> {
         self.inner.describe(secret_id).await
     }
 
-    async fn get_value(
+    async fn get_version(
         &self,
         secret_id: &str,
         stage: &str,
         version_id: Option<&str>,
-    ) -> Result<SecretValue> {
+    ) -> Result<SecretVersion> {
         self.count();
-        self.inner.get_value(secret_id, stage, version_id).await
+        self.inner.get_version(secret_id, stage, version_id).await
     }
 
     async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretValue) -> Result<()> {

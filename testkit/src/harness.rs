@@ -203,22 +203,26 @@ impl<R: Rotation> Harness<R> {
         token
     }
 
-    /// Overwrites `field` of the AWSPENDING value (moto lets a token be reused), as an attacker
-    /// with PutSecretValue could.
-    pub async fn tamper_pending(&self, arn: &str, token: &str, field: &str, value: Value) {
+    /// Stores a copy of the AWSPENDING value with `field` changed as a new AWSPENDING version
+    /// (the label moves to it), as an attacker with PutSecretValue could, and returns its
+    /// token: invoke the next step with it. The service never lets a version's value change,
+    /// so tampering always makes a new version.
+    pub async fn tamper_pending(&self, arn: &str, token: &str, field: &str, value: Value) -> String {
         let mut pending: Value =
             serde_json::from_str(&self.driver.value(arn, AWSPENDING).await).expect("JSON");
         pending[field] = value;
+        let tampered = format!("tampered-{}", &token[..token.len().min(32)]);
         self.driver
             .client()
             .put_secret_value()
             .secret_id(arn)
-            .client_request_token(token)
+            .client_request_token(&tampered)
             .secret_string(pending.to_string())
             .version_stages(AWSPENDING)
             .send()
             .await
             .expect("PutSecretValue");
+        tampered
     }
 
     /// True when the version `token` of `arn` has a value under AWSPENDING.

@@ -98,8 +98,12 @@ impl Rotation for GenericRotation {
     ///
     /// The generic function checks what it can without a service: the pending password obeys the
     /// password policy and differs from the current one.
-    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
-        let pending = JsonSecret::parse(&ctx.pending().await?, AWSPENDING)?;
+    async fn test_secret<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
+    ) -> Result<()> {
+        let pending = JsonSecret::parse(pending, AWSPENDING)?;
         let current = JsonSecret::parse(&ctx.current().await?, AWSCURRENT)?;
         check_policy(ctx.policy, &pending)?;
         if pending.password() == current.password() {

@@ -14,7 +14,7 @@ use rotation_core::{JsonSecret, SecretValue, Step};
 use rotation_testkit::{assert_labels_unique, event, Harness, SmFault, SmFaults};
 
 /// Calls of the function's client in one clean rotation.
-const CALLS: usize = 14;
+const CALLS: usize = 12;
 
 async fn invariants(bed: &Harness<GenericRotation>, arn: &str) {
     let stages = bed.driver.stages(arn).await;

@@ -184,7 +184,7 @@ async fn a_pending_version_pointing_elsewhere_is_refused_before_any_login() {
             .user_with_secret("deputy", "deputy-Pa55", json!({"ssl": true}))
             .await;
         let token = bed.start_and_create(&arn).await;
-        bed.tamper_pending(&arn, &token, field, value).await;
+        let token = bed.tamper_pending(&arn, &token, field, value).await;
         let error = bed.fails_changing_no_label(&arn, &token, Step::Set).await;
         assert!(error.starts_with("ConfusedDeputy"), "{field}: {error}");
         bed.db

@@ -87,9 +87,13 @@ async fn a_pending_secret_for_another_user_is_refused() {
     bed.invoke(ev(Step::Create)).await.unwrap();
     let pending: Value = serde_json::from_str(&bed.driver.value(&arn, AWSPENDING).await).unwrap();
     assert_eq!(pending["username"], format!("{user}_clone"));
-    bed.tamper_pending(&arn, &token, "username", json!(victim))
+    let tampered = bed
+        .tamper_pending(&arn, &token, "username", json!(victim))
         .await;
-    let err = bed.invoke(ev(Step::Set)).await.unwrap_err();
+    let err = bed
+        .invoke(rotation_testkit::event(&arn, &tampered, Step::Set))
+        .await
+        .unwrap_err();
     assert!(err.starts_with("ConfusedDeputy: "), "{err}");
     bed.login(&victim, "victim-Pa55", false)
         .await

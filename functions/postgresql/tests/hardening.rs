@@ -243,7 +243,7 @@ async fn a_pending_secret_for_another_port_is_refused_before_any_login() {
     let (user, arn) = bed.user_with_secret("port", "port-Pa55", json!({})).await;
     let token = bed.start_and_create(&arn).await;
     // Port 9 (discard) is closed here: a login attempt there would be DatabaseUnreachable.
-    bed.tamper_pending(&arn, &token, "port", json!(9)).await;
+    let token = bed.tamper_pending(&arn, &token, "port", json!(9)).await;
     let err = bed.fails_changing_no_label(&arn, &token, Step::Set).await;
     assert!(err.starts_with("ConfusedDeputy: "), "{err}");
     assert!(err.contains(":9 "), "{err}");

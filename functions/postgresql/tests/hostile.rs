@@ -420,12 +420,12 @@ async fn every_hostile_input_is_refused_with_a_typed_error_and_changes_nothing()
             }
             _ => good_arn,
         };
-        let token = bed.driver.start(&arn).await.unwrap();
+        let mut token = bed.driver.start(&arn).await.unwrap();
         if let Delivery::Tampered(field, value) = &c.delivery {
             bed.invoke(event(&arn, &token, Step::Create))
                 .await
                 .unwrap_or_else(|e| panic!("{}: create: {e}", c.name));
-            bed.tamper_pending(&arn, &token, field, value.clone()).await;
+            token = bed.tamper_pending(&arn, &token, field, value.clone()).await;
         }
         let before = snapshot(bed, &arn).await;
         let delivered = match &c.delivery {

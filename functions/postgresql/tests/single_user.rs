@@ -231,9 +231,12 @@ async fn a_pending_secret_for_another_user_or_host_is_refused_and_nothing_change
         let token = bed.driver.start(&arn).await.unwrap();
         let ev = |step| rotation_testkit::event(&arn, &token, step);
         bed.invoke(ev(Step::Create)).await.unwrap();
-        bed.tamper_pending(&arn, &token, field, value).await;
+        let tampered = bed.tamper_pending(&arn, &token, field, value).await;
         let before = bed.driver.stages(&arn).await;
-        let err = bed.invoke(ev(Step::Set)).await.unwrap_err();
+        let err = bed
+            .invoke(rotation_testkit::event(&arn, &tampered, Step::Set))
+            .await
+            .unwrap_err();
         assert!(err.starts_with("ConfusedDeputy: "), "{field}: {err}");
         assert_eq!(bed.driver.stages(&arn).await, before);
         bed.login(&victim, "victim-Pa55", false)

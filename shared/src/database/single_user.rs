@@ -12,6 +12,14 @@ use crate::secret::SecretValue;
 use crate::steps::{Rotation, StepContext};
 use crate::store::SecretStore;
 
+/// What [`SingleUser::login_for_change`] found.
+enum Access<T> {
+    /// A session, and the secret it logged in with.
+    Session(T, DatabaseSecret),
+    /// AWSPENDING logs in already: nothing to change.
+    AlreadySet,
+}
+
 /// The single-user strategy over an engine.
 #[derive(Debug, Clone)]
 pub struct SingleUser<D> {
@@ -30,19 +38,25 @@ impl<D: Database> SingleUser<D> {
     }
 
     /// A session able to change the password: AWSCURRENT, else AWSPREVIOUS (checked against
-    /// AWSPENDING before it is used, unlike the official function). Returns the session and
-    /// the secret it logged in with.
+    /// AWSPENDING before it is used, unlike the official function), or [`Access::AlreadySet`]
+    /// when AWSCURRENT is refused because AWSPENDING is already the password. AWSCURRENT is
+    /// tried first: on a normal rotation it is the one that works, so no login is refused
+    /// (servers count refused logins, and some lock the account after a few).
     async fn login_for_change<S: SecretStore>(
         &self,
         ctx: &StepContext<'_, S>,
         current: &DatabaseSecret,
         pending: &DatabaseSecret,
-    ) -> Result<(D::Session, DatabaseSecret)> {
+    ) -> Result<Access<D::Session>> {
         let db = &self.db;
         let current_failed = match try_login(db, current, Which::Current).await? {
-            Ok(session) => return Ok((session, current.clone())),
+            Ok(session) => return Ok(Access::Session(session, current.clone())),
             Err(refused) => refused,
         };
+        // A retry, or a concurrent setSecret, may have set the password already.
+        if try_login(db, pending, Which::Pending).await?.is_ok() {
+            return Ok(Access::AlreadySet);
+        }
         let Some(previous) = ctx.previous().await? else {
             return Err(with_hint(
                 current_failed,
@@ -53,7 +67,7 @@ impl<D: Database> SingleUser<D> {
         same_target(db, &previous, Which::Previous, pending, &previous.username)?;
         previous.ssl = current.ssl;
         match try_login(db, &previous, Which::Previous).await? {
-            Ok(session) => Ok((session, previous)),
+            Ok(session) => Ok(Access::Session(session, previous)),
             Err(e) => Err(with_hint(
                 e,
                 "AWSCURRENT was refused too, so the password cannot be changed",
@@ -108,15 +122,12 @@ impl<D: Database> Rotation for SingleUser<D> {
         // Checked before any login, so a crafted AWSPENDING never reaches another server.
         same_target(db, &current, Which::Current, &pending, &current.username)?;
         only_changed(&current, &pending, &["password"])?;
-        // Already done (a retry, or a concurrent invocation got there first).
-        if try_login(db, &pending, Which::Pending).await?.is_ok() {
-            return Ok(());
-        }
         let (mut session, used) = match self.login_for_change(ctx, &current, &pending).await {
-            Ok(found) => found,
+            Ok(Access::Session(session, used)) => (session, used),
+            Ok(Access::AlreadySet) => return Ok(()),
             // Whatever failed, a concurrent setSecret may have changed the password after our
-            // first AWSPENDING login (so AWSCURRENT is refused now): if AWSPENDING works, the
-            // work is done and a duplicate delivery must not fail the rotation.
+            // AWSPENDING login was refused: if AWSPENDING works now, the work is done and a
+            // duplicate delivery must not fail the rotation.
             Err(e) => return settle(db, &pending, e).await,
         };
         if let Err(e) = db.set_own_password(&mut session, &used, &pending).await {
@@ -133,8 +144,12 @@ impl<D: Database> Rotation for SingleUser<D> {
         })
     }
 
-    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
-        test_pending(&self.db, &ctx.pending().await?).await
+    async fn test_secret<S: SecretStore>(
+        &self,
+        _ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
+    ) -> Result<()> {
+        test_pending(&self.db, pending).await
     }
 
     async fn verify_pending<S: SecretStore>(

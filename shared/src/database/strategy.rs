@@ -88,10 +88,14 @@ impl<D: Database> Rotation for Strategy<D> {
         }
     }
 
-    async fn test_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+    async fn test_secret<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        pending: &SecretValue,
+    ) -> Result<()> {
         match self {
-            Self::SingleUser(s) => s.test_secret(ctx).await,
-            Self::AlternatingUsers(s) => s.test_secret(ctx).await,
+            Self::SingleUser(s) => s.test_secret(ctx, pending).await,
+            Self::AlternatingUsers(s) => s.test_secret(ctx, pending).await,
         }
     }
 

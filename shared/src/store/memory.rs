@@ -11,7 +11,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use super::{SecretMetadata, SecretStore};
+use super::{SecretMetadata, SecretStore, SecretVersion};
 use crate::error::{ApiErrorCode, Result, RotationError};
 use crate::labels::{VersionStages, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use crate::password::PasswordPolicy;
@@ -330,12 +330,12 @@ impl SecretStore for MemoryStore {
         .await
     }
 
-    async fn get_value(
+    async fn get_version(
         &self,
         secret_id: &str,
         stage: &str,
         version_id: Option<&str>,
-    ) -> Result<SecretValue> {
+    ) -> Result<SecretVersion> {
         let call = StoreCall::GetValue {
             secret_id: secret_id.to_string(),
             stage: stage.to_string(),
@@ -356,11 +356,17 @@ impl SecretStore for MemoryStore {
                     ));
                 }
             }
-            version
+            let value = version
                 .value
                 .clone()
                 .map(SecretValue::new)
-                .ok_or_else(|| not_found(op, format!("version {id} has no secret value")))
+                .ok_or_else(|| not_found(op, format!("version {id} has no secret value")))?;
+            Ok(SecretVersion {
+                arn: Self::arn(Self::name_of(secret_id)),
+                version_id: id.clone(),
+                stages: version.labels.clone(),
+                value,
+            })
         })
         .await
     }

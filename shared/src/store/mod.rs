@@ -32,19 +32,47 @@ pub struct SecretMetadata {
     pub tags: Vec<(String, String)>,
 }
 
+/// One version as GetSecretValue returns it.
+#[derive(Debug, Clone)]
+pub struct SecretVersion {
+    /// The secret ARN.
+    pub arn: String,
+    /// The version id.
+    pub version_id: String,
+    /// Every label on the version (`VersionStages`), not only the one asked for.
+    pub stages: Vec<String>,
+    /// The value (`SecretString`).
+    pub value: SecretValue,
+}
+
 /// The Secrets Manager operations the rotation core uses. Every read names a stage.
 pub trait SecretStore: Send + Sync {
     /// DescribeSecret.
     fn describe(&self, secret_id: &str) -> impl Future<Output = Result<SecretMetadata>> + Send;
 
     /// GetSecretValue for `stage`, optionally pinned to `version_id` too. A version without a
-    /// value is a `ResourceNotFoundException`.
+    /// value is a `ResourceNotFoundException`; a `version_id` that does not carry `stage` is an
+    /// `InvalidRequestException`.
+    fn get_version(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Result<SecretVersion>> + Send;
+
+    /// [`SecretStore::get_version`], the value only.
     fn get_value(
         &self,
         secret_id: &str,
         stage: &str,
         version_id: Option<&str>,
-    ) -> impl Future<Output = Result<SecretValue>> + Send;
+    ) -> impl Future<Output = Result<SecretValue>> + Send {
+        async move {
+            self.get_version(secret_id, stage, version_id)
+                .await
+                .map(|v| v.value)
+        }
+    }
 
     /// PutSecretValue with `ClientRequestToken = token` and `VersionStages = [AWSPENDING]`.
     fn put_pending(

@@ -3,7 +3,7 @@
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
 
-use super::{SecretMetadata, SecretStore};
+use super::{SecretMetadata, SecretStore, SecretVersion};
 use crate::error::{ApiErrorCode, Result, RotationError};
 use crate::labels::{VersionStages, AWSPENDING};
 use crate::password::PasswordPolicy;
@@ -90,12 +90,12 @@ impl SecretStore for SdkStore {
         })
     }
 
-    async fn get_value(
+    async fn get_version(
         &self,
         secret_id: &str,
         stage: &str,
         version_id: Option<&str>,
-    ) -> Result<SecretValue> {
+    ) -> Result<SecretVersion> {
         let out = self
             .client
             .get_secret_value()
@@ -105,15 +105,21 @@ impl SecretStore for SdkStore {
             .send()
             .await
             .map_err(|e| api_error("GetSecretValue", e))?;
-        out.secret_string()
-            .map(SecretValue::new)
-            .ok_or_else(|| RotationError::SecretsManager {
+        let value = out.secret_string().map(SecretValue::new).ok_or_else(|| {
+            RotationError::SecretsManager {
                 operation: "GetSecretValue",
                 code: ApiErrorCode::ResourceNotFound,
                 message: format!(
                     "the {stage} version holds no SecretString (binary secrets are not supported)"
                 ),
-            })
+            }
+        })?;
+        Ok(SecretVersion {
+            arn: out.arn().unwrap_or(secret_id).to_string(),
+            version_id: out.version_id().unwrap_or_default().to_string(),
+            stages: out.version_stages().to_vec(),
+            value,
+        })
     }
 
     async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretValue) -> Result<()> {
