@@ -207,7 +207,13 @@ impl<R: Rotation> Harness<R> {
     /// (the label moves to it), as an attacker with PutSecretValue could, and returns its
     /// token: invoke the next step with it. The service never lets a version's value change,
     /// so tampering always makes a new version.
-    pub async fn tamper_pending(&self, arn: &str, token: &str, field: &str, value: Value) -> String {
+    pub async fn tamper_pending(
+        &self,
+        arn: &str,
+        token: &str,
+        field: &str,
+        value: Value,
+    ) -> String {
         let mut pending: Value =
             serde_json::from_str(&self.driver.value(arn, AWSPENDING).await).expect("JSON");
         pending[field] = value;

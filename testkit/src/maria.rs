@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
-use rotation_core::database::{SdkRds, Strategy};
+use rotation_core::database::{SdkRds, Strategy, TrustAnchors};
 use rotation_core::mysql::{
     account, native_password_hash, quote_ident, Connector, Flavor, MyEngine, MARIADB,
 };
@@ -201,9 +201,9 @@ impl Bed {
     pub async fn with_options(flavor: Flavor, strategy: &str, options: Options) -> Self {
         let db = MariaAdmin::from_env();
         let (extra, built_in) = options.trust.anchors(&db.ca, &db.other_ca);
-        let mut connector = Connector::new(extra, built_in, 3306)
-            .expect("the trust anchors load")
-            .with_plaintext_fallback(options.plaintext_fallback);
+        let anchors = TrustAnchors::new(extra, built_in).expect("the trust anchors load");
+        let mut connector =
+            Connector::new(anchors, 3306).with_plaintext_fallback(options.plaintext_fallback);
         let sandbox: std::net::SocketAddr = format!("{}:{}", db.host, db.port)
             .parse()
             .expect("the sandbox address");

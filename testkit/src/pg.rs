@@ -4,7 +4,7 @@
 
 use std::ops::Deref;
 
-use rotation_core::database::{client_config, SdkRds, Strategy};
+use rotation_core::database::{SdkRds, Strategy, TrustAnchors};
 use rotation_core::postgres::{
     hashed_password, Connector, Dialect, PasswordForm, PgEngine, Postgres,
 };
@@ -96,7 +96,7 @@ impl<D: Dialect> Bed<D> {
     ) -> Self {
         let pg = PgAdmin::from_env();
         let (extra, built_in) = options.trust.anchors(&pg.ca, &pg.other_ca);
-        let tls = client_config(extra, built_in).expect("the trust anchors load");
+        let tls = TrustAnchors::new(extra, built_in).expect("the trust anchors load");
         let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
         let mut connector = Connector::new(tls, dialect.default_port(), dbname)
             .with_plaintext_fallback(options.plaintext_fallback);

@@ -76,7 +76,8 @@ async fn tls_server_name_is_the_name_verified_while_host_is_where_the_connection
         )
         .await;
     let token = bed.start_and_create(&arn).await;
-    let token = bed.tamper_pending(&arn, &token, "tlsServerName", json!("evil.example"))
+    let token = bed
+        .tamper_pending(&arn, &token, "tlsServerName", json!("evil.example"))
         .await;
     let err = bed.fails_changing_no_label(&arn, &token, Step::Set).await;
     assert!(err.starts_with("ConfusedDeputy: "), "{err}");

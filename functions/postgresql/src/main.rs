@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use rotation_core::database::{client_config, SdkRds, Strategy};
+use rotation_core::database::{SdkRds, Strategy, TrustAnchors};
 use rotation_core::postgres::{Connector, Dialect, PgEngine, Postgres};
 use rotation_core::PasswordDefaults;
 
@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let dialect = Postgres {
             clone_acts_as_original: settings.clone_acts_as_original,
         };
-        let tls = client_config(settings.extra_ca_certs.as_deref(), true)?;
+        let tls = TrustAnchors::new(settings.extra_ca_certs.as_deref(), true)?;
         let connector = Connector::new(tls, dialect.default_port(), dialect.default_dbname())
             .with_plaintext_fallback(settings.allow_plaintext_fallback);
         let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone()));

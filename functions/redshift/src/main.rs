@@ -3,14 +3,14 @@
 #![recursion_limit = "256"]
 
 use redshift::{check_policy, Redshift, PASSWORD_DEFAULTS};
-use rotation_core::database::{client_config, Strategy};
+use rotation_core::database::{Strategy, TrustAnchors};
 use rotation_core::postgres::{Connector, Dialect, PgEngine};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(PASSWORD_DEFAULTS, |settings| {
         check_policy(&settings.password)?;
-        let tls = client_config(settings.extra_ca_certs.as_deref(), true)?;
+        let tls = TrustAnchors::new(settings.extra_ca_certs.as_deref(), true)?;
         let connector = Connector::new(tls, Redshift.default_port(), Redshift.default_dbname())
             .with_plaintext_fallback(settings.allow_plaintext_fallback);
         Strategy::new(settings.strategy, PgEngine::new(Redshift, connector))

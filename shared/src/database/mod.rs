@@ -37,8 +37,8 @@ pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
 pub use tls::{
-    add_bundle, client_config, extra_trust_anchors, is_aws_managed_host, normalize_host, Login,
-    TlsMode, RDS_CA_BUNDLE,
+    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, TlsMode, TrustAnchors,
+    RDS_CA_BUNDLE,
 };
 
 use crate::error::Result;

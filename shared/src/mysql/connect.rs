@@ -4,17 +4,16 @@
 //!
 //! mysql_async builds its own rustls configuration from certificates; it is given the Mozilla
 //! roots (its built-in set), the OS store, the RDS CA bundle and `EXTRA_CA_CERTS`, exactly the
-//! set the PostgreSQL-wire adapter trusts ([`extra_trust_anchors`]).
+//! set the PostgreSQL-wire adapter trusts ([`TrustAnchors::certificates`]), loaded on the
+//! first TLS connection.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::{Conn, DriverError, OptsBuilder, SslOpts};
-use rustls::pki_types::CertificateDer;
 
 use crate::database::tls::TestHosts;
 use crate::database::tls::{error_chain as chain, has_rustls_error};
-use crate::database::{extra_trust_anchors, DatabaseSecret, TlsMode, Which};
+use crate::database::{DatabaseSecret, TlsMode, TrustAnchors, Which};
 use crate::error::{Result, RotationError, ServerError};
 
 /// The time allowed for one login (TCP, TLS and authentication).
@@ -23,11 +22,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The server error code for a refused login.
 pub const ACCESS_DENIED: u16 = 1045;
 
-/// Opens sessions; holds the trust anchors, loaded once per process.
+/// Opens sessions; holds the trust anchors, loaded once per process on first use.
 #[derive(Clone)]
 pub struct Connector {
-    anchors: Arc<Vec<CertificateDer<'static>>>,
-    built_in_roots: bool,
+    anchors: TrustAnchors,
     default_port: u16,
     allow_plaintext_fallback: bool,
     /// Test hosts: (host, address, certificate name). Only `test-support` can add any.
@@ -37,8 +35,7 @@ pub struct Connector {
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connector")
-            .field("anchors", &self.anchors.len())
-            .field("built_in_roots", &self.built_in_roots)
+            .field("anchors", &self.anchors)
             .field("default_port", &self.default_port)
             .field("allow_plaintext_fallback", &self.allow_plaintext_fallback)
             .finish()
@@ -46,17 +43,15 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
-    /// A connector trusting `extra` (a PEM path or text, `EXTRA_CA_CERTS`) and, when
-    /// `built_in_roots`, the Mozilla roots, the OS store and the RDS CA bundle. `default_port`
+    /// A connector trusting `anchors` (loaded on the first TLS connection). `default_port`
     /// applies when the secret has none. No plaintext fallback.
-    pub fn new(extra: Option<&str>, built_in_roots: bool, default_port: u16) -> Result<Self> {
-        Ok(Self {
-            anchors: Arc::new(extra_trust_anchors(extra, built_in_roots)?),
-            built_in_roots,
+    pub fn new(anchors: TrustAnchors, default_port: u16) -> Self {
+        Self {
+            anchors,
             default_port,
             allow_plaintext_fallback: false,
             test_hosts: TestHosts::default(),
-        })
+        }
     }
 
     /// The same connector, letting a secret without `ssl` use plaintext when the server offers
@@ -127,12 +122,14 @@ impl Connector {
         if tls {
             let roots = self
                 .anchors
+                .certificates()
+                .map_err(Failure::Setup)?
                 .iter()
                 .map(|c| c.as_ref().to_vec().into())
                 .collect();
             let ssl = SslOpts::default()
                 .with_root_certs(roots)
-                .with_disable_built_in_roots(!self.built_in_roots)
+                .with_disable_built_in_roots(!self.anchors.built_in_roots())
                 .with_danger_tls_hostname_override(verify_as.cloned());
             opts = opts.ssl_opts(Some(ssl));
         }
@@ -147,6 +144,8 @@ impl Connector {
 enum Failure {
     Client(mysql_async::Error),
     Timeout,
+    /// The trust anchors could not be loaded.
+    Setup(RotationError),
 }
 
 impl Failure {
@@ -168,6 +167,7 @@ impl Failure {
             Failure::Timeout => {
                 return unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
             }
+            Failure::Setup(e) => return e,
             Failure::Client(e) => e,
         };
         match e {

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use super::{Connector, Flavor, MyEngine, DEFAULT_PORT};
-use crate::database::{SdkRds, Strategy};
+use crate::database::{SdkRds, Strategy, TrustAnchors};
 use crate::error::Result;
 use crate::settings::Settings;
 
 /// The rotation a `mysql` or `mariadb` function serves under `settings`.
 pub fn strategy(flavor: Flavor, settings: &Settings) -> Result<Strategy<MyEngine>> {
-    let connector = Connector::new(settings.extra_ca_certs.as_deref(), true, DEFAULT_PORT)?
+    let anchors = TrustAnchors::new(settings.extra_ca_certs.as_deref(), true)?;
+    let connector = Connector::new(anchors, DEFAULT_PORT)
         .with_plaintext_fallback(settings.allow_plaintext_fallback);
     let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone()));
     Ok(

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::database::tls::TestHosts;
 use crate::database::tls::{error_chain as chain, has_rustls_error};
+use crate::database::tls::{TestHosts, TrustAnchors};
 use crate::database::{DatabaseSecret, TlsMode, Which};
 use crate::error::{Result, RotationError, ServerError};
 use rustls::ClientConfig;
@@ -23,7 +23,7 @@ const NO_TLS_ON_SERVER: &str = "server does not support TLS";
 /// Opens sessions; holds the TLS configuration, built once per process.
 #[derive(Clone)]
 pub struct Connector {
-    tls: Arc<ClientConfig>,
+    tls: TrustAnchors,
     default_port: u16,
     default_dbname: &'static str,
     allow_plaintext_fallback: bool,
@@ -42,9 +42,10 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
-    /// A connector trusting `tls`'s roots; `port` and `dbname` apply when the secret has none.
-    /// No plaintext fallback (see [`Connector::with_plaintext_fallback`]).
-    pub fn new(tls: Arc<ClientConfig>, default_port: u16, default_dbname: &'static str) -> Self {
+    /// A connector trusting `tls` (loaded on the first TLS connection); `port` and `dbname`
+    /// apply when the secret has none. No plaintext fallback (see
+    /// [`Connector::with_plaintext_fallback`]).
+    pub fn new(tls: TrustAnchors, default_port: u16, default_dbname: &'static str) -> Self {
         Self {
             tls,
             default_port,
@@ -100,10 +101,13 @@ impl Connector {
             .application_name("secrets-rotation-rs")
             .connect_timeout(CONNECT_TIMEOUT);
         let mode = TlsMode::for_secret(secret, which, self.allow_plaintext_fallback);
+        if mode == TlsMode::Disable {
+            return self.plain(config).await.map_err(fail);
+        }
+        let tls = self.tls.client_config()?;
         match mode {
-            TlsMode::Disable => self.plain(config).await.map_err(fail),
-            TlsMode::Require => self.verified(config).await.map_err(fail),
-            TlsMode::PreferVerified => match self.verified(config.clone()).await {
+            TlsMode::Disable | TlsMode::Require => self.verified(config, &tls).await.map_err(fail),
+            TlsMode::PreferVerified => match self.verified(config.clone(), &tls).await {
                 Err(Failure::Client(e)) if chain(&e).contains(NO_TLS_ON_SERVER) => {
                     tracing::warn!(
                         host = %secret.host,
@@ -118,9 +122,13 @@ impl Connector {
         }
     }
 
-    async fn verified(&self, mut config: Config) -> Result<Client, Failure> {
+    async fn verified(
+        &self,
+        mut config: Config,
+        tls: &Arc<ClientConfig>,
+    ) -> Result<Client, Failure> {
         config.ssl_mode(SslMode::Require);
-        let tls = MakeRustlsConnect::new((*self.tls).clone());
+        let tls = MakeRustlsConnect::new((**tls).clone());
         let (client, connection) = timed(config.connect(tls)).await?;
         tokio::spawn(connection);
         Ok(client)
