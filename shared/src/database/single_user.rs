@@ -12,14 +12,6 @@ use crate::secret::SecretValue;
 use crate::steps::{Rotation, StepContext};
 use crate::store::SecretStore;
 
-/// What [`SingleUser::login_for_change`] found.
-enum Access<T> {
-    /// A session, and the secret it logged in with.
-    Session(T, DatabaseSecret),
-    /// AWSPENDING logs in already: nothing to change.
-    AlreadySet,
-}
-
 /// The single-user strategy over an engine.
 #[derive(Debug, Clone)]
 pub struct SingleUser<D> {
@@ -37,9 +29,9 @@ impl<D: Database> SingleUser<D> {
         &self.db
     }
 
-    /// A session able to change the password: AWSCURRENT, else AWSPREVIOUS (checked against
-    /// AWSPENDING before it is used, unlike the official function), or [`Access::AlreadySet`]
-    /// when AWSCURRENT is refused because AWSPENDING is already the password. AWSCURRENT is
+    /// A session able to change the password and the secret it logged in with: AWSCURRENT,
+    /// else AWSPREVIOUS (checked against AWSPENDING before it is used, unlike the official
+    /// function); `None` when AWSCURRENT is refused because AWSPENDING is already the password. AWSCURRENT is
     /// tried first: on a normal rotation it is the one that works, so no login is refused
     /// (servers count refused logins, and some lock the account after a few).
     async fn login_for_change<S: SecretStore>(
@@ -47,15 +39,15 @@ impl<D: Database> SingleUser<D> {
         ctx: &StepContext<'_, S>,
         current: &DatabaseSecret,
         pending: &DatabaseSecret,
-    ) -> Result<Access<D::Session>> {
+    ) -> Result<Option<(D::Session, DatabaseSecret)>> {
         let db = &self.db;
         let current_failed = match try_login(db, current, Which::Current).await? {
-            Ok(session) => return Ok(Access::Session(session, current.clone())),
+            Ok(session) => return Ok(Some((session, current.clone()))),
             Err(refused) => refused,
         };
         // A retry, or a concurrent setSecret, may have set the password already.
         if try_login(db, pending, Which::Pending).await?.is_ok() {
-            return Ok(Access::AlreadySet);
+            return Ok(None);
         }
         let Some(previous) = ctx.previous().await? else {
             return Err(with_hint(
@@ -67,7 +59,7 @@ impl<D: Database> SingleUser<D> {
         same_target(db, &previous, Which::Previous, pending, &previous.username)?;
         previous.ssl = current.ssl;
         match try_login(db, &previous, Which::Previous).await? {
-            Ok(session) => Ok(Access::Session(session, previous)),
+            Ok(session) => Ok(Some((session, previous))),
             Err(e) => Err(with_hint(
                 e,
                 "AWSCURRENT was refused too, so the password cannot be changed",
@@ -123,8 +115,9 @@ impl<D: Database> Rotation for SingleUser<D> {
         same_target(db, &current, Which::Current, &pending, &current.username)?;
         only_changed(&current, &pending, &["password"])?;
         let (mut session, used) = match self.login_for_change(ctx, &current, &pending).await {
-            Ok(Access::Session(session, used)) => (session, used),
-            Ok(Access::AlreadySet) => return Ok(()),
+            Ok(Some(found)) => found,
+            // AWSPENDING logs in already: nothing to change.
+            Ok(None) => return Ok(()),
             // Whatever failed, a concurrent setSecret may have changed the password after our
             // AWSPENDING login was refused: if AWSPENDING works now, the work is done and a
             // duplicate delivery must not fail the rotation.
