@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark command (not part of the test command): starts a private sandbox, builds every
-# function's release `bootstrap` exactly as `sam build` does (`cargo lambda build --release
-# --bin NAME` in the function's directory: the release profile, the glibc 2.26 target), then
+# function's release `bootstrap` as `sam build` does (cargo lambda, the release profile, the
+# glibc 2.26 target; see below), then
 # runs scripts/bench.py: cold starts, warm step and rotation latency over plain TCP and
 # verified TLS, counted Secrets Manager calls and database work, sizes and peak RSS, for every
 # rotation type. Writes target/bench/results.md (the table) and results.json.
@@ -17,12 +17,16 @@ trap '"$REPO_ROOT/scripts/sandbox.sh" stop' EXIT
 # shellcheck disable=SC1091
 source "$ROTATION_SANDBOX_DIR/env"
 
-log "building the release bootstraps as sam build does"
+log "building the release bootstraps (cargo lambda, release profile, glibc 2.26 target)"
 START=$SECONDS
-for binary in $("$VENV/bin/python3" -c 'import tomllib; print(" ".join(dict.fromkeys(t["binary"] for t in tomllib.load(open("packaging/rotation-types.toml", "rb"))["type"])))'); do
-  (cd "functions/$binary" && cargo lambda build --release --locked --bin "$binary" 2>&1 | grep -v '^ *Compiling' >&2) \
-    || die "cargo lambda build $binary"
-done
+# Every function crate enables the same rotation-core features, so one cargo invocation builds
+# the same units as sam build's one invocation per function (`cargo lambda build --release --bin
+# NAME` in its directory), and links the five binaries in parallel.
+BINARIES=$("$VENV/bin/python3" -c 'import tomllib; print(" ".join(dict.fromkeys(t["binary"] for t in tomllib.load(open("packaging/rotation-types.toml", "rb"))["type"])))')
+mkdir -p target/bench
+# shellcheck disable=SC2046
+cargo lambda build --release --locked --target x86_64-unknown-linux-gnu.2.26 $(printf -- '-p %s ' $BINARIES) \
+  >target/bench/build.log 2>&1 || { tail -40 target/bench/build.log; die "cargo lambda build failed"; }
 log "  ... built in $((SECONDS - START)) s"
 "$REPO_ROOT/scripts/check-glibc.sh" target/lambda
 

@@ -9,7 +9,6 @@ use rotation_core::{MemoryStore, RotationEvent, Step};
 use rotation_testkit::Harness;
 use rotation_testkit::LogCapture;
 use serde_json::Value;
-use tracing_subscriber::EnvFilter;
 
 /// The generic function (default configuration) on the sandbox's moto.
 async fn bed() -> Harness<GenericRotation> {
@@ -28,7 +27,7 @@ async fn no_password_reaches_the_logs() {
     let capture = LogCapture::new();
     tracing::subscriber::set_global_default(json_subscriber(
         capture.make_writer(),
-        EnvFilter::new("trace"),
+        rotation_core::telemetry::filter("trace"),
     ))
     .expect("this test binary installs the only subscriber");
 

@@ -13,7 +13,6 @@ use rotation_core::{PasswordDefaults, PasswordPolicy};
 use rotation_testkit::maria::Bed;
 use rotation_testkit::{unique, LogCapture};
 use serde_json::json;
-use tracing_subscriber::EnvFilter;
 
 /// Every ASCII punctuation character, quotes and backslash included.
 const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
@@ -28,7 +27,7 @@ async fn hostile_names_and_passwords_under_every_quoting_mode() {
     let capture = LogCapture::new();
     tracing::subscriber::set_global_default(json_subscriber(
         capture.make_writer(),
-        EnvFilter::new("trace"),
+        rotation_core::telemetry::filter("trace"),
     ))
     .expect("the only subscriber of this test binary");
     let policy = PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |name| {

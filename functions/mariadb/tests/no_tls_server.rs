@@ -12,7 +12,6 @@ use rotation_testkit::{unique, LogCapture};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tracing_subscriber::EnvFilter;
 
 /// CLIENT_SSL in the capability flags' lower two bytes (little-endian: bit 3 of the second).
 const SSL_BIT_IN_SECOND_BYTE: u8 = 0x08;
@@ -88,7 +87,7 @@ async fn plaintext_only_when_opted_in_the_server_offers_no_tls_and_ssl_is_absent
     let capture = LogCapture::new();
     let _logs = tracing::subscriber::set_default(json_subscriber(
         capture.make_writer(),
-        EnvFilter::new("warn"),
+        rotation_core::telemetry::filter("warn"),
     ));
     let bed = bed("single", true).await;
     let port = no_tls_proxy(bed.db.port).await;

@@ -14,7 +14,6 @@ use rotation_testkit::LogCapture;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tracing_subscriber::EnvFilter;
 
 /// The PostgreSQL SSLRequest: length 8, code 80877103.
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 4, 210, 22, 47];
@@ -87,7 +86,7 @@ async fn plaintext_only_when_opted_in_the_server_offers_no_tls_and_ssl_is_absent
     let capture = LogCapture::new();
     let _logs = tracing::subscriber::set_default(json_subscriber(
         capture.make_writer(),
-        EnvFilter::new("warn"),
+        rotation_core::telemetry::filter("warn"),
     ));
     let bed = bed_with_fallback("single").await;
     let port = no_tls_proxy(bed.pg.port).await;

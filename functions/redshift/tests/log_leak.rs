@@ -10,14 +10,13 @@ use rotation_testkit::pg::{Bed, Trust};
 use rotation_testkit::unique;
 use rotation_testkit::LogCapture;
 use serde_json::json;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::test]
 async fn no_password_or_hash_reaches_the_logs() {
     let capture = LogCapture::new();
     tracing::subscriber::set_global_default(json_subscriber(
         capture.make_writer(),
-        EnvFilter::new("trace"),
+        rotation_core::telemetry::filter("trace"),
     ))
     .expect("the only subscriber of this test binary");
     let mut secrets: Vec<String> = Vec::new();
