@@ -6,7 +6,8 @@
 use rotation_core::mysql::{strategy, MARIADB};
 use rotation_core::PasswordDefaults;
 
-#[tokio::main]
+// Lambda sends one invocation at a time: one thread is enough, and uses less memory.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(PasswordDefaults::STANDARD, |settings| {
         strategy(MARIADB, settings)

@@ -9,7 +9,8 @@ use rotation_core::database::{SdkRds, Strategy, TrustAnchors};
 use rotation_core::postgres::{Connector, Dialect, PgEngine, Postgres};
 use rotation_core::PasswordDefaults;
 
-#[tokio::main]
+// Lambda sends one invocation at a time: one thread is enough, and uses less memory.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(PasswordDefaults::POSTGRES, |settings| {
         let dialect = Postgres {

@@ -6,7 +6,8 @@ use redshift::{check_policy, Redshift, PASSWORD_DEFAULTS};
 use rotation_core::database::{Strategy, TrustAnchors};
 use rotation_core::postgres::{Connector, Dialect, PgEngine};
 
-#[tokio::main]
+// Lambda sends one invocation at a time: one thread is enough, and uses less memory.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(PASSWORD_DEFAULTS, |settings| {
         check_policy(&settings.password)?;

@@ -142,10 +142,11 @@ pub const RDS_CA_BUNDLE: &str = include_str!("../../certs/rds-ca-bundle.pem");
 ///
 /// Only `extra` (`EXTRA_CA_CERTS`) is read and checked when it is made, so a deployment mistake
 /// still fails the function at start. The OS store, the RDS CA bundle ([`RDS_CA_BUNDLE`]) and
-/// the Mozilla roots are loaded, and the rustls configuration built, when the first TLS
-/// connection needs them, once per process: an invocation that opens no TLS connection
-/// (createSecret, a replay, a refused event) never pays for them, and neither does a cold
-/// start. Clones share the loaded anchors.
+/// the Mozilla roots are loaded when the first TLS connection needs them, once per process: an
+/// invocation that opens no TLS connection (createSecret, a replay, a refused event) never pays
+/// for them, and neither does a cold start. The certificate list (what the MySQL driver takes)
+/// and the rustls configuration (PostgreSQL) are each built only if asked for. Clones share
+/// what was loaded.
 #[derive(Clone)]
 pub struct TrustAnchors {
     inner: Arc<LazyAnchors>,
@@ -154,12 +155,8 @@ pub struct TrustAnchors {
 struct LazyAnchors {
     extra: Vec<CertificateDer<'static>>,
     built_in_roots: bool,
-    loaded: OnceLock<std::result::Result<Loaded, String>>,
-}
-
-struct Loaded {
-    config: Arc<ClientConfig>,
-    certificates: Vec<CertificateDer<'static>>,
+    certificates: OnceLock<std::result::Result<Vec<CertificateDer<'static>>, String>>,
+    config: OnceLock<std::result::Result<Arc<ClientConfig>, String>>,
 }
 
 impl std::fmt::Debug for TrustAnchors {
@@ -167,7 +164,7 @@ impl std::fmt::Debug for TrustAnchors {
         f.debug_struct("TrustAnchors")
             .field("extra", &self.inner.extra.len())
             .field("built_in_roots", &self.inner.built_in_roots)
-            .field("loaded", &self.inner.loaded.get().is_some())
+            .field("loaded", &self.is_loaded())
             .finish()
     }
 }
@@ -184,7 +181,8 @@ impl TrustAnchors {
             inner: Arc::new(LazyAnchors {
                 extra,
                 built_in_roots,
-                loaded: OnceLock::new(),
+                certificates: OnceLock::new(),
+                config: OnceLock::new(),
             }),
         })
     }
@@ -196,60 +194,98 @@ impl TrustAnchors {
 
     /// True once the anchors have been loaded (a TLS connection needed them).
     pub fn is_loaded(&self) -> bool {
-        self.inner.loaded.get().is_some()
+        self.inner.certificates.get().is_some()
+    }
+
+    /// Every anchor beside the Mozilla roots, as certificates: when built-in roots are on, the
+    /// OS store (less the certificates that are Mozilla roots already) and the RDS CA bundle;
+    /// then `extra`. Drivers that take certificates rather than a rustls configuration (MySQL)
+    /// trust exactly these plus the Mozilla roots, so every engine trusts the same set.
+    pub fn certificates(&self) -> Result<&[CertificateDer<'static>]> {
+        let inner = &self.inner;
+        unshared(
+            inner.certificates.get_or_init(|| {
+                load(&inner.extra, inner.built_in_roots).map_err(|e| e.to_string())
+            }),
+        )
+        .map(Vec::as_slice)
     }
 
     /// The rustls client configuration trusting every anchor, the Mozilla roots included.
     pub fn client_config(&self) -> Result<Arc<ClientConfig>> {
-        self.loaded().map(|l| l.config.clone())
-    }
-
-    /// Every anchor beside the Mozilla roots, as certificates: when built-in roots are on, the
-    /// OS store and the RDS CA bundle; then `extra`. Drivers that take certificates rather than
-    /// a rustls configuration (MySQL) trust exactly these plus the Mozilla roots, so every
-    /// engine trusts the same set.
-    pub fn certificates(&self) -> Result<&[CertificateDer<'static>]> {
-        self.loaded().map(|l| l.certificates.as_slice())
-    }
-
-    fn loaded(&self) -> Result<&Loaded> {
-        let inner = &self.inner;
-        inner
-            .loaded
-            .get_or_init(|| load(&inner.extra, inner.built_in_roots).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|problem| RotationError::Configuration {
-                variable: "TLS".into(),
-                problem: problem.clone(),
-            })
+        let certificates = self.certificates()?;
+        let built_in_roots = self.inner.built_in_roots;
+        unshared(
+            self.inner
+                .config
+                .get_or_init(|| config(certificates, built_in_roots).map_err(|e| e.to_string())),
+        )
+        .cloned()
     }
 }
 
-/// Loads the anchors: each certificate parsed and checked once, into one root store.
-fn load(extra: &[CertificateDer<'static>], built_in_roots: bool) -> Result<Loaded> {
-    let mut roots = RootCertStore::empty();
+/// A loading failure as an error of this call (the first call's message, kept).
+fn unshared<T>(loaded: &std::result::Result<T, String>) -> Result<&T> {
+    loaded
+        .as_ref()
+        .map_err(|problem| RotationError::Configuration {
+            variable: "TLS".into(),
+            problem: problem.clone(),
+        })
+}
+
+/// The certificates of [`TrustAnchors::certificates`], each parsed and checked once.
+fn load(
+    extra: &[CertificateDer<'static>],
+    built_in_roots: bool,
+) -> Result<Vec<CertificateDer<'static>>> {
     let mut certificates = Vec::new();
     if built_in_roots {
+        let mut checked = RootCertStore::empty();
         for cert in rustls_native_certs::load_native_certs().certs {
-            // A broken certificate in the OS store is skipped, as browsers do.
-            if roots.add(cert.clone()).is_ok() {
+            // A broken certificate in the OS store is skipped, as browsers do; so is one that
+            // is a Mozilla root already (the drivers add those themselves).
+            if checked.add(cert.clone()).is_err() {
+                continue;
+            }
+            let mozilla = checked.roots.last().is_some_and(|anchor| {
+                webpki_roots::TLS_SERVER_ROOTS.iter().any(|root| {
+                    root.subject == anchor.subject
+                        && root.subject_public_key_info == anchor.subject_public_key_info
+                })
+            });
+            if !mozilla {
                 certificates.push(cert);
             }
         }
         certificates.extend(checked_bundle(
-            &mut roots,
+            &mut checked,
             RDS_CA_BUNDLE,
             "the vendored RDS CA bundle",
         )?);
     }
-    for cert in extra {
-        // Checked when the anchors were made.
-        let _ = roots.add(cert.clone());
-        certificates.push(cert.clone());
-    }
-    let mut all = roots;
+    // Checked when the anchors were made.
+    certificates.extend(extra.iter().cloned());
+    Ok(certificates)
+}
+
+/// The rustls configuration trusting `certificates` and, when `built_in_roots`, the Mozilla
+/// roots.
+fn config(
+    certificates: &[CertificateDer<'static>],
+    built_in_roots: bool,
+) -> Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore::empty();
     if built_in_roots {
-        all.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for cert in certificates {
+        roots
+            .add(cert.clone())
+            .map_err(|e| RotationError::Configuration {
+                variable: "TLS".into(),
+                problem: format!("a trust anchor does not parse: {e}"),
+            })?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -258,12 +294,9 @@ fn load(extra: &[CertificateDer<'static>], built_in_roots: bool) -> Result<Loade
             variable: "TLS".into(),
             problem: e.to_string(),
         })?
-        .with_root_certificates(all)
+        .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(Loaded {
-        config: Arc::new(config),
-        certificates,
-    })
+    Ok(Arc::new(config))
 }
 
 /// A rustls client configuration trusting `extra` (a PEM path or PEM text) and, when
@@ -465,6 +498,15 @@ mod tests {
             &anchors.client_config().unwrap(),
             &shared.client_config().unwrap()
         ));
+        // No Mozilla root is listed: the drivers add those themselves.
+        let mut listed = RootCertStore::empty();
+        for cert in anchors.certificates().unwrap() {
+            listed.add(cert.clone()).unwrap();
+        }
+        assert!(listed.roots.iter().all(|a| !webpki_roots::TLS_SERVER_ROOTS
+            .iter()
+            .any(|r| r.subject == a.subject
+                && r.subject_public_key_info == a.subject_public_key_info)));
         let only_extra = TrustAnchors::new(Some(TEST_CA), false).unwrap();
         assert_eq!(only_extra.certificates().unwrap(), [extra]);
     }
