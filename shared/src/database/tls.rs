@@ -234,7 +234,10 @@ fn unshared<T>(loaded: &std::result::Result<T, String>) -> Result<&T> {
         })
 }
 
-/// The certificates of [`TrustAnchors::certificates`], each parsed and checked once.
+/// The certificates of [`TrustAnchors::certificates`], each parsed and checked once. Built-in
+/// ones that are Mozilla roots already (most of the OS store; the RDS Proxy CAs are Amazon's
+/// public roots) are left out: the drivers add the Mozilla roots themselves, and the MySQL
+/// driver parses its list again for every connection.
 fn load(
     extra: &[CertificateDer<'static>],
     built_in_roots: bool,
@@ -242,27 +245,22 @@ fn load(
     let mut certificates = Vec::new();
     if built_in_roots {
         let mut checked = RootCertStore::empty();
-        for cert in rustls_native_certs::load_native_certs().certs {
-            // A broken certificate in the OS store is skipped, as browsers do; so is one that
-            // is a Mozilla root already (the drivers add those themselves).
-            if checked.add(cert.clone()).is_err() {
-                continue;
-            }
-            let mozilla = checked.roots.last().is_some_and(|anchor| {
-                webpki_roots::TLS_SERVER_ROOTS.iter().any(|root| {
-                    root.subject == anchor.subject
-                        && root.subject_public_key_info == anchor.subject_public_key_info
-                })
+        // A broken certificate in the OS store is skipped, as browsers do.
+        let os = rustls_native_certs::load_native_certs().certs;
+        let os: Vec<_> = os
+            .into_iter()
+            .filter(|cert| checked.add(cert.clone()).is_ok())
+            .collect();
+        let rds = checked_bundle(&mut checked, RDS_CA_BUNDLE, "the vendored RDS CA bundle")?;
+        for (cert, anchor) in os.into_iter().chain(rds).zip(&checked.roots) {
+            let mozilla = webpki_roots::TLS_SERVER_ROOTS.iter().any(|root| {
+                root.subject == anchor.subject
+                    && root.subject_public_key_info == anchor.subject_public_key_info
             });
             if !mozilla {
                 certificates.push(cert);
             }
         }
-        certificates.extend(checked_bundle(
-            &mut checked,
-            RDS_CA_BUNDLE,
-            "the vendored RDS CA bundle",
-        )?);
     }
     // Checked when the anchors were made.
     certificates.extend(extra.iter().cloned());
