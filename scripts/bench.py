@@ -547,7 +547,7 @@ def report(results, args, elapsed):
              "| type | bootstrap / zip (MB) | init ms, median (min-max) | cold start to first no-op answer, ms | "
              "full rotation ms, plain TCP, median / p95 | full rotation ms, verified TLS, median / p95 | "
              "Secrets Manager calls per rotation | DB connections / logins / statements per rotation (plain) | "
-             "peak RSS (MB): init + 1 rotation / + all |", "|---|---|---|---|---|---|---|---|---|"]
+             "peak RSS (MiB): init + 1 rotation / + all |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         tls = fmt(r["tls"]["rotation"]) if "tls" in r else "-"
         first = max(v for k, v in r.items() if k.endswith("_rss_first_kb") and v) / 1024
