@@ -35,8 +35,8 @@ impl Outcome {
 }
 
 /// Runs one invocation: parse the event, check rotation and token as the official functions do
-/// (testSecret reads its version without DescribeSecret), run the step. Logs one summary line (secret ARN, step, token, outcome, duration) and nothing
-/// secret.
+/// (testSecret reads its version without DescribeSecret), run the step. Logs one summary line
+/// (secret ARN, step, token, outcome, duration) and nothing secret.
 pub async fn handle_invocation<S: SecretStore, R: Rotation>(
     store: &S,
     rotation: &R,
