@@ -80,12 +80,14 @@ pub trait Rotation: Send + Sync {
     /// testSecret: prove that `pending` (the AWSPENDING value, already read and validated)
     /// works. Return an error to stop the rotation; AWSCURRENT then stays where it is. The
     /// context has no labels here (`versions` is `None`): testSecret makes no DescribeSecret
-    /// call.
+    /// call. By default the same proof as the finishSecret guard ([`Rotation::verify_pending`]).
     fn test_secret<S: SecretStore>(
         &self,
         ctx: &StepContext<'_, S>,
         pending: &SecretValue,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.verify_pending(ctx, pending)
+    }
 
     /// The finishSecret guard: prove that `pending` (the AWSPENDING value, already validated)
     /// works, just before AWSCURRENT moves to it. Database functions log in with it and check

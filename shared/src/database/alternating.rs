@@ -156,14 +156,6 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             })
     }
 
-    async fn test_secret<S: SecretStore>(
-        &self,
-        _ctx: &StepContext<'_, S>,
-        pending: &SecretValue,
-    ) -> Result<()> {
-        test_pending(&self.db, pending).await
-    }
-
     async fn verify_pending<S: SecretStore>(
         &self,
         _ctx: &StepContext<'_, S>,

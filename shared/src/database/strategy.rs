@@ -88,17 +88,6 @@ impl<D: Database> Rotation for Strategy<D> {
         }
     }
 
-    async fn test_secret<S: SecretStore>(
-        &self,
-        ctx: &StepContext<'_, S>,
-        pending: &SecretValue,
-    ) -> Result<()> {
-        match self {
-            Self::SingleUser(s) => s.test_secret(ctx, pending).await,
-            Self::AlternatingUsers(s) => s.test_secret(ctx, pending).await,
-        }
-    }
-
     async fn verify_pending<S: SecretStore>(
         &self,
         ctx: &StepContext<'_, S>,

@@ -1,14 +1,12 @@
 //! Opening a PostgreSQL-protocol session for a secret, with the core's TLS modes and typed
 //! failures: wrong password, unreachable host and TLS problems are different errors.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::database::tls::{error_chain as chain, has_rustls_error};
 use crate::database::tls::{TestHosts, TrustAnchors};
 use crate::database::{DatabaseSecret, TlsMode, Which};
 use crate::error::{Result, RotationError, ServerError};
-use rustls::ClientConfig;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
@@ -101,13 +99,10 @@ impl Connector {
             .application_name("secrets-rotation-rs")
             .connect_timeout(CONNECT_TIMEOUT);
         let mode = TlsMode::for_secret(secret, which, self.allow_plaintext_fallback);
-        if mode == TlsMode::Disable {
-            return self.plain(config).await.map_err(fail);
-        }
-        let tls = self.tls.client_config()?;
         match mode {
-            TlsMode::Disable | TlsMode::Require => self.verified(config, &tls).await.map_err(fail),
-            TlsMode::PreferVerified => match self.verified(config.clone(), &tls).await {
+            TlsMode::Disable => self.plain(config).await.map_err(fail),
+            TlsMode::Require => self.verified(config).await.map_err(fail),
+            TlsMode::PreferVerified => match self.verified(config.clone()).await {
                 Err(Failure::Client(e)) if chain(&e).contains(NO_TLS_ON_SERVER) => {
                     tracing::warn!(
                         host = %secret.host,
@@ -122,13 +117,10 @@ impl Connector {
         }
     }
 
-    async fn verified(
-        &self,
-        mut config: Config,
-        tls: &Arc<ClientConfig>,
-    ) -> Result<Client, Failure> {
+    async fn verified(&self, mut config: Config) -> Result<Client, Failure> {
         config.ssl_mode(SslMode::Require);
-        let tls = MakeRustlsConnect::new((**tls).clone());
+        let tls = self.tls.client_config().map_err(Failure::Setup)?;
+        let tls = MakeRustlsConnect::new((*tls).clone());
         let (client, connection) = timed(config.connect(tls)).await?;
         tokio::spawn(connection);
         Ok(client)
@@ -146,6 +138,8 @@ enum Failure {
     Client(tokio_postgres::Error),
     Timeout,
     Resolve(String),
+    /// The trust anchors could not be loaded.
+    Setup(RotationError),
 }
 
 /// The first address `host` resolves to (within the connect timeout).
@@ -192,6 +186,7 @@ impl Failure {
                     detail,
                 }
             }
+            Failure::Setup(e) => return e,
             Failure::Client(e) => e,
         };
         if let Some(db) = e.as_db_error() {
