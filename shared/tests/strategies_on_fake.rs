@@ -282,7 +282,7 @@ fn alternating_setup(master_extra: Value) -> (FakeDatabase, MemoryStore) {
 }
 
 #[tokio::test]
-async fn alternating_users_create_the_clone_once_then_only_set_passwords() {
+async fn alternating_users_create_the_clone_once_then_copy_from_awscurrent_both_ways() {
     let (db, store) = alternating_setup(json!({}));
     let strategy = AlternatingUsers::new(db.clone());
     for round in 0..3 {
@@ -304,11 +304,17 @@ async fn alternating_users_create_the_clone_once_then_only_set_passwords() {
         vec![
             FakeEvent::CreateClone {
                 clone: "app_clone".into(),
-                original: "app".into()
+                source: "app".into()
             },
-            FakeEvent::SetPassword { user: "app".into() },
-            FakeEvent::SetPassword {
-                user: "app_clone".into()
+            // Back to the original: it gets what the clone (AWSCURRENT) holds, and the other
+            // way round on the next rotation.
+            FakeEvent::UpdateClone {
+                user: "app".into(),
+                source: "app_clone".into()
+            },
+            FakeEvent::UpdateClone {
+                user: "app_clone".into(),
+                source: "app".into()
             },
         ]
     );
@@ -432,6 +438,131 @@ async fn alternating_users_without_masterarn_store_nothing() {
     assert_eq!(err.error_type(), "MalformedSecret", "{err}");
     assert!(err.to_string().contains("masterarn"), "{err}");
     assert!(store.value_of("s", TOKEN).is_none());
+}
+
+#[tokio::test]
+async fn alternating_users_take_privileges_from_the_awscurrent_user_never_from_a_name() {
+    // AWSCURRENT is `x_clone_clone`: the pending user is `x_clone`, and an unrelated user `x`
+    // exists. Stripping `_clone` from the pending name would hand `x`'s privileges over.
+    for pending_exists in [false, true] {
+        let mut db = FakeDatabase::new()
+            .with_user("x_clone_clone", "cc-Pa55")
+            .with_user("x", "unrelated-Pa55")
+            .with_user("admin", "admin-Pa55");
+        if pending_exists {
+            db = db.with_user("x_clone", "old-Pa55");
+        }
+        let store = MemoryStore::new();
+        let master = store.create_secret("admin", &secret("admin", "admin-Pa55", json!({})));
+        store.create_secret(
+            "s",
+            &secret("x_clone_clone", "cc-Pa55", json!({ "masterarn": master })),
+        );
+        store.start_rotation("s", TOKEN).unwrap();
+        rotate(&store, &AlternatingUsers::new(db.clone())).await;
+        let expected = if pending_exists {
+            FakeEvent::UpdateClone {
+                user: "x_clone".into(),
+                source: "x_clone_clone".into(),
+            }
+        } else {
+            FakeEvent::CreateClone {
+                clone: "x_clone".into(),
+                source: "x_clone_clone".into(),
+            }
+        };
+        assert_eq!(
+            db.changes(),
+            vec![expected],
+            "pending exists: {pending_exists}"
+        );
+        assert_eq!(db.password_of("x").as_deref(), Some("unrelated-Pa55"));
+    }
+}
+
+#[tokio::test]
+async fn alternating_users_never_take_one_account_for_a_finished_change_on_several() {
+    let (db, store) = alternating_setup(json!({}));
+    let db = db.with_several_accounts();
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    create(&store, &strategy).await;
+    // The change reaches the account the function logs in through, then fails: an AWSPENDING
+    // login works, but the user's other accounts keep the old password.
+    db.fault_next_change(Fault::ApplyPartly);
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "DatabaseError", "{err}");
+    assert!(db.partly_changed("app_clone"));
+    // The retry sees AWSPENDING log in, asks the server whether every account is done, finds
+    // it is not, and runs the change again.
+    step(&store, &strategy, Step::Set).await.unwrap();
+    assert!(!db.partly_changed("app_clone"));
+    assert_eq!(
+        db.changes()
+            .iter()
+            .filter(|e| matches!(
+                e,
+                FakeEvent::CreateClone { .. } | FakeEvent::UpdateClone { .. }
+            ))
+            .count(),
+        2
+    );
+    // A replay once everything is done changes nothing more.
+    step(&store, &strategy, Step::Set).await.unwrap();
+    assert_eq!(db.changes().len(), 2);
+    // A concurrent invocation that finished every account settles a failure.
+    let (db, store) = alternating_setup(json!({}));
+    let db = db.with_several_accounts();
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    create(&store, &strategy).await;
+    db.fault_next_change(Fault::FailAfterApplying);
+    step(&store, &strategy, Step::Set).await.unwrap();
+}
+
+#[tokio::test]
+async fn single_user_never_changes_a_proxied_anonymous_or_case_folded_account() {
+    for (session_user, error_type) in [
+        ("employee", "ConfusedDeputy"),
+        ("", "ConfusedDeputy"),
+        ("APP", "MalformedSecret"),
+    ] {
+        let db = FakeDatabase::new()
+            .with_user("app", "old-Pa55")
+            .with_session_user("app", session_user);
+        let store = store_with(&secret("app", "old-Pa55", json!({})));
+        let strategy = SingleUser::new(db.clone());
+        create(&store, &strategy).await;
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        assert_eq!(err.error_type(), error_type, "{session_user}: {err}");
+        assert!(db.changes().is_empty(), "{session_user}: nothing changed");
+        assert_eq!(db.password_of("app").as_deref(), Some("old-Pa55"));
+    }
+}
+
+#[tokio::test]
+async fn single_user_sets_back_only_when_the_new_password_is_refused() {
+    // Logins of `app`: 1 AWSCURRENT (changes the password), 2 the verification as AWSPENDING.
+    // The verification finds the server unreachable (a connection limit, a timeout): the change
+    // is not undone; the changing session is closed and the login tried once more (3).
+    let (db, store, strategy) = single_user_created().await;
+    db.unreachable_logins_of("app", &[2]);
+    step(&store, &strategy, Step::Set).await.unwrap();
+    assert_eq!(
+        db.changes(),
+        vec![FakeEvent::SetOwnPassword { user: "app".into() }],
+        "no set-back"
+    );
+    // Unreachable twice: the step fails, still without a set-back, saying AWSPENDING is
+    // probably the password; the retry (AWSCURRENT refused, AWSPENDING logs in) is done.
+    let (db, store, strategy) = single_user_created().await;
+    db.unreachable_logins_of("app", &[2, 3]);
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");
+    assert!(err.to_string().contains("not set back"), "{err}");
+    assert_eq!(db.changes().len(), 1, "no set-back");
+    step(&store, &strategy, Step::Set).await.unwrap();
+    assert_eq!(db.changes().len(), 1);
 }
 
 // ---------------------------------------------------------------- both

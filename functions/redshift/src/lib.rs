@@ -2,14 +2,18 @@
 //! PostgreSQL-wire adapter.
 //!
 //! Passwords are sent in Redshift's md5 form (`'md5' || md5(password || user)`, the user name
-//! as the server stores it), never as plaintext. A clone gets the original user's privileges copied by enumeration (databases,
-//! tables, schemas), as the official function does, inside one transaction.
+//! as the server stores it), never as plaintext. The pending user gets the privileges of the
+//! user AWSCURRENT names, enumerated (databases, tables, schemas) as the official function
+//! does on creation; unlike it, also on every later rotation, taking back what the pending user
+//! holds beyond them, so the pair stays interchangeable. Each change is one transaction.
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+use std::collections::BTreeSet;
+
 use rotation_core::postgres::{
-    execute_secret_sql, quote_ident, quote_literal, sql_error, stored_name, Dialect, PasswordForm,
-    PgError, SessionLimits,
+    column, execute_secret_sql, quote_ident, quote_literal, sql_error, stored_name, Dialect,
+    PasswordForm, PgError, SessionLimits,
 };
 use rotation_core::{PasswordDefaults, PasswordPolicy, Result, RotationError, SecretValue};
 use tokio_postgres::{Client, Transaction};
@@ -147,43 +151,167 @@ pub fn grant_schema_sql(privilege: &str, schema: &str, clone: &str) -> String {
     )
 }
 
-/// The GRANT statements that give `clone` what `original` holds, read from the catalog.
-pub async fn privilege_grants(
+/// One privilege a user holds, in the categories copied: on a database, a table (schema,
+/// name) or a schema.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Held {
+    /// `privilege` ON DATABASE.
+    Database(&'static str, String),
+    /// `privilege` ON TABLE schema.name.
+    Table(&'static str, String, String),
+    /// `privilege` ON SCHEMA.
+    Schema(&'static str, String),
+}
+
+impl Held {
+    /// `GRANT ... TO "user"`.
+    pub fn grant_sql(&self, user: &str) -> String {
+        match self {
+            Held::Database(p, d) => grant_database_sql(p, d, user),
+            Held::Table(p, s, t) => grant_tables_sql(p, &[(s.clone(), t.clone())], user),
+            Held::Schema(p, s) => grant_schema_sql(p, s, user),
+        }
+    }
+
+    /// `REVOKE ... FROM "user"`.
+    pub fn revoke_sql(&self, user: &str) -> String {
+        let user = quote_ident(user);
+        match self {
+            Held::Database(p, d) => {
+                format!("REVOKE {p} ON DATABASE {} FROM {user}", quote_ident(d))
+            }
+            Held::Table(p, s, t) => format!(
+                "REVOKE {p} ON TABLE {}.{} FROM {user}",
+                quote_ident(s),
+                quote_ident(t)
+            ),
+            Held::Schema(p, s) => format!("REVOKE {p} ON SCHEMA {} FROM {user}", quote_ident(s)),
+        }
+    }
+
+    fn names(&self) -> String {
+        match self {
+            Held::Database(p, d) => format!("{p} ON DATABASE {d}"),
+            Held::Table(p, s, t) => format!("{p} ON TABLE {s}.{t}"),
+            Held::Schema(p, s) => format!("{p} ON SCHEMA {s}"),
+        }
+    }
+}
+
+/// What `user` holds in the categories copied, read from the catalog.
+pub async fn privileges(
     client: &impl tokio_postgres::GenericClient,
-    original: &str,
-    clone: &str,
-) -> Result<Vec<String>, PgError> {
-    let mut grants = Vec::new();
-    let read = sql_error("read the original user's privileges");
+    user: &str,
+) -> Result<BTreeSet<Held>, PgError> {
+    let mut held = BTreeSet::new();
+    let op = "read a user's privileges";
+    let read = sql_error(op);
     for privilege in DATABASE_PRIVILEGES {
-        let rows = client
-            .query(&databases_with_privilege_sql(privilege), &[&original])
+        for row in client
+            .query(&databases_with_privilege_sql(privilege), &[&user])
             .await
-            .map_err(&read)?;
-        for row in rows {
-            grants.push(grant_database_sql(privilege, row.get(0), clone));
+            .map_err(&read)?
+        {
+            held.insert(Held::Database(privilege, column(&row, 0, op)?));
         }
     }
     for privilege in TABLE_PRIVILEGES {
-        let rows = client
-            .query(&tables_with_privilege_sql(privilege), &[&original])
+        for row in client
+            .query(&tables_with_privilege_sql(privilege), &[&user])
             .await
-            .map_err(&read)?;
-        let tables: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        if !tables.is_empty() {
-            grants.push(grant_tables_sql(privilege, &tables, clone));
+            .map_err(&read)?
+        {
+            held.insert(Held::Table(
+                privilege,
+                column(&row, 0, op)?,
+                column(&row, 1, op)?,
+            ));
         }
     }
     for privilege in SCHEMA_PRIVILEGES {
-        let rows = client
-            .query(&schemas_with_privilege_sql(privilege), &[&original])
+        for row in client
+            .query(&schemas_with_privilege_sql(privilege), &[&user])
             .await
-            .map_err(&read)?;
-        for row in rows {
-            grants.push(grant_schema_sql(privilege, row.get(0), clone));
+            .map_err(&read)?
+        {
+            held.insert(Held::Schema(privilege, column(&row, 0, op)?));
         }
     }
-    Ok(grants)
+    Ok(held)
+}
+
+/// The databases, tables and schemas `$1` owns: never taken from it (an owner's privileges on
+/// its own objects are how it keeps using what it made).
+pub const OWNED_SQL: &str = "SELECT 'd', datname::text, '' FROM pg_database d JOIN pg_user u ON d.datdba = u.usesysid WHERE u.usename = $1 \
+     UNION ALL SELECT 't', schemaname::text, tablename::text FROM pg_tables WHERE tableowner = $1 \
+     UNION ALL SELECT 's', nspname::text, '' FROM pg_namespace n JOIN pg_user u ON n.nspowner = u.usesysid WHERE u.usename = $1";
+
+/// True when `held` is on an object `owned` (rows of [`OWNED_SQL`]) lists.
+fn is_owned(held: &Held, owned: &[(String, String, String)]) -> bool {
+    owned
+        .iter()
+        .any(|(kind, a, b)| match (held, kind.as_str()) {
+            (Held::Database(_, d), "d") => d == a,
+            (Held::Table(_, s, t), "t") => s == a && t == b,
+            (Held::Schema(_, s), "s") => s == a,
+            _ => false,
+        })
+}
+
+/// The GRANT statements that give `clone` what `source` holds, read from the catalog.
+pub async fn privilege_grants(
+    client: &impl tokio_postgres::GenericClient,
+    source: &str,
+    clone: &str,
+) -> Result<Vec<String>, PgError> {
+    Ok(privileges(client, source)
+        .await?
+        .iter()
+        .map(|h| h.grant_sql(clone))
+        .collect())
+}
+
+/// Gives `user` what `source` holds and takes back what it holds beyond that (except on
+/// objects it owns), logging by name what was taken back.
+pub async fn match_privileges(
+    client: &impl tokio_postgres::GenericClient,
+    source: &str,
+    user: &str,
+) -> Result<(), PgError> {
+    let wanted = privileges(client, source).await?;
+    let held = privileges(client, user).await?;
+    let op = "read what the pending user owns";
+    let mut owned = Vec::new();
+    for row in client
+        .query(OWNED_SQL, &[&user])
+        .await
+        .map_err(sql_error(op))?
+    {
+        owned.push((
+            column(&row, 0, op)?,
+            column(&row, 1, op)?,
+            column(&row, 2, op)?,
+        ));
+    }
+    for extra in held.difference(&wanted).filter(|h| !is_owned(h, &owned)) {
+        client
+            .batch_execute(&extra.revoke_sql(user))
+            .await
+            .map_err(sql_error("revoke what the current user does not hold"))?;
+        tracing::info!(
+            user,
+            revoked = %extra.names(),
+            current_user = source,
+            "revoked from the pending user what the current user does not hold, so the two stay interchangeable"
+        );
+    }
+    for grant in wanted.difference(&held) {
+        client
+            .batch_execute(&grant.grant_sql(user))
+            .await
+            .map_err(sql_error("copy a privilege to the pending user"))?;
+    }
+    Ok(())
 }
 
 impl Dialect for Redshift {
@@ -230,15 +358,21 @@ impl Dialect for Redshift {
         alter_user_password_sql(user, stored_name, password)
     }
 
+    /// Every user whose name equals `$1` ignoring case: Redshift folds names, and one that
+    /// differs from the secret's only in case is refused.
     fn user_exists_sql(&self) -> &'static str {
-        "SELECT usename::text FROM pg_user WHERE usename = $1"
+        "SELECT usename::text FROM pg_user WHERE lower(usename::text) = lower($1::text) ORDER BY 1"
+    }
+
+    fn folds_case(&self) -> bool {
+        true
     }
 
     async fn create_clone(
         &self,
         tx: &Transaction<'_>,
         clone: &str,
-        original: &str,
+        source: &str,
         password: &SecretValue,
         _form: PasswordForm,
     ) -> Result<(), PgError> {
@@ -259,12 +393,32 @@ impl Dialect for Redshift {
             )
             .await?;
         }
-        for grant in privilege_grants(tx, original, clone).await? {
+        for grant in privilege_grants(tx, source, clone).await? {
             tx.batch_execute(&grant)
                 .await
                 .map_err(sql_error("copy a privilege to the clone"))?;
         }
         Ok(())
+    }
+
+    /// The password (md5, salted with the stored name), then the privileges of `source` in the
+    /// categories copied, taking back what `user` holds beyond them (not on objects it owns).
+    async fn update_clone(
+        &self,
+        tx: &Transaction<'_>,
+        user: &str,
+        stored_name: &str,
+        source: &str,
+        password: &SecretValue,
+        _form: PasswordForm,
+    ) -> Result<(), PgError> {
+        execute_secret_sql(
+            tx,
+            &alter_user_password_sql(user, stored_name, password),
+            "set the password",
+        )
+        .await?;
+        match_privileges(tx, source, user).await
     }
 }
 

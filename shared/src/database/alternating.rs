@@ -1,6 +1,8 @@
 //! Alternating users: the superuser of the `masterarn` secret sets the password of the other
-//! user of the pair (`u` / `u_clone`), creating the clone on first use, so the previous
-//! credentials keep working until the next rotation.
+//! user of the pair (`u` / `u_clone`), creating it on first use, and gives it the privileges of
+//! the user AWSCURRENT names (the engine's model of "the same privileges"), so the previous
+//! credentials keep working until the next rotation and the two users are interchangeable
+//! whichever one is current.
 
 use std::sync::Arc;
 
@@ -80,6 +82,32 @@ impl<D: Database> AlternatingUsers<D> {
     pub fn database(&self) -> &D {
         &self.db
     }
+
+    /// A change that failed may have lost a race with a concurrent setSecret making the same
+    /// change: if the change is now complete, the work is done; otherwise `failed` stands.
+    /// Where one login proves a change (one account per user), an AWSPENDING login decides;
+    /// otherwise the server's records of every account do, read in a new superuser session
+    /// (the failed one may be cut off). Never accepts a change that is done on one account
+    /// only.
+    async fn settle(
+        &self,
+        master: &DatabaseSecret,
+        source: &str,
+        pending: &DatabaseSecret,
+        failed: RotationError,
+    ) -> Result<()> {
+        let db = &self.db;
+        if db.one_login_proves_a_change() {
+            return settle(db, pending, failed).await;
+        }
+        let Ok(mut session) = db.connect(master, Which::Superuser).await else {
+            return Err(failed);
+        };
+        match db.change_is_complete(&mut session, source, pending).await {
+            Ok(true) => Ok(()),
+            _ => Err(failed),
+        }
+    }
 }
 
 impl<D: Database> Rotation for AlternatingUsers<D> {
@@ -114,7 +142,11 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         let other = alternate_username(&current.username, db.username_limit())?;
         same_target(db, &current, Which::Current, &pending, &other)?;
         only_changed(&current, &pending, &["password", "username"])?;
-        if try_login(db, &pending, Which::Pending).await?.is_ok() {
+        // Privileges come from the user AWSCURRENT names, never from a name derived from the
+        // pending one (`x_clone_clone` -> `x_clone` must not receive an unrelated `x`'s).
+        let source = current.username.as_str();
+        let pending_logs_in = try_login(db, &pending, Which::Pending).await?.is_ok();
+        if pending_logs_in && db.one_login_proves_a_change() {
             return Ok(());
         }
         // Prove the current credentials are real before the superuser is used for anything.
@@ -127,24 +159,23 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         };
         let master = superuser_secret(db, ctx, &current, options).await?;
         let mut session = db.connect(&master, Which::Superuser).await?;
-        let exists = db.user_exists(&mut session, &pending.username).await?;
-        let original = pending
-            .username
-            .strip_suffix(CLONE_SUFFIX)
-            .filter(|o| !o.is_empty());
-        let changed = match (exists, original) {
-            (true, Some(original)) => db.update_clone(&mut session, original, &pending).await,
-            (true, None) => db.set_password(&mut session, &pending).await,
-            (false, Some(original)) => db.create_clone(&mut session, original, &pending).await,
-            (false, None) => {
-                return Err(RotationError::SetSecret(format!(
-                    "user {} does not exist; only the {CLONE_SUFFIX} user is created by rotation",
-                    pending.username
-                )));
-            }
+        // Several accounts per user: a login proved one of them; the server's records of all
+        // of them decide.
+        if pending_logs_in
+            && db
+                .change_is_complete(&mut session, source, &pending)
+                .await?
+        {
+            return Ok(());
+        }
+        let changed = if db.user_exists(&mut session, &pending.username).await? {
+            db.update_clone(&mut session, source, &pending).await
+        } else {
+            db.create_clone(&mut session, source, &pending).await
         };
+        drop(session);
         if let Err(e) = changed {
-            return settle(db, &pending, e).await;
+            return self.settle(&master, source, &pending, e).await;
         }
         // AWSCURRENT is another user, untouched: a failure here leaves it working.
         prove_login(db, &pending, Which::Pending)

@@ -26,17 +26,19 @@ pub enum FakeEvent {
         /// The user.
         user: String,
     },
-    /// `set_password` for `user`.
-    SetPassword {
+    /// `update_clone` for `user`.
+    UpdateClone {
         /// The user.
         user: String,
+        /// Whose privileges it gets.
+        source: String,
     },
     /// `create_clone`.
     CreateClone {
         /// The new user.
         clone: String,
         /// Whose privileges it gets.
-        original: String,
+        source: String,
     },
 }
 
@@ -50,6 +52,9 @@ pub enum Fault {
     FailAfterApplying,
     /// The server accepts the change but stores another password.
     StoreWrongly,
+    /// The change reaches one account of the user (the one a login from here matches) and
+    /// then fails: the others keep the old password (engines with several accounts per user).
+    ApplyPartly,
 }
 
 type LoginHook = Box<dyn FnMut(Which, &mut HashMap<String, String>) + Send>;
@@ -62,6 +67,17 @@ struct State {
     faults: Vec<Fault>,
     on_login: Option<LoginHook>,
     capabilities: Option<Capabilities>,
+    /// Users have several accounts: one login proves only one of them.
+    several_accounts: bool,
+    /// Users whose change reached only some of their accounts.
+    partly_changed: HashSet<String>,
+    /// Login user -> the user the session says it is (a proxied or anonymous account).
+    session_users: HashMap<String, String>,
+    /// Users, and which of their login attempts (1-based, counted from the fake's start) find
+    /// the server unreachable.
+    unreachable: HashMap<String, Vec<usize>>,
+    /// Login attempts so far, per user.
+    attempts: HashMap<String, usize>,
 }
 
 /// The fake engine; clones share one state, so a test keeps a handle to inspect it.
@@ -114,6 +130,36 @@ impl FakeDatabase {
     pub fn with_capabilities(self, capabilities: Capabilities) -> Self {
         self.lock().capabilities = Some(capabilities);
         self
+    }
+
+    /// Users have several accounts (as on MySQL): one login no longer proves a change, and
+    /// [`Fault::ApplyPartly`] leaves a user changed on one account only.
+    pub fn with_several_accounts(self) -> Self {
+        self.lock().several_accounts = true;
+        self
+    }
+
+    /// Sessions of `login` say they are `session_user` (as MySQL's `CURRENT_USER()` does for a
+    /// proxied or anonymous account, or a server that stores the name in another case).
+    pub fn with_session_user(self, login: &str, session_user: &str) -> Self {
+        self.lock()
+            .session_users
+            .insert(login.to_string(), session_user.to_string());
+        self
+    }
+
+    /// The login attempts of `user` numbered in `attempts` (1-based, counting every attempt
+    /// since the fake was made) find the server unreachable, as a connection limit, a timeout
+    /// or a network fault would, whatever the password.
+    pub fn unreachable_logins_of(&self, user: &str, attempts: &[usize]) {
+        self.lock()
+            .unreachable
+            .insert(user.to_string(), attempts.to_vec());
+    }
+
+    /// True when `user`'s last change reached only some of its accounts.
+    pub fn partly_changed(&self, user: &str) -> bool {
+        self.lock().partly_changed.contains(user)
     }
 
     /// `user`'s password now, if the user exists.
@@ -178,8 +224,14 @@ impl FakeDatabase {
             })),
             source: None,
         };
+        state.partly_changed.remove(user);
         match fault {
             Some(Fault::Fail) => Err(failed()),
+            Some(Fault::ApplyPartly) => {
+                state.passwords.insert(user.into(), password.into());
+                state.partly_changed.insert(user.into());
+                Err(failed())
+            }
             Some(Fault::FailAfterApplying) => {
                 state.passwords.insert(user.into(), password.into());
                 Err(failed())
@@ -224,6 +276,23 @@ impl Database for FakeDatabase {
             state.on_login = Some(hook);
         }
         let user = secret.username.clone();
+        let attempt = {
+            let n = state.attempts.entry(user.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if state
+            .unreachable
+            .get(&user)
+            .is_some_and(|at| at.contains(&attempt))
+        {
+            return Err(RotationError::DatabaseUnreachable {
+                which: which.label().into(),
+                host: secret.host.clone(),
+                port: 5432,
+                detail: "injected: too many connections".into(),
+            });
+        }
         let accepted = !state.refused_users.contains(&user)
             && state.passwords.get(&user).map(String::as_str) == Some(secret.password().expose());
         state.events.push(FakeEvent::Login {
@@ -232,6 +301,7 @@ impl Database for FakeDatabase {
             accepted,
         });
         if accepted {
+            let user = state.session_users.get(&user).cloned().unwrap_or(user);
             Ok(FakeSession { user })
         } else {
             Err(RotationError::AuthenticationFailed {
@@ -263,27 +333,47 @@ impl Database for FakeDatabase {
         Ok(self.lock().passwords.contains_key(user))
     }
 
-    async fn set_password(
+    async fn update_clone(
         &self,
         _session: &mut FakeSession,
+        source: &str,
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let user = &pending.username;
-        let event = FakeEvent::SetPassword { user: user.clone() };
+        let event = FakeEvent::UpdateClone {
+            user: user.clone(),
+            source: source.to_string(),
+        };
         self.change(event, user, pending.password().expose())
     }
 
     async fn create_clone(
         &self,
         _session: &mut FakeSession,
-        original: &str,
+        source: &str,
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let clone = &pending.username;
         let event = FakeEvent::CreateClone {
             clone: clone.clone(),
-            original: original.to_string(),
+            source: source.to_string(),
         };
         self.change(event, clone, pending.password().expose())
+    }
+
+    fn one_login_proves_a_change(&self) -> bool {
+        !self.lock().several_accounts
+    }
+
+    async fn change_is_complete(
+        &self,
+        _session: &mut FakeSession,
+        _source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<bool> {
+        let state = self.lock();
+        let user = &pending.username;
+        Ok(!state.partly_changed.contains(user)
+            && state.passwords.get(user).map(String::as_str) == Some(pending.password().expose()))
     }
 }

@@ -55,6 +55,44 @@ pub(crate) async fn prove_login<D: Database>(
     Ok(())
 }
 
+/// True when `e` says the credentials were refused or logged in as another user: the only
+/// verification failures that prove a password change did not take.
+pub(crate) fn refused(e: &RotationError) -> bool {
+    matches!(
+        e,
+        RotationError::AuthenticationFailed { .. } | RotationError::TestSecret(_)
+    )
+}
+
+/// Before a user changes its own password: the session must be `secret`'s user. A login can
+/// be mapped to another account (MySQL's proxy users and anonymous accounts: `CURRENT_USER()`
+/// is then that account, and a password change would change it), and a server that folds case
+/// (Redshift) may store the name differently from the secret. Nothing is changed either way.
+pub(crate) async fn same_session_user<D: Database>(
+    db: &D,
+    session: &mut D::Session,
+    secret: &DatabaseSecret,
+    which: Which,
+) -> Result<()> {
+    let user = db.session_user(session).await?;
+    if user == secret.username {
+        return Ok(());
+    }
+    if user.to_lowercase() == secret.username.to_lowercase() {
+        return Err(RotationError::malformed(
+            which.label(),
+            format!(
+                "the server stores user {} as {user}, a name that differs only in case; md5 passwords are salted with the name the client sends, so the new password would not log in. Set username to {user}. Nothing was changed",
+                secret.username
+            ),
+        ));
+    }
+    Err(RotationError::ConfusedDeputy(format!(
+        "the {which} credentials of user {} logged in as {user} (a proxied or anonymous account, or another user); refusing to change that account's password",
+        secret.username
+    )))
+}
+
 /// testSecret and the finishSecret guard for both strategies: log in as AWSPENDING and check
 /// who the session is.
 pub(crate) async fn test_pending<D: Database>(db: &D, value: &SecretValue) -> Result<()> {

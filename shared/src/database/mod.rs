@@ -169,40 +169,52 @@ pub trait Database: Send + Sync {
         user: &str,
     ) -> impl Future<Output = Result<bool>> + Send;
 
-    /// As superuser: sets `pending`'s password for its user.
-    fn set_password(
-        &self,
-        session: &mut Self::Session,
-        pending: &DatabaseSecret,
-    ) -> impl Future<Output = Result<()>> + Send;
-
-    /// As superuser: sets the password of `pending`'s user, an existing clone of `original`.
-    /// Engines that keep the clone's privileges in step with the original's on every rotation
-    /// (MySQL and MariaDB, as their official functions do) copy them here too; by default only
-    /// the password is set.
+    /// As superuser: makes `pending`'s user, which exists, hold `source`'s privileges (the
+    /// user AWSCURRENT names, whichever of the pair that is) as the engine's model has it, and
+    /// sets its password. MySQL and MariaDB copy everything and revoke what `source` lacks, as
+    /// their official functions copy `SHOW GRANTS` on every rotation; PostgreSQL keeps the
+    /// clone a member of the original role; Redshift copies (and takes back) the privileges it
+    /// enumerates.
     ///
     /// Like [`Database::create_clone`], the pending password must log in only once everything
-    /// else is done: a failure after AWSPENDING logs in is taken for a concurrent setSecret
-    /// that finished.
+    /// else is done (one transaction, or the password set last).
     fn update_clone(
         &self,
         session: &mut Self::Session,
-        original: &str,
+        source: &str,
         pending: &DatabaseSecret,
-    ) -> impl Future<Output = Result<()>> + Send {
-        let _ = original;
-        self.set_password(session, pending)
-    }
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// As superuser: creates `pending`'s user, able to log in with its password and with the
-    /// privileges of `original`. Must tolerate a concurrent creation of the same user (then set
-    /// its password). The pending password must log in only once the privileges are in place
-    /// (one transaction, or the password set last): setSecret settles any failure by an
-    /// AWSPENDING login, and would take a half-made clone that logs in for a finished one.
+    /// privileges of `source` (the user AWSCURRENT names). Must tolerate a concurrent creation
+    /// of the same user (then finish it as [`Database::update_clone`] does). The pending
+    /// password must log in only once the privileges are in place (one transaction, or the
+    /// password set last): setSecret settles a failure by checking the change is done, and
+    /// would take a half-made clone that logs in for a finished one.
     fn create_clone(
         &self,
         session: &mut Self::Session,
-        original: &str,
+        source: &str,
         pending: &DatabaseSecret,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// True when one AWSPENDING login proves a change is complete: a user is one login
+    /// (PostgreSQL, Redshift). False for engines where a user has several accounts (MySQL and
+    /// MariaDB: one per host pattern) and a login proves only the one matching the function's
+    /// address; success is then decided by [`Database::change_is_complete`].
+    fn one_login_proves_a_change(&self) -> bool {
+        true
+    }
+
+    /// As superuser, for engines where one login does not prove a change: whether `pending`'s
+    /// user is a finished copy of `source` holding the pending password, on every account.
+    fn change_is_complete(
+        &self,
+        session: &mut Self::Session,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = (session, source, pending);
+        async { Ok(false) }
+    }
 }

@@ -1,9 +1,11 @@
 //! Single user: the user changes its own password, logging in with AWSCURRENT (or, if that no
-//! longer works, AWSPREVIOUS), and the change is verified by an AWSPENDING login before
-//! setSecret returns; a change that does not log in is set back.
+//! longer works, AWSPREVIOUS) after checking the session really is that user, and the change
+//! is verified by an AWSPENDING login before setSecret returns; a change whose new password is
+//! refused is set back, a verification that fails for any other reason is not.
 
 use super::login::{
-    only_changed, parse, prove_login, same_target, settle, test_pending, try_login, with_hint,
+    only_changed, parse, prove_login, refused, same_session_user, same_target, settle,
+    test_pending, try_login, with_hint,
 };
 use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
@@ -39,10 +41,10 @@ impl<D: Database> SingleUser<D> {
         ctx: &StepContext<'_, S>,
         current: &DatabaseSecret,
         pending: &DatabaseSecret,
-    ) -> Result<Option<(D::Session, DatabaseSecret)>> {
+    ) -> Result<Option<(D::Session, DatabaseSecret, Which)>> {
         let db = &self.db;
         let current_failed = match try_login(db, current, Which::Current).await? {
-            Ok(session) => return Ok(Some((session, current.clone()))),
+            Ok(session) => return Ok(Some((session, current.clone(), Which::Current))),
             Err(refused) => refused,
         };
         // A retry, or a concurrent setSecret, may have set the password already.
@@ -59,7 +61,7 @@ impl<D: Database> SingleUser<D> {
         same_target(db, &previous, Which::Previous, pending, &previous.username)?;
         previous.ssl = current.ssl;
         match try_login(db, &previous, Which::Previous).await? {
-            Ok(session) => Ok(Some((session, previous))),
+            Ok(session) => Ok(Some((session, previous, Which::Previous))),
             Err(e) => Err(with_hint(
                 e,
                 "AWSCURRENT was refused too, so the password cannot be changed",
@@ -114,27 +116,56 @@ impl<D: Database> Rotation for SingleUser<D> {
         // Checked before any login, so a crafted AWSPENDING never reaches another server.
         same_target(db, &current, Which::Current, &pending, &current.username)?;
         only_changed(&current, &pending, &["password"])?;
-        let (mut session, used) = match self.login_for_change(ctx, &current, &pending).await {
+        let (mut session, used, which) = match self.login_for_change(ctx, &current, &pending).await
+        {
             Ok(Some(found)) => found,
             // AWSPENDING logs in already: nothing to change.
             Ok(None) => return Ok(()),
-            // Whatever failed, a concurrent setSecret may have changed the password after our
-            // AWSPENDING login was refused: if AWSPENDING works now, the work is done and a
-            // duplicate delivery must not fail the rotation.
+            // Whatever failed, a concurrent setSecret may have changed the password after
+            // our AWSPENDING login was refused: if AWSPENDING works now, the work is done
+            // and a duplicate delivery must not fail the rotation.
             Err(e) => return settle(db, &pending, e).await,
         };
+        // The statement changes the session's own account: make sure that is the secret's
+        // user, not a proxied or anonymous account the login was mapped to.
+        same_session_user(db, &mut session, &used, which).await?;
         if let Err(e) = db.set_own_password(&mut session, &used, &pending).await {
             return settle(db, &pending, e).await;
         }
-        let Err(cause) = prove_login(db, &pending, Which::Pending).await else {
-            return Ok(());
+        let cause = match prove_login(db, &pending, Which::Pending).await {
+            Ok(()) => return Ok(()),
+            Err(cause) => cause,
         };
-        let outcome = self.set_back(&mut session, &pending, &used).await;
-        Err(RotationError::PasswordChangeUnverified {
-            user: pending.username.clone(),
-            outcome,
-            source: Box::new(cause),
-        })
+        if refused(&cause) {
+            // The server took the change but the new password does not log in: set the old
+            // one back while the changing session is still open.
+            let outcome = self.set_back(&mut session, &pending, &used).await;
+            return Err(RotationError::PasswordChangeUnverified {
+                user: pending.username.clone(),
+                outcome,
+                source: Box::new(cause),
+            });
+        }
+        // Not a refusal (no answer, too many connections, TLS): the change may well be right,
+        // and setting the old password back could fail on its own (MySQL PASSWORD HISTORY) or
+        // undo a good change. Close the changing session (it may hold the user's last
+        // connection slot) and try once more.
+        drop(session);
+        match prove_login(db, &pending, Which::Pending).await {
+            Ok(()) => Ok(()),
+            Err(again) => Err(RotationError::PasswordChangeUnverified {
+                user: pending.username.clone(),
+                outcome: format!(
+                    "the old password was not set back, because the first verification failed for a reason other than a refused password ({cause}); AWSPENDING is probably the password now, and the next setSecret checks that first{}",
+                    if refused(&again) {
+                        format!("; the second verification was refused, so log in as an administrator and set the AWSCURRENT password of {} by hand", used.username)
+                    } else {
+                        String::new()
+                    }
+                ),
+                source: Box::new(again),
+            }),
+        }
     }
 
     async fn verify_pending<S: SecretStore>(

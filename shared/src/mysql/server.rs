@@ -22,6 +22,10 @@ pub struct Server {
     pub version: (u32, u32, u32),
     /// False under `NO_BACKSLASH_ESCAPES`.
     pub backslash_escapes: bool,
+    /// MariaDB with a password-validation plugin and `strict_password_validation` (its
+    /// default): every statement that sets a password as a hash is refused, so passwords are
+    /// sent as plaintext (over TLS only). Read separately; false from [`Server::detect`].
+    pub plaintext_passwords: bool,
 }
 
 /// The oldest MySQL this adapter changes passwords on (`ALTER USER ... IDENTIFIED WITH ... AS`).
@@ -64,6 +68,7 @@ impl Server {
             family,
             version: parsed,
             backslash_escapes,
+            plaintext_passwords: false,
         })
     }
 

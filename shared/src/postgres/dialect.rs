@@ -3,7 +3,7 @@
 use tokio_postgres::{Client, Transaction};
 
 use super::engine::{execute_secret_sql, hashed_password, Dialect, PasswordForm, SessionLimits};
-use super::error::{sql_error, PgError};
+use super::error::{column, sql_error, PgError};
 use super::sql::{quote_ident, quote_literal};
 use crate::secret::SecretValue;
 
@@ -58,11 +58,12 @@ pub fn alter_role_password_sql(
     )
 }
 
-/// The statements that create the clone (one transaction). PostgreSQL keeps a quoted name as
-/// written, so the clone's name is its md5 salt.
+/// The statements that create the clone (one transaction), a member of `source`, the user
+/// AWSCURRENT names. PostgreSQL keeps a quoted name as written, so the clone's name is its md5
+/// salt.
 pub fn create_clone_sql(
     clone: &str,
-    original: &str,
+    source: &str,
     password: &SecretValue,
     form: PasswordForm,
     acts_as_original: bool,
@@ -70,17 +71,26 @@ pub fn create_clone_sql(
     let mut sql = format!(
         "CREATE ROLE {c} WITH LOGIN PASSWORD {v}; GRANT {o} TO {c};",
         c = quote_ident(clone),
-        o = quote_ident(original),
+        o = quote_ident(source),
         v = quote_literal(&hashed_password(form, clone, password))
     );
     if acts_as_original {
         sql.push_str(&format!(
             " ALTER ROLE {} SET role = {};",
             quote_ident(clone),
-            quote_literal(original)
+            quote_literal(source)
         ));
     }
     sql
+}
+
+/// Whether `$1` is a member of `$2`, and `$2` of `$1` (directly or not).
+pub const MEMBERSHIP_SQL: &str =
+    "SELECT pg_has_role($1::text, $2::text, 'MEMBER'), pg_has_role($2::text, $1::text, 'MEMBER')";
+
+/// `GRANT "source" TO "user"`.
+pub fn grant_membership_sql(source: &str, user: &str) -> String {
+    format!("GRANT {} TO {}", quote_ident(source), quote_ident(user))
 }
 
 impl Dialect for Postgres {
@@ -115,7 +125,10 @@ impl Dialect for Postgres {
             )
             .await
             .map_err(sql_error("read the server version and password_encryption, set the time limits"))?;
-        postgres_password_form(row.get(0), row.get::<_, String>(1).as_str())
+        let operation = "read the server version and password_encryption";
+        let version: i32 = column(&row, 0, operation)?;
+        let encryption: String = column(&row, 1, operation)?;
+        postgres_password_form(version, &encryption)
     }
 
     fn set_password_sql(
@@ -136,12 +149,43 @@ impl Dialect for Postgres {
         &self,
         tx: &Transaction<'_>,
         clone: &str,
-        original: &str,
+        source: &str,
         password: &SecretValue,
         form: PasswordForm,
     ) -> Result<(), PgError> {
-        let sql = create_clone_sql(clone, original, password, form, self.clone_acts_as_original);
+        let sql = create_clone_sql(clone, source, password, form, self.clone_acts_as_original);
         execute_secret_sql(tx, &sql, "create the clone user").await
+    }
+
+    /// The password, and membership of `source` unless one of the two is already a member of
+    /// the other: the clone (a member of the original role) has the original's privileges,
+    /// and the original is not made a member of its clone (that would be a cycle).
+    async fn update_clone(
+        &self,
+        tx: &Transaction<'_>,
+        user: &str,
+        stored_name: &str,
+        source: &str,
+        password: &SecretValue,
+        form: PasswordForm,
+    ) -> Result<(), PgError> {
+        let sql = alter_role_password_sql(user, stored_name, password, form);
+        execute_secret_sql(tx, &sql, "set the password").await?;
+        let operation = "check the pair's membership";
+        let row = tx
+            .query_one(MEMBERSHIP_SQL, &[&user, &source])
+            .await
+            .map_err(sql_error(operation))?;
+        let (pending_in_source, source_in_pending): (bool, bool) =
+            (column(&row, 0, operation)?, column(&row, 1, operation)?);
+        if !pending_in_source && !source_in_pending {
+            tx.batch_execute(&grant_membership_sql(source, user))
+                .await
+                .map_err(sql_error(
+                    "make the pending user a member of the current user's role",
+                ))?;
+        }
+        Ok(())
     }
 }
 

@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
 use super::connect::Connector;
-use super::error::{sql_error, PgError};
+use super::error::{column, sql_error, PgError};
 use crate::database::{Capabilities, Database, DatabaseSecret, NameLimit, Which};
-use crate::error::Result;
+use crate::error::{Result, RotationError};
 use crate::secret::SecretValue;
 
 /// How the server stores passwords, and so the hashed form a password is sent in.
@@ -84,15 +84,34 @@ pub trait Dialect: Send + Sync {
         form: PasswordForm,
     ) -> String;
     /// A query with one parameter (the user name) returning the name as the server stores it
-    /// (one text column) when the user exists.
+    /// (one text column) for each user it may be: exactly that name or, where the server
+    /// folds case ([`Dialect::folds_case`]), any name equal to it ignoring case.
     fn user_exists_sql(&self) -> &'static str;
-    /// Creates `clone` with `password` (in `form`) and the privileges of `original`. `tx` is a
-    /// transaction the engine commits afterwards, so a failure leaves no half-made user.
+    /// True when the server folds user names to lower case (Redshift by default): a secret
+    /// whose user name differs from the stored one only in case cannot log in with an md5
+    /// password (salted with the name the client sends), so it is refused before any change.
+    fn folds_case(&self) -> bool {
+        false
+    }
+    /// Creates `clone` with `password` (in `form`) and the privileges of `source`, the user
+    /// AWSCURRENT names. `tx` is a transaction the engine commits afterwards, so a failure
+    /// leaves no half-made user.
     fn create_clone(
         &self,
         tx: &Transaction<'_>,
         clone: &str,
-        original: &str,
+        source: &str,
+        password: &SecretValue,
+        form: PasswordForm,
+    ) -> impl Future<Output = Result<(), PgError>> + Send;
+    /// Sets the existing `user`'s password (in `form`, md5-salted with `stored_name`) and gives
+    /// it the privileges of `source` as this engine models them, in the transaction `tx`.
+    fn update_clone(
+        &self,
+        tx: &Transaction<'_>,
+        user: &str,
+        stored_name: &str,
+        source: &str,
         password: &SecretValue,
         form: PasswordForm,
     ) -> impl Future<Output = Result<(), PgError>> + Send;
@@ -117,11 +136,21 @@ pub async fn stored_name(
     sql: &str,
     user: &str,
 ) -> Result<String, PgError> {
-    let row = client
-        .query_opt(sql, &[&user])
+    let rows = client
+        .query(sql, &[&user])
         .await
         .map_err(sql_error("look the user up"))?;
-    Ok(row.map(|r| r.get(0)).unwrap_or_else(|| user.to_string()))
+    let mut names = Vec::with_capacity(rows.len());
+    for row in &rows {
+        names.push(column::<String>(row, 0, "look the user up")?);
+    }
+    // The exact name if it is stored so, else the one the server folded it to.
+    Ok(names
+        .iter()
+        .find(|n| n.as_str() == user)
+        .or(names.first())
+        .cloned()
+        .unwrap_or_else(|| user.to_string()))
 }
 
 /// An open session and, once prepared, the password form its server stores.
@@ -205,7 +234,7 @@ impl<D: Dialect> Database for PgEngine<D> {
             .query_one("SELECT session_user::text", &[])
             .await
             .map_err(sql_error("read session_user"))?;
-        Ok(row.get(0))
+        Ok(column(&row, 0, "read session_user")?)
     }
 
     async fn set_own_password(
@@ -227,33 +256,55 @@ impl<D: Dialect> Database for PgEngine<D> {
     }
 
     async fn user_exists(&self, session: &mut PgSession, user: &str) -> Result<bool> {
-        let row = session
+        let rows = session
             .client
-            .query_opt(self.dialect.user_exists_sql(), &[&user])
+            .query(self.dialect.user_exists_sql(), &[&user])
             .await
             .map_err(sql_error("look the user up"))?;
-        Ok(row.is_some())
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in &rows {
+            stored.push(column::<String>(row, 0, "look the user up")?);
+        }
+        match stored.first() {
+            None => Ok(false),
+            Some(_) if stored.iter().any(|s| s == user) => Ok(true),
+            Some(other) => Err(RotationError::malformed(
+                "AWSPENDING",
+                format!(
+                    "user {user} is stored by the server as {other}, a name that differs only in case; md5 passwords are salted with the name the client sends, so a password set for it would not log in. Use the stored name as the username in AWSCURRENT (the pair's other name follows from it). Nothing was changed"
+                ),
+            )),
+        }
     }
 
-    async fn set_password(&self, session: &mut PgSession, pending: &DatabaseSecret) -> Result<()> {
+    async fn update_clone(
+        &self,
+        session: &mut PgSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
         let form = self.prepare(session).await?;
         let user = &pending.username;
-        let salt = match form {
-            PasswordForm::Md5 => {
-                stored_name(&session.client, self.dialect.user_exists_sql(), user).await?
-            }
-            PasswordForm::ScramSha256 => user.clone(),
-        };
-        let sql = self
-            .dialect
-            .set_password_sql(user, &salt, &pending.password(), form);
-        Ok(execute_secret_sql(&session.client, &sql, "set the password").await?)
+        let salt = stored_name(&session.client, self.dialect.user_exists_sql(), user).await?;
+        let password = pending.password();
+        let tx = session
+            .client
+            .transaction()
+            .await
+            .map_err(sql_error("begin the clone transaction"))?;
+        self.dialect
+            .update_clone(&tx, user, &salt, source, &password, form)
+            .await?;
+        tx.commit()
+            .await
+            .map_err(sql_error("commit the clone transaction"))?;
+        Ok(())
     }
 
     async fn create_clone(
         &self,
         session: &mut PgSession,
-        original: &str,
+        source: &str,
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let form = self.prepare(session).await?;
@@ -265,7 +316,7 @@ impl<D: Dialect> Database for PgEngine<D> {
                 .await
                 .map_err(sql_error("begin the clone transaction"))?;
             self.dialect
-                .create_clone(&tx, clone, original, &password, form)
+                .create_clone(&tx, clone, source, &password, form)
                 .await?;
             tx.commit()
                 .await
@@ -274,8 +325,8 @@ impl<D: Dialect> Database for PgEngine<D> {
         .await;
         match created {
             // A concurrent setSecret created the clone between our lookup and our CREATE: the
-            // transaction rolled back; set the password on the user it made.
-            Err(e) if e.is_duplicate_object() => self.set_password(session, pending).await,
+            // transaction rolled back; finish the user it made.
+            Err(e) if e.is_duplicate_object() => self.update_clone(session, source, pending).await,
             other => Ok(other?),
         }
     }

@@ -88,6 +88,16 @@ impl From<PgError> for RotationError {
     }
 }
 
+/// Column `i` of `row`, read without panicking: a NULL or a value of another type is the
+/// statement's error (`operation`), never a panic (the driver's `Row::get` panics).
+pub fn column<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    i: usize,
+    operation: &str,
+) -> Result<T, PgError> {
+    row.try_get(i).map_err(|e| PgError::statement(operation, e))
+}
+
 /// Maps the error of a statement without password material.
 pub fn sql_error(operation: &str) -> impl Fn(tokio_postgres::Error) -> PgError + '_ {
     move |e| PgError::statement(operation, e)

@@ -11,12 +11,12 @@ mod sql;
 
 pub use connect::{Connector, CONNECT_TIMEOUT};
 pub use dialect::{
-    alter_role_password_sql, create_clone_sql, postgres_password_form, Postgres, ENGINES,
-    MIN_SERVER_VERSION_NUM,
+    alter_role_password_sql, create_clone_sql, grant_membership_sql, postgres_password_form,
+    Postgres, ENGINES, MEMBERSHIP_SQL, MIN_SERVER_VERSION_NUM,
 };
 pub use engine::{
     execute_secret_sql, hashed_password, stored_name, Dialect, PasswordForm, PgEngine, PgSession,
     SessionLimits,
 };
-pub use error::{sql_error, PgError};
+pub use error::{column, sql_error, PgError};
 pub use sql::{quote_ident, quote_literal};

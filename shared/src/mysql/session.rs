@@ -1,0 +1,217 @@
+//! An open MySQL-wire session and the few ways the engine talks through it: statements whose
+//! failure may quote password material (only the error code is kept), and rows read as plain
+//! bytes, never through the driver's typed conversions (which panic on a NULL or a value of
+//! another type, with the row in the panic message: `SHOW CREATE USER` rows hold hashes).
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Params, Row, Value};
+
+use super::connect::server_error;
+use super::server::{Family, Server};
+use crate::error::{Cause, Result, RotationError};
+
+/// The server error code for "you need the SUPER privilege" (and similar).
+const NEEDS_PRIVILEGE: u16 = 1227;
+/// MariaDB/MySQL: the password does not satisfy the password-validation policy.
+const POLICY_REFUSED: u16 = 1819;
+/// MariaDB: statement refused because `--strict-password-validation` is on.
+const STRICT_VALIDATION: u16 = 1290;
+
+/// An open session and, once prepared, what its server is.
+pub struct MySession {
+    pub(super) conn: Conn,
+    pub(super) server: Option<Server>,
+    /// The secret this session logged in with says `"ssl": false`: its owner allows plaintext.
+    plaintext_allowed: bool,
+    /// Whether the session runs over TLS, once asked.
+    tls: Option<bool>,
+    /// Whether this session asked the server to keep it out of the general log.
+    general_log_off: bool,
+}
+
+/// One column of a row: its bytes as the server sent them, None for NULL.
+pub(super) type Cell = Option<Vec<u8>>;
+
+impl MySession {
+    /// A session over `conn`; `plaintext_allowed` when its secret said `"ssl": false`.
+    pub(super) fn new(conn: Conn, plaintext_allowed: bool) -> Self {
+        Self {
+            conn,
+            server: None,
+            plaintext_allowed,
+            tls: None,
+            general_log_off: false,
+        }
+    }
+
+    /// Runs a statement that carries no secret.
+    pub(super) async fn execute(&mut self, sql: &str, operation: &str) -> Result<()> {
+        self.conn
+            .query_drop(sql)
+            .await
+            .map_err(statement_error(operation, false))
+    }
+
+    /// Runs a statement, handing back the driver's error as it is (for callers that react to
+    /// a code); map it with [`statement_error`].
+    pub(super) async fn try_execute(
+        &mut self,
+        sql: &str,
+    ) -> std::result::Result<(), mysql_async::Error> {
+        self.conn.query_drop(sql).await
+    }
+
+    /// Runs a statement that carries password material: on failure only the error code is
+    /// kept (the server's message can quote the statement), with what the code means.
+    pub(super) async fn execute_secret(&mut self, sql: &str, operation: &str) -> Result<()> {
+        self.conn
+            .query_drop(sql)
+            .await
+            .map_err(statement_error(operation, true))
+    }
+
+    /// The rows of a text query, each column as bytes.
+    pub(super) async fn query_rows(
+        &mut self,
+        sql: &str,
+        operation: &str,
+        carries_secret: bool,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let rows: Vec<Row> = self
+            .conn
+            .query(sql)
+            .await
+            .map_err(statement_error(operation, carries_secret))?;
+        rows.iter().map(|r| cells(r, operation)).collect()
+    }
+
+    /// The rows of a prepared query with `params`, each column as bytes.
+    pub(super) async fn exec_rows(
+        &mut self,
+        sql: &str,
+        params: impl Into<Params> + Send,
+        operation: &str,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let rows: Vec<Row> = self
+            .conn
+            .exec(sql, params)
+            .await
+            .map_err(statement_error(operation, false))?;
+        rows.iter().map(|r| cells(r, operation)).collect()
+    }
+
+    /// Fails unless the session may carry a plaintext password: it runs over TLS (as the
+    /// server says), or its secret says `"ssl": false`. A session that fell back to plaintext
+    /// (`ALLOW_PLAINTEXT_FALLBACK`) never may.
+    pub(super) async fn require_private(&mut self, why: &str) -> Result<()> {
+        if self.plaintext_allowed {
+            return Ok(());
+        }
+        if self.tls.is_none() {
+            let rows = self
+                .query_rows(
+                    "SHOW SESSION STATUS LIKE 'Ssl_cipher'",
+                    "read the session's TLS cipher",
+                    false,
+                )
+                .await?;
+            let cipher = rows.first().and_then(|r| r.get(1)).cloned().flatten();
+            self.tls = Some(cipher.is_some_and(|c| !c.is_empty()));
+        }
+        if self.tls == Some(true) {
+            return Ok(());
+        }
+        Err(RotationError::SetSecret(format!(
+            "{why}, and this session has no TLS (the server offered none and ALLOW_PLAINTEXT_FALLBACK let the login go ahead): refusing to send a password in the clear. Give the server TLS, or set \"ssl\": false in the secret if the network path is trusted"
+        )))
+    }
+
+    /// Before a statement that carries a plaintext password: MariaDB keeps it out of the
+    /// general log when the session has the privilege to ask (`sql_log_off`; an RDS master
+    /// user does not, and then the general log, off by default, records it). Asked once.
+    pub(super) async fn keep_out_of_general_log(&mut self, server: &Server) -> Result<()> {
+        if server.family != Family::MariaDb || self.general_log_off {
+            return Ok(());
+        }
+        self.general_log_off = true;
+        match self.conn.query_drop("SET SESSION sql_log_off = 1").await {
+            Ok(()) => Ok(()),
+            Err(mysql_async::Error::Server(e)) if e.code == NEEDS_PRIVILEGE => Ok(()),
+            Err(e) => Err(statement_error(
+                "turn the general log off for the session",
+                false,
+            )(e)),
+        }
+    }
+}
+
+/// The columns of `row` as bytes. Only byte, integer and float values are expected.
+fn cells(row: &Row, operation: &str) -> Result<Vec<Cell>> {
+    (0..row.len())
+        .map(|i| match row.as_ref(i) {
+            None | Some(Value::NULL) => Ok(None),
+            Some(Value::Bytes(b)) => Ok(Some(b.clone())),
+            Some(Value::Int(n)) => Ok(Some(n.to_string().into_bytes())),
+            Some(Value::UInt(n)) => Ok(Some(n.to_string().into_bytes())),
+            Some(Value::Float(n)) => Ok(Some(n.to_string().into_bytes())),
+            Some(Value::Double(n)) => Ok(Some(n.to_string().into_bytes())),
+            Some(_) => Err(RotationError::UnsupportedServer(format!(
+                "{operation}: the server answered with a date or time where a name or number was expected"
+            ))),
+        })
+        .collect()
+}
+
+/// Column `i` of `row` as text; `what` names it in errors (a NULL or non-UTF-8 value is an
+/// error, never a panic, and the value is never quoted).
+pub(super) fn text(row: &[Cell], i: usize, what: &str) -> Result<String> {
+    match row.get(i) {
+        Some(Some(bytes)) => String::from_utf8(bytes.clone())
+            .map_err(|_| RotationError::UnsupportedServer(format!("{what} is not valid UTF-8"))),
+        _ => Err(RotationError::UnsupportedServer(format!(
+            "{what} is missing (NULL)"
+        ))),
+    }
+}
+
+/// Column `i` of `row` as bytes; NULL is empty.
+pub(super) fn bytes(row: &[Cell], i: usize) -> Vec<u8> {
+    row.get(i).cloned().flatten().unwrap_or_default()
+}
+
+/// Maps a driver error of the statement `operation`. For statements that carry password
+/// material the server's message is dropped and the code explained.
+pub(super) fn statement_error(
+    operation: &str,
+    carries_secret: bool,
+) -> impl Fn(mysql_async::Error) -> RotationError + '_ {
+    move |e| {
+        let server = match &e {
+            mysql_async::Error::Server(s) => {
+                let mut detail = server_error(s, !carries_secret);
+                if carries_secret {
+                    detail.message = explain(s.code).map(str::to_string);
+                }
+                Some(Box::new(detail))
+            }
+            _ => None,
+        };
+        RotationError::Database {
+            operation: operation.to_string(),
+            server,
+            source: (!carries_secret).then(|| Box::new(e) as Cause),
+        }
+    }
+}
+
+/// What a server error code means, for statements whose own message is not repeated.
+fn explain(code: u16) -> Option<&'static str> {
+    match code {
+        POLICY_REFUSED => Some("the server's password-validation policy refused the password: make the generated passwords meet it (template parameters passwordLength, excludeCharacters, excludePunctuation, ...)"),
+        STRICT_VALIDATION => Some("the server refuses hashed passwords (strict password validation)"),
+        NEEDS_PRIVILEGE | 1044 | 1142 => Some("access denied: the user running the statement lacks a privilege it needs"),
+        1396 => Some("the server refused the account change (for example a password-validation plugin refusing a hash, or the account changed meanwhile)"),
+        3638 => Some("the password is in the account's password history"),
+        _ => None,
+    }
+}
