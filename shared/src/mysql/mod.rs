@@ -5,6 +5,7 @@
 
 mod connect;
 mod engine;
+mod fallback;
 mod server;
 mod show;
 mod sql;
