@@ -75,6 +75,30 @@ impl PasswordBait {
             })
     }
 
+    /// Panics unless the client broke no protocol rule, the server got as far as its password
+    /// request at least once, the client sent nothing after any request, and none of
+    /// `passwords` reached the server at all.
+    pub fn assert_nothing_given_away(&self, passwords: &[String]) {
+        assert!(self.violations().is_empty(), "{:?}", self.violations());
+        assert!(
+            self.requests() > 0,
+            "the server never asked for the password"
+        );
+        for connection in self.connections() {
+            assert!(
+                connection.after_request.is_empty(),
+                "the client answered the request: {:?}",
+                connection.after_request
+            );
+        }
+        for password in passwords {
+            assert!(
+                !self.received_contains(password.as_bytes()),
+                "a password reached the server"
+            );
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Record> {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
     }
