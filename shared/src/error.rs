@@ -232,6 +232,21 @@ pub enum RotationError {
         detail: String,
     },
 
+    /// On the plaintext fallback (`ALLOW_PLAINTEXT_FALLBACK`), the server asked for the password
+    /// in a form that hands it over; the connection was cut before any password material was
+    /// sent. Reported as `TlsFailure`: TLS could not be used and nothing was sent in plaintext.
+    #[error("TLS to {host}:{port} could not be used with the {which} secret: the server offered no TLS, and on the plaintext fallback it asked for the password {request}. The connection was cut and no password was sent; set \"ssl\": true in the secret (TLS required) or enable TLS on the server")]
+    FallbackAuthRefused {
+        /// Which version.
+        which: String,
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// How the server asked for the password, and why that is refused.
+        request: String,
+    },
+
     /// A SQL statement failed. `server` carries the server's code and, for statements that
     /// carry no password material, its message.
     #[error("database statement failed ({operation}): {}", statement_part(.server, .source))]
@@ -333,7 +348,7 @@ impl RotationError {
             Self::Rds { .. } => "RdsApiError",
             Self::AuthenticationFailed { .. } => "AuthenticationFailed",
             Self::DatabaseUnreachable { .. } => "DatabaseUnreachable",
-            Self::TlsFailure { .. } => "TlsFailure",
+            Self::TlsFailure { .. } | Self::FallbackAuthRefused { .. } => "TlsFailure",
             Self::Database { .. } => "DatabaseError",
             Self::ConfusedDeputy(_) => "ConfusedDeputy",
             Self::SetSecret(_) => "SetSecretFailed",

@@ -1,10 +1,13 @@
 //! Test support for the rotation functions: the moto Secrets Manager emulator started by the
 //! sandbox, a rotation driver that plays Secrets Manager, the one integration-test harness
 //! ([`Harness`]; with feature `postgres`, the PostgreSQL-wire bed [`pg::Bed`]), label
-//! assertions, call counting and log capture.
+//! assertions, call counting, log capture, and strict stand-in servers that bait a client into
+//! giving its password away ([`PasswordBait`]).
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod bait;
 mod counting;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod db_faults;
@@ -30,6 +33,8 @@ pub use proving::{
     invariants, prove_db_faults, prove_out_of_order, prove_sm_faults, suites, ProvingBed, SHAPES,
 };
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub use bait::{BaitConnection, PasswordBait};
 pub use counting::CountingStore;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub use db_faults::{DbFault, DbFaultProxy, Protocol};

@@ -3,12 +3,15 @@
 //! fallback (then it falls back and logs a warning); with `ssl: true` it always refuses; and
 //! the superuser secret never falls back. The sandbox MariaDB offers TLS, so a loopback proxy
 //! clears the SSL capability in the server's greeting (as a server without TLS sends it) and
-//! relays the rest of the session.
+//! relays the rest of the session. Strict stand-in servers that offer no TLS and then ask for
+//! caching_sha2_password full authentication (which a client on plaintext answers by fetching
+//! the server's RSA key and encrypting the password to it) show that a fallback connection
+//! refuses that (and a `"ssl": false` one does not: that is the user's choice).
 
 use rotation_core::mysql::MARIADB;
 use rotation_core::telemetry::json_subscriber;
 use rotation_testkit::maria::{Bed, Options};
-use rotation_testkit::{unique, LogCapture};
+use rotation_testkit::{unique, LogCapture, PasswordBait};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -151,4 +154,97 @@ async fn the_superuser_secret_never_falls_back_to_plaintext() {
         bed.db.hosts(&format!("{user}_clone")).await.is_empty(),
         "nothing was created"
     );
+}
+
+/// The password of the baited secrets: long enough for `LogCapture::assert_none_of`.
+const BAIT_PASSWORD: &str = "Bait-FullAuth-Pa55word";
+
+#[tokio::test]
+async fn a_fallback_connection_refuses_full_authentication_with_a_key_the_server_sends() {
+    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let bed = bed("single", true).await;
+    let bait = PasswordBait::mysql_full_authentication().await;
+    let arn = bed
+        .secret(&bed.secret_json(
+            "bait_user",
+            BAIT_PASSWORD,
+            json!({"host": "127.0.0.1", "port": bait.port()}),
+        ))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("TlsFailure: ")
+            && err.contains("offered no TLS")
+            && err.contains("full authentication")
+            && err.contains("\"ssl\": true"),
+        "{err}"
+    );
+    let passwords = bed.created_passwords().await;
+    assert!(passwords.len() >= 2, "AWSCURRENT and AWSPENDING");
+    // Nothing after the request: no 0x02 public-key request, nothing carrying the password.
+    bait.assert_nothing_given_away(&passwords);
+    capture.assert_none_of(&passwords);
+}
+
+#[tokio::test]
+async fn an_explicit_ssl_false_is_the_users_choice_and_is_not_screened() {
+    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let bed = bed("single", true).await;
+    let bait = PasswordBait::mysql_full_authentication().await;
+    let arn = bed
+        .secret(&bed.secret_json(
+            "bait_user",
+            BAIT_PASSWORD,
+            json!({"host": "127.0.0.1", "port": bait.port(), "ssl": false}),
+        ))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(!err.starts_with("TlsFailure: "), "{err}");
+    assert!(bait.violations().is_empty(), "{:?}", bait.violations());
+    // Sequence 3, payload 0x02: the driver asks for the server's RSA key, as before.
+    assert_eq!(
+        bait.connections()[0].after_request,
+        [1, 0, 0, 3, 2],
+        "with \"ssl\": false the driver answers the request as before"
+    );
+    capture.assert_none_of(&bed.created_passwords().await);
+}
+
+#[tokio::test]
+async fn a_switch_to_the_cleartext_plugin_stays_refused_with_and_without_the_fallback() {
+    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let bed = bed("single", true).await;
+    let bait = PasswordBait::mysql_auth_switch("mysql_clear_password").await;
+    // ssl absent: the fallback's relay cuts the switch; the error says why.
+    let arn = bed
+        .secret(&bed.secret_json(
+            "bait_user",
+            BAIT_PASSWORD,
+            json!({"host": "127.0.0.1", "port": bait.port()}),
+        ))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("TlsFailure: ")
+            && err.contains("offered no TLS")
+            && err.contains("clear text"),
+        "{err}"
+    );
+    // ssl false: not screened, and the driver still refuses the plugin (never enabled here).
+    let arn = bed
+        .secret(&bed.secret_json(
+            "bait_user",
+            BAIT_PASSWORD,
+            json!({"host": "127.0.0.1", "port": bait.port(), "ssl": false}),
+        ))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("UnsupportedServer: ") && err.contains("mysql_clear_password"),
+        "{err}"
+    );
+    assert!(bait.requests() >= 2, "both secrets were asked");
+    let passwords = bed.created_passwords().await;
+    bait.assert_nothing_given_away(&passwords);
+    capture.assert_none_of(&passwords);
 }

@@ -98,13 +98,27 @@ impl Dialect for StoresWrongly {
         &self,
         tx: &Transaction<'_>,
         clone: &str,
-        original: &str,
+        source: &str,
         password: &SecretValue,
         form: PasswordForm,
     ) -> Result<(), PgError> {
         let password = self.password(password);
         self.inner
-            .create_clone(tx, clone, original, &password, form)
+            .create_clone(tx, clone, source, &password, form)
+            .await
+    }
+    async fn update_clone(
+        &self,
+        tx: &Transaction<'_>,
+        user: &str,
+        stored_name: &str,
+        source: &str,
+        password: &SecretValue,
+        form: PasswordForm,
+    ) -> Result<(), PgError> {
+        let password = self.password(password);
+        self.inner
+            .update_clone(tx, user, stored_name, source, &password, form)
             .await
     }
 }

@@ -3,14 +3,16 @@
 //! (then it falls back and logs a warning); with `ssl: true` it always refuses; and the
 //! superuser secret never falls back. The sandbox PostgreSQL offers TLS, so a loopback proxy
 //! answers the TLS request with "N" (as a server without TLS does) and relays the rest of the
-//! session to it.
+//! session to it. Strict stand-in servers that answer "no TLS" and then ask for the password
+//! in clear text show that a fallback connection refuses that (and a `"ssl": false` one does
+//! not: that is the user's choice).
 
 use rotation_core::postgres::Postgres;
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::PasswordDefaults;
 use rotation_testkit::pg::{Bed, Options};
 use rotation_testkit::unique;
-use rotation_testkit::LogCapture;
+use rotation_testkit::{LogCapture, PasswordBait};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -158,4 +160,74 @@ async fn the_superuser_secret_never_falls_back_to_plaintext() {
         .unwrap()
         .is_some();
     assert!(!clone_exists, "nothing was created");
+}
+
+/// The password of the baited secrets: long enough for `LogCapture::assert_none_of`.
+const BAIT_PASSWORD: &str = "Bait-Cleartext-Pa55word";
+
+#[tokio::test]
+async fn a_fallback_connection_refuses_a_request_for_the_password_in_clear_text() {
+    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let bed = bed_with_fallback("single").await;
+    let bait = PasswordBait::postgres_cleartext().await;
+    let arn = bed
+        .secret(&bed.secret_json("bait_user", BAIT_PASSWORD, json!({"port": bait.port()})))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("TlsFailure: ")
+            && err.contains("offered no TLS")
+            && err.contains("clear text")
+            && err.contains("\"ssl\": true"),
+        "{err}"
+    );
+    let passwords = bed.created_passwords().await;
+    assert!(passwords.len() >= 2, "AWSCURRENT and AWSPENDING");
+    // Nothing after the request: no 'p' message (PostgreSQL), no 0x02 key request (MySQL).
+    bait.assert_nothing_given_away(&passwords);
+    capture.assert_none_of(&passwords);
+}
+
+#[tokio::test]
+async fn an_explicit_ssl_false_is_the_users_choice_and_is_not_screened() {
+    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let bed = bed_with_fallback("single").await;
+    let bait = PasswordBait::postgres_cleartext().await;
+    let arn = bed
+        .secret(&bed.secret_json(
+            "bait_user",
+            BAIT_PASSWORD,
+            json!({"port": bait.port(), "ssl": false}),
+        ))
+        .await;
+    let err = bed.failure_of(&arn).await;
+    // The fake refuses the password it was sent (28P01), as a server would.
+    assert!(err.starts_with("AuthenticationFailed: "), "{err}");
+    assert!(bait.violations().is_empty(), "{:?}", bait.violations());
+    let first = &bait.connections()[0];
+    assert_eq!(
+        first.after_request.first(),
+        Some(&b'p'),
+        "with \"ssl\": false the driver answers the request as before"
+    );
+    capture.assert_none_of(&bed.created_passwords().await);
+}
+
+#[tokio::test]
+async fn a_fallback_connection_answers_an_md5_challenge() {
+    // Members of md5_auth log in with AuthenticationMD5Password (a salted proof), which the
+    // fallback's screen lets through; the sandbox's other users use SCRAM (the test above).
+    let bed = bed_with_fallback("single").await;
+    let port = no_tls_proxy(bed.pg.port).await;
+    let user = format!("notls_md5_{}", unique());
+    bed.pg
+        .create_login(bed.dbname, &user, "NoTls-Md5-Pa55", true, &["md5_auth"])
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "NoTls-Md5-Pa55", json!({"port": port})))
+        .await;
+    let run = bed.rotate(&arn).await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+    let (_, new) = bed.current(&arn).await;
+    bed.login(&user, &new, false).await.unwrap();
 }

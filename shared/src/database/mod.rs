@@ -4,13 +4,15 @@
 //! - [`Database`]: the engine trait, with the [`Capabilities`] an engine declares;
 //! - the two strategies, [`SingleUser`] and [`AlternatingUsers`], and [`Strategy`], the one a
 //!   deployment picked;
-//! - the login and settle helpers they share, superuser-secret resolution, and TLS.
+//! - the login and settle helpers they share, superuser-secret resolution, and TLS, with what a
+//!   plaintext-fallback connection refuses while it logs in.
 //!
 //! Engines supply connections and SQL; they never re-implement a step.
 
 mod alternating;
 #[cfg(feature = "test-support")]
 mod fake;
+mod fallback;
 mod login;
 mod rds;
 #[cfg(feature = "rds")]
@@ -27,6 +29,7 @@ use std::future::Future;
 pub use alternating::{alternate_username, AlternatingUsers, CLONE_SUFFIX};
 #[cfg(feature = "test-support")]
 pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
+pub use fallback::{PasswordRequest, Refusal};
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
     DbCluster, DbInstance, ManagedBy, RdsLookup, CLUSTER_TAG, INSTANCE_TAG,
@@ -37,8 +40,8 @@ pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
 pub use tls::{
-    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, TlsMode, TrustAnchors,
-    RDS_CA_BUNDLE,
+    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, TlsMode, Transport,
+    TrustAnchors, RDS_CA_BUNDLE,
 };
 
 use crate::error::Result;

@@ -7,7 +7,8 @@
 //!   unauthenticated (anyone on the path can send it and then read the password), so falling
 //!   back to plaintext is opt-in (`ALLOW_PLAINTEXT_FALLBACK`), and even then never for the
 //!   superuser secret nor for hosts under the RDS and Redshift domains, which always offer TLS.
-//!   A certificate or host name failure is an error, never a fallback.
+//!   A certificate or host name failure is an error, never a fallback. A fallback connection
+//!   answers only password requests that reveal nothing (see `fallback.rs`).
 
 use std::sync::{Arc, OnceLock};
 
@@ -93,6 +94,21 @@ impl TlsMode {
             None => TlsMode::Require,
         }
     }
+}
+
+/// How an open session reaches its server, so code holding one can decide what it may send
+/// over it (e.g. a statement carrying a password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// TLS with the certificate chain and host name verified.
+    VerifiedTls,
+    /// No TLS: `fallback` is true when the secret left `ssl` out and the server answered that
+    /// it has no TLS (`ALLOW_PLAINTEXT_FALLBACK`; an answer anyone on the path can forge), false
+    /// when the secret chose plaintext (`"ssl": false`).
+    Plaintext {
+        /// Reached by the plaintext fallback rather than chosen by the secret.
+        fallback: bool,
+    },
 }
 
 /// Test seam of the connectors: host names whose connections go to another address and whose

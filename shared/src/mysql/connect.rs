@@ -6,14 +6,20 @@
 //! roots (its built-in set), the OS store, the RDS CA bundle and `EXTRA_CA_CERTS`, exactly the
 //! set the PostgreSQL-wire adapter trusts ([`TrustAnchors::certificates`]), loaded on the
 //! first TLS connection.
+//!
+//! A plaintext-fallback session goes through a loopback relay that refuses the password
+//! requests mysql_async would answer by handing the password over (`fallback.rs`).
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use mysql_async::{Conn, DriverError, OptsBuilder, SslOpts};
+use tokio::net::TcpStream;
 
+use super::fallback::Relay;
 use crate::database::tls::TestHosts;
 use crate::database::tls::{error_chain as chain, has_rustls_error};
-use crate::database::{DatabaseSecret, TlsMode, TrustAnchors, Which};
+use crate::database::{DatabaseSecret, Refusal, TlsMode, Transport, TrustAnchors, Which};
 use crate::error::{Result, RotationError, ServerError};
 
 /// The time allowed for one login (TCP, TLS and authentication).
@@ -78,12 +84,29 @@ impl Connector {
     /// Logs in as `secret`'s user. `which` names the credentials in errors and logs; the
     /// superuser's never fall back to plaintext.
     pub async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<Conn> {
+        self.connect_with_transport(secret, which)
+            .await
+            .map(|(conn, _)| conn)
+    }
+
+    /// Logs in as [`Connector::connect`] does, and says how the session reaches the server
+    /// (verified TLS, plaintext the secret chose, or the plaintext fallback), for callers that
+    /// decide by it what they may send.
+    pub async fn connect_with_transport(
+        &self,
+        secret: &DatabaseSecret,
+        which: Which,
+    ) -> Result<(Conn, Transport)> {
         let port = secret.port.unwrap_or(self.default_port);
         let mode = TlsMode::for_secret(secret, which, self.allow_plaintext_fallback);
         let fail = |e: Failure| e.into_error(secret, which, port);
+        let plaintext = Transport::Plaintext { fallback: false };
         match mode {
-            TlsMode::Disable => self.open(secret, port, false).await.map_err(fail),
-            TlsMode::Require => self.open(secret, port, true).await.map_err(fail),
+            TlsMode::Disable => self.open(secret, port, false).await.map(|c| (c, plaintext)),
+            TlsMode::Require => self
+                .open(secret, port, true)
+                .await
+                .map(|c| (c, Transport::VerifiedTls)),
             TlsMode::PreferVerified => match self.open(secret, port, true).await {
                 Err(Failure::Client(mysql_async::Error::Driver(
                     DriverError::NoClientSslFlagFromServer,
@@ -94,23 +117,78 @@ impl Connector {
                         secret_version = which.label(),
                         "the server does not offer TLS; connecting without it because ALLOW_PLAINTEXT_FALLBACK is on (set \"ssl\": true in the secret to forbid this)"
                     );
-                    self.open(secret, port, false).await.map_err(fail)
+                    self.fallback(secret, port)
+                        .await
+                        .map(|c| (c, Transport::Plaintext { fallback: true }))
                 }
-                other => other.map_err(fail),
+                other => other.map(|c| (c, Transport::VerifiedTls)),
             },
         }
+        .map_err(fail)
     }
 
-    async fn open(&self, secret: &DatabaseSecret, port: u16, tls: bool) -> Result<Conn, Failure> {
-        let test_host = self.test_hosts.find(&secret.host);
-        let (address, port, verify_as) = match test_host {
+    /// Where a session's TCP connection goes, and the name the certificate must carry.
+    fn target<'a>(
+        &'a self,
+        secret: &'a DatabaseSecret,
+        port: u16,
+    ) -> (String, u16, Option<&'a String>) {
+        match self.test_hosts.find(&secret.host) {
             Some(t) => (
                 t.address.ip().to_string(),
                 t.address.port(),
                 Some(&t.certificate_name),
             ),
             None => (secret.host.clone(), port, secret.tls_server_name.as_ref()),
+        }
+    }
+
+    async fn open(&self, secret: &DatabaseSecret, port: u16, tls: bool) -> Result<Conn, Failure> {
+        let (address, port, verify_as) = self.target(secret, port);
+        let opts = self.opts(secret, address, port, tls.then_some(verify_as))?;
+        match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(Failure::Client(e)),
+            Err(_) => Err(Failure::Timeout),
+        }
+    }
+
+    /// The plaintext fallback: the connector connects to the server and points the driver at
+    /// a loopback relay that screens the server's authentication packets (`fallback.rs`), which
+    /// refuses full authentication with a key the server sends, and cleartext, before the
+    /// driver can answer them.
+    async fn fallback(&self, secret: &DatabaseSecret, port: u16) -> Result<Conn, Failure> {
+        let (address, port, _) = self.target(secret, port);
+        let login = async {
+            let server = TcpStream::connect((address.as_str(), port))
+                .await
+                .map_err(|e| Failure::Connect(format!("cannot connect: {e}")))?;
+            let _ = server.set_nodelay(true);
+            let relay = Relay::start(server, Transport::Plaintext { fallback: true })
+                .await
+                .map_err(|e| Failure::Connect(format!("cannot start the loopback relay: {e}")))?;
+            let opts = self.opts(secret, Ipv4Addr::LOCALHOST.to_string(), relay.port, None)?;
+            Conn::new(opts).await.map_err(|e| match relay.refusal() {
+                // The refusal, whatever the driver made of the cut connection.
+                Some(refusal) => Failure::Refused(refusal),
+                None => Failure::Client(e),
+            })
         };
+        match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::Timeout),
+        }
+    }
+
+    /// The driver's options for `secret`'s login to `address:port`; with `tls`, verified TLS
+    /// (against the name given, else `address`).
+    fn opts(
+        &self,
+        secret: &DatabaseSecret,
+        address: String,
+        port: u16,
+        tls: Option<Option<&String>>,
+    ) -> Result<OptsBuilder, Failure> {
         let mut opts = OptsBuilder::default()
             .ip_or_hostname(address)
             .tcp_port(port)
@@ -119,7 +197,7 @@ impl Connector {
             .pass(Some(secret.password().expose().to_string()))
             .db_name(secret.dbname.clone())
             .stmt_cache_size(0);
-        if tls {
+        if let Some(verify_as) = tls {
             let roots = self
                 .anchors
                 .certificates()
@@ -133,17 +211,17 @@ impl Connector {
                 .with_danger_tls_hostname_override(verify_as.cloned());
             opts = opts.ssl_opts(Some(ssl));
         }
-        match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(Failure::Client(e)),
-            Err(_) => Err(Failure::Timeout),
-        }
+        Ok(opts)
     }
 }
 
 enum Failure {
     Client(mysql_async::Error),
     Timeout,
+    /// No TCP connection to the server (the fallback connects by itself).
+    Connect(String),
+    /// The fallback refused how the server asked for the password.
+    Refused(Refusal),
     /// The trust anchors could not be loaded.
     Setup(RotationError),
 }
@@ -168,6 +246,8 @@ impl Failure {
                 return unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
             }
             Failure::Setup(e) => return e,
+            Failure::Connect(detail) => return unreachable(detail),
+            Failure::Refused(refusal) => return refusal.into_error(which, &secret.host, port),
             Failure::Client(e) => e,
         };
         match e {

@@ -154,8 +154,8 @@ impl Database for MyEngine {
     }
 
     async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<MySession> {
-        let conn = self.connector.connect(secret, which).await?;
-        Ok(MySession::new(conn, secret.ssl == Some(false)))
+        let (conn, transport) = self.connector.connect_with_transport(secret, which).await?;
+        Ok(MySession::new(conn, transport))
     }
 
     async fn session_user(&self, session: &mut MySession) -> Result<String> {
@@ -183,8 +183,7 @@ impl Database for MyEngine {
         let plugin = self.own_plugin(session, &server, &pending.username).await?;
         if own_password_carries_plaintext(&server) {
             session
-                .require_private("this server takes a user's own new password only as plaintext")
-                .await?;
+                .require_private("this server takes a user's own new password only as plaintext")?;
             session.keep_out_of_general_log(&server).await?;
         }
         let password = pending.password();

@@ -8,6 +8,7 @@
 mod account;
 mod connect;
 mod engine;
+mod fallback;
 mod grants;
 mod server;
 mod session;

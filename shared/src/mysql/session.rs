@@ -8,6 +8,7 @@ use mysql_async::{Conn, Params, Row, Value};
 
 use super::connect::server_error;
 use super::server::{Family, Server};
+use crate::database::Transport;
 use crate::error::{Cause, Result, RotationError};
 
 /// The server error code for "you need the SUPER privilege" (and similar).
@@ -21,10 +22,8 @@ const STRICT_VALIDATION: u16 = 1290;
 pub struct MySession {
     pub(super) conn: Conn,
     pub(super) server: Option<Server>,
-    /// The secret this session logged in with says `"ssl": false`: its owner allows plaintext.
-    plaintext_allowed: bool,
-    /// Whether the session runs over TLS, once asked.
-    tls: Option<bool>,
+    /// How the session reaches its server.
+    transport: Transport,
     /// Whether this session asked the server to keep it out of the general log.
     general_log_off: bool,
 }
@@ -33,13 +32,12 @@ pub struct MySession {
 pub(super) type Cell = Option<Vec<u8>>;
 
 impl MySession {
-    /// A session over `conn`; `plaintext_allowed` when its secret said `"ssl": false`.
-    pub(super) fn new(conn: Conn, plaintext_allowed: bool) -> Self {
+    /// A session over `conn`, reaching its server through `transport`.
+    pub(super) fn new(conn: Conn, transport: Transport) -> Self {
         Self {
             conn,
             server: None,
-            plaintext_allowed,
-            tls: None,
+            transport,
             general_log_off: false,
         }
     }
@@ -100,30 +98,16 @@ impl MySession {
         rows.iter().map(|r| cells(r, operation)).collect()
     }
 
-    /// Fails unless the session may carry a plaintext password: it runs over TLS (as the
-    /// server says), or its secret says `"ssl": false`. A session that fell back to plaintext
-    /// (`ALLOW_PLAINTEXT_FALLBACK`) never may.
-    pub(super) async fn require_private(&mut self, why: &str) -> Result<()> {
-        if self.plaintext_allowed {
-            return Ok(());
+    /// Fails unless the session may carry a plaintext password: it runs over verified TLS, or
+    /// its secret chose plaintext (`"ssl": false`). A session that fell back to plaintext
+    /// (`ALLOW_PLAINTEXT_FALLBACK`: the server's "no TLS" answer is unauthenticated) never may.
+    pub(super) fn require_private(&self, why: &str) -> Result<()> {
+        match self.transport {
+            Transport::VerifiedTls | Transport::Plaintext { fallback: false } => Ok(()),
+            Transport::Plaintext { fallback: true } => Err(RotationError::SetSecret(format!(
+                "{why}, and this session reached the server by the plaintext fallback (it offered no TLS): refusing to send a password in the clear. Give the server TLS, or set \"ssl\": false in the secret if the network path is trusted"
+            ))),
         }
-        if self.tls.is_none() {
-            let rows = self
-                .query_rows(
-                    "SHOW SESSION STATUS LIKE 'Ssl_cipher'",
-                    "read the session's TLS cipher",
-                    false,
-                )
-                .await?;
-            let cipher = rows.first().and_then(|r| r.get(1)).cloned().flatten();
-            self.tls = Some(cipher.is_some_and(|c| !c.is_empty()));
-        }
-        if self.tls == Some(true) {
-            return Ok(());
-        }
-        Err(RotationError::SetSecret(format!(
-            "{why}, and this session has no TLS (the server offered none and ALLOW_PLAINTEXT_FALLBACK let the login go ahead): refusing to send a password in the clear. Give the server TLS, or set \"ssl\": false in the secret if the network path is trusted"
-        )))
     }
 
     /// Before a statement that carries a plaintext password: MariaDB keeps it out of the

@@ -320,8 +320,7 @@ async fn set_password(
 ) -> Result<()> {
     if carries_plaintext(server, plugin) {
         session
-            .require_private("this server takes the pending user's password only as plaintext")
-            .await?;
+            .require_private("this server takes the pending user's password only as plaintext")?;
         session.keep_out_of_general_log(server).await?;
     }
     let sql = out_of_slow_log(

@@ -1,11 +1,18 @@
 //! Opening a PostgreSQL-protocol session for a secret, with the core's TLS modes and typed
-//! failures: wrong password, unreachable host and TLS problems are different errors.
+//! failures: wrong password, unreachable host and TLS problems are different errors. A
+//! plaintext-fallback session is opened over a stream that refuses a request for the password
+//! in clear text (`fallback.rs`).
 
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use tokio::net::TcpStream;
+
+use super::fallback::Screened;
 use crate::database::tls::{error_chain as chain, has_rustls_error};
 use crate::database::tls::{TestHosts, TrustAnchors};
-use crate::database::{DatabaseSecret, TlsMode, Which};
+use crate::database::{DatabaseSecret, Refusal, TlsMode, Transport, Which};
 use crate::error::{Result, RotationError, ServerError};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
@@ -79,17 +86,25 @@ impl Connector {
     /// superuser's never fall back to plaintext.
     pub async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<Client> {
         let port = secret.port.unwrap_or(self.default_port);
-        let fail = |e: Failure| e.into_error(secret, which.label(), port);
+        let fail = |e: Failure| e.into_error(secret, which, port);
         let mut config = Config::new();
         let test_host = self.test_hosts.find(&secret.host);
-        match (test_host, &secret.tls_server_name) {
-            (Some(t), _) => config.host(&t.certificate_name).hostaddr(t.address.ip()),
+        // Where the TCP connection goes when the connector opens it itself (the fallback).
+        let address = match (test_host, &secret.tls_server_name) {
+            (Some(t), _) => {
+                config.host(&t.certificate_name).hostaddr(t.address.ip());
+                Address::Resolved(t.address)
+            }
             // Connect to `host`, but verify (and send as SNI) the name the certificate carries.
             (None, Some(name)) => {
-                let address = resolve(&secret.host, port).await.map_err(fail)?;
-                config.host(name).hostaddr(address)
+                let ip = resolve(&secret.host, port).await.map_err(fail)?;
+                config.host(name).hostaddr(ip);
+                Address::Resolved((ip, port).into())
             }
-            (None, None) => config.host(&secret.host),
+            (None, None) => {
+                config.host(&secret.host);
+                Address::Name(&secret.host, port)
+            }
         };
         config
             .port(test_host.map_or(port, |t| t.address.port()))
@@ -110,7 +125,7 @@ impl Connector {
                         secret_version = which.label(),
                         "the server does not offer TLS; connecting without it because ALLOW_PLAINTEXT_FALLBACK is on (set \"ssl\": true in the secret to forbid this)"
                     );
-                    self.plain(config).await.map_err(fail)
+                    self.fallback(config, address).await.map_err(fail)
                 }
                 other => other.map_err(fail),
             },
@@ -132,12 +147,82 @@ impl Connector {
         tokio::spawn(connection);
         Ok(client)
     }
+
+    /// The plaintext fallback: the connector opens the TCP connection and screens the
+    /// server's authentication messages under the driver ([`Screened`]), which refuses a
+    /// request for the password in clear text before the driver can answer it.
+    async fn fallback(&self, mut config: Config, address: Address<'_>) -> Result<Client, Failure> {
+        config.ssl_mode(SslMode::Disable);
+        let refusal = Arc::new(OnceLock::new());
+        let transport = Transport::Plaintext { fallback: true };
+        let login = async {
+            let stream = address.connect().await?;
+            let stream = Screened::new(stream, transport, refusal.clone());
+            config
+                .connect_raw(stream, NoTls)
+                .await
+                .map_err(Failure::Client)
+        };
+        let result = match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::Timeout),
+        };
+        match (result, refusal.get()) {
+            // The refusal, whatever the driver made of the failed read.
+            (Err(_), Some(refusal)) => Err(Failure::Refused(refusal.clone())),
+            (Err(e), None) => Err(e),
+            (Ok((client, connection)), _) => {
+                tokio::spawn(connection);
+                Ok(client)
+            }
+        }
+    }
+}
+
+/// Where a session's TCP connection goes.
+enum Address<'a> {
+    /// An address known already (a test host, or `host` resolved for `tlsServerName`).
+    Resolved(SocketAddr),
+    /// `host` and port, resolved when connecting.
+    Name(&'a str, u16),
+}
+
+impl Address<'_> {
+    /// Connects to the first address that accepts, in the order the resolver gives them, as
+    /// tokio-postgres does.
+    async fn connect(&self) -> Result<TcpStream, Failure> {
+        let addresses: Vec<SocketAddr> = match self {
+            Address::Resolved(address) => vec![*address],
+            Address::Name(host, port) => tokio::net::lookup_host((*host, *port))
+                .await
+                .map_err(|e| Failure::Unreachable(format!("cannot resolve the host name: {e}")))?
+                .collect(),
+        };
+        let mut last = None;
+        for address in addresses {
+            match TcpStream::connect(address).await {
+                Ok(stream) => {
+                    // Small protocol messages; Nagle's algorithm would only delay them.
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(Failure::Unreachable(match last {
+            Some(e) => format!("cannot connect: {e}"),
+            None => "the host name resolves to no address".into(),
+        }))
+    }
 }
 
 enum Failure {
     Client(tokio_postgres::Error),
     Timeout,
-    Resolve(String),
+    /// No connection: DNS, or every address refused (the fallback connects by itself).
+    Unreachable(String),
+    /// The fallback refused how the server asked for the password.
+    Refused(Refusal),
     /// The trust anchors could not be loaded.
     Setup(RotationError),
 }
@@ -147,13 +232,13 @@ async fn resolve(host: &str, port: u16) -> Result<std::net::IpAddr, Failure> {
     let lookup = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)));
     match lookup.await {
         Err(_) => Err(Failure::Timeout),
-        Ok(Err(e)) => Err(Failure::Resolve(format!(
+        Ok(Err(e)) => Err(Failure::Unreachable(format!(
             "cannot resolve the host name: {e}"
         ))),
         Ok(Ok(mut addresses)) => addresses
             .next()
             .map(|a| a.ip())
-            .ok_or_else(|| Failure::Resolve("the host name resolves to no address".into())),
+            .ok_or_else(|| Failure::Unreachable("the host name resolves to no address".into())),
     }
 }
 
@@ -168,19 +253,20 @@ async fn timed<T>(
 }
 
 impl Failure {
-    fn into_error(self, secret: &DatabaseSecret, which: &str, port: u16) -> RotationError {
+    fn into_error(self, secret: &DatabaseSecret, which: Which, port: u16) -> RotationError {
         let e = match self {
+            Failure::Refused(refusal) => return refusal.into_error(which, &secret.host, port),
             Failure::Timeout => {
                 return RotationError::DatabaseUnreachable {
-                    which: which.into(),
+                    which: which.label().into(),
                     host: secret.host.clone(),
                     port,
                     detail: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
                 }
             }
-            Failure::Resolve(detail) => {
+            Failure::Unreachable(detail) => {
                 return RotationError::DatabaseUnreachable {
-                    which: which.into(),
+                    which: which.label().into(),
                     host: secret.host.clone(),
                     port,
                     detail,
@@ -189,6 +275,7 @@ impl Failure {
             Failure::Setup(e) => return e,
             Failure::Client(e) => e,
         };
+        let which = which.label();
         if let Some(db) = e.as_db_error() {
             let code = db.code();
             if *code == SqlState::INVALID_PASSWORD

@@ -7,6 +7,7 @@ mod connect;
 mod dialect;
 mod engine;
 mod error;
+mod fallback;
 mod sql;
 
 pub use connect::{Connector, CONNECT_TIMEOUT};
