@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local sandbox: a moto server (Secrets Manager emulator) and throwaway PostgreSQL and
-# MariaDB servers with real password authentication and TLS, each on a free loopback port.
+# MariaDB servers with real password authentication and TLS, each on a free loopback port; a
+# second MariaDB runs the password-validation plugin simple_password_check.
 #
 #   scripts/sandbox.sh start   start everything (runs setup.sh first), print the env file path
 #   scripts/sandbox.sh env     print `export` lines for the running sandbox
@@ -86,11 +87,16 @@ export SANDBOX_PG_DATA=$dir/data
 ENV
 }
 
+# Starts a MariaDB server; $1 names it (state files, variables: SANDBOX_$1_*), $2 is "policy"
+# for a server with a password-validation plugin (simple_password_check, in its default strict
+# mode: it refuses every statement that sets a password as a hash), installed after root's
+# password is set.
 start_mariadb() {
-  local port dir pw
-  port=$(free_port); pw=$(random_password)
+  local name=$1 policy=${2:-} port dir pw
+  local var="SANDBOX_${name}"
+  port=$(free_port); pw="$(random_password)#7aA"
   dir=$(mktemp -d /tmp/rotation-mariadb.XXXXXX)
-  echo "$dir" >"$SANDBOX_STATE/mariadb.dir"
+  echo "$dir" >"$SANDBOX_STATE/${name,,}.dir"
   mkdir -p "$dir/data" "$dir/tls"
   make_certs "$dir/tls"
   chown -R mysql:mysql "$dir"; chmod 755 "$dir" "$dir/tls"
@@ -103,30 +109,48 @@ start_mariadb() {
     --ssl-ca="$dir/tls/ca.crt" --plugin-load-add=auth_ed25519 \
     --general-log=1 --general-log-file="$dir/general.log" --log-bin="$dir/binlog" --server-id=1 \
     >"$dir/server.log" 2>&1 &
-  echo $! >"$SANDBOX_STATE/mariadb.pid"
-  wait_port "$port" 60 || die "MariaDB did not start; see $dir/server.log"
-  local sql="CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+  echo $! >"$SANDBOX_STATE/${name,,}.pid"
+  wait_port "$port" 60 || die "MariaDB ($name) did not start; see $dir/server.log"
+  local sql="CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '$pw';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
 ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$pw';
 ALTER USER 'root'@'localhost' IDENTIFIED BY '$pw';
 DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host NOT IN ('localhost', '127.0.0.1'));
 FLUSH PRIVILEGES;"
-  mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e "$sql" || die "could not set the MariaDB root password"
+  mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e "$sql" || die "could not set the MariaDB ($name) root password"
+  if [ "$policy" = policy ]; then
+    mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -p"$pw" \
+      -e "INSTALL SONAME 'simple_password_check'" || die "could not load simple_password_check"
+  fi
   mariadb --no-defaults -h 127.0.0.1 -P "$port" -uroot -p"$pw" -e 'select 1' >/dev/null \
-    || die "MariaDB refused the root password"
+    || die "MariaDB ($name) refused the root password"
   if mariadb --no-defaults -h 127.0.0.1 -P "$port" -uroot -p"wrong-$pw" -e 'select 1' >/dev/null 2>&1; then
-    die "MariaDB accepted a wrong password: password authentication is not in force"
+    die "MariaDB ($name) accepted a wrong password: password authentication is not in force"
   fi
   cat >>"$ENV_FILE" <<ENV
-export SANDBOX_MARIADB_HOST=127.0.0.1
-export SANDBOX_MARIADB_PORT=$port
-export SANDBOX_MARIADB_USER=root
-export SANDBOX_MARIADB_PASSWORD=$pw
-export SANDBOX_MARIADB_CA=$dir/tls/ca.crt
-export SANDBOX_MARIADB_OTHER_CA=$dir/tls/other-ca.crt
-export SANDBOX_MARIADB_GENERAL_LOG=$dir/general.log
-export SANDBOX_MARIADB_BINLOG_DIR=$dir
+export ${var}_HOST=127.0.0.1
+export ${var}_PORT=$port
+export ${var}_USER=root
+export ${var}_PASSWORD='$pw'
+export ${var}_CA=$dir/tls/ca.crt
+export ${var}_OTHER_CA=$dir/tls/other-ca.crt
+export ${var}_GENERAL_LOG=$dir/general.log
+export ${var}_BINLOG_DIR=$dir
 ENV
+}
+
+stop_mariadb() {
+  local name=$1
+  [ -f "$SANDBOX_STATE/${name,,}.dir" ] || return 0
+  local dir; dir=$(cat "$SANDBOX_STATE/${name,,}.dir")
+  local pid=""
+  [ -f "$dir/mysqld.pid" ] && pid=$(cat "$dir/mysqld.pid")
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  if [ -f "$SANDBOX_STATE/${name,,}.pid" ]; then kill "$(cat "$SANDBOX_STATE/${name,,}.pid")" 2>/dev/null || true; fi
+  # Wait for the server to exit before deleting its files (at most 20 s, then force).
+  for _ in $(seq 200); do { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || break; sleep 0.1; done
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  rm -rf "$dir"
 }
 
 stop() {
@@ -139,17 +163,8 @@ stop() {
     fi
     rm -rf "$dir"
   fi
-  if [ -f "$SANDBOX_STATE/mariadb.dir" ]; then
-    local dir; dir=$(cat "$SANDBOX_STATE/mariadb.dir")
-    local pid=""
-    [ -f "$dir/mysqld.pid" ] && pid=$(cat "$dir/mysqld.pid")
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    if [ -f "$SANDBOX_STATE/mariadb.pid" ]; then kill "$(cat "$SANDBOX_STATE/mariadb.pid")" 2>/dev/null || true; fi
-    # Wait for the server to exit before deleting its files (at most 20 s, then force).
-    for _ in $(seq 200); do { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || break; sleep 0.1; done
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    rm -rf "$dir"
-  fi
+  stop_mariadb MARIADB
+  stop_mariadb MARIADB_POLICY
   rm -rf "$SANDBOX_STATE"
 }
 
@@ -161,10 +176,11 @@ case "${1:-}" in
     : >"$ENV_FILE"
     echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true" >>"$ENV_FILE"
     trap 'stop; exit 1' ERR
-    log "starting moto, PostgreSQL and MariaDB on loopback"
+    log "starting moto, PostgreSQL and two MariaDB servers on loopback"
     start_moto
     start_postgres
-    start_mariadb
+    start_mariadb MARIADB
+    start_mariadb MARIADB_POLICY policy
     trap - ERR
     log "sandbox up; environment in $ENV_FILE"
     ;;

@@ -52,6 +52,12 @@ pub async fn handle_invocation<S: SecretStore, R: Rotation>(
             return result;
         }
     };
+    tracing::trace!(
+        secret_id = %event.secret_id,
+        step = event.step.as_str(),
+        token = %event.token,
+        "rotation step started"
+    );
     let (arn, result) = match event.step {
         Step::Test => test_pending_version(store, rotation, policy, &event).await,
         _ => check_token_and_run_step(store, rotation, policy, &event).await,

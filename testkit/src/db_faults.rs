@@ -80,7 +80,7 @@ pub struct DbFaultProxy {
     state: Arc<Mutex<State>>,
 }
 
-/// True for a query text that changes a password, a role or a user.
+/// True for a query text that changes a password, a role, a user or a privilege.
 pub(crate) fn is_changing(query: &str) -> bool {
     let q = query.trim_start().to_ascii_uppercase();
     [
@@ -88,7 +88,13 @@ pub(crate) fn is_changing(query: &str) -> bool {
         "ALTER USER",
         "CREATE ROLE",
         "CREATE USER",
+        "DROP ROLE",
+        "DROP USER",
         "SET PASSWORD",
+        "SET DEFAULT ROLE",
+        "SET STATEMENT",
+        "GRANT",
+        "REVOKE",
     ]
     .iter()
     .any(|p| q.starts_with(p))
@@ -146,6 +152,18 @@ impl DbFaultProxy {
     /// Faults injected since the last [`DbFaultProxy::fail`].
     pub fn injected(&self) -> usize {
         self.state.lock().unwrap().injected
+    }
+
+    /// No fault planned; the counts start again from zero.
+    pub fn clear(&self) {
+        *self.state.lock().unwrap() = State::default();
+    }
+
+    /// (connections accepted, changing statements seen) since the last [`DbFaultProxy::fail`]
+    /// or [`DbFaultProxy::clear`].
+    pub fn counts(&self) -> (usize, usize) {
+        let s = self.state.lock().unwrap();
+        (s.connections, s.statements)
     }
 }
 

@@ -62,12 +62,17 @@ impl SmFaults {
         s.plan = Some((at, kind, times));
     }
 
+    /// No fault planned; the call count starts again from zero.
+    pub fn clear(&self) {
+        *self.state.lock().unwrap() = State::default();
+    }
+
     /// How many faults were injected since the last [`SmFaults::fail`].
     pub fn injected(&self) -> usize {
         self.state.lock().unwrap().injected
     }
 
-    /// How many calls were made since the last [`SmFaults::fail`].
+    /// How many calls were made since the last [`SmFaults::fail`] or [`SmFaults::clear`].
     pub fn calls(&self) -> usize {
         self.state.lock().unwrap().calls
     }

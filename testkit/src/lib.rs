@@ -41,7 +41,7 @@ pub use db_faults::{DbFault, DbFaultProxy, Protocol};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
-pub use logs::LogCapture;
+pub use logs::{escaped_forms, LogCapture};
 pub use moto::Moto;
 #[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;

@@ -47,16 +47,38 @@ impl LogCapture {
     }
 
     /// Panics if the captured text contains any of `passwords` (those of 12 characters or
-    /// more: generated passwords are; shorter test fixtures could match by chance).
+    /// more: generated passwords are; shorter test fixtures could match by chance), as written
+    /// or as JSON or SQL would escape it. Also panics when there is nothing to look for, or
+    /// when the capture holds no `trace` line of the project's crates (the check would then
+    /// prove nothing about what the most verbose setting prints).
     pub fn assert_none_of(&self, passwords: &[String]) {
         let text = self.text();
         assert!(
             !text.is_empty(),
             "nothing was logged: the capture is not wired"
         );
-        for pw in passwords.iter().filter(|p| p.chars().count() >= 12) {
-            assert!(!text.contains(pw.as_str()), "a password reached the logs");
+        self.assert_trace_in_effect();
+        let checked: Vec<&String> = passwords.iter().filter(|p| p.chars().count() >= 12).collect();
+        assert!(
+            !checked.is_empty(),
+            "no password of 12 characters or more to look for: the check would prove nothing"
+        );
+        for pw in checked {
+            for form in escaped_forms(pw) {
+                assert!(!text.contains(&form), "a password reached the logs");
+            }
         }
+    }
+
+    /// Panics unless the capture holds a `trace` line from the project's core, so a leak
+    /// check over it covers the most verbose level.
+    pub fn assert_trace_in_effect(&self) {
+        let text = self.text();
+        assert!(
+            text.lines()
+                .any(|l| l.contains("\"level\":\"TRACE\"") && l.contains("\"target\":\"rotation_core")),
+            "the capture holds no trace line of rotation_core: is it filtered above trace?"
+        );
     }
 
     /// Everything written so far, as text.
@@ -72,6 +94,19 @@ impl LogCapture {
             buffer: buffer.clone(),
         }
     }
+}
+
+/// `password` as written, as a JSON string holds it, and as a SQL literal holds it (quotes
+/// doubled; backslashes doubled, or not, by the server's mode).
+pub fn escaped_forms(password: &str) -> Vec<String> {
+    let json = serde_json::to_string(password).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let sql = password.replace('\'', "''");
+    let sql_backslashes = sql.replace('\\', "\\\\");
+    let mut forms = vec![password.to_string(), json, sql, sql_backslashes];
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 /// One writer handed out per event.

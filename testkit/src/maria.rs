@@ -30,6 +30,9 @@ pub struct Options {
     /// Host names (e.g. RDS endpoints) whose connections go to the sandbox server and whose
     /// certificate is verified as `db.rotation.test`.
     pub sandbox_hosts: Vec<String>,
+    /// Use the sandbox's second MariaDB, which runs the password-validation plugin
+    /// `simple_password_check` in strict mode (hashed passwords refused).
+    pub policy_server: bool,
 }
 
 pub use crate::SANDBOX_CERTIFICATE_NAME;
@@ -54,17 +57,27 @@ pub struct MariaAdmin {
 }
 
 impl MariaAdmin {
-    /// From the sandbox's variables.
+    /// The sandbox's MariaDB, from its variables.
     pub fn from_env() -> Self {
+        Self::named("SANDBOX_MARIADB")
+    }
+
+    /// The sandbox's second MariaDB, with `simple_password_check` in strict mode.
+    pub fn policy_from_env() -> Self {
+        Self::named("SANDBOX_MARIADB_POLICY")
+    }
+
+    fn named(prefix: &str) -> Self {
+        let var = |name: &str| sandbox_var(&format!("{prefix}_{name}"));
         Self {
-            host: sandbox_var("SANDBOX_MARIADB_HOST"),
-            port: sandbox_var("SANDBOX_MARIADB_PORT").parse().expect("a port"),
-            user: sandbox_var("SANDBOX_MARIADB_USER"),
-            password: sandbox_var("SANDBOX_MARIADB_PASSWORD"),
-            ca: sandbox_var("SANDBOX_MARIADB_CA"),
-            other_ca: sandbox_var("SANDBOX_MARIADB_OTHER_CA"),
-            general_log: sandbox_var("SANDBOX_MARIADB_GENERAL_LOG"),
-            binlog_dir: sandbox_var("SANDBOX_MARIADB_BINLOG_DIR"),
+            host: var("HOST"),
+            port: var("PORT").parse().expect("a port"),
+            user: var("USER"),
+            password: var("PASSWORD"),
+            ca: var("CA"),
+            other_ca: var("OTHER_CA"),
+            general_log: var("GENERAL_LOG"),
+            binlog_dir: var("BINLOG_DIR"),
         }
     }
 
@@ -157,6 +170,50 @@ impl MariaAdmin {
         rows
     }
 
+    /// `user`'s accounts: (host, plugin, stored authentication string), by host.
+    pub async fn accounts(&self, user: &str) -> Vec<(String, String, String)> {
+        let mut conn = self.root().await;
+        let rows = conn
+            .exec(
+                "SELECT Host, CAST(plugin AS CHAR), CAST(authentication_string AS CHAR) FROM mysql.user WHERE User = ? ORDER BY Host",
+                (user,),
+            )
+            .await
+            .expect("read mysql.user");
+        let _ = conn.disconnect().await;
+        rows
+    }
+
+    /// `SHOW CREATE USER` and the sorted `SHOW GRANTS` rows of `user`@`host`, with the user
+    /// name replaced by `X`, every password hash by `<hash>` and column lists sorted: two
+    /// accounts are interchangeable when these are equal. Written independently of the
+    /// function's own parser, on purpose.
+    pub async fn account_shape(&self, user: &str, host: &str) -> Vec<String> {
+        let who = account(user, host);
+        let mut conn = self.root().await;
+        let create: Vec<String> = conn
+            .query(format!("SHOW CREATE USER {who}"))
+            .await
+            .unwrap_or_else(|e| panic!("SHOW CREATE USER: {e}"));
+        let grants: Vec<String> = conn
+            .query(format!("SHOW GRANTS FOR {who}"))
+            .await
+            .unwrap_or_else(|e| panic!("SHOW GRANTS: {e}"));
+        let _ = conn.disconnect().await;
+        let quoted = format!("{}@", quote_ident(user));
+        let mut rows: Vec<String> = grants
+            .iter()
+            .map(|r| normalize_row(&r.replace(&quoted, "`X`@")))
+            .collect();
+        rows.sort();
+        let mut shape: Vec<String> = create
+            .iter()
+            .map(|r| normalize_row(&r.replace(&quoted, "`X`@")))
+            .collect();
+        shape.extend(rows);
+        shape
+    }
+
     /// The general query log and every binary log, as bytes.
     pub fn logs(&self) -> Vec<u8> {
         let mut all = std::fs::read(&self.general_log).expect("read the general log");
@@ -172,6 +229,42 @@ impl MariaAdmin {
         }
         all
     }
+}
+
+/// A grant or create row with each password hash (the quoted string after `PASSWORD` or
+/// `USING`) replaced by `<hash>` and the items of each parenthesised list sorted.
+fn normalize_row(row: &str) -> String {
+    let mut out = String::new();
+    let mut rest = row;
+    while let Some(at) = ["PASSWORD '", "USING '"]
+        .iter()
+        .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+        .min()
+    {
+        let (i, len) = at;
+        out.push_str(&rest[..i + len - 1]);
+        out.push_str("'<hash>'");
+        let after = &rest[i + len..];
+        rest = after.find('\'').map_or("", |end| &after[end + 1..]);
+    }
+    out.push_str(rest);
+    let mut sorted = String::new();
+    let mut chars = out.split_inclusive(['(', ')']).peekable();
+    while let Some(part) = chars.next() {
+        if part.ends_with('(') {
+            sorted.push_str(part);
+            if let Some(inner) = chars.next() {
+                let (items, close) = inner.split_at(inner.len().saturating_sub(1));
+                let mut list: Vec<&str> = items.split(", ").collect();
+                list.sort_unstable();
+                sorted.push_str(&list.join(", "));
+                sorted.push_str(close);
+            }
+        } else {
+            sorted.push_str(part);
+        }
+    }
+    sorted
 }
 
 /// A MySQL-wire function on the sandbox MariaDB.
@@ -199,7 +292,11 @@ impl Bed {
 
     /// A bed for `flavor` with `strategy` and `options`.
     pub async fn with_options(flavor: Flavor, strategy: &str, options: Options) -> Self {
-        let db = MariaAdmin::from_env();
+        let db = if options.policy_server {
+            MariaAdmin::policy_from_env()
+        } else {
+            MariaAdmin::from_env()
+        };
         let (extra, built_in) = options.trust.anchors(&db.ca, &db.other_ca);
         let anchors = TrustAnchors::new(extra, built_in).expect("the trust anchors load");
         let mut connector =
@@ -255,18 +352,57 @@ impl Bed {
         self.harness.secret("maria", json).await
     }
 
-    /// Creates `user`@`host` with `password` and `clauses` (e.g. "REQUIRE SSL"), as root.
+    /// Creates `user`@`host` with `password` and `clauses` (e.g. "REQUIRE SSL"), as root. On
+    /// the policy server, which refuses hashes, the password is sent as it is (a test fixture).
     pub async fn create_user(&self, user: &str, host: &str, password: &str, clauses: &str) {
         let mut conn = self.db.root().await;
         // CREATE USER takes no placeholders; the hash needs no quoting.
         let hash = native_password_hash(&SecretValue::new(password));
+        let policy: Option<(String, String)> = conn
+            .query_first("SELECT @@strict_password_validation, (SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION')")
+            .await
+            .expect("read the password policy");
+        let identified = match policy {
+            Some((strict, n)) if strict == "1" && n != "0" => format!(
+                "IDENTIFIED BY {}",
+                rotation_core::mysql::quote_string(password, true).expect("no NUL")
+            ),
+            _ => format!("IDENTIFIED BY PASSWORD '{hash}'"),
+        };
         conn.query_drop(format!(
-            "CREATE USER {} IDENTIFIED BY PASSWORD '{hash}' {clauses}",
+            "CREATE USER {} {identified} {clauses}",
             account(user, host)
         ))
         .await
         .unwrap_or_else(|e| panic!("create {user}: {e}"));
         let _ = conn.disconnect().await;
+    }
+
+    /// Panics unless the two users of `arn`'s pair (AWSCURRENT's and AWSPREVIOUS's) have the
+    /// same hosts, each pair of accounts the same `SHOW CREATE USER` and `SHOW GRANTS` up to
+    /// the user name and password hash, and every account the hash of its user's password.
+    pub async fn assert_pair_interchangeable(&self, arn: &str) {
+        let (current, current_pw) = self.current(arn).await;
+        let (previous, previous_pw) = self.creds(arn, "AWSPREVIOUS").await;
+        let (a, b) = (self.db.accounts(&current).await, self.db.accounts(&previous).await);
+        let hosts = |v: &[(String, String, String)]| v.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+        assert_eq!(hosts(&a), hosts(&b), "{current} and {previous} have the same hosts");
+        for (host, _, _) in &a {
+            assert_eq!(
+                self.db.account_shape(&current, host).await,
+                self.db.account_shape(&previous, host).await,
+                "{current}@{host} and {previous}@{host} are interchangeable"
+            );
+        }
+        for (accounts, password, user) in [(&a, &current_pw, &current), (&b, &previous_pw, &previous)] {
+            for (host, plugin, stored) in accounts {
+                let expected = match plugin.as_str() {
+                    "ed25519" => rotation_core::mysql::ed25519_auth_string(&SecretValue::new(password.as_str())),
+                    _ => native_password_hash(&SecretValue::new(password.as_str())),
+                };
+                assert_eq!(stored, &expected, "{user}@{host} holds its secret's password");
+            }
+        }
     }
 
     /// A new user `<prefix>_<unique>`@`%` and its secret with `extra` keys. Returns
@@ -368,5 +504,16 @@ impl crate::ProvingBed for Bed {
 
     async fn faulty(self, faults: &crate::SmFaults) -> Self {
         self.with_faults(faults).await
+    }
+
+    async fn check_pair(&self, arn: &str) {
+        self.assert_pair_interchangeable(arn).await;
+    }
+
+    /// A second account on a host the sandbox never connects from, with its own limit: the
+    /// function must create, copy and set it as carefully as the one it logs in through.
+    async fn second_account(&self, user: &str, password: &str) {
+        self.create_user(user, "192.0.2.%", password, "WITH MAX_USER_CONNECTIONS 5")
+            .await;
     }
 }

@@ -45,6 +45,21 @@ pub trait ProvingBed: Deref<Target = Harness<Self::Function>> + Sized {
     ) -> impl Future<Output = String>;
     /// The same bed whose function's Secrets Manager client has `faults` injected.
     fn faulty(self, faults: &SmFaults) -> impl Future<Output = Self>;
+    /// Alternating users, after a completed rotation of `arn`: the two users of the pair are
+    /// interchangeable as the engine models it, and every account of each holds its user's
+    /// password where a user has several. Panics otherwise. By default the invariants (both
+    /// users log in) are all there is to check.
+    fn check_pair(&self, arn: &str) -> impl Future<Output = ()> {
+        let _ = arn;
+        async {}
+    }
+    /// Alternating users: gives `user` a second account (on another host, with `password`),
+    /// where the engine has one account per host, so a change must be made, and proved,
+    /// account by account. By default nothing.
+    fn second_account(&self, user: &str, password: &str) -> impl Future<Output = ()> {
+        let _ = (user, password);
+        async {}
+    }
 }
 
 /// The invariants after any invocation: each label on at most one version; AWSCURRENT logs in
@@ -103,18 +118,29 @@ async fn rotate_and_check<B: ProvingBed>(
             Err(B::REFUSED.into()),
             "{name}: the old password is refused"
         );
+    } else {
+        bed.check_pair(arn).await;
     }
 }
 
 /// Every Secrets Manager call of a rotation (`calls` of them) fails in turn, as each kind of
-/// fault, once and four times in a row. `bed`'s function must use a client with `faults`
-/// ([`ProvingBed::faulty`]). Returns the number of scenarios.
+/// fault, once and four times in a row. A clean rotation first proves that a rotation makes
+/// exactly `calls` calls, so none goes unfaulted. `bed`'s function must use a client with
+/// `faults` ([`ProvingBed::faulty`]). Returns the number of scenarios.
 pub async fn prove_sm_faults<B: ProvingBed>(
     bed: &B,
     faults: &SmFaults,
     calls: usize,
     single: bool,
 ) -> usize {
+    let (user, arn) = bed.fresh_pair("clean").await;
+    faults.clear();
+    rotate_and_check(bed, "clean rotation", &arn, single, &user, "u-Pa55word").await;
+    assert_eq!(
+        faults.calls(),
+        calls,
+        "a clean rotation makes exactly this many Secrets Manager calls"
+    );
     let mut scenarios = 0;
     for kind in SmFault::ALL {
         for at in 1..=calls {
@@ -131,8 +157,33 @@ pub async fn prove_sm_faults<B: ProvingBed>(
     scenarios
 }
 
-/// Every database connection of a rotation (`connections` of them) is refused in turn, and the
-/// first password statement is cut off after sending or fails; once and four times in a row.
+/// A user (alternating users: with a superuser and, where the engine has accounts per host,
+/// a second account) whose secrets name `proxy` and plaintext: (user, secret ARN).
+async fn user_behind<B: ProvingBed>(bed: &B, proxy: &DbFaultProxy, single: bool) -> (String, String) {
+    let via_proxy = json!({"port": proxy.port, "ssl": false});
+    if single {
+        return bed
+            .new_user_with_secret("dbfault", "DbFault-Pa55", via_proxy)
+            .await;
+    }
+    let master_name = format!("dbfault_master_{}", unique());
+    let master = bed
+        .new_superuser_secret(&master_name, "Master-Pa55", via_proxy.clone())
+        .await;
+    let mut extra = via_proxy;
+    extra["masterarn"] = json!(master);
+    let (user, arn) = bed
+        .new_user_with_secret("dbfault", "DbFault-Pa55", extra)
+        .await;
+    bed.second_account(&user, "DbFault-Pa55").await;
+    (user, arn)
+}
+
+/// Every database connection of a rotation (`connections` of them) is refused in turn, and
+/// every statement that changes a user, a password or a privilege is cut off after sending or
+/// fails, in turn; once and four times in a row; on a fresh secret and on one rotated once
+/// already (the other direction of a pair, and a user that exists). Clean rotations first
+/// prove the connection count and count the statements of each case, so none goes unfaulted.
 /// The secrets name `proxy` and plaintext. Returns the number of scenarios.
 pub async fn prove_db_faults<B: ProvingBed>(
     bed: &B,
@@ -140,33 +191,44 @@ pub async fn prove_db_faults<B: ProvingBed>(
     connections: usize,
     single: bool,
 ) -> usize {
-    let mut plans: Vec<(DbFault, usize)> = (1..=connections)
-        .map(|at| (DbFault::RefuseConnection, at))
-        .collect();
-    plans.push((DbFault::DropAfterStatement, 1));
-    plans.push((DbFault::FailStatement, 1));
+    let (user, arn) = user_behind(bed, proxy, single).await;
+    let mut statements = Vec::new();
+    for round in ["fresh", "rotated"] {
+        let (_, old) = bed.current(&arn).await;
+        proxy.clear();
+        rotate_and_check(bed, &format!("clean {round}"), &arn, single, &user, &old).await;
+        let (seen, changing) = proxy.counts();
+        assert_eq!(
+            seen, connections,
+            "a clean {round} rotation opens exactly this many connections"
+        );
+        assert!(changing > 0, "a clean {round} rotation changes something");
+        statements.push((round, changing));
+    }
     let mut scenarios = 0;
-    for (kind, at) in plans {
-        for times in [1, 4] {
-            let name = format!("{kind:?} #{at} x{times}");
-            let via_proxy = json!({"port": proxy.port, "ssl": false});
-            let (user, arn) = if single {
-                bed.new_user_with_secret("dbfault", "DbFault-Pa55", via_proxy)
-                    .await
-            } else {
-                let master_name = format!("dbfault_master_{}", unique());
-                let master = bed
-                    .new_superuser_secret(&master_name, "Master-Pa55", via_proxy.clone())
-                    .await;
-                let mut extra = via_proxy;
-                extra["masterarn"] = json!(master);
-                bed.new_user_with_secret("dbfault", "DbFault-Pa55", extra)
-                    .await
-            };
-            proxy.fail(kind, at, times);
-            rotate_and_check(bed, &name, &arn, single, &user, "DbFault-Pa55").await;
-            assert!(proxy.injected() > 0, "{name}: the fault was not reached");
-            scenarios += 1;
+    for (round, changing) in statements {
+        let mut plans: Vec<(DbFault, usize)> = (1..=connections)
+            .map(|at| (DbFault::RefuseConnection, at))
+            .collect();
+        for at in 1..=changing {
+            plans.push((DbFault::DropAfterStatement, at));
+            plans.push((DbFault::FailStatement, at));
+        }
+        for (kind, at) in plans {
+            for times in [1, 4] {
+                let name = format!("{round}: {kind:?} #{at} x{times}");
+                let (user, arn) = user_behind(bed, proxy, single).await;
+                if round == "rotated" {
+                    proxy.clear();
+                    rotate_and_check(bed, &format!("{name}, first"), &arn, single, &user, "DbFault-Pa55")
+                        .await;
+                }
+                let (_, old) = bed.current(&arn).await;
+                proxy.fail(kind, at, times);
+                rotate_and_check(bed, &name, &arn, single, &user, &old).await;
+                assert!(proxy.injected() > 0, "{name}: the fault was not reached");
+                scenarios += 1;
+            }
         }
     }
     scenarios
@@ -186,6 +248,7 @@ pub async fn prove_out_of_order<B: ProvingBed>(bed: &B, single: bool) -> usize {
                 bed.invoke(event(&arn, &token, *step))
                     .await
                     .unwrap_or_else(|e| panic!("{name}: {step}: {e}"));
+                invariants(bed, &arn, single).await;
             }
             for _ in 0..2 {
                 if let Err(e) = bed.invoke(event(&arn, &token, extra)).await {
@@ -217,6 +280,9 @@ pub async fn prove_out_of_order<B: ProvingBed>(bed: &B, single: bool) -> usize {
                 vec![token.as_str()],
                 "{name}"
             );
+            if !single {
+                bed.check_pair(&arn).await;
+            }
         }
     }
     deliveries
@@ -235,7 +301,8 @@ pub mod suites {
     use super::{prove_db_faults, prove_out_of_order, prove_sm_faults, ProvingBed, SHAPES};
     use crate::{DbFaultProxy, LogCapture, SmFaults};
 
-    /// Every Secrets Manager call fails in turn: returns the scenarios (150).
+    /// Every Secrets Manager call fails in turn: returns the scenarios (3 kinds x (12 + 13)
+    /// calls x once / four times = 150).
     pub async fn secrets_manager_faults<B, F, Fut>(make_bed: F) -> usize
     where
         B: ProvingBed,
@@ -254,7 +321,8 @@ pub mod suites {
         scenarios
     }
 
-    /// Every database action fails in turn: returns the scenarios (28).
+    /// Every database connection and changing statement fails in turn, on fresh and rotated
+    /// secrets: returns the scenarios (engine-specific: the statements are counted).
     pub async fn database_faults<B, F, Fut>(make_bed: F) -> usize
     where
         B: ProvingBed,

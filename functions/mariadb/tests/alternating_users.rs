@@ -201,7 +201,7 @@ async fn a_grant_the_superuser_cannot_give_fails_the_step_and_the_clone_does_not
     let (step, error) = run.failure().expect("refused");
     assert_eq!(step, Step::Set);
     assert!(
-        error.contains("copy a grant to the clone") && error.contains("1698"),
+        error.contains("copy a grant to the pending user") && error.contains("1698"),
         "{error}"
     );
     let (pending_user, pending_pw) = bed.creds(&arn, "AWSPENDING").await;

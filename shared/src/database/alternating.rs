@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use super::login::{
-    only_changed, parse, prove_login, same_target, settle, test_pending, try_login, with_hint,
+    only_changed, parse, pending_logs_in, prove_login, same_target, settle, test_pending,
+    with_hint,
 };
 use super::rds::RdsLookup;
 use super::superuser::{masterarn, superuser_secret, RdsOptions};
@@ -145,7 +146,8 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         // Privileges come from the user AWSCURRENT names, never from a name derived from the
         // pending one (`x_clone_clone` -> `x_clone` must not receive an unrelated `x`'s).
         let source = current.username.as_str();
-        let pending_logs_in = try_login(db, &pending, Which::Pending).await?.is_ok();
+        // Any failure counts as "not yet": a half-made account may be locked, or refuse.
+        let pending_logs_in = pending_logs_in(db, &pending).await;
         if pending_logs_in && db.one_login_proves_a_change() {
             return Ok(());
         }

@@ -26,7 +26,18 @@ pub(crate) async fn try_login<D: Database>(
     secret: &DatabaseSecret,
     which: Which,
 ) -> Result<Result<D::Session>> {
-    match db.connect(secret, which).await {
+    let result = db.connect(secret, which).await;
+    tracing::debug!(
+        which = which.label(),
+        user = %secret.username,
+        host = %secret.host,
+        outcome = match &result {
+            Ok(_) => "logged in",
+            Err(e) => e.error_type(),
+        },
+        "login attempt"
+    );
+    match result {
         Ok(session) => Ok(Ok(session)),
         Err(e @ RotationError::AuthenticationFailed { .. }) => Ok(Err(e)),
         Err(e) => Err(e),

@@ -28,6 +28,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The server error code for a refused login.
 pub const ACCESS_DENIED: u16 = 1045;
 
+/// The server error codes for a login refused because the account is locked (MariaDB 4151,
+/// MySQL 3118): the credentials are refused, as a wrong password is.
+pub const ACCOUNT_LOCKED: [u16; 2] = [4151, 3118];
+
 /// Opens sessions; holds the trust anchors, loaded once per process on first use.
 #[derive(Clone)]
 pub struct Connector {
@@ -253,13 +257,18 @@ impl Failure {
         match e {
             mysql_async::Error::Server(server) => {
                 let detail = Box::new(server_error(&server, true));
-                if server.code == ACCESS_DENIED {
+                if server.code == ACCESS_DENIED || ACCOUNT_LOCKED.contains(&server.code) {
+                    let locked = ACCOUNT_LOCKED.contains(&server.code);
                     RotationError::AuthenticationFailed {
                         which: which_label.into(),
                         user: secret.username.clone(),
                         host: secret.host.clone(),
                         server: Some(detail),
-                        hint: String::new(),
+                        hint: if locked {
+                            "; the account is locked (ACCOUNT LOCK)".into()
+                        } else {
+                            String::new()
+                        },
                     }
                 } else {
                     RotationError::Database {
