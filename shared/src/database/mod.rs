@@ -29,7 +29,8 @@ pub use alternating::{alternate_username, AlternatingUsers, CLONE_SUFFIX};
 pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
-    DbCluster, DbInstance, ManagedBy, RdsLookup, CLUSTER_TAG, INSTANCE_TAG,
+    DbCluster, DbInstance, ManagedBy, ManagedEndpoint, RdsDatabase, RdsLookup, CLUSTER_TAG,
+    INSTANCE_TAG,
 };
 #[cfg(feature = "rds")]
 pub use rds_sdk::SdkRds;
@@ -37,8 +38,8 @@ pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
 pub use tls::{
-    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, TlsMode, TrustAnchors,
-    RDS_CA_BUNDLE,
+    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, Names, TlsMode,
+    TrustAnchors, RDS_CA_BUNDLE,
 };
 
 use crate::error::Result;
