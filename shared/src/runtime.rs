@@ -1,12 +1,13 @@
 //! The Lambda entry point shared by every function binary: the process-wide start-up (empty
-//! `AWS_*` variables unset), the runtime, and the invocation loop.
+//! `AWS_*` variables unset, the panic hook), the runtime, and the invocation loop.
 
 use std::ffi::OsString;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
-use crate::dispatch::handle_invocation;
+use crate::dispatch::handle_invocation_guarded;
+use crate::error::RotationError;
 use crate::password::PasswordDefaults;
 use crate::settings::Settings;
 use crate::steps::Rotation;
@@ -16,11 +17,12 @@ use crate::telemetry;
 /// Serves a rotation function in the Lambda runtime; the binaries' `main` calls it first thing,
 /// before any thread exists. In order: removes every empty `AWS_*` variable but the
 /// `AWS_LAMBDA_*` ones from the process environment (the SDK would take an empty endpoint or
-/// retry setting as given, and panic), starts a single-threaded tokio runtime (Lambda sends one
+/// retry setting as given, and panic), installs the panic hook
+/// ([`crate::install_panic_hook`]), starts a single-threaded tokio runtime (Lambda sends one
 /// invocation at a time, and one thread uses less memory), reads [`Settings`] once (a bad
 /// variable stops start-up with a clear message), starts the logs, builds the rotation with
-/// `build` and the Secrets Manager client (both once), then answers invocations until the
-/// runtime stops.
+/// `build` and the Secrets Manager client (both once), then answers invocations, each behind
+/// the panic guard, until the runtime stops.
 pub fn serve<R, F>(defaults: PasswordDefaults, build: F) -> Result<(), lambda_runtime::Error>
 where
     R: Rotation + 'static,
@@ -36,6 +38,7 @@ where
         // these binaries, is built below, after this loop.
         std::env::remove_var(name);
     }
+    crate::guard::install_panic_hook();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -51,18 +54,45 @@ where
     R: Rotation + 'static,
     F: FnOnce(&Settings) -> crate::Result<R>,
 {
-    let configured = Settings::from_env(defaults).and_then(|settings| {
-        let rotation = build(&settings)?;
-        Ok((settings, rotation))
-    });
-    let (settings, rotation) = match configured {
-        Ok(both) => both,
-        Err(e) => {
+    // Start-up is guarded too: the SDK panics on some values (AWS_MAX_ATTEMPTS=0, say) while it
+    // loads its configuration. Such a panic stops start-up with a typed error, as a bad
+    // variable of ours does, and its message is not printed.
+    let (settings, rotation, store) = match crate::guard::catch_panic(start(defaults, build, unset))
+        .await
+    {
+        Ok(Ok(started)) => started,
+        Ok(Err(e)) => {
             telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
             tracing::error!(error_type = e.error_type(), error = %e, "configuration rejected at start-up");
             return Err(e.into());
         }
+        Err(location) => {
+            let e = RotationError::Internal { location };
+            telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
+            tracing::error!(error_type = e.error_type(), error = %e, "start-up failed");
+            return Err(e.into());
+        }
     };
+    let (store, rotation, policy) = (&store, &rotation, &settings.password);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle_invocation_guarded(store, rotation, policy, &event.payload)
+            .await
+            .map(|_| ())
+    }))
+    .await
+}
+
+/// Reads the settings, starts the logs, builds the rotation and the Secrets Manager client.
+async fn start<R, F>(
+    defaults: PasswordDefaults,
+    build: F,
+    unset: Vec<OsString>,
+) -> crate::Result<(Settings, R, SdkStore)>
+where
+    F: FnOnce(&Settings) -> crate::Result<R>,
+{
+    let settings = Settings::from_env(defaults)?;
+    let rotation = build(&settings)?;
     telemetry::init(&settings.log_filter);
     if !unset.is_empty() {
         let names: Vec<_> = unset.iter().map(|n| n.to_string_lossy()).collect();
@@ -72,13 +102,7 @@ where
         );
     }
     let store = SdkStore::connect(settings.secrets_manager_endpoint.as_deref()).await;
-    let (store, rotation, policy) = (&store, &rotation, &settings.password);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_invocation(store, rotation, policy, &event.payload)
-            .await
-            .map(|_| ())
-    }))
-    .await
+    Ok((settings, rotation, store))
 }
 
 /// The names among `vars` that the SDK would misread: every `AWS_*` variable whose value is

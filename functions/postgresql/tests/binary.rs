@@ -2,8 +2,8 @@
 //! a child process polling a loopback Lambda Runtime API, with moto as Secrets Manager and RDS
 //! and the sandbox PostgreSQL as the database. What only a whole process shows is tested here:
 //! environment variables as the template sets them (an empty `rdsEndpoint` parameter gives
-//! `AWS_ENDPOINT_URL_RDS=""`, which the SDK would take as an endpoint and abort on), and that
-//! nothing the process prints holds a password. Every AWS endpoint is moto's; a proxy variable
+//! `AWS_ENDPOINT_URL_RDS=""`, which the SDK would take as an endpoint and abort on), the
+//! process panic hook and start-up guard, and that nothing the process prints holds a password. Every AWS endpoint is moto's; a proxy variable
 //! on a dead loopback port catches any request that would go elsewhere.
 
 use std::path::Path;
@@ -142,4 +142,32 @@ async fn every_empty_aws_variable_is_unset_before_the_sdk_reads_it() {
         "AWS_RESPONSE_CHECKSUM_VALIDATION",
     ])
     .await;
+}
+
+#[tokio::test]
+async fn a_panic_at_start_up_stops_it_with_a_typed_error_and_its_location_only() {
+    // The SDK panics while it loads its configuration when AWS_MAX_ATTEMPTS is not a number
+    // (a value no deployment should have, but the environment is input like any other).
+    let moto = Moto::from_env();
+    let ca = rotation_testkit::sandbox_var("SANDBOX_PG_CA");
+    let env = environment(moto.endpoint(), &ca, &[("AWS_MAX_ATTEMPTS", "many")]);
+    let binary = Path::new(env!("CARGO_BIN_EXE_postgresql"));
+    let mut function = FunctionProcess::start(binary, &env)
+        .await
+        .expect("the binary starts");
+    let answer = function
+        .invoke(event("arn:unused", "token", Step::Create), WAIT)
+        .await;
+    assert!(matches!(answer, Answer::Exited(_)), "{answer:?}");
+    let output = function.stop().await;
+    // The process panic hook logged the location; the start-up guard made it a typed error.
+    assert!(
+        output.contains(r#""error_type":"InternalError""#)
+            && output.contains(r#""message":"start-up failed""#)
+            && output.contains("retry_config.rs:"),
+        "{output}"
+    );
+    // Neither the default hook's line nor the panic message.
+    assert!(!output.contains("panicked at"), "{output}");
+    assert!(!output.contains("many"), "{output}");
 }
