@@ -3,8 +3,9 @@
 //! and the sandbox PostgreSQL as the database. What only a whole process shows is tested here:
 //! environment variables as the template sets them (an empty `rdsEndpoint` parameter gives
 //! `AWS_ENDPOINT_URL_RDS=""`, which the SDK would take as an endpoint and abort on), the
-//! process panic hook and start-up guard, and that nothing the process prints holds a password. Every AWS endpoint is moto's; a proxy variable
-//! on a dead loopback port catches any request that would go elsewhere.
+//! process panic hook and start-up guard, and that nothing the process prints holds a
+//! password. Every AWS endpoint is moto's; proxy variables on a dead loopback port catch any
+//! request that would go elsewhere.
 
 use std::path::Path;
 use std::time::Duration;
