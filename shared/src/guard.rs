@@ -26,9 +26,10 @@ thread_local! {
 
 /// Installs the process panic hook (once; later calls do nothing). It replaces the default
 /// hook, which prints the panic message to stderr, with one that records the location for
-/// [`catch_panic`] and logs it as one JSON line through tracing (`error_type` `InternalError`,
-/// `location`), without the message. A panic outside any invocation (at start-up, or in a
-/// spawned task such as a database connection's) is logged the same way.
+/// the guard ([`crate::handle_invocation_guarded`]) and logs it as one JSON line through
+/// tracing (`error_type` `InternalError`, `location`), without the message. A panic outside
+/// any invocation (at start-up, or in a spawned task such as a database connection's) is
+/// logged the same way.
 pub fn install_panic_hook() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| std::panic::set_hook(Box::new(log_location)));
