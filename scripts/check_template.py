@@ -15,6 +15,10 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
   - every invoke permission carries SourceAccount;
   - every environment variable the template sets is in the README's configuration table;
+  - no AWS_* variable (the SDK reads them and takes an empty value as given: an empty endpoint
+    panics it) is set from an optional parameter without a guard: in every template, each is
+    absent (AWS::NoValue) or non-empty with every parameter at its default, and holds the
+    parameter's value when one is given;
   - samconfig.toml builds with the cargo-lambda beta feature, lints on validate, and its example
     profiles name only template parameters and a known rotationType.
 """
@@ -77,6 +81,39 @@ def statements(template):
     for policy in role["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
             yield statement
+
+
+def refs(node):
+    """The names every Ref in `node` names."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"}:
+            return {node["Ref"]}
+        return set().union(*(refs(v) for v in node.values())) if node else set()
+    if isinstance(node, list):
+        return set().union(*(refs(v) for v in node)) if node else set()
+    return set()
+
+
+def sdk_variables_are_never_empty(path):
+    template = cfn_yaml.load(str(path))
+    parameters = template["Parameters"]
+    conditions = template.get("Conditions", {})
+    defaults = {k: v.get("Default", "") for k, v in parameters.items()}
+    if "rotationType" in parameters:
+        defaults["rotationType"] = parameters["rotationType"]["AllowedValues"][0]
+    for logical, resource in template["Resources"].items():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for name, node in variables.items():
+            if not name.startswith("AWS_"):
+                continue
+            label = f"{path.name} {logical} {name}"
+            value = evaluate(node, defaults, conditions)
+            check(f"{label}: absent or set with parameters at their defaults",
+                  value == "<AWS::NoValue>" or (isinstance(value, str) and value != ""), repr(value))
+            for parameter in sorted(refs(node) & set(parameters)):
+                given = "https://given.example"
+                value = evaluate(node, dict(defaults, **{parameter: given}), conditions)
+                check(f"{label}: {parameter} given is its value", value == given, repr(value))
 
 
 def main():
@@ -165,6 +202,9 @@ def main():
         variables |= set(env.get("Variables", {}))
     missing = sorted(variables - documented)
     check("every environment variable is in the README's table", not missing, str(missing))
+
+    for path in [ROOT / "template.yaml", *sorted((ROOT / "packaging" / "templates").glob("*.yaml"))]:
+        sdk_variables_are_never_empty(path)
 
     import shlex
 

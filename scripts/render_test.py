@@ -6,6 +6,8 @@ minimal parameters and with every optional ARN and the VPC given:
 
   - exactly one Lambda function: the SAR app's logical ID, the type's binary, bootstrap on
     provided.al2023, ROTATION_STRATEGY and exactly the environment variables the type needs;
+    no AWS_* variable (read by the SDK, which takes an empty value as given) is ever empty:
+    AWS_ENDPOINT_URL_RDS is absent when rdsEndpoint is empty and holds it when given;
   - exactly one invoke permission, on that function, with SourceAccount;
   - the RotationLambdaARN output resolving to that function;
   - exactly the permissions the type needs and no others: Secrets Manager actions only on
@@ -165,7 +167,7 @@ def resource_key(resource):
     return "secret:*" if ":secret:*" in text else text
 
 
-def expected_environment(t):
+def expected_environment(t, params):
     env = {"SECRETS_MANAGER_ENDPOINT", "EXCLUDE_CHARACTERS", "PASSWORD_LENGTH", "EXCLUDE_NUMBERS",
            "EXCLUDE_PUNCTUATION", "EXCLUDE_UPPERCASE", "EXCLUDE_LOWERCASE",
            "REQUIRE_EACH_INCLUDED_TYPE", "RUST_LOG"}
@@ -174,7 +176,9 @@ def expected_environment(t):
     if t["binary"] != "generic":
         env |= {"EXTRA_CA_CERTS", "ALLOW_PLAINTEXT_FALLBACK"}
     if t["rds_api"]:
-        env |= {"AWS_ENDPOINT_URL_RDS", "VERIFY_RDS_IDENTIFIERS"}
+        env.add("VERIFY_RDS_IDENTIFIERS")
+        if params.get("rdsEndpoint"):
+            env.add("AWS_ENDPOINT_URL_RDS")
     env |= set(t["env"])
     return env
 
@@ -193,8 +197,13 @@ def verify(label, t, path, params):
     check(f"{label}: memory and timeout defaults", (f["MemorySize"], f["Timeout"]) == ("128", "30") or (f["MemorySize"], f["Timeout"]) == (128, 30),
           f"{f['MemorySize']} {f['Timeout']}")
     env = f["Environment"]["Variables"]
-    check(f"{label}: environment", set(env) == expected_environment(t),
-          str(sorted(set(env) ^ expected_environment(t))))
+    want_env = expected_environment(t, params)
+    check(f"{label}: environment", set(env) == want_env, str(sorted(set(env) ^ want_env)))
+    empty = sorted(k for k, v in env.items() if k.startswith("AWS_") and v in ("", None))
+    check(f"{label}: no empty AWS_* variable", not empty, str(empty))
+    if "AWS_ENDPOINT_URL_RDS" in want_env:
+        check(f"{label}: AWS_ENDPOINT_URL_RDS is rdsEndpoint",
+              env.get("AWS_ENDPOINT_URL_RDS") == params["rdsEndpoint"], str(env.get("AWS_ENDPOINT_URL_RDS")))
     check(f"{label}: strategy", env.get("ROTATION_STRATEGY", "") == t["strategy"], str(env.get("ROTATION_STRATEGY")))
     vpc = f.get("VpcConfig")
     check(f"{label}: VPC config only with subnets", bool(vpc) == bool(params.get("vpcSubnetIds")), str(vpc))
@@ -249,6 +258,7 @@ def main():
         masterSecretKmsKeyArn="arn:aws:kms:us-east-1:111122223333:key/k2",
         vpcSubnetIds="subnet-1,subnet-2",
         vpcSecurityGroupIds="sg-1",
+        rdsEndpoint="https://vpce-1.rds.us-east-1.vpce.amazonaws.com",
     )
     renders = 0
     for t in TYPES:
@@ -256,7 +266,8 @@ def main():
         for name, params in (("minimal", minimal), ("full", full)):
             stack_params = dict(params, rotationType=t["name"])
             own = {k: v for k, v in params.items()
-                   if k not in ("masterSecretArn", "masterSecretKmsKeyArn") or t["superuser"]}
+                   if (k not in ("masterSecretArn", "masterSecretKmsKeyArn") or t["superuser"])
+                   and (k != "rdsEndpoint" or t["rds_api"])}
             verify(f"template.yaml {t['name']} {name}", t, ROOT / "template.yaml", stack_params)
             verify(f"{per_type.name} {name}", t, per_type, own)
             renders += 2

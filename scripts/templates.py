@@ -79,8 +79,8 @@ PARAMETERS = [
     Description: >-
       RDS multi-user types (PostgreSQL, MySQL, MariaDB): the RDS API endpoint
       (AWS_ENDPOINT_URL_RDS), e.g. an interface VPC endpoint's URL. Empty: the regional
-      endpoint. The function calls the RDS API only for RDS-managed master secrets, replica or
-      reader hosts, and host checks."""),
+      endpoint, and the variable is not set at all. The function calls the RDS API only for
+      RDS-managed master secrets, replica or reader hosts, and host checks."""),
     ("verifyRdsIdentifiers", "rds_api", """    Type: String
     Default: "true"
     AllowedValues: ["true", "false"]
@@ -228,6 +228,10 @@ def conditions(types):
 
     superuser = any_of("IsMultiUser", "superuser")
     rds = any_of("UsesRdsApi", "rds_api")
+    if rds:
+        # The SDK takes AWS_ENDPOINT_URL_RDS="" as an endpoint: an empty parameter must leave
+        # the variable out, not set it empty.
+        out.append('  HasRdsEndpoint: !Not [!Equals [!Ref rdsEndpoint, ""]]')
     if superuser:
         master = '!Not [!Equals [!Ref masterSecretArn, ""]]'
         key = '!Not [!Equals [!Ref masterSecretKmsKeyArn, ""]]'
@@ -407,7 +411,7 @@ def function(t, stack, code_prefix):
     for var, param in t["env"].items():
         env[var] = f"!Ref {param}"
     if t["rds_api"]:
-        env["AWS_ENDPOINT_URL_RDS"] = "!Ref rdsEndpoint"
+        env["AWS_ENDPOINT_URL_RDS"] = "!If [HasRdsEndpoint, !Ref rdsEndpoint, !Ref AWS::NoValue]"
         env["VERIFY_RDS_IDENTIFIERS"] = "!Ref verifyRdsIdentifiers"
     condition = f"    Condition: Is{t['name']}\n" if stack else ""
     variables = "".join(f"          {k}: {v}\n" for k, v in env.items())

@@ -1,4 +1,5 @@
-//! The preamble every rotation function shares, step dispatch, and the per-invocation summary.
+//! The preamble every rotation function shares, step dispatch, the per-invocation summary, and
+//! the panic-guarded entry the Lambda runtime calls.
 
 use std::time::Instant;
 
@@ -65,6 +66,36 @@ pub async fn handle_invocation<S: SecretStore, R: Rotation>(
     let secret = arn.as_deref().unwrap_or(&event.secret_id);
     log_summary(secret, event.step.as_str(), &event.token, &result, started);
     result
+}
+
+/// [`handle_invocation`] behind the panic guard, as the Lambda entry point runs it: a panic
+/// anywhere in the invocation (a bug, or a driver or SDK panicking on what a server sent)
+/// answers this invocation with [`RotationError::Internal`], naming the panic's location and
+/// never its message, and the process goes on serving. Nothing after the panic ran: the
+/// step's work stops there (a database session it held is dropped, so an open transaction
+/// rolls back), and every step is idempotent, so Secrets Manager's retry is safe. The
+/// location comes from the process panic hook ([`crate::install_panic_hook`]).
+pub async fn handle_invocation_guarded<S: SecretStore, R: Rotation>(
+    store: &S,
+    rotation: &R,
+    policy: &PasswordPolicy,
+    payload: &Value,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    match crate::guard::catch_panic(handle_invocation(store, rotation, policy, payload)).await {
+        Ok(result) => result,
+        Err(location) => {
+            let result = Err(RotationError::Internal { location });
+            // The panic skipped handle_invocation's summary line: this one stands for it.
+            let event = RotationEvent::from_value(payload).ok();
+            let (secret, step, token) = match &event {
+                Some(e) => (e.secret_id.as_str(), e.step.as_str(), e.token.as_str()),
+                None => ("", "unknown", ""),
+            };
+            log_summary(secret, step, token, &result, started);
+            result
+        }
+    }
 }
 
 fn log_summary(secret: &str, step: &str, token: &str, result: &Result<Outcome>, started: Instant) {

@@ -329,6 +329,14 @@ pub enum RotationError {
     /// does not understand). Nothing was changed.
     #[error("unsupported database server: {0}")]
     UnsupportedServer(String),
+
+    /// The function panicked while handling the invocation: a bug. The panic's message is never
+    /// kept (it can hold a row from a server or a secret), only where it happened.
+    #[error("the function hit an internal error (a bug) at {location}; nothing after that point ran, and the step can be retried. The panic message is not reported, as it may hold data from a server or a secret")]
+    Internal {
+        /// `file:line` of the panic.
+        location: String,
+    },
 }
 
 impl RotationError {
@@ -358,6 +366,7 @@ impl RotationError {
             Self::PasswordChangeUnverified { .. } => "PasswordChangeUnverified",
             Self::ConcurrentLabelChange { .. } => "ConcurrentLabelChange",
             Self::UnsupportedServer(_) => "UnsupportedServer",
+            Self::Internal { .. } => "InternalError",
         }
     }
 

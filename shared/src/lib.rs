@@ -1,10 +1,11 @@
 //! The shared crate of the rotation functions.
 //!
 //! - The engine-agnostic core, always built: the rotation event ([`RotationEvent`]), staging
-//!   labels ([`labels`]), the preamble and step dispatch ([`handle_invocation`]), createSecret
-//!   and finishSecret ([`Rotation`]), Secrets Manager behind [`SecretStore`], secret values,
-//!   the password policy, [`Settings`] (every environment variable, read once), logs
-//!   ([`telemetry`]) and the Lambda entry point ([`serve`]).
+//!   labels ([`labels`]), the preamble and step dispatch ([`handle_invocation`], and behind
+//!   the panic guard [`handle_invocation_guarded`]), createSecret and finishSecret
+//!   ([`Rotation`]), Secrets Manager behind [`SecretStore`], secret values, the password
+//!   policy, [`Settings`] (every environment variable, read once), logs ([`telemetry`]) and
+//!   the Lambda entry point ([`serve`]).
 //! - [`database`] (feature `database`): the database secret, the engine trait, single user and
 //!   alternating users, TLS, superuser-secret resolution.
 //! - [`postgres`] (feature `postgres`): the PostgreSQL-wire adapter (PostgreSQL, Redshift).
@@ -17,6 +18,7 @@
 mod dispatch;
 mod error;
 mod event;
+mod guard;
 pub mod labels;
 mod password;
 mod runtime;
@@ -33,9 +35,10 @@ pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
-pub use dispatch::{handle_invocation, Outcome};
+pub use dispatch::{handle_invocation, handle_invocation_guarded, Outcome};
 pub use error::{ApiErrorCode, Cause, Result, RotationError, ServerError};
 pub use event::{RotationEvent, Step};
+pub use guard::install_panic_hook;
 pub use password::{CharClass, PasswordDefaults, PasswordPolicy, PUNCTUATION};
 pub use runtime::serve;
 pub use secret::{JsonSecret, SecretValue};

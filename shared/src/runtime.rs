@@ -1,42 +1,154 @@
-//! The Lambda entry point shared by every function binary.
+//! The Lambda entry point shared by every function binary: the process-wide start-up (empty
+//! `AWS_*` variables unset, the panic hook), the runtime, and the invocation loop.
+
+use std::ffi::OsString;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
-use crate::dispatch::handle_invocation;
+use crate::dispatch::handle_invocation_guarded;
+use crate::error::RotationError;
 use crate::password::PasswordDefaults;
 use crate::settings::Settings;
 use crate::steps::Rotation;
 use crate::store::SdkStore;
 use crate::telemetry;
 
-/// Serves a rotation function in the Lambda runtime: reads [`Settings`] once (a bad variable
-/// stops start-up with a clear message), starts the logs, builds the rotation with `build` and
-/// the Secrets Manager client (both once), then answers invocations until the runtime stops.
-pub async fn serve<R, F>(defaults: PasswordDefaults, build: F) -> Result<(), lambda_runtime::Error>
+/// Serves a rotation function in the Lambda runtime; the binaries' `main` calls it first thing,
+/// before any thread exists. In order: removes every empty `AWS_*` variable but the
+/// `AWS_LAMBDA_*` ones from the process environment (the SDK would take an empty endpoint or
+/// retry setting as given, and panic), installs the panic hook
+/// ([`crate::install_panic_hook`]), starts a single-threaded tokio runtime (Lambda sends one
+/// invocation at a time, and one thread uses less memory), reads [`Settings`] once (a bad
+/// variable stops start-up with a clear message), starts the logs, builds the rotation with
+/// `build` and the Secrets Manager client (both once), then answers invocations, each behind
+/// the panic guard, until the runtime stops.
+pub fn serve<R, F>(defaults: PasswordDefaults, build: F) -> Result<(), lambda_runtime::Error>
 where
     R: Rotation + 'static,
     F: FnOnce(&Settings) -> crate::Result<R>,
 {
-    let configured = Settings::from_env(defaults).and_then(|settings| {
-        let rotation = build(&settings)?;
-        Ok((settings, rotation))
-    });
-    let (settings, rotation) = match configured {
-        Ok(both) => both,
-        Err(e) => {
+    let unset = empty_sdk_variables(std::env::vars_os());
+    for name in &unset {
+        // Thread safety: changing the environment is unsound while another thread may read it
+        // (libc's getenv is not synchronised with Rust's environment lock; edition 2024 marks
+        // remove_var unsafe for that reason, and these crates are edition 2021, where it is a
+        // safe function but the same rule holds). Here no other thread exists yet: `serve` is
+        // the first thing `main` does, and the tokio runtime, the only source of threads in
+        // these binaries, is built below, after this loop.
+        std::env::remove_var(name);
+    }
+    crate::guard::install_panic_hook();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(defaults, build, unset))
+}
+
+async fn run<R, F>(
+    defaults: PasswordDefaults,
+    build: F,
+    unset: Vec<OsString>,
+) -> Result<(), lambda_runtime::Error>
+where
+    R: Rotation + 'static,
+    F: FnOnce(&Settings) -> crate::Result<R>,
+{
+    // Start-up is guarded too: the SDK panics on some values (AWS_MAX_ATTEMPTS=0, say) while it
+    // loads its configuration. Such a panic stops start-up with a typed error, as a bad
+    // variable of ours does, and its message is not printed.
+    let (settings, rotation, store) = match crate::guard::catch_panic(start(defaults, build, unset))
+        .await
+    {
+        Ok(Ok(started)) => started,
+        Ok(Err(e)) => {
             telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
             tracing::error!(error_type = e.error_type(), error = %e, "configuration rejected at start-up");
             return Err(e.into());
         }
+        Err(location) => {
+            let e = RotationError::Internal { location };
+            telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
+            tracing::error!(error_type = e.error_type(), error = %e, "start-up failed");
+            return Err(e.into());
+        }
     };
-    telemetry::init(&settings.log_filter);
-    let store = SdkStore::connect(settings.secrets_manager_endpoint.as_deref()).await;
     let (store, rotation, policy) = (&store, &rotation, &settings.password);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_invocation(store, rotation, policy, &event.payload)
+        handle_invocation_guarded(store, rotation, policy, &event.payload)
             .await
             .map(|_| ())
     }))
     .await
+}
+
+/// Reads the settings, starts the logs, builds the rotation and the Secrets Manager client.
+async fn start<R, F>(
+    defaults: PasswordDefaults,
+    build: F,
+    unset: Vec<OsString>,
+) -> crate::Result<(Settings, R, SdkStore)>
+where
+    F: FnOnce(&Settings) -> crate::Result<R>,
+{
+    let settings = Settings::from_env(defaults)?;
+    let rotation = build(&settings)?;
+    telemetry::init(&settings.log_filter);
+    if !unset.is_empty() {
+        let names: Vec<_> = unset.iter().map(|n| n.to_string_lossy()).collect();
+        tracing::info!(
+            variables = names.join(","),
+            "empty AWS_* environment variables treated as unset"
+        );
+    }
+    let store = SdkStore::connect(settings.secrets_manager_endpoint.as_deref()).await;
+    Ok((settings, rotation, store))
+}
+
+/// The names among `vars` that the SDK would misread: every `AWS_*` variable whose value is
+/// empty (or only blanks), except the `AWS_LAMBDA_*` ones (set by Lambda for the runtime client, which requires
+/// some of them to exist; the SDK does not read them). The SDK takes an empty value as given:
+/// `AWS_ENDPOINT_URL=""` or `AWS_ENDPOINT_URL_<SERVICE>=""` (what a template sets for an
+/// empty optional parameter) becomes an endpoint that panics when the client builds its first
+/// request, and an empty `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` panics while the configuration
+/// loads. Empty means unset for the function's own variables ([`Settings`]) too.
+fn empty_sdk_variables(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<OsString> {
+    vars.into_iter()
+        .filter(|(name, value)| {
+            let name = name.to_string_lossy();
+            let blank = value.to_string_lossy().trim().is_empty();
+            blank && name.starts_with("AWS_") && !name.starts_with("AWS_LAMBDA_")
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_aws_variables_are_unset_except_the_runtimes_own() {
+        let vars = [
+            ("AWS_ENDPOINT_URL_RDS", ""),
+            ("AWS_ENDPOINT_URL", ""),
+            ("AWS_MAX_ATTEMPTS", ""),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_LAMBDA_LOG_LEVEL", ""),
+            ("AWS_LAMBDA_FUNCTION_VERSION", ""),
+            ("EXCLUDE_CHARACTERS", ""),
+            ("MY_AWS_THING", ""),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", " "),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        assert_eq!(
+            empty_sdk_variables(vars),
+            [
+                "AWS_ENDPOINT_URL_RDS",
+                "AWS_ENDPOINT_URL",
+                "AWS_MAX_ATTEMPTS",
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+            ]
+        );
+    }
 }

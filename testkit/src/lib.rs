@@ -1,8 +1,9 @@
 //! Test support for the rotation functions: the moto Secrets Manager emulator started by the
 //! sandbox, a rotation driver that plays Secrets Manager, the one integration-test harness
-//! ([`Harness`]; with feature `postgres`, the PostgreSQL-wire bed [`pg::Bed`]), label
-//! assertions, call counting, log capture, and strict stand-in servers that bait a client into
-//! giving its password away ([`PasswordBait`]).
+//! ([`Harness`]; with feature `postgres`, the PostgreSQL-wire bed [`pg::Bed`]), a function
+//! binary run under a loopback Lambda Runtime API ([`FunctionProcess`]), label assertions,
+//! call counting, log capture, and strict stand-in servers that bait a client into giving its
+//! password away ([`PasswordBait`]).
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -14,6 +15,7 @@ mod db_faults;
 mod driver;
 mod faults;
 mod harness;
+mod lambda_process;
 mod logs;
 #[cfg(feature = "mysql")]
 pub mod maria;
@@ -41,6 +43,7 @@ pub use db_faults::{DbFault, DbFaultProxy, Protocol};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
+pub use lambda_process::{Answer, FunctionProcess};
 pub use logs::{escaped_forms, LogCapture};
 pub use moto::Moto;
 #[cfg(feature = "postgres")]

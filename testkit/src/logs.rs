@@ -58,7 +58,10 @@ impl LogCapture {
             "nothing was logged: the capture is not wired"
         );
         self.assert_trace_in_effect();
-        let checked: Vec<&String> = passwords.iter().filter(|p| p.chars().count() >= 12).collect();
+        let checked: Vec<&String> = passwords
+            .iter()
+            .filter(|p| p.chars().count() >= 12)
+            .collect();
         assert!(
             !checked.is_empty(),
             "no password of 12 characters or more to look for: the check would prove nothing"
@@ -76,7 +79,8 @@ impl LogCapture {
         let text = self.text();
         assert!(
             text.lines()
-                .any(|l| l.contains("\"level\":\"TRACE\"") && l.contains("\"target\":\"rotation_core")),
+                .any(|l| l.contains("\"level\":\"TRACE\"")
+                    && l.contains("\"target\":\"rotation_core")),
             "the capture holds no trace line of rotation_core: is it filtered above trace?"
         );
     }

@@ -384,9 +384,17 @@ impl Bed {
     pub async fn assert_pair_interchangeable(&self, arn: &str) {
         let (current, current_pw) = self.current(arn).await;
         let (previous, previous_pw) = self.creds(arn, "AWSPREVIOUS").await;
-        let (a, b) = (self.db.accounts(&current).await, self.db.accounts(&previous).await);
-        let hosts = |v: &[(String, String, String)]| v.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
-        assert_eq!(hosts(&a), hosts(&b), "{current} and {previous} have the same hosts");
+        let (a, b) = (
+            self.db.accounts(&current).await,
+            self.db.accounts(&previous).await,
+        );
+        let hosts =
+            |v: &[(String, String, String)]| v.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            hosts(&a),
+            hosts(&b),
+            "{current} and {previous} have the same hosts"
+        );
         for (host, _, _) in &a {
             assert_eq!(
                 self.db.account_shape(&current, host).await,
@@ -394,13 +402,20 @@ impl Bed {
                 "{current}@{host} and {previous}@{host} are interchangeable"
             );
         }
-        for (accounts, password, user) in [(&a, &current_pw, &current), (&b, &previous_pw, &previous)] {
+        for (accounts, password, user) in
+            [(&a, &current_pw, &current), (&b, &previous_pw, &previous)]
+        {
             for (host, plugin, stored) in accounts {
                 let expected = match plugin.as_str() {
-                    "ed25519" => rotation_core::mysql::ed25519_auth_string(&SecretValue::new(password.as_str())),
+                    "ed25519" => rotation_core::mysql::ed25519_auth_string(&SecretValue::new(
+                        password.as_str(),
+                    )),
                     _ => native_password_hash(&SecretValue::new(password.as_str())),
                 };
-                assert_eq!(stored, &expected, "{user}@{host} holds its secret's password");
+                assert_eq!(
+                    stored, &expected,
+                    "{user}@{host} holds its secret's password"
+                );
             }
         }
     }

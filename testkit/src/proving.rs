@@ -159,7 +159,11 @@ pub async fn prove_sm_faults<B: ProvingBed>(
 
 /// A user (alternating users: with a superuser and, where the engine has accounts per host,
 /// a second account) whose secrets name `proxy` and plaintext: (user, secret ARN).
-async fn user_behind<B: ProvingBed>(bed: &B, proxy: &DbFaultProxy, single: bool) -> (String, String) {
+async fn user_behind<B: ProvingBed>(
+    bed: &B,
+    proxy: &DbFaultProxy,
+    single: bool,
+) -> (String, String) {
     let via_proxy = json!({"port": proxy.port, "ssl": false});
     if single {
         return bed
@@ -220,8 +224,15 @@ pub async fn prove_db_faults<B: ProvingBed>(
                 let (user, arn) = user_behind(bed, proxy, single).await;
                 if round == "rotated" {
                     proxy.clear();
-                    rotate_and_check(bed, &format!("{name}, first"), &arn, single, &user, "DbFault-Pa55")
-                        .await;
+                    rotate_and_check(
+                        bed,
+                        &format!("{name}, first"),
+                        &arn,
+                        single,
+                        &user,
+                        "DbFault-Pa55",
+                    )
+                    .await;
                 }
                 let (_, old) = bed.current(&arn).await;
                 proxy.fail(kind, at, times);

@@ -6,11 +6,10 @@
 use rotation_core::mysql::{strategy, MYSQL};
 use rotation_core::PasswordDefaults;
 
-// Lambda sends one invocation at a time: one thread is enough, and uses less memory.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+// `serve` starts the runtime itself, after the process-wide start-up that must run before
+// any thread exists (see its documentation).
+fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(PasswordDefaults::STANDARD, |settings| {
         strategy(MYSQL, settings)
     })
-    .await
 }

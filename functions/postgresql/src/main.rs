@@ -9,9 +9,9 @@ use rotation_core::database::{SdkRds, Strategy, TrustAnchors};
 use rotation_core::postgres::{Connector, Dialect, PgEngine, Postgres};
 use rotation_core::PasswordDefaults;
 
-// Lambda sends one invocation at a time: one thread is enough, and uses less memory.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+// `serve` starts the runtime itself, after the process-wide start-up that must run before
+// any thread exists (see its documentation).
+fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(PasswordDefaults::POSTGRES, |settings| {
         let dialect = Postgres {
             clone_acts_as_original: settings.clone_acts_as_original,
@@ -25,5 +25,4 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .with_rds(rds, settings.verify_rds_identifiers),
         )
     })
-    .await
 }

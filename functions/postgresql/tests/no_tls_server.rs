@@ -1,7 +1,8 @@
 //! A server that says it does not offer TLS (an answer anyone on the path can forge): with
 //! `ssl` absent the function refuses, unless the deployment opts in to the plaintext fallback
 //! (then it falls back and logs a warning); with `ssl: true` it always refuses; and the
-//! superuser secret never falls back. The sandbox PostgreSQL offers TLS, so a loopback proxy
+//! superuser secret never falls back, nor does a secret whose `tlsServerName` names an RDS
+//! endpoint (the server is then AWS-managed, whatever `host` says). The sandbox PostgreSQL offers TLS, so a loopback proxy
 //! answers the TLS request with "N" (as a server without TLS does) and relays the rest of the
 //! session to it. Strict stand-in servers that answer "no TLS" and then ask for the password
 //! in clear text show that a fallback connection refuses that (and a `"ssl": false` one does
@@ -230,4 +231,22 @@ async fn a_fallback_connection_answers_an_md5_challenge() {
     assert!(run.succeeded(), "{:?}", run.failure());
     let (_, new) = bed.current(&arn).await;
     bed.login(&user, &new, false).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tls_server_name_under_an_rds_domain_never_falls_back_to_plaintext() {
+    let bed = bed_with_fallback("single").await;
+    let port = no_tls_proxy(bed.pg.port).await;
+    // host is an alias (here the proxy's address); tlsServerName says the server is an RDS
+    // instance, which always offers TLS: a "no TLS" answer is an attack, even with the opt-in.
+    let extra = json!({"port": port, "tlsServerName": "mydb.abc123.us-east-1.rds.amazonaws.com"});
+    let (user, arn) = bed.user_with_secret("notls", "NoTls-Pa55", extra).await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("TlsFailure: ") && err.contains("does not support TLS"),
+        "{err}"
+    );
+    bed.login(&user, "NoTls-Pa55", false)
+        .await
+        .expect("password unchanged");
 }

@@ -1,12 +1,14 @@
 //! Alternating users with the RDS API, against moto's RDS and Secrets Manager over HTTP with the
 //! real SDK clients: RDS-managed master secrets (instance and cluster) are completed from their
 //! tag and the RDS API; replica and Aurora reader hosts are allowed; an unrelated host, a host
-//! that is not its `dbInstanceIdentifier`'s endpoint, a missing tag and an RDS API error are
-//! refused with typed errors and change nothing. RDS endpoint names are mapped to the sandbox
+//! that is not its `dbInstanceIdentifier`'s endpoint, a host (child's or superuser's) that only
+//! starts with an RDS identifier, a missing tag and an RDS API error are refused with typed
+//! errors and change nothing. RDS endpoint names are mapped to the sandbox
 //! server by the connector's test seam (no system file is edited).
 
 use aws_sdk_rds::Client as Rds;
 use rotation_core::labels::AWSPREVIOUS;
+use rotation_core::Step;
 use rotation_testkit::pg::{Bed, Options};
 use rotation_testkit::{unique, Moto};
 use serde_json::{json, Value};
@@ -245,4 +247,73 @@ async fn bed_unchecked(host: &str, other_host: &str) -> Bed {
 
 async fn bed_with_dead_rds(host: &str) -> Bed {
     bed(&[host], true, Some("http://127.0.0.1:9")).await
+}
+
+/// A read replica of `source` named `name`; returns its endpoint address.
+async fn replica_of(source: &str, name: &str) -> String {
+    rds()
+        .await
+        .create_db_instance_read_replica()
+        .db_instance_identifier(name)
+        .source_db_instance_identifier(source)
+        .send()
+        .await
+        .expect("CreateDBInstanceReadReplica")
+        .db_instance()
+        .and_then(|i| i.endpoint())
+        .and_then(|e| e.address())
+        .expect("an endpoint")
+        .to_string()
+}
+
+/// setSecret of a fresh rotation of `arn` must fail with `ConfusedDeputy` naming the replica
+/// rule, moving no label and creating no clone of `user`, whose AWSCURRENT still logs in.
+async fn refused_changing_nothing(bed: &Bed, arn: &str, user: &str) {
+    let token = bed.start_and_create(arn).await;
+    let err = bed.fails_changing_no_label(arn, &token, Step::Set).await;
+    assert!(
+        err.starts_with("ConfusedDeputy: ") && err.contains("nor a replica or reader"),
+        "{err}"
+    );
+    assert!(!clone_exists(bed, user).await, "a clone was created");
+    let (u, pw) = bed.current(arn).await;
+    bed.login(&u, &pw, false)
+        .await
+        .expect("AWSCURRENT still logs in");
+}
+
+#[tokio::test]
+async fn a_host_that_only_starts_with_an_rds_identifier_is_refused() {
+    let main = id("rdsmain");
+    let (host, managed) = managed_instance(&main).await;
+    let replica = id("rdsrep");
+    let replica_host = replica_of(&main, &replica).await;
+    // The attacker's server, named after the real replica's identifier; the test seam sends it
+    // to the sandbox so that the child's AWSCURRENT login works, as it would on their server.
+    let attacker = format!("{replica}.attacker.example");
+    let lookalike_master = format!("{main}.attacker.example");
+    let bed = bed(
+        &[&host, &replica_host, &attacker, &lookalike_master],
+        true,
+        None,
+    )
+    .await;
+    give_superuser(&bed, &managed).await;
+
+    // Child side: masterarn is the production managed master secret, host is not the replica.
+    let (user, arn) = child(&bed, &attacker, &managed, json!({})).await;
+    refused_changing_nothing(&bed, &arn, &user).await;
+
+    // Superuser side: a master secret whose host only starts with the primary's identifier is
+    // not that primary, so the real replica is no replica of it.
+    let name = format!("rdsadmin_{}", unique());
+    let master = bed
+        .superuser_secret(
+            &name,
+            "Admin-Pa55",
+            json!({"host": lookalike_master, "port": 5432}),
+        )
+        .await;
+    let (user, arn) = child(&bed, &replica_host, &master, json!({})).await;
+    refused_changing_nothing(&bed, &arn, &user).await;
 }

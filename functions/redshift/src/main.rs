@@ -6,9 +6,9 @@ use redshift::{check_policy, Redshift, PASSWORD_DEFAULTS};
 use rotation_core::database::{Strategy, TrustAnchors};
 use rotation_core::postgres::{Connector, Dialect, PgEngine};
 
-// Lambda sends one invocation at a time: one thread is enough, and uses less memory.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_runtime::Error> {
+// `serve` starts the runtime itself, after the process-wide start-up that must run before
+// any thread exists (see its documentation).
+fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(PASSWORD_DEFAULTS, |settings| {
         check_policy(&settings.password)?;
         let tls = TrustAnchors::new(settings.extra_ca_certs.as_deref(), true)?;
@@ -16,5 +16,4 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .with_plaintext_fallback(settings.allow_plaintext_fallback);
         Strategy::new(settings.strategy, PgEngine::new(Redshift, connector))
     })
-    .await
 }

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use super::login::{
-    only_changed, parse, pending_logs_in, prove_login, same_target, settle, test_pending,
-    with_hint,
+    only_changed, parse, pending_logs_in, prove_login, same_target, settle, test_pending, with_hint,
 };
 use super::rds::RdsLookup;
 use super::superuser::{masterarn, superuser_secret, RdsOptions};

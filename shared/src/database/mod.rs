@@ -32,7 +32,8 @@ pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
 pub use fallback::{PasswordRequest, Refusal};
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
-    DbCluster, DbInstance, ManagedBy, RdsLookup, CLUSTER_TAG, INSTANCE_TAG,
+    DbCluster, DbInstance, ManagedBy, ManagedEndpoint, RdsDatabase, RdsLookup, CLUSTER_TAG,
+    INSTANCE_TAG,
 };
 #[cfg(feature = "rds")]
 pub use rds_sdk::SdkRds;
@@ -40,8 +41,8 @@ pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
 pub use tls::{
-    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, TlsMode, Transport,
-    TrustAnchors, RDS_CA_BUNDLE,
+    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, Names, TlsMode,
+    Transport, TrustAnchors, RDS_CA_BUNDLE,
 };
 
 use crate::error::Result;

@@ -1,7 +1,8 @@
 //! Resolving the superuser secret of alternating users: the `masterarn` secret, read as
 //! AWSCURRENT, completed from the RDS API when it is an RDS-managed master secret (only
 //! `username` and `password`), checked to be for the child's server (or, through the RDS API,
-//! a server the child's is a replica or reader of), and connected to the child's database.
+//! a server the child's is a replica or reader of, every host compared whole with the endpoint
+//! addresses RDS returns), and connected to the child's database.
 
 use super::login::{effective_port, same_server, server_of};
 use super::rds::{
@@ -58,6 +59,8 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     }
     let value = ctx.store.get_value(arn, AWSCURRENT, None).await?;
     let mut json = JsonSecret::parse(&value, which)?;
+    // What the RDS API said about the superuser's database, when its host came from there.
+    let mut known = None;
     if json.optional_str("host", which)?.is_none() {
         // An RDS-managed master secret holds only username and password: where its database
         // listens is in its tag and the RDS API.
@@ -74,19 +77,19 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
                 "the host key is missing from the secret JSON, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it with",
             )
         })?;
-        let (host, port, engine) = managed_endpoint(rds, &managed).await?;
+        let endpoint = managed_endpoint(rds, &managed).await?;
         json = json
-            .with_str("host", &host)
-            .with_str("port", &port.to_string())
-            .with_str("engine", &engine);
+            .with_str("host", &endpoint.host)
+            .with_str("port", &endpoint.port.to_string())
+            .with_str("engine", &endpoint.engine);
+        known = Some(endpoint.database);
     }
     let mut master = DatabaseSecret::parse(&json.to_secret_value(), which)?;
     master.expect_engine(db.engines(), which)?;
     if !same_server(db, &master, current) {
         let replica = match options.rds {
             Some(rds) if effective_port(db, &master) == effective_port(db, current) => {
-                let engine = master.engine.as_deref().unwrap_or_default();
-                is_replica_or_reader(rds, &current.host, &master.host, engine).await?
+                is_replica_or_reader(rds, &current.host, &master.host, known.as_ref()).await?
             }
             _ => false,
         };

@@ -6,9 +6,10 @@
 //! - absent: TLS required and verified, like `true`. A server's answer that it has no TLS is
 //!   unauthenticated (anyone on the path can send it and then read the password), so falling
 //!   back to plaintext is opt-in (`ALLOW_PLAINTEXT_FALLBACK`), and even then never for the
-//!   superuser secret nor for hosts under the RDS and Redshift domains, which always offer TLS.
-//!   A certificate or host name failure is an error, never a fallback. A fallback connection
-//!   answers only password requests that reveal nothing (see `fallback.rs`).
+//!   superuser secret nor for hosts under the RDS and Redshift domains, which always offer TLS
+//!   (whether `host` or `tlsServerName` names one). A certificate or host name failure is an
+//!   error, never a fallback. A fallback connection answers only password requests that reveal
+//!   nothing (see `fallback.rs`).
 
 use std::sync::{Arc, OnceLock};
 
@@ -73,22 +74,29 @@ impl TlsMode {
                 Login::Rotated
             }
         };
-        Self::for_connection(secret.ssl, &secret.host, login, allow_fallback)
+        let names = Names {
+            host: &secret.host,
+            tls_server_name: secret.tls_server_name.as_deref(),
+        };
+        Self::for_connection(secret.ssl, names, login, allow_fallback)
     }
 
-    /// The mode for a connection to `host` with a secret whose `ssl` key is `ssl`, logging in
+    /// The mode for a connection to `names` with a secret whose `ssl` key is `ssl`, logging in
     /// as `login`, when the deployment does (`allow_fallback`) or does not allow the plaintext
-    /// fallback.
+    /// fallback. The fallback is never allowed when either name is an AWS-managed endpoint:
+    /// `host` may be an alias (a CNAME) of an RDS endpoint that only `tlsServerName` names.
     pub fn for_connection(
         ssl: Option<bool>,
-        host: &str,
+        names: Names<'_>,
         login: Login,
         allow_fallback: bool,
     ) -> Self {
+        let aws_managed = is_aws_managed_host(names.host)
+            || names.tls_server_name.is_some_and(is_aws_managed_host);
         match ssl {
             Some(true) => TlsMode::Require,
             Some(false) => TlsMode::Disable,
-            None if allow_fallback && login == Login::Rotated && !is_aws_managed_host(host) => {
+            None if allow_fallback && login == Login::Rotated && !aws_managed => {
                 TlsMode::PreferVerified
             }
             None => TlsMode::Require,
@@ -109,6 +117,26 @@ pub enum Transport {
         /// Reached by the plaintext fallback rather than chosen by the secret.
         fallback: bool,
     },
+}
+
+/// The names a connection goes by: where it goes (`host`) and the name the certificate must
+/// carry when that differs (`tlsServerName`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names<'a> {
+    /// The secret's `host`.
+    pub host: &'a str,
+    /// The secret's `tlsServerName`, if any.
+    pub tls_server_name: Option<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    /// A connection to `host` verified against `host`.
+    pub fn host(host: &'a str) -> Self {
+        Self {
+            host,
+            tls_server_name: None,
+        }
+    }
 }
 
 /// Test seam of the connectors: host names whose connections go to another address and whose
@@ -419,7 +447,8 @@ mod tests {
     #[test]
     fn ssl_key_maps_to_modes_and_the_fallback_is_opt_in_and_never_for_superusers_or_aws_hosts() {
         use Login::{Rotated, Superuser};
-        let mode = TlsMode::for_connection;
+        let mode =
+            |ssl, host, login, allow| TlsMode::for_connection(ssl, Names::host(host), login, allow);
         for (login, allow) in [(Rotated, false), (Rotated, true), (Superuser, true)] {
             assert_eq!(mode(Some(true), "db", login, allow), TlsMode::Require);
             assert_eq!(mode(Some(false), "db", login, allow), TlsMode::Disable);
@@ -441,6 +470,40 @@ mod tests {
         for host in ["db.internal", "rds.amazonaws.com.evil.example", "127.0.0.1"] {
             assert!(!is_aws_managed_host(host), "{host}");
         }
+    }
+
+    #[test]
+    fn a_tls_server_name_under_an_aws_domain_forbids_the_fallback_whatever_the_host() {
+        let with = |name| Names {
+            host: "db.internal.example",
+            tls_server_name: Some(name),
+        };
+        for name in [
+            "mydb.abc123.eu-west-1.rds.amazonaws.com",
+            "MyDB.cluster-abc.us-east-1.RDS.amazonaws.com.",
+            "wh.123.us-east-1.redshift.amazonaws.com",
+            "wg.123.us-east-1.redshift-serverless.amazonaws.com",
+            "db.abc.cn-north-1.rds.amazonaws.com.cn",
+        ] {
+            let mode = TlsMode::for_connection(None, with(name), Login::Rotated, true);
+            assert_eq!(mode, TlsMode::Require, "{name}");
+        }
+        let mode = TlsMode::for_connection(None, with("db.example"), Login::Rotated, true);
+        assert_eq!(mode, TlsMode::PreferVerified);
+        // The secret's own keys are what the connectors pass.
+        let secret = super::super::DatabaseSecret::parse(
+            &crate::SecretValue::new(
+                serde_json::json!({
+                    "engine": "postgres", "host": "db.internal.example", "username": "u",
+                    "password": "p", "tlsServerName": "mydb.abc123.us-east-1.rds.amazonaws.com"
+                })
+                .to_string(),
+            ),
+            "AWSCURRENT",
+        )
+        .expect("a valid secret");
+        let mode = TlsMode::for_secret(&secret, super::super::Which::Current, true);
+        assert_eq!(mode, TlsMode::Require);
     }
 
     #[test]

@@ -1,0 +1,262 @@
+//! A function binary run as Lambda runs it: a child process with the environment a test gives
+//! it, polling a loopback Lambda Runtime API that this module serves (HTTP/1.1: `GET
+//! /2018-06-01/runtime/invocation/next` hands out one event with its
+//! `Lambda-Runtime-Aws-Request-Id`; the function answers with `POST .../invocation/{id}/response`
+//! or `.../error`, or `POST .../init/error` when start-up fails). Tests of the production
+//! wiring (`main.rs`, `serve`) and of process-wide behaviour (environment variables, panics,
+//! what reaches stdout and stderr) use it; everything else invokes the core in-process.
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, Mutex as AsyncMutex};
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// `/response`, with its body.
+    Success(String),
+    /// `/error`, with the `errorType` and `errorMessage` the function reported.
+    Error {
+        /// `errorType`.
+        error_type: String,
+        /// `errorMessage`.
+        message: String,
+    },
+    /// `/init/error`: start-up failed, with the body.
+    InitError(String),
+    /// The process ended without answering.
+    Exited(String),
+    /// No answer in time.
+    TimedOut,
+}
+
+impl Answer {
+    /// `errorType: message` for errors, as the in-process harness writes them.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Answer::Error {
+                error_type,
+                message,
+            } => Some(format!("{error_type}: {message}")),
+            _ => None,
+        }
+    }
+}
+
+struct Api {
+    events: AsyncMutex<mpsc::UnboundedReceiver<Value>>,
+    answers: mpsc::UnboundedSender<Answer>,
+}
+
+/// A function process under its own loopback Runtime API.
+pub struct FunctionProcess {
+    child: Child,
+    events: mpsc::UnboundedSender<Value>,
+    answers: mpsc::UnboundedReceiver<Answer>,
+    output: Arc<Mutex<Vec<u8>>>,
+    exited: Option<ExitStatus>,
+}
+
+impl FunctionProcess {
+    /// Starts `binary` with exactly `env` (nothing inherited) plus the Runtime API variables
+    /// Lambda sets. stdout and stderr are captured together ([`FunctionProcess::output`]).
+    pub async fn start(binary: &Path, env: &[(&str, &str)]) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (answers_tx, answers_rx) = mpsc::unbounded_channel();
+        let api = Arc::new(Api {
+            events: AsyncMutex::new(events_rx),
+            answers: answers_tx,
+        });
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_connection(stream, api.clone()));
+            }
+        });
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "rotation-under-test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let output = Arc::new(Mutex::new(Vec::new()));
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(collect(stdout, output.clone()));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(collect(stderr, output.clone()));
+        }
+        Ok(Self {
+            child,
+            events: events_tx,
+            answers: answers_rx,
+            output,
+            exited: None,
+        })
+    }
+
+    /// Hands `event` to the function and waits up to `timeout` for its answer.
+    pub async fn invoke(&mut self, event: Value, timeout: Duration) -> Answer {
+        if let Some(status) = self.exited {
+            return Answer::Exited(status.to_string());
+        }
+        if self.events.send(event).is_err() {
+            return Answer::Exited("the Runtime API stopped".into());
+        }
+        let answer = tokio::select! {
+            answer = self.answers.recv() => answer,
+            status = self.child.wait() => {
+                // An answer sent just before the exit still counts.
+                if let Ok(answer) = self.answers.try_recv() {
+                    Some(answer)
+                } else {
+                    let text = match status {
+                        Ok(status) => {
+                            self.exited = Some(status);
+                            status.to_string()
+                        }
+                        Err(e) => e.to_string(),
+                    };
+                    return Answer::Exited(text);
+                }
+            }
+            _ = tokio::time::sleep(timeout) => return Answer::TimedOut,
+        };
+        answer.unwrap_or_else(|| Answer::Exited("the Runtime API stopped".into()))
+    }
+
+    /// Everything the process wrote to stdout and stderr so far.
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap_or_else(|p| p.into_inner())).to_string()
+    }
+
+    /// Stops the process and returns everything it wrote.
+    pub async fn stop(mut self) -> String {
+        let _ = self.child.kill().await;
+        // Let the readers drain what the pipes still hold.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.output()
+    }
+}
+
+async fn collect(mut pipe: impl AsyncRead + Unpin, sink: Arc<Mutex<Vec<u8>>>) {
+    let mut buffer = [0u8; 4096];
+    while let Ok(n) = pipe.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(&buffer[..n]);
+    }
+}
+
+/// Serves the requests of one keep-alive connection of the runtime client.
+async fn serve_connection(stream: TcpStream, api: Arc<Api>) {
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    while let Some((method, path, body)) = read_request(&mut read).await {
+        let response = if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            let event = api.events.lock().await.recv().await;
+            let Some(event) = event else { return };
+            let body = event.to_string();
+            format!(
+                "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {}\r\nLambda-Runtime-Deadline-Ms: {}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:rotation-under-test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                uuid::Uuid::new_v4(),
+                deadline_ms(),
+                body.len()
+            )
+        } else if method == "POST" {
+            let answer = if path.ends_with("/response") {
+                Answer::Success(body)
+            } else if path.ends_with("/init/error") {
+                Answer::InitError(body)
+            } else {
+                let v: Value = serde_json::from_str(&body).unwrap_or_default();
+                Answer::Error {
+                    error_type: v["errorType"].as_str().unwrap_or_default().to_string(),
+                    message: v["errorMessage"].as_str().unwrap_or_default().to_string(),
+                }
+            };
+            let _ = api.answers.send(answer);
+            "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_string()
+        } else {
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()
+        };
+        if write.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn deadline_ms() -> u128 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.as_millis() + 30_000
+}
+
+/// Reads one request (method, path, body); None when the connection ends. Bodies come with
+/// `Content-Length` or chunked.
+async fn read_request(
+    read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> Option<(String, String, String)> {
+    let mut line = String::new();
+    if read.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        let mut header = String::new();
+        if read.read_line(&mut header).await.ok()? == 0 {
+            return None;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        if name == "content-length" {
+            length = value.parse().ok()?;
+        } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+            chunked = true;
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            read.read_line(&mut size).await.ok()?;
+            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+            let mut chunk = vec![0u8; size + 2];
+            read.read_exact(&mut chunk).await.ok()?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        body.resize(length, 0);
+        read.read_exact(&mut body).await.ok()?;
+    }
+    Some((method, path, String::from_utf8_lossy(&body).to_string()))
+}
