@@ -70,6 +70,19 @@ pub trait Rotation: Send + Sync {
         new_password: &SecretValue,
     ) -> Result<SecretValue>;
 
+    /// Builds the AWSPENDING value when that needs more than AWSCURRENT (alternating users read
+    /// AWSPREVIOUS to keep a pair stable when the user name alone is ambiguous). By default
+    /// [`Rotation::pending_value`], with no call.
+    fn pending_value_in<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> impl Future<Output = Result<SecretValue>> + Send {
+        let _ = ctx;
+        async move { self.pending_value(current, new_password) }
+    }
+
     /// setSecret: make the service accept the AWSPENDING credentials. Must be idempotent and safe
     /// to run twice at once; on failure the AWSCURRENT credentials must still work.
     fn set_secret<S: SecretStore>(
@@ -126,7 +139,7 @@ pub async fn create_secret<S: SecretStore, R: Rotation>(
     let current = ctx.current().await?;
     rotation.validate(&current, AWSCURRENT)?;
     let password = ctx.store.random_password(ctx.policy).await?;
-    let pending = rotation.pending_value(&current, &password)?;
+    let pending = rotation.pending_value_in(ctx, &current, &password).await?;
     match ctx.store.put_pending(ctx.arn, ctx.token, &pending).await {
         Ok(()) => Ok(CreateOutcome::Created),
         Err(e) if e.is_resource_exists() => {

@@ -47,6 +47,7 @@ async fn four_rotations_alternate_and_both_users_read() {
                 "round {round}: the late grant reached {current_user}"
             );
         }
+        bed.assert_pair_interchangeable(&arn).await;
     }
 }
 
@@ -215,4 +216,143 @@ async fn a_grant_the_superuser_cannot_give_fails_the_step_and_the_clone_does_not
         .login(&user, &current_pw, true)
         .await
         .expect("AWSCURRENT untouched");
+}
+
+#[tokio::test]
+async fn grants_and_account_attributes_follow_the_pair_back_and_extras_are_revoked() {
+    let capture = rotation_testkit::LogCapture::global();
+    let bed = Bed::new("alternating").await;
+    let (user, db, arn) = bed.alternating_pair_at("back", "%").await;
+    let clone = format!("{user}_clone");
+    let run = bed.rotate(&arn).await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+    assert_eq!(bed.current(&arn).await.0, clone);
+    bed.assert_pair_interchangeable(&arn).await;
+    // While the clone is AWSCURRENT, a DBA grants it more and changes its account; the
+    // original (AWSPREVIOUS, next to be AWSCURRENT) gets a privilege the clone lacks.
+    let late = format!("late_{}", unique());
+    bed.db
+        .run(&format!(
+            "CREATE DATABASE {l}; CREATE TABLE {l}.t (v INT); INSERT INTO {l}.t VALUES (42);
+             GRANT SELECT ON {l}.* TO {c};
+             ALTER USER {c} WITH MAX_STATEMENT_TIME 3 PASSWORD EXPIRE INTERVAL 30 DAY;
+             GRANT INSERT, DELETE ON {d}.* TO {u};",
+            l = quote_ident(&late),
+            c = account(&clone, "%"),
+            u = account(&user, "%"),
+            d = quote_ident(&db),
+        ))
+        .await;
+    let run = bed.rotate(&arn).await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+    let (current, pw) = bed.current(&arn).await;
+    assert_eq!(current, user, "back to the original");
+    assert!(
+        bed.db.can_read(&user, &pw, &late).await,
+        "the grant made to the clone followed the pair back"
+    );
+    let shape = bed.db.account_shape(&user, "%").await;
+    assert!(
+        shape[0].contains("MAX_STATEMENT_TIME 3.000000")
+            && shape[0].contains("PASSWORD EXPIRE INTERVAL 30 DAY"),
+        "{shape:?}"
+    );
+    assert!(
+        !shape
+            .iter()
+            .any(|g| g.contains("INSERT") || g.contains("DELETE")),
+        "what the clone lacked was revoked: {shape:?}"
+    );
+    bed.assert_pair_interchangeable(&arn).await;
+    let logs = capture.text();
+    assert!(
+        logs.contains("\"revoked\":\"INSERT ON `") && logs.contains("\"revoked\":\"DELETE ON `"),
+        "the revoked privileges are logged by name"
+    );
+    capture.assert_none_of(&bed.created_passwords().await);
+}
+
+#[tokio::test]
+async fn privileges_come_from_the_awscurrent_user_never_from_a_name() {
+    // AWSCURRENT is `xq..._clone_clone`; the pending user is `xq..._clone`; an unrelated user
+    // `xq...` exists. Stripping `_clone` from the pending name would give the pending user the
+    // unrelated user's privileges.
+    let bed = Bed::new("alternating").await;
+    let stem = format!("xq{}", unique());
+    let current = format!("{stem}_clone_clone");
+    let (mine, theirs) = (format!("mine_{}", unique()), format!("theirs_{}", unique()));
+    bed.create_user(&current, "%", "Cur-Pa55word", "").await;
+    bed.create_user(&stem, "%", "Unrelated-Pa55", "").await;
+    bed.db
+        .run(&format!(
+            "CREATE DATABASE {m}; CREATE TABLE {m}.t (v INT); INSERT INTO {m}.t VALUES (42);
+             CREATE DATABASE {o}; CREATE TABLE {o}.t (v INT); INSERT INTO {o}.t VALUES (42);
+             GRANT SELECT ON {m}.* TO {c}; GRANT SELECT ON {o}.* TO {s};",
+            m = quote_ident(&mine),
+            o = quote_ident(&theirs),
+            c = account(&current, "%"),
+            s = account(&stem, "%"),
+        ))
+        .await;
+    let master_arn = bed
+        .superuser_secret(&format!("master_{}", unique()), "master-Pa55", json!({}))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&current, "Cur-Pa55word", json!({"masterarn": master_arn})))
+        .await;
+    let run = bed.rotate(&arn).await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+    let (pending, pw) = bed.current(&arn).await;
+    assert_eq!(pending, format!("{stem}_clone"));
+    assert!(
+        bed.db.can_read(&pending, &pw, &mine).await,
+        "the current user's privileges"
+    );
+    assert!(
+        !bed.db.can_read(&pending, &pw, &theirs).await,
+        "never the unrelated user's"
+    );
+    bed.assert_pair_interchangeable(&arn).await;
+}
+
+#[tokio::test]
+async fn a_change_across_several_accounts_is_accepted_only_once_every_account_has_it() {
+    // The user has accounts on '%' and on 192.0.2.% (application servers elsewhere). The
+    // function logs in through '%'; a login proves nothing about the other account.
+    let bed = Bed::new("alternating").await;
+    let proxy =
+        rotation_testkit::DbFaultProxy::start(rotation_testkit::Protocol::MySql, bed.db.port).await;
+    let pair = |tag: &'static str| {
+        let (bed, proxy) = (&bed, &proxy);
+        async move {
+            let via = json!({"port": proxy.port, "ssl": false});
+            let master = bed
+                .superuser_secret(&format!("master_{}", unique()), "master-Pa55", via.clone())
+                .await;
+            let mut extra = via;
+            extra["masterarn"] = json!(master);
+            let (user, arn) = bed.user_with_secret(tag, "u-Pa55word", extra).await;
+            bed.create_user(&user, "192.0.2.%", "u-Pa55word", "").await;
+            (user, arn)
+        }
+    };
+    // A clean rotation counts the changing statements: the last two are the password and the
+    // unlock of the 192.0.2.% account.
+    let (_, clean) = pair("several").await;
+    proxy.clear();
+    let run = bed.rotate(&clean).await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+    let (_, statements) = proxy.counts();
+    for last in [statements - 1, statements] {
+        let (_, arn) = pair("several").await;
+        proxy.fail(rotation_testkit::DbFault::FailStatement, last, 1);
+        let check = || -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>> {
+            Box::pin(async {})
+        };
+        let done = bed.rotate_as_the_service_does(&arn, 3, &check).await;
+        assert!(done.is_some(), "statement {last}: the rotation completes");
+        assert_eq!(proxy.injected(), 1, "statement {last} failed once");
+        // Every account of both users holds its secret's password (not a placeholder).
+        bed.assert_pair_interchangeable(&arn).await;
+    }
 }

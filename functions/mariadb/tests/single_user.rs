@@ -241,3 +241,26 @@ async fn login_failures_are_typed_and_name_no_secret() {
         .await
         .expect("unchanged");
 }
+
+#[tokio::test]
+async fn a_verification_that_cannot_get_a_connection_is_not_undone() {
+    // The user may hold one connection: the changing session holds it, so the verification
+    // login is refused for the limit (error 1203), not for the password. The change is right;
+    // setting the old password back would be wrong (and the rotation could never finish).
+    let bed = Bed::new("single").await;
+    let (user, arn) = bed
+        .user_with_secret("onelimit", "initial-Pa55", json!({"ssl": true}))
+        .await;
+    bed.db
+        .run(&format!(
+            "ALTER USER {} WITH MAX_USER_CONNECTIONS 1",
+            account(&user, "%")
+        ))
+        .await;
+    for round in 1..=2 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        let (_, new) = bed.current(&arn).await;
+        bed.db.login(&user, &new, true).await.expect("AWSCURRENT");
+    }
+}

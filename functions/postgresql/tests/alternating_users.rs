@@ -170,3 +170,50 @@ async fn with_the_option_clone_sessions_act_as_the_original_role() {
     // login user, not the role the session acts as.
     assert!(bed.rotate(&arn).await.succeeded());
 }
+
+#[tokio::test]
+async fn privileges_come_from_the_awscurrent_user_never_from_a_name() {
+    // AWSCURRENT is `pgx..._clone_clone`; the pending user `pgx..._clone` is new; an unrelated
+    // role `pgx...` exists. `GRANT "pgx..."` (the pending name without `_clone`) would hand the
+    // unrelated role's privileges over.
+    let bed = Bed::alternating().await;
+    let stem = format!("pgx{}", unique());
+    let current = format!("{stem}_clone_clone");
+    let (mine, theirs) = (format!("mine_{}", unique()), format!("theirs_{}", unique()));
+    bed.pg
+        .create_login("postgres", &current, "Cur-Pa55word", false, &[])
+        .await;
+    bed.pg
+        .create_login("postgres", &stem, "Unrelated-Pa55", false, &[])
+        .await;
+    bed.pg
+        .session("postgres")
+        .await
+        .batch_execute(&format!(
+            "CREATE TABLE \"{mine}\" (v int); INSERT INTO \"{mine}\" VALUES (42); GRANT SELECT ON \"{mine}\" TO \"{current}\";
+             CREATE TABLE \"{theirs}\" (v int); INSERT INTO \"{theirs}\" VALUES (42); GRANT SELECT ON \"{theirs}\" TO \"{stem}\";"
+        ))
+        .await
+        .unwrap();
+    let master = bed
+        .superuser_secret(&format!("master_{}", unique()), "master-Pa55", json!({}))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&current, "Cur-Pa55word", json!({"masterarn": master})))
+        .await;
+    for round in 1..=3 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        for stage in [AWSCURRENT, AWSPREVIOUS] {
+            let (u, pw) = bed.creds(&arn, stage).await;
+            assert!(
+                bed.can_read(&u, &pw, &mine).await,
+                "round {round}: {stage} {u}"
+            );
+            assert!(
+                !bed.can_read(&u, &pw, &theirs).await,
+                "round {round}: {stage} {u} never gets the unrelated role's privileges"
+            );
+        }
+    }
+}

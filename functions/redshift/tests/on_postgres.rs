@@ -154,3 +154,49 @@ async fn mixed_case_user_names_get_an_md5_salted_with_the_stored_name() {
 async fn bed_alternating() -> Bed<Redshift> {
     bed("alternating").await
 }
+
+#[tokio::test]
+async fn a_pending_user_stored_in_another_case_is_refused_before_any_change() {
+    // Redshift folds names: a pending user whose stored name differs from the secret's only in
+    // case would get a password salted with the wrong name, and never log in.
+    let bed = bed_alternating().await;
+    let tag = unique();
+    let user = format!("rscase_{tag}");
+    let folded_clone = format!("RSCASE_{tag}_clone");
+    bed.pg
+        .create_login("dev", &user, "User-Pa55", true, &[])
+        .await;
+    bed.pg
+        .create_login("dev", &folded_clone, "Other-Pa55", true, &[])
+        .await;
+    let master_arn = bed
+        .superuser_secret(&format!("rsmaster_{tag}"), "Master-Pa55", json!({}))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "User-Pa55", json!({"masterarn": master_arn})))
+        .await;
+    let run = bed.rotate(&arn).await;
+    let (step, error) = run.failure().expect("refused");
+    assert_eq!(step, rotation_core::Step::Set);
+    assert!(
+        error.starts_with("MalformedSecret") && error.contains("differs only in case"),
+        "{error}"
+    );
+    let exists = bed
+        .pg
+        .session("dev")
+        .await
+        .query_opt(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1",
+            &[&format!("{user}_clone")],
+        )
+        .await
+        .unwrap();
+    assert!(exists.is_none(), "no clone was created");
+    bed.login(&folded_clone, "Other-Pa55", false)
+        .await
+        .expect("the other user is untouched");
+    bed.login(&user, "User-Pa55", false)
+        .await
+        .expect("AWSCURRENT is untouched");
+}

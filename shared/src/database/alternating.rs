@@ -13,7 +13,7 @@ use super::rds::RdsLookup;
 use super::superuser::{masterarn, superuser_secret, RdsOptions};
 use super::{Database, DatabaseSecret, NameLimit, Which};
 use crate::error::{Result, RotationError};
-use crate::labels::AWSCURRENT;
+use crate::labels::{AWSCURRENT, AWSPREVIOUS};
 use crate::secret::SecretValue;
 use crate::steps::{Rotation, StepContext};
 use crate::store::SecretStore;
@@ -39,6 +39,28 @@ pub fn alternate_username(user: &str, limit: NameLimit) -> Result<String> {
         ));
     }
     Ok(clone)
+}
+
+/// True when `user`'s partner cannot be told from its name alone: `x_clone` pairs with `x`,
+/// unless the pair began as `x_clone_clone` / `x_clone` (a user whose name already ends in
+/// `_clone`), and stripping the suffix again would drift to an unrelated `x`.
+fn name_is_ambiguous(user: &str) -> bool {
+    user.strip_suffix(CLONE_SUFFIX)
+        .is_some_and(|o| !o.is_empty())
+}
+
+/// The other user of `current`'s pair: `previous` (AWSPREVIOUS's user) when it is one suffix
+/// away from `current` in either direction (the pair rotated before; this keeps
+/// `x_clone_clone` / `x_clone` from drifting to `x`), else [`alternate_username`].
+pub fn pair_partner(current: &str, previous: Option<&str>, limit: NameLimit) -> Result<String> {
+    if let Some(p) = previous {
+        let related =
+            p == format!("{current}{CLONE_SUFFIX}") || current == format!("{p}{CLONE_SUFFIX}");
+        if related {
+            return Ok(p.to_string());
+        }
+    }
+    alternate_username(current, limit)
 }
 
 /// The alternating-users strategy over an engine.
@@ -81,6 +103,34 @@ impl<D: Database> AlternatingUsers<D> {
     /// The database engine.
     pub fn database(&self) -> &D {
         &self.db
+    }
+
+    /// AWSPREVIOUS's user name, when it has one this code can read (one call, made only when
+    /// the preamble saw an AWSPREVIOUS).
+    async fn previous_user<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+    ) -> Result<Option<String>> {
+        Ok(ctx
+            .previous()
+            .await?
+            .and_then(|v| DatabaseSecret::parse(&v, AWSPREVIOUS).ok())
+            .map(|s| s.username))
+    }
+
+    /// The pending user for `current`: by name, or, when the name is ambiguous, from the pair's
+    /// history (AWSPREVIOUS).
+    async fn partner<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &DatabaseSecret,
+    ) -> Result<String> {
+        let limit = self.db.username_limit();
+        if !name_is_ambiguous(&current.username) {
+            return alternate_username(&current.username, limit);
+        }
+        let previous = self.previous_user(ctx).await?;
+        pair_partner(&current.username, previous.as_deref(), limit)
     }
 
     /// A change that failed may have lost a race with a concurrent setSecret making the same
@@ -135,11 +185,31 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             .to_secret_value())
     }
 
+    async fn pending_value_in<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        new_password: &SecretValue,
+    ) -> Result<SecretValue> {
+        let parsed = DatabaseSecret::parse(current, AWSCURRENT)?;
+        let other = self.partner(ctx, &parsed).await?;
+        Ok(parsed
+            .json()
+            .with_password(new_password)
+            .with_str("username", &other)
+            .to_secret_value())
+    }
+
     async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
         let db = &self.db;
         let pending = parse(db, &ctx.pending().await?, Which::Pending)?;
         let current = parse(db, &ctx.current().await?, Which::Current)?;
-        let other = alternate_username(&current.username, db.username_limit())?;
+        // The name rule first (no call); the pair's history only when AWSPENDING names the other
+        // candidate of an ambiguous name.
+        let mut other = alternate_username(&current.username, db.username_limit())?;
+        if pending.username != other && name_is_ambiguous(&current.username) {
+            other = self.partner(ctx, &current).await?;
+        }
         same_target(db, &current, Which::Current, &pending, &other)?;
         only_changed(&current, &pending, &["password", "username"])?;
         // Privileges come from the user AWSCURRENT names, never from a name derived from the
@@ -202,6 +272,35 @@ mod tests {
     use super::*;
 
     const B63: NameLimit = NameLimit::Bytes(63);
+
+    #[test]
+    fn a_pair_keeps_its_partner_when_the_name_alone_would_drift() {
+        // Begun as x_clone_clone: x_clone's partner is x_clone_clone (its AWSPREVIOUS), not x.
+        assert_eq!(
+            pair_partner("x_clone", Some("x_clone_clone"), B63).unwrap(),
+            "x_clone_clone"
+        );
+        assert_eq!(
+            pair_partner("x_clone_clone", Some("x_clone"), B63).unwrap(),
+            "x_clone"
+        );
+        // An ordinary pair, or no history: the name rule.
+        assert_eq!(pair_partner("app_clone", Some("app"), B63).unwrap(), "app");
+        assert_eq!(pair_partner("app_clone", None, B63).unwrap(), "app");
+        assert_eq!(pair_partner("x_clone_clone", None, B63).unwrap(), "x_clone");
+        // An unrelated AWSPREVIOUS user is never taken for the partner.
+        assert_eq!(
+            pair_partner("app_clone", Some("victim"), B63).unwrap(),
+            "app"
+        );
+        assert_eq!(
+            pair_partner("app", Some("app_clone_clone"), B63).unwrap(),
+            "app_clone"
+        );
+        assert!(
+            name_is_ambiguous("x_clone") && !name_is_ambiguous("x") && !name_is_ambiguous("_clone")
+        );
+    }
 
     #[test]
     fn character_limits_count_characters() {

@@ -26,7 +26,7 @@ pub(crate) mod tls;
 use std::fmt;
 use std::future::Future;
 
-pub use alternating::{alternate_username, AlternatingUsers, CLONE_SUFFIX};
+pub use alternating::{alternate_username, pair_partner, AlternatingUsers, CLONE_SUFFIX};
 #[cfg(feature = "test-support")]
 pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
 pub use fallback::{PasswordRequest, Refusal};

@@ -81,6 +81,18 @@ impl<D: Database> Rotation for Strategy<D> {
         }
     }
 
+    async fn pending_value_in<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        pw: &SecretValue,
+    ) -> Result<SecretValue> {
+        match self {
+            Self::SingleUser(s) => s.pending_value_in(ctx, current, pw).await,
+            Self::AlternatingUsers(s) => s.pending_value_in(ctx, current, pw).await,
+        }
+    }
+
     async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
         match self {
             Self::SingleUser(s) => s.set_secret(ctx).await,
