@@ -640,3 +640,88 @@ async fn a_database_rotation_makes_twelve_calls_single_user_and_thirteen_alterna
     assert_eq!(operations(&store), alternating);
     assert_eq!(alternating.len(), 13);
 }
+
+// ---------------------------------------------------------------- no password in the logs
+
+/// Captures everything the JSON subscriber writes on this thread.
+#[derive(Clone, Default)]
+struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every password of every version of `store`'s secret `s`.
+fn passwords_in(store: &MemoryStore) -> Vec<String> {
+    store
+        .stages("s")
+        .keys()
+        .filter_map(|id| store.value_of("s", id))
+        .filter_map(|v| serde_json::from_str::<Value>(&v).ok())
+        .filter_map(|v| v["password"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn no_generated_password_reaches_the_logs_at_trace_even_when_a_rotation_fails() {
+    // The global subscriber (other tests of this binary log into it too, harmlessly): a
+    // thread's own default can miss events whose callsite another thread met first.
+    let sink = Sink::default();
+    let writer = sink.clone();
+    tracing::subscriber::set_global_default(rotation_core::telemetry::json_subscriber(
+        move || writer.clone(),
+        rotation_core::telemetry::filter("trace"),
+    ))
+    .expect("the only global subscriber of this test binary");
+    let mut passwords = Vec::new();
+    // Single user: a change the server stores wrongly (set back, the step fails), then the
+    // retry completes.
+    let (db, store, strategy) = single_user_created().await;
+    db.fault_next_change(Fault::StoreWrongly);
+    step(&store, &strategy, Step::Set).await.unwrap_err();
+    for s in [Step::Set, Step::Test, Step::Finish] {
+        step(&store, &strategy, s).await.unwrap();
+    }
+    passwords.extend(passwords_in(&store));
+    // Alternating users on several accounts: a change that reaches one account and fails.
+    let (db, store) = alternating_setup(json!({}));
+    let db = db.with_several_accounts();
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    create(&store, &strategy).await;
+    db.fault_next_change(Fault::ApplyPartly);
+    step(&store, &strategy, Step::Set).await.unwrap_err();
+    for s in [Step::Set, Step::Test, Step::Finish] {
+        step(&store, &strategy, s).await.unwrap();
+    }
+    passwords.extend(passwords_in(&store));
+    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("\"level\":\"TRACE\"") && l.contains("rotation_core")),
+        "the capture is at trace"
+    );
+    assert!(
+        text.contains("rotation step failed"),
+        "failures were logged"
+    );
+    let generated: Vec<&String> = passwords.iter().filter(|p| p.len() >= 24).collect();
+    assert_eq!(generated.len(), 2, "one generated password per rotation");
+    for pw in generated {
+        let json = serde_json::to_string(pw).unwrap();
+        for form in [
+            pw.clone(),
+            json.trim_matches('"').to_string(),
+            pw.replace('\'', "''"),
+            pw.replace('\'', "''").replace('\\', "\\\\"),
+        ] {
+            assert!(!text.contains(&form), "a password reached the logs");
+        }
+    }
+}

@@ -233,16 +233,7 @@ impl MariaAdmin {
     /// The general query log and every binary log, as bytes.
     pub fn logs(&self) -> Vec<u8> {
         let mut all = std::fs::read(&self.general_log).expect("read the general log");
-        for entry in std::fs::read_dir(&self.binlog_dir).expect("the binlog directory") {
-            let path = entry.expect("an entry").path();
-            let is_binlog = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("binlog.") && !n.ends_with(".index"));
-            if is_binlog {
-                all.extend(std::fs::read(&path).expect("read a binlog"));
-            }
-        }
+        all.extend(self.binary_logs());
         all
     }
 }

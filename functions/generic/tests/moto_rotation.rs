@@ -284,3 +284,51 @@ async fn a_rotation_makes_twelve_secrets_manager_calls() {
     assert!(run.succeeded(), "{:?}", run.failure());
     assert_eq!(counting.take(), 12);
 }
+
+/// Canary: the sandbox's moto refuses a different value for a version that has one, as the
+/// service does (moto itself overwrites). createSecret's write-first path and the tamper
+/// helpers rely on this rule; if a moto upgrade lost it, the suites would test something else.
+#[tokio::test]
+async fn the_sandbox_moto_refuses_a_different_value_for_an_existing_version() {
+    let bed = bed().await;
+    let arn = bed.secret("generic-canary", INITIAL).await;
+    let token = uuid::Uuid::new_v4().to_string();
+    let put = |value: &'static str| {
+        bed.driver
+            .client()
+            .put_secret_value()
+            .secret_id(&arn)
+            .client_request_token(&token)
+            .secret_string(value)
+            .version_stages(AWSPENDING)
+            .send()
+    };
+    put(r#"{"password":"first-value"}"#)
+        .await
+        .expect("the first value");
+    put(r#"{"password":"first-value"}"#)
+        .await
+        .expect("the same value again is accepted");
+    let err = put(r#"{"password":"another-value"}"#)
+        .await
+        .expect_err("a different value for the version is refused");
+    assert_eq!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&err),
+        Some("ResourceExistsException"),
+        "{err:?}"
+    );
+    let stored = bed
+        .driver
+        .client()
+        .get_secret_value()
+        .secret_id(&arn)
+        .version_id(&token)
+        .version_stage(AWSPENDING)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.secret_string(),
+        Some(r#"{"password":"first-value"}"#)
+    );
+}

@@ -1,8 +1,9 @@
 //! Faults at every external action of a PostgreSQL rotation (single user and alternating
 //! users), and any step delivered at any point (`rotation_testkit::suites`). Each Secrets
 //! Manager call of the function's real SDK client fails in turn (an error answer, a throttling
-//! answer, no answer); each database connection is refused in turn, and the password statement
-//! is cut off after it was sent or fails (a loopback proxy in front of the server). Each fault
+//! answer, no answer); each database connection is refused in turn, and each statement that
+//! changes a user, a password or a privilege is cut off after it was sent or fails (a loopback
+//! proxy in front of the server), on a fresh secret and on one rotated once already. Each fault
 //! happens once (Secrets Manager's retry carries on) or four times in a row (the rotation
 //! fails; RotateSecret is refused while its AWSPENDING remains, as on AWS, so the failed
 //! rotation is resumed). The invariants are checked after every invocation, and no password
@@ -17,14 +18,17 @@ async fn bed(strategy: &'static str) -> Bed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_secrets_manager_call_can_fail_and_awscurrent_keeps_working() {
-    // 3 kinds x (14 + 15) calls x (once, four times).
+    // 3 kinds x (12 + 13) calls x (once, four times).
     assert_eq!(suites::secrets_manager_faults(bed).await, 150);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_database_action_can_fail_and_awscurrent_keeps_working() {
-    // ((5 + 6) connections + 2 x 2 statement faults) x (once, four times).
-    assert_eq!(suites::database_faults(bed).await, 28);
+    // (connections + 2 kinds x changing statements) x (once, four times), fresh and rotated.
+    // Single user: 4 connections, 1 statement (ALTER ROLE): 2 x (4 + 2) x 2 = 24. Alternating
+    // users: 6 connections, 1 statement (the clone's CREATE ROLE + GRANT is one message; later
+    // its ALTER ROLE, membership already there): 2 x (6 + 2) x 2 = 32.
+    assert_eq!(suites::database_faults(bed).await, 24 + 32);
 }
 
 #[tokio::test]

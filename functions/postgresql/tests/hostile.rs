@@ -370,6 +370,20 @@ fn corpus() -> Vec<Case> {
             "user postgres",
         ),
         case(
+            "pending user named as another user's clone (alternating)",
+            "alternating",
+            Tampered("username", json!("postgres_clone")),
+            "ConfusedDeputy",
+            "user postgres_clone",
+        ),
+        case(
+            "pending user a clone of a clone (alternating)",
+            "alternating",
+            Tampered("username", json!("x_clone_clone")),
+            "ConfusedDeputy",
+            "user x_clone_clone",
+        ),
+        case(
             "pending masterarn",
             "alternating",
             Tampered(
@@ -401,7 +415,8 @@ async fn every_hostile_input_is_refused_with_a_typed_error_and_changes_nothing()
     let single = Bed::single().await;
     let alternating = Bed::alternating().await;
     let cases = corpus();
-    assert!(cases.len() >= 40, "{} cases", cases.len());
+    // 41 cases before the pair hardening, plus the two clone-name cases.
+    assert_eq!(cases.len(), 43, "{} cases", cases.len());
     for c in cases {
         let bed = if c.strategy == "single" {
             &single
