@@ -49,8 +49,14 @@ impl Server {
             Family::MariaDb => version.strip_prefix("5.5.5-").unwrap_or(version),
             Family::MySql => version,
         };
-        let parsed = parse_version(text)
+        let mut parsed = parse_version(text)
             .ok_or_else(|| format!("cannot read the server version from '{version}'"))?;
+        // Aurora MySQL 3 reports "8.0.mysql_aurora.3.05.2": no MySQL patch number, but every
+        // Aurora MySQL 3 release is compatible with MySQL 8.0.23 or later (what decides which
+        // account options its statements may name).
+        if family == Family::MySql && version.contains("mysql_aurora") && parsed.0 == 8 {
+            parsed = parsed.max((8, 0, 23));
+        }
         let minimum = match family {
             Family::MySql => MIN_MYSQL,
             Family::MariaDb => MIN_MARIADB,
@@ -111,7 +117,11 @@ mod tests {
         assert_eq!(m.version, (9, 1, 0));
         assert!(m.mysql_at_least((8, 0, 13)));
         let m = Server::detect("8.0.mysql_aurora.3.05.2", "").unwrap();
-        assert_eq!(m.version, (8, 0, 0));
+        assert_eq!(
+            m.version,
+            (8, 0, 23),
+            "Aurora MySQL 3 is at least MySQL 8.0.23"
+        );
         let m = Server::detect("5.7.44-log", "NO_BACKSLASH_ESCAPES").unwrap();
         assert!(!m.backslash_escapes);
         let m = Server::detect(
