@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use super::login::{
-    only_changed, parse, pending_logs_in, prove_login, same_target, settle, test_pending, with_hint,
+    connect_expected, only_changed, parse, pending_logs_in, prove_login, same_target, settle,
+    test_pending, with_hint,
 };
 use super::rds::RdsLookup;
 use super::superuser::{masterarn, superuser_secret, RdsOptions};
@@ -221,7 +222,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             return Ok(());
         }
         // Prove the current credentials are real before the superuser is used for anything.
-        db.connect(&current, Which::Current)
+        connect_expected(db, &current, Which::Current)
             .await
             .map_err(|e| with_hint(e, "the superuser secret was not used"))?;
         let options = RdsOptions {
@@ -229,7 +230,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             verify_identifiers: self.verify_identifiers,
         };
         let master = superuser_secret(db, ctx, &current, options).await?;
-        let mut session = db.connect(&master, Which::Superuser).await?;
+        let mut session = connect_expected(db, &master, Which::Superuser).await?;
         // Several accounts per user: a login proved one of them; the server's records of all
         // of them decide.
         if pending_logs_in

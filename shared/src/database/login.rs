@@ -26,7 +26,12 @@ pub(crate) async fn try_login<D: Database>(
     secret: &DatabaseSecret,
     which: Which,
 ) -> Result<Result<D::Session>> {
-    let result = db.connect(secret, which).await;
+    // AWSCURRENT is expected to work; a probe of AWSPENDING or AWSPREVIOUS is not.
+    let result = if which == Which::Current {
+        connect_expected(db, secret, which).await
+    } else {
+        db.connect(secret, which).await
+    };
     tracing::debug!(
         which = which.label(),
         user = %secret.username,
@@ -44,6 +49,26 @@ pub(crate) async fn try_login<D: Database>(
     }
 }
 
+/// Logs in with credentials that are expected to work; a refusal is tried once more where the
+/// engine asks for it ([`Database::retries_refused_logins`]).
+pub(crate) async fn connect_expected<D: Database>(
+    db: &D,
+    secret: &DatabaseSecret,
+    which: Which,
+) -> Result<D::Session> {
+    match db.connect(secret, which).await {
+        Err(RotationError::AuthenticationFailed { .. }) if db.retries_refused_logins() => {
+            tracing::debug!(
+                which = which.label(),
+                user = %secret.username,
+                "login refused; trying once more (the driver misreads some ed25519 challenges)"
+            );
+            db.connect(secret, which).await
+        }
+        other => other,
+    }
+}
+
 /// True when AWSPENDING logs in now; any failure (refused, unreachable) is false.
 pub(crate) async fn pending_logs_in<D: Database>(db: &D, pending: &DatabaseSecret) -> bool {
     matches!(try_login(db, pending, Which::Pending).await, Ok(Ok(_)))
@@ -55,7 +80,7 @@ pub(crate) async fn prove_login<D: Database>(
     secret: &DatabaseSecret,
     which: Which,
 ) -> Result<()> {
-    let mut session = db.connect(secret, which).await?;
+    let mut session = connect_expected(db, secret, which).await?;
     let user = db.session_user(&mut session).await?;
     if user != secret.username {
         return Err(RotationError::TestSecret(format!(

@@ -202,6 +202,15 @@ pub trait Database: Send + Sync {
         pending: &DatabaseSecret,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// True when a refused login that was expected to work (a verification, AWSCURRENT, the
+    /// superuser) is tried once more before it counts as refused. MariaDB: the MySQL driver
+    /// (mysql_common 0.37) drops a trailing zero byte from an authentication-switch challenge,
+    /// so 1 in 256 `ed25519` challenges is answered wrongly and refused; a second try gets a new
+    /// challenge. A real refusal is refused again (and counted twice by the server).
+    fn retries_refused_logins(&self) -> bool {
+        false
+    }
+
     /// True when one AWSPENDING login proves a change is complete: a user is one login
     /// (PostgreSQL, Redshift). False for engines where a user has several accounts (MySQL and
     /// MariaDB: one per host pattern) and a login proves only the one matching the function's

@@ -25,18 +25,23 @@ pub struct Flavor {
     pub engines: &'static [&'static str],
     /// The longest user name, in characters.
     pub max_username_chars: usize,
+    /// Try a refused login that was expected to work once more (see
+    /// `Database::retries_refused_logins`): MariaDB, for its `ed25519` accounts.
+    pub retry_refused_logins: bool,
 }
 
 /// The MySQL function: engines `mysql` and `aurora-mysql`; user names up to 32 characters.
 pub const MYSQL: Flavor = Flavor {
     engines: &["mysql", "aurora-mysql"],
     max_username_chars: 32,
+    retry_refused_logins: false,
 };
 
 /// The MariaDB function: engine `mariadb`; user names up to 80 characters.
 pub const MARIADB: Flavor = Flavor {
     engines: &["mariadb"],
     max_username_chars: 80,
+    retry_refused_logins: true,
 };
 
 /// The port when a secret has none.
@@ -145,6 +150,10 @@ impl Database for MyEngine {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::ALL
+    }
+
+    fn retries_refused_logins(&self) -> bool {
+        self.flavor.retry_refused_logins
     }
 
     /// A user has one account per host pattern: one login proves only the account matching
