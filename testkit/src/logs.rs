@@ -35,17 +35,6 @@ impl LogCapture {
         })
     }
 
-    /// A capture of every crate at `trace` for the current thread only, while the guard lives
-    /// (a current-thread tokio test sees every log line of what it runs, spawned tasks too).
-    pub fn everything_on_this_thread() -> (LogCapture, tracing::subscriber::DefaultGuard) {
-        let capture = LogCapture::new();
-        let guard = tracing::subscriber::set_default(rotation_core::telemetry::json_subscriber(
-            capture.make_writer(),
-            rotation_core::telemetry::filter("trace"),
-        ));
-        (capture, guard)
-    }
-
     /// Panics if the captured text contains any of `passwords` (those of 12 characters or
     /// more: generated passwords are; shorter test fixtures could match by chance), as written
     /// or as JSON or SQL would escape it. Also panics when there is nothing to look for, or

@@ -161,7 +161,7 @@ const BAIT_PASSWORD: &str = "Bait-FullAuth-Pa55word";
 
 #[tokio::test]
 async fn a_fallback_connection_refuses_full_authentication_with_a_key_the_server_sends() {
-    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let capture = LogCapture::global();
     let bed = bed("single", true).await;
     let bait = PasswordBait::mysql_full_authentication().await;
     let arn = bed
@@ -188,7 +188,7 @@ async fn a_fallback_connection_refuses_full_authentication_with_a_key_the_server
 
 #[tokio::test]
 async fn an_explicit_ssl_false_is_the_users_choice_and_is_not_screened() {
-    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let capture = LogCapture::global();
     let bed = bed("single", true).await;
     let bait = PasswordBait::mysql_full_authentication().await;
     let arn = bed
@@ -212,7 +212,7 @@ async fn an_explicit_ssl_false_is_the_users_choice_and_is_not_screened() {
 
 #[tokio::test]
 async fn a_switch_to_the_cleartext_plugin_stays_refused_with_and_without_the_fallback() {
-    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let capture = LogCapture::global();
     let bed = bed("single", true).await;
     let bait = PasswordBait::mysql_auth_switch("mysql_clear_password").await;
     // ssl absent: the fallback's relay cuts the switch; the error says why.

@@ -168,7 +168,7 @@ const BAIT_PASSWORD: &str = "Bait-Cleartext-Pa55word";
 
 #[tokio::test]
 async fn a_fallback_connection_refuses_a_request_for_the_password_in_clear_text() {
-    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let capture = LogCapture::global();
     let bed = bed_with_fallback("single").await;
     let bait = PasswordBait::postgres_cleartext().await;
     let arn = bed
@@ -191,7 +191,7 @@ async fn a_fallback_connection_refuses_a_request_for_the_password_in_clear_text(
 
 #[tokio::test]
 async fn an_explicit_ssl_false_is_the_users_choice_and_is_not_screened() {
-    let (capture, _logs) = LogCapture::everything_on_this_thread();
+    let capture = LogCapture::global();
     let bed = bed_with_fallback("single").await;
     let bait = PasswordBait::postgres_cleartext().await;
     let arn = bed
