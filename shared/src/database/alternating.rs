@@ -64,6 +64,15 @@ pub fn pair_partner(current: &str, previous: Option<&str>, limit: NameLimit) -> 
     alternate_username(current, limit)
 }
 
+/// AWSCURRENT's value with `user` and `password` in place: the AWSPENDING value.
+fn pending_for(current: &DatabaseSecret, user: &str, password: &SecretValue) -> SecretValue {
+    current
+        .json()
+        .with_password(password)
+        .with_str("username", user)
+        .to_secret_value()
+}
+
 /// The alternating-users strategy over an engine.
 #[derive(Clone)]
 pub struct AlternatingUsers<D> {
@@ -179,11 +188,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
     ) -> Result<SecretValue> {
         let current = DatabaseSecret::parse(current, AWSCURRENT)?;
         let other = alternate_username(&current.username, self.db.username_limit())?;
-        Ok(current
-            .json()
-            .with_password(new_password)
-            .with_str("username", &other)
-            .to_secret_value())
+        Ok(pending_for(&current, &other, new_password))
     }
 
     async fn pending_value_in<S: SecretStore>(
@@ -194,11 +199,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
     ) -> Result<SecretValue> {
         let parsed = DatabaseSecret::parse(current, AWSCURRENT)?;
         let other = self.partner(ctx, &parsed).await?;
-        Ok(parsed
-            .json()
-            .with_password(new_password)
-            .with_str("username", &other)
-            .to_secret_value())
+        Ok(pending_for(&parsed, &other, new_password))
     }
 
     async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
