@@ -8,7 +8,9 @@
 //!   the Lambda entry point ([`serve`]).
 //! - [`database`] (feature `database`): the database secret, the engine trait, single user and
 //!   alternating users, TLS, superuser-secret resolution.
-//! - [`postgres`] (feature `postgres`): the PostgreSQL-wire adapter (PostgreSQL, Redshift).
+//!
+//! No database driver is linked here: each wire protocol is a crate under `functions/` that
+//! implements [`database::Database`] and [`database::Driver`].
 //! - Feature `test-support`: the strict in-memory store ([`MemoryStore`]) and a fake engine.
 //!
 //! Data flows one way: event -> preamble -> step -> strategy -> engine.
@@ -30,10 +32,6 @@ pub mod telemetry;
 
 #[cfg(feature = "database")]
 pub mod database;
-#[cfg(feature = "mysql")]
-pub mod mysql;
-#[cfg(feature = "postgres")]
-pub mod postgres;
 
 pub use dispatch::{handle_invocation, handle_invocation_guarded, Outcome};
 pub use error::{ApiErrorCode, Cause, Result, RotationError, ServerError};

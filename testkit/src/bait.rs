@@ -193,7 +193,6 @@ fn c_string(bytes: &[u8], at: usize) -> Option<(String, usize)> {
     ))
 }
 
-#[cfg(feature = "postgres")]
 mod postgres {
     //! PostgreSQL: answers SSLRequest (and GSSENCRequest) with "N", reads the startup message,
     //! sends AuthenticationCleartextPassword.
@@ -294,7 +293,6 @@ mod postgres {
     }
 }
 
-#[cfg(feature = "mysql")]
 mod mysql {
     //! MySQL: a HandshakeV10 without CLIENT_SSL advertising caching_sha2_password with a
     //! 20-byte nonce, reads the HandshakeResponse41, sends "perform full authentication" (or an

@@ -1,12 +1,13 @@
 //! A fault-injecting loopback proxy in front of a sandbox database server, for plaintext
-//! sessions: it reads the client's protocol messages (PostgreSQL's or MySQL's), so it can refuse
-//! the Nth connection, drop a session right after forwarding a statement that changes a
-//! password or a user (the server may then commit it or not, as when a Lambda is cut off), or
-//! make such a statement fail (the proxy sends a failing query in its place).
+//! sessions: it splits the client's bytes into protocol messages with the [`Classifier`] the
+//! adapter's test bed provides, so it can refuse the Nth connection, drop a session right after
+//! forwarding a message that changes a password or a user (the server may then commit it or
+//! not, as when a Lambda is cut off), or make such a message fail (the classifier says what to
+//! send in its place). The proxy itself knows no wire protocol.
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A database fault.
@@ -30,7 +31,7 @@ impl DbFault {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct State {
+struct State {
     connections: usize,
     statements: usize,
     plan: Option<(DbFault, usize, usize)>,
@@ -39,7 +40,7 @@ pub(crate) struct State {
 
 impl State {
     /// Counts a changing statement and returns the fault to apply to it, if any.
-    pub(crate) fn statement(&mut self) -> Option<DbFault> {
+    fn statement(&mut self) -> Option<DbFault> {
         self.statements += 1;
         let n = self.statements;
         let mut fault = None;
@@ -52,7 +53,7 @@ impl State {
     }
 
     /// True when the `n`th event of `kind` is to fail.
-    pub(crate) fn hits(&mut self, kind: DbFault, n: usize) -> bool {
+    fn hits(&mut self, kind: DbFault, n: usize) -> bool {
         match self.plan {
             Some((k, at, times)) if k == kind && n >= at && n < at + times => {
                 self.injected += 1;
@@ -63,25 +64,25 @@ impl State {
     }
 }
 
-/// The wire protocol a proxy reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// PostgreSQL (and Redshift).
-    Postgres,
-    /// MySQL and MariaDB.
-    MySql,
+/// What the fault proxy needs to know of a wire protocol: how the client's bytes split into
+/// messages, which message changes a password, a user or a privilege, and what to send in its
+/// place to make it fail. Each adapter's test bed provides one.
+pub trait Classifier: Send + Sync + 'static {
+    /// The length of the first whole client message at the start of `buffered` (framing
+    /// included), or `None` when more bytes are needed. `index` counts the session's client
+    /// messages from 0 (some protocols open with a message of another shape).
+    fn message_len(&self, buffered: &[u8], index: usize) -> Option<usize>;
+    /// True when `message` (whole, as [`Classifier::message_len`] delimited it) changes a
+    /// password, a user or a privilege.
+    fn is_changing(&self, message: &[u8], index: usize) -> bool;
+    /// A client message to send in place of `message` that makes the server answer with an
+    /// error and change nothing.
+    fn failing(&self, message: &[u8]) -> Vec<u8>;
 }
 
-/// The proxy; it serves until the test process ends.
-#[derive(Debug, Clone)]
-pub struct DbFaultProxy {
-    /// The loopback port to put in secrets.
-    pub port: u16,
-    state: Arc<Mutex<State>>,
-}
-
-/// True for a query text that changes a password, a role, a user or a privilege.
-pub(crate) fn is_changing(query: &str) -> bool {
+/// True for SQL text that changes a password, a role, a user or a privilege: the rule the
+/// SQL protocols' classifiers apply to a query's text.
+pub fn sql_changes_credentials(query: &str) -> bool {
     let q = query.trim_start().to_ascii_uppercase();
     [
         "ALTER ROLE",
@@ -100,9 +101,18 @@ pub(crate) fn is_changing(query: &str) -> bool {
     .any(|p| q.starts_with(p))
 }
 
+/// The proxy; it serves until the test process ends.
+#[derive(Debug, Clone)]
+pub struct DbFaultProxy {
+    /// The loopback port to put in secrets.
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+}
+
 impl DbFaultProxy {
-    /// Starts a proxy for `protocol` to 127.0.0.1:`upstream`.
-    pub async fn start(protocol: Protocol, upstream: u16) -> Self {
+    /// Starts a proxy to 127.0.0.1:`upstream` that reads the client's messages with
+    /// `classifier`.
+    pub async fn start(classifier: Arc<dyn Classifier>, upstream: u16) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("address").port();
         let state = Arc::new(Mutex::new(State::default()));
@@ -110,6 +120,7 @@ impl DbFaultProxy {
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let state = shared.clone();
+                let classifier = classifier.clone();
                 tokio::spawn(async move {
                     let refuse = {
                         let mut s = state.lock().unwrap();
@@ -122,16 +133,7 @@ impl DbFaultProxy {
                         return;
                     }
                     if let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await {
-                        match protocol {
-                            #[cfg(feature = "postgres")]
-                            Protocol::Postgres => {
-                                crate::pg_faults::relay(client, server, state).await
-                            }
-                            #[cfg(feature = "mysql")]
-                            Protocol::MySql => crate::my_faults::relay(client, server, state).await,
-                            #[allow(unreachable_patterns)]
-                            _ => panic!("the testkit was built without {protocol:?}"),
-                        }
+                        relay(client, server, state, &*classifier).await;
                     }
                 });
             }
@@ -167,10 +169,57 @@ impl DbFaultProxy {
     }
 }
 
+/// Relays one session, splitting the client's bytes into messages with `classifier` to apply
+/// the plan.
+async fn relay(
+    mut client: TcpStream,
+    server: TcpStream,
+    state: Arc<Mutex<State>>,
+    classifier: &dyn Classifier,
+) {
+    let (mut server_read, mut server_write) = server.into_split();
+    let (mut client_read, mut client_write) = client.split();
+    let to_client = async {
+        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+    };
+    let to_server = async {
+        let mut buffered = Vec::new();
+        let mut index = 0;
+        let mut chunk = [0u8; 8192];
+        loop {
+            while let Some(n) = classifier.message_len(&buffered, index) {
+                if buffered.len() < n {
+                    break;
+                }
+                let message: Vec<u8> = buffered.drain(..n).collect();
+                let fault = if classifier.is_changing(&message, index) {
+                    state.lock().unwrap().statement()
+                } else {
+                    None
+                };
+                index += 1;
+                let failing = || classifier.failing(&message);
+                if !forward(&mut server_write, fault, &[&message], failing).await {
+                    return;
+                }
+            }
+            match client_read.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffered.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    // Either side ending ends the session (dropping both sockets cuts it).
+    tokio::select! {
+        _ = to_client => {}
+        _ = to_server => {}
+    }
+}
+
 /// Sends one client message (`parts`, as read) to the server under `fault`: in its place a
 /// failing query (`failing`, built only when needed) for `FailStatement`; as is otherwise, then
 /// ends the session for `DropAfterStatement`. Returns false when the session must end.
-pub(crate) async fn forward(
+async fn forward(
     server: &mut (impl AsyncWrite + Unpin),
     fault: Option<DbFault>,
     parts: &[&[u8]],

@@ -7,10 +7,8 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod bait;
 mod counting;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod db_faults;
 mod driver;
 mod faults;
@@ -20,26 +18,16 @@ mod logs;
 #[cfg(feature = "mysql")]
 pub mod maria;
 mod moto;
-#[cfg(feature = "mysql")]
-mod my_faults;
-#[cfg(feature = "postgres")]
-pub mod pg;
-#[cfg(feature = "postgres")]
-mod pg_faults;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod proving;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub use proving::{
     invariants, prove_db_faults, prove_out_of_order, prove_sm_faults, suites, ProvingBed, SHAPES,
 };
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub use bait::{BaitConnection, PasswordBait};
 pub use counting::CountingStore;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub use db_faults::{DbFault, DbFaultProxy, Protocol};
+pub use db_faults::{sql_changes_credentials, Classifier, DbFault, DbFaultProxy};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};

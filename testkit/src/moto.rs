@@ -71,16 +71,14 @@ impl Moto {
         aws_sdk_secretsmanager::Client::from_conf(conf)
     }
 
-    /// An RDS client on the server (features `postgres`, `mysql`), to set up instances and
+    /// An RDS client on the server , to set up instances and
     /// clusters.
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub async fn rds_client(&self) -> aws_sdk_rds::Client {
         aws_sdk_rds::Client::new(&self.sdk_config().await)
     }
 
     /// Creates instance `name` of `engine` (at `version`, which moto needs for some engines)
     /// with an RDS-managed master secret; returns (endpoint address, secret ARN).
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub async fn managed_instance(
         &self,
         name: &str,

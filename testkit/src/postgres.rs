@@ -144,12 +144,13 @@ impl PgAdmin {
     }
 }
 
-/// A quoted identifier, with the project's own quoting.
+/// A quoted identifier (the admin's own quoting, independent of the adapter's).
 pub fn ident(name: &str) -> String {
-    rotation_core::postgres::quote_ident(name)
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A quoted literal, with the project's own quoting.
+/// A quoted literal, in the `E'...'` form, which reads the same whatever
+/// `standard_conforming_strings` says (the admin's own quoting, independent of the adapter's).
 pub fn literal(text: &str) -> String {
-    rotation_core::postgres::quote_literal(text)
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
 }

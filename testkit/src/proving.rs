@@ -1,4 +1,4 @@
-//! The proving scenarios shared by every database function (PostgreSQL-wire and MySQL-wire):
+//! The proving scenarios shared by every database function, whatever its wire protocol:
 //! faults at every Secrets Manager call and every database action, and any step delivered at
 //! any point, each checked against the invariants after every invocation. A bed takes part by
 //! implementing [`ProvingBed`].
@@ -12,7 +12,7 @@ use rotation_core::{Rotation, Step};
 use serde_json::{json, Value};
 
 use crate::harness::{event, unique, Harness};
-use crate::{DbFault, DbFaultProxy, Protocol, SmFault, SmFaults};
+use crate::{Classifier, DbFault, DbFaultProxy, SmFault, SmFaults};
 
 /// What the proving scenarios need from a database test bed.
 pub trait ProvingBed: Deref<Target = Harness<Self::Function>> + Sized {
@@ -20,8 +20,8 @@ pub trait ProvingBed: Deref<Target = Harness<Self::Function>> + Sized {
     type Function: Rotation;
     /// The server's code for a refused login ("28P01", "1045").
     const REFUSED: &'static str;
-    /// The wire protocol, for the fault proxy.
-    const PROTOCOL: Protocol;
+    /// How the fault proxy reads the protocol's messages.
+    fn classifier(&self) -> std::sync::Arc<dyn Classifier>;
     /// The sandbox server's port.
     fn server_port(&self) -> u16;
     /// Logs in directly to the sandbox server; the refusal code on failure.
@@ -344,7 +344,7 @@ pub mod suites {
         let (mut scenarios, mut passwords) = (0, Vec::new());
         for (strategy, _, connections) in SHAPES {
             let bed = make_bed(strategy).await;
-            let proxy = DbFaultProxy::start(B::PROTOCOL, bed.server_port()).await;
+            let proxy = DbFaultProxy::start(bed.classifier(), bed.server_port()).await;
             scenarios += prove_db_faults(&bed, &proxy, connections, strategy == "single").await;
             passwords.extend(bed.created_passwords().await);
         }

@@ -250,19 +250,22 @@ impl FakeDatabase {
     }
 }
 
+/// The fake engine's identity: PostgreSQL's port and name limit, no AWS-managed domain.
+const FAKE_IDENTITY: super::EngineIdentity = super::EngineIdentity {
+    binary: "fake",
+    engines: &[FakeDatabase::ENGINE],
+    default_port: 5432,
+    default_dbname: None,
+    username_limit: super::NameLimit::Bytes(63),
+    aws_managed_domains: &[],
+    password_defaults: crate::password::PasswordDefaults::POSTGRES,
+};
+
 impl Database for FakeDatabase {
     type Session = FakeSession;
 
-    fn engines(&self) -> &'static [&'static str] {
-        &[Self::ENGINE]
-    }
-
-    fn default_port(&self) -> u16 {
-        5432
-    }
-
-    fn username_limit(&self) -> super::NameLimit {
-        super::NameLimit::Bytes(63)
+    fn identity(&self) -> &super::EngineIdentity {
+        &FAKE_IDENTITY
     }
 
     fn capabilities(&self) -> Capabilities {

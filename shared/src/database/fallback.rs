@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use super::tls::Transport;
+use super::Transport;
 use super::Which;
 use crate::error::RotationError;
 

@@ -6,7 +6,7 @@ use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
 use crate::secret::SecretValue;
 
-use super::tls::normalize_host;
+use super::hosts::normalize_host;
 
 /// Parses a version of a database secret and checks its engine.
 pub(crate) fn parse<D: Database>(

@@ -4,15 +4,23 @@
 //! - [`Database`]: the engine trait, with the [`Capabilities`] an engine declares;
 //! - the two strategies, [`SingleUser`] and [`AlternatingUsers`], and [`Strategy`], the one a
 //!   deployment picked;
-//! - the login and settle helpers they share, superuser-secret resolution, and TLS, with what a
-//!   plaintext-fallback connection refuses while it logs in.
+//! - [`EngineIdentity`]: what an adapter declares about each engine, in one place;
+//! - the one connect policy ([`ConnectPolicy`]) every adapter's [`Driver`] logs in through:
+//!   TLS mode, trust anchors, the plaintext fallback and what it refuses, timeouts, test
+//!   redirects, and what a failure means;
+//! - the login and settle helpers the strategies share, superuser-secret resolution and the
+//!   RDS lookups.
 //!
 //! Engines supply connections and SQL; they never re-implement a step.
 
 mod alternating;
+mod anchors;
+mod connect;
 #[cfg(feature = "test-support")]
 mod fake;
 mod fallback;
+mod hosts;
+mod identity;
 mod login;
 mod rds;
 #[cfg(feature = "rds")]
@@ -21,7 +29,7 @@ mod secret;
 mod single_user;
 mod strategy;
 mod superuser;
-pub(crate) mod tls;
+mod tls;
 
 use std::fmt;
 use std::future::Future;
@@ -40,10 +48,14 @@ pub use rds_sdk::SdkRds;
 pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
-pub use tls::{
-    add_bundle, client_config, is_aws_managed_host, normalize_host, Login, Names, TlsMode,
-    Transport, TrustAnchors, RDS_CA_BUNDLE,
+pub use anchors::{add_bundle, client_config, TrustAnchors, RDS_CA_BUNDLE};
+pub use connect::{
+    error_chain, has_rustls_error, Address, Attempt, ConnectPolicy, Driver, LoginFailure,
+    OpenError, CONNECT_TIMEOUT, NO_TLS_ON_SERVER,
 };
+pub use hosts::{is_aws_managed_host, normalize_host, Names, TestHost, TestHosts};
+pub use identity::{EngineIdentity, RDS_DOMAIN};
+pub use tls::{Login, TlsMode, Transport};
 
 use crate::error::Result;
 use crate::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
@@ -128,14 +140,23 @@ pub trait Database: Send + Sync {
     /// An open, authenticated session.
     type Session: Send;
 
+    /// What the adapter declares about this engine (names, port, limits, domains).
+    fn identity(&self) -> &EngineIdentity;
+
     /// The `engine` values this function accepts.
-    fn engines(&self) -> &'static [&'static str];
+    fn engines(&self) -> &'static [&'static str] {
+        self.identity().engines
+    }
 
     /// The port used when a secret has no `port` key.
-    fn default_port(&self) -> u16;
+    fn default_port(&self) -> u16 {
+        self.identity().default_port
+    }
 
     /// The longest user name the engine accepts (for `_clone` names).
-    fn username_limit(&self) -> NameLimit;
+    fn username_limit(&self) -> NameLimit {
+        self.identity().username_limit
+    }
 
     /// What this engine can do.
     fn capabilities(&self) -> Capabilities;

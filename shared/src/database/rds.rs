@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::tls::normalize_host;
+use super::hosts::normalize_host;
 use crate::error::{Result, RotationError};
 
 /// A boxed future, so [`RdsLookup`] can be a trait object.
