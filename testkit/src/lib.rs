@@ -77,3 +77,17 @@ pub fn sandbox_var(name: &str) -> String {
         )
     })
 }
+
+/// The settings a function would read from an environment holding only `vars` (name, value),
+/// for test beds that build a function as its binary does.
+pub fn settings(
+    defaults: rotation_core::PasswordDefaults,
+    vars: &[(&str, String)],
+) -> rotation_core::Settings {
+    rotation_core::Settings::from_lookup(defaults, |name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("valid settings")
+}

@@ -7,8 +7,6 @@ use mysql_async::{Conn, OptsBuilder, SslOpts};
 
 use crate::sandbox_var;
 
-
-
 /// Root access to the sandbox MariaDB server.
 #[derive(Debug, Clone)]
 pub struct MariaAdmin {

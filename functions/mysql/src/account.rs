@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::server::{Family, Server};
-use super::sql::quote_string;
-use super::tokens::{Kind, Tokens};
+use crate::server::{Family, Server};
+use crate::sql::quote_string;
+use crate::tokens::{Kind, Tokens};
 
 /// The resource limits, in the order `ALTER USER ... WITH` takes them.
 const LIMITS: [&str; 5] = [

@@ -1,51 +1,47 @@
-//! The MySQL-wire engine: sessions from [`Connector`], statements chosen from what the server
+//! The MySQL-wire engine: sessions from the core's connect policy through [`MyDriver`], statements chosen from what the server
 //! says it is ([`Server`]) and the account's authentication plugin ([`statements`]),
 //! alternating users made exact copies of each other ([`sync`]). Implements the core's
 //! `Database` trait, so the core's strategies do the step logic.
 //!
-//! [`statements`]: super::statements
-//! [`sync`]: super::sync
+//! [`statements`]: crate::statements
+//! [`sync`]: crate::sync
 
-use super::account::plugin_of;
-use super::connect::Connector;
-use super::server::{Family, Server};
-use super::session::{text, MySession};
-use super::statements::{
+use crate::account::plugin_of;
+use crate::connect::MyDriver;
+use crate::engines;
+use crate::server::{Family, Server};
+use crate::session::{text, MySession};
+use crate::statements::{
     out_of_slow_log, own_password_carries_plaintext, own_password_sql, session_limits_sql, Plugin,
     MARIADB_POLICY_SQL,
 };
-use super::sync::{pair_differences, sync_pair};
-use crate::database::{Capabilities, Database, DatabaseSecret, NameLimit, Which};
-use crate::error::{Result, RotationError};
+use crate::sync::{pair_differences, sync_pair};
+use rotation_core::database::{
+    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Which,
+};
+use rotation_core::{Result, RotationError};
 
 /// What differs between the MySQL and MariaDB functions (the SQL follows the server, not this).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flavor {
-    /// The `engine` values accepted.
-    pub engines: &'static [&'static str],
-    /// The longest user name, in characters.
-    pub max_username_chars: usize,
+    /// The engine (names, port, limits, domains).
+    pub identity: &'static EngineIdentity,
     /// Try a refused login that was expected to work once more (see
     /// `Database::retries_refused_logins`): MariaDB, for its `ed25519` accounts.
     pub retry_refused_logins: bool,
 }
 
-/// The MySQL function: engines `mysql` and `aurora-mysql`; user names up to 32 characters.
+/// The MySQL function ([`engines::MYSQL`]).
 pub const MYSQL: Flavor = Flavor {
-    engines: &["mysql", "aurora-mysql"],
-    max_username_chars: 32,
+    identity: &engines::MYSQL,
     retry_refused_logins: false,
 };
 
-/// The MariaDB function: engine `mariadb`; user names up to 80 characters.
+/// The MariaDB function ([`engines::MARIADB`]).
 pub const MARIADB: Flavor = Flavor {
-    engines: &["mariadb"],
-    max_username_chars: 80,
+    identity: &engines::MARIADB,
     retry_refused_logins: true,
 };
-
-/// The port when a secret has none.
-pub const DEFAULT_PORT: u16 = 3306;
 
 /// The server error code MySQL sends when `REPLACE <current password>` is required.
 const MISSING_CURRENT_PASSWORD: u16 = 3892;
@@ -54,13 +50,13 @@ const MISSING_CURRENT_PASSWORD: u16 = 3892;
 #[derive(Debug, Clone)]
 pub struct MyEngine {
     flavor: Flavor,
-    connector: Connector,
+    policy: ConnectPolicy,
 }
 
 impl MyEngine {
-    /// The engine for `flavor`, connecting through `connector`.
-    pub fn new(flavor: Flavor, connector: Connector) -> Self {
-        Self { flavor, connector }
+    /// The engine for `flavor`, logging in under `policy`.
+    pub fn new(flavor: Flavor, policy: ConnectPolicy) -> Self {
+        Self { flavor, policy }
     }
 
     /// Reads what the server is (and, on MariaDB, whether a password-validation policy makes it
@@ -136,16 +132,8 @@ impl MyEngine {
 impl Database for MyEngine {
     type Session = MySession;
 
-    fn engines(&self) -> &'static [&'static str] {
-        self.flavor.engines
-    }
-
-    fn default_port(&self) -> u16 {
-        DEFAULT_PORT
-    }
-
-    fn username_limit(&self) -> NameLimit {
-        NameLimit::Chars(self.flavor.max_username_chars)
+    fn identity(&self) -> &EngineIdentity {
+        self.flavor.identity
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -163,7 +151,10 @@ impl Database for MyEngine {
     }
 
     async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<MySession> {
-        let (conn, transport) = self.connector.connect_with_transport(secret, which).await?;
+        let (conn, transport) = self
+            .policy
+            .connect(&MyDriver, self.flavor.identity, secret, which)
+            .await?;
         Ok(MySession::new(conn, transport))
     }
 
@@ -206,7 +197,7 @@ impl Database for MyEngine {
                     .execute_secret(&out_of_slow_log(&server, sql), "set the password")
                     .await
             }
-            Err(e) => Err(super::session::statement_error("set the password", true)(e)),
+            Err(e) => Err(crate::session::statement_error("set the password", true)(e)),
         }
     }
 

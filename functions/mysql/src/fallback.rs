@@ -19,8 +19,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::connect::CONNECT_TIMEOUT;
-use crate::database::{PasswordRequest, Refusal, Transport};
+use rotation_core::database::{PasswordRequest, Refusal, Transport, CONNECT_TIMEOUT};
 
 /// The largest server packet read while authenticating (a greeting or an RSA key is well
 /// under 1 KiB).
@@ -92,37 +91,32 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// A relay waiting for the driver's one connection.
-pub(super) struct Relay {
+pub(crate) struct Relay {
     /// The loopback port to point the driver at.
-    pub(super) port: u16,
-    /// Set when the relay refused a password request (before it cut the connection).
-    refusal: Arc<OnceLock<Refusal>>,
+    pub(crate) port: u16,
 }
 
 impl Relay {
-    /// Starts a relay to `server` (connected already) for one driver connection, screened as
-    /// `transport` requires. A connection that does not come within the connect timeout is
-    /// given up, and `server` with it.
-    pub(super) async fn start(server: TcpStream, transport: Transport) -> io::Result<Self> {
+    /// Starts a relay to `server` (connected already) for one driver connection of a
+    /// plaintext fallback, screened as such; a refusal is also left in `refusal`. A connection
+    /// that does not come within the connect timeout is given up, and `server` with it.
+    pub(crate) async fn start(
+        server: TcpStream,
+        refusal: Arc<OnceLock<Refusal>>,
+    ) -> io::Result<Self> {
+        let transport = Transport::Plaintext { fallback: true };
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let port = listener.local_addr()?.port();
-        let refusal = Arc::new(OnceLock::new());
-        let verdict = refusal.clone();
         tokio::spawn(async move {
             let accepted = tokio::time::timeout(CONNECT_TIMEOUT, listener.accept()).await;
             // One connection: nothing else can reach the server through this relay.
             drop(listener);
             if let Ok(Ok((client, _))) = accepted {
                 let _ = client.set_nodelay(true);
-                relay(client, server, transport, &verdict).await;
+                relay(client, server, transport, &refusal).await;
             }
         });
-        Ok(Self { port, refusal })
-    }
-
-    /// The refusal, if the relay cut the connection for one.
-    pub(super) fn refusal(&self) -> Option<Refusal> {
-        self.refusal.get().cloned()
+        Ok(Self { port })
     }
 }
 

@@ -12,8 +12,8 @@
 
 use std::collections::BTreeSet;
 
-use super::sql::quote_ident;
-use super::tokens::{Kind, Tokens};
+use crate::sql::quote_ident;
+use crate::tokens::{Kind, Tokens};
 
 /// The statement a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

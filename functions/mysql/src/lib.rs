@@ -1,13 +1,16 @@
-//! The MySQL-wire adapter, shared by the MySQL (and Aurora MySQL) and MariaDB functions:
-//! sessions with verified TLS and typed login failures ([`Connector`]), server detection
-//! ([`Server`]), the statements for each server family and authentication plugin, the engine
-//! ([`MyEngine`]), alternating users made exact copies of each other (account attributes,
-//! grants and their differences, stored-hash checks), and quoting that holds under every
-//! `sql_mode`.
+//! The MySQL-wire rotation functions: MySQL and Aurora MySQL (binary `mysql`) and MariaDB
+//! (binary `mariadb`). The engines they serve ([`engines`]), mysql_async as the core's
+//! connect-policy driver ([`MyDriver`]), server detection ([`Server`]), the statements for each
+//! server family and authentication plugin, the engine ([`MyEngine`]), alternating users made
+//! exact copies of each other (account attributes, grants and their differences, stored-hash
+//! checks), and quoting that holds under every `sql_mode`. The binaries only call [`build`].
+#![deny(clippy::all)]
+#![warn(missing_docs)]
 
 mod account;
 mod connect;
 mod engine;
+pub mod engines;
 mod fallback;
 mod grants;
 mod server;
@@ -18,9 +21,14 @@ mod stored;
 mod sync;
 mod tokens;
 
+use std::sync::Arc;
+
+use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy};
+use rotation_core::{Result, Settings};
+
 pub use account::{plugin_of, AccountAttributes, Require};
-pub use connect::{Connector, ACCESS_DENIED, CONNECT_TIMEOUT};
-pub use engine::{Flavor, MyEngine, DEFAULT_PORT, MARIADB, MYSQL};
+pub use connect::{MyDriver, ACCESS_DENIED, ACCOUNT_LOCKED};
+pub use engine::{Flavor, MyEngine, MARIADB, MYSQL};
 pub use grants::{atoms_of, revokes, Atom, GrantRow};
 pub use server::{Family, Server, MIN_MARIADB, MIN_MYSQL};
 pub use session::MySession;
@@ -31,7 +39,29 @@ pub use statements::{
 };
 pub use stored::stored_matches;
 
-#[cfg(feature = "rds")]
-mod function;
-#[cfg(feature = "rds")]
-pub use function::strategy;
+/// The rotation a `mysql` or `mariadb` function (`flavor`) serves under `settings`: single user
+/// or alternating users, with the RDS API for alternating users.
+pub fn build(flavor: Flavor, settings: &Settings) -> Result<Strategy<MyEngine>> {
+    let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone()));
+    build_with(
+        flavor,
+        settings,
+        ConnectPolicy::from_settings(settings)?,
+        Some(rds),
+    )
+}
+
+/// [`build`] with the connect policy and RDS API given (tests redirect hosts and use an
+/// emulator); `rds: None` rotates without the RDS API.
+pub fn build_with(
+    flavor: Flavor,
+    settings: &Settings,
+    policy: ConnectPolicy,
+    rds: Option<Arc<dyn RdsLookup>>,
+) -> Result<Strategy<MyEngine>> {
+    let strategy = Strategy::new(settings.strategy, MyEngine::new(flavor, policy))?;
+    Ok(match rds {
+        Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
+        None => strategy,
+    })
+}

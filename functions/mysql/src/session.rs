@@ -6,10 +6,10 @@
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row, Value};
 
-use super::connect::server_error;
-use super::server::{Family, Server};
-use crate::database::Transport;
-use crate::error::{Cause, Result, RotationError};
+use crate::connect::server_error;
+use crate::server::{Family, Server};
+use rotation_core::database::Transport;
+use rotation_core::{Cause, Result, RotationError};
 
 /// The server error code for "you need the SUPER privilege" (and similar).
 const NEEDS_PRIVILEGE: u16 = 1227;

@@ -7,7 +7,7 @@
 
 use sha1::{Digest, Sha1};
 
-use crate::secret::SecretValue;
+use rotation_core::SecretValue;
 
 /// `name` quoted as an identifier (backticks, with backticks doubled).
 pub fn quote_ident(name: &str) -> String {

@@ -8,10 +8,10 @@
 //! carry the plaintext ([`carries_plaintext`]); the engine sends those only over TLS (or when
 //! the secret says `"ssl": false`).
 
-use super::server::{Family, Server};
-use super::sql::{account, ed25519_auth_string, native_password_hash, quote_string};
-use crate::error::{Result, RotationError};
-use crate::secret::SecretValue;
+use crate::server::{Family, Server};
+use crate::sql::{account, ed25519_auth_string, native_password_hash, quote_string};
+use rotation_core::SecretValue;
+use rotation_core::{Result, RotationError};
 
 /// An account's authentication plugin, as far as password changes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,9 +11,9 @@
 
 use sha2::{Digest, Sha256};
 
-use super::sql::{ed25519_auth_string, native_password_hash};
-use super::statements::Plugin;
-use crate::secret::SecretValue;
+use crate::sql::{ed25519_auth_string, native_password_hash};
+use crate::statements::Plugin;
+use rotation_core::SecretValue;
 
 /// True when `stored` is what `password` gives under `plugin`; false for any other value or a
 /// stored string this code cannot read.

@@ -17,19 +17,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::account::AccountAttributes;
-use super::grants::{atoms_of, revokes, Atom, GrantRow};
-use super::server::Server;
-use super::session::{bytes, text, MySession};
-use super::sql::account;
-use super::statements::{
+use crate::account::AccountAttributes;
+use crate::grants::{atoms_of, revokes, Atom, GrantRow};
+use crate::server::Server;
+use crate::session::{bytes, text, MySession};
+use crate::sql::account;
+use crate::statements::{
     carries_plaintext, create_locked_sql, default_roles_sql, identified, out_of_slow_log,
     placeholder_password, set_password_sql, Plugin,
 };
-use super::stored::stored_matches;
-use crate::database::DatabaseSecret;
-use crate::error::{Result, RotationError};
-use crate::secret::SecretValue;
+use crate::stored::stored_matches;
+use rotation_core::database::DatabaseSecret;
+use rotation_core::SecretValue;
+use rotation_core::{Result, RotationError};
 
 /// One account of a user, as `mysql.user` lists it.
 struct Listed {

@@ -2,13 +2,13 @@
 
 use tokio_postgres::{Client, Transaction};
 
-use super::engine::{execute_secret_sql, hashed_password, Dialect, PasswordForm, SessionLimits};
-use super::error::{column, sql_error, PgError};
-use super::sql::{quote_ident, quote_literal};
-use crate::secret::SecretValue;
+use rotation_core::database::EngineIdentity;
+use rotation_core::SecretValue;
 
-/// Engines the PostgreSQL function accepts.
-pub const ENGINES: &[&str] = &["postgres", "aurora-postgresql"];
+use crate::engine::{execute_secret_sql, hashed_password, Dialect, PasswordForm, SessionLimits};
+use crate::engines::POSTGRESQL;
+use crate::error::{column, sql_error, PgError};
+use crate::sql::{quote_ident, quote_literal};
 
 /// The oldest server supported: PostgreSQL 10 (`server_version_num` 100000).
 pub const MIN_SERVER_VERSION_NUM: i32 = 100_000;
@@ -94,20 +94,8 @@ pub fn grant_membership_sql(source: &str, user: &str) -> String {
 }
 
 impl Dialect for Postgres {
-    fn engines(&self) -> &'static [&'static str] {
-        ENGINES
-    }
-
-    fn default_port(&self) -> u16 {
-        5432
-    }
-
-    fn default_dbname(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn max_username_len(&self) -> usize {
-        63
+    fn identity(&self) -> &'static EngineIdentity {
+        &POSTGRESQL
     }
 
     async fn prepare_session(
@@ -239,8 +227,9 @@ mod tests {
             (150004, "off", "'off'"),
             (150004, "plain", "'plain'"),
         ] {
-            let err =
-                crate::RotationError::from(postgres_password_form(version, setting).unwrap_err());
+            let err = rotation_core::RotationError::from(
+                postgres_password_form(version, setting).unwrap_err(),
+            );
             assert_eq!(err.error_type(), "UnsupportedServer");
             assert!(err.to_string().contains(needle), "{err}");
         }

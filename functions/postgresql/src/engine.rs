@@ -1,5 +1,5 @@
-//! The PostgreSQL-protocol engine: sessions from [`Connector`], SQL from a [`Dialect`]
-//! (PostgreSQL here, Redshift in its own crate). Implements the core's `Database` trait, so the
+//! The PostgreSQL-protocol engine: sessions from the core's connect policy through
+//! [`PgDriver`], SQL from a [`Dialect`] (PostgreSQL or Redshift). Implements the core's `Database` trait, so the
 //! core's strategies do the step logic.
 //!
 //! Before a session changes anything it is prepared once ([`Dialect::prepare_session`]): lock
@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use super::connect::Connector;
-use super::error::{column, sql_error, PgError};
-use crate::database::{Capabilities, Database, DatabaseSecret, NameLimit, Which};
-use crate::error::{Result, RotationError};
-use crate::secret::SecretValue;
+use rotation_core::database::{
+    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Which,
+};
+use rotation_core::{Result, RotationError, SecretValue};
+
+use crate::connect::PgDriver;
+use crate::error::{column, sql_error, PgError};
 
 /// How the server stores passwords, and so the hashed form a password is sent in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,14 +61,8 @@ impl Default for SessionLimits {
 
 /// The SQL of one PostgreSQL-protocol engine.
 pub trait Dialect: Send + Sync {
-    /// The `engine` values accepted.
-    fn engines(&self) -> &'static [&'static str];
-    /// The port when the secret has none.
-    fn default_port(&self) -> u16;
-    /// The database when the secret has none.
-    fn default_dbname(&self) -> &'static str;
-    /// The longest user name, in bytes.
-    fn max_username_len(&self) -> usize;
+    /// The engine this SQL is for (names, port, database, limits, domains).
+    fn identity(&self) -> &'static EngineIdentity;
     /// Sets the session's time limits and returns the password form the server stores. Run
     /// once per session, before its first change.
     fn prepare_session(
@@ -170,16 +166,16 @@ impl PgSession {
 #[derive(Debug, Clone)]
 pub struct PgEngine<D> {
     dialect: D,
-    connector: Connector,
+    policy: ConnectPolicy,
     limits: SessionLimits,
 }
 
 impl<D: Dialect> PgEngine<D> {
-    /// The engine for `dialect`, connecting through `connector`, with the default limits.
-    pub fn new(dialect: D, connector: Connector) -> Self {
+    /// The engine for `dialect`, logging in under `policy`, with the default limits.
+    pub fn new(dialect: D, policy: ConnectPolicy) -> Self {
         Self {
             dialect,
-            connector,
+            policy,
             limits: SessionLimits::default(),
         }
     }
@@ -207,16 +203,8 @@ impl<D: Dialect> PgEngine<D> {
 impl<D: Dialect> Database for PgEngine<D> {
     type Session = PgSession;
 
-    fn engines(&self) -> &'static [&'static str] {
-        self.dialect.engines()
-    }
-
-    fn default_port(&self) -> u16 {
-        self.dialect.default_port()
-    }
-
-    fn username_limit(&self) -> NameLimit {
-        NameLimit::Bytes(self.dialect.max_username_len())
+    fn identity(&self) -> &EngineIdentity {
+        self.dialect.identity()
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -224,7 +212,10 @@ impl<D: Dialect> Database for PgEngine<D> {
     }
 
     async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<PgSession> {
-        let client = self.connector.connect(secret, which).await?;
+        let (client, _transport) = self
+            .policy
+            .connect(&PgDriver, self.dialect.identity(), secret, which)
+            .await?;
         Ok(PgSession { client, form: None })
     }
 

@@ -4,7 +4,7 @@
 
 use tokio_postgres::error::SqlState;
 
-use crate::error::{RotationError, ServerError};
+use rotation_core::{Cause, RotationError, ServerError};
 
 /// A failure inside the adapter.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +81,7 @@ impl From<PgError> for RotationError {
                 RotationError::Database {
                     operation,
                     server,
-                    source: (!carries_secret).then(|| Box::new(source) as crate::error::Cause),
+                    source: (!carries_secret).then(|| Box::new(source) as Cause),
                 }
             }
         }

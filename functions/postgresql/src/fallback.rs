@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::database::{PasswordRequest, Refusal, Transport};
+use rotation_core::database::{PasswordRequest, Refusal, Transport};
 
 /// The largest server message read while authenticating (real ones are well under 1 KiB).
 const MAX_MESSAGE: usize = 64 * 1024;
@@ -48,7 +48,7 @@ fn request(code: u32) -> PasswordRequest {
 }
 
 /// A stream that screens the server's authentication messages (see the module docs).
-pub(super) struct Screened<S> {
+pub(crate) struct Screened<S> {
     inner: S,
     transport: Transport,
     /// True until AuthenticationOk has been handed on.
@@ -64,7 +64,7 @@ pub(super) struct Screened<S> {
 
 impl<S> Screened<S> {
     /// `inner`, screened as `transport` requires; a refusal is also left in `refusal`.
-    pub(super) fn new(inner: S, transport: Transport, refusal: Arc<OnceLock<Refusal>>) -> Self {
+    pub(crate) fn new(inner: S, transport: Transport, refusal: Arc<OnceLock<Refusal>>) -> Self {
         Self {
             inner,
             transport,

@@ -1,23 +1,73 @@
-//! The PostgreSQL-wire adapter, shared by the PostgreSQL and Redshift functions: sessions with
-//! verified TLS and typed login failures ([`Connector`]), the engine over a [`Dialect`]
-//! ([`PgEngine`]), PostgreSQL's own SQL ([`Postgres`]), quoting, and the adapter's error type
-//! ([`PgError`]). Redshift's SQL lives beside the Redshift binary, on this adapter.
+//! The PostgreSQL-wire rotation functions: PostgreSQL (binary `postgresql`) and Amazon Redshift
+//! (binary `redshift`). The engines they serve ([`engines`]), tokio-postgres as the core's
+//! connect-policy driver ([`PgDriver`]), the engine over a [`Dialect`] ([`PgEngine`]),
+//! PostgreSQL's SQL ([`Postgres`]) and Redshift's ([`redshift`]), quoting, and the adapter's
+//! error type ([`PgError`]). The binaries only call [`postgresql`] or [`redshift()`].
+#![deny(clippy::all)]
+#![warn(missing_docs)]
 
 mod connect;
 mod dialect;
 mod engine;
+pub mod engines;
 mod error;
 mod fallback;
+pub mod redshift;
 mod sql;
 
-pub use connect::{Connector, CONNECT_TIMEOUT};
+use std::sync::Arc;
+
+use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy};
+use rotation_core::{Result, Settings};
+
+pub use connect::PgDriver;
 pub use dialect::{
     alter_role_password_sql, create_clone_sql, grant_membership_sql, postgres_password_form,
-    Postgres, ENGINES, MEMBERSHIP_SQL, MIN_SERVER_VERSION_NUM,
+    Postgres, MEMBERSHIP_SQL, MIN_SERVER_VERSION_NUM,
 };
 pub use engine::{
     execute_secret_sql, hashed_password, stored_name, Dialect, PasswordForm, PgEngine, PgSession,
     SessionLimits,
 };
 pub use error::{column, sql_error, PgError};
+pub use redshift::Redshift;
 pub use sql::{quote_ident, quote_literal};
+
+/// The rotation the `postgresql` function serves under `settings`: single user or alternating
+/// users, with the RDS API for alternating users.
+pub fn postgresql(settings: &Settings) -> Result<Strategy<PgEngine<Postgres>>> {
+    let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone()));
+    postgresql_with(settings, ConnectPolicy::from_settings(settings)?, Some(rds))
+}
+
+/// [`postgresql`] with the connect policy and RDS API given (tests redirect hosts and use an
+/// emulator); `rds: None` rotates without the RDS API.
+pub fn postgresql_with(
+    settings: &Settings,
+    policy: ConnectPolicy,
+    rds: Option<Arc<dyn RdsLookup>>,
+) -> Result<Strategy<PgEngine<Postgres>>> {
+    let dialect = Postgres {
+        clone_acts_as_original: settings.clone_acts_as_original,
+    };
+    let strategy = Strategy::new(settings.strategy, PgEngine::new(dialect, policy))?;
+    Ok(match rds {
+        Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
+        None => strategy,
+    })
+}
+
+/// The rotation the `redshift` function serves under `settings` (Redshift has no RDS API).
+/// A password policy Redshift would refuse stops start-up.
+pub fn redshift(settings: &Settings) -> Result<Strategy<PgEngine<Redshift>>> {
+    redshift_with(settings, ConnectPolicy::from_settings(settings)?)
+}
+
+/// [`redshift()`] with the connect policy given.
+pub fn redshift_with(
+    settings: &Settings,
+    policy: ConnectPolicy,
+) -> Result<Strategy<PgEngine<Redshift>>> {
+    redshift::check_policy(&settings.password)?;
+    Strategy::new(settings.strategy, PgEngine::new(Redshift, policy))
+}

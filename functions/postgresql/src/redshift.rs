@@ -1,28 +1,20 @@
-//! Redshift's SQL for the `redshift` binary beside it: a [`Dialect`] of the shared crate's
-//! PostgreSQL-wire adapter.
+//! Redshift's SQL for the `redshift` binary: a [`Dialect`] of this PostgreSQL-wire adapter.
 //!
 //! Passwords are sent in Redshift's md5 form (`'md5' || md5(password || user)`, the user name
 //! as the server stores it), never as plaintext. The pending user gets the privileges of the
 //! user AWSCURRENT names, enumerated (databases, tables, schemas) as the official function
 //! does on creation; unlike it, also on every later rotation, taking back what the pending user
 //! holds beyond them, so the pair stays interchangeable. Each change is one transaction.
-#![deny(clippy::all)]
-#![warn(missing_docs)]
-
 use std::collections::BTreeSet;
 
-use rotation_core::postgres::{
-    column, execute_secret_sql, quote_ident, quote_literal, sql_error, stored_name, Dialect,
-    PasswordForm, PgError, SessionLimits,
-};
-use rotation_core::{PasswordDefaults, PasswordPolicy, Result, RotationError, SecretValue};
+use rotation_core::database::EngineIdentity;
+use rotation_core::{PasswordPolicy, Result, RotationError, SecretValue};
 use tokio_postgres::{Client, Transaction};
 
-/// Engines the Redshift function accepts.
-pub const ENGINES: &[&str] = &["redshift"];
-
-/// The official Redshift defaults: 32 characters, no `/@"'\:` (PostgreSQL's set).
-pub const PASSWORD_DEFAULTS: PasswordDefaults = PasswordDefaults::POSTGRES;
+use crate::engine::{execute_secret_sql, stored_name, Dialect, PasswordForm, SessionLimits};
+use crate::engines::REDSHIFT;
+use crate::error::{column, sql_error, PgError};
+use crate::sql::{quote_ident, quote_literal};
 
 /// Redshift passwords are 8 to 64 characters with an uppercase letter, a lowercase letter and a
 /// digit: refuse at start-up a policy that could generate anything else.
@@ -315,20 +307,8 @@ pub async fn match_privileges(
 }
 
 impl Dialect for Redshift {
-    fn engines(&self) -> &'static [&'static str] {
-        ENGINES
-    }
-
-    fn default_port(&self) -> u16 {
-        5439
-    }
-
-    fn default_dbname(&self) -> &'static str {
-        "dev"
-    }
-
-    fn max_username_len(&self) -> usize {
-        127
+    fn identity(&self) -> &'static EngineIdentity {
+        &REDSHIFT
     }
 
     /// Redshift stores md5 only; it has `statement_timeout` but no `lock_timeout`.
@@ -457,7 +437,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            PasswordPolicy::from_lookup(PASSWORD_DEFAULTS, move |k| {
+            PasswordPolicy::from_lookup(REDSHIFT.password_defaults, move |k| {
                 vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
             })
             .unwrap()

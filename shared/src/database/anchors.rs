@@ -81,9 +81,9 @@ impl TrustAnchors {
     pub fn certificates(&self) -> Result<&[CertificateDer<'static>]> {
         let inner = &self.inner;
         unshared(
-            inner.certificates.get_or_init(|| {
-                load(&inner.extra, inner.built_in_roots).map_err(Problem::from)
-            }),
+            inner
+                .certificates
+                .get_or_init(|| load(&inner.extra, inner.built_in_roots).map_err(Problem::from)),
         )
         .map(Vec::as_slice)
     }

@@ -322,7 +322,9 @@ impl ConnectPolicy {
             Some(name) => {
                 let mut addresses = tokio::net::lookup_host((secret.host.as_str(), port))
                     .await
-                    .map_err(|e| Failure::Unreachable(format!("cannot resolve the host name: {e}")))?;
+                    .map_err(|e| {
+                        Failure::Unreachable(format!("cannot resolve the host name: {e}"))
+                    })?;
                 let address = addresses.next().ok_or_else(|| {
                     Failure::Unreachable("the host name resolves to no address".into())
                 })?;
@@ -394,7 +396,9 @@ impl ConnectPolicy {
                 hint,
             },
             LoginFailure::Tls(detail) => tls(detail),
-            LoginFailure::Unsupported(problem) => RotationError::UnsupportedServer(problem),
+            LoginFailure::Unsupported(problem) => {
+                RotationError::UnsupportedServer(format!("user {}: {problem}", secret.username))
+            }
             LoginFailure::Server(server) => RotationError::Database {
                 operation: format!("log in with the {label} secret"),
                 server: Some(Box::new(server)),

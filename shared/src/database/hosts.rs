@@ -76,7 +76,6 @@ impl TestHosts {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,9 +35,16 @@ use std::fmt;
 use std::future::Future;
 
 pub use alternating::{alternate_username, pair_partner, AlternatingUsers, CLONE_SUFFIX};
+pub use anchors::{add_bundle, client_config, TrustAnchors, RDS_CA_BUNDLE};
+pub use connect::{
+    error_chain, has_rustls_error, Address, Attempt, ConnectPolicy, Driver, LoginFailure,
+    OpenError, CONNECT_TIMEOUT, NO_TLS_ON_SERVER,
+};
 #[cfg(feature = "test-support")]
 pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
 pub use fallback::{PasswordRequest, Refusal};
+pub use hosts::{is_aws_managed_host, normalize_host, Names, TestHost, TestHosts};
+pub use identity::{EngineIdentity, RDS_DOMAIN};
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
     DbCluster, DbInstance, ManagedBy, ManagedEndpoint, RdsDatabase, RdsLookup, CLUSTER_TAG,
@@ -48,13 +55,6 @@ pub use rds_sdk::SdkRds;
 pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;
-pub use anchors::{add_bundle, client_config, TrustAnchors, RDS_CA_BUNDLE};
-pub use connect::{
-    error_chain, has_rustls_error, Address, Attempt, ConnectPolicy, Driver, LoginFailure,
-    OpenError, CONNECT_TIMEOUT, NO_TLS_ON_SERVER,
-};
-pub use hosts::{is_aws_managed_host, normalize_host, Names, TestHost, TestHosts};
-pub use identity::{EngineIdentity, RDS_DOMAIN};
 pub use tls::{Login, TlsMode, Transport};
 
 use crate::error::Result;

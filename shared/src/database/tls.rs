@@ -11,7 +11,6 @@
 //!   error, never a fallback. A fallback connection answers only password requests that reveal
 //!   nothing (see `fallback.rs`).
 
-
 use super::hosts::{is_aws_managed_host, Names};
 
 /// Who a connection logs in as, for the TLS decision.
@@ -54,7 +53,13 @@ impl TlsMode {
             host: &secret.host,
             tls_server_name: secret.tls_server_name.as_deref(),
         };
-        Self::for_connection(secret.ssl, names, login, allow_fallback, aws_managed_domains)
+        Self::for_connection(
+            secret.ssl,
+            names,
+            login,
+            allow_fallback,
+            aws_managed_domains,
+        )
     }
 
     /// The mode for a connection to `names` with a secret whose `ssl` key is `ssl`, logging in
@@ -110,8 +115,9 @@ mod tests {
     #[test]
     fn ssl_key_maps_to_modes_and_the_fallback_is_opt_in_and_never_for_superusers_or_aws_hosts() {
         use Login::{Rotated, Superuser};
-        let mode =
-            |ssl, host, login, allow| TlsMode::for_connection(ssl, Names::host(host), login, allow, MANAGED);
+        let mode = |ssl, host, login, allow| {
+            TlsMode::for_connection(ssl, Names::host(host), login, allow, MANAGED)
+        };
         for (login, allow) in [(Rotated, false), (Rotated, true), (Superuser, true)] {
             assert_eq!(mode(Some(true), "db", login, allow), TlsMode::Require);
             assert_eq!(mode(Some(false), "db", login, allow), TlsMode::Disable);

@@ -99,7 +99,7 @@ fn a_panicking_step_answers_internal_error_and_no_output_holds_its_message() {
     let out = std::process::Command::new(exe)
         .args([
             "--exact",
-            "the_guard_in_this_process",
+            "panic_guard::the_guard_in_this_process",
             "--ignored",
             "--nocapture",
             "--test-threads=1",

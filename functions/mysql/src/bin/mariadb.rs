@@ -1,15 +1,12 @@
-//! The `mariadb` rotation function binary (engine `mariadb`): the shared MySQL-wire adapter,
-//! single user or alternating users as `ROTATION_STRATEGY` says, with the RDS API for
-//! alternating users. User names up to 80 characters.
+//! The `mariadb` rotation function ([`mysql::engines::MARIADB`]): the MySQL-wire adapter, single user
+//! or alternating users as `ROTATION_STRATEGY` says, with the RDS API for alternating users.
 #![recursion_limit = "256"]
-
-use rotation_core::mysql::{strategy, MARIADB};
-use rotation_core::PasswordDefaults;
 
 // `serve` starts the runtime itself, after the process-wide start-up that must run before
 // any thread exists (see its documentation).
 fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::serve(PasswordDefaults::STANDARD, |settings| {
-        strategy(MARIADB, settings)
+    let flavor = mysql::MARIADB;
+    rotation_core::serve(flavor.identity.password_defaults, |settings| {
+        mysql::build(flavor, settings)
     })
 }

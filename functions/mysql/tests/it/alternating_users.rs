@@ -2,9 +2,9 @@
 //! every host of the original, with its plugin, TLS requirement, limits, grants (exactly as
 //! printed), roles and default role, kept in step on every rotation.
 
-use rotation_core::mysql::{account, quote_ident};
+use crate::testbed::Bed;
+use mysql::{account, quote_ident};
 use rotation_core::Step;
-use rotation_testkit::maria::Bed;
 use rotation_testkit::unique;
 use serde_json::json;
 
@@ -320,8 +320,11 @@ async fn a_change_across_several_accounts_is_accepted_only_once_every_account_ha
     // The user has accounts on '%' and on 192.0.2.% (application servers elsewhere). The
     // function logs in through '%'; a login proves nothing about the other account.
     let bed = Bed::new("alternating").await;
-    let proxy =
-        rotation_testkit::DbFaultProxy::start(rotation_testkit::Protocol::MySql, bed.db.port).await;
+    let proxy = rotation_testkit::DbFaultProxy::start(
+        std::sync::Arc::new(crate::classifier::MyClassifier),
+        bed.db.port,
+    )
+    .await;
     let pair = |tag: &'static str| {
         let (bed, proxy) = (&bed, &proxy);
         async move {

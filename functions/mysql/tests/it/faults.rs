@@ -10,7 +10,7 @@
 //! on AWS, so the failed rotation is resumed). The invariants are checked after every invocation, and no password
 //! reaches the logs.
 
-use rotation_testkit::maria::Bed;
+use crate::testbed::Bed;
 use rotation_testkit::suites;
 
 async fn bed(strategy: &'static str) -> Bed {

@@ -8,9 +8,9 @@
 //! the server's RSA key and encrypting the password to it) show that a fallback connection
 //! refuses that (and a `"ssl": false` one does not: that is the user's choice).
 
-use rotation_core::mysql::MARIADB;
+use crate::testbed::{Bed, Options};
+use mysql::MARIADB;
 use rotation_core::telemetry::json_subscriber;
-use rotation_testkit::maria::{Bed, Options};
 use rotation_testkit::{unique, LogCapture, PasswordBait};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

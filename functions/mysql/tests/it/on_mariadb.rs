@@ -4,9 +4,9 @@
 //! limit, both strategies), not MySQL's own statements, which are unit-tested as exact text in
 //! `shared/src/mysql`.
 
-use rotation_core::mysql::MYSQL;
+use crate::testbed::{Bed, Options};
+use mysql::MYSQL;
 use rotation_core::Step;
-use rotation_testkit::maria::{Bed, Options};
 use rotation_testkit::unique;
 use serde_json::json;
 

@@ -5,9 +5,9 @@
 //! kept out of the general log where it may (the superuser may; a user changing its own
 //! password may not, and its statement stays in the general log, which is off by default).
 
+use crate::testbed::{Bed, Options};
+use mysql::MARIADB;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
-use rotation_core::mysql::MARIADB;
-use rotation_testkit::maria::{Bed, Options};
 use rotation_testkit::LogCapture;
 use serde_json::json;
 

@@ -3,9 +3,9 @@
 //! completed from its tag and DescribeDBInstances, and `dbInstanceIdentifier` is checked. The
 //! RDS endpoint name is sent to the sandbox server by the connector's test seam.
 
+use crate::testbed::{Bed, Options};
+use mysql::MARIADB;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
-use rotation_core::mysql::MARIADB;
-use rotation_testkit::maria::{Bed, Options};
 use rotation_testkit::{unique, Moto};
 use serde_json::{json, Value};
 

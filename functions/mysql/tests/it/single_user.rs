@@ -2,10 +2,10 @@
 //! driver and moto: hashed password changes, TLS requirements and failures, ed25519 accounts,
 //! replays, and confused-deputy refusals.
 
+use crate::testbed::{Bed, Options, Trust};
+use mysql::{account, native_password_hash, MARIADB};
 use rotation_core::labels::AWSCURRENT;
-use rotation_core::mysql::{account, native_password_hash, MARIADB};
 use rotation_core::{SecretValue, Step};
-use rotation_testkit::maria::{Bed, Options, Trust};
 use rotation_testkit::{assert_rotated, unique};
 use serde_json::{json, Value};
 

@@ -1,3 +1,20 @@
+//! The MySQL-wire test bed: the [`Harness`] with a MySQL or MariaDB function on the sandbox
+//! MariaDB, built as the binaries build it ([`mysql::build_with`]) with the test host redirect
+//! and trust anchors of the test, plus root access to the server.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use mysql::{account, native_password_hash, quote_ident, Flavor, MyEngine, MARIADB};
+use mysql_async::prelude::Queryable;
+use rotation_core::database::{ConnectPolicy, SdkRds, Strategy, TrustAnchors};
+use rotation_core::SecretValue;
+use rotation_testkit::maria::MariaAdmin;
+use rotation_testkit::{unique, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME};
+use serde_json::{json, Value};
+
+pub use rotation_testkit::Trust;
+
 /// How the function under test is configured beyond its flavor and strategy.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -47,29 +64,33 @@ impl Bed {
         };
         let (extra, built_in) = options.trust.anchors(&db.ca, &db.other_ca);
         let anchors = TrustAnchors::new(extra, built_in).expect("the trust anchors load");
-        let mut connector =
-            Connector::new(anchors, 3306).with_plaintext_fallback(options.plaintext_fallback);
+        let mut policy =
+            ConnectPolicy::new(anchors).with_plaintext_fallback(options.plaintext_fallback);
         let sandbox: std::net::SocketAddr = format!("{}:{}", db.host, db.port)
             .parse()
             .expect("the sandbox address");
         for host in &options.sandbox_hosts {
-            connector = connector.with_test_host(host, sandbox, SANDBOX_CERTIFICATE_NAME);
+            policy = policy.with_test_host(host, sandbox, SANDBOX_CERTIFICATE_NAME);
         }
-        let mut function = Strategy::from_name(Some(strategy), MyEngine::new(flavor, connector))
-            .expect("a known strategy");
-        if let Some(verify) = options.rds {
-            let rds = SdkRds::new(Some(crate::Moto::from_env().endpoint().to_string()));
-            function = function.with_rds(std::sync::Arc::new(rds), verify);
-        }
+        let verify = options.rds.map(|v| v.to_string());
+        let mut vars = vec![("ROTATION_STRATEGY", strategy.to_string())];
+        vars.extend(verify.map(|v| ("VERIFY_RDS_IDENTIFIERS", v)));
+        let settings = rotation_testkit::settings(flavor.identity.password_defaults, &vars);
+        let rds = options.rds.map(|_| {
+            let endpoint = rotation_testkit::Moto::from_env().endpoint().to_string();
+            Arc::new(SdkRds::new(Some(endpoint))) as _
+        });
+        let function =
+            mysql::build_with(flavor, &settings, policy, rds).expect("the function builds");
         Self {
-            harness: Harness::new(function, PasswordDefaults::STANDARD).await,
+            harness: Harness::new(function, flavor.identity.password_defaults).await,
             db,
-            engine: flavor.engines[0],
+            engine: flavor.identity.engines[0],
         }
     }
 
     /// The same bed whose function's Secrets Manager client has `faults` injected.
-    pub async fn with_faults(mut self, faults: &crate::SmFaults) -> Self {
+    pub async fn with_faults(mut self, faults: &SmFaults) -> Self {
         self.harness = self.harness.with_faults(faults).await;
         self
     }
@@ -113,7 +134,7 @@ impl Bed {
         let identified = match policy {
             Some((strict, n)) if strict == "1" && n != "0" => format!(
                 "IDENTIFIED BY {}",
-                rotation_core::mysql::quote_string(password, true).expect("no NUL")
+                mysql::quote_string(password, true).expect("no NUL")
             ),
             _ => format!("IDENTIFIED BY PASSWORD '{hash}'"),
         };
@@ -155,9 +176,7 @@ impl Bed {
         {
             for (host, plugin, stored) in accounts {
                 let expected = match plugin.as_str() {
-                    "ed25519" => rotation_core::mysql::ed25519_auth_string(&SecretValue::new(
-                        password.as_str(),
-                    )),
+                    "ed25519" => mysql::ed25519_auth_string(&SecretValue::new(password.as_str())),
                     _ => native_password_hash(&SecretValue::new(password.as_str())),
                 };
                 assert_eq!(
@@ -234,13 +253,16 @@ impl Bed {
     }
 }
 
-impl crate::ProvingBed for Bed {
+impl ProvingBed for Bed {
     type Function = Strategy<MyEngine>;
     const REFUSED: &'static str = "1045";
-    const PROTOCOL: crate::Protocol = crate::Protocol::MySql;
 
     fn server_port(&self) -> u16 {
         self.db.port
+    }
+
+    fn classifier(&self) -> Arc<dyn rotation_testkit::Classifier> {
+        Arc::new(crate::classifier::MyClassifier)
     }
 
     async fn login(&self, user: &str, password: &str) -> Result<(), String> {
@@ -265,7 +287,7 @@ impl crate::ProvingBed for Bed {
         self.superuser_secret(name, password, extra).await
     }
 
-    async fn faulty(self, faults: &crate::SmFaults) -> Self {
+    async fn faulty(self, faults: &SmFaults) -> Self {
         self.with_faults(faults).await
     }
 

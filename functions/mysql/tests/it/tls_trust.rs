@@ -4,9 +4,9 @@
 //! `EXTRA_CA_CERTS` it does; `tlsServerName` is the name verified while `host` is where the
 //! connection goes.
 
-use rotation_core::mysql::MARIADB;
+use crate::testbed::{Bed, Options, Trust};
+use mysql::MARIADB;
 use rotation_core::Step;
-use rotation_testkit::maria::{Bed, Options, Trust};
 use serde_json::json;
 
 async fn bed(trust: Trust) -> Bed {

@@ -1,10 +1,10 @@
 //! Alternating-users PostgreSQL rotation against the sandbox PostgreSQL 15, with a superuser
 //! secret, driven through the rotation driver and moto.
 
+use crate::testbed::{Bed, Trust};
 use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::Step;
 use rotation_testkit::assert_rotated;
-use rotation_testkit::pg::{Bed, Trust};
 use rotation_testkit::unique;
 use serde_json::{json, Value};
 

@@ -10,8 +10,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::testbed::Bed;
 use rotation_core::Step;
-use rotation_testkit::pg::Bed;
 use rotation_testkit::{event, unique, Answer, FunctionProcess, Moto};
 use serde_json::json;
 

@@ -3,16 +3,16 @@
 //! completes), and 50 secrets rotated at once against one database (no deadlock, all complete,
 //! every new password logs in and every old one is refused).
 
+use crate::testbed::Bed;
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
 use rotation_core::Step;
-use rotation_testkit::pg::Bed;
 use rotation_testkit::{assert_rotated, event};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_second_rotation_with_another_token_supersedes_the_first_without_harm() {
     for strategy in ["single", "alternating"] {
-        let bed = Bed::new(strategy, rotation_testkit::pg::Trust::SandboxCa, false).await;
+        let bed = Bed::new(strategy, crate::testbed::Trust::SandboxCa, false).await;
         let (user, _, arn, table) = bed.alternating_pair("two").await;
         let first = bed.start_and_create(&arn).await;
         // A second RotateSecret, as a person or a schedule could start, moves AWSPENDING.

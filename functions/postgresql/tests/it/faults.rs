@@ -9,7 +9,7 @@
 //! rotation is resumed). The invariants are checked after every invocation, and no password
 //! reaches the logs.
 
-use rotation_testkit::pg::{Bed, Trust};
+use crate::testbed::{Bed, Trust};
 use rotation_testkit::suites;
 
 async fn bed(strategy: &'static str) -> Bed {

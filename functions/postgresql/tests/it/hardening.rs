@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::testbed::{Bed, Options, Trust};
+use postgresql::{Dialect, PasswordForm, PgError, Postgres, SessionLimits};
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
-use rotation_core::postgres::{Dialect, PasswordForm, PgError, Postgres, SessionLimits};
 use rotation_core::{PasswordDefaults, SecretValue, Step};
-use rotation_testkit::pg::{Bed, Options, Trust};
 use rotation_testkit::{event, unique};
 use serde_json::json;
 use tokio_postgres::{Client, Transaction};
@@ -69,17 +69,8 @@ impl StoresWrongly {
 }
 
 impl Dialect for StoresWrongly {
-    fn engines(&self) -> &'static [&'static str] {
-        self.inner.engines()
-    }
-    fn default_port(&self) -> u16 {
-        self.inner.default_port()
-    }
-    fn default_dbname(&self) -> &'static str {
-        self.inner.default_dbname()
-    }
-    fn max_username_len(&self) -> usize {
-        self.inner.max_username_len()
+    fn identity(&self) -> &'static rotation_core::database::EngineIdentity {
+        self.inner.identity()
     }
     async fn prepare_session(
         &self,

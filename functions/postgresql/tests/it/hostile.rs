@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::testbed::Bed;
 use rotation_core::Step;
 use rotation_testkit::event;
-use rotation_testkit::pg::Bed;
 use serde_json::{json, Value};
 
 /// Every version of a secret: its labels and its value (None: no value).

@@ -8,10 +8,10 @@
 //! in clear text show that a fallback connection refuses that (and a `"ssl": false` one does
 //! not: that is the user's choice).
 
-use rotation_core::postgres::Postgres;
+use crate::testbed::{Bed, Options};
+use postgresql::Postgres;
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::PasswordDefaults;
-use rotation_testkit::pg::{Bed, Options};
 use rotation_testkit::unique;
 use rotation_testkit::{LogCapture, PasswordBait};
 use serde_json::json;

@@ -6,10 +6,10 @@
 //! errors and change nothing. RDS endpoint names are mapped to the sandbox
 //! server by the connector's test seam (no system file is edited).
 
+use crate::testbed::{Bed, Options};
 use aws_sdk_rds::Client as Rds;
 use rotation_core::labels::AWSPREVIOUS;
 use rotation_core::Step;
-use rotation_testkit::pg::{Bed, Options};
 use rotation_testkit::{unique, Moto};
 use serde_json::{json, Value};
 
@@ -38,7 +38,7 @@ async fn bed(hosts: &[&str], verify: bool, rds_endpoint: Option<&str>) -> Bed {
         ..Options::default()
     };
     Bed::with_options(
-        rotation_core::postgres::Postgres::default(),
+        postgresql::Postgres::default(),
         "alternating",
         rotation_core::PasswordDefaults::POSTGRES,
         options,

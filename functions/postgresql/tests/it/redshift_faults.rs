@@ -3,8 +3,9 @@
 //! every database action, and any step delivered at any point, with the invariants checked
 //! after every invocation and no password in the logs.
 
-use redshift::{Redshift, PASSWORD_DEFAULTS};
-use rotation_testkit::pg::{Bed, Trust};
+use crate::testbed::{Bed, Trust};
+use postgresql::engines::REDSHIFT;
+use postgresql::redshift::Redshift;
 use rotation_testkit::suites;
 
 /// A Redshift bed, with a table in `dev`'s `public` schema: a clone is given the privileges
@@ -12,7 +13,13 @@ use rotation_testkit::suites;
 /// number of statements a rotation makes, and with it the number of scenarios, must not depend
 /// on what other tests created before.
 async fn bed(strategy: &'static str) -> Bed<Redshift> {
-    let bed = Bed::with_dialect(Redshift, strategy, Trust::SandboxCa, PASSWORD_DEFAULTS).await;
+    let bed = Bed::with_dialect(
+        Redshift,
+        strategy,
+        Trust::SandboxCa,
+        REDSHIFT.password_defaults,
+    )
+    .await;
     // Two beds may race to create it; either way it exists afterwards.
     let _ = bed
         .pg

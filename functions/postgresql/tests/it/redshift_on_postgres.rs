@@ -2,15 +2,22 @@
 //! with md5 password authentication, as Redshift uses. Every statement here is one both engines
 //! accept; Redshift-only behaviour is covered by the exact-statement unit tests.
 
-use redshift::{Redshift, PASSWORD_DEFAULTS};
+use crate::testbed::{Bed, Trust};
+use postgresql::engines::REDSHIFT;
+use postgresql::redshift::Redshift;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_testkit::assert_rotated;
-use rotation_testkit::pg::{Bed, Trust};
 use rotation_testkit::unique;
 use serde_json::json;
 
 async fn bed(strategy: &str) -> Bed<Redshift> {
-    Bed::with_dialect(Redshift, strategy, Trust::SandboxCa, PASSWORD_DEFAULTS).await
+    Bed::with_dialect(
+        Redshift,
+        strategy,
+        Trust::SandboxCa,
+        REDSHIFT.password_defaults,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -1,20 +1,18 @@
-//! The PostgreSQL-wire test bed (feature `postgres`): the [`Harness`] with a PostgreSQL or
-//! Redshift function on the sandbox server, plus superuser access to that server to set up
-//! users and check which passwords log in.
+//! The PostgreSQL-wire test bed: the [`Harness`] with a PostgreSQL or Redshift function on the
+//! sandbox server, with the test's trust anchors and host redirects, plus superuser access to
+//! that server to set up users and check which passwords log in.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
-use rotation_core::database::{SdkRds, Strategy, TrustAnchors};
-use rotation_core::postgres::{
-    hashed_password, Connector, Dialect, PasswordForm, PgEngine, Postgres,
-};
+use postgresql::{hashed_password, Dialect, PasswordForm, PgEngine, Postgres};
+use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy, TrustAnchors};
 use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue};
+use rotation_testkit::postgres::{ident, literal, PgAdmin};
+use rotation_testkit::{unique, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME};
 use serde_json::{json, Value};
 
-use crate::harness::{unique, Harness};
-use crate::postgres::{ident, literal, PgAdmin};
-
-pub use crate::{Trust, SANDBOX_CERTIFICATE_NAME};
+pub use rotation_testkit::Trust;
 
 /// How the function under test is configured beyond its dialect and strategy.
 #[derive(Debug, Clone, Default)]
@@ -97,24 +95,28 @@ impl<D: Dialect> Bed<D> {
         let pg = PgAdmin::from_env();
         let (extra, built_in) = options.trust.anchors(&pg.ca, &pg.other_ca);
         let tls = TrustAnchors::new(extra, built_in).expect("the trust anchors load");
-        let (engine, dbname) = (dialect.engines()[0], dialect.default_dbname());
-        let mut connector = Connector::new(tls, dialect.default_port(), dbname)
-            .with_plaintext_fallback(options.plaintext_fallback);
+        let identity = dialect.identity();
+        let (engine, dbname) = (
+            identity.engines[0],
+            identity.default_dbname.expect("a default database"),
+        );
+        let mut policy =
+            ConnectPolicy::new(tls).with_plaintext_fallback(options.plaintext_fallback);
         let sandbox: std::net::SocketAddr = format!("{}:{}", pg.host, pg.port)
             .parse()
             .expect("the sandbox address");
         for host in &options.sandbox_hosts {
-            connector = connector.with_test_host(host, sandbox, SANDBOX_CERTIFICATE_NAME);
+            policy = policy.with_test_host(host, sandbox, SANDBOX_CERTIFICATE_NAME);
         }
-        let mut function = Strategy::from_name(Some(strategy), PgEngine::new(dialect, connector))
+        let mut function = Strategy::from_name(Some(strategy), PgEngine::new(dialect, policy))
             .expect("a known strategy");
         if let Some(verify) = options.rds {
             let endpoint = options
                 .rds_endpoint
                 .clone()
-                .unwrap_or_else(|| crate::Moto::from_env().endpoint().to_string());
-            let rds = SdkRds::new(Some(endpoint));
-            function = function.with_rds(std::sync::Arc::new(rds), verify);
+                .unwrap_or_else(|| rotation_testkit::Moto::from_env().endpoint().to_string());
+            let rds: Arc<dyn RdsLookup> = Arc::new(SdkRds::new(Some(endpoint)));
+            function = function.with_rds(rds, verify);
         }
         Self {
             harness: Harness::new(function, defaults).await,
@@ -125,7 +127,7 @@ impl<D: Dialect> Bed<D> {
     }
 
     /// The same bed whose function's Secrets Manager client has `faults` injected.
-    pub async fn with_faults(mut self, faults: &crate::SmFaults) -> Self {
+    pub async fn with_faults(mut self, faults: &SmFaults) -> Self {
         self.harness = self.harness.with_faults(faults).await;
         self
     }
@@ -259,13 +261,16 @@ impl<D: Dialect> Bed<D> {
     }
 }
 
-impl<D: Dialect> crate::ProvingBed for Bed<D> {
+impl<D: Dialect> ProvingBed for Bed<D> {
     type Function = Strategy<PgEngine<D>>;
     const REFUSED: &'static str = "28P01";
-    const PROTOCOL: crate::Protocol = crate::Protocol::Postgres;
 
     fn server_port(&self) -> u16 {
         self.pg.port
+    }
+
+    fn classifier(&self) -> Arc<dyn rotation_testkit::Classifier> {
+        Arc::new(crate::classifier::PgClassifier)
     }
 
     async fn login(&self, user: &str, password: &str) -> Result<(), String> {
@@ -290,7 +295,7 @@ impl<D: Dialect> crate::ProvingBed for Bed<D> {
         self.superuser_secret(name, password, extra).await
     }
 
-    async fn faulty(self, faults: &crate::SmFaults) -> Self {
+    async fn faulty(self, faults: &SmFaults) -> Self {
         self.with_faults(faults).await
     }
 }

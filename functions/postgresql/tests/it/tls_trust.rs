@@ -3,8 +3,8 @@
 //! way the bundle is added does, and `tlsServerName` makes the certificate be checked against
 //! that name while the connection goes to `host`.
 
+use crate::testbed::{Bed, Trust};
 use rotation_core::Step;
-use rotation_testkit::pg::{Bed, Trust};
 use rotation_testkit::unique;
 use serde_json::json;
 

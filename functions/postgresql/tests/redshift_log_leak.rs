@@ -2,11 +2,21 @@
 //! single and alternating users, with a superuser secret) and proves that no password, and no
 //! md5 password hash (which md5 authentication accepts as the password), appears in them.
 
-use redshift::{md5_password, Redshift, PASSWORD_DEFAULTS};
+// Its own test binary: it installs a global subscriber capturing every crate at trace level.
+// The bed is the integration tests' own; this binary uses only part of it.
+#[allow(dead_code)]
+#[path = "it/classifier.rs"]
+mod classifier;
+#[allow(dead_code)]
+#[path = "it/testbed.rs"]
+mod testbed;
+
+use crate::testbed::{Bed, Trust};
+use postgresql::engines::REDSHIFT;
+use postgresql::redshift::{md5_password, Redshift};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::SecretValue;
-use rotation_testkit::pg::{Bed, Trust};
 use rotation_testkit::unique;
 use rotation_testkit::LogCapture;
 use serde_json::json;
@@ -21,8 +31,13 @@ async fn no_password_or_hash_reaches_the_logs() {
     .expect("the only subscriber of this test binary");
     let mut secrets: Vec<String> = Vec::new();
 
-    let rs: Bed<Redshift> =
-        Bed::with_dialect(Redshift, "alternating", Trust::SandboxCa, PASSWORD_DEFAULTS).await;
+    let rs: Bed<Redshift> = Bed::with_dialect(
+        Redshift,
+        "alternating",
+        Trust::SandboxCa,
+        REDSHIFT.password_defaults,
+    )
+    .await;
     let pg = Bed::alternating().await;
     for (bed_name, dbname) in [("redshift", "dev"), ("postgres", "postgres")] {
         let tag = unique();

@@ -7,10 +7,20 @@
 //! One test: it changes the server's global `sql_mode`, which no other test in this binary
 //! may see half-way.
 
+// Its own test binary: it changes the server's global `sql_mode` and installs a global subscriber
+// capturing every crate at trace level.
+// The bed is the integration tests' own; this binary uses only part of it.
+#[allow(dead_code)]
+#[path = "it/classifier.rs"]
+mod classifier;
+#[allow(dead_code)]
+#[path = "it/testbed.rs"]
+mod testbed;
+
+use crate::testbed::Bed;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::{PasswordDefaults, PasswordPolicy};
-use rotation_testkit::maria::Bed;
 use rotation_testkit::{unique, LogCapture};
 use serde_json::json;
 
@@ -76,7 +86,7 @@ async fn hostile_names_and_passwords_under_every_quoting_mode() {
             .run(&format!(
                 "CREATE DATABASE `{db}`; CREATE TABLE `{db}`.t (v INT); INSERT INTO `{db}`.t VALUES (42); \
                  GRANT SELECT ON `{db}`.* TO {}",
-                rotation_core::mysql::account(&user, "%")
+                mysql::account(&user, "%")
             ))
             .await;
         let master_arn = alternating

@@ -1,0 +1,5 @@
+//! The generic function's integration tests, one test binary, against moto.
+
+mod endpoint_env;
+mod faults;
+mod moto_rotation;

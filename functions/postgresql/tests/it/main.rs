@@ -1,0 +1,19 @@
+//! The PostgreSQL-wire functions' integration tests, one test binary: PostgreSQL and Redshift
+//! (on PostgreSQL) against the sandbox server and moto, through the test bed (`testbed`) and
+//! the protocol's fault-proxy classifier (`classifier`).
+
+mod classifier;
+mod testbed;
+
+mod alternating_users;
+mod binary;
+mod concurrency;
+mod faults;
+mod hardening;
+mod hostile;
+mod no_tls_server;
+mod rds;
+mod redshift_faults;
+mod redshift_on_postgres;
+mod single_user;
+mod tls_trust;
