@@ -10,6 +10,7 @@
 
 use crate::testbed::{Bed, Options};
 use mysql::MARIADB;
+use rotation_core::database::NO_TLS_ON_SERVER;
 use rotation_core::telemetry::json_subscriber;
 use rotation_testkit::{unique, LogCapture, PasswordBait};
 use serde_json::json;
@@ -76,7 +77,7 @@ async fn without_the_opt_in_a_server_that_offers_no_tls_is_refused() {
         .await;
     let err = bed.failure_of(&arn).await;
     assert!(
-        err.starts_with("TlsFailure: ") && err.contains("offers no TLS"),
+        err.starts_with("TlsFailure: ") && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
     bed.db
@@ -113,7 +114,7 @@ async fn plaintext_only_when_opted_in_the_server_offers_no_tls_and_ssl_is_absent
         .await;
     let err = bed.failure_of(&arn).await;
     assert!(
-        err.starts_with("TlsFailure: ") && err.contains("offers no TLS"),
+        err.starts_with("TlsFailure: ") && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
     bed.db
@@ -147,7 +148,7 @@ async fn the_superuser_secret_never_falls_back_to_plaintext() {
     assert!(
         err.starts_with("TlsFailure: ")
             && err.contains("master secret")
-            && err.contains("offers no TLS"),
+            && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
     assert!(

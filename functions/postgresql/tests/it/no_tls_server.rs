@@ -10,6 +10,7 @@
 
 use crate::testbed::{Bed, Options};
 use postgresql::Postgres;
+use rotation_core::database::NO_TLS_ON_SERVER;
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::PasswordDefaults;
 use rotation_testkit::unique;
@@ -74,7 +75,7 @@ async fn without_the_opt_in_a_server_that_offers_no_tls_is_refused() {
         .await;
     let err = bed.failure_of(&arn).await;
     assert!(
-        err.starts_with("TlsFailure: ") && err.contains("does not support TLS"),
+        err.starts_with("TlsFailure: ") && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
     bed.login(&user, "NoTls-Pa55", false)
@@ -113,7 +114,7 @@ async fn plaintext_only_when_opted_in_the_server_offers_no_tls_and_ssl_is_absent
         .await;
     let err = bed.failure_of(&arn).await;
     assert!(
-        err.starts_with("TlsFailure: ") && err.contains("does not support TLS"),
+        err.starts_with("TlsFailure: ") && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
     bed.login(&user, &new, false)
@@ -146,7 +147,7 @@ async fn the_superuser_secret_never_falls_back_to_plaintext() {
     assert!(
         err.starts_with("TlsFailure: ")
             && err.contains("master secret")
-            && err.contains("does not support TLS"),
+            && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
     let clone_exists = bed
@@ -243,7 +244,7 @@ async fn a_tls_server_name_under_an_rds_domain_never_falls_back_to_plaintext() {
     let (user, arn) = bed.user_with_secret("notls", "NoTls-Pa55", extra).await;
     let err = bed.failure_of(&arn).await;
     assert!(
-        err.starts_with("TlsFailure: ") && err.contains("does not support TLS"),
+        err.starts_with("TlsFailure: ") && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
     bed.login(&user, "NoTls-Pa55", false)
