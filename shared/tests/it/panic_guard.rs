@@ -118,7 +118,7 @@ fn a_panicking_step_answers_internal_error_and_no_output_holds_its_message() {
     // stdout, with the location and without the message.
     assert!(
         text.contains(r#""error_type":"InternalError""#)
-            && text.contains(r#""location":"shared/tests/panic_guard.rs:"#),
+            && text.contains(r#""location":"shared/tests/it/panic_guard.rs:"#),
         "the hook logged no location:\n{text}"
     );
     assert!(
