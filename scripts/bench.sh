@@ -19,13 +19,12 @@ source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the release bootstraps (cargo lambda, release profile, glibc 2.26 target)"
 START=$SECONDS
-# Every function crate enables the same rotation-core features, so one cargo invocation builds
-# the same units as sam build's one invocation per function (`cargo lambda build --release --bin
-# NAME` in its directory), and links the five binaries in parallel.
-BINARIES=$("$VENV/bin/python3" -c 'import tomllib; print(" ".join(dict.fromkeys(t["binary"] for t in tomllib.load(open("packaging/rotation-types.toml", "rb"))["type"])))')
+# One cargo invocation builds every function crate (one per wire protocol, each with all its
+# binaries) with the release profile sam build uses, and links the five binaries in parallel.
+CRATES=$("$VENV/bin/python3" -c 'import tomllib; print(" ".join(dict.fromkeys(t["crate"] for t in tomllib.load(open("packaging/rotation-types.toml", "rb"))["type"])))')
 mkdir -p target/bench
 # shellcheck disable=SC2046
-cargo lambda build --release --locked --target x86_64-unknown-linux-gnu.2.26 $(printf -- '-p %s ' $BINARIES) \
+cargo lambda build --release --locked --target x86_64-unknown-linux-gnu.2.26 $(printf -- '-p %s ' $CRATES) \
   >target/bench/build.log 2>&1 || { tail -40 target/bench/build.log; die "cargo lambda build failed"; }
 log "  ... built in $((SECONDS - START)) s"
 "$REPO_ROOT/scripts/check-glibc.sh" target/lambda

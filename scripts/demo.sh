@@ -22,7 +22,7 @@ trap cleanup EXIT
 source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
-cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql --bin sandbox-secrets -p generic -p postgresql -p redshift -p mariadb -p mysql
+cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql --bin sandbox-secrets -p generic -p postgresql -p mysql
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 

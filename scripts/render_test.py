@@ -46,13 +46,14 @@ class NoManagedPolicies:
 
 def render(path, params):
     """The template at `path` translated by SAM with `params`, CodeUri pointed at S3 keys named
-    after each function's binary."""
+    after each function's binary (its crate's directory holds the binary)."""
     template = json.loads(json.dumps(cfn_yaml.load(str(path))))
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             binary = resource["Metadata"]["BuildProperties"]["Binary"]
             code_uri = resource["Properties"]["CodeUri"]
-            assert code_uri.rstrip("/").endswith(f"functions/{binary}"), code_uri
+            crates = {t["binary"]: t["crate"] for t in TYPES}
+            assert code_uri.rstrip("/").endswith(f"functions/{crates[binary]}"), code_uri
             resource["Properties"]["CodeUri"] = f"s3://render/{binary}"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     return transform(template, params, NoManagedPolicies())

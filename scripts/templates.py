@@ -426,7 +426,7 @@ def function(t, stack, code_prefix):
       Role: !If [HasRole, !Ref roleArn, !GetAtt RotationFunctionRole.Arn]
       Description: >-
         Conducts a Secrets Manager secret rotation for {t["subject"]}, in Rust.
-      CodeUri: {code_prefix}functions/{t['binary']}
+      CodeUri: {code_prefix}functions/{t['crate']}
       Environment:
         Variables:
 {variables}"""

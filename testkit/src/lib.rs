@@ -21,6 +21,7 @@ mod moto;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod proving;
+mod types;
 pub use proving::{
     invariants, prove_db_faults, prove_out_of_order, prove_sm_faults, suites, ProvingBed, SHAPES,
 };
@@ -36,6 +37,7 @@ pub use logs::{escaped_forms, LogCapture};
 pub use moto::Moto;
 #[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;
+pub use types::{assert_engines_packaged, rotation_types, RotationType};
 
 /// A name the sandbox servers' certificates carry besides localhost and 127.0.0.1.
 pub const SANDBOX_CERTIFICATE_NAME: &str = "db.rotation.test";

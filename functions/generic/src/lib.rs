@@ -30,13 +30,31 @@ pub struct GenericRotation {
     pub allow_engine_key: bool,
 }
 
+/// The rotation types (`rotationType` values) of each database engine this project ships a
+/// function for. The generic function links no database crate, so it keeps this table; a test
+/// holds it against `packaging/rotation-types.toml`.
+pub const DATABASE_ROTATION_TYPES: &[(&[&str], [&str; 2])] = &[
+    (
+        &["postgres", "aurora-postgresql"],
+        ["PostgreSQLSingleUser", "PostgreSQLMultiUser"],
+    ),
+    (
+        &["mysql", "aurora-mysql"],
+        ["MySQLSingleUser", "MySQLMultiUser"],
+    ),
+    (&["mariadb"], ["MariaDBSingleUser", "MariaDBMultiUser"]),
+    (&["redshift"], ["RedshiftSingleUser", "RedshiftMultiUser"]),
+];
+
 /// The rotation type(s) that rotate secrets of `engine`.
 fn rotation_types_for(engine: &str) -> String {
-    match engine {
-        "postgres" | "aurora-postgresql" => "rotationType PostgreSQLSingleUser or PostgreSQLMultiUser".into(),
-        "redshift" => "rotationType RedshiftSingleUser or RedshiftMultiUser".into(),
-        other => format!(
-            "the rotation function for engine '{other}' (this project does not ship one yet; see the README's support table)"
+    match DATABASE_ROTATION_TYPES
+        .iter()
+        .find(|(engines, _)| engines.contains(&engine))
+    {
+        Some((_, [single, multi])) => format!("rotationType {single} or {multi}"),
+        None => format!(
+            "the rotation function for engine '{engine}' (this project does not ship one yet; see the README's support table)"
         ),
     }
 }
@@ -124,5 +142,30 @@ impl Rotation for GenericRotation {
         pending: &SecretValue,
     ) -> Result<()> {
         check_policy(ctx.policy, &JsonSecret::parse(pending, AWSPENDING)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_packaged_database_engine_is_pointed_to_its_rotation_types() {
+        let types = rotation_testkit::rotation_types();
+        let mut packaged = 0;
+        for t in &types {
+            for engine in t.list("engines") {
+                packaged += 1;
+                let told = rotation_types_for(engine);
+                assert!(told.contains(t.get("name")), "{engine}: {told}");
+            }
+        }
+        let declared: usize = DATABASE_ROTATION_TYPES.iter().map(|(e, _)| e.len()).sum();
+        assert_eq!(
+            packaged / 2,
+            declared,
+            "each engine is packaged single and multi user"
+        );
+        assert!(rotation_types_for("oracle").contains("does not ship one yet"));
     }
 }

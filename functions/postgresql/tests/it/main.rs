@@ -8,6 +8,7 @@ mod testbed;
 mod alternating_users;
 mod binary;
 mod concurrency;
+mod engines;
 mod faults;
 mod hardening;
 mod hostile;
