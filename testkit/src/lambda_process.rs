@@ -140,6 +140,30 @@ impl FunctionProcess {
         answer.unwrap_or_else(|| Answer::Exited("the Runtime API stopped".into()))
     }
 
+    /// Starts a rotation of `arn` with `driver` and hands the function its four steps, each
+    /// waited for up to `timeout`; the first step not answered with success is the error, with
+    /// what the process wrote.
+    pub async fn rotate(
+        &mut self,
+        driver: &crate::RotationDriver,
+        arn: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let token = driver.start(arn).await?;
+        for step in [
+            rotation_core::Step::Create,
+            rotation_core::Step::Set,
+            rotation_core::Step::Test,
+            rotation_core::Step::Finish,
+        ] {
+            let answer = self.invoke(crate::event(arn, &token, step), timeout).await;
+            if !matches!(answer, Answer::Success(_)) {
+                return Err(format!("{step:?}: {answer:?}\n{}", self.output()));
+            }
+        }
+        Ok(())
+    }
+
     /// Everything the process wrote to stdout and stderr so far.
     pub fn output(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().unwrap_or_else(|p| p.into_inner())).to_string()
@@ -259,4 +283,56 @@ async fn read_request(
         read.read_exact(&mut body).await.ok()?;
     }
     Some((method, path, String::from_utf8_lossy(&body).to_string()))
+}
+
+/// The environment of a deployed alternating-users function on the sandbox (every AWS endpoint
+/// `moto`'s, proxy variables on a dead loopback port to catch any request that would go
+/// elsewhere, the sandbox `ca` as `EXTRA_CA_CERTS`, the project's crates logging at `trace`),
+/// plus `extra` (later entries win).
+pub fn deployed_environment<'a>(
+    moto: &'a str,
+    ca: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        // Every service the SDK reaches goes to moto unless a service variable says otherwise.
+        ("AWS_ENDPOINT_URL", moto),
+        ("HTTPS_PROXY", "http://127.0.0.1:9"),
+        ("HTTP_PROXY", "http://127.0.0.1:9"),
+        ("NO_PROXY", "127.0.0.1,localhost"),
+        ("ROTATION_STRATEGY", "alternating"),
+        ("EXTRA_CA_CERTS", ca),
+        (
+            "RUST_LOG",
+            "info,rotation_core=trace,postgresql=trace,mysql=trace",
+        ),
+    ];
+    env.extend_from_slice(extra);
+    env
+}
+
+/// Rotates `arn` (started with `driver`) with the function `binary` built, run as Lambda runs
+/// it with [`deployed_environment`] and `ROTATION_STRATEGY=strategy`, so the function's own
+/// `main` builds everything; panics with the process output unless all four steps succeed.
+pub async fn rotate_with_binary(
+    binary: &Path,
+    strategy: &str,
+    ca: &str,
+    driver: &crate::RotationDriver,
+    arn: &str,
+) {
+    let moto = crate::Moto::from_env();
+    let env = deployed_environment(moto.endpoint(), ca, &[("ROTATION_STRATEGY", strategy)]);
+    let mut function = FunctionProcess::start(binary, &env)
+        .await
+        .expect("the binary starts");
+    let rotated = function.rotate(driver, arn, Duration::from_secs(30)).await;
+    function.stop().await;
+    if let Err(e) = rotated {
+        panic!("{} {strategy}: {e}", binary.display());
+    }
 }

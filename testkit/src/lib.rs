@@ -32,7 +32,7 @@ pub use db_faults::{sql_changes_credentials, Classifier, DbFault, DbFaultProxy};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
-pub use lambda_process::{Answer, FunctionProcess};
+pub use lambda_process::{deployed_environment, rotate_with_binary, Answer, FunctionProcess};
 pub use logs::{escaped_forms, LogCapture};
 pub use moto::Moto;
 #[cfg(feature = "postgres")]

@@ -6,6 +6,7 @@ mod classifier;
 mod testbed;
 
 mod alternating_users;
+mod binary;
 mod engines;
 mod faults;
 mod no_tls_server;

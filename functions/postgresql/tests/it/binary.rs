@@ -1,4 +1,5 @@
-//! The real `postgresql` binary (its `main.rs` and the shared `serve`), run as Lambda runs it:
+//! The real `postgresql` and `redshift` binaries (their `main` and the shared `serve`), run as
+//! Lambda runs them:
 //! a child process polling a loopback Lambda Runtime API, with moto as Secrets Manager and RDS
 //! and the sandbox PostgreSQL as the database. What only a whole process shows is tested here:
 //! environment variables as the template sets them (an empty `rdsEndpoint` parameter gives
@@ -10,36 +11,16 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::testbed::Bed;
+use crate::testbed::{Bed, Trust};
+use postgresql::engines::REDSHIFT;
+use postgresql::Redshift;
 use rotation_core::Step;
-use rotation_testkit::{event, unique, Answer, FunctionProcess, Moto};
+use rotation_testkit::{
+    deployed_environment, event, rotate_with_binary, unique, Answer, FunctionProcess, Moto,
+};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The environment of a deployed alternating-users function, on the sandbox, plus `extra`.
-fn environment<'a>(
-    moto: &'a str,
-    ca: &'a str,
-    extra: &[(&'a str, &'a str)],
-) -> Vec<(&'a str, &'a str)> {
-    let mut env = vec![
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        // Every service the SDK reaches goes to moto unless a service variable says otherwise.
-        ("AWS_ENDPOINT_URL", moto),
-        ("HTTPS_PROXY", "http://127.0.0.1:9"),
-        ("HTTP_PROXY", "http://127.0.0.1:9"),
-        ("NO_PROXY", "127.0.0.1,localhost"),
-        ("ROTATION_STRATEGY", "alternating"),
-        ("EXTRA_CA_CERTS", ca),
-        ("RUST_LOG", "info,rotation_core=trace,postgresql=trace"),
-    ];
-    env.extend_from_slice(extra);
-    env
-}
 
 /// Runs a rotation of an alternating-users secret that names an RDS instance (moto's) up to
 /// setSecret, with the binary's environment holding `empty` set to "" (and every AWS endpoint
@@ -67,7 +48,7 @@ async fn set_secret_answers_with(empty: &[&str]) -> String {
     let token = bed.driver.start(&arn).await.expect("RotateSecret");
 
     let empty: Vec<(&str, &str)> = empty.iter().map(|name| (*name, "")).collect();
-    let env = environment(moto.endpoint(), &bed.pg.ca, &empty);
+    let env = deployed_environment(moto.endpoint(), &bed.pg.ca, &empty);
     let binary = Path::new(env!("CARGO_BIN_EXE_postgresql"));
     let mut function = FunctionProcess::start(binary, &env)
         .await
@@ -151,7 +132,7 @@ async fn a_panic_at_start_up_stops_it_with_a_typed_error_and_its_location_only()
     // (a value no deployment should have, but the environment is input like any other).
     let moto = Moto::from_env();
     let ca = rotation_testkit::sandbox_var("SANDBOX_PG_CA");
-    let env = environment(moto.endpoint(), &ca, &[("AWS_MAX_ATTEMPTS", "many")]);
+    let env = deployed_environment(moto.endpoint(), &ca, &[("AWS_MAX_ATTEMPTS", "many")]);
     let binary = Path::new(env!("CARGO_BIN_EXE_postgresql"));
     let mut function = FunctionProcess::start(binary, &env)
         .await
@@ -171,4 +152,75 @@ async fn a_panic_at_start_up_stops_it_with_a_typed_error_and_its_location_only()
     // Neither the default hook's line nor the panic message.
     assert!(!output.contains("panicked at"), "{output}");
     assert!(!output.contains("many"), "{output}");
+}
+
+#[tokio::test]
+async fn the_postgresql_binary_rotates_single_and_alternating_users() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_postgresql"));
+    let bed = Bed::single().await;
+    let (user, arn) = bed
+        .user_with_secret("binsingle", "Single-Pa55word-1", json!({"ssl": true}))
+        .await;
+    rotate_with_binary(binary, "single", &bed.pg.ca, &bed.driver, &arn).await;
+    let (_, new) = bed.current(&arn).await;
+    bed.login(&user, &new, false)
+        .await
+        .expect("the new password logs in");
+    assert_eq!(
+        bed.login(&user, "Single-Pa55word-1", false).await,
+        Err("28P01".into())
+    );
+
+    let (user, _, arn, table) = bed.alternating_pair("bin").await;
+    rotate_with_binary(binary, "alternating", &bed.pg.ca, &bed.driver, &arn).await;
+    let (clone, password) = bed.current(&arn).await;
+    assert_eq!(clone, format!("{user}_clone"));
+    assert!(bed.can_read(&clone, &password, &table).await);
+}
+
+#[tokio::test]
+async fn the_redshift_binary_rotates_single_and_alternating_users() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_redshift"));
+    let bed = Bed::with_dialect(
+        Redshift,
+        "single",
+        Trust::SandboxCa,
+        REDSHIFT.password_defaults,
+    )
+    .await;
+    let user = format!("binrs_{}", unique());
+    bed.pg
+        .create_login("dev", &user, "Rs-Pa55word-1", true, &[])
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, "Rs-Pa55word-1", json!({"ssl": true})))
+        .await;
+    rotate_with_binary(binary, "single", &bed.pg.ca, &bed.driver, &arn).await;
+    let (_, new) = bed.current(&arn).await;
+    bed.login(&user, &new, false)
+        .await
+        .expect("the new password logs in");
+    assert!(bed.pg.stored_password(&user).await.starts_with("md5"));
+
+    let master = format!("binrs_master_{}", unique());
+    bed.pg
+        .session("dev")
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE \"{master}\" LOGIN SUPERUSER PASSWORD 'Master-Pa55-rs'"
+        ))
+        .await
+        .expect("create the master user");
+    let master_arn = bed
+        .secret(&bed.secret_json(&master, "Master-Pa55-rs", json!({"ssl": true})))
+        .await;
+    let arn = bed
+        .secret(&bed.secret_json(&user, &new, json!({"masterarn": master_arn, "ssl": true})))
+        .await;
+    rotate_with_binary(binary, "alternating", &bed.pg.ca, &bed.driver, &arn).await;
+    let (clone, password) = bed.current(&arn).await;
+    assert_eq!(clone, format!("{user}_clone"));
+    bed.login(&clone, &password, false)
+        .await
+        .expect("the clone logs in");
 }
