@@ -230,23 +230,34 @@ async fn a_database_secret_is_refused_unless_the_deployment_opts_in() {
         .await;
     assert!(pending.is_err(), "no AWSPENDING value was stored");
 
-    // An engine this project has no function for is named as such.
-    let arn = bed
-        .secret(
-            "generic-engine-mysql",
-            r#"{"engine":"mysql","host":"h","username":"u","password":"p"}"#,
-        )
-        .await;
-    let run = bed
-        .driver
-        .rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) })
-        .await;
-    let (step, err) = run.failure().expect("refused");
-    assert_eq!(step, Step::Create);
-    assert!(
-        err.contains("'mysql'") && err.contains("support table"),
-        "{err}"
-    );
+    // Every engine this project ships a function for is pointed to it; an engine it has no
+    // function for is named as such.
+    for (engine, told) in [
+        ("mysql", "rotationType MySQLSingleUser or MySQLMultiUser"),
+        (
+            "mariadb",
+            "rotationType MariaDBSingleUser or MariaDBMultiUser",
+        ),
+        ("sqlserver", "support table"),
+    ] {
+        let arn = bed
+            .secret(
+                &format!("generic-engine-{engine}"),
+                &json!({"engine": engine, "host": "h", "username": "u", "password": "p"})
+                    .to_string(),
+            )
+            .await;
+        let run = bed
+            .driver
+            .rotate(&arn, |e| async { bed.invoke(e).await.map(|_| ()) })
+            .await;
+        let (step, err) = run.failure().expect("refused");
+        assert_eq!(step, Step::Create);
+        assert!(
+            err.contains(&format!("'{engine}'")) && err.contains(told),
+            "{err}"
+        );
+    }
 
     // Opted in: the same kind of secret rotates.
     let mut bed = bed;
