@@ -20,6 +20,7 @@
 mod dispatch;
 mod error;
 mod event;
+mod flags;
 mod guard;
 pub mod labels;
 mod password;
@@ -36,15 +37,15 @@ pub mod database;
 pub use dispatch::{handle_invocation, handle_invocation_guarded, Outcome};
 pub use error::{ApiErrorCode, Cause, Result, RotationError, ServerError};
 pub use event::{RotationEvent, Step};
+pub use flags::{flag_value, parse_flag};
 pub use guard::install_panic_hook;
 pub use password::{CharClass, PasswordDefaults, PasswordPolicy, PUNCTUATION};
 pub use runtime::serve;
 pub use secret::{JsonSecret, SecretValue};
 pub use settings::{
-    flag_value, parse_flag, Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PLAINTEXT_FALLBACK,
-    AWS_ENDPOINT_URL_RDS, AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER,
-    EXTRA_CA_CERTS, ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, VARIABLES,
-    VERIFY_RDS_IDENTIFIERS,
+    Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PLAINTEXT_FALLBACK, AWS_ENDPOINT_URL_RDS,
+    AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER, EXTRA_CA_CERTS,
+    ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, VARIABLES, VERIFY_RDS_IDENTIFIERS,
 };
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
 #[cfg(feature = "test-support")]

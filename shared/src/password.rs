@@ -88,8 +88,7 @@ impl PasswordPolicy {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self> {
         let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let flag =
-            |name: &str, default: bool| crate::settings::flag_value(name, get(name), default);
+        let flag = |name: &str, default: bool| crate::flags::flag_value(name, get(name), default);
         let length = match get("PASSWORD_LENGTH") {
             None => defaults.length,
             Some(v) => v

@@ -4,6 +4,7 @@
 //! lists exactly [`VARIABLES`] (a test checks it).
 
 use crate::error::{Result, RotationError};
+use crate::flags::flag_value;
 use crate::password::{PasswordDefaults, PasswordPolicy};
 
 /// `SECRETS_MANAGER_ENDPOINT`: the Secrets Manager endpoint, as the official functions read it.
@@ -144,26 +145,6 @@ impl Settings {
             rds_endpoint: get(AWS_ENDPOINT_URL_RDS).map(|e| e.trim().to_string()),
             verify_rds_identifiers: flag(VERIFY_RDS_IDENTIFIERS, true)?,
         })
-    }
-}
-
-/// Parses a flag value: `true`/`false`, `1`/`0`, `yes`/`no`, `y`/`n`, any case.
-pub fn parse_flag(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "y" | "yes" => Some(true),
-        "false" | "0" | "n" | "no" => Some(false),
-        _ => None,
-    }
-}
-
-/// The flag `name` whose value is `value` (None or empty: `default`).
-pub fn flag_value(name: &str, value: Option<String>, default: bool) -> Result<bool> {
-    match value.filter(|v| !v.trim().is_empty()) {
-        None => Ok(default),
-        Some(v) => parse_flag(&v).ok_or_else(|| RotationError::Configuration {
-            variable: name.to_string(),
-            problem: format!("is '{v}'; use true or false (also accepted: 1/0, yes/no, y/n)"),
-        }),
     }
 }
 

@@ -114,6 +114,23 @@ impl Dialect for StoresWrongly {
     }
 }
 
+impl crate::testbed::BedDialect for StoresWrongly {
+    fn build(
+        self,
+        settings: &rotation_core::Settings,
+        policy: rotation_core::database::ConnectPolicy,
+        rds: Option<Arc<dyn rotation_core::database::RdsLookup>>,
+    ) -> rotation_core::database::Strategy<postgresql::PgEngine<Self>> {
+        // A test dialect: built as the postgresql binary builds its own.
+        assert!(rds.is_none());
+        rotation_core::database::Strategy::new(
+            settings.strategy,
+            postgresql::PgEngine::new(self, policy),
+        )
+        .expect("a known strategy")
+    }
+}
+
 async fn faulty_bed(strategy: &str) -> (Bed<StoresWrongly>, Arc<AtomicBool>) {
     let dialect = StoresWrongly::default();
     let switch = dialect.break_next.clone();

@@ -1,13 +1,15 @@
 //! The PostgreSQL-wire test bed: the [`Harness`] with a PostgreSQL or Redshift function on the
-//! sandbox server, with the test's trust anchors and host redirects, plus superuser access to
-//! that server to set up users and check which passwords log in.
+//! sandbox server, built as the binaries build it ([`postgresql::postgresql_with`],
+//! [`postgresql::redshift_with`]) from settings read from a lookup, with the test's trust
+//! anchors and host redirects; plus superuser access to that server to set up users and check
+//! which passwords log in.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use postgresql::{hashed_password, Dialect, PasswordForm, PgEngine, Postgres};
+use postgresql::{hashed_password, Dialect, PasswordForm, PgEngine, Postgres, Redshift};
 use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy, TrustAnchors};
-use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue};
+use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue, Settings};
 use rotation_testkit::postgres::{ident, literal, PgAdmin};
 use rotation_testkit::{unique, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME};
 use serde_json::{json, Value};
@@ -28,6 +30,50 @@ pub struct Options {
     /// Host names (e.g. RDS endpoints) whose connections go to the sandbox server and whose
     /// certificate is verified as `db.rotation.test`.
     pub sandbox_hosts: Vec<String>,
+}
+
+/// How a bed builds the function of a dialect: the shipped dialects as their binaries do.
+pub trait BedDialect: Dialect + Sized {
+    /// The variables beyond the strategy's that the binary would read for this dialect.
+    fn variables(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// The function, as its binary's builder makes it from `settings`.
+    fn build(
+        self,
+        settings: &Settings,
+        policy: ConnectPolicy,
+        rds: Option<Arc<dyn RdsLookup>>,
+    ) -> Strategy<PgEngine<Self>>;
+}
+
+impl BedDialect for Postgres {
+    fn variables(&self) -> Vec<(&'static str, String)> {
+        let clone_acts = self.clone_acts_as_original.to_string();
+        vec![("CLONE_ACTS_AS_ORIGINAL", clone_acts)]
+    }
+
+    fn build(
+        self,
+        settings: &Settings,
+        policy: ConnectPolicy,
+        rds: Option<Arc<dyn RdsLookup>>,
+    ) -> Strategy<PgEngine<Self>> {
+        postgresql::postgresql_with(settings, policy, rds).expect("the postgresql function builds")
+    }
+}
+
+impl BedDialect for Redshift {
+    fn build(
+        self,
+        settings: &Settings,
+        policy: ConnectPolicy,
+        rds: Option<Arc<dyn RdsLookup>>,
+    ) -> Strategy<PgEngine<Self>> {
+        assert!(rds.is_none(), "the redshift function has no RDS API");
+        postgresql::redshift_with(settings, policy).expect("the redshift function builds")
+    }
 }
 
 /// A PostgreSQL-wire function on the sandbox server.
@@ -70,7 +116,7 @@ impl Bed<Postgres> {
     }
 }
 
-impl<D: Dialect> Bed<D> {
+impl<D: BedDialect> Bed<D> {
     /// A bed for any PostgreSQL-wire dialect.
     pub async fn with_dialect(
         dialect: D,
@@ -108,16 +154,22 @@ impl<D: Dialect> Bed<D> {
         for host in &options.sandbox_hosts {
             policy = policy.with_test_host(host, sandbox, SANDBOX_CERTIFICATE_NAME);
         }
-        let mut function = Strategy::from_name(Some(strategy), PgEngine::new(dialect, policy))
-            .expect("a known strategy");
-        if let Some(verify) = options.rds {
+        let mut variables = dialect.variables();
+        variables.push(("ROTATION_STRATEGY", strategy.to_string()));
+        variables.extend(
+            options
+                .rds
+                .map(|verify| ("VERIFY_RDS_IDENTIFIERS", verify.to_string())),
+        );
+        let settings = rotation_testkit::settings(defaults, &variables);
+        let rds = options.rds.map(|_| {
             let endpoint = options
                 .rds_endpoint
                 .clone()
                 .unwrap_or_else(|| rotation_testkit::Moto::from_env().endpoint().to_string());
-            let rds: Arc<dyn RdsLookup> = Arc::new(SdkRds::new(Some(endpoint)));
-            function = function.with_rds(rds, verify);
-        }
+            Arc::new(SdkRds::new(Some(endpoint))) as Arc<dyn RdsLookup>
+        });
+        let function = dialect.build(&settings, policy, rds);
         Self {
             harness: Harness::new(function, defaults).await,
             pg,
@@ -261,7 +313,7 @@ impl<D: Dialect> Bed<D> {
     }
 }
 
-impl<D: Dialect> ProvingBed for Bed<D> {
+impl<D: BedDialect> ProvingBed for Bed<D> {
     type Function = Strategy<PgEngine<D>>;
     const REFUSED: &'static str = "28P01";
 
