@@ -20,13 +20,14 @@ done_phase() { log "  ... $((SECONDS - PHASE_START)) s"; }
 
 phase "cargo fmt --check"; cargo fmt --all -- --check; done_phase
 phase "cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locked -q -- -D warnings; done_phase
-phase "each function crate links only its own database driver"
+phase "each function crate links only its own database driver, and all share one feature set"
 deps() { cargo tree --locked -p "$1" -e normal --prefix none | cut -d' ' -f1 | sort -u; }
 links() { deps "$1" | grep -qx "$2"; }
 links postgresql tokio-postgres && links mysql mysql_async || die "cargo tree no longer shows the drivers"
 for driver in tokio-postgres mysql_async aws-sdk-rds; do ! links generic "$driver" || die "generic links $driver"; done
 ! links postgresql mysql_async || die "postgresql links mysql_async"
 ! links mysql tokio-postgres || die "mysql links tokio-postgres"
+"$VENV/bin/python3" scripts/check_features.py
 done_phase
 phase "cargo test (unit, fake, moto and database integration tests)"
 cargo test --workspace --locked
