@@ -155,6 +155,8 @@ def main():
         if any(a.startswith("kms:") for a in actions):
             via = body.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
             check(f"KMS statement on {body['Resource']} has kms:ViaService", via is not None)
+            check(f"KMS statement on {body['Resource']}: ViaService in every partition (AWS::URLSuffix)",
+                  "${AWS::URLSuffix}" in str(via), str(via))
 
     def granted(action, resource, rotation_type):
         params = dict(defaults, rotationType=rotation_type, masterSecretArn="arn:m")
@@ -224,6 +226,34 @@ def main():
         check(f"samconfig {env}: a known rotationType",
               pairs.get("rotationType") in parameters["rotationType"]["AllowedValues"],
               str(pairs.get("rotationType")))
+
+    check("architecture offers only what is built and tested (x86_64)",
+          parameters["architecture"].get("AllowedValues") == ["x86_64"],
+          str(parameters["architecture"].get("AllowedValues")))
+
+    # One stack per rotation type: no default stack name (a second type deployed with it would
+    # replace the first and break every secret attached to it), one profile per type, each with
+    # its own stack name, in both SAM configurations (the per-type templates read theirs).
+    types = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())["type"]
+    per_type_config = tomllib.loads((ROOT / "packaging" / "templates" / "samconfig.toml").read_text())
+    check("packaging/templates/samconfig.toml: build uses the cargo-lambda beta feature",
+          per_type_config["default"]["build"]["parameters"].get("beta_features") is True)
+    for label, cfg in [("samconfig.toml", config), ("packaging/templates/samconfig.toml", per_type_config)]:
+        default = cfg.get("default", {})
+        check(f"{label}: no default stack name",
+              all("stack_name" not in section.get("parameters", {}) for section in default.values()
+                  if isinstance(section, dict)))
+        names = [cfg.get(t["name"], {}).get("deploy", {}).get("parameters", {}).get("stack_name") for t in types]
+        check(f"{label}: a deploy profile with a stack name for every rotation type", all(names), str(names))
+        stacks = [cfg[env]["deploy"]["parameters"]["stack_name"] for env in cfg
+                  if isinstance(cfg[env], dict) and "stack_name" in cfg[env].get("deploy", {}).get("parameters", {})]
+        check(f"{label}: every profile has its own stack name", len(stacks) == len(set(stacks)), str(stacks))
+    for t in types:
+        own = cfn_yaml.load(str(ROOT / "packaging" / "templates" / f"{t['sar_app']}.yaml"))["Parameters"]
+        overrides = per_type_config[t["name"]]["deploy"]["parameters"]["parameter_overrides"]
+        pairs = dict(item.split("=", 1) for item in shlex.split(overrides))
+        unknown = sorted(set(pairs) - set(own))
+        check(f"packaging/templates/samconfig.toml {t['name']}: only its template's parameters", not unknown, str(unknown))
 
     failed = results.count(False)
     print(f"template: {len(results) - failed} passed, {failed} failed")
