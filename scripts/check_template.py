@@ -12,7 +12,8 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - the superuser secret is read by the multi-user types only, and described (for the RDS tags
     of a managed master secret) by the types that use the RDS API only, as
     packaging/rotation-types.toml says; the RDS API likewise;
-  - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
+  - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService), named
+    with AWS::URLSuffix so every partition matches; `architecture` offers only x86_64;
   - every invoke permission carries SourceAccount;
   - every environment variable the template sets is in the README's configuration table;
   - no AWS_* variable (the SDK reads them and takes an empty value as given: an empty endpoint
@@ -20,8 +21,14 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
     absent (AWS::NoValue) or non-empty with every parameter at its default, and holds the
     parameter's value when one is given;
   - samconfig.toml builds with the cargo-lambda beta feature, lints on validate, and its example
-    profiles name only template parameters and a known rotationType.
+    profiles name only template parameters and a known rotationType;
+  - one stack per rotation type: no default stack name, and a deploy profile with its own stack
+    name for every type, in samconfig.toml and packaging/templates/samconfig.toml (which also
+    builds the per-type templates with the beta feature);
+  - the README pins the build tools scripts/lib.sh pins, and examples/secrets/ holds a sample
+    secret per rotation type in the shape its function reads.
 """
+import json
 import re
 import sys
 import tomllib
@@ -254,6 +261,24 @@ def main():
         pairs = dict(item.split("=", 1) for item in shlex.split(overrides))
         unknown = sorted(set(pairs) - set(own))
         check(f"packaging/templates/samconfig.toml {t['name']}: only its template's parameters", not unknown, str(unknown))
+
+    # The deployer's first screen: the build tools it pins are the ones the test command uses,
+    # and every rotation type has a sample secret in the shape its function reads.
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    for tool in ("cargo-lambda", "ziglang", "aws-sam-cli"):
+        pin = re.search(rf'"{tool}==([^"]+)"', lib).group(1)
+        check(f"README: {tool} pinned as in scripts/lib.sh ({pin})", f"{tool}=={pin}" in readme)
+    for t in types:
+        path = ROOT / "examples" / "secrets" / f"{t['name']}.json"
+        sample = json.loads(path.read_text()) if path.exists() else {}
+        check(f"examples/secrets/{t['name']}.json: a sample secret", bool(sample))
+        check(f"examples/secrets/{t['name']}.json: an engine its function accepts",
+              sample.get("engine") in t["engines"] if t["engines"] else "engine" not in sample,
+              str(sample.get("engine")))
+        check(f"examples/secrets/{t['name']}.json: masterarn exactly for multi-user types",
+              ("masterarn" in sample) == t["superuser"])
+        check(f"examples/secrets/{t['name']}.json: username and password",
+              isinstance(sample.get("username"), str) and isinstance(sample.get("password"), str))
 
     failed = results.count(False)
     print(f"template: {len(results) - failed} passed, {failed} failed")
