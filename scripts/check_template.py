@@ -12,7 +12,8 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - the superuser secret is read by the multi-user types only, and described (for the RDS tags
     of a managed master secret) by the types that use the RDS API only, as
     packaging/rotation-types.toml says; the RDS API likewise;
-  - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService);
+  - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService), named
+    with AWS::URLSuffix so every partition matches; `architecture` offers only x86_64;
   - every invoke permission carries SourceAccount;
   - every environment variable the template sets is in the README's configuration table;
   - no AWS_* variable (the SDK reads them and takes an empty value as given: an empty endpoint
@@ -20,8 +21,14 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
     absent (AWS::NoValue) or non-empty with every parameter at its default, and holds the
     parameter's value when one is given;
   - samconfig.toml builds with the cargo-lambda beta feature, lints on validate, and its example
-    profiles name only template parameters and a known rotationType.
+    profiles name only template parameters and a known rotationType;
+  - one stack per rotation type: no default stack name, and a deploy profile with its own stack
+    name for every type, in samconfig.toml and packaging/templates/samconfig.toml (which also
+    builds the per-type templates with the beta feature);
+  - the README pins the build tools scripts/lib.sh pins, and examples/secrets/ holds a sample
+    secret per rotation type in the shape its function reads.
 """
+import json
 import re
 import sys
 import tomllib
@@ -155,6 +162,8 @@ def main():
         if any(a.startswith("kms:") for a in actions):
             via = body.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
             check(f"KMS statement on {body['Resource']} has kms:ViaService", via is not None)
+            check(f"KMS statement on {body['Resource']}: ViaService in every partition (AWS::URLSuffix)",
+                  "${AWS::URLSuffix}" in str(via), str(via))
 
     def granted(action, resource, rotation_type):
         params = dict(defaults, rotationType=rotation_type, masterSecretArn="arn:m")
@@ -224,6 +233,52 @@ def main():
         check(f"samconfig {env}: a known rotationType",
               pairs.get("rotationType") in parameters["rotationType"]["AllowedValues"],
               str(pairs.get("rotationType")))
+
+    check("architecture offers only what is built and tested (x86_64)",
+          parameters["architecture"].get("AllowedValues") == ["x86_64"],
+          str(parameters["architecture"].get("AllowedValues")))
+
+    # One stack per rotation type: no default stack name (a second type deployed with it would
+    # replace the first and break every secret attached to it), one profile per type, each with
+    # its own stack name, in both SAM configurations (the per-type templates read theirs).
+    types = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())["type"]
+    per_type_config = tomllib.loads((ROOT / "packaging" / "templates" / "samconfig.toml").read_text())
+    check("packaging/templates/samconfig.toml: build uses the cargo-lambda beta feature",
+          per_type_config["default"]["build"]["parameters"].get("beta_features") is True)
+    for label, cfg in [("samconfig.toml", config), ("packaging/templates/samconfig.toml", per_type_config)]:
+        default = cfg.get("default", {})
+        check(f"{label}: no default stack name",
+              all("stack_name" not in section.get("parameters", {}) for section in default.values()
+                  if isinstance(section, dict)))
+        names = [cfg.get(t["name"], {}).get("deploy", {}).get("parameters", {}).get("stack_name") for t in types]
+        check(f"{label}: a deploy profile with a stack name for every rotation type", all(names), str(names))
+        stacks = [cfg[env]["deploy"]["parameters"]["stack_name"] for env in cfg
+                  if isinstance(cfg[env], dict) and "stack_name" in cfg[env].get("deploy", {}).get("parameters", {})]
+        check(f"{label}: every profile has its own stack name", len(stacks) == len(set(stacks)), str(stacks))
+    for t in types:
+        own = cfn_yaml.load(str(ROOT / "packaging" / "templates" / f"{t['sar_app']}.yaml"))["Parameters"]
+        overrides = per_type_config[t["name"]]["deploy"]["parameters"]["parameter_overrides"]
+        pairs = dict(item.split("=", 1) for item in shlex.split(overrides))
+        unknown = sorted(set(pairs) - set(own))
+        check(f"packaging/templates/samconfig.toml {t['name']}: only its template's parameters", not unknown, str(unknown))
+
+    # The deployer's first screen: the build tools it pins are the ones the test command uses,
+    # and every rotation type has a sample secret in the shape its function reads.
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    for tool in ("cargo-lambda", "ziglang", "aws-sam-cli"):
+        pin = re.search(rf'"{tool}==([^"]+)"', lib).group(1)
+        check(f"README: {tool} pinned as in scripts/lib.sh ({pin})", f"{tool}=={pin}" in readme)
+    for t in types:
+        path = ROOT / "examples" / "secrets" / f"{t['name']}.json"
+        sample = json.loads(path.read_text()) if path.exists() else {}
+        check(f"examples/secrets/{t['name']}.json: a sample secret", bool(sample))
+        check(f"examples/secrets/{t['name']}.json: an engine its function accepts",
+              sample.get("engine") in t["engines"] if t["engines"] else "engine" not in sample,
+              str(sample.get("engine")))
+        check(f"examples/secrets/{t['name']}.json: masterarn exactly for multi-user types",
+              ("masterarn" in sample) == t["superuser"])
+        check(f"examples/secrets/{t['name']}.json: username and password",
+              isinstance(sample.get("username"), str) and isinstance(sample.get("password"), str))
 
     failed = results.count(False)
     print(f"template: {len(results) - failed} passed, {failed} failed")

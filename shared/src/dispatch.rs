@@ -152,6 +152,7 @@ async fn test_pending_version<S: SecretStore, R: Rotation>(
         store,
         arn: &version.arn,
         token: &event.token,
+        rotation_token: event.rotation_token.as_deref(),
         policy,
         versions: None,
     };
@@ -176,6 +177,7 @@ async fn check_token_and_run_step<S: SecretStore, R: Rotation>(
         store,
         arn: &metadata.arn,
         token: &event.token,
+        rotation_token: event.rotation_token.as_deref(),
         policy,
         versions: Some(&metadata.versions),
     };

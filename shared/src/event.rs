@@ -59,6 +59,10 @@ pub struct RotationEvent {
     pub secret_id: String,
     /// The version id of the new secret version (a UUID chosen by Secrets Manager).
     pub token: String,
+    /// `RotationToken`: sent by Secrets Manager with each step; it must be passed to
+    /// PutSecretValue when the function calls Secrets Manager through an assumed role or in
+    /// another account (cross-account rotation), where the service checks it.
+    pub rotation_token: Option<String>,
 }
 
 impl RotationEvent {
@@ -89,20 +93,29 @@ impl RotationEvent {
         let secret_id = field("SecretId")?;
         let token = field("ClientRequestToken")?;
         let step = Step::parse(&field("Step")?)?;
+        let rotation_token = match object.get("RotationToken") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(field("RotationToken")?),
+        };
         Ok(Self {
             step,
             secret_id,
             token,
+            rotation_token,
         })
     }
 
     /// The event as Secrets Manager would send it.
     pub fn to_value(&self) -> Value {
-        serde_json::json!({
+        let mut value = serde_json::json!({
             "Step": self.step.as_str(),
             "SecretId": self.secret_id,
             "ClientRequestToken": self.token,
-        })
+        });
+        if let Some(rotation_token) = &self.rotation_token {
+            value["RotationToken"] = Value::String(rotation_token.clone());
+        }
+        value
     }
 }
 
@@ -128,6 +141,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_rotation_token_is_optional_and_must_be_a_string() {
+        let base = json!({"Step": "createSecret", "SecretId": "arn:s", "ClientRequestToken": "t"});
+        assert_eq!(RotationEvent::from_value(&base).unwrap().rotation_token, None);
+        let mut null = base.clone();
+        null["RotationToken"] = Value::Null;
+        assert_eq!(RotationEvent::from_value(&null).unwrap().rotation_token, None);
+        let mut number = base;
+        number["RotationToken"] = json!(7);
+        let e = RotationEvent::from_value(&number).unwrap_err().to_string();
+        assert!(e.contains("RotationToken") && e.contains("number"), "{e}");
+    }
+
+    #[test]
     fn parses_every_step_and_ignores_unknown_fields() {
         for step in Step::ALL {
             let v = json!({"Step": step.as_str(), "SecretId": "arn:s", "ClientRequestToken": "t", "RotationToken": "x"});
@@ -135,6 +161,8 @@ mod tests {
             assert_eq!(ev.step, step);
             assert_eq!(ev.secret_id, "arn:s");
             assert_eq!(ev.token, "t");
+            assert_eq!(ev.rotation_token.as_deref(), Some("x"));
+            assert_eq!(RotationEvent::from_value(&ev.to_value()).unwrap(), ev);
             assert_eq!(RotationEvent::from_value(&ev.to_value()).unwrap(), ev);
         }
     }

@@ -18,6 +18,8 @@ pub struct StepContext<'a, S> {
     pub arn: &'a str,
     /// The ClientRequestToken (the AWSPENDING version id).
     pub token: &'a str,
+    /// The event's `RotationToken`, passed to PutSecretValue.
+    pub rotation_token: Option<&'a str>,
     /// The password policy of this function.
     pub policy: &'a PasswordPolicy,
     /// `VersionIdsToStages` as the preamble's DescribeSecret read it; `None` in testSecret,
@@ -140,7 +142,7 @@ pub async fn create_secret<S: SecretStore, R: Rotation>(
     rotation.validate(&current, AWSCURRENT)?;
     let password = ctx.store.random_password(ctx.policy).await?;
     let pending = rotation.pending_value_in(ctx, &current, &password).await?;
-    match ctx.store.put_pending(ctx.arn, ctx.token, &pending).await {
+    match ctx.store.put_pending(ctx.arn, ctx.token, ctx.rotation_token, &pending).await {
         Ok(()) => Ok(CreateOutcome::Created),
         Err(e) if e.is_resource_exists() => {
             let stored = ctx.pending().await?;

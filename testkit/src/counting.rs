@@ -49,9 +49,17 @@ impl<S: SecretStore> SecretStore for CountingStore<S> {
         self.inner.get_version(secret_id, stage, version_id).await
     }
 
-    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretValue) -> Result<()> {
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        rotation_token: Option<&str>,
+        value: &SecretValue,
+    ) -> Result<()> {
         self.count();
-        self.inner.put_pending(secret_id, token, value).await
+        self.inner
+            .put_pending(secret_id, token, rotation_token, value)
+            .await
     }
 
     async fn update_stage(

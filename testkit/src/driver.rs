@@ -159,6 +159,7 @@ impl RotationDriver {
                 step,
                 secret_id: secret_id.to_string(),
                 token: token.clone(),
+                rotation_token: None,
             };
             let t = Instant::now();
             let result = invoke(event.to_value()).await;

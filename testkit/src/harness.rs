@@ -18,6 +18,7 @@ pub fn event(arn: &str, token: &str, step: Step) -> Value {
         step,
         secret_id: arn.into(),
         token: token.into(),
+        rotation_token: None,
     }
     .to_value()
 }

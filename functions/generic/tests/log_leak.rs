@@ -79,6 +79,7 @@ async fn no_password_reaches_the_logs() {
             step,
             secret_id: MemoryStore::arn("s"),
             token: token.into(),
+            rotation_token: None,
         }
         .to_value()
     };

@@ -35,6 +35,8 @@ pub enum StoreCall {
     PutPending {
         /// The token.
         token: String,
+        /// The `RotationToken` passed on, if any.
+        rotation_token: Option<String>,
     },
     /// UpdateSecretVersionStage.
     UpdateStage {
@@ -371,9 +373,16 @@ impl SecretStore for MemoryStore {
         .await
     }
 
-    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretValue) -> Result<()> {
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        rotation_token: Option<&str>,
+        value: &SecretValue,
+    ) -> Result<()> {
         let call = StoreCall::PutPending {
             token: token.to_string(),
+            rotation_token: rotation_token.map(str::to_string),
         };
         self.call(secret_id, call, |s, op| {
             if !(32..=64).contains(&token.len()) {

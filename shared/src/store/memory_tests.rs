@@ -33,21 +33,21 @@ async fn same_token_different_value_is_resource_exists() {
     let store = MemoryStore::new();
     store.create_secret("s", "{}");
     store
-        .put_pending("s", T1, &SecretValue::new("a"))
+        .put_pending("s", T1, None, &SecretValue::new("a"))
         .await
         .unwrap();
     store
-        .put_pending("s", T1, &SecretValue::new("a"))
+        .put_pending("s", T1, None, &SecretValue::new("a"))
         .await
         .unwrap();
     let e = store
-        .put_pending("s", T1, &SecretValue::new("b"))
+        .put_pending("s", T1, None, &SecretValue::new("b"))
         .await
         .unwrap_err();
     assert!(e.is_resource_exists());
     assert_eq!(store.value_of("s", T1).as_deref(), Some("a"));
     let short = store
-        .put_pending("s", "short", &SecretValue::new("a"))
+        .put_pending("s", "short", None, &SecretValue::new("a"))
         .await;
     assert_eq!(
         short.unwrap_err().api_code(),
@@ -61,7 +61,7 @@ async fn moving_current_needs_remove_from_and_previous_follows() {
     store.create_secret("s", "{}");
     let old = current_id(&store);
     store
-        .put_pending("s", T1, &SecretValue::new("v"))
+        .put_pending("s", T1, None, &SecretValue::new("v"))
         .await
         .unwrap();
     let e = store
@@ -94,11 +94,11 @@ async fn a_label_lives_on_one_version_only() {
     store.create_secret("s", "{}");
     let other = "22222222-2222-4222-8222-222222222222";
     store
-        .put_pending("s", T1, &SecretValue::new("a"))
+        .put_pending("s", T1, None, &SecretValue::new("a"))
         .await
         .unwrap();
     store
-        .put_pending("s", other, &SecretValue::new("b"))
+        .put_pending("s", other, None, &SecretValue::new("b"))
         .await
         .unwrap();
     assert!(labels(&store, T1).is_empty());

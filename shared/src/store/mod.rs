@@ -74,11 +74,14 @@ pub trait SecretStore: Send + Sync {
         }
     }
 
-    /// PutSecretValue with `ClientRequestToken = token` and `VersionStages = [AWSPENDING]`.
+    /// PutSecretValue with `ClientRequestToken = token`, `VersionStages = [AWSPENDING]` and the
+    /// event's `RotationToken` when it has one (needed for rotation through an assumed role or
+    /// across accounts).
     fn put_pending(
         &self,
         secret_id: &str,
         token: &str,
+        rotation_token: Option<&str>,
         value: &SecretValue,
     ) -> impl Future<Output = Result<()>> + Send;
 

@@ -122,11 +122,18 @@ impl SecretStore for SdkStore {
         })
     }
 
-    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretValue) -> Result<()> {
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        rotation_token: Option<&str>,
+        value: &SecretValue,
+    ) -> Result<()> {
         self.client
             .put_secret_value()
             .secret_id(secret_id)
             .client_request_token(token)
+            .set_rotation_token(rotation_token.map(str::to_string))
             .secret_string(value.expose())
             .version_stages(AWSPENDING)
             .send()

@@ -89,6 +89,7 @@ fn event(step: Step) -> serde_json::Value {
         step,
         secret_id: MemoryStore::arn("s"),
         token: TOKEN.to_string(),
+        rotation_token: None,
     }
     .to_value()
 }

@@ -75,6 +75,7 @@ fn event(step: Step, token: &str) -> Value {
         step,
         secret_id: MemoryStore::arn("s"),
         token: token.to_string(),
+        rotation_token: None,
     }
     .to_value()
 }
@@ -289,6 +290,41 @@ async fn create_twice_keeps_the_first_value() {
         .filter(|c| matches!(c, StoreCall::PutPending { .. }))
         .count();
     assert_eq!(puts, 2);
+}
+
+#[tokio::test]
+async fn the_events_rotation_token_reaches_put_secret_value() {
+    // Cross-account and assumed-role rotation: Secrets Manager checks the RotationToken of the
+    // event on PutSecretValue.
+    let (store, _) = setup();
+    let rotation = Plain::default();
+    let mut with_token = RotationEvent::from_value(&event(Step::Create, TOKEN)).unwrap();
+    with_token.rotation_token = Some("rotation-token-from-the-event".into());
+    handle(&store, &rotation, &policy(), &with_token.to_value())
+        .await
+        .unwrap();
+    let puts: Vec<StoreCall> = store
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, StoreCall::PutPending { .. }))
+        .collect();
+    assert_eq!(
+        puts,
+        vec![StoreCall::PutPending {
+            token: TOKEN.into(),
+            rotation_token: Some("rotation-token-from-the-event".into()),
+        }]
+    );
+    // Without one in the event, none is sent.
+    let (store, _) = setup();
+    step(&store, &rotation, Step::Create, TOKEN).await.unwrap();
+    assert!(store.calls().iter().any(|c| matches!(
+        c,
+        StoreCall::PutPending {
+            rotation_token: None,
+            ..
+        }
+    )));
 }
 
 #[tokio::test]
@@ -652,8 +688,14 @@ impl SecretStore for Interloper {
     ) -> Result<rotation_core::SecretVersion> {
         self.inner.get_version(id, stage, version).await
     }
-    async fn put_pending(&self, id: &str, token: &str, value: &SecretValue) -> Result<()> {
-        self.inner.put_pending(id, token, value).await
+    async fn put_pending(
+        &self,
+        id: &str,
+        token: &str,
+        rotation_token: Option<&str>,
+        value: &SecretValue,
+    ) -> Result<()> {
+        self.inner.put_pending(id, token, rotation_token, value).await
     }
     async fn update_stage(
         &self,

@@ -37,6 +37,7 @@ fn event(name: &str, step: Step) -> Value {
         step,
         secret_id: MemoryStore::arn(name),
         token: TOKEN.into(),
+        rotation_token: None,
     }
     .to_value()
 }
@@ -293,6 +294,7 @@ async fn alternating_users_create_the_clone_once_then_copy_from_awscurrent_both_
                 step: s,
                 secret_id: MemoryStore::arn("s"),
                 token: token.clone(),
+                rotation_token: None,
             };
             handle_invocation(&store, &strategy, &policy(), &ev.to_value())
                 .await

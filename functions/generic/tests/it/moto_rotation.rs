@@ -73,6 +73,7 @@ async fn every_step_twice_in_a_row_and_at_once() {
                 step,
                 secret_id: arn.clone(),
                 token: token.clone(),
+                rotation_token: None,
             }
             .to_value();
             if at_once {
@@ -122,6 +123,7 @@ async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
         step: Step::Create,
         secret_id: arn.clone(),
         token: "0".repeat(36),
+        rotation_token: None,
     };
     let err = bed.invoke(unknown.to_value()).await.unwrap_err();
     assert!(err.starts_with("UnknownVersion: "), "{err}");
@@ -145,6 +147,7 @@ async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
         step: Step::Create,
         secret_id: "no-such-secret".into(),
         token: token.clone(),
+        rotation_token: None,
     };
     let err = bed.invoke(missing.to_value()).await.unwrap_err();
     assert!(
@@ -166,6 +169,7 @@ async fn bad_input_is_refused_with_typed_errors_and_changes_nothing() {
         step: Step::Create,
         secret_id: arn.clone(),
         token,
+        rotation_token: None,
     };
     let err = bed.invoke(create.to_value()).await.unwrap_err();
     assert!(err.starts_with("RotationNotEnabled: "), "{err}");
@@ -208,6 +212,7 @@ async fn a_database_secret_is_refused_unless_the_deployment_opts_in() {
         step: Step::Create,
         secret_id: arn.clone(),
         token: token.clone(),
+        rotation_token: None,
     }
     .to_value();
     let err = bed.invoke(event.clone()).await.unwrap_err();
