@@ -143,10 +143,16 @@ mod tests {
     #[test]
     fn the_rotation_token_is_optional_and_must_be_a_string() {
         let base = json!({"Step": "createSecret", "SecretId": "arn:s", "ClientRequestToken": "t"});
-        assert_eq!(RotationEvent::from_value(&base).unwrap().rotation_token, None);
+        assert_eq!(
+            RotationEvent::from_value(&base).unwrap().rotation_token,
+            None
+        );
         let mut null = base.clone();
         null["RotationToken"] = Value::Null;
-        assert_eq!(RotationEvent::from_value(&null).unwrap().rotation_token, None);
+        assert_eq!(
+            RotationEvent::from_value(&null).unwrap().rotation_token,
+            None
+        );
         let mut number = base;
         number["RotationToken"] = json!(7);
         let e = RotationEvent::from_value(&number).unwrap_err().to_string();

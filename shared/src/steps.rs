@@ -142,7 +142,11 @@ pub async fn create_secret<S: SecretStore, R: Rotation>(
     rotation.validate(&current, AWSCURRENT)?;
     let password = ctx.store.random_password(ctx.policy).await?;
     let pending = rotation.pending_value_in(ctx, &current, &password).await?;
-    match ctx.store.put_pending(ctx.arn, ctx.token, ctx.rotation_token, &pending).await {
+    match ctx
+        .store
+        .put_pending(ctx.arn, ctx.token, ctx.rotation_token, &pending)
+        .await
+    {
         Ok(()) => Ok(CreateOutcome::Created),
         Err(e) if e.is_resource_exists() => {
             let stored = ctx.pending().await?;

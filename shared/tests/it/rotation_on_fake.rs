@@ -695,7 +695,9 @@ impl SecretStore for Interloper {
         rotation_token: Option<&str>,
         value: &SecretValue,
     ) -> Result<()> {
-        self.inner.put_pending(id, token, rotation_token, value).await
+        self.inner
+            .put_pending(id, token, rotation_token, value)
+            .await
     }
     async fn update_stage(
         &self,

@@ -61,6 +61,30 @@ async fn three_rotations_in_a_row() {
 }
 
 #[tokio::test]
+async fn events_with_a_rotation_token_rotate_through_the_real_sdk_client() {
+    // Secrets Manager sends RotationToken with every step; PutSecretValue carries it on.
+    let bed = bed().await;
+    let arn = bed.secret("generic-rotation-token", INITIAL).await;
+    let token = bed.driver.start(&arn).await.unwrap();
+    for step in Step::ALL {
+        let event = RotationEvent {
+            step,
+            secret_id: arn.clone(),
+            token: token.clone(),
+            rotation_token: Some("e30.rotation-token-from-the-service".into()),
+        };
+        bed.invoke(event.to_value())
+            .await
+            .unwrap_or_else(|e| panic!("{step:?}: {e}"));
+    }
+    let stages = bed.driver.stages(&arn).await;
+    assert_eq!(
+        labels::versions_with(&stages, AWSCURRENT),
+        vec![token.as_str()]
+    );
+}
+
+#[tokio::test]
 async fn every_step_twice_in_a_row_and_at_once() {
     let bed = bed().await;
     for at_once in [false, true] {
