@@ -12,8 +12,13 @@ import collections
 import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
-CRATES = ["generic", "postgresql", "mysql"]
+ROOT = Path(__file__).resolve().parent.parent
+TYPES = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())["type"]
+# Every function crate the rotation types are built from.
+CRATES = list(dict.fromkeys(t["crate"] for t in TYPES))
 ALLOWED = {"rotation-core"}
 
 
@@ -21,7 +26,7 @@ def features(crate):
     out = subprocess.run(
         ["cargo", "tree", "--locked", "-p", crate, "-e", "normal,no-proc-macro", "--prefix", "none",
          "--target", "x86_64-unknown-linux-gnu", "-f", "{p} [{f}]"],
-        check=True, capture_output=True, text=True).stdout
+        check=True, capture_output=True, text=True, cwd=ROOT).stdout
     resolved = {}
     for line in out.splitlines():
         m = re.match(r"(\S+) v(\S+)(?: \([^)]*\))? \[(.*?)\]", line)
