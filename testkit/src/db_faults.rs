@@ -17,7 +17,7 @@ pub enum DbFault {
     RefuseConnection,
     /// The session is cut right after a changing statement is forwarded.
     DropAfterStatement,
-    /// A changing statement fails (division by zero in its place).
+    /// A changing statement fails (the classifier's failing message goes in its place).
     FailStatement,
 }
 
@@ -199,7 +199,7 @@ async fn relay(
                 };
                 index += 1;
                 let failing = || classifier.failing(&message);
-                if !forward(&mut server_write, fault, &[&message], failing).await {
+                if !forward(&mut server_write, fault, &message, failing).await {
                     return;
                 }
             }
@@ -216,22 +216,20 @@ async fn relay(
     }
 }
 
-/// Sends one client message (`parts`, as read) to the server under `fault`: in its place a
-/// failing query (`failing`, built only when needed) for `FailStatement`; as is otherwise, then
-/// ends the session for `DropAfterStatement`. Returns false when the session must end.
+/// Sends one client message to the server under `fault`: in its place a failing message
+/// (`failing`, built only when needed) for `FailStatement`; as is otherwise, then ends the
+/// session for `DropAfterStatement`. Returns false when the session must end.
 async fn forward(
     server: &mut (impl AsyncWrite + Unpin),
     fault: Option<DbFault>,
-    parts: &[&[u8]],
+    message: &[u8],
     failing: impl FnOnce() -> Vec<u8>,
 ) -> bool {
     if fault == Some(DbFault::FailStatement) {
         return server.write_all(&failing()).await.is_ok();
     }
-    for part in parts {
-        if server.write_all(part).await.is_err() {
-            return false;
-        }
+    if server.write_all(message).await.is_err() {
+        return false;
     }
     if fault == Some(DbFault::DropAfterStatement) {
         let _ = server.flush().await;

@@ -13,7 +13,7 @@
 //!   errors), mapped here, once, to [`RotationError`]s.
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -71,14 +71,6 @@ impl Address<'_> {
         match self {
             Address::Resolved(a) => a.port(),
             Address::Name(_, port) => *port,
-        }
-    }
-
-    /// The IP address, when known without resolving.
-    pub fn ip(&self) -> Option<IpAddr> {
-        match self {
-            Address::Resolved(a) => Some(a.ip()),
-            Address::Name(..) => None,
         }
     }
 
@@ -242,11 +234,6 @@ impl ConnectPolicy {
     ) -> Self {
         self.test_hosts.add(host, address, certificate_name);
         self
-    }
-
-    /// The trust anchors.
-    pub fn anchors(&self) -> &TrustAnchors {
-        &self.anchors
     }
 
     /// Logs in as `secret`'s user on an `identity` engine through `driver`, and says how the

@@ -28,11 +28,3 @@ pub struct EngineIdentity {
 
 /// The domain of RDS endpoints (instances, clusters, proxies; Aurora too).
 pub const RDS_DOMAIN: &str = ".rds.amazonaws.com";
-
-impl EngineIdentity {
-    /// True when the function accepts a secret whose `engine` is `engine` (exact, as the
-    /// official functions compare).
-    pub fn accepts(&self, engine: &str) -> bool {
-        self.engines.contains(&engine)
-    }
-}
