@@ -9,8 +9,9 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - every runtime value SAR and HostedRotationLambda users pass (python3.x) is accepted and
     resolves to provided.al2023; provided.al2 stays selectable by name;
   - the stack outputs RotationLambdaARN and the execution role's ARN;
-  - the superuser secret is read by the multi-user types only, and described (for the RDS tags
-    of a managed master secret) by the types that use the RDS API only, as
+  - masterSecretArn is read by the types that take it only (multi-user, and generic as its SAR
+    app SecretsManagerRotationTemplate does), and described (for the RDS tags of a managed
+    master secret) by the types that use the RDS API only, as
     packaging/rotation-types.toml says; the RDS API likewise;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService), named
     with AWS::URLSuffix so every partition matches; `architecture` offers only x86_64;
@@ -176,11 +177,11 @@ def main():
 
     master = {"Ref": "masterSecretArn"}
     for rotation_type in parameters["rotationType"]["AllowedValues"]:
-        multi = TYPES[rotation_type]["superuser"]
+        takes = TYPES[rotation_type]["master_params"]
         pg_multi = TYPES[rotation_type]["rds_api"]
         check(
-            f"{rotation_type}: superuser secret readable: {multi}",
-            granted("secretsmanager:GetSecretValue", master, rotation_type) == multi,
+            f"{rotation_type}: masterSecretArn readable: {takes}",
+            granted("secretsmanager:GetSecretValue", master, rotation_type) == takes,
         )
         check(
             f"{rotation_type}: superuser secret describable: {pg_multi}",

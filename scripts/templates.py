@@ -32,8 +32,8 @@ def yaml_string(value):
 
 
 # The parameters, in order: (name, applies_to, text). applies_to: "all", "database",
-# "superuser", "rds_api", "env" (only types whose env names it), or "stack" (the one-stack
-# template only).
+# "master" (types with master_params), "rds_api", "env" (only types whose env names it), or
+# "stack" (the one-stack template only). A text of None is written by parameters().
 PARAMETERS = [
     ("rotationType", "stack", None),
     ("endpoint", "all", """    Type: String
@@ -55,14 +55,8 @@ PARAMETERS = [
     Default: ""
     Description: The ARN of the KMS key that Secrets Manager uses to encrypt the secret."""),
     ("excludeCharacters", "all", None),
-    ("masterSecretArn", "superuser", """    Type: String
-    Default: ""
-    Description: >-
-      Multi-user only: the ARN of the superuser secret named by the masterarn key of the rotated
-      secret (the function may read it)."""),
-    ("masterSecretKmsKeyArn", "superuser", """    Type: String
-    Default: ""
-    Description: Multi-user only, optional. The KMS key of the superuser secret."""),
+    ("masterSecretArn", "master", None),
+    ("masterSecretKmsKeyArn", "master", None),
     ("extraCaCertificates", "database", """    Type: String
     Default: ""
     Description: >-
@@ -180,7 +174,9 @@ def applies(scope, name, types):
         return len(types) > 1
     if scope == "database":
         return any(is_database(t) for t in types)
-    if scope in ("superuser", "rds_api"):
+    if scope == "master":
+        return any(t["master_params"] for t in types)
+    if scope == "rds_api":
         return any(t[scope] for t in types)
     if scope == "env":
         return any(name in t["env"].values() for t in types)
@@ -211,8 +207,36 @@ def parameters(types):
                 text = f"""    Type: String
     Default: {yaml_string(types[0]["exclude"])}
     Description: A string of the characters that you don't want in the password."""
+        elif name in ("masterSecretArn", "masterSecretKmsKeyArn"):
+            text = master_parameter(name, types)
         out.append(f"  {name}:\n{text}")
     return "\n".join(out) + "\n"
+
+
+def master_parameter(name, types):
+    """masterSecretArn / masterSecretKmsKeyArn: what they mean for the types in the template."""
+    multi = any(t["superuser"] for t in types)
+    generic = any(t["master_params"] and not t["superuser"] for t in types)
+    if name == "masterSecretKmsKeyArn":
+        return """    Type: String
+    Default: ""
+    Description: Optional. The KMS key of the masterSecretArn secret (decrypt through Secrets Manager only)."""
+    if multi and generic:
+        what = """Multi-user types: the ARN of the superuser secret named by the masterarn key
+      of the rotated secret (the function may read it). Generic: optional, as in the SAR app
+      SecretsManagerRotationTemplate; the generic function reads no other secret, so give it
+      only to a deployment that was written for that app. Other types: ignored."""
+    elif multi:
+        what = """The ARN of the superuser secret named by the masterarn key of the rotated
+      secret (the function may read it)."""
+    else:
+        what = """Optional, as in the SAR app SecretsManagerRotationTemplate: a secret the
+      function may read. The generic function reads no secret but the one it rotates, so leave
+      it empty unless a deployment written for that app passes it."""
+    return f"""    Type: String
+    Default: ""
+    Description: >-
+      {what}"""
 
 
 def conditions(types):
@@ -231,22 +255,25 @@ def conditions(types):
             out.append(f"  {name}: !Or [{refs}]" if len(chosen) > 1 else f"  {name}: !Condition Is{chosen[0]['name']}")
         return True
 
-    superuser = any_of("IsMultiUser", "superuser")
+    master_params = any_of("TakesMasterSecret", "master_params")
     rds = any_of("UsesRdsApi", "rds_api")
     if rds:
         # The SDK takes AWS_ENDPOINT_URL_RDS="" as an endpoint: an empty parameter must leave
         # the variable out, not set it empty.
         out.append('  HasRdsEndpoint: !Not [!Equals [!Ref rdsEndpoint, ""]]')
-    if superuser:
+    if master_params:
         master = '!Not [!Equals [!Ref masterSecretArn, ""]]'
         key = '!Not [!Equals [!Ref masterSecretKmsKeyArn, ""]]'
-        out.append(f"  GrantMasterSecret: !And [!Condition IsMultiUser, {master}]" if stack else f"  GrantMasterSecret: {master}")
+        out.append(f"  GrantMasterSecret: !And [!Condition TakesMasterSecret, {master}]" if stack else f"  GrantMasterSecret: {master}")
         if rds:
             out.append(f"  DescribeMasterSecret: !And [!Condition UsesRdsApi, {master}]" if stack else "  DescribeMasterSecret: !Condition GrantMasterSecret")
-        out.append(f"  GrantMasterKmsKey: !And [!Condition IsMultiUser, {key}]" if stack else f"  GrantMasterKmsKey: {key}")
+        out.append(f"  GrantMasterKmsKey: !And [!Condition TakesMasterSecret, {key}]" if stack else f"  GrantMasterKmsKey: {key}")
     out += [
         "  UseAl2: !Equals [!Ref runtime, provided.al2]",
-        '  HasVpc: !Not [!Equals [!Join ["", !Ref vpcSubnetIds], ""]]',
+        # A function in a VPC needs both lists; RULES refuses a stack given only one of them.
+        '  HasSubnets: !Not [!Equals [!Join ["", !Ref vpcSubnetIds], ""]]',
+        '  HasSecurityGroups: !Not [!Equals [!Join ["", !Ref vpcSecurityGroupIds], ""]]',
+        "  HasVpc: !And [!Condition HasSubnets, !Condition HasSecurityGroups]",
         '  HasKmsKey: !Not [!Equals [!Ref kmsKeyArn, ""]]',
         '  HasRole: !Not [!Equals [!Ref roleArn, ""]]',
         '  CreateRole: !Equals [!Ref roleArn, ""]',
@@ -283,7 +310,23 @@ GLOBALS = """Globals:
 """
 
 
+# Lambda in a VPC needs subnets and security groups. Given one list without the other, the stack
+# is refused before anything is created, instead of quietly creating a function outside the VPC.
+# (Rules cannot use Fn::Join; a list with an empty entry, as the "" default is, counts as not given.)
+RULES = """Rules:
+  VpcSubnetsAndSecurityGroupsTogether:
+    Assertions:
+      - Assert: !Or
+          - !And [!Contains [!Ref vpcSubnetIds, ""], !Contains [!Ref vpcSecurityGroupIds, ""]]
+          - !And [!Not [!Contains [!Ref vpcSubnetIds, ""]], !Not [!Contains [!Ref vpcSecurityGroupIds, ""]]]
+        AssertDescription: >-
+          Give both vpcSubnetIds and vpcSecurityGroupIds (a function in a VPC needs both), or
+          neither; no empty entries.
+"""
+
+
 def role(types):
+    master_params = any(t["master_params"] for t in types)
     superuser = any(t["superuser"] for t in types)
     rds = any(t["rds_api"] for t in types)
     text = """  # One execution role for whichever function the stack creates (none when roleArn is given).
@@ -334,8 +377,8 @@ def role(types):
                       kms:ViaService: !Sub secretsmanager.${AWS::Region}.${AWS::URLSuffix}
                 - !Ref AWS::NoValue
 """
-    if superuser:
-        text += """              # Multi-user only: read the superuser secret (the code never describes it).
+    if master_params:
+        text += """              # masterSecretArn, when given: read it (the code never describes it).
               - !If
                 - GrantMasterSecret
                 - Effect: Allow
@@ -371,7 +414,7 @@ def role(types):
 """
         else:
             text += "              - " + lookups.replace("\n  ", "\n") + "\n"
-    if superuser:
+    if master_params:
         text += """              - !If
                 - GrantMasterKmsKey
                 - Effect: Allow
@@ -516,7 +559,7 @@ Metadata:
     for t in types:
         resources += "\n" + permission(t, stack)
     return "\n".join(
-        [GENERATED + head, parameters(types), conditions(types), GLOBALS, resources, outputs(types)]
+        [GENERATED + head, parameters(types), RULES, conditions(types), GLOBALS, resources, outputs(types)]
     )
 
 

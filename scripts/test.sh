@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, starts a private sandbox, then runs
-# formatting and lint checks, every Rust test (unit tests on the fake, integration tests on moto
+# formatting and lint checks, cargo deny (licences, bans), every Rust test (unit tests on the fake, integration tests on moto
 # and the databases), the templates (generated from packaging/rotation-types.toml; cfn-lint,
 # sam validate --lint, checkov, scripts/check_template.py, scripts/render_test.py),
 # `sam build`, and the glibc 2.26 check of every built bootstrap. Stops the sandbox on exit, pass or fail.
@@ -28,6 +28,10 @@ for driver in tokio-postgres mysql_async aws-sdk-rds; do ! links generic "$drive
 ! links postgresql mysql_async || die "postgresql links mysql_async"
 ! links mysql tokio-postgres || die "mysql links tokio-postgres"
 "$VENV/bin/python3" scripts/check_features.py
+done_phase
+phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack but rustls)"
+cargo fetch --locked -q  # every platform's packages: cargo deny reads their manifests offline
+cargo-deny --offline --locked check licenses bans
 done_phase
 phase "cargo test (unit, fake, moto and database integration tests)"
 cargo test --workspace --locked
