@@ -182,6 +182,17 @@ pub enum RotationError {
         message: String,
     },
 
+    /// A Redshift or Redshift Serverless API call failed.
+    #[error("Redshift {operation} failed with {code}: {message}. Check the function's redshift:DescribeClusters / redshift-serverless:ListNamespaces and ListWorkgroups permissions and its route to those APIs")]
+    Redshift {
+        /// The API operation, e.g. `DescribeClusters`.
+        operation: &'static str,
+        /// The service error code.
+        code: ApiErrorCode,
+        /// The service's message.
+        message: String,
+    },
+
     /// The function's configuration (environment variables) is invalid.
     #[error("invalid configuration: {variable} {problem}")]
     Configuration {
@@ -354,6 +365,7 @@ impl RotationError {
             Self::SecretsManager { .. } => "SecretsManagerError",
             Self::Configuration { .. } => "ConfigurationError",
             Self::Rds { .. } => "RdsApiError",
+            Self::Redshift { .. } => "RedshiftApiError",
             Self::AuthenticationFailed { .. } => "AuthenticationFailed",
             Self::DatabaseUnreachable { .. } => "DatabaseUnreachable",
             Self::TlsFailure { .. } | Self::FallbackAuthRefused { .. } => "TlsFailure",

@@ -48,6 +48,6 @@ pub use settings::{
     ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, VARIABLES, VERIFY_RDS_IDENTIFIERS,
 };
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
+pub use store::{sdk_error_parts, SdkStore, SecretMetadata, SecretStore, SecretVersion};
 #[cfg(feature = "test-support")]
 pub use store::{MemoryStore, StoreCall};
-pub use store::{SdkStore, SecretMetadata, SecretStore, SecretVersion};

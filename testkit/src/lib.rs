@@ -34,7 +34,7 @@ pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
 pub use lambda_process::{deployed_environment, rotate_with_binary, Answer, FunctionProcess};
 pub use logs::{escaped_forms, LogCapture};
-pub use moto::Moto;
+pub use moto::{Moto, MOTO_ACCOUNT, REGION};
 #[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;
 pub use types::{assert_engines_packaged, rotation_types, RotationType};

@@ -13,11 +13,12 @@ pub mod engines;
 mod error;
 mod fallback;
 pub mod redshift;
+mod redshift_api;
 mod sql;
 
 use std::sync::Arc;
 
-use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy};
+use rotation_core::database::{ConnectPolicy, RdsLookup, RedshiftLookup, SdkRds, Strategy};
 use rotation_core::{Result, Settings};
 
 pub use connect::PgDriver;
@@ -31,6 +32,7 @@ pub use engine::{
 };
 pub use error::{column, sql_error, PgError};
 pub use redshift::Redshift;
+pub use redshift_api::SdkRedshift;
 pub use sql::{quote_ident, quote_literal};
 
 /// The rotation the `postgresql` function serves under `settings`: single user or alternating
@@ -57,17 +59,25 @@ pub fn postgresql_with(
     })
 }
 
-/// The rotation the `redshift` function serves under `settings` (Redshift has no RDS API).
+/// The rotation the `redshift` function serves under `settings`: single user or alternating
+/// users, with the Redshift APIs for Redshift-managed admin secrets (Redshift has no RDS API).
 /// A password policy Redshift would refuse stops start-up.
 pub fn redshift(settings: &Settings) -> Result<Strategy<PgEngine<Redshift>>> {
-    redshift_with(settings, ConnectPolicy::from_settings(settings)?)
+    let api = Arc::new(SdkRedshift::new());
+    redshift_with(settings, ConnectPolicy::from_settings(settings)?, Some(api))
 }
 
-/// [`redshift()`] with the connect policy given.
+/// [`redshift()`] with the connect policy and Redshift APIs given (tests redirect hosts and
+/// use emulators); `api: None` rotates without them.
 pub fn redshift_with(
     settings: &Settings,
     policy: ConnectPolicy,
+    api: Option<Arc<dyn RedshiftLookup>>,
 ) -> Result<Strategy<PgEngine<Redshift>>> {
     redshift::check_policy(&settings.password)?;
-    Strategy::new(settings.strategy, PgEngine::new(Redshift, policy))
+    let strategy = Strategy::new(settings.strategy, PgEngine::new(Redshift, policy))?;
+    Ok(match api {
+        Some(api) => strategy.with_redshift(api),
+        None => strategy,
+    })
 }

@@ -11,7 +11,8 @@ use super::login::{
     test_pending, with_hint,
 };
 use super::rds::RdsLookup;
-use super::superuser::{masterarn, superuser_secret, RdsOptions};
+use super::redshift_admin::RedshiftLookup;
+use super::superuser::{masterarn, superuser_secret, Lookups};
 use super::{Database, DatabaseSecret, NameLimit, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::{AWSCURRENT, AWSPREVIOUS};
@@ -79,6 +80,7 @@ pub struct AlternatingUsers<D> {
     db: D,
     rds: Option<Arc<dyn RdsLookup>>,
     verify_identifiers: bool,
+    redshift: Option<Arc<dyn RedshiftLookup>>,
 }
 
 impl<D: std::fmt::Debug> std::fmt::Debug for AlternatingUsers<D> {
@@ -87,6 +89,7 @@ impl<D: std::fmt::Debug> std::fmt::Debug for AlternatingUsers<D> {
             .field("db", &self.db)
             .field("rds", &self.rds.is_some())
             .field("verify_identifiers", &self.verify_identifiers)
+            .field("redshift", &self.redshift.is_some())
             .finish()
     }
 }
@@ -98,6 +101,7 @@ impl<D: Database> AlternatingUsers<D> {
             db,
             rds: None,
             verify_identifiers: false,
+            redshift: None,
         }
     }
 
@@ -107,6 +111,13 @@ impl<D: Database> AlternatingUsers<D> {
     pub fn with_rds(mut self, rds: Arc<dyn RdsLookup>, verify_identifiers: bool) -> Self {
         self.rds = Some(rds);
         self.verify_identifiers = verify_identifiers;
+        self
+    }
+
+    /// The same strategy with the Redshift APIs: Redshift-managed admin secrets (a cluster's,
+    /// or a Serverless namespace's) are completed from them.
+    pub fn with_redshift(mut self, redshift: Arc<dyn RedshiftLookup>) -> Self {
+        self.redshift = Some(redshift);
         self
     }
 
@@ -226,9 +237,10 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         connect_expected(db, &current, Which::Current)
             .await
             .map_err(|e| with_hint(e, "the superuser secret was not used"))?;
-        let options = RdsOptions {
+        let options = Lookups {
             rds: self.rds.as_deref(),
             verify_identifiers: self.verify_identifiers,
+            redshift: self.redshift.as_deref(),
         };
         let master = superuser_secret(db, ctx, &current, options).await?;
         let mut session = connect_expected(db, &master, Which::Superuser).await?;

@@ -25,6 +25,7 @@ mod login;
 mod rds;
 #[cfg(feature = "rds")]
 mod rds_sdk;
+mod redshift_admin;
 mod secret;
 mod single_user;
 mod strategy;
@@ -52,6 +53,10 @@ pub use rds::{
 };
 #[cfg(feature = "rds")]
 pub use rds_sdk::SdkRds;
+pub use redshift_admin::{
+    admin_endpoint, cluster_id, redshift_admin, RedshiftAdmin, RedshiftCluster, RedshiftLookup,
+    Workgroup, REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG,
+};
 pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{AlternatingUsers, Database, RdsLookup, SingleUser};
+use super::{AlternatingUsers, Database, RdsLookup, RedshiftLookup, SingleUser};
 use crate::error::{Result, RotationError};
 use crate::secret::SecretValue;
 use crate::settings::{StrategyKind, ROTATION_STRATEGY};
@@ -56,6 +56,15 @@ impl<D: Database> Strategy<D> {
             Self::AlternatingUsers(s) => {
                 Self::AlternatingUsers(s.with_rds(rds, verify_identifiers))
             }
+            single => single,
+        }
+    }
+
+    /// The same strategy with the Redshift APIs (used by alternating users only; see
+    /// [`AlternatingUsers::with_redshift`]).
+    pub fn with_redshift(self, redshift: Arc<dyn RedshiftLookup>) -> Self {
+        match self {
+            Self::AlternatingUsers(s) => Self::AlternatingUsers(s.with_redshift(redshift)),
             single => single,
         }
     }

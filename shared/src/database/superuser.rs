@@ -1,12 +1,17 @@
 //! Resolving the superuser secret of alternating users: the `masterarn` secret, read as
-//! AWSCURRENT, completed from the RDS API when it is an RDS-managed master secret (only
-//! `username` and `password`), checked to be for the child's server (or, through the RDS API,
+//! AWSCURRENT, completed from the RDS API when it is an RDS-managed master secret, or from the
+//! Redshift APIs when it is a Redshift-managed admin secret (both hold only `username` and
+//! `password`), checked to be for the child's server (or, through the RDS API,
 //! a server the child's is a replica or reader of, every host compared whole with the endpoint
 //! addresses RDS returns), and connected to the child's database.
 
 use super::login::{effective_port, same_server, server_of};
 use super::rds::{
-    is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, RdsLookup,
+    is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, RdsLookup, CLUSTER_TAG,
+    INSTANCE_TAG,
+};
+use super::redshift_admin::{
+    admin_endpoint, redshift_admin, RedshiftLookup, REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG,
 };
 use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
@@ -25,13 +30,29 @@ pub(crate) fn masterarn<'a>(secret: &'a DatabaseSecret, which: &str) -> Result<&
     })
 }
 
-/// What superuser-secret resolution may ask the RDS API.
+/// What superuser-secret resolution may ask the AWS APIs.
 #[derive(Clone, Copy)]
-pub(crate) struct RdsOptions<'a> {
+pub(crate) struct Lookups<'a> {
     /// The RDS API, when this function has it.
     pub rds: Option<&'a dyn RdsLookup>,
     /// Check `host` against `dbInstanceIdentifier` / `dbClusterIdentifier` first.
     pub verify_identifiers: bool,
+    /// The Redshift APIs, when this function has them.
+    pub redshift: Option<&'a dyn RedshiftLookup>,
+}
+
+impl Lookups<'_> {
+    /// The tags of managed secrets this function can complete, for messages.
+    fn known_tags(&self) -> String {
+        let mut tags = Vec::new();
+        if self.rds.is_some() {
+            tags.extend([INSTANCE_TAG, CLUSTER_TAG]);
+        }
+        if self.redshift.is_some() {
+            tags.extend([REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG]);
+        }
+        tags.join(" or ")
+    }
 }
 
 /// The superuser secret for `current` (the child's AWSCURRENT), ready to connect.
@@ -39,7 +60,7 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     db: &D,
     ctx: &StepContext<'_, S>,
     current: &DatabaseSecret,
-    options: RdsOptions<'_>,
+    options: Lookups<'_>,
 ) -> Result<DatabaseSecret> {
     let which = Which::Superuser.label();
     let arn = masterarn(current, AWSCURRENT)?;
@@ -62,27 +83,41 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     // What the RDS API said about the superuser's database, when its host came from there.
     let mut known = None;
     if json.optional_str("host", which)?.is_none() {
-        // An RDS-managed master secret holds only username and password: where its database
-        // listens is in its tag and the RDS API.
-        let Some(rds) = options.rds else {
+        // A managed master or admin secret holds only username and password: where its
+        // database listens is in its tag and the service's API.
+        if options.rds.is_none() && options.redshift.is_none() {
             return Err(RotationError::malformed(
                 which,
-                "the host key is missing from the secret JSON (this function has no RDS API lookup for managed master secrets; use a superuser secret with host, port and engine)",
+                "the host key is missing from the secret JSON (this function has no API lookup for managed master secrets; use a superuser secret with host, port and engine)",
             ));
-        };
+        }
         let tags = ctx.store.describe(arn).await?.tags;
-        let managed = managed_by(&tags).ok_or_else(|| {
+        let unknown = || {
             RotationError::malformed(
                 which,
-                "the host key is missing from the secret JSON, and the secret has no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find it with",
+                format!(
+                    "the host key is missing from the secret JSON, and the secret has no {} tag to find it with",
+                    options.known_tags()
+                ),
             )
-        })?;
-        let endpoint = managed_endpoint(rds, &managed).await?;
-        json = json
-            .with_str("host", &endpoint.host)
-            .with_str("port", &endpoint.port.to_string())
-            .with_str("engine", &endpoint.engine);
-        known = Some(endpoint.database);
+        };
+        if let (Some(managed), Some(rds)) = (managed_by(&tags), options.rds) {
+            let endpoint = managed_endpoint(rds, &managed).await?;
+            json = json
+                .with_str("host", &endpoint.host)
+                .with_str("port", &endpoint.port.to_string())
+                .with_str("engine", &endpoint.engine);
+            known = Some(endpoint.database);
+        } else if let (Some(admin), Some(redshift)) = (redshift_admin(&tags), options.redshift) {
+            // Either Redshift tag means engine redshift, as the official function has it.
+            let (host, port) = admin_endpoint(redshift, &admin, &current.host).await?;
+            json = json
+                .with_str("host", &host)
+                .with_str("port", &port.to_string())
+                .with_str("engine", "redshift");
+        } else {
+            return Err(unknown());
+        }
     }
     let mut master = DatabaseSecret::parse(&json.to_secret_value(), which)?;
     master.expect_engine(db.engines(), which)?;

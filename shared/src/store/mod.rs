@@ -11,7 +11,7 @@ use std::future::Future;
 #[cfg(feature = "test-support")]
 pub use memory::{MemoryStore, StoreCall};
 #[cfg(feature = "rds")]
-pub(crate) use sdk::sdk_error_parts;
+pub use sdk::sdk_error_parts;
 pub use sdk::SdkStore;
 
 use crate::error::Result;

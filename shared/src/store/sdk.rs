@@ -41,7 +41,7 @@ impl SdkStore {
 
 /// The service error code and message of an AWS SDK error (the SDK's own description when the
 /// service sent no message), for any AWS service client. Service messages carry no secret.
-pub(crate) fn sdk_error_parts<E>(err: &SdkError<E>) -> (ApiErrorCode, String)
+pub fn sdk_error_parts<E>(err: &SdkError<E>) -> (ApiErrorCode, String)
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

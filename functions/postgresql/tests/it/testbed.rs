@@ -8,7 +8,9 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use postgresql::{hashed_password, Dialect, PasswordForm, PgEngine, Postgres, Redshift};
-use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy, TrustAnchors};
+use rotation_core::database::{
+    ConnectPolicy, RdsLookup, RedshiftLookup, SdkRds, Strategy, TrustAnchors,
+};
 use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue, Settings};
 use rotation_testkit::postgres::{ident, literal, PgAdmin};
 use rotation_testkit::{unique, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME};
@@ -17,7 +19,7 @@ use serde_json::{json, Value};
 pub use rotation_testkit::Trust;
 
 /// How the function under test is configured beyond its dialect and strategy.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// The CA the function trusts.
     pub trust: Trust,
@@ -30,6 +32,8 @@ pub struct Options {
     /// Host names (e.g. RDS endpoints) whose connections go to the sandbox server and whose
     /// certificate is verified as `db.rotation.test`.
     pub sandbox_hosts: Vec<String>,
+    /// Give the Redshift function these Redshift APIs (Redshift-managed admin secrets).
+    pub redshift_api: Option<Arc<dyn RedshiftLookup>>,
 }
 
 /// How a bed builds the function of a dialect: the shipped dialects as their binaries do.
@@ -45,6 +49,7 @@ pub trait BedDialect: Dialect + Sized {
         settings: &Settings,
         policy: ConnectPolicy,
         rds: Option<Arc<dyn RdsLookup>>,
+        redshift_api: Option<Arc<dyn RedshiftLookup>>,
     ) -> Strategy<PgEngine<Self>>;
 }
 
@@ -59,7 +64,12 @@ impl BedDialect for Postgres {
         settings: &Settings,
         policy: ConnectPolicy,
         rds: Option<Arc<dyn RdsLookup>>,
+        redshift_api: Option<Arc<dyn RedshiftLookup>>,
     ) -> Strategy<PgEngine<Self>> {
+        assert!(
+            redshift_api.is_none(),
+            "the postgresql function has no Redshift API"
+        );
         postgresql::postgresql_with(settings, policy, rds).expect("the postgresql function builds")
     }
 }
@@ -70,9 +80,11 @@ impl BedDialect for Redshift {
         settings: &Settings,
         policy: ConnectPolicy,
         rds: Option<Arc<dyn RdsLookup>>,
+        redshift_api: Option<Arc<dyn RedshiftLookup>>,
     ) -> Strategy<PgEngine<Self>> {
         assert!(rds.is_none(), "the redshift function has no RDS API");
-        postgresql::redshift_with(settings, policy).expect("the redshift function builds")
+        postgresql::redshift_with(settings, policy, redshift_api)
+            .expect("the redshift function builds")
     }
 }
 
@@ -169,7 +181,7 @@ impl<D: BedDialect> Bed<D> {
                 .unwrap_or_else(|| rotation_testkit::Moto::from_env().endpoint().to_string());
             Arc::new(SdkRds::new(Some(endpoint))) as Arc<dyn RdsLookup>
         });
-        let function = dialect.build(&settings, policy, rds);
+        let function = dialect.build(&settings, policy, rds, options.redshift_api.clone());
         Self {
             harness: Harness::new(function, defaults).await,
             pg,
