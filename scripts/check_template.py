@@ -11,8 +11,8 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - the stack outputs RotationLambdaARN and the execution role's ARN;
   - masterSecretArn is read by the types that take it only (multi-user, and generic as its SAR
     app SecretsManagerRotationTemplate does), and described (for the RDS tags of a managed
-    master secret) by the types that use the RDS API only, as
-    packaging/rotation-types.toml says; the RDS API likewise;
+    master secret) by the types that use the RDS or Redshift API only, as
+    packaging/rotation-types.toml says; the RDS and Redshift APIs likewise;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService), named
     with AWS::URLSuffix so every partition matches; `architecture` offers only x86_64;
   - every invoke permission carries SourceAccount;
@@ -179,14 +179,21 @@ def main():
     for rotation_type in parameters["rotationType"]["AllowedValues"]:
         takes = TYPES[rotation_type]["master_params"]
         pg_multi = TYPES[rotation_type]["rds_api"]
+        redshift = TYPES[rotation_type]["redshift_api"]
         check(
             f"{rotation_type}: masterSecretArn readable: {takes}",
             granted("secretsmanager:GetSecretValue", master, rotation_type) == takes,
         )
         check(
-            f"{rotation_type}: superuser secret describable: {pg_multi}",
-            granted("secretsmanager:DescribeSecret", master, rotation_type) == pg_multi,
+            f"{rotation_type}: superuser secret describable: {pg_multi or redshift}",
+            granted("secretsmanager:DescribeSecret", master, rotation_type) == (pg_multi or redshift),
         )
+        for action in ["redshift:DescribeClusters", "redshift-serverless:ListNamespaces",
+                       "redshift-serverless:ListWorkgroups"]:
+            check(
+                f"{rotation_type}: {action}: {redshift}",
+                granted(action, None, rotation_type) == redshift,
+            )
         for action in ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]:
             check(
                 f"{rotation_type}: {action}: {pg_multi}",

@@ -165,11 +165,16 @@ def expected_statements(t, params):
         out.append((("kms:Decrypt", "kms:GenerateDataKey"), key))
     if t["master_params"] and master:
         out.append((("secretsmanager:GetSecretValue",), master))
-        if t["superuser"] and t["rds_api"]:
+        if t["superuser"] and (t["rds_api"] or t["redshift_api"]):
             out.append((("secretsmanager:DescribeSecret",), master))
     if t["rds_api"]:
         out.append(
             (("rds:DescribeDBClusterEndpoints", "rds:DescribeDBClusters", "rds:DescribeDBInstances"), "*")
+        )
+    if t["redshift_api"]:
+        out.append(
+            (("redshift-serverless:ListNamespaces", "redshift-serverless:ListWorkgroups",
+              "redshift:DescribeClusters"), "*")
         )
     if t["master_params"] and master_key:
         out.append((("kms:Decrypt",), master_key))

@@ -98,6 +98,13 @@ PARAMETERS = [
     Description: >-
       PostgreSQL multi-user: sessions of the _clone user act as the original role, so objects
       either creates have one owner."""),
+    ("usernameCharacterLimit", "env", """    Type: String
+    Default: ""
+    AllowedPattern: "^([1-9][0-9]*)?$"
+    Description: >-
+      MySQL and MariaDB multi-user: USERNAME_CHARACTER_LIMIT, a stricter limit on the _clone
+      user name than the server's (empty: the server's, MySQL 32 and MariaDB 80 characters).
+      The official function reads it with a default of 16."""),
     ("runtime", "all", """    Type: String
     Default: provided.al2023
     AllowedValues: [provided.al2023, provided.al2, python3.7, python3.8, python3.9, python3.10, python3.11, python3.12, python3.13, python3.14]
@@ -257,6 +264,7 @@ def conditions(types):
 
     master_params = any_of("TakesMasterSecret", "master_params")
     rds = any_of("UsesRdsApi", "rds_api")
+    redshift = any_of("UsesRedshiftApi", "redshift_api")
     if rds:
         # The SDK takes AWS_ENDPOINT_URL_RDS="" as an endpoint: an empty parameter must leave
         # the variable out, not set it empty.
@@ -265,8 +273,10 @@ def conditions(types):
         master = '!Not [!Equals [!Ref masterSecretArn, ""]]'
         key = '!Not [!Equals [!Ref masterSecretKmsKeyArn, ""]]'
         out.append(f"  GrantMasterSecret: !And [!Condition TakesMasterSecret, {master}]" if stack else f"  GrantMasterSecret: {master}")
-        if rds:
-            out.append(f"  DescribeMasterSecret: !And [!Condition UsesRdsApi, {master}]" if stack else "  DescribeMasterSecret: !Condition GrantMasterSecret")
+        if rds or redshift:
+            apis = [c for c, used in (("UsesRdsApi", rds), ("UsesRedshiftApi", redshift)) if used]
+            via = f"!Condition {apis[0]}" if len(apis) == 1 else "!Or [" + ", ".join(f"!Condition {c}" for c in apis) + "]"
+            out.append(f"  DescribeMasterSecret: !And [{via}, {master}]" if stack else "  DescribeMasterSecret: !Condition GrantMasterSecret")
         out.append(f"  GrantMasterKmsKey: !And [!Condition TakesMasterSecret, {key}]" if stack else f"  GrantMasterKmsKey: {key}")
     out += [
         "  UseAl2: !Equals [!Ref runtime, provided.al2]",
@@ -386,8 +396,10 @@ def role(types):
                   Resource: !Ref masterSecretArn
                 - !Ref AWS::NoValue
 """
-    if superuser and rds:
-        text += """              # RDS multi-user types only: read the RDS tags of a managed master secret.
+    redshift = any(t["redshift_api"] for t in types)
+    if superuser and (rds or redshift):
+        text += """              # Multi-user types with an API lookup only: read the tags of a managed master
+              # secret (RDS's, or Redshift's admin secret).
               - !If
                 - DescribeMasterSecret
                 - Effect: Allow
@@ -409,6 +421,25 @@ def role(types):
         if len(types) > 1:
             text += f"""              - !If
                 - UsesRdsApi
+                - {lookups}
+                - !Ref AWS::NoValue
+"""
+        else:
+            text += "              - " + lookups.replace("\n  ", "\n") + "\n"
+    if redshift:
+        lookups = """Effect: Allow
+                  Action:
+                    - redshift:DescribeClusters
+                    - redshift-serverless:ListNamespaces
+                    - redshift-serverless:ListWorkgroups
+                  Resource: "*\""""
+        text += """              # Redshift multi-user only: where a Redshift-managed admin secret's cluster or
+              # Serverless workgroup listens. List calls cannot be resource-scoped, and the
+              # cluster is named by the secret's tag at run time.
+"""
+        if len(types) > 1:
+            text += f"""              - !If
+                - UsesRedshiftApi
                 - {lookups}
                 - !Ref AWS::NoValue
 """

@@ -45,7 +45,8 @@ pub use secret::{JsonSecret, SecretValue};
 pub use settings::{
     Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PLAINTEXT_FALLBACK, AWS_ENDPOINT_URL_RDS,
     AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER, EXTRA_CA_CERTS,
-    ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, VARIABLES, VERIFY_RDS_IDENTIFIERS,
+    ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT, USERNAME_CHARACTER_LIMIT, VARIABLES,
+    VERIFY_RDS_IDENTIFIERS,
 };
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
 pub use store::{sdk_error_parts, SdkStore, SecretMetadata, SecretStore, SecretVersion};

@@ -27,9 +27,11 @@ pub const ALLOW_ENGINE_KEY: &str = "ALLOW_ENGINE_KEY";
 pub const AWS_ENDPOINT_URL_RDS: &str = "AWS_ENDPOINT_URL_RDS";
 /// `VERIFY_RDS_IDENTIFIERS`: see [`Settings::verify_rds_identifiers`].
 pub const VERIFY_RDS_IDENTIFIERS: &str = "VERIFY_RDS_IDENTIFIERS";
+/// `USERNAME_CHARACTER_LIMIT`: see [`Settings::username_character_limit`].
+pub const USERNAME_CHARACTER_LIMIT: &str = "USERNAME_CHARACTER_LIMIT";
 
 /// Every variable read, in the README's order.
-pub const VARIABLES: [&str; 17] = [
+pub const VARIABLES: [&str; 18] = [
     SECRETS_MANAGER_ENDPOINT,
     "EXCLUDE_CHARACTERS",
     "PASSWORD_LENGTH",
@@ -47,6 +49,7 @@ pub const VARIABLES: [&str; 17] = [
     ALLOW_ENGINE_KEY,
     AWS_ENDPOINT_URL_RDS,
     VERIFY_RDS_IDENTIFIERS,
+    USERNAME_CHARACTER_LIMIT,
 ];
 
 /// The log filter when neither `RUST_LOG` nor `AWS_LAMBDA_LOG_LEVEL` is set.
@@ -115,6 +118,10 @@ pub struct Settings {
     /// `VERIFY_RDS_IDENTIFIERS` (alternating users, default true): check `host` against the
     /// secret's `dbInstanceIdentifier` / `dbClusterIdentifier` with the RDS API.
     pub verify_rds_identifiers: bool,
+    /// `USERNAME_CHARACTER_LIMIT` (MySQL and MariaDB alternating users), when set: a stricter
+    /// limit on user names than the server's, as the official MySQL multi-user function reads
+    /// it. The server's own limit still applies when this is larger.
+    pub username_character_limit: Option<usize>,
 }
 
 impl Settings {
@@ -144,8 +151,24 @@ impl Settings {
             allow_engine_key: flag(ALLOW_ENGINE_KEY, false)?,
             rds_endpoint: get(AWS_ENDPOINT_URL_RDS).map(|e| e.trim().to_string()),
             verify_rds_identifiers: flag(VERIFY_RDS_IDENTIFIERS, true)?,
+            username_character_limit: get(USERNAME_CHARACTER_LIMIT)
+                .map(|v| positive_number(USERNAME_CHARACTER_LIMIT, &v))
+                .transpose()?,
         })
     }
+}
+
+/// A whole number above zero, or a configuration error naming `variable`.
+fn positive_number(variable: &str, value: &str) -> Result<usize> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| RotationError::Configuration {
+            variable: variable.to_string(),
+            problem: format!("is '{}'; use a whole number above 0", value.trim()),
+        })
 }
 
 #[cfg(test)]
@@ -160,6 +183,28 @@ mod tests {
         Settings::from_lookup(PasswordDefaults::POSTGRES, move |k| {
             vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })
+    }
+
+    #[test]
+    fn the_username_character_limit_is_a_positive_number_or_unset() {
+        assert_eq!(settings(&[]).unwrap().username_character_limit, None);
+        assert_eq!(
+            settings(&[(USERNAME_CHARACTER_LIMIT, " ")])
+                .unwrap()
+                .username_character_limit,
+            None
+        );
+        assert_eq!(
+            settings(&[(USERNAME_CHARACTER_LIMIT, "16")])
+                .unwrap()
+                .username_character_limit,
+            Some(16)
+        );
+        for bad in ["0", "-3", "sixteen", "1.5"] {
+            let err = settings(&[(USERNAME_CHARACTER_LIMIT, bad)]).unwrap_err();
+            assert_eq!(err.error_type(), "ConfigurationError", "{bad}");
+            assert!(err.to_string().contains(USERNAME_CHARACTER_LIMIT), "{err}");
+        }
     }
 
     #[test]

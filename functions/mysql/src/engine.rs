@@ -17,7 +17,7 @@ use crate::statements::{
 };
 use crate::sync::{pair_differences, sync_pair};
 use rotation_core::database::{
-    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Which,
+    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, NameLimit, Which,
 };
 use rotation_core::{Result, RotationError};
 
@@ -51,12 +51,26 @@ const MISSING_CURRENT_PASSWORD: u16 = 3892;
 pub struct MyEngine {
     flavor: Flavor,
     policy: ConnectPolicy,
+    /// `USERNAME_CHARACTER_LIMIT`, when set.
+    name_limit: Option<usize>,
 }
 
 impl MyEngine {
     /// The engine for `flavor`, logging in under `policy`.
     pub fn new(flavor: Flavor, policy: ConnectPolicy) -> Self {
-        Self { flavor, policy }
+        Self {
+            flavor,
+            policy,
+            name_limit: None,
+        }
+    }
+
+    /// The same engine with user names limited to `limit` characters when that is stricter
+    /// than the server's limit (`USERNAME_CHARACTER_LIMIT`, as the official MySQL multi-user
+    /// function reads it; it defaults to 16 there, the server's limit here).
+    pub fn with_name_limit(mut self, limit: Option<usize>) -> Self {
+        self.name_limit = limit;
+        self
     }
 
     /// Reads what the server is (and, on MariaDB, whether a password-validation policy makes it
@@ -138,6 +152,14 @@ impl Database for MyEngine {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::ALL
+    }
+
+    fn username_limit(&self) -> NameLimit {
+        let server = self.flavor.identity.username_limit;
+        match (server, self.name_limit) {
+            (NameLimit::Chars(max), Some(limit)) => NameLimit::Chars(max.min(limit)),
+            (server, _) => server,
+        }
     }
 
     fn retries_refused_logins(&self) -> bool {

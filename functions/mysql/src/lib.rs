@@ -59,7 +59,8 @@ pub fn build_with(
     policy: ConnectPolicy,
     rds: Option<Arc<dyn RdsLookup>>,
 ) -> Result<Strategy<MyEngine>> {
-    let strategy = Strategy::new(settings.strategy, MyEngine::new(flavor, policy))?;
+    let engine = MyEngine::new(flavor, policy).with_name_limit(settings.username_character_limit);
+    let strategy = Strategy::new(settings.strategy, engine)?;
     Ok(match rds {
         Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
         None => strategy,

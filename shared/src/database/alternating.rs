@@ -36,7 +36,7 @@ pub fn alternate_username(user: &str, limit: NameLimit) -> Result<String> {
         return Err(RotationError::malformed(
             AWSCURRENT,
             format!(
-                "unable to clone user {user}: with {CLONE_SUFFIX} appended the name would be {len} {unit}, over the server's limit of {max} {unit}"
+                "unable to clone user {user}: with {CLONE_SUFFIX} appended the name would be {len} {unit}, over the limit of {max} {unit} (the server's, or USERNAME_CHARACTER_LIMIT where the function reads it)"
             ),
         ));
     }
@@ -329,7 +329,7 @@ mod tests {
         let err = alternate_username(&"Ü".repeat(27), c32).unwrap_err();
         assert!(
             err.to_string()
-                .contains("33 characters, over the server's limit of 32 characters"),
+                .contains("33 characters, over the limit of 32 characters"),
             "{err}"
         );
     }

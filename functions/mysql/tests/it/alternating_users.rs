@@ -2,8 +2,8 @@
 //! every host of the original, with its plugin, TLS requirement, limits, grants (exactly as
 //! printed), roles and default role, kept in step on every rotation.
 
-use crate::testbed::Bed;
-use mysql::{account, quote_ident};
+use crate::testbed::{Bed, Options};
+use mysql::{account, quote_ident, MARIADB};
 use rotation_core::Step;
 use rotation_testkit::unique;
 use serde_json::json;
@@ -146,10 +146,46 @@ async fn a_name_over_the_limit_is_refused_and_changes_nothing() {
     let (step, error) = run.failure().expect("refused");
     assert_eq!(step, Step::Create);
     assert!(
-        error.contains("81 characters, over the server's limit of 80 characters"),
+        error.contains("81 characters, over the limit of 80 characters"),
         "{error}"
     );
     assert!(bed.db.hosts(&format!("{user}_clone")).await.is_empty());
+}
+
+#[tokio::test]
+async fn username_character_limit_narrows_the_server_limit_as_the_official_function_reads_it() {
+    let options = Options {
+        username_character_limit: Some(16),
+        ..Options::default()
+    };
+    let bed = Bed::with_options(MARIADB, "alternating", options).await;
+    let master_arn = bed
+        .superuser_secret(&format!("master_{}", unique()), "master-Pa55", json!({}))
+        .await;
+    // 10 characters: with _clone, 16, at the limit.
+    let fits = format!("k{}", &unique()[1..]);
+    // 11 characters: with _clone, 17 (the server would take 80).
+    let over = format!("k{}", unique());
+    for user in [&fits, &over] {
+        bed.create_user(user, "%", "limit-Pa55word", "").await;
+    }
+    let arn = bed
+        .secret(&bed.secret_json(&fits, "limit-Pa55word", json!({"masterarn": master_arn})))
+        .await;
+    let run = bed.rotate(&arn).await;
+    assert!(run.succeeded(), "{:?}", run.failure());
+    let arn = bed
+        .secret(&bed.secret_json(&over, "limit-Pa55word", json!({"masterarn": master_arn})))
+        .await;
+    let run = bed.rotate(&arn).await;
+    let (step, error) = run.failure().expect("refused");
+    assert_eq!(step, Step::Create);
+    assert!(
+        error.contains("17 characters, over the limit of 16 characters")
+            && error.contains("USERNAME_CHARACTER_LIMIT"),
+        "{error}"
+    );
+    assert!(bed.db.hosts(&format!("{over}_clone")).await.is_empty());
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ async fn alternating_users_alternate_and_names_are_limited_to_32_characters() {
     let (step, error) = run.failure().expect("refused");
     assert_eq!(step, Step::Create);
     assert!(
-        error.contains("33 characters, over the server's limit of 32 characters"),
+        error.contains("33 characters, over the limit of 32 characters"),
         "{error}"
     );
 }

@@ -30,6 +30,8 @@ pub struct Options {
     /// Use the sandbox's second MariaDB, which runs the password-validation plugin
     /// `simple_password_check` in strict mode (hashed passwords refused).
     pub policy_server: bool,
+    /// `USERNAME_CHARACTER_LIMIT`, when set.
+    pub username_character_limit: Option<usize>,
 }
 
 /// A MySQL-wire function on the sandbox MariaDB.
@@ -75,6 +77,11 @@ impl Bed {
         let verify = options.rds.map(|v| v.to_string());
         let mut vars = vec![("ROTATION_STRATEGY", strategy.to_string())];
         vars.extend(verify.map(|v| ("VERIFY_RDS_IDENTIFIERS", v)));
+        vars.extend(
+            options
+                .username_character_limit
+                .map(|n| ("USERNAME_CHARACTER_LIMIT", n.to_string())),
+        );
         let settings = rotation_testkit::settings(flavor.identity.password_defaults, &vars);
         let rds = options.rds.map(|_| {
             let endpoint = rotation_testkit::Moto::from_env().endpoint().to_string();
