@@ -24,7 +24,10 @@ phase "each function crate links only its own database driver, and all share one
 deps() { cargo tree --locked -p "$1" -e normal --prefix none | cut -d' ' -f1 | sort -u; }
 links() { deps "$1" | grep -qx "$2"; }
 links postgresql tokio-postgres && links mysql mysql_async || die "cargo tree no longer shows the drivers"
-for driver in tokio-postgres mysql_async aws-sdk-rds; do ! links generic "$driver" || die "generic links $driver"; done
+for driver in tokio-postgres mysql_async aws-sdk-rds aws-sdk-redshift aws-sdk-redshiftserverless; do
+  ! links generic "$driver" || die "generic links $driver"
+done
+for sdk in aws-sdk-redshift aws-sdk-redshiftserverless; do ! links mysql "$sdk" || die "mysql links $sdk"; done
 ! links postgresql mysql_async || die "postgresql links mysql_async"
 ! links mysql tokio-postgres || die "mysql links tokio-postgres"
 "$VENV/bin/python3" scripts/check_features.py
