@@ -12,7 +12,7 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - masterSecretArn is read by the types that take it only (multi-user, and generic as its SAR
     app SecretsManagerRotationTemplate does), and described (for the RDS tags of a managed
     master secret) by the types that use the RDS or Redshift API only, as
-    packaging/rotation-types.toml says; the RDS and Redshift APIs likewise;
+    packaging/rotation-types.toml says; the RDS, Redshift and ElastiCache APIs likewise;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService), named
     with AWS::URLSuffix so every partition matches; `architecture` offers only x86_64;
   - every invoke permission carries SourceAccount;
@@ -188,6 +188,12 @@ def main():
             f"{rotation_type}: superuser secret describable: {pg_multi or redshift}",
             granted("secretsmanager:DescribeSecret", master, rotation_type) == (pg_multi or redshift),
         )
+        cache = TYPES[rotation_type]["elasticache"]
+        for action in ["elasticache:DescribeUsers", "elasticache:ModifyUser"]:
+            check(
+                f"{rotation_type}: {action}: {cache}",
+                granted(action, None, rotation_type) == cache,
+            )
         for action in ["redshift:DescribeClusters", "redshift-serverless:ListNamespaces",
                        "redshift-serverless:ListWorkgroups"]:
             check(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job: bring up the sandbox, create demo secrets in the Secrets Manager
 # emulator (a JSON secret, PostgreSQL and Redshift-style secrets for users of the sandbox
-# PostgreSQL, MariaDB secrets for users of the sandbox MariaDB), start each rotation as RotateSecret does, rotate it by invoking the function with
+# PostgreSQL, MariaDB secrets for users of the sandbox MariaDB, an ElastiCache user on moto
+# mirrored into the sandbox Redis), start each rotation as RotateSecret does, rotate it by invoking the function with
 # `cargo lambda invoke` and the sample events in events/, and print the version/label table
 # before and after (and, for databases, which credentials log in). Cleans up on exit.
 set -euo pipefail
@@ -22,7 +23,7 @@ trap cleanup EXIT
 source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
-cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql --bin sandbox-secrets -p generic -p postgresql -p mysql
+cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql --bin sandbox-secrets -p generic -p postgresql -p mysql -p elasticache
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
@@ -33,7 +34,7 @@ start_watch() {
   PORT=$(free_port)
   set -m
   cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-    --env-var "SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1,AWS_EC2_METADATA_DISABLED=true,EXTRA_CA_CERTS=$CA_BUNDLE,ROTATION_STRATEGY=$1" \
+    --env-var "SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1,AWS_EC2_METADATA_DISABLED=true,EXTRA_CA_CERTS=$CA_BUNDLE,AWS_ENDPOINT_URL_ELASTICACHE=$MOTO_ENDPOINT,ROTATION_STRATEGY=$1" \
     >>"$ROTATION_SANDBOX_DIR/watch.log" 2>&1 &
   WATCH_PID=$!
   set +m
@@ -81,7 +82,29 @@ pg_secret() { echo "{\"engine\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_
 
 # Both sandbox servers' CAs, one PEM, given as EXTRA_CA_CERTS.
 CA_BUNDLE="$ROTATION_SANDBOX_DIR/demo-ca.pem"
-cat "$SANDBOX_PG_CA" "$SANDBOX_MARIADB_CA" >"$CA_BUNDLE"
+cat "$SANDBOX_PG_CA" "$SANDBOX_MARIADB_CA" "$SANDBOX_REDIS_CA" >"$CA_BUNDLE"
+
+# An ElastiCache user on moto (moto mirrors it into the sandbox Redis), and AUTH with redis-cli.
+USER_ARN=$("$VENV/bin/python3" - <<PY
+import boto3
+ec = boto3.client("elasticache", endpoint_url="$MOTO_ENDPOINT", region_name="us-east-1")
+print(ec.create_user(UserId="demo-cache-user", UserName="demo_cache", Engine="redis",
+                     Passwords=["Demo-Cache-Pa55word-1"], AccessString="on ~* +@all")["ARN"])
+PY
+)
+# AUTH against the sandbox Redis with the demo secret's credentials at a stage (printed: the
+# stage, the user and Redis's answer; never the password).
+cache_auth() {
+  "$VENV/bin/python3" - "$1" <<PY
+import boto3, json, os, subprocess, sys
+sm = boto3.client("secretsmanager", endpoint_url="$MOTO_ENDPOINT", region_name="us-east-1")
+v = json.loads(sm.get_secret_value(SecretId="demo/elasticache-user", VersionStage=sys.argv[1])["SecretString"])
+out = subprocess.run(["redis-cli", "--tls", "--cacert", "$SANDBOX_REDIS_CA", "--sni", "db.rotation.test",
+                      "-h", "127.0.0.1", "-p", "$SANDBOX_REDIS_TLS_PORT", "--user", v["username"],
+                      "--pass", v["password"], "--no-auth-warning", "PING"], capture_output=True, text=True)
+print(f"  {sys.argv[1]:<11} AUTH {v['username']}: {(out.stdout + out.stderr).strip().splitlines()[0]}")
+PY
+}
 
 log "starting cargo lambda watch (single-user strategy)"
 start_watch single
@@ -92,6 +115,9 @@ rotate mariadb events/mariadb-single-user "$(maria_secret demo_maria_single Demo
 # No MySQL server is available here: the mysql function rotates an engine "mysql" secret on
 # the sandbox MariaDB (its SQL follows the server it meets).
 rotate mysql events/mysql-single-user "$(ENGINE=mysql maria_secret demo_mysql_single Demo-MySingle-1 '')" db
+rotate elasticache events/elasticache "{\"user_arn\":\"$USER_ARN\",\"username\":\"demo_cache\",\"password\":\"Demo-Cache-Pa55word-1\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_REDIS_TLS_PORT,\"tlsServerName\":\"db.rotation.test\"}"
+echo "Both passwords work until the next rotation (ElastiCache keeps two per user):"
+cache_auth AWSCURRENT; cache_auth AWSPREVIOUS
 
 log "restarting cargo lambda watch (alternating-users strategy)"
 start_watch alternating

@@ -19,7 +19,7 @@ PY_TOOLS=(
 # --skip-download: without it, checkov fetches guidelines from its vendor's API.
 CHECKOV_PIN="checkov==3.3.30"
 CHECKOV_VENV="$TOOLS_DIR/checkov-venv"
-APT_PACKAGES=(postgresql mariadb-server binutils openssl python3-venv curl)
+APT_PACKAGES=(postgresql mariadb-server redis-server binutils openssl python3-venv curl)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -14,7 +14,9 @@ minimal parameters and with every optional ARN and the VPC given:
     secrets that name this function (AllowRotationLambdaArn) plus GetRandomPassword; KMS only
     for the given keys; masterSecretArn only for the types that take it (multi-user, and the
     generic template as its SAR app does) and only when given; rds:Describe* only for types
-    that use the RDS API; the VPC config and policy only with subnets and security groups;
+    that use the RDS API, the Redshift lookups only for Redshift multi-user, and
+    elasticache:DescribeUsers/ModifyUser only for ElastiCache, on the users given (by default
+    every user of the account); the VPC config and policy only with subnets and security groups;
   - the template's Rules accept those parameters, and refuse one VPC list without the other.
 
 Run with the tools venv's Python: the last line counts passes and failures.
@@ -176,6 +178,12 @@ def expected_statements(t, params):
             (("redshift-serverless:ListNamespaces", "redshift-serverless:ListWorkgroups",
               "redshift:DescribeClusters"), "*")
         )
+    if t["elasticache"]:
+        users = params.get("elastiCacheUserArns")
+        out.append(
+            (("elasticache:DescribeUsers", "elasticache:ModifyUser"),
+             resource_key(users.split(",") if users else {"Fn::Sub": "arn:${AWS::Partition}:elasticache:*:${AWS::AccountId}:user:*"}))
+        )
     if t["master_params"] and master_key:
         out.append((("kms:Decrypt",), master_key))
     return sorted(out)
@@ -194,8 +202,10 @@ def expected_environment(t, params):
            "REQUIRE_EACH_INCLUDED_TYPE", "RUST_LOG"}
     if t["strategy"]:
         env.add("ROTATION_STRATEGY")
-    if t["binary"] != "generic":
-        env |= {"EXTRA_CA_CERTS", "ALLOW_PLAINTEXT_FALLBACK"}
+    if t["tls"]:
+        env.add("EXTRA_CA_CERTS")
+    if t["engines"]:
+        env.add("ALLOW_PLAINTEXT_FALLBACK")
     if t["rds_api"]:
         env.add("VERIFY_RDS_IDENTIFIERS")
         if params.get("rdsEndpoint"):
@@ -281,6 +291,7 @@ def main():
         vpcSubnetIds="subnet-1,subnet-2",
         vpcSecurityGroupIds="sg-1",
         rdsEndpoint="https://vpce-1.rds.us-east-1.vpce.amazonaws.com",
+        elastiCacheUserArns="arn:aws:elasticache:us-east-1:111122223333:user:u-1,arn:aws:elasticache:us-east-1:111122223333:user:u-2",
     )
     renders = 0
     for t in TYPES:
@@ -289,7 +300,8 @@ def main():
             stack_params = dict(params, rotationType=t["name"])
             own = {k: v for k, v in params.items()
                    if (k not in ("masterSecretArn", "masterSecretKmsKeyArn") or t["master_params"])
-                   and (k != "rdsEndpoint" or t["rds_api"])}
+                   and (k != "rdsEndpoint" or t["rds_api"])
+                   and (k != "elastiCacheUserArns" or t["elasticache"])}
             verify(f"template.yaml {t['name']} {name}", t, ROOT / "template.yaml", stack_params)
             verify(f"{per_type.name} {name}", t, per_type, own)
             renders += 2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The local sandbox: a moto server (Secrets Manager emulator) and throwaway PostgreSQL and
 # MariaDB servers with real password authentication and TLS, each on a free loopback port; a
-# second MariaDB runs the password-validation plugin simple_password_check.
+# second MariaDB runs the password-validation plugin simple_password_check; a Redis server
+# (TLS port for clients, password-protected plain port for moto) stands in for an ElastiCache
+# endpoint: moto's ElastiCache users are mirrored into its ACL users.
 #
 #   scripts/sandbox.sh start   start everything (runs setup.sh first), print the env file path
 #   scripts/sandbox.sh env     print `export` lines for the running sandbox
@@ -16,8 +18,10 @@ ENV_FILE="$SANDBOX_STATE/env"
 
 start_moto() {
   local port; port=$(free_port)
-  # moto, with PutSecretValue's token rule as the service has it (see the script).
-  nohup "$VENV/bin/python" "$REPO_ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$SANDBOX_STATE/moto.log" 2>&1 &
+  # moto, with PutSecretValue's token rule as the service has it, and ElastiCache's ModifyUser
+  # (mirrored into the sandbox Redis); see the script.
+  SANDBOX_REDIS_ADMIN_PORT="$REDIS_ADMIN_PORT" SANDBOX_REDIS_ADMIN_PASSWORD="$REDIS_ADMIN_PASSWORD" \
+    nohup "$VENV/bin/python" "$REPO_ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$SANDBOX_STATE/moto.log" 2>&1 &
   echo $! >"$SANDBOX_STATE/moto.pid"
   wait_port "$port" 30 || die "moto server did not start; see $SANDBOX_STATE/moto.log"
   echo "export MOTO_ENDPOINT=http://127.0.0.1:$port" >>"$ENV_FILE"
@@ -36,6 +40,54 @@ make_certs() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=rotation sandbox other CA" \
     -keyout "$d/other-ca.key" -out "$d/other-ca.crt" 2>/dev/null
   chmod 644 "$d"/*.crt; chmod 600 "$d"/*.key
+}
+
+# Redis: clients on a TLS port (the sandbox certificate), moto's mirroring on a plain port whose
+# default user needs a password; no persistence.
+start_redis() {
+  local dir tls_port
+  dir=$(mktemp -d /tmp/rotation-redis.XXXXXX)
+  echo "$dir" >"$SANDBOX_STATE/redis.dir"
+  mkdir -p "$dir/tls"
+  make_certs "$dir/tls"
+  REDIS_ADMIN_PORT=$(free_port); tls_port=$(free_port); REDIS_ADMIN_PASSWORD=$(random_password)
+  cat >"$dir/redis.conf" <<CONF
+bind 127.0.0.1
+protected-mode yes
+port $REDIS_ADMIN_PORT
+tls-port $tls_port
+tls-cert-file $dir/tls/server.crt
+tls-key-file $dir/tls/server.key
+tls-ca-cert-file $dir/tls/ca.crt
+tls-auth-clients no
+requirepass $REDIS_ADMIN_PASSWORD
+save ""
+appendonly no
+dir $dir
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+daemonize yes
+CONF
+  chmod 600 "$dir/redis.conf"
+  redis-server "$dir/redis.conf" || die "redis-server did not start; see $dir/redis.log"
+  wait_port "$tls_port" 30 || die "redis did not listen; see $dir/redis.log"
+  cat >>"$ENV_FILE" <<ENV
+export SANDBOX_REDIS_HOST=127.0.0.1
+export SANDBOX_REDIS_TLS_PORT=$tls_port
+export SANDBOX_REDIS_ADMIN_PORT=$REDIS_ADMIN_PORT
+export SANDBOX_REDIS_ADMIN_PASSWORD=$REDIS_ADMIN_PASSWORD
+export SANDBOX_REDIS_CA=$dir/tls/ca.crt
+ENV
+}
+
+stop_redis() {
+  [ -f "$SANDBOX_STATE/redis.dir" ] || return 0
+  local dir pid=""; dir=$(cat "$SANDBOX_STATE/redis.dir")
+  [ -f "$dir/redis.pid" ] && pid=$(cat "$dir/redis.pid")
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || break; sleep 0.1; done
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  rm -rf "$dir"
 }
 
 start_postgres() {
@@ -165,6 +217,7 @@ stop() {
   fi
   stop_mariadb MARIADB
   stop_mariadb MARIADB_POLICY
+  stop_redis
   rm -rf "$SANDBOX_STATE"
 }
 
@@ -176,7 +229,8 @@ case "${1:-}" in
     : >"$ENV_FILE"
     echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true" >>"$ENV_FILE"
     trap 'stop; exit 1' ERR
-    log "starting moto, PostgreSQL and two MariaDB servers on loopback"
+    log "starting Redis, moto, PostgreSQL and two MariaDB servers on loopback"
+    start_redis
     start_moto
     start_postgres
     start_mariadb MARIADB

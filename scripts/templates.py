@@ -57,11 +57,11 @@ PARAMETERS = [
     ("excludeCharacters", "all", None),
     ("masterSecretArn", "master", None),
     ("masterSecretKmsKeyArn", "master", None),
-    ("extraCaCertificates", "database", """    Type: String
+    ("extraCaCertificates", "tls", """    Type: String
     Default: ""
     Description: >-
-      Database functions: extra trusted CA certificates added to the OS and Mozilla roots, e.g.
-      your RDS region's CA. PEM text, or the path of a PEM file, e.g. in a Lambda layer
+      Database and ElastiCache functions: extra trusted CA certificates added to the OS and
+      Mozilla roots, e.g. your RDS region's CA. PEM text, or the path of a PEM file, e.g. in a Lambda layer
       (/opt/certs/ca.pem): Lambda limits all environment variables together to 4 KB."""),
     ("allowPlaintextFallback", "database", """    Type: String
     Default: "false"
@@ -105,6 +105,29 @@ PARAMETERS = [
       MySQL and MariaDB multi-user: USERNAME_CHARACTER_LIMIT, a stricter limit on the _clone
       user name than the server's (empty: the server's, MySQL 32 and MariaDB 80 characters).
       The official function reads it with a default of 16."""),
+    ("maxWaitingTimeForActiveInSeconds", "env", """    Type: String
+    Default: ""
+    AllowedPattern: "^([1-9][0-9]*)?$"
+    Description: >-
+      ElastiCache: MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS, how long a step waits for the user to
+      be active (empty: 15, inside the default 30 s timeout; at most 840). A step that waits in
+      vain fails with ServiceNotReady and Secrets Manager retries it."""),
+    ("waitingRetryIntervalInSeconds", "env", """    Type: String
+    Default: ""
+    AllowedPattern: "^([1-9][0-9]*)?$"
+    Description: >-
+      ElastiCache: WAITING_RETRY_INTERVAL_IN_SECONDS, seconds between two DescribeUsers calls
+      while waiting (empty: 2)."""),
+    ("userName", "env", """    Type: String
+    Default: ""
+    Description: >-
+      ElastiCache: USER_NAME, when set the only user name this function rotates (as the official
+      function checks it); a secret for another user is refused."""),
+    ("elastiCacheUserArns", "elasticache", """    Type: CommaDelimitedList
+    Default: ""
+    Description: >-
+      ElastiCache: the ARNs of the users this function may describe and modify. Empty: every
+      ElastiCache user of this account (arn:PARTITION:elasticache:*:ACCOUNT:user:*)."""),
     ("runtime", "all", """    Type: String
     Default: provided.al2023
     AllowedValues: [provided.al2023, provided.al2, python3.7, python3.8, python3.9, python3.10, python3.11, python3.12, python3.13, python3.14]
@@ -170,7 +193,7 @@ PARAMETERS = [
 
 
 def is_database(t):
-    return t["binary"] != "generic"
+    return bool(t["engines"])
 
 
 def applies(scope, name, types):
@@ -181,6 +204,8 @@ def applies(scope, name, types):
         return len(types) > 1
     if scope == "database":
         return any(is_database(t) for t in types)
+    if scope in ("tls", "elasticache"):
+        return any(t[scope] for t in types)
     if scope == "master":
         return any(t["master_params"] for t in types)
     if scope == "rds_api":
@@ -208,8 +233,8 @@ def parameters(types):
                 text = """    Type: String
     Default: ""
     Description: >-
-      A string of the characters that you don't want in the password. Empty: the engine's
-      default (/@"'\\ generic, MySQL and MariaDB; :/@"'\\ PostgreSQL and Redshift)."""
+      A string of the characters that you don't want in the password. Empty: the type's
+      default (/@"'\\ generic, MySQL, MariaDB and ElastiCache; :/@"'\\ PostgreSQL and Redshift)."""
             else:
                 text = f"""    Type: String
     Default: {yaml_string(types[0]["exclude"])}
@@ -265,6 +290,8 @@ def conditions(types):
     master_params = any_of("TakesMasterSecret", "master_params")
     rds = any_of("UsesRdsApi", "rds_api")
     redshift = any_of("UsesRedshiftApi", "redshift_api")
+    if any_of("UsesElastiCacheApi", "elasticache"):
+        out.append('  HasUserArns: !Not [!Equals [!Join ["", !Ref elastiCacheUserArns], ""]]')
     if rds:
         # The SDK takes AWS_ENDPOINT_URL_RDS="" as an endpoint: an empty parameter must leave
         # the variable out, not set it empty.
@@ -445,6 +472,24 @@ def role(types):
 """
         else:
             text += "              - " + lookups.replace("\n  ", "\n") + "\n"
+    if any(t["elasticache"] for t in types):
+        users = """Effect: Allow
+                  Action: [elasticache:DescribeUsers, elasticache:ModifyUser]
+                  Resource: !If
+                    - HasUserArns
+                    - !Ref elastiCacheUserArns
+                    - !Sub arn:${AWS::Partition}:elasticache:*:${AWS::AccountId}:user:*"""
+        text += """              # ElastiCache only: read and set the passwords of the users named (by default
+              # every user of this account; the user's region comes from its ARN).
+"""
+        if len(types) > 1:
+            text += f"""              - !If
+                - UsesElastiCacheApi
+                - {users}
+                - !Ref AWS::NoValue
+"""
+        else:
+            text += "              - " + users.replace("\n  ", "\n") + "\n"
     if master_params:
         text += """              - !If
                 - GrantMasterKmsKey
@@ -484,8 +529,9 @@ def function(t, stack, code_prefix):
     env = {}
     if t["strategy"]:
         env["ROTATION_STRATEGY"] = t["strategy"]
-    if is_database(t):
+    if t["tls"]:
         env["EXTRA_CA_CERTS"] = "!Ref extraCaCertificates"
+    if is_database(t):
         env["ALLOW_PLAINTEXT_FALLBACK"] = "!Ref allowPlaintextFallback"
     for var, param in t["env"].items():
         env[var] = f"!Ref {param}"

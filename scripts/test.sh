@@ -30,6 +30,11 @@ done
 for sdk in aws-sdk-redshift aws-sdk-redshiftserverless; do ! links mysql "$sdk" || die "mysql links $sdk"; done
 ! links postgresql mysql_async || die "postgresql links mysql_async"
 ! links mysql tokio-postgres || die "mysql links tokio-postgres"
+for dep in tokio-postgres mysql_async aws-sdk-rds aws-sdk-redshift; do
+  ! links elasticache "$dep" || die "elasticache links $dep"
+done
+links elasticache aws-sdk-elasticache || die "cargo tree no longer shows the ElastiCache SDK"
+! links generic aws-sdk-elasticache || die "generic links aws-sdk-elasticache"
 "$VENV/bin/python3" scripts/check_features.py
 done_phase
 phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack but rustls)"

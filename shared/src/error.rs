@@ -193,6 +193,22 @@ pub enum RotationError {
         message: String,
     },
 
+    /// An ElastiCache API call failed.
+    #[error("ElastiCache {operation} failed with {code}: {message}. Check the function's elasticache:DescribeUsers / elasticache:ModifyUser permissions on the user and its route to the ElastiCache API")]
+    ElastiCache {
+        /// The API operation, e.g. `ModifyUser`.
+        operation: &'static str,
+        /// The service error code.
+        code: ApiErrorCode,
+        /// The service's message.
+        message: String,
+    },
+
+    /// A service resource is not in a state that allows the step yet (e.g. an ElastiCache user
+    /// still `modifying`); nothing was changed, and a retry continues.
+    #[error("not ready: {0}")]
+    ServiceNotReady(String),
+
     /// The function's configuration (environment variables) is invalid.
     #[error("invalid configuration: {variable} {problem}")]
     Configuration {
@@ -366,6 +382,8 @@ impl RotationError {
             Self::Configuration { .. } => "ConfigurationError",
             Self::Rds { .. } => "RdsApiError",
             Self::Redshift { .. } => "RedshiftApiError",
+            Self::ElastiCache { .. } => "ElastiCacheApiError",
+            Self::ServiceNotReady(_) => "ServiceNotReady",
             Self::AuthenticationFailed { .. } => "AuthenticationFailed",
             Self::DatabaseUnreachable { .. } => "DatabaseUnreachable",
             Self::TlsFailure { .. } | Self::FallbackAuthRefused { .. } => "TlsFailure",

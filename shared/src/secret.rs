@@ -130,6 +130,36 @@ impl JsonSecret {
         }
     }
 
+    /// An optional TCP port key: absent or null is None; a JSON number or a numeric string
+    /// between 1 and 65535 is the port; anything else is an error naming the key.
+    pub fn optional_port(&self, key: &str, which: &str) -> Result<Option<u16>> {
+        let bad_port = || {
+            RotationError::malformed(
+                which,
+                format!("the {key} key must be a TCP port number between 1 and 65535"),
+            )
+        };
+        let number = match self.fields.get(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Number(n)) => n.as_u64().ok_or_else(bad_port)?,
+            Some(Value::String(s)) => s.trim().parse::<u64>().map_err(|_| bad_port())?,
+            Some(other) => {
+                return Err(RotationError::malformed(
+                    which,
+                    format!(
+                        "the {key} key must be a number or a numeric string, found a JSON {}",
+                        json_kind(other)
+                    ),
+                ))
+            }
+        };
+        u16::try_from(number)
+            .ok()
+            .filter(|p| *p > 0)
+            .map(Some)
+            .ok_or_else(bad_port)
+    }
+
     /// An optional string key: absent or null is None; empty or another type is an error.
     pub fn optional_str(&self, key: &str, which: &str) -> Result<Option<&str>> {
         match self.fields.get(key) {

@@ -29,9 +29,15 @@ pub const AWS_ENDPOINT_URL_RDS: &str = "AWS_ENDPOINT_URL_RDS";
 pub const VERIFY_RDS_IDENTIFIERS: &str = "VERIFY_RDS_IDENTIFIERS";
 /// `USERNAME_CHARACTER_LIMIT`: see [`Settings::username_character_limit`].
 pub const USERNAME_CHARACTER_LIMIT: &str = "USERNAME_CHARACTER_LIMIT";
+/// `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS`: see [`Settings::max_waiting_time_for_active`].
+pub const MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS: &str = "MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS";
+/// `WAITING_RETRY_INTERVAL_IN_SECONDS`: see [`Settings::waiting_retry_interval`].
+pub const WAITING_RETRY_INTERVAL_IN_SECONDS: &str = "WAITING_RETRY_INTERVAL_IN_SECONDS";
+/// `USER_NAME`: see [`Settings::user_name`].
+pub const USER_NAME: &str = "USER_NAME";
 
 /// Every variable read, in the README's order.
-pub const VARIABLES: [&str; 18] = [
+pub const VARIABLES: [&str; 21] = [
     SECRETS_MANAGER_ENDPOINT,
     "EXCLUDE_CHARACTERS",
     "PASSWORD_LENGTH",
@@ -50,6 +56,9 @@ pub const VARIABLES: [&str; 18] = [
     AWS_ENDPOINT_URL_RDS,
     VERIFY_RDS_IDENTIFIERS,
     USERNAME_CHARACTER_LIMIT,
+    MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS,
+    WAITING_RETRY_INTERVAL_IN_SECONDS,
+    USER_NAME,
 ];
 
 /// The log filter when neither `RUST_LOG` nor `AWS_LAMBDA_LOG_LEVEL` is set.
@@ -122,6 +131,15 @@ pub struct Settings {
     /// limit on user names than the server's, as the official MySQL multi-user function reads
     /// it. The server's own limit still applies when this is larger.
     pub username_character_limit: Option<usize>,
+    /// `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS` (ElastiCache), when set: how long a step waits
+    /// for the user to be `active`, in seconds.
+    pub max_waiting_time_for_active: Option<usize>,
+    /// `WAITING_RETRY_INTERVAL_IN_SECONDS` (ElastiCache), when set: seconds between two
+    /// status reads while waiting.
+    pub waiting_retry_interval: Option<usize>,
+    /// `USER_NAME` (ElastiCache), when set: the only user name this function rotates, as the
+    /// official function checks it.
+    pub user_name: Option<String>,
 }
 
 impl Settings {
@@ -154,6 +172,13 @@ impl Settings {
             username_character_limit: get(USERNAME_CHARACTER_LIMIT)
                 .map(|v| positive_number(USERNAME_CHARACTER_LIMIT, &v))
                 .transpose()?,
+            max_waiting_time_for_active: get(MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS)
+                .map(|v| positive_number(MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS, &v))
+                .transpose()?,
+            waiting_retry_interval: get(WAITING_RETRY_INTERVAL_IN_SECONDS)
+                .map(|v| positive_number(WAITING_RETRY_INTERVAL_IN_SECONDS, &v))
+                .transpose()?,
+            user_name: get(USER_NAME).map(|v| v.trim().to_string()),
         })
     }
 }

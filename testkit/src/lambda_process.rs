@@ -308,7 +308,7 @@ pub fn deployed_environment<'a>(
         ("EXTRA_CA_CERTS", ca),
         (
             "RUST_LOG",
-            "info,rotation_core=trace,postgresql=trace,mysql=trace",
+            "info,rotation_core=trace,postgresql=trace,mysql=trace,elasticache=trace",
         ),
     ];
     env.extend_from_slice(extra);

@@ -23,7 +23,8 @@ pub mod postgres;
 mod proving;
 mod types;
 pub use proving::{
-    invariants, prove_db_faults, prove_out_of_order, prove_sm_faults, suites, ProvingBed, SHAPES,
+    invariants, prove_db_faults, prove_out_of_order, prove_sm_faults, suites, DbProvingBed,
+    ProvingBed, SHAPES,
 };
 
 pub use bait::{BaitConnection, PasswordBait};

@@ -35,8 +35,9 @@ impl Moto {
         &self.endpoint
     }
 
-    /// The SDK configuration for this server: static test credentials, us-east-1.
-    async fn sdk_config(&self) -> aws_config::SdkConfig {
+    /// The SDK configuration for this server: static test credentials, us-east-1 (for any
+    /// service client a test needs on moto).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(

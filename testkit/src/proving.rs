@@ -1,7 +1,7 @@
-//! The proving scenarios shared by every database function, whatever its wire protocol:
-//! faults at every Secrets Manager call and every database action, and any step delivered at
-//! any point, each checked against the invariants after every invocation. A bed takes part by
-//! implementing [`ProvingBed`].
+//! The proving scenarios shared by every rotation function: faults at every Secrets Manager call
+//! and any step delivered at any point ([`ProvingBed`]: any function whose credentials a test
+//! can try), and, for database functions, faults at every database action ([`DbProvingBed`]),
+//! each checked against the invariants after every invocation.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -14,21 +14,36 @@ use serde_json::{json, Value};
 use crate::harness::{event, unique, Harness};
 use crate::{Classifier, DbFault, DbFaultProxy, SmFault, SmFaults};
 
-/// What the proving scenarios need from a database test bed.
+/// What the Secrets Manager fault and out-of-order scenarios need from a test bed.
 pub trait ProvingBed: Deref<Target = Harness<Self::Function>> + Sized {
     /// The function under test.
     type Function: Rotation;
-    /// The server's code for a refused login ("28P01", "1045").
+    /// The server's code for a refused login ("28P01", "1045", "WRONGPASS").
     const REFUSED: &'static str;
+    /// Logs in directly to the sandbox server; the refusal code on failure.
+    fn login(&self, user: &str, password: &str) -> impl Future<Output = Result<(), String>>;
+    /// A fresh original user (password `u-Pa55word`, where the service takes it) that can read
+    /// something, and its secret (database alternating users: with a dedicated superuser named
+    /// by `masterarn`). Returns (user, secret ARN).
+    fn fresh_pair(&self, tag: &str) -> impl Future<Output = (String, String)>;
+    /// The same bed whose function's Secrets Manager client has `faults` injected.
+    fn faulty(self, faults: &SmFaults) -> impl Future<Output = Self>;
+    /// Alternating users, after a completed rotation of `arn`: the two users of the pair are
+    /// interchangeable as the engine models it, and every account of each holds its user's
+    /// password where a user has several. Panics otherwise. By default the invariants (both
+    /// users log in) are all there is to check.
+    fn check_pair(&self, arn: &str) -> impl Future<Output = ()> {
+        let _ = arn;
+        async {}
+    }
+}
+
+/// What the database-fault scenarios need beyond [`ProvingBed`].
+pub trait DbProvingBed: ProvingBed {
     /// How the fault proxy reads the protocol's messages.
     fn classifier(&self) -> std::sync::Arc<dyn Classifier>;
     /// The sandbox server's port.
     fn server_port(&self) -> u16;
-    /// Logs in directly to the sandbox server; the refusal code on failure.
-    fn login(&self, user: &str, password: &str) -> impl Future<Output = Result<(), String>>;
-    /// A fresh original user (password `u-Pa55word`) that can read something, a dedicated
-    /// superuser, and the user's secret with `masterarn`. Returns (user, secret ARN).
-    fn fresh_pair(&self, tag: &str) -> impl Future<Output = (String, String)>;
     /// A new user `<prefix>_<unique>` and its secret with `extra` keys: (user, ARN).
     fn new_user_with_secret(
         &self,
@@ -43,16 +58,6 @@ pub trait ProvingBed: Deref<Target = Harness<Self::Function>> + Sized {
         password: &str,
         extra: Value,
     ) -> impl Future<Output = String>;
-    /// The same bed whose function's Secrets Manager client has `faults` injected.
-    fn faulty(self, faults: &SmFaults) -> impl Future<Output = Self>;
-    /// Alternating users, after a completed rotation of `arn`: the two users of the pair are
-    /// interchangeable as the engine models it, and every account of each holds its user's
-    /// password where a user has several. Panics otherwise. By default the invariants (both
-    /// users log in) are all there is to check.
-    fn check_pair(&self, arn: &str) -> impl Future<Output = ()> {
-        let _ = arn;
-        async {}
-    }
     /// Alternating users: gives `user` a second account (on another host, with `password`),
     /// where the engine has one account per host, so a change must be made, and proved,
     /// account by account. By default nothing.
@@ -159,7 +164,7 @@ pub async fn prove_sm_faults<B: ProvingBed>(
 
 /// A user (alternating users: with a superuser and, where the engine has accounts per host,
 /// a second account) whose secrets name `proxy` and plaintext: (user, secret ARN).
-async fn user_behind<B: ProvingBed>(
+async fn user_behind<B: DbProvingBed>(
     bed: &B,
     proxy: &DbFaultProxy,
     single: bool,
@@ -189,7 +194,7 @@ async fn user_behind<B: ProvingBed>(
 /// already (the other direction of a pair, and a user that exists). Clean rotations first
 /// prove the connection count and count the statements of each case, so none goes unfaulted.
 /// The secrets name `proxy` and plaintext. Returns the number of scenarios.
-pub async fn prove_db_faults<B: ProvingBed>(
+pub async fn prove_db_faults<B: DbProvingBed>(
     bed: &B,
     proxy: &DbFaultProxy,
     connections: usize,
@@ -309,7 +314,9 @@ pub const SHAPES: [(&str, usize, usize); 2] = [("single", 12, 4), ("alternating"
 pub mod suites {
     use std::future::Future;
 
-    use super::{prove_db_faults, prove_out_of_order, prove_sm_faults, ProvingBed, SHAPES};
+    use super::{
+        prove_db_faults, prove_out_of_order, prove_sm_faults, DbProvingBed, ProvingBed, SHAPES,
+    };
     use crate::{DbFaultProxy, LogCapture, SmFaults};
 
     /// Every Secrets Manager call fails in turn: returns the scenarios (3 kinds x (12 + 13)
@@ -336,7 +343,7 @@ pub mod suites {
     /// secrets: returns the scenarios (engine-specific: the statements are counted).
     pub async fn database_faults<B, F, Fut>(make_bed: F) -> usize
     where
-        B: ProvingBed,
+        B: DbProvingBed,
         F: Fn(&'static str) -> Fut,
         Fut: Future<Output = B>,
     {

@@ -4,7 +4,6 @@
 use serde_json::Value;
 
 use crate::error::{Result, RotationError};
-use crate::event::json_kind;
 use crate::secret::{JsonSecret, SecretValue};
 
 /// The key naming the host name a server certificate must carry, when it is not `host`.
@@ -41,33 +40,7 @@ impl DatabaseSecret {
     /// Parses and validates a database secret. `which` names the version in errors.
     pub fn parse(value: &SecretValue, which: &str) -> Result<Self> {
         let json = JsonSecret::parse(value, which)?;
-        let bad_port = || {
-            RotationError::malformed(
-                which,
-                "the port key must be a TCP port number between 1 and 65535",
-            )
-        };
-        let port = match json.get("port") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(bad_port)?),
-            Some(Value::String(s)) => Some(s.trim().parse::<u64>().map_err(|_| bad_port())?),
-            Some(other) => {
-                return Err(RotationError::malformed(
-                    which,
-                    format!(
-                        "the port key must be a number or a numeric string, found a JSON {}",
-                        json_kind(other)
-                    ),
-                ))
-            }
-        }
-        .map(|p| {
-            u16::try_from(p)
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(bad_port)
-        })
-        .transpose()?;
+        let port = json.optional_port("port", which)?;
         let ssl = match json.get("ssl") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),

@@ -10,9 +10,7 @@ use std::future::Future;
 
 #[cfg(feature = "test-support")]
 pub use memory::{MemoryStore, StoreCall};
-#[cfg(feature = "rds")]
-pub use sdk::sdk_error_parts;
-pub use sdk::SdkStore;
+pub use sdk::{sdk_error_parts, SdkStore};
 
 use crate::error::Result;
 use crate::labels::VersionStages;

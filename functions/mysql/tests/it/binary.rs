@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::testbed::{Bed, Options};
 use mysql::{Flavor, MARIADB, MYSQL};
 use rotation_core::labels::AWSCURRENT;
-use rotation_testkit::{rotate_with_binary, ProvingBed};
+use rotation_testkit::{rotate_with_binary, DbProvingBed, ProvingBed};
 use serde_json::json;
 
 async fn rotates_single_and_alternating_users(flavor: Flavor, binary: &Path) {

@@ -10,7 +10,9 @@ use mysql_async::prelude::Queryable;
 use rotation_core::database::{ConnectPolicy, SdkRds, Strategy, TrustAnchors};
 use rotation_core::SecretValue;
 use rotation_testkit::maria::MariaAdmin;
-use rotation_testkit::{unique, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME};
+use rotation_testkit::{
+    unique, DbProvingBed, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME,
+};
 use serde_json::{json, Value};
 
 pub use rotation_testkit::Trust;
@@ -264,14 +266,6 @@ impl ProvingBed for Bed {
     type Function = Strategy<MyEngine>;
     const REFUSED: &'static str = "1045";
 
-    fn server_port(&self) -> u16 {
-        self.db.port
-    }
-
-    fn classifier(&self) -> Arc<dyn rotation_testkit::Classifier> {
-        Arc::new(crate::classifier::MyClassifier)
-    }
-
     async fn login(&self, user: &str, password: &str) -> Result<(), String> {
         self.db.login(user, password, true).await
     }
@@ -279,6 +273,24 @@ impl ProvingBed for Bed {
     async fn fresh_pair(&self, tag: &str) -> (String, String) {
         let (user, _, arn) = self.alternating_pair_at(tag, "%").await;
         (user, arn)
+    }
+
+    async fn faulty(self, faults: &SmFaults) -> Self {
+        self.with_faults(faults).await
+    }
+
+    async fn check_pair(&self, arn: &str) {
+        self.assert_pair_interchangeable(arn).await;
+    }
+}
+
+impl DbProvingBed for Bed {
+    fn server_port(&self) -> u16 {
+        self.db.port
+    }
+
+    fn classifier(&self) -> Arc<dyn rotation_testkit::Classifier> {
+        Arc::new(crate::classifier::MyClassifier)
     }
 
     async fn new_user_with_secret(
@@ -292,14 +304,6 @@ impl ProvingBed for Bed {
 
     async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
         self.superuser_secret(name, password, extra).await
-    }
-
-    async fn faulty(self, faults: &SmFaults) -> Self {
-        self.with_faults(faults).await
-    }
-
-    async fn check_pair(&self, arn: &str) {
-        self.assert_pair_interchangeable(arn).await;
     }
 
     /// A second account on a host the sandbox never connects from, with its own limit: the

@@ -19,18 +19,7 @@ use serde_json::json;
 
 /// A cluster on moto; returns (endpoint address, port, cluster ARN).
 async fn cluster(id: &str) -> (String, u16, String) {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_sdk_redshift::config::Region::new(REGION))
-        .credentials_provider(aws_sdk_redshift::config::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "redshift-admin-test",
-        ))
-        .endpoint_url(Moto::from_env().endpoint())
-        .load()
-        .await;
+    let config = Moto::from_env().sdk_config().await;
     let out = aws_sdk_redshift::Client::new(&config)
         .create_cluster()
         .cluster_identifier(id)

@@ -13,7 +13,9 @@ use rotation_core::database::{
 };
 use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue, Settings};
 use rotation_testkit::postgres::{ident, literal, PgAdmin};
-use rotation_testkit::{unique, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME};
+use rotation_testkit::{
+    unique, DbProvingBed, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME,
+};
 use serde_json::{json, Value};
 
 pub use rotation_testkit::Trust;
@@ -329,14 +331,6 @@ impl<D: BedDialect> ProvingBed for Bed<D> {
     type Function = Strategy<PgEngine<D>>;
     const REFUSED: &'static str = "28P01";
 
-    fn server_port(&self) -> u16 {
-        self.pg.port
-    }
-
-    fn classifier(&self) -> Arc<dyn rotation_testkit::Classifier> {
-        Arc::new(crate::classifier::PgClassifier)
-    }
-
     async fn login(&self, user: &str, password: &str) -> Result<(), String> {
         Bed::login(self, user, password, false).await
     }
@@ -344,6 +338,20 @@ impl<D: BedDialect> ProvingBed for Bed<D> {
     async fn fresh_pair(&self, tag: &str) -> (String, String) {
         let (user, _, arn, _) = self.alternating_pair(tag).await;
         (user, arn)
+    }
+
+    async fn faulty(self, faults: &SmFaults) -> Self {
+        self.with_faults(faults).await
+    }
+}
+
+impl<D: BedDialect> DbProvingBed for Bed<D> {
+    fn server_port(&self) -> u16 {
+        self.pg.port
+    }
+
+    fn classifier(&self) -> Arc<dyn rotation_testkit::Classifier> {
+        Arc::new(crate::classifier::PgClassifier)
     }
 
     async fn new_user_with_secret(
@@ -357,9 +365,5 @@ impl<D: BedDialect> ProvingBed for Bed<D> {
 
     async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
         self.superuser_secret(name, password, extra).await
-    }
-
-    async fn faulty(self, faults: &SmFaults) -> Self {
-        self.with_faults(faults).await
     }
 }

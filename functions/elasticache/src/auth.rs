@@ -1,0 +1,137 @@
+//! Proving a password against the cache itself: `AUTH username password` over verified TLS (a
+//! few lines of the Redis protocol, RESP; ElastiCache RBAC requires in-transit encryption, so
+//! there is no plaintext path). The password is sent only inside the TLS session, never logged,
+//! and the server's answer is reported without it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rotation_core::database::TrustAnchors;
+use rotation_core::{Result, RotationError, SecretValue};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
+use crate::secret::Endpoint;
+
+/// Connect, handshake and answer each within this.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the cache said to AUTH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// `+OK`: the password works.
+    Accepted,
+    /// An error reply (`-WRONGPASS ...`): the password does not work.
+    Refused(String),
+    /// No TCP connection (refused, or no answer in time): the function cannot reach the cache
+    /// from where it runs. Nothing was sent.
+    Unreachable(String),
+}
+
+/// One RESP array of bulk strings.
+fn command(parts: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", parts.len()).into_bytes();
+    for part in parts {
+        out.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
+        out.extend_from_slice(part.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// The first line of a reply, cut to a length fit for a message (without its CR LF).
+fn reply_text(line: &str) -> String {
+    line.trim_end().chars().take(200).collect()
+}
+
+/// Sends `AUTH username password` to `endpoint` over TLS verified with `anchors` (the name
+/// checked is `endpoint.server_name`). A TLS failure or an unexpected answer is an error; a
+/// connection that cannot be made is [`AuthOutcome::Unreachable`].
+pub async fn authenticate(
+    anchors: &TrustAnchors,
+    endpoint: &Endpoint,
+    username: &str,
+    password: &SecretValue,
+) -> Result<AuthOutcome> {
+    let address = format!("{}:{}", endpoint.host, endpoint.port);
+    let tcp = match tokio::time::timeout(AUTH_TIMEOUT, TcpStream::connect(&address)).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => return Ok(AuthOutcome::Unreachable(format!("{address}: {e}"))),
+        Err(_) => {
+            return Ok(AuthOutcome::Unreachable(format!(
+                "{address}: no connection within {} s",
+                AUTH_TIMEOUT.as_secs()
+            )))
+        }
+    };
+    let failure = |detail: String| RotationError::TlsFailure {
+        which: "AWSPENDING".into(),
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        detail,
+    };
+    let name = ServerName::try_from(endpoint.server_name.clone()).map_err(|_| {
+        failure(format!(
+            "'{}' is not a valid server name",
+            endpoint.server_name
+        ))
+    })?;
+    let connector = TlsConnector::from(Arc::clone(&anchors.client_config()?));
+    let tls = tokio::time::timeout(AUTH_TIMEOUT, connector.connect(name, tcp))
+        .await
+        .map_err(|_| failure("no TLS handshake within the timeout".into()))?
+        .map_err(|e| failure(format!("TLS handshake failed: {e}")))?;
+    let mut stream = BufReader::new(tls);
+    let exchange = async {
+        stream
+            .get_mut()
+            .write_all(&command(&["AUTH", username, password.expose()]))
+            .await?;
+        stream.get_mut().flush().await?;
+        let mut line = String::new();
+        (&mut stream).take(512).read_line(&mut line).await?;
+        // Best effort: the answer is in already.
+        let _ = stream.get_mut().write_all(&command(&["QUIT"])).await;
+        Ok::<_, std::io::Error>(line)
+    };
+    let line = tokio::time::timeout(AUTH_TIMEOUT, exchange)
+        .await
+        .map_err(|_| unexpected(&address, "no answer to AUTH within the timeout"))?
+        .map_err(|e| unexpected(&address, &format!("the connection failed: {e}")))?;
+    match line.as_bytes().first() {
+        Some(b'+') => Ok(AuthOutcome::Accepted),
+        Some(b'-') => Ok(AuthOutcome::Refused(reply_text(&line[1..]))),
+        _ => Err(unexpected(
+            &address,
+            &format!("unexpected answer to AUTH: {:?}", reply_text(&line)),
+        )),
+    }
+}
+
+fn unexpected(address: &str, what: &str) -> RotationError {
+    RotationError::TestSecret(format!("the cache at {address}: {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_is_one_resp_array_of_bulk_strings() {
+        assert_eq!(
+            command(&["AUTH", "app", "p@ss wörd"]),
+            b"*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$10\r\np@ss w\xc3\xb6rd\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn replies_are_cut_for_messages() {
+        assert_eq!(
+            reply_text("WRONGPASS invalid pair\r\n"),
+            "WRONGPASS invalid pair"
+        );
+        assert_eq!(reply_text(&"x".repeat(500)).len(), 200);
+    }
+}

@@ -1,0 +1,7 @@
+//! The `elasticache` rotation function binary.
+
+// `serve` starts the runtime itself, after the process-wide start-up that must run before
+// any thread exists (see its documentation).
+fn main() -> Result<(), lambda_runtime::Error> {
+    rotation_core::serve(elasticache::PASSWORD_DEFAULTS, elasticache::elasticache)
+}
