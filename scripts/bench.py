@@ -21,6 +21,7 @@ Every invocation must succeed; anything else stops the benchmark. Writes a Markd
 the raw figures (JSON) to `--out`.
 """
 import argparse
+import urllib.parse
 import http.client
 import json
 import os
@@ -92,6 +93,17 @@ class Moto:
         if status not in (200, 201) and "ResourceConflictException" not in data:
             raise RuntimeError(f"moto refused the placeholder Lambda: {data[:300]}")
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+    def cache_user(self, name, password):
+        """An ElastiCache user (the sandbox's moto mirrors it into its Redis); returns its ARN."""
+        body = urllib.parse.urlencode({
+            "Action": "CreateUser", "Version": "2015-02-02", "UserId": f"u-{name.replace('_', '-')}",
+            "UserName": name, "Engine": "redis", "Passwords.member.1": password,
+            "AccessString": "on ~* +@all"})
+        status, data = self.request("POST", "/", "elasticache", "application/x-www-form-urlencoded", body)
+        if status != 200:
+            raise RuntimeError(f"CreateUser: HTTP {status}: {data[:300]}")
+        return data.split("<ARN>", 1)[1].split("</ARN>", 1)[0]
 
     def start_rotation(self, secret, lambda_arn):
         """RotateSecret as the service starts a rotation: a new AWSPENDING version, no value."""
@@ -374,7 +386,7 @@ class Bed:
     """Users and secrets for one rotation type: `engine` names what the secret says."""
 
     ENGINES = {"generic": None, "postgresql": "postgres", "redshift": "redshift",
-               "mysql": "mysql", "mariadb": "mariadb"}
+               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None}
 
     def __init__(self, kind, moto, relays):
         self.kind, self.binary, self.strategy = kind["name"], kind["binary"], kind["strategy"]
@@ -387,6 +399,14 @@ class Bed:
         users); returns the secret's ARN."""
         suffix = uuid.uuid4().hex[:10]
         user, password = f"bench_{suffix}", f"Bench-{uuid.uuid4().hex}"
+        if self.binary == "elasticache":
+            # A user on moto's ElastiCache; the secret names the sandbox Redis, so testSecret
+            # and finishSecret prove the password with AUTH over verified TLS.
+            value = {"user_arn": self.moto.cache_user(user, password), "username": user,
+                     "password": password, "host": "127.0.0.1", "port": int(env("SANDBOX_REDIS_TLS_PORT")),
+                     "tlsServerName": "db.rotation.test"}
+            return self.moto.sm("CreateSecret", {"Name": f"bench/{self.kind}/{suffix}",
+                                                 "SecretString": json.dumps(value)})["ARN"]
         if self.engine is None:
             value = {"username": user, "password": password, "port": 8443}
             return self.moto.sm("CreateSecret", {"Name": f"bench/{self.kind}/{suffix}",
@@ -428,8 +448,14 @@ class Bed:
         })
         if self.strategy:
             e["ROTATION_STRATEGY"] = self.strategy
-        if self.family:
+        if self.family or self.binary == "elasticache":
             e["EXTRA_CA_CERTS"] = os.environ["BENCH_CA_BUNDLE"]
+        if self.binary == "elasticache":
+            # The ElastiCache API straight to moto (not counted: these are not Secrets Manager
+            # calls); moto keeps a modified user "modifying" for 0.3 s, so testSecret's wait
+            # for "active" is one interval (1 s, the shortest the variable takes).
+            e["AWS_ENDPOINT_URL_ELASTICACHE"] = os.environ["MOTO_ENDPOINT"]
+            e["WAITING_RETRY_INTERVAL_IN_SECONDS"] = "1"
         return e
 
 
@@ -474,8 +500,10 @@ def bench_type(kind, bootstrap, moto, lambda_arn, proxy, relays, rotations, spaw
     result["bootstrap_mb"], result["zip_mb"] = size / 1e6, archive.stat().st_size / 1e6
 
     finished_token, finished_secret = None, None
+    # Generic has no connection at all; ElastiCache's AUTH is always TLS; databases run both.
+    modes = {"generic": ("plain",), "elasticache": ("tls",)}.get(bed.binary, ("plain", "tls"))
     for mode, ssl in (("plain", False), ("tls", True)):
-        if bed.engine is None and mode == "tls":
+        if mode not in modes:
             continue
         secret = bed.secret(ssl)
         function = Function(bootstrap, environment)
@@ -550,22 +578,22 @@ def report(results, args, elapsed):
              "peak RSS (MiB): init + 1 rotation / + all |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         tls = fmt(r["tls"]["rotation"]) if "tls" in r else "-"
+        plain = fmt(r["plain"]["rotation"]) if "plain" in r else "-"
+        calls = r["plain_calls"] if "plain" in r else r["tls_calls"]
         first = max(v for k, v in r.items() if k.endswith("_rss_first_kb") and v) / 1024
         every = max(v for k, v in r.items() if k.endswith("_rss_all_kb") and v) / 1024
         lines.append(
             f"| {r['type']} | {r['bootstrap_mb']:.2f} / {r['zip_mb']:.2f} | {fmt(r['init'], True)} | "
-            f"{fmt(r['cold_start'], True)} | {fmt(r['plain']['rotation'])} | {tls} | "
-            f"{calls_text(r['plain_calls'])} | {db_text(r.get('plain_db'))} | {first:.1f} / {every:.1f} |")
+            f"{fmt(r['cold_start'], True)} | {plain} | {tls} | "
+            f"{calls_text(calls)} | {db_text(r.get('plain_db'))} | {first:.1f} / {every:.1f} |")
     lines += ["", "Step latency, ms, median / p95 (plain TCP; verified TLS):", "",
               "| type | createSecret | setSecret | testSecret | finishSecret | first invocation of a cold process |",
               "|---|---|---|---|---|---|"]
     for r in results:
         cells = []
         for s in STEPS:
-            cell = fmt(r["plain"]["steps"][s])
-            if "tls" in r:
-                cell += f"; {fmt(r['tls']['steps'][s])}"
-            cells.append(cell)
+            cell = "; ".join(fmt(r[m]["steps"][s]) for m in ("plain", "tls") if m in r)
+            cells.append(cell if "plain" in r else f"-; {cell}")
         lines.append(f"| {r['type']} | " + " | ".join(cells) + f" | {fmt(r['first_invocation'], True)} |")
     return "\n".join(lines) + "\n"
 
@@ -582,7 +610,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     os.environ["BENCH_OUT"] = str(out)
     bundle = out / "ca-bundle.pem"
-    bundle.write_text(Path(env("SANDBOX_PG_CA")).read_text() + Path(env("SANDBOX_MARIADB_CA")).read_text())
+    bundle.write_text(Path(env("SANDBOX_PG_CA")).read_text() + Path(env("SANDBOX_MARIADB_CA")).read_text()
+                      + Path(env("SANDBOX_REDIS_CA")).read_text())
     os.environ["BENCH_CA_BUNDLE"] = str(bundle)
 
     kinds = tomllib.loads((REPO / "packaging/rotation-types.toml").read_text())["type"]
