@@ -362,6 +362,18 @@ RULES = """Rules:
 """
 
 
+def api_statement(stack, condition, comment, statement):
+    """A policy statement for one service API: behind `condition` in the one-stack template
+    (only the types that call that API get it), plain in a per-type template."""
+    if stack:
+        return comment + f"""              - !If
+                - {condition}
+                - {statement}
+                - !Ref AWS::NoValue
+"""
+    return comment + "              - " + statement.replace("\n  ", "\n") + "\n"
+
+
 def role(types):
     master_params = any(t["master_params"] for t in types)
     superuser = any(t["superuser"] for t in types)
@@ -434,62 +446,39 @@ def role(types):
                   Resource: !Ref masterSecretArn
                 - !Ref AWS::NoValue
 """
+    stack = len(types) > 1
     if rds:
-        lookups = """Effect: Allow
+        text += api_statement(stack, "UsesRdsApi", """\
+              # RDS multi-user types only: the RDS lookups (managed master secrets, replicas
+              # and readers, host checks). Describe calls are not resource-scoped here because
+              # the instances and clusters are named by the secrets at run time.
+""", """Effect: Allow
                   Action:
                     - rds:DescribeDBInstances
                     - rds:DescribeDBClusters
                     - rds:DescribeDBClusterEndpoints
-                  Resource: "*\""""
-        text += """              # RDS multi-user types only: the RDS lookups (managed master secrets, replicas
-              # and readers, host checks). Describe calls are not resource-scoped here because
-              # the instances and clusters are named by the secrets at run time.
-"""
-        if len(types) > 1:
-            text += f"""              - !If
-                - UsesRdsApi
-                - {lookups}
-                - !Ref AWS::NoValue
-"""
-        else:
-            text += "              - " + lookups.replace("\n  ", "\n") + "\n"
+                  Resource: "*\"""")
     if redshift:
-        lookups = """Effect: Allow
+        text += api_statement(stack, "UsesRedshiftApi", """\
+              # Redshift multi-user only: where a Redshift-managed admin secret's cluster or
+              # Serverless workgroup listens. List calls cannot be resource-scoped, and the
+              # cluster is named by the secret's tag at run time.
+""", """Effect: Allow
                   Action:
                     - redshift:DescribeClusters
                     - redshift-serverless:ListNamespaces
                     - redshift-serverless:ListWorkgroups
-                  Resource: "*\""""
-        text += """              # Redshift multi-user only: where a Redshift-managed admin secret's cluster or
-              # Serverless workgroup listens. List calls cannot be resource-scoped, and the
-              # cluster is named by the secret's tag at run time.
-"""
-        if len(types) > 1:
-            text += f"""              - !If
-                - UsesRedshiftApi
-                - {lookups}
-                - !Ref AWS::NoValue
-"""
-        else:
-            text += "              - " + lookups.replace("\n  ", "\n") + "\n"
+                  Resource: "*\"""")
     if any(t["elasticache"] for t in types):
-        users = """Effect: Allow
+        text += api_statement(stack, "UsesElastiCacheApi", """\
+              # ElastiCache only: read and set the passwords of the users named (by default
+              # every user of this account; the user's region comes from its ARN).
+""", """Effect: Allow
                   Action: [elasticache:DescribeUsers, elasticache:ModifyUser]
                   Resource: !If
                     - HasUserArns
                     - !Ref elastiCacheUserArns
-                    - !Sub arn:${AWS::Partition}:elasticache:*:${AWS::AccountId}:user:*"""
-        text += """              # ElastiCache only: read and set the passwords of the users named (by default
-              # every user of this account; the user's region comes from its ARN).
-"""
-        if len(types) > 1:
-            text += f"""              - !If
-                - UsesElastiCacheApi
-                - {users}
-                - !Ref AWS::NoValue
-"""
-        else:
-            text += "              - " + users.replace("\n  ", "\n") + "\n"
+                    - !Sub arn:${AWS::Partition}:elasticache:*:${AWS::AccountId}:user:*""")
     if master_params:
         text += """              - !If
                 - GrantMasterKmsKey

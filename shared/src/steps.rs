@@ -65,12 +65,19 @@ pub trait Rotation: Send + Sync {
     fn validate(&self, value: &SecretValue, which: &str) -> Result<()>;
 
     /// Builds the AWSPENDING value from the AWSCURRENT value and a freshly generated password.
-    /// Keep every key you do not change.
+    /// Keep every key you do not change. By default: AWSCURRENT's JSON with `password`
+    /// replaced, every other key as it was.
     fn pending_value(
         &self,
         current: &SecretValue,
         new_password: &SecretValue,
-    ) -> Result<SecretValue>;
+    ) -> Result<SecretValue> {
+        Ok(
+            crate::secret::JsonSecret::parse(current, crate::labels::AWSCURRENT)?
+                .with_password(new_password)
+                .to_secret_value(),
+        )
+    }
 
     /// Builds the AWSPENDING value when that needs more than AWSCURRENT (alternating users read
     /// AWSPREVIOUS to keep a pair stable when the user name alone is ambiguous). By default

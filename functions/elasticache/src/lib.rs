@@ -32,8 +32,8 @@ use std::time::Duration;
 use rotation_core::database::TrustAnchors;
 use rotation_core::labels::{AWSCURRENT, AWSPENDING};
 use rotation_core::{
-    JsonSecret, PasswordDefaults, PasswordPolicy, Result, Rotation, RotationError, SecretStore,
-    SecretValue, Settings, StepContext,
+    PasswordDefaults, PasswordPolicy, Result, Rotation, RotationError, SecretStore, SecretValue,
+    Settings, StepContext,
 };
 
 pub use api::{not_found, wait_until_active, BoxFuture, CacheUser, UserApi, WaitPolicy};
@@ -271,16 +271,6 @@ impl ElastiCacheRotation {
 impl Rotation for ElastiCacheRotation {
     fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
         UserSecret::parse(value, which).map(|_| ())
-    }
-
-    fn pending_value(
-        &self,
-        current: &SecretValue,
-        new_password: &SecretValue,
-    ) -> Result<SecretValue> {
-        Ok(JsonSecret::parse(current, AWSCURRENT)?
-            .with_password(new_password)
-            .to_secret_value())
     }
 
     async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {

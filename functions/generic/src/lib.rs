@@ -84,16 +84,6 @@ impl Rotation for GenericRotation {
         }
     }
 
-    fn pending_value(
-        &self,
-        current: &SecretValue,
-        new_password: &SecretValue,
-    ) -> Result<SecretValue> {
-        Ok(JsonSecret::parse(current, AWSCURRENT)?
-            .with_password(new_password)
-            .to_secret_value())
-    }
-
     /// setSecret hook. This is where a copy for another service makes that service accept the
     /// AWSPENDING password. Rules for that code:
     /// - be idempotent: first check whether the pending credentials already work, and return

@@ -150,18 +150,7 @@ async fn the_superuser_secret_never_falls_back_to_plaintext() {
             && err.contains(NO_TLS_ON_SERVER),
         "{err}"
     );
-    let clone_exists = bed
-        .pg
-        .session("postgres")
-        .await
-        .query_opt(
-            "SELECT 1 FROM pg_roles WHERE rolname = $1",
-            &[&format!("{user}_clone")],
-        )
-        .await
-        .unwrap()
-        .is_some();
-    assert!(!clone_exists, "nothing was created");
+    assert!(!bed.clone_exists(&user).await, "nothing was created");
 }
 
 /// The password of the baited secrets: long enough for `LogCapture::assert_none_of`.

@@ -87,19 +87,6 @@ async fn rotates_twice(bed: &Bed, arn: &str) {
     }
 }
 
-async fn clone_exists(bed: &Bed, user: &str) -> bool {
-    bed.pg
-        .session("postgres")
-        .await
-        .query_opt(
-            "SELECT 1 FROM pg_roles WHERE rolname = $1",
-            &[&format!("{user}_clone")],
-        )
-        .await
-        .unwrap()
-        .is_some()
-}
-
 #[tokio::test]
 async fn a_managed_instance_secret_and_a_replica_host_rotate() {
     let rds = rds().await;
@@ -205,7 +192,7 @@ async fn unrelated_or_mismatched_hosts_a_missing_tag_and_api_errors_change_nothi
         err.starts_with("ConfusedDeputy: ") && err.contains("nor a replica or reader"),
         "{err}"
     );
-    assert!(!clone_exists(&bed, &user).await);
+    assert!(!bed.clone_exists(&user).await);
 
     // A host that is not its dbInstanceIdentifier's endpoint is refused...
     let extra = json!({"dbInstanceIdentifier": other});
@@ -215,7 +202,7 @@ async fn unrelated_or_mismatched_hosts_a_missing_tag_and_api_errors_change_nothi
         err.starts_with("ConfusedDeputy: ") && err.contains("dbInstanceIdentifier"),
         "{err}"
     );
-    assert!(!clone_exists(&bed, &user).await);
+    assert!(!bed.clone_exists(&user).await);
     // ...unless the check is turned off.
     let unchecked = bed_unchecked(&host, &other_host).await;
     let (_, arn) = child(&unchecked, &host, &managed, extra).await;
@@ -231,14 +218,14 @@ async fn unrelated_or_mismatched_hosts_a_missing_tag_and_api_errors_change_nothi
         err.starts_with("MalformedSecret: ") && err.contains("aws:rds:primaryDBInstanceArn"),
         "{err}"
     );
-    assert!(!clone_exists(&bed, &user).await);
+    assert!(!bed.clone_exists(&user).await);
 
     // The RDS API does not answer.
     let dead = bed_with_dead_rds(&host).await;
     let (user, arn) = child(&dead, &host, &managed, json!({})).await;
     let err = dead.failure_of(&arn).await;
     assert!(err.starts_with("RdsApiError: "), "{err}");
-    assert!(!clone_exists(&dead, &user).await);
+    assert!(!dead.clone_exists(&user).await);
 }
 
 async fn bed_unchecked(host: &str, other_host: &str) -> Bed {
@@ -275,7 +262,7 @@ async fn refused_changing_nothing(bed: &Bed, arn: &str, user: &str) {
         err.starts_with("ConfusedDeputy: ") && err.contains("nor a replica or reader"),
         "{err}"
     );
-    assert!(!clone_exists(bed, user).await, "a clone was created");
+    assert!(!bed.clone_exists(user).await, "a clone was created");
     let (u, pw) = bed.current(arn).await;
     bed.login(&u, &pw, false)
         .await

@@ -120,19 +120,6 @@ async fn rotates_twice(bed: &Bed<Redshift>, arn: &str) {
     }
 }
 
-async fn clone_exists(bed: &Bed<Redshift>, user: &str) -> bool {
-    bed.pg
-        .session("dev")
-        .await
-        .query_opt(
-            "SELECT 1 FROM pg_roles WHERE rolname = $1",
-            &[&format!("{user}_clone")],
-        )
-        .await
-        .unwrap()
-        .is_some()
-}
-
 #[tokio::test]
 async fn a_cluster_managed_admin_secret_is_completed_from_describe_clusters() {
     let id = format!("rs-{}", unique());
@@ -191,7 +178,7 @@ async fn another_cluster_a_missing_cluster_and_api_errors_change_nothing() {
     let (user, arn) = child(&bed, &host, port, &admin).await;
     let err = bed.failure_of(&arn).await;
     assert!(err.starts_with("ConfusedDeputy: "), "{err}");
-    assert!(!clone_exists(&bed, &user).await);
+    assert!(!bed.clone_exists(&user).await);
 
     // The tag names a cluster Redshift does not know.
     let missing = format!(
@@ -205,7 +192,7 @@ async fn another_cluster_a_missing_cluster_and_api_errors_change_nothing() {
         err.starts_with("MalformedSecret: ") && err.contains("no cluster"),
         "{err}"
     );
-    assert!(!clone_exists(&bed, &user).await);
+    assert!(!bed.clone_exists(&user).await);
 
     // No Redshift tag: the message names the tags this function reads.
     let bare = bed
@@ -217,7 +204,7 @@ async fn another_cluster_a_missing_cluster_and_api_errors_change_nothing() {
         err.starts_with("MalformedSecret: ") && err.contains(REDSHIFT_SERVERLESS_TAG),
         "{err}"
     );
-    assert!(!clone_exists(&bed, &user).await);
+    assert!(!bed.clone_exists(&user).await);
 
     // Redshift Serverless refuses the call.
     serverless.deny();
@@ -229,5 +216,5 @@ async fn another_cluster_a_missing_cluster_and_api_errors_change_nothing() {
         err.starts_with("RedshiftApiError: ") && err.contains("AccessDeniedException"),
         "{err}"
     );
-    assert!(!clone_exists(&bed, &user).await);
+    assert!(!bed.clone_exists(&user).await);
 }

@@ -189,17 +189,7 @@ async fn a_pending_user_stored_in_another_case_is_refused_before_any_change() {
         error.starts_with("MalformedSecret") && error.contains("differs only in case"),
         "{error}"
     );
-    let exists = bed
-        .pg
-        .session("dev")
-        .await
-        .query_opt(
-            "SELECT 1 FROM pg_roles WHERE rolname = $1",
-            &[&format!("{user}_clone")],
-        )
-        .await
-        .unwrap();
-    assert!(exists.is_none(), "no clone was created");
+    assert!(!bed.clone_exists(&user).await, "no clone was created");
     bed.login(&folded_clone, "Other-Pa55", false)
         .await
         .expect("the other user is untouched");

@@ -204,6 +204,20 @@ impl<D: BedDialect> Bed<D> {
         self
     }
 
+    /// True when `user`'s clone (`<user>_clone`) exists on the server.
+    pub async fn clone_exists(&self, user: &str) -> bool {
+        self.pg
+            .session(self.dbname)
+            .await
+            .query_opt(
+                "SELECT 1 FROM pg_roles WHERE rolname = $1",
+                &[&format!("{user}_clone")],
+            )
+            .await
+            .expect("pg_roles is readable")
+            .is_some()
+    }
+
     /// The secret JSON for `user` on the sandbox server, with `extra` keys.
     pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
         let mut v = json!({
