@@ -199,7 +199,7 @@ def resource_key(resource):
 def expected_environment(t, params):
     env = {"SECRETS_MANAGER_ENDPOINT", "EXCLUDE_CHARACTERS", "PASSWORD_LENGTH", "EXCLUDE_NUMBERS",
            "EXCLUDE_PUNCTUATION", "EXCLUDE_UPPERCASE", "EXCLUDE_LOWERCASE",
-           "REQUIRE_EACH_INCLUDED_TYPE", "RUST_LOG"}
+           "REQUIRE_EACH_INCLUDED_TYPE", "RUST_LOG", "EMIT_METRICS", "ROTATION_TYPE"}
     if t["strategy"]:
         env.add("ROTATION_STRATEGY")
     if t["tls"]:
@@ -237,6 +237,25 @@ def verify(label, t, path, params):
         check(f"{label}: AWS_ENDPOINT_URL_RDS is rdsEndpoint",
               env.get("AWS_ENDPOINT_URL_RDS") == params["rdsEndpoint"], str(env.get("AWS_ENDPOINT_URL_RDS")))
     check(f"{label}: strategy", env.get("ROTATION_STRATEGY", "") == t["strategy"], str(env.get("ROTATION_STRATEGY")))
+    check(f"{label}: ROTATION_TYPE is the type", env.get("ROTATION_TYPE") == t["name"], str(env.get("ROTATION_TYPE")))
+
+    # alarmTopicArn: a rule on the rotation failure events and an alarm on the function's
+    # errors, both to the topic; neither without it.
+    topic = params.get("alarmTopicArn")
+    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    check(f"{label}: alarms only with alarmTopicArn", (len(rules), len(alarms)) == ((1, 1) if topic else (0, 0)),
+          f"{len(rules)} rules, {len(alarms)} alarms")
+    if topic and rules and alarms:
+        rule, alarm = rules[0], alarms[0]
+        check(f"{label}: the rule matches RotationFailed and RotationAbandoned and notifies the topic",
+              rule["EventPattern"]["detail"]["eventName"] == ["RotationFailed", "RotationAbandoned"]
+              and rule["EventPattern"]["source"] == ["aws.secretsmanager"]
+              and [x["Arn"] for x in rule["Targets"]] == [topic], json.dumps(rule))
+        check(f"{label}: the alarm watches this function's Errors and notifies the topic",
+              alarm["MetricName"] == "Errors" and alarm["AlarmActions"] == [topic]
+              and alarm["Dimensions"] == [{"Name": "FunctionName", "Value": params["functionName"]}],
+              json.dumps(alarm))
     vpc = f.get("VpcConfig")
     want_vpc = bool(params.get("vpcSubnetIds")) and bool(params.get("vpcSecurityGroupIds"))
     check(f"{label}: VPC config only with subnets and security groups", bool(vpc) == want_vpc, str(vpc))
@@ -290,6 +309,7 @@ def main():
         masterSecretKmsKeyArn="arn:aws:kms:us-east-1:111122223333:key/k2",
         vpcSubnetIds="subnet-1,subnet-2",
         vpcSecurityGroupIds="sg-1",
+        alarmTopicArn="arn:aws:sns:us-east-1:111122223333:rotation-alarms",
         rdsEndpoint="https://vpce-1.rds.us-east-1.vpce.amazonaws.com",
         elastiCacheUserArns="arn:aws:elasticache:us-east-1:111122223333:user:u-1,arn:aws:elasticache:us-east-1:111122223333:user:u-2",
     )

@@ -183,6 +183,20 @@ PARAMETERS = [
     Default: info
     AllowedValues: [error, warn, info, debug, trace]
     Description: Log level of the JSON logs (no level ever logs a secret value)."""),
+    ("emitMetrics", "all", """    Type: String
+    Default: "true"
+    AllowedValues: ["true", "false"]
+    Description: >-
+      EMIT_METRICS: one CloudWatch embedded-metric-format line per invocation (namespace
+      SecretsRotation: Duration, Successes, Failures by rotation type and step, and by
+      errorType). No API call or permission is needed; false turns it off."""),
+    ("alarmTopicArn", "all", """    Type: String
+    Default: ""
+    Description: >-
+      Optional: an SNS topic to notify when a rotation fails. Creates an EventBridge rule on
+      Secrets Manager's RotationFailed and RotationAbandoned events (every secret of the
+      account and region) and a CloudWatch alarm on this function's Errors. The topic's policy
+      must let events.amazonaws.com and cloudwatch.amazonaws.com publish to it."""),
     ("roleArn", "all", """    Type: String
     Default: ""
     Description: An existing execution role to use instead of the one this template creates."""),
@@ -312,6 +326,7 @@ def conditions(types):
         '  HasSecurityGroups: !Not [!Equals [!Join ["", !Ref vpcSecurityGroupIds], ""]]',
         "  HasVpc: !And [!Condition HasSubnets, !Condition HasSecurityGroups]",
         '  HasKmsKey: !Not [!Equals [!Ref kmsKeyArn, ""]]',
+        '  HasAlarmTopic: !Not [!Equals [!Ref alarmTopicArn, ""]]',
         '  HasRole: !Not [!Equals [!Ref roleArn, ""]]',
         '  CreateRole: !Equals [!Ref roleArn, ""]',
         '  HasBoundary: !Not [!Equals [!Ref permissionsBoundaryArn, ""]]',
@@ -344,6 +359,7 @@ GLOBALS = """Globals:
         EXCLUDE_LOWERCASE: !Ref excludeLowercase
         REQUIRE_EACH_INCLUDED_TYPE: !Ref requireEachIncludedType
         RUST_LOG: !Ref logLevel
+        EMIT_METRICS: !Ref emitMetrics
 """
 
 
@@ -515,7 +531,7 @@ CHECKOV_SKIPS = """      checkov:
 
 
 def function(t, stack, code_prefix):
-    env = {}
+    env = {"ROTATION_TYPE": t["name"]}
     if t["strategy"]:
         env["ROTATION_STRATEGY"] = t["strategy"]
     if t["tls"]:
@@ -556,6 +572,43 @@ def permission(t, stack):
       Action: lambda:InvokeFunction
       Principal: !Ref invokingServicePrincipal
       SourceAccount: !Ref AWS::AccountId
+"""
+
+
+# With alarmTopicArn: Secrets Manager's rotation failure events and the function's errors go
+# to the topic.
+ALARMS = """
+  RotationFailureRule:
+    Type: AWS::Events::Rule
+    Condition: HasAlarmTopic
+    Properties:
+      Description: A rotation failed or was abandoned (Secrets Manager events, via CloudTrail).
+      EventPattern:
+        source: [aws.secretsmanager]
+        detail-type: [AWS Service Event via CloudTrail]
+        detail:
+          eventName: [RotationFailed, RotationAbandoned]
+      Targets:
+        - Id: alarmTopic
+          Arn: !Ref alarmTopicArn
+
+  RotationFunctionErrorsAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Condition: HasAlarmTopic
+    Properties:
+      AlarmDescription: The rotation function answered an invocation with an error (see its log group).
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref functionName
+      Statistic: Sum
+      Period: 300
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref alarmTopicArn]
 """
 
 
@@ -624,6 +677,7 @@ Metadata:
         resources += "\n" + function(t, stack, prefix)
     for t in types:
         resources += "\n" + permission(t, stack)
+    resources += ALARMS
     return "\n".join(
         [GENERATED + head, parameters(types), RULES, conditions(types), GLOBALS, resources, outputs(types)]
     )

@@ -23,6 +23,7 @@ mod event;
 mod flags;
 mod guard;
 pub mod labels;
+pub mod metrics;
 mod password;
 mod runtime;
 mod secret;
@@ -44,10 +45,10 @@ pub use runtime::serve;
 pub use secret::{JsonSecret, SecretValue};
 pub use settings::{
     Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PLAINTEXT_FALLBACK, AWS_ENDPOINT_URL_RDS,
-    AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER, EXTRA_CA_CERTS,
-    MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS, ROTATION_STRATEGY, RUST_LOG, SECRETS_MANAGER_ENDPOINT,
-    USERNAME_CHARACTER_LIMIT, USER_NAME, VARIABLES, VERIFY_RDS_IDENTIFIERS,
-    WAITING_RETRY_INTERVAL_IN_SECONDS,
+    AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER, EMIT_METRICS, EXTRA_CA_CERTS,
+    MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS, ROTATION_STRATEGY, ROTATION_TYPE, RUST_LOG,
+    SECRETS_MANAGER_ENDPOINT, USERNAME_CHARACTER_LIMIT, USER_NAME, VARIABLES,
+    VERIFY_RDS_IDENTIFIERS, WAITING_RETRY_INTERVAL_IN_SECONDS,
 };
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
 pub use store::{sdk_error_parts, SdkStore, SecretMetadata, SecretStore, SecretVersion};

@@ -1,13 +1,17 @@
 //! The Lambda entry point shared by every function binary: the process-wide start-up (empty
-//! `AWS_*` variables unset, the panic hook), the runtime, and the invocation loop.
+//! `AWS_*` variables unset, the panic hook), the runtime, and the invocation loop: each
+//! invocation runs inside its span (request id, secret ARN, token on every log line) and ends
+//! with its metrics line.
 
 use std::ffi::OsString;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::dispatch::handle_invocation_guarded;
 use crate::error::RotationError;
+use crate::metrics::InvocationMetrics;
 use crate::password::PasswordDefaults;
 use crate::settings::Settings;
 use crate::steps::Rotation;
@@ -73,13 +77,50 @@ where
             return Err(e.into());
         }
     };
-    let (store, rotation, policy) = (&store, &rotation, &settings.password);
+    let (store, rotation, settings) = (&store, &rotation, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_invocation_guarded(store, rotation, policy, &event.payload)
-            .await
-            .map(|_| ())
+        let started = std::time::Instant::now();
+        let text = |key: &str| event.payload.get(key).and_then(Value::as_str).unwrap_or("");
+        let span = telemetry::invocation_span(
+            &event.context.request_id,
+            text("SecretId"),
+            text("ClientRequestToken"),
+        );
+        // Boxed: the invocation's future is deep enough as it is (the compiler's layout
+        // queries overflow on some rotations' futures nested one level more).
+        let invocation =
+            handle_invocation_guarded(store, rotation, &settings.password, &event.payload);
+        let result = Box::pin(invocation.instrument(span)).await;
+        if settings.emit_metrics {
+            let step = Some(text("Step"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or("unknown");
+            emit_metrics(settings, step, &result, started);
+        }
+        result.map(|_| ())
     }))
     .await
+}
+
+/// Prints the invocation's CloudWatch EMF line on stdout (see [`crate::metrics`]).
+fn emit_metrics(
+    settings: &Settings,
+    step: &str,
+    result: &crate::Result<crate::Outcome>,
+    started: std::time::Instant,
+) {
+    let metrics = InvocationMetrics {
+        rotation_type: &settings.rotation_type,
+        step,
+        outcome: result.as_ref().map(|o| o.as_str()).unwrap_or("error"),
+        error_type: result.as_ref().err().map(|e| e.error_type()),
+        duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    println!("{}", metrics.emf_line(now));
 }
 
 /// Reads the settings, starts the logs, builds the rotation and the Secrets Manager client.

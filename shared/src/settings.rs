@@ -35,9 +35,13 @@ pub const MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS: &str = "MAX_WAITING_TIME_FOR_A
 pub const WAITING_RETRY_INTERVAL_IN_SECONDS: &str = "WAITING_RETRY_INTERVAL_IN_SECONDS";
 /// `USER_NAME`: see [`Settings::user_name`].
 pub const USER_NAME: &str = "USER_NAME";
+/// `ROTATION_TYPE`: see [`Settings::rotation_type`].
+pub const ROTATION_TYPE: &str = "ROTATION_TYPE";
+/// `EMIT_METRICS`: see [`Settings::emit_metrics`].
+pub const EMIT_METRICS: &str = "EMIT_METRICS";
 
 /// Every variable read, in the README's order.
-pub const VARIABLES: [&str; 21] = [
+pub const VARIABLES: [&str; 23] = [
     SECRETS_MANAGER_ENDPOINT,
     "EXCLUDE_CHARACTERS",
     "PASSWORD_LENGTH",
@@ -59,6 +63,8 @@ pub const VARIABLES: [&str; 21] = [
     MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS,
     WAITING_RETRY_INTERVAL_IN_SECONDS,
     USER_NAME,
+    ROTATION_TYPE,
+    EMIT_METRICS,
 ];
 
 /// The log filter when neither `RUST_LOG` nor `AWS_LAMBDA_LOG_LEVEL` is set.
@@ -140,6 +146,11 @@ pub struct Settings {
     /// `USER_NAME` (ElastiCache), when set: the only user name this function rotates, as the
     /// official function checks it.
     pub user_name: Option<String>,
+    /// `ROTATION_TYPE` (set by the templates to the `rotationType`), the metrics' dimension;
+    /// `unspecified` when unset.
+    pub rotation_type: String,
+    /// `EMIT_METRICS` (default true): one CloudWatch EMF metrics line per invocation.
+    pub emit_metrics: bool,
 }
 
 impl Settings {
@@ -179,6 +190,10 @@ impl Settings {
                 .map(|v| positive_number(WAITING_RETRY_INTERVAL_IN_SECONDS, &v))
                 .transpose()?,
             user_name: get(USER_NAME).map(|v| v.trim().to_string()),
+            rotation_type: get(ROTATION_TYPE)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| "unspecified".to_string()),
+            emit_metrics: flag(EMIT_METRICS, true)?,
         })
     }
 }

@@ -27,3 +27,79 @@ async fn the_generic_binary_rotates_a_json_secret() {
     assert_eq!(current["team"], "kept");
     assert_eq!(current["username"], "app");
 }
+
+/// Every log line of an invocation carries the request id, the secret ARN and the token; each
+/// invocation ends with one CloudWatch EMF line (rotation type and step as dimensions), unless
+/// `EMIT_METRICS=false`.
+#[tokio::test]
+async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() {
+    use rotation_testkit::{deployed_environment, FunctionProcess, Moto};
+    use std::time::Duration;
+
+    let bed = Harness::new(GenericRotation::default(), PASSWORD_DEFAULTS).await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_generic"));
+    let moto = Moto::from_env();
+    for emit in ["true", "false"] {
+        let arn = bed
+            .secret(
+                "emf",
+                &json!({"username": "app", "password": "Initial-Pa55word"}).to_string(),
+            )
+            .await;
+        let env = deployed_environment(
+            moto.endpoint(),
+            "",
+            &[
+                ("ROTATION_STRATEGY", ""),
+                ("ROTATION_TYPE", "Generic"),
+                ("EMIT_METRICS", emit),
+            ],
+        );
+        let mut function = FunctionProcess::start(binary, &env).await.unwrap();
+        function
+            .rotate(&bed.driver, &arn, Duration::from_secs(30))
+            .await
+            .unwrap();
+        let output = function.stop().await;
+        let lines: Vec<Value> = output
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let metrics: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+        if emit == "false" {
+            assert!(metrics.is_empty(), "EMIT_METRICS=false: {output}");
+            continue;
+        }
+        let steps: Vec<&str> = metrics
+            .iter()
+            .map(|m| m["Step"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            ["createSecret", "setSecret", "testSecret", "finishSecret"]
+        );
+        for m in &metrics {
+            assert_eq!(m["RotationType"], "Generic");
+            assert_eq!(
+                (m["Successes"].as_u64(), m["ErrorType"].as_str()),
+                (Some(1), Some("None"))
+            );
+            assert!(m["Duration"].as_f64().unwrap() > 0.0);
+        }
+        let summaries: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["message"] == "rotation step finished")
+            .collect();
+        assert_eq!(summaries.len(), 4, "{output}");
+        for line in summaries {
+            let span = &line["span"];
+            assert_eq!(span["secret_arn"], arn.as_str(), "{line}");
+            assert!(
+                !span["request_id"].as_str().unwrap_or("").is_empty(),
+                "{line}"
+            );
+            assert!(!span["token"].as_str().unwrap_or("").is_empty(), "{line}");
+            assert!(line["timestamp"].as_str().is_some(), "{line}");
+        }
+    }
+}
