@@ -44,6 +44,7 @@ impl MySession {
 
     /// Runs a statement that carries no secret.
     pub(super) async fn execute(&mut self, sql: &str, operation: &str) -> Result<()> {
+        tracing::debug!(operation, "statement");
         self.conn
             .query_drop(sql)
             .await
@@ -62,6 +63,7 @@ impl MySession {
     /// Runs a statement that carries password material: on failure only the error code is
     /// kept (the server's message can quote the statement), with what the code means.
     pub(super) async fn execute_secret(&mut self, sql: &str, operation: &str) -> Result<()> {
+        tracing::debug!(operation, carries_password = true, "statement");
         self.conn
             .query_drop(sql)
             .await
@@ -75,6 +77,7 @@ impl MySession {
         operation: &str,
         carries_secret: bool,
     ) -> Result<Vec<Vec<Cell>>> {
+        tracing::debug!(operation, carries_password = carries_secret, "query");
         let rows: Vec<Row> = self
             .conn
             .query(sql)
@@ -90,6 +93,7 @@ impl MySession {
         params: impl Into<Params> + Send,
         operation: &str,
     ) -> Result<Vec<Vec<Cell>>> {
+        tracing::debug!(operation, "query");
         let rows: Vec<Row> = self
             .conn
             .exec(sql, params)

@@ -120,6 +120,7 @@ pub async fn execute_secret_sql(
     sql: &str,
     operation: &str,
 ) -> Result<(), PgError> {
+    tracing::debug!(operation, carries_password = true, "statement");
     client
         .batch_execute(sql)
         .await

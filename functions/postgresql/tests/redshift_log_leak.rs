@@ -98,6 +98,19 @@ async fn no_password_or_hash_reaches_the_logs() {
         "the capture holds the rotations"
     );
     assert!(logs.contains("rotation step failed"));
+    // The debug trail of alternating users is there: each check, each login attempt with its
+    // outcome, each statement's operation (the generic binary's test checks the invocation
+    // context every line carries under the runtime).
+    for trail in [
+        "checked: AWSPENDING is the other user of the pair on the same server",
+        "checked: AWSCURRENT logs in, and the superuser secret is for its server",
+        "copying the current user to the pending one",
+        "\"login attempt\"",
+        "\"statement\"",
+        "proving the change: AWSPENDING logs in",
+    ] {
+        assert!(logs.contains(trail), "no debug trail line {trail}");
+    }
     for secret in &secrets {
         assert!(
             !logs.contains(secret.as_str()),

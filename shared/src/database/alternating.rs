@@ -225,12 +225,14 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         }
         same_target(db, &current, Which::Current, &pending, &other)?;
         only_changed(&current, &pending, &["password", "username"])?;
+        tracing::debug!(current = %current.username, pending = %pending.username, "checked: AWSPENDING is the other user of the pair on the same server");
         // Privileges come from the user AWSCURRENT names, never from a name derived from the
         // pending one (`x_clone_clone` -> `x_clone` must not receive an unrelated `x`'s).
         let source = current.username.as_str();
         // Any failure counts as "not yet": a half-made account may be locked, or refuse.
         let pending_logs_in = pending_logs_in(db, &pending).await;
         if pending_logs_in && db.one_login_proves_a_change() {
+            tracing::debug!("AWSPENDING logs in already: nothing to change");
             return Ok(());
         }
         // Prove the current credentials are real before the superuser is used for anything.
@@ -243,6 +245,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             redshift: self.redshift.as_deref(),
         };
         let master = superuser_secret(db, ctx, &current, options).await?;
+        tracing::debug!(superuser = %master.username, "checked: AWSCURRENT logs in, and the superuser secret is for its server");
         let mut session = connect_expected(db, &master, Which::Superuser).await?;
         // Several accounts per user: a login proved one of them; the server's records of all
         // of them decide.
@@ -251,9 +254,16 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
                 .change_is_complete(&mut session, source, &pending)
                 .await?
         {
+            tracing::debug!("the server's records show the change complete: nothing to change");
             return Ok(());
         }
-        let changed = if db.user_exists(&mut session, &pending.username).await? {
+        let exists = db.user_exists(&mut session, &pending.username).await?;
+        tracing::debug!(
+            user = %pending.username,
+            action = if exists { "update" } else { "create" },
+            "copying the current user to the pending one"
+        );
+        let changed = if exists {
             db.update_clone(&mut session, source, &pending).await
         } else {
             db.create_clone(&mut session, source, &pending).await
@@ -263,6 +273,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             return self.settle(&master, source, &pending, e).await;
         }
         // AWSCURRENT is another user, untouched: a failure here leaves it working.
+        tracing::debug!("proving the change: AWSPENDING logs in");
         prove_login(db, &pending, Which::Pending)
             .await
             .map_err(|cause| RotationError::PasswordChangeUnverified {

@@ -116,11 +116,15 @@ impl<D: Database> Rotation for SingleUser<D> {
         // Checked before any login, so a crafted AWSPENDING never reaches another server.
         same_target(db, &current, Which::Current, &pending, &current.username)?;
         only_changed(&current, &pending, &["password"])?;
+        tracing::debug!(user = %current.username, "checked: AWSPENDING is the same user on the same server; only the password differs");
         let (mut session, used, which) = match self.login_for_change(ctx, &current, &pending).await
         {
             Ok(Some(found)) => found,
             // AWSPENDING logs in already: nothing to change.
-            Ok(None) => return Ok(()),
+            Ok(None) => {
+                tracing::debug!("AWSPENDING logs in already: nothing to change");
+                return Ok(());
+            }
             // Whatever failed, a concurrent setSecret may have changed the password after
             // our AWSPENDING login was refused: if AWSPENDING works now, the work is done
             // and a duplicate delivery must not fail the rotation.
@@ -129,11 +133,18 @@ impl<D: Database> Rotation for SingleUser<D> {
         // The statement changes the session's own account: make sure that is the secret's
         // user, not a proxied or anonymous account the login was mapped to.
         same_session_user(db, &mut session, &used, which).await?;
+        tracing::debug!(
+            logged_in_as = which.label(),
+            "checked: the session is the secret's user; changing its own password"
+        );
         if let Err(e) = db.set_own_password(&mut session, &used, &pending).await {
             return settle(db, &pending, e).await;
         }
         let cause = match prove_login(db, &pending, Which::Pending).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                tracing::debug!("verified: AWSPENDING logs in");
+                return Ok(());
+            }
             Err(cause) => cause,
         };
         if refused(&cause) {
