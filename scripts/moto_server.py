@@ -15,7 +15,9 @@ the passwords replace the user's, and the user is "modifying" for
 SANDBOX_ELASTICACHE_MODIFY_SECONDS (default 0.3) before it is "active" again. CreateUser and
 ModifyUser mirror the user into the sandbox Redis (SANDBOX_REDIS_ADMIN_PORT, password
 SANDBOX_REDIS_ADMIN_PASSWORD) as an ACL user with exactly those passwords, so a client's AUTH
-against Redis answers as the cache would; a user is mirrored when its new passwords are applied.
+against Redis answers as the cache would. A modification reaches Redis when it completes (the
+user "active" again), not when ModifyUser answers: a caller that does not wait sees the old
+passwords, as on the service.
 
     python scripts/moto_server.py -H 127.0.0.1 -p PORT     (the arguments of moto_server)
 """
@@ -126,9 +128,10 @@ def _modify_user(self, user_id, passwords):
         user.authentication_type = "password"
         user.no_password_required = False
         user.status = "modifying"
-    _mirror(user)
 
     def settle():
+        # The new passwords take effect on the cache when the modification completes.
+        _mirror(user)
         with _lock:
             user.status = "active"
 

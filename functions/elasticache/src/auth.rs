@@ -23,7 +23,7 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum AuthOutcome {
     /// `+OK`: the password works.
     Accepted,
-    /// An error reply (`-WRONGPASS ...`): the password does not work.
+    /// `-WRONGPASS`: the password (or the user name) does not work. Holds the error code only.
     Refused(String),
     /// No TCP connection (refused, or no answer in time): the function cannot reach the cache
     /// from where it runs. Nothing was sent.
@@ -41,9 +41,20 @@ fn command(parts: &[&str]) -> Vec<u8> {
     out
 }
 
-/// The first line of a reply, cut to a length fit for a message (without its CR LF).
-fn reply_text(line: &str) -> String {
-    line.trim_end().chars().take(200).collect()
+/// The error code of an error reply (`-WRONGPASS invalid ...` gives `WRONGPASS`): its first word,
+/// letters only, at most 32. Never the rest: a server that does not know AUTH (renamed, or not
+/// Redis) can quote the command's arguments, the password among them, in its message.
+fn error_code(reply: &str) -> String {
+    let code: String = reply
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .take(32)
+        .collect();
+    if code.is_empty() {
+        "(no error code)".into()
+    } else {
+        code
+    }
 }
 
 /// Sends `AUTH username password` to `endpoint` over TLS verified with `anchors` (the name
@@ -101,11 +112,21 @@ pub async fn authenticate(
         .map_err(|_| unexpected(&address, "no answer to AUTH within the timeout"))?
         .map_err(|e| unexpected(&address, &format!("the connection failed: {e}")))?;
     match line.as_bytes().first() {
-        Some(b'+') => Ok(AuthOutcome::Accepted),
-        Some(b'-') => Ok(AuthOutcome::Refused(reply_text(&line[1..]))),
+        Some(b'+') if line.trim_end() == "+OK" => Ok(AuthOutcome::Accepted),
+        Some(b'-') => match error_code(&line[1..]).as_str() {
+            // The one answer that means "this password does not work".
+            "WRONGPASS" => Ok(AuthOutcome::Refused("WRONGPASS".into())),
+            // Anything else (LOADING, BUSY, ERR for an unknown or renamed command, NOPERM) is
+            // not a verdict on the password.
+            code => Err(unexpected(
+                &address,
+                &format!("AUTH answered with error {code}"),
+            )),
+        },
+        // Neither the reply's text nor its length is reported: it is not Redis talking.
         _ => Err(unexpected(
             &address,
-            &format!("unexpected answer to AUTH: {:?}", reply_text(&line)),
+            "the answer to AUTH is not a Redis reply",
         )),
     }
 }
@@ -127,11 +148,16 @@ mod tests {
     }
 
     #[test]
-    fn replies_are_cut_for_messages() {
+    fn only_the_error_code_of_a_reply_is_ever_reported() {
         assert_eq!(
-            reply_text("WRONGPASS invalid pair\r\n"),
-            "WRONGPASS invalid pair"
+            error_code("WRONGPASS invalid username-password pair\r\n"),
+            "WRONGPASS"
         );
-        assert_eq!(reply_text(&"x".repeat(500)).len(), 200);
+        // A server that does not know AUTH quotes its arguments: the password must not follow.
+        let echoed =
+            "ERR unknown command 'AUTH', with args beginning with: 'app' 'Secret-Pa55word-123'";
+        assert_eq!(error_code(echoed), "ERR");
+        assert_eq!(error_code(&"X".repeat(500)).len(), 32);
+        assert_eq!(error_code(" leading space"), "(no error code)");
     }
 }

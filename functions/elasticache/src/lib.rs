@@ -321,9 +321,11 @@ impl Rotation for ElastiCacheRotation {
             Some(AuthOutcome::Unreachable(_)) | None => {}
         }
         // Nothing can read what ElastiCache holds: set both passwords again (what setSecret
-        // does; idempotent) instead of promoting one that may never have been set.
+        // does; idempotent) instead of promoting one that may never have been set, and promote
+        // only once the user is active again (the new password is in effect).
         self.active_user(&current).await?;
-        self.set_both(&current, &pending).await
+        self.set_both(&current, &pending).await?;
+        self.active_user(&current).await.map(|_| ())
     }
 }
 

@@ -149,3 +149,24 @@ fn a_policy_elasticache_would_refuse_stops_start_up() {
         assert!(err.to_string().contains(variable), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_certificate_for_another_name_is_a_tls_failure_and_changes_nothing() {
+    let bed = Bed::new().await;
+    let (name, user_arn) = bed.user("tlsname", "Initial-Pa55word-0001").await;
+    let json = bed.secret_json(
+        &name,
+        &user_arn,
+        "Initial-Pa55word-0001",
+        true,
+        json!({"tlsServerName": "not-the-cache.example"}),
+    );
+    let arn = bed.secret("cache", &json).await;
+    let err = bed.failure_of(&arn).await;
+    assert!(err.starts_with("TlsFailure: "), "{err}");
+    assert!(!err.contains("Initial-Pa55word-0001"), "{err}");
+    // Nothing was sent to ElastiCache: the user still has only its first password.
+    bed.redis.login(&name, "Initial-Pa55word-0001").unwrap();
+    let (_, pending) = bed.creds(&arn, rotation_core::labels::AWSPENDING).await;
+    assert_eq!(bed.redis.login(&name, &pending), Err("WRONGPASS".into()));
+}
