@@ -145,6 +145,13 @@ pub fn check_policy(policy: &PasswordPolicy) -> Result<()> {
     Ok(())
 }
 
+/// The error for a cache that answers AUTH with the pending password by `reply` (an error code).
+fn pending_refused(reply: &str) -> RotationError {
+    RotationError::TestSecret(format!(
+        "the cache refuses AUTH with the AWSPENDING password: {reply}"
+    ))
+}
+
 /// Why ElastiCache would refuse `password`, if it would.
 fn refused_password(password: &SecretValue) -> Option<&'static str> {
     let p = password.expose();
@@ -295,9 +302,7 @@ impl Rotation for ElastiCacheRotation {
         match self.auth(&pending).await? {
             None => Ok(()),
             Some(AuthOutcome::Accepted) => Ok(()),
-            Some(AuthOutcome::Refused(reply)) => Err(RotationError::TestSecret(format!(
-                "the cache refuses AUTH with the AWSPENDING password: {reply}"
-            ))),
+            Some(AuthOutcome::Refused(reply)) => Err(pending_refused(&reply)),
             Some(AuthOutcome::Unreachable(why)) => {
                 tracing::warn!(%why, "the cache endpoint named by the secret cannot be reached from the function; the AWSPENDING password was not proved with AUTH");
                 Ok(())
@@ -313,11 +318,7 @@ impl Rotation for ElastiCacheRotation {
         let (current, pending) = Self::pair(ctx, pending).await?;
         match self.auth(&pending).await? {
             Some(AuthOutcome::Accepted) => return Ok(()),
-            Some(AuthOutcome::Refused(reply)) => {
-                return Err(RotationError::TestSecret(format!(
-                    "the cache refuses AUTH with the AWSPENDING password: {reply}"
-                )))
-            }
+            Some(AuthOutcome::Refused(reply)) => return Err(pending_refused(&reply)),
             Some(AuthOutcome::Unreachable(_)) | None => {}
         }
         // Nothing can read what ElastiCache holds: set both passwords again (what setSecret
