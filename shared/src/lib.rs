@@ -25,6 +25,7 @@ mod guard;
 pub mod labels;
 pub mod metrics;
 mod password;
+pub mod preflight;
 mod runtime;
 mod secret;
 mod settings;
@@ -41,6 +42,7 @@ pub use event::{RotationEvent, Step};
 pub use flags::{flag_value, parse_flag};
 pub use guard::install_panic_hook;
 pub use password::{CharClass, PasswordDefaults, PasswordPolicy, PUNCTUATION};
+pub use preflight::{handle_preflight, is_preflight, Check, PreflightOptions, Report};
 pub use runtime::serve;
 pub use secret::{JsonSecret, SecretValue};
 pub use settings::{

@@ -86,6 +86,15 @@ where
             text("SecretId"),
             text("ClientRequestToken"),
         );
+        if crate::preflight::is_preflight(&event.payload) {
+            let preflight = preflight_guarded(store, rotation, &settings.password, &event.payload);
+            let result = Box::pin(preflight.instrument(span)).await;
+            if settings.emit_metrics {
+                let outcome = result.as_ref().map(|_| "done");
+                emit_metrics(settings, crate::preflight::PREFLIGHT, outcome, started);
+            }
+            return result;
+        }
         // Boxed: the invocation's future is deep enough as it is (the compiler's layout
         // queries overflow on some rotations' futures nested one level more).
         let invocation =
@@ -95,25 +104,40 @@ where
             let step = Some(text("Step"))
                 .filter(|s| !s.is_empty())
                 .unwrap_or("unknown");
-            emit_metrics(settings, step, &result, started);
+            emit_metrics(settings, step, result.as_ref().map(|o| o.as_str()), started);
         }
-        result.map(|_| ())
+        // A rotation step answers `null`, as the official functions do.
+        result.map(|_| Value::Null)
     }))
     .await
+}
+
+/// A preflight behind the panic guard: a panic answers [`RotationError::Internal`].
+async fn preflight_guarded<R: Rotation>(
+    store: &SdkStore,
+    rotation: &R,
+    policy: &crate::password::PasswordPolicy,
+    payload: &Value,
+) -> crate::Result<Value> {
+    let preflight = crate::preflight::handle_preflight(store, rotation, policy, payload);
+    match crate::guard::catch_panic(preflight).await {
+        Ok(result) => result,
+        Err(location) => Err(RotationError::Internal { location }),
+    }
 }
 
 /// Prints the invocation's CloudWatch EMF line on stdout (see [`crate::metrics`]).
 fn emit_metrics(
     settings: &Settings,
     step: &str,
-    result: &crate::Result<crate::Outcome>,
+    result: std::result::Result<&str, &RotationError>,
     started: std::time::Instant,
 ) {
     let metrics = InvocationMetrics {
         rotation_type: &settings.rotation_type,
         step,
-        outcome: result.as_ref().map(|o| o.as_str()).unwrap_or("error"),
-        error_type: result.as_ref().err().map(|e| e.error_type()),
+        outcome: result.unwrap_or("error"),
+        error_type: result.err().map(|e| e.error_type()),
         duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
     };
     let now = std::time::SystemTime::now()

@@ -121,6 +121,22 @@ pub trait Rotation: Send + Sync {
         ctx: &StepContext<'_, S>,
         pending: &SecretValue,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The function's own preflight checks, added to `report` after the shared ones passed
+    /// (Secrets Manager answers, `current` is AWSCURRENT and validated). Must change nothing.
+    /// `ctx.token` is the id of a version carrying AWSPENDING (`report.pending`), or empty.
+    /// By default none: the shared checks say all there is (the generic function's secret
+    /// shape).
+    fn preflight<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        options: crate::preflight::PreflightOptions,
+        report: &mut crate::preflight::Report,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (ctx, current, options, report);
+        async {}
+    }
 }
 
 /// What createSecret did.

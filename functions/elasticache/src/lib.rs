@@ -30,10 +30,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rotation_core::database::TrustAnchors;
-use rotation_core::labels::{AWSCURRENT, AWSPENDING};
+use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::preflight::names;
 use rotation_core::{
-    PasswordDefaults, PasswordPolicy, Result, Rotation, RotationError, SecretStore, SecretValue,
-    Settings, StepContext,
+    PasswordDefaults, PasswordPolicy, PreflightOptions, Report, Result, Rotation, RotationError,
+    SecretStore, SecretValue, Settings, StepContext,
 };
 
 pub use api::{not_found, wait_until_active, BoxFuture, CacheUser, UserApi, WaitPolicy};
@@ -327,6 +328,135 @@ impl Rotation for ElastiCacheRotation {
         self.active_user(&current).await?;
         self.set_both(&current, &pending).await?;
         self.active_user(&current).await.map(|_| ())
+    }
+
+    /// One DescribeUsers (no wait): the user exists under the secret's name, authenticates by
+    /// password, and is `active`; AUTH with AWSCURRENT (and a stale AWSPENDING, and AWSPREVIOUS
+    /// when asked) where the secret names an endpoint. Aborting a rotation is always safe here:
+    /// the user keeps AWSCURRENT's password beside AWSPENDING's until the next rotation.
+    async fn preflight<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        options: PreflightOptions,
+        report: &mut Report,
+    ) {
+        let current = match UserSecret::parse(current, AWSCURRENT) {
+            Ok(c) => c,
+            Err(e) => return report.fail_with(names::SECRET_SHAPE, &e),
+        };
+        match self.api.describe(&current.user).await {
+            Ok(Some(user)) => {
+                let mut problems = Vec::new();
+                if user.name != current.username {
+                    problems.push(format!(
+                        "it is named {}, not {} as the secret says",
+                        user.name, current.username
+                    ));
+                }
+                if let Some(only) = self.user_name.as_ref().filter(|o| **o != current.username) {
+                    problems.push(format!("this function rotates only {only} (USER_NAME)"));
+                }
+                if user.authentication.as_deref() != Some("password") {
+                    problems.push(format!(
+                        "it authenticates with {}, not a password",
+                        user.authentication.as_deref().unwrap_or("nothing")
+                    ));
+                }
+                if user.status != "active" {
+                    problems.push(format!("its status is {} (setSecret waits up to MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS for active)", user.status));
+                }
+                let detail = format!("ElastiCache user {} (DescribeUsers answered)", user.id);
+                if problems.is_empty() {
+                    report.pass(
+                        names::SERVICE,
+                        format!(
+                            "{detail}: named {}, password authentication, active",
+                            user.name
+                        ),
+                    );
+                } else {
+                    report.fail(names::SERVICE, format!("{detail}: {}", problems.join("; ")));
+                }
+            }
+            Ok(None) => report.fail_with(names::SERVICE, &not_found(&current.user)),
+            Err(e) => report.fail_with(names::SERVICE, &e),
+        }
+        match self.auth(&current).await {
+            Ok(None) => report.pass(names::CURRENT_LOGIN, "the secret names no endpoint (host): AUTH is not tried, as testSecret does not"),
+            Ok(Some(AuthOutcome::Accepted)) => report.pass(names::CURRENT_LOGIN, format!("AUTH as {} with AWSCURRENT accepted over verified TLS", current.username)),
+            Ok(Some(AuthOutcome::Refused(code))) => report.fail(names::CURRENT_LOGIN, format!("AUTH as {} with AWSCURRENT refused ({code})", current.username)),
+            Ok(Some(AuthOutcome::Unreachable(why))) => report.pass(names::CURRENT_LOGIN, format!("the endpoint cannot be reached from the function ({why}); testSecret then proves nothing with AUTH")),
+            Err(e) => report.fail_with(names::CURRENT_LOGIN, &e),
+        }
+        let stages = [
+            (
+                AWSPENDING,
+                report.pending.as_ref().map(|p| p.version.clone()),
+                names::PENDING_LOGIN,
+            ),
+            (
+                AWSPREVIOUS,
+                report
+                    .previous
+                    .as_ref()
+                    .filter(|_| options.previous)
+                    .map(|p| p.version.clone()),
+                names::PREVIOUS_LOGIN,
+            ),
+        ];
+        for (stage, version, name) in stages {
+            let Some(version) = version else { continue };
+            let logs_in = match ctx.store.get_value(ctx.arn, stage, Some(&version)).await {
+                Err(e) => {
+                    report.fail_with(name, &e);
+                    None
+                }
+                Ok(value) => match UserSecret::parse(&value, stage)
+                    .and_then(|other| Self::same_user(&current, &other).map(|()| other))
+                {
+                    Err(e) => {
+                        report.fail_with(name, &e);
+                        None
+                    }
+                    Ok(other) => match self.auth(&other).await {
+                        Ok(Some(AuthOutcome::Accepted)) => {
+                            report.pass(
+                                name,
+                                format!("AUTH with {stage} (version {version}) accepted"),
+                            );
+                            Some(true)
+                        }
+                        Ok(Some(AuthOutcome::Refused(code))) => {
+                            report.pass(
+                                name,
+                                format!("AUTH with {stage} (version {version}) refused ({code})"),
+                            );
+                            Some(false)
+                        }
+                        Ok(_) => {
+                            report.pass(name, format!("{stage} (version {version}) was not tried: no reachable endpoint"));
+                            None
+                        }
+                        Err(e) => {
+                            report.fail_with(name, &e);
+                            None
+                        }
+                    },
+                },
+            };
+            let state = if stage == AWSPENDING {
+                report.pending.as_mut()
+            } else {
+                report.previous.as_mut()
+            };
+            if let Some(state) = state {
+                state.logs_in = logs_in;
+                if stage == AWSPENDING {
+                    state.abort_safe = Some(true);
+                }
+            }
+        }
     }
 }
 

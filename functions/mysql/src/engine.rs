@@ -17,9 +17,10 @@ use crate::statements::{
 };
 use crate::sync::{pair_differences, sync_pair};
 use rotation_core::database::{
-    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, NameLimit, Which,
+    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, NameLimit, Need,
+    Transport, Which,
 };
-use rotation_core::{Result, RotationError};
+use rotation_core::{Check, PasswordPolicy, Result, RotationError};
 
 /// What differs between the MySQL and MariaDB functions (the SQL follows the server, not this).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +165,19 @@ impl Database for MyEngine {
 
     fn retries_refused_logins(&self) -> bool {
         self.flavor.retry_refused_logins
+    }
+
+    fn transport(&self, session: &MySession) -> Transport {
+        session.transport()
+    }
+
+    async fn privileges(
+        &self,
+        session: &mut MySession,
+        need: Need,
+        policy: &PasswordPolicy,
+    ) -> Result<Vec<Check>> {
+        crate::preflight::checks(session, need, policy).await
     }
 
     /// A user has one account per host pattern: one login proves only the account matching

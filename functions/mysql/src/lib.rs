@@ -13,6 +13,7 @@ mod engine;
 pub mod engines;
 mod fallback;
 mod grants;
+pub mod preflight;
 mod server;
 mod session;
 mod sql;

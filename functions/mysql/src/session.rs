@@ -42,6 +42,11 @@ impl MySession {
         }
     }
 
+    /// How the session reaches its server.
+    pub(super) fn transport(&self) -> Transport {
+        self.transport
+    }
+
     /// Runs a statement that carries no secret.
     pub(super) async fn execute(&mut self, sql: &str, operation: &str) -> Result<()> {
         tracing::debug!(operation, "statement");

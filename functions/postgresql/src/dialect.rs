@@ -2,8 +2,9 @@
 
 use tokio_postgres::{Client, Transaction};
 
-use rotation_core::database::EngineIdentity;
-use rotation_core::SecretValue;
+use rotation_core::database::{EngineIdentity, Need};
+use rotation_core::preflight::names;
+use rotation_core::{Check, SecretValue};
 
 use crate::engine::{execute_secret_sql, hashed_password, Dialect, PasswordForm, SessionLimits};
 use crate::engines::POSTGRESQL;
@@ -131,6 +132,50 @@ impl Dialect for Postgres {
 
     fn user_exists_sql(&self) -> &'static str {
         "SELECT rolname::text FROM pg_roles WHERE rolname = $1"
+    }
+
+    /// Every role may change its own password (VALID UNTIL is kept, so it is reported); managing
+    /// users needs SUPERUSER or CREATEROLE.
+    async fn privileges(&self, client: &Client, need: Need) -> Result<Vec<Check>, PgError> {
+        let operation = "read the user's role attributes";
+        let row = client
+            .query_one(
+                "SELECT rolsuper, rolcreaterole, COALESCE(rolvaliduntil::text, '') \
+                 FROM pg_roles WHERE rolname = current_user",
+                &[],
+            )
+            .await
+            .map_err(sql_error(operation))?;
+        let superuser: bool = column(&row, 0, operation)?;
+        let createrole: bool = column(&row, 1, operation)?;
+        let valid_until: String = column(&row, 2, operation)?;
+        let mut checks = Vec::new();
+        match need {
+            Need::OwnPassword => checks.push(Check {
+                name: names::OWN_PASSWORD,
+                ok: true,
+                detail: if valid_until.is_empty() || valid_until == "infinity" {
+                    "PostgreSQL lets every role change its own password".into()
+                } else {
+                    format!("PostgreSQL lets every role change its own password; this role's password expires at {valid_until} (VALID UNTIL), and a changed password keeps that date")
+                },
+            }),
+            Need::ManageUsers => checks.push(Check {
+                name: names::MANAGE_USERS,
+                ok: superuser || createrole,
+                detail: match (superuser, createrole) {
+                    (true, _) => "the superuser secret's role is a SUPERUSER".into(),
+                    (false, true) => "the superuser secret's role has CREATEROLE (on PostgreSQL 16 and later it must also hold ADMIN OPTION on the rotated role to grant its membership; not checked here)".into(),
+                    (false, false) => "the superuser secret's role has neither SUPERUSER nor CREATEROLE, so it cannot create the clone or set its password: ALTER ROLE ... CREATEROLE, or use another superuser secret".into(),
+                },
+            }),
+        }
+        checks.push(Check {
+            name: names::PASSWORD_POLICY,
+            ok: true,
+            detail: "passwords are sent as SCRAM-SHA-256 or md5 verifiers computed by the function, so a server-side password check (the passwordcheck module) sees no plaintext to judge".into(),
+        });
+        Ok(checks)
     }
 
     async fn create_clone(

@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
 use rotation_core::database::{
-    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Which,
+    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Need, Transport, Which,
 };
-use rotation_core::{Result, RotationError, SecretValue};
+use rotation_core::{Check, PasswordPolicy, Result, RotationError, SecretValue};
 
 use crate::connect::PgDriver;
 use crate::error::{column, sql_error, PgError};
@@ -100,6 +100,14 @@ pub trait Dialect: Send + Sync {
         password: &SecretValue,
         form: PasswordForm,
     ) -> impl Future<Output = Result<(), PgError>> + Send;
+    /// Preflight: what the server's catalog says the session's user may do for `need`, and
+    /// what the server's password checks mean for the passwords this function sends. Reads
+    /// only.
+    fn privileges(
+        &self,
+        client: &Client,
+        need: Need,
+    ) -> impl Future<Output = Result<Vec<Check>, PgError>> + Send;
     /// Sets the existing `user`'s password (in `form`, md5-salted with `stored_name`) and gives
     /// it the privileges of `source` as this engine models them, in the transaction `tx`.
     fn update_clone(
@@ -154,6 +162,7 @@ pub async fn stored_name(
 pub struct PgSession {
     client: Client,
     form: Option<PasswordForm>,
+    transport: Transport,
 }
 
 impl PgSession {
@@ -213,11 +222,28 @@ impl<D: Dialect> Database for PgEngine<D> {
     }
 
     async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<PgSession> {
-        let (client, _transport) = self
+        let (client, transport) = self
             .policy
             .connect(&PgDriver, self.dialect.identity(), secret, which)
             .await?;
-        Ok(PgSession { client, form: None })
+        Ok(PgSession {
+            client,
+            form: None,
+            transport,
+        })
+    }
+
+    fn transport(&self, session: &PgSession) -> Transport {
+        session.transport
+    }
+
+    async fn privileges(
+        &self,
+        session: &mut PgSession,
+        need: Need,
+        _policy: &PasswordPolicy,
+    ) -> Result<Vec<Check>> {
+        Ok(self.dialect.privileges(&session.client, need).await?)
     }
 
     async fn session_user(&self, session: &mut PgSession) -> Result<String> {

@@ -7,8 +7,9 @@
 //! holds beyond them, so the pair stays interchangeable. Each change is one transaction.
 use std::collections::BTreeSet;
 
-use rotation_core::database::EngineIdentity;
-use rotation_core::{PasswordPolicy, Result, RotationError, SecretValue};
+use rotation_core::database::{EngineIdentity, Need};
+use rotation_core::preflight::names;
+use rotation_core::{Check, PasswordPolicy, Result, RotationError, SecretValue};
 use tokio_postgres::{Client, Transaction};
 
 use crate::engine::{execute_secret_sql, stored_name, Dialect, PasswordForm, SessionLimits};
@@ -340,6 +341,44 @@ impl Dialect for Redshift {
 
     /// Every user whose name equals `$1` ignoring case: Redshift folds names, and one that
     /// differs from the secret's only in case is refused.
+    /// Every user may change its own password; changing another's and copying privileges
+    /// needs a superuser. The password rules were checked against the policy at start-up.
+    async fn privileges(&self, client: &Client, need: Need) -> Result<Vec<Check>, PgError> {
+        let operation = "read the user's attributes";
+        let row = client
+            .query_one(
+                "SELECT usesuper FROM pg_user WHERE usename = current_user",
+                &[],
+            )
+            .await
+            .map_err(sql_error(operation))?;
+        let superuser: bool = column(&row, 0, operation)?;
+        let check = match need {
+            Need::OwnPassword => Check {
+                name: names::OWN_PASSWORD,
+                ok: true,
+                detail: "Redshift lets every user change its own password".into(),
+            },
+            Need::ManageUsers => Check {
+                name: names::MANAGE_USERS,
+                ok: superuser,
+                detail: if superuser {
+                    "the superuser secret's user is a superuser".into()
+                } else {
+                    "the superuser secret's user is not a superuser, so it cannot set another user's password or copy privileges: use the cluster's admin user".into()
+                },
+            },
+        };
+        Ok(vec![
+            check,
+            Check {
+                name: names::PASSWORD_POLICY,
+                ok: true,
+                detail: "Redshift's password rules (8 to 64 characters, an uppercase and a lowercase letter, a digit) were checked against this function's password settings at start-up".into(),
+            },
+        ])
+    }
+
     fn user_exists_sql(&self) -> &'static str {
         "SELECT usename::text FROM pg_user WHERE lower(usename::text) = lower($1::text) ORDER BY 1"
     }

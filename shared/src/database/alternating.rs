@@ -10,12 +10,14 @@ use super::login::{
     connect_expected, only_changed, parse, pending_logs_in, prove_login, same_target, settle,
     test_pending, with_hint,
 };
+use super::preflight;
 use super::rds::RdsLookup;
 use super::redshift_admin::RedshiftLookup;
 use super::superuser::{masterarn, superuser_secret, Lookups};
-use super::{Database, DatabaseSecret, NameLimit, Which};
+use super::{Database, DatabaseSecret, NameLimit, Need, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::{AWSCURRENT, AWSPREVIOUS};
+use crate::preflight::{names, PreflightOptions, Report};
 use crate::secret::SecretValue;
 use crate::steps::{Rotation, StepContext};
 use crate::store::SecretStore;
@@ -289,6 +291,77 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         pending: &SecretValue,
     ) -> Result<()> {
         test_pending(&self.db, pending).await
+    }
+
+    /// AWSCURRENT logs in over the transport it will use and is its own user; the pair's other
+    /// name fits; `masterarn` is readable and names the same server (with the RDS and Redshift
+    /// lookups setSecret would make); the superuser logs in and may manage users; a stale
+    /// AWSPENDING logs in or not (aborting is safe either way: AWSCURRENT is the other user);
+    /// AWSPREVIOUS when asked.
+    async fn preflight<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        options: PreflightOptions,
+        report: &mut Report,
+    ) {
+        let db = &self.db;
+        let current = match parse(db, current, Which::Current) {
+            Ok(c) => c,
+            Err(e) => return report.fail_with(names::SECRET_SHAPE, &e),
+        };
+        preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report).await;
+        let partner = match self.partner(ctx, &current).await {
+            Ok(partner) => {
+                let (len, max, unit) = db.username_limit().measure(&partner);
+                report.pass(
+                    names::CLONE_NAME,
+                    format!(
+                        "the other user of the pair is {partner} ({len} of at most {max} {unit})"
+                    ),
+                );
+                partner
+            }
+            Err(e) => {
+                report.fail_with(names::CLONE_NAME, &e);
+                alternate_username(&current.username, NameLimit::Chars(usize::MAX))
+                    .unwrap_or_default()
+            }
+        };
+        let options_rds = Lookups {
+            rds: self.rds.as_deref(),
+            verify_identifiers: self.verify_identifiers,
+            redshift: self.redshift.as_deref(),
+        };
+        match superuser_secret(db, ctx, &current, options_rds).await {
+            Ok(master) => {
+                report.pass(
+                    names::SUPERUSER_SECRET,
+                    format!(
+                        "masterarn is readable and names user {} on the server of AWSCURRENT{}",
+                        master.username,
+                        if self.rds.is_some() || self.redshift.is_some() {
+                            " (checked with the RDS and Redshift lookups this function makes)"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+                if let Some(mut session) = preflight::login(
+                    db,
+                    &master,
+                    Which::Superuser,
+                    names::SUPERUSER_LOGIN,
+                    report,
+                )
+                .await
+                {
+                    preflight::privileges(db, ctx, &mut session, Need::ManageUsers, report).await;
+                }
+            }
+            Err(e) => report.fail_with(names::SUPERUSER_SECRET, &e),
+        }
+        preflight::other_versions(db, ctx, &current, &partner, options, true, report).await;
     }
 }
 

@@ -317,6 +317,33 @@ impl Database for FakeDatabase {
         }
     }
 
+    fn transport(&self, _session: &FakeSession) -> super::Transport {
+        super::Transport::VerifiedTls
+    }
+
+    /// From the declared capabilities.
+    async fn privileges(
+        &self,
+        _session: &mut FakeSession,
+        need: super::Need,
+        _policy: &crate::PasswordPolicy,
+    ) -> Result<Vec<crate::Check>> {
+        use crate::preflight::names;
+        let can = self.capabilities();
+        let (name, ok) = match need {
+            super::Need::OwnPassword => (names::OWN_PASSWORD, can.own_password),
+            super::Need::ManageUsers => (
+                names::MANAGE_USERS,
+                can.other_users_password && can.clone_with_privileges,
+            ),
+        };
+        Ok(vec![crate::Check {
+            name,
+            ok,
+            detail: format!("the fake engine's capabilities: {can:?}"),
+        }])
+    }
+
     async fn session_user(&self, session: &mut FakeSession) -> Result<String> {
         Ok(session.user.clone())
     }

@@ -22,6 +22,7 @@ mod fallback;
 mod hosts;
 mod identity;
 mod login;
+mod preflight;
 mod rds;
 #[cfg(feature = "rds")]
 mod rds_sdk;
@@ -140,6 +141,16 @@ impl Capabilities {
     };
 }
 
+/// What a preflight asks of a session's user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Change its own password (single user, logged in as AWSCURRENT).
+    OwnPassword,
+    /// Create users, set their passwords, give them another user's privileges (alternating
+    /// users, logged in as the superuser).
+    ManageUsers,
+}
+
 /// A database engine as the strategies need it.
 pub trait Database: Send + Sync {
     /// An open, authenticated session.
@@ -175,6 +186,19 @@ pub trait Database: Send + Sync {
         secret: &DatabaseSecret,
         which: Which,
     ) -> impl Future<Output = Result<Self::Session>> + Send;
+
+    /// How `session` reaches its server.
+    fn transport(&self, session: &Self::Session) -> Transport;
+
+    /// Preflight: what the server says `session`'s user may do for `need`, and what a
+    /// password-policy (validation) plugin means for passwords drawn by `policy`, as checks
+    /// (names from [`crate::preflight::names`]). Reads only; changes nothing.
+    fn privileges(
+        &self,
+        session: &mut Self::Session,
+        need: Need,
+        policy: &crate::PasswordPolicy,
+    ) -> impl Future<Output = Result<Vec<crate::Check>>> + Send;
 
     /// The user the session authenticated as.
     fn session_user(

@@ -7,9 +7,11 @@ use super::login::{
     only_changed, parse, prove_login, refused, same_session_user, same_target, settle,
     test_pending, try_login, with_hint,
 };
-use super::{Database, DatabaseSecret, Which};
+use super::preflight;
+use super::{Database, DatabaseSecret, Need, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::AWSCURRENT;
+use crate::preflight::{names, PreflightOptions, Report};
 use crate::secret::SecretValue;
 use crate::steps::{Rotation, StepContext};
 use crate::store::SecretStore;
@@ -185,5 +187,31 @@ impl<D: Database> Rotation for SingleUser<D> {
         pending: &SecretValue,
     ) -> Result<()> {
         test_pending(&self.db, pending).await
+    }
+
+    /// AWSCURRENT logs in over the transport it will use and is its own user; the user may
+    /// change its own password; a stale AWSPENDING's password is (or is not) the server's
+    /// already, which decides whether aborting is safe; AWSPREVIOUS when asked.
+    async fn preflight<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        options: PreflightOptions,
+        report: &mut Report,
+    ) {
+        let db = &self.db;
+        let current = match parse(db, current, Which::Current) {
+            Ok(c) => c,
+            Err(e) => return report.fail_with(names::SECRET_SHAPE, &e),
+        };
+        if let Some(mut session) =
+            preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report).await
+        {
+            preflight::privileges(db, ctx, &mut session, Need::OwnPassword, report).await;
+        }
+        // Single user: once the server holds the pending password, AWSCURRENT's is gone, so
+        // removing AWSPENDING would leave no version that logs in.
+        preflight::other_versions(db, ctx, &current, &current.username, options, false, report)
+            .await;
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{AlternatingUsers, Database, RdsLookup, RedshiftLookup, SingleUser};
 use crate::error::{Result, RotationError};
+use crate::preflight::{PreflightOptions, Report};
 use crate::secret::SecretValue;
 use crate::settings::{StrategyKind, ROTATION_STRATEGY};
 use crate::steps::{Rotation, StepContext};
@@ -117,6 +118,19 @@ impl<D: Database> Rotation for Strategy<D> {
         match self {
             Self::SingleUser(s) => s.verify_pending(ctx, pending).await,
             Self::AlternatingUsers(s) => s.verify_pending(ctx, pending).await,
+        }
+    }
+
+    async fn preflight<S: SecretStore>(
+        &self,
+        ctx: &StepContext<'_, S>,
+        current: &SecretValue,
+        options: PreflightOptions,
+        report: &mut Report,
+    ) {
+        match self {
+            Self::SingleUser(s) => s.preflight(ctx, current, options, report).await,
+            Self::AlternatingUsers(s) => s.preflight(ctx, current, options, report).await,
         }
     }
 }
