@@ -152,6 +152,25 @@ impl<R: Rotation> Harness<R> {
         passwords
     }
 
+    /// Runs a preflight of `arn` (with the AWSPREVIOUS login when `previous`), as the deployed
+    /// function answers `{"Step": "preflight", ...}`; returns the report. Asserts that no
+    /// password this harness knows of appears in it.
+    pub async fn preflight(&self, arn: &str, previous: bool) -> Value {
+        let payload = serde_json::json!({"Step": "preflight", "SecretId": arn, "Previous": previous});
+        let report =
+            rotation_core::handle_preflight(&self.store, &self.function, &self.policy, &payload)
+                .await
+                .expect("a well-formed preflight event answers a report");
+        let text = report.to_string();
+        for password in self.created_passwords().await {
+            assert!(
+                password.len() < 4 || !text.contains(&password),
+                "a password appears in the preflight report"
+            );
+        }
+        report
+    }
+
     /// Starts a rotation of `arn` as RotateSecret does and runs createSecret; returns the token.
     pub async fn start_and_create(&self, arn: &str) -> String {
         let token = self.driver.start(arn).await.expect("RotateSecret");

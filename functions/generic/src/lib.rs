@@ -133,6 +133,21 @@ impl Rotation for GenericRotation {
     ) -> Result<()> {
         check_policy(ctx.policy, &JsonSecret::parse(pending, AWSPENDING)?)
     }
+
+    /// The shared checks (Secrets Manager, no rotation in progress, the secret's shape) say
+    /// it all; a stale AWSPENDING was never applied to any service, so aborting it is safe.
+    /// A copy for another service adds its login and privilege checks here.
+    async fn preflight<S: SecretStore>(
+        &self,
+        _ctx: &StepContext<'_, S>,
+        _current: &SecretValue,
+        _options: rotation_core::PreflightOptions,
+        report: &mut rotation_core::Report,
+    ) {
+        if let Some(pending) = report.pending.as_mut() {
+            pending.abort_safe = Some(true);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,13 @@ impl Dialect for StoresWrongly {
     fn user_exists_sql(&self) -> &'static str {
         self.inner.user_exists_sql()
     }
+    async fn privileges(
+        &self,
+        c: &Client,
+        need: rotation_core::database::Need,
+    ) -> Result<Vec<rotation_core::Check>, PgError> {
+        self.inner.privileges(c, need).await
+    }
     async fn create_clone(
         &self,
         tx: &Transaction<'_>,

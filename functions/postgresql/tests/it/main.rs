@@ -13,6 +13,7 @@ mod faults;
 mod hardening;
 mod hostile;
 mod no_tls_server;
+mod preflight;
 mod rds;
 mod redshift_admin;
 mod redshift_faults;
