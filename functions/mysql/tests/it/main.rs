@@ -12,6 +12,7 @@ mod faults;
 mod no_tls_server;
 mod on_mariadb;
 mod password_policy;
+mod preflight;
 mod rds;
 mod single_user;
 mod tls_trust;
