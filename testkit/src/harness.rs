@@ -156,7 +156,8 @@ impl<R: Rotation> Harness<R> {
     /// function answers `{"Step": "preflight", ...}`; returns the report. Asserts that no
     /// password this harness knows of appears in it.
     pub async fn preflight(&self, arn: &str, previous: bool) -> Value {
-        let payload = serde_json::json!({"Step": "preflight", "SecretId": arn, "Previous": previous});
+        let payload =
+            serde_json::json!({"Step": "preflight", "SecretId": arn, "Previous": previous});
         let report =
             rotation_core::handle_preflight(&self.store, &self.function, &self.policy, &payload)
                 .await

@@ -194,7 +194,10 @@ async fn collect(mut pipe: impl AsyncRead + Unpin, sink: Arc<Mutex<Vec<u8>>>) {
 async fn serve_connection(stream: TcpStream, api: Arc<Api>) {
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
-    while let Some((method, path, body)) = read_request(&mut read).await {
+    while let Some(HttpRequest {
+        method, path, body, ..
+    }) = read_request(&mut read).await
+    {
         let response = if method == "GET" && path.ends_with("/runtime/invocation/next") {
             let event = api.events.lock().await.recv().await;
             let Some(event) = event else { return };
@@ -235,11 +238,23 @@ fn deadline_ms() -> u128 {
     now.as_millis() + 30_000
 }
 
-/// Reads one request (method, path, body); None when the connection ends. Bodies come with
-/// `Content-Length` or chunked.
-async fn read_request(
+/// One HTTP/1.1 request as the loopback APIs of the testkit read it.
+pub(crate) struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The request target.
+    pub path: String,
+    /// The headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+}
+
+/// Reads one request; None when the connection ends. Bodies come with `Content-Length` or
+/// chunked.
+pub(crate) async fn read_request(
     read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-) -> Option<(String, String, String)> {
+) -> Option<HttpRequest> {
     let mut line = String::new();
     if read.read_line(&mut line).await.ok()? == 0 {
         return None;
@@ -248,6 +263,7 @@ async fn read_request(
     let method = parts.next()?.to_string();
     let path = parts.next()?.to_string();
     let (mut length, mut chunked) = (0usize, false);
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         if read.read_line(&mut header).await.ok()? == 0 {
@@ -264,6 +280,7 @@ async fn read_request(
         } else if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
             chunked = true;
         }
+        headers.push((name, value.to_string()));
     }
     let mut body = Vec::new();
     if chunked {
@@ -282,7 +299,12 @@ async fn read_request(
         body.resize(length, 0);
         read.read_exact(&mut body).await.ok()?;
     }
-    Some((method, path, String::from_utf8_lossy(&body).to_string()))
+    Some(HttpRequest {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    })
 }
 
 /// The environment of a deployed alternating-users function on the sandbox (every AWS endpoint

@@ -13,6 +13,7 @@ mod db_faults;
 mod driver;
 mod faults;
 mod harness;
+mod lambda_api;
 mod lambda_process;
 mod logs;
 #[cfg(feature = "mysql")]
@@ -33,6 +34,7 @@ pub use db_faults::{sql_changes_credentials, Classifier, DbFault, DbFaultProxy};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
+pub use lambda_api::{Handler, InvokeResult, LambdaApi};
 pub use lambda_process::{deployed_environment, rotate_with_binary, Answer, FunctionProcess};
 pub use logs::{escaped_forms, LogCapture};
 pub use moto::{Moto, MOTO_ACCOUNT, REGION};

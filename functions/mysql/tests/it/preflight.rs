@@ -40,12 +40,19 @@ async fn healthy_secrets_of_both_strategies_pass() {
     let report = alternating.preflight(&arn, false).await;
     assert_eq!(report["ok"], true, "{report:#}");
     let (ok, detail) = check(&report, "manage_users_privilege");
-    assert!(ok && detail.contains("CREATE USER and GRANT OPTION"), "{detail}");
+    assert!(
+        ok && detail.contains("CREATE USER and GRANT OPTION"),
+        "{detail}"
+    );
     assert!(check(&report, "clone_name")
         .1
         .contains(&format!("{user}_clone")));
     assert!(
-        alternating.db.accounts(&format!("{user}_clone")).await.is_empty(),
+        alternating
+            .db
+            .accounts(&format!("{user}_clone"))
+            .await
+            .is_empty(),
         "no clone was made"
     );
 }
@@ -58,7 +65,10 @@ async fn a_superuser_without_grant_option_or_create_user_fails_its_check() {
         .await;
     for (grant, missing) in [
         ("GRANT ALL PRIVILEGES ON *.* TO {a}", "GRANT OPTION"),
-        ("GRANT SELECT ON *.* TO {a} WITH GRANT OPTION", "CREATE USER"),
+        (
+            "GRANT SELECT ON *.* TO {a} WITH GRANT OPTION",
+            "CREATE USER",
+        ),
     ] {
         let master = format!("weak_{}", unique());
         bed.create_user(&master, "%", "weak-Ma5ter", "").await;
@@ -92,7 +102,8 @@ async fn the_password_policy_plugin_is_reported_against_the_function_settings() 
     assert_eq!(report["ok"], true, "{report:#}");
     let (_, detail) = check(&report, "password_policy");
     assert!(
-        detail.contains("simple_password_check") && detail.contains("strict_password_validation is ON"),
+        detail.contains("simple_password_check")
+            && detail.contains("strict_password_validation is ON"),
         "{detail}"
     );
     // Settings under which no generated password can pass: the check fails, and says why.

@@ -83,7 +83,10 @@ async fn a_stale_single_user_rotation_is_safe_to_abort_only_before_set_secret() 
     );
     // AWSCURRENT's password is gone from the server: its login check says so.
     let (ok, detail) = check(&report, "current_login");
-    assert!(!ok && detail.starts_with("AuthenticationFailed"), "{detail}");
+    assert!(
+        !ok && detail.starts_with("AuthenticationFailed"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]
@@ -128,7 +131,10 @@ async fn a_superuser_without_createrole_fails_the_privilege_check() {
     let report = bed.preflight(&arn, false).await;
     assert_eq!(report["ok"], false);
     let (ok, detail) = check(&report, "manage_users_privilege");
-    assert!(!ok && detail.contains("neither SUPERUSER nor CREATEROLE"), "{detail}");
+    assert!(
+        !ok && detail.contains("neither SUPERUSER nor CREATEROLE"),
+        "{detail}"
+    );
     assert!(check(&report, "superuser_login").0);
 }
 
@@ -141,7 +147,10 @@ async fn wrong_current_credentials_and_a_foreign_master_are_reported_not_raised(
     let report = bed.preflight(&arn, true).await;
     assert_eq!(report["ok"], false);
     let (ok, detail) = check(&report, "current_login");
-    assert!(!ok && detail.starts_with("AuthenticationFailed"), "{detail}");
+    assert!(
+        !ok && detail.starts_with("AuthenticationFailed"),
+        "{detail}"
+    );
     assert!(!detail.contains("wrong-Pa55word"));
 
     // A single-user secret with AWSPREVIOUS: after a rotation the old password is refused.
@@ -150,13 +159,19 @@ async fn wrong_current_credentials_and_a_foreign_master_are_reported_not_raised(
         .await;
     assert!(bed.rotate(&arn).await.succeeded());
     let report = bed.preflight(&arn, true).await;
-    assert_eq!(report["versions"]["previous"]["logsIn"], false, "{report:#}");
+    assert_eq!(
+        report["versions"]["previous"]["logsIn"], false,
+        "{report:#}"
+    );
     assert_eq!(report["ok"], true, "{report:#}");
 
     // An unknown secret: Secrets Manager's answer is the report.
     let report = bed.preflight("no-such-secret-here", false).await;
     let (ok, detail) = check(&report, "secrets_manager");
-    assert!(!ok && detail.contains("ResourceNotFoundException"), "{detail}");
+    assert!(
+        !ok && detail.contains("ResourceNotFoundException"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]
@@ -164,7 +179,10 @@ async fn a_malformed_preflight_event_is_a_typed_error() {
     let bed = Bed::single().await;
     for (payload, needle) in [
         (json!({"Step": "preflight"}), "SecretId is missing"),
-        (json!({"Step": "preflight", "SecretId": 7}), "SecretId must be a string"),
+        (
+            json!({"Step": "preflight", "SecretId": 7}),
+            "SecretId must be a string",
+        ),
         (
             json!({"Step": "preflight", "SecretId": "x", "Previous": "yes"}),
             "Previous must be a boolean",

@@ -1,0 +1,453 @@
+//! The commands. Each reads what it needs, checks before it changes anything, changes at most
+//! one label, reads the secret again to confirm, and answers a [`Done`]: what to print and
+//! whether it succeeded.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::args::{Args, Command};
+use crate::error::{CtlError, Result};
+use crate::function::Function;
+use crate::logs;
+use crate::secret::{self, SecretState, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+
+/// The AWS clients a command may use.
+pub struct Clients {
+    /// Secrets Manager.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+    /// CloudWatch Logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+/// What a command answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Done {
+    /// True when it did what was asked (or found nothing to do); false when a check failed
+    /// or it refused.
+    pub ok: bool,
+    /// For `--output text`.
+    pub text: String,
+    /// For `--output json`.
+    pub json: Value,
+}
+
+/// Runs the command of `args`.
+pub async fn run(clients: &Clients, args: &Args) -> Result<Done> {
+    match args.command {
+        Command::Inspect => inspect(clients, args).await,
+        Command::Preflight => preflight(clients, args).await,
+        Command::Resume => resume(clients, args).await,
+        Command::Abort => abort(clients, args).await,
+        Command::Rollback => rollback(clients, args).await,
+    }
+}
+
+/// The function to invoke: `--function`, else the secret's rotation function.
+fn function(clients: &Clients, args: &Args, state: Option<&SecretState>) -> Result<Function> {
+    let name = args
+        .function
+        .clone()
+        .or_else(|| state.and_then(|s| s.function.clone()))
+        .ok_or_else(|| {
+            CtlError::Refused(format!(
+                "{} has no rotation function: name one with --function",
+                args.secret
+            ))
+        })?;
+    Ok(Function::new(clients.lambda.clone(), &name))
+}
+
+/// Runs `work`, telling the operator on stderr every few seconds that it is still waiting.
+async fn with_progress<T>(what: &str, work: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tick.tick() => eprintln!("  ... still waiting for {what} ({} s)", started.elapsed().as_secs()),
+        }
+    }
+}
+
+fn versions_table(state: &SecretState) -> String {
+    let mut rows = vec![[
+        "VERSION".to_string(),
+        "LABELS".into(),
+        "CREATED".into(),
+        "PASSWORD FINGERPRINT".into(),
+    ]];
+    for v in &state.versions {
+        rows.push([
+            v.id.clone(),
+            v.stages.join(","),
+            v.created.clone().unwrap_or_else(|| "-".into()),
+            v.fingerprint.clone(),
+        ]);
+    }
+    table(&rows)
+}
+
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `inspect`: Secrets Manager's view, and the function's logs for a rotation in progress.
+async fn inspect(clients: &Clients, args: &Args) -> Result<Done> {
+    let state = secret::read(&clients.secrets, &args.secret).await?;
+    let mut text = format!("secret    {}\n", state.arn);
+    text.push_str(&format!(
+        "rotation  {}; function {}; {}; last rotated {}; next {}\n\n",
+        match state.rotation_enabled {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "never configured",
+        },
+        state.function.as_deref().unwrap_or("none"),
+        state.rules.as_deref().unwrap_or("no rules"),
+        state.last_rotated.as_deref().unwrap_or("never"),
+        state.next_rotation.as_deref().unwrap_or("-"),
+    ));
+    text.push_str(&versions_table(&state));
+    let mut progress = json!({"inProgress": false});
+    let leftover = state
+        .with(AWSPENDING)
+        .filter(|v| v.has(AWSCURRENT))
+        .map(|v| v.id.clone());
+    if let Some(pending) = state.pending() {
+        let function = args.function.clone().or(state.function.clone());
+        let (stopped, lines) = match &function {
+            None => (
+                "no rotation function to read the logs of".to_string(),
+                json!(null),
+            ),
+            Some(f) => {
+                match logs::step_lines(&clients.logs, f, &pending.id, pending.created_ms).await {
+                    Ok(lines) if lines.is_empty() => (
+                        format!(
+                            "the function's log group ({}) has no step of this rotation",
+                            logs::log_group(f)
+                        ),
+                        json!([]),
+                    ),
+                    Ok(lines) => (
+                        logs::stopped_at(&lines),
+                        lines.iter().map(logs::StepLine::to_value).collect(),
+                    ),
+                    Err(why) => (
+                        format!("the function's logs could not be read ({why})"),
+                        json!(null),
+                    ),
+                }
+            }
+        };
+        text.push_str(&format!(
+            "\nrotation in progress: version {} carries AWSPENDING (created {}). From the logs: {stopped}.\n\
+             Next: `rotation-ctl preflight {secret}` says whether the server holds the pending password already \
+             (then only resume is safe); `rotation-ctl resume {secret}` finishes it, `rotation-ctl abort {secret}` drops it.\n",
+            pending.id,
+            pending.created.as_deref().unwrap_or("-"),
+            secret = args.secret,
+        ));
+        progress = json!({"inProgress": true, "version": pending.id, "stoppedAt": stopped, "steps": lines});
+    } else if let Some(id) = &leftover {
+        text.push_str(&format!(
+            "\nAWSPENDING is still on the AWSCURRENT version {id}: finishSecret stopped before taking it off. `rotation-ctl resume {}` finishes it.\n",
+            args.secret
+        ));
+        progress = json!({"inProgress": true, "version": id, "stoppedAt": "finishSecret moved AWSCURRENT but did not take AWSPENDING off"});
+    } else {
+        text.push_str("\nno rotation in progress\n");
+    }
+    let mut json = state.to_value();
+    json["rotationInProgress"] = progress;
+    Ok(Done {
+        ok: true,
+        text,
+        json,
+    })
+}
+
+/// The report as a table.
+fn report_table(report: &Value) -> String {
+    let mut rows = vec![["CHECK".to_string(), "RESULT".into(), "DETAIL".into()]];
+    for c in report["checks"].as_array().into_iter().flatten() {
+        rows.push([
+            c["name"].as_str().unwrap_or("?").to_string(),
+            if c["ok"] == true { "ok" } else { "FAILED" }.to_string(),
+            c["detail"].as_str().unwrap_or("").to_string(),
+        ]);
+    }
+    table(&rows)
+}
+
+/// `preflight`: the function's report.
+async fn preflight(clients: &Clients, args: &Args) -> Result<Done> {
+    let state = match &args.function {
+        Some(_) => None,
+        None => Some(secret::read(&clients.secrets, &args.secret).await?),
+    };
+    let function = function(clients, args, state.as_ref())?;
+    let report = with_progress(
+        "the preflight",
+        function.preflight(&args.secret, args.previous),
+    )
+    .await?;
+    let ok = report["ok"] == true;
+    let mut text = format!("preflight of {} by {}\n\n", args.secret, function.name);
+    text.push_str(&report_table(&report));
+    text.push_str(if ok {
+        "\nall checks passed\n"
+    } else {
+        "\nsome checks FAILED: see their detail\n"
+    });
+    Ok(Done {
+        ok,
+        text,
+        json: report,
+    })
+}
+
+/// `resume`: the four steps of the rotation in progress, in order, each safe to repeat.
+async fn resume(clients: &Clients, args: &Args) -> Result<Done> {
+    let state = secret::read(&clients.secrets, &args.secret).await?;
+    let Some(pending) = state.pending().or(state.with(AWSPENDING)) else {
+        return Ok(Done {
+            ok: true,
+            text: "no rotation in progress: nothing to resume\n".into(),
+            json: json!({"resumed": false, "reason": "no rotation in progress"}),
+        });
+    };
+    let token = pending.id.clone();
+    let function = function(clients, args, Some(&state))?;
+    let mut steps = Vec::new();
+    let mut text = format!(
+        "resuming the rotation {token} of {} through {}\n",
+        state.arn, function.name
+    );
+    for (i, step) in ["createSecret", "setSecret", "testSecret", "finishSecret"]
+        .iter()
+        .enumerate()
+    {
+        eprintln!("[{}/4] {step} ...", i + 1);
+        let started = Instant::now();
+        let result = with_progress(step, function.step(&state.arn, &token, step)).await;
+        let seconds = started.elapsed().as_secs_f64();
+        match result {
+            Ok(()) => {
+                text.push_str(&format!("  {step}: done ({seconds:.1} s)\n"));
+                steps.push(json!({"step": step, "ok": true, "seconds": seconds}));
+            }
+            Err(e) => {
+                text.push_str(&format!("  {step}: FAILED ({seconds:.1} s): {e}\n\nAWSCURRENT was not moved. Fix the cause and resume again; `rotation-ctl preflight {}` checks the setup.\n", args.secret));
+                steps.push(
+                    json!({"step": step, "ok": false, "seconds": seconds, "error": e.to_string()}),
+                );
+                return Ok(Done {
+                    ok: false,
+                    text,
+                    json: json!({"resumed": false, "version": token, "steps": steps}),
+                });
+            }
+        }
+    }
+    let after = secret::read(&clients.secrets, &state.arn).await?;
+    let current = after.with(AWSCURRENT).map(|v| v.id.clone());
+    let finished = current.as_deref() == Some(token.as_str()) && after.with(AWSPENDING).is_none();
+    text.push_str(&if finished {
+        format!("rotation finished: AWSCURRENT is version {token}\n")
+    } else {
+        format!("the steps answered, but AWSCURRENT is on {} and AWSPENDING on {}: something else moved the labels; run inspect\n",
+            current.as_deref().unwrap_or("no version"), after.with(AWSPENDING).map(|v| v.id.as_str()).unwrap_or("no version"))
+    });
+    Ok(Done {
+        ok: finished,
+        text,
+        json: json!({"resumed": finished, "version": token, "steps": steps, "current": current}),
+    })
+}
+
+fn refused(text: String, json: Value) -> Done {
+    Done {
+        ok: false,
+        text: format!("{text}\n"),
+        json,
+    }
+}
+
+/// `abort`: take AWSPENDING off the rotation in progress when no client can be locked out.
+async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
+    let state = secret::read(&clients.secrets, &args.secret).await?;
+    if let Some(v) = state.with(AWSPENDING).filter(|v| v.has(AWSCURRENT)) {
+        // A leftover label on the current version: taking it off changes no credentials.
+        secret::move_label(&clients.secrets, &state.arn, AWSPENDING, None, Some(&v.id)).await?;
+        return Ok(Done {
+            ok: true,
+            text: format!(
+                "AWSPENDING taken off the AWSCURRENT version {} (finishSecret had left it)\n",
+                v.id
+            ),
+            json: json!({"aborted": true, "version": v.id}),
+        });
+    }
+    let Some(pending) = state.pending() else {
+        return Ok(Done {
+            ok: true,
+            text: "no rotation in progress: nothing to abort\n".into(),
+            json: json!({"aborted": false, "reason": "no rotation in progress"}),
+        });
+    };
+    let id = pending.id.clone();
+    let mut pending_in_use = false;
+    let verdict = match function(clients, args, Some(&state)) {
+        Err(e) => Err(e.to_string()),
+        Ok(f) => match with_progress("the preflight", f.preflight(&state.arn, false)).await {
+            Err(e) => Err(format!("the function's preflight did not answer: {e}")),
+            Ok(report) => {
+                let p = &report["versions"]["pending"];
+                pending_in_use = p["logsIn"] == true;
+                if p["version"] != id.as_str() {
+                    return Ok(refused(
+                        format!("the rotation in progress changed while checking (the function sees AWSPENDING on {}, not {id}): run inspect again", p["version"]),
+                        json!({"aborted": false, "reason": "the labels changed"}),
+                    ));
+                }
+                match p["abortSafe"].as_bool() {
+                    Some(true) => Ok(()),
+                    Some(false) => Err("the server already holds the pending password (single user, past setSecret): AWSCURRENT's password no longer logs in, so removing AWSPENDING would leave no version that works. Resume instead: `rotation-ctl resume` finishes the rotation".into()),
+                    None => Err(format!("the function could not tell whether the pending password is in use ({})",
+                        report["checks"].as_array().into_iter().flatten()
+                            .find(|c| c["name"] == "pending_login")
+                            .and_then(|c| c["detail"].as_str()).unwrap_or("no pending_login check"))),
+                }
+            }
+        },
+    };
+    if let Err(why) = &verdict {
+        if !args.force {
+            return Ok(refused(
+                format!("refusing to abort the rotation {id}: {why}. (--force removes AWSPENDING anyway.)"),
+                json!({"aborted": false, "version": id, "reason": why}),
+            ));
+        }
+        eprintln!("--force: aborting although {why}");
+    }
+    secret::move_label(&clients.secrets, &state.arn, AWSPENDING, None, Some(&id)).await?;
+    let after = secret::read(&clients.secrets, &state.arn).await?;
+    let gone = after.with(AWSPENDING).is_none();
+    Ok(Done {
+        ok: gone,
+        text: if gone {
+            format!("rotation {id} aborted: AWSPENDING taken off; AWSCURRENT is unchanged. Secrets Manager starts a new rotation (a new version) next time.{}\n",
+                if pending_in_use { " The server already held the pending password for the pair's other user, so AWSPREVIOUS no longer logs in (the next rotation sets that user again)." } else { "" })
+        } else {
+            format!(
+                "AWSPENDING is on {} again: a rotation started meanwhile; run inspect\n",
+                after.with(AWSPENDING).map(|v| v.id.as_str()).unwrap_or("?")
+            )
+        },
+        json: json!({"aborted": gone, "version": id, "forced": verdict.is_err()}),
+    })
+}
+
+/// `rollback`: AWSCURRENT back to AWSPREVIOUS, when AWSPREVIOUS still logs in (the function's
+/// preflight proves it) and no rotation is in progress.
+async fn rollback(clients: &Clients, args: &Args) -> Result<Done> {
+    let state = secret::read(&clients.secrets, &args.secret).await?;
+    if let Some(v) = state.with(AWSPENDING) {
+        return Ok(refused(
+            format!("refusing to roll back: a rotation is in progress (AWSPENDING on {}); resume or abort it first", v.id),
+            json!({"rolledBack": false, "reason": "rotation in progress"}),
+        ));
+    }
+    let (Some(current), Some(previous)) = (state.with(AWSCURRENT), state.with(AWSPREVIOUS)) else {
+        return Ok(refused(
+            "refusing to roll back: the secret has no AWSPREVIOUS version".into(),
+            json!({"rolledBack": false, "reason": "no AWSPREVIOUS"}),
+        ));
+    };
+    let (current, previous) = (current.id.clone(), previous.id.clone());
+    let function = function(clients, args, Some(&state))?;
+    let report = with_progress("the preflight", function.preflight(&state.arn, true)).await?;
+    let p = &report["versions"]["previous"];
+    if p["version"] != previous.as_str() || p["logsIn"] != true {
+        let detail = report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == "previous_login")
+            .and_then(|c| c["detail"].as_str())
+            .unwrap_or("the function did not try AWSPREVIOUS");
+        return Ok(refused(
+            format!("refusing to roll back: AWSPREVIOUS (version {previous}) is not proved to log in: {detail}"),
+            json!({"rolledBack": false, "reason": detail}),
+        ));
+    }
+    secret::move_label(
+        &clients.secrets,
+        &state.arn,
+        AWSCURRENT,
+        Some(&previous),
+        Some(&current),
+    )
+    .await?;
+    let after = secret::read(&clients.secrets, &state.arn).await?;
+    let done = after.with(AWSCURRENT).map(|v| v.id.as_str()) == Some(previous.as_str());
+    Ok(Done {
+        ok: done,
+        text: if done {
+            format!("rolled back: AWSCURRENT is version {previous} again (it logs in); {current} is AWSPREVIOUS\n")
+        } else {
+            "AWSCURRENT did not move: run inspect\n".into()
+        },
+        json: json!({"rolledBack": done, "current": previous, "previous": current}),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_and_the_report_shows_failures() {
+        let report = json!({"checks": [
+            {"name": "tls", "ok": true, "detail": "verified"},
+            {"name": "manage_users_privilege", "ok": false, "detail": "lacks CREATEROLE"}
+        ]});
+        let t = report_table(&report);
+        let lines: Vec<_> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(
+            lines[2].starts_with("manage_users_privilege  FAILED  lacks"),
+            "{t}"
+        );
+        assert!(
+            lines[1].starts_with("tls                     ok      verified"),
+            "{t}"
+        );
+    }
+}
