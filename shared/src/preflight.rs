@@ -168,34 +168,33 @@ pub fn is_preflight(payload: &Value) -> bool {
 pub fn parse_preflight(payload: &Value) -> Result<(String, PreflightOptions)> {
     let secret_id = match payload.get("SecretId") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::String(_)) => {
-            return Err(RotationError::InvalidEvent(
-                "field SecretId is empty".into(),
-            ))
-        }
+        Some(Value::String(_)) => return Err(invalid("field SecretId is empty".into())),
         Some(other) => {
-            return Err(RotationError::InvalidEvent(format!(
+            return Err(invalid(format!(
                 "field SecretId must be a string, found a JSON {}",
                 json_kind(other)
             )))
         }
-        None => {
-            return Err(RotationError::InvalidEvent(
-                "field SecretId is missing".into(),
-            ))
-        }
+        None => return Err(invalid("field SecretId is missing".into())),
     };
     let previous = match payload.get("Previous") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            return Err(RotationError::InvalidEvent(format!(
+            return Err(invalid(format!(
                 "field Previous must be a boolean, found a JSON {}",
                 json_kind(other)
             )))
         }
     };
     Ok((secret_id, PreflightOptions { previous }))
+}
+
+/// A malformed preflight event, saying what one looks like.
+fn invalid(problem: String) -> RotationError {
+    RotationError::InvalidEvent(format!(
+        "{problem} (a preflight event is {{\"Step\": \"preflight\", \"SecretId\": ARN, \"Previous\": optional boolean}})"
+    ))
 }
 
 /// Runs a preflight and answers its report. Only a malformed event is an error; everything

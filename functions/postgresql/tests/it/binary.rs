@@ -224,3 +224,72 @@ async fn the_redshift_binary_rotates_single_and_alternating_users() {
         .await
         .expect("the clone logs in");
 }
+
+/// The deployed binary answers `{"Step": "preflight", ...}` with its report (not `null`), a
+/// rotation step with `null`, a malformed preflight with `InvalidEvent`; each invocation ends
+/// with one metrics line (step `preflight` for the first), and nothing printed holds a password.
+#[tokio::test]
+async fn the_binary_answers_a_preflight_with_its_report() {
+    let bed = Bed::alternating().await;
+    let (user, _, arn, _) = bed.alternating_pair("binpre").await;
+    let moto = Moto::from_env();
+    let env = deployed_environment(
+        moto.endpoint(),
+        &bed.pg.ca,
+        &[
+            ("ROTATION_TYPE", "PostgreSQLMultiUser"),
+            ("EMIT_METRICS", "true"),
+        ],
+    );
+    let binary = Path::new(env!("CARGO_BIN_EXE_postgresql"));
+    let mut function = FunctionProcess::start(binary, &env).await.unwrap();
+    let answer = function
+        .invoke(json!({"Step": "preflight", "SecretId": arn}), WAIT)
+        .await;
+    let Answer::Success(body) = &answer else {
+        panic!("{answer:?}\n{}", function.output());
+    };
+    let report: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "superuser_login" && c["ok"] == true));
+    assert!(body.contains(&user));
+    let bad = function
+        .invoke(json!({"Step": "preflight", "SecretId": ""}), WAIT)
+        .await;
+    let bad = bad.error().unwrap_or_default();
+    assert!(
+        bad.starts_with("InvalidEvent: ")
+            && bad.contains("field SecretId is empty (a preflight event is"),
+        "{bad}"
+    );
+    let token = bed.driver.start(&arn).await.unwrap();
+    let created = function
+        .invoke(event(&arn, &token, Step::Create), WAIT)
+        .await;
+    assert_eq!(created, Answer::Success("null".into()));
+    let output = function.stop().await;
+    let metrics: Vec<serde_json::Value> = output
+        .lines()
+        .filter(|l| l.contains("\"_aws\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps: Vec<_> = metrics.iter().map(|m| m["Step"].clone()).collect();
+    assert_eq!(
+        steps,
+        [
+            json!("preflight"),
+            json!("preflight"),
+            json!("createSecret")
+        ],
+        "{output}"
+    );
+    assert_eq!(metrics[1]["ErrorType"], "InvalidEvent");
+    assert!(output.contains("preflight finished"), "{output}");
+    for password in bed.created_passwords().await {
+        assert!(!output.contains(&password), "a password reached the output");
+    }
+}
