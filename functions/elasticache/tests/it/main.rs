@@ -8,4 +8,5 @@ mod testbed;
 mod binary;
 mod faults;
 mod hostile;
+mod preflight;
 mod rotation;

@@ -372,3 +372,51 @@ async fn the_sandbox_moto_refuses_a_different_value_for_an_existing_version() {
         Some(r#"{"password":"first-value"}"#)
     );
 }
+
+/// Preflight of the generic function: the secret's shape and the rotation in progress, nothing
+/// else (it changes no service, so a stale rotation is always safe to abort).
+#[tokio::test]
+async fn preflight_checks_the_shape_and_a_stale_rotation() {
+    let h = bed().await;
+    let arn = h
+        .secret(
+            "pre",
+            &json!({"username": "app", "password": "Initial-Pa55word"}).to_string(),
+        )
+        .await;
+    let report = h.preflight(&arn, false).await;
+    assert_eq!(report["ok"], true, "{report:#}");
+    let names: Vec<_> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["no_rotation_in_progress", "secrets_manager", "secret_shape"]
+    );
+    let token = h.start_and_create(&arn).await;
+    let report = h.preflight(&arn, false).await;
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["versions"]["pending"]["version"], token.as_str());
+    assert_eq!(report["versions"]["pending"]["abortSafe"], true);
+
+    let bad = h.secret("pre", "[1, 2]").await;
+    let report = h.preflight(&bad, false).await;
+    assert_eq!(report["ok"], false);
+    let shape = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "secret_shape")
+        .unwrap();
+    assert_eq!(shape["ok"], false);
+    assert!(
+        shape["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("MalformedSecret"),
+        "{report:#}"
+    );
+}
