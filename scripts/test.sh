@@ -35,6 +35,10 @@ for dep in tokio-postgres mysql_async aws-sdk-rds aws-sdk-redshift; do
 done
 links elasticache aws-sdk-elasticache || die "cargo tree no longer shows the ElastiCache SDK"
 ! links generic aws-sdk-elasticache || die "generic links aws-sdk-elasticache"
+for crate in generic postgresql mysql elasticache; do  # the operator tool's SDKs stay out of the functions
+  for sdk in aws-sdk-lambda aws-sdk-cloudwatchlogs; do ! links "$crate" "$sdk" || die "$crate links $sdk"; done
+done
+links rotation-ctl aws-sdk-lambda || die "cargo tree no longer shows rotation-ctl's Lambda SDK"
 "$VENV/bin/python3" scripts/check_features.py
 done_phase
 phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack but rustls)"
