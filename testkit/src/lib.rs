@@ -18,6 +18,8 @@ mod lambda_process;
 mod logs;
 #[cfg(feature = "mysql")]
 pub mod maria;
+#[cfg(feature = "mongo")]
+pub mod mongo;
 mod moto;
 #[cfg(feature = "postgres")]
 pub mod postgres;

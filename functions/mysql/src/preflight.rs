@@ -14,7 +14,7 @@ use crate::session::{text, MySession};
 /// account (`CURRENT_USER()` is `user@host`; the host part holds no `@`).
 pub const GLOBAL_PRIVILEGES_SQL: &str = "SELECT PRIVILEGE_TYPE, IS_GRANTABLE \
      FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = CONCAT('''', \
-     LEFT(CURRENT_USER(), LENGTH(CURRENT_USER()) - LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1), \
+     LEFT(CURRENT_USER(), CHAR_LENGTH(CURRENT_USER()) - CHAR_LENGTH(SUBSTRING_INDEX(CURRENT_USER(), '@', -1)) - 1), \
      '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
 
 /// The variables of the password-validation plugins and components either family ships.
@@ -33,7 +33,7 @@ pub async fn checks(
         Need::OwnPassword => checks.push(Check {
             name: names::OWN_PASSWORD,
             ok: true,
-            detail: "MySQL and MariaDB let every account set its own password".into(),
+            detail: "MySQL and MariaDB let every account set its own password (not checked: a read-only server)".into(),
         }),
         Need::ManageUsers => {
             let rows = session
@@ -71,8 +71,11 @@ pub async fn checks(
 /// Alternating users: the superuser creates accounts (`CREATE USER`) and grants them the
 /// current user's privileges (`GRANT OPTION`).
 pub fn manage_users(privileges: &[(String, String)]) -> Check {
-    let create_user = privileges.iter().any(|(p, _)| p == "CREATE USER");
-    let grant = privileges.iter().any(|(_, g)| g == "YES");
+    let create_user = privileges.iter().find(|(p, _)| p == "CREATE USER");
+    // GRANT OPTION is granted at a level, for every privilege there: the CREATE USER row
+    // carries it (another row could be a dynamic privilege granted on its own with it).
+    let grant = create_user.is_some_and(|(_, g)| g == "YES");
+    let create_user = create_user.is_some();
     let missing: Vec<&str> = [(!create_user, "CREATE USER"), (!grant, "GRANT OPTION")]
         .into_iter()
         .filter_map(|(m, name)| m.then_some(name))
@@ -84,7 +87,7 @@ pub fn manage_users(privileges: &[(String, String)]) -> Check {
             "the superuser secret's account holds CREATE USER and GRANT OPTION globally (it must also hold every privilege it copies; a missing one fails setSecret with nothing changed)".into()
         } else {
             format!(
-                "the superuser secret's account lacks {} globally, so it cannot create the clone or give it the current user's privileges",
+                "the superuser secret's account lacks {} globally, so it cannot create the clone or give it the current user's privileges (privileges it holds only through a role are not counted here)",
                 missing.join(" and ")
             )
         },
@@ -278,6 +281,8 @@ mod tests {
     fn managing_users_needs_create_user_and_grant_option() {
         let row = |p: &str, g: &str| (p.to_string(), g.to_string());
         assert!(manage_users(&[row("CREATE USER", "YES"), row("SELECT", "YES")]).ok);
+        // A grantable privilege elsewhere is not GRANT OPTION on the level of CREATE USER.
+        assert!(!manage_users(&[row("CREATE USER", "NO"), row("BACKUP_ADMIN", "YES")]).ok);
         let c = manage_users(&[row("CREATE USER", "NO")]);
         assert!(!c.ok && c.detail.contains("GRANT OPTION"), "{c:?}");
         let c = manage_users(&[row("SELECT", "YES")]);

@@ -141,7 +141,7 @@ impl Dialect for Postgres {
         let row = client
             .query_one(
                 "SELECT rolsuper, rolcreaterole, COALESCE(rolvaliduntil::text, '') \
-                 FROM pg_roles WHERE rolname = current_user",
+                 FROM pg_roles WHERE rolname = session_user",
                 &[],
             )
             .await
@@ -155,9 +155,9 @@ impl Dialect for Postgres {
                 name: names::OWN_PASSWORD,
                 ok: true,
                 detail: if valid_until.is_empty() || valid_until == "infinity" {
-                    "PostgreSQL lets every role change its own password".into()
+                    "PostgreSQL lets every role change its own password (not checked: a standby, or RDS's rds.restrict_password_commands)".into()
                 } else {
-                    format!("PostgreSQL lets every role change its own password; this role's password expires at {valid_until} (VALID UNTIL), and a changed password keeps that date")
+                    format!("PostgreSQL lets every role change its own password (not checked: a standby, or RDS's rds.restrict_password_commands); this role's password expires at {valid_until} (VALID UNTIL), and a changed password keeps that date")
                 },
             }),
             Need::ManageUsers => checks.push(Check {

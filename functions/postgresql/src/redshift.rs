@@ -339,15 +339,13 @@ impl Dialect for Redshift {
         alter_user_password_sql(user, stored_name, password)
     }
 
-    /// Every user whose name equals `$1` ignoring case: Redshift folds names, and one that
-    /// differs from the secret's only in case is refused.
     /// Every user may change its own password; changing another's and copying privileges
     /// needs a superuser. The password rules were checked against the policy at start-up.
     async fn privileges(&self, client: &Client, need: Need) -> Result<Vec<Check>, PgError> {
         let operation = "read the user's attributes";
         let row = client
             .query_one(
-                "SELECT usesuper FROM pg_user WHERE usename = current_user",
+                "SELECT usesuper FROM pg_user WHERE usename = session_user",
                 &[],
             )
             .await
@@ -379,6 +377,8 @@ impl Dialect for Redshift {
         ])
     }
 
+    /// Every user whose name equals `$1` ignoring case: Redshift folds names, and one that
+    /// differs from the secret's only in case is refused.
     fn user_exists_sql(&self) -> &'static str {
         "SELECT usename::text FROM pg_user WHERE lower(usename::text) = lower($1::text) ORDER BY 1"
     }

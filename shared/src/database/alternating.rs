@@ -310,7 +310,10 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             Ok(c) => c,
             Err(e) => return report.fail_with(names::SECRET_SHAPE, &e),
         };
-        preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report).await;
+        let current_login =
+            preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report)
+                .await
+                .logs_in;
         let partner = match self.partner(ctx, &current).await {
             Ok(partner) => {
                 let (len, max, unit) = db.username_limit().measure(&partner);
@@ -347,7 +350,13 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
                         }
                     ),
                 );
-                if let Some(mut session) = preflight::login(
+                if current_login != Some(true) {
+                    // As setSecret: the superuser is used only once AWSCURRENT is proved.
+                    report.fail(
+                        names::SUPERUSER_LOGIN,
+                        "not tried: AWSCURRENT does not log in, and setSecret would not use the superuser either",
+                    );
+                } else if let Some(mut session) = preflight::login(
                     db,
                     &master,
                     Which::Superuser,
@@ -355,13 +364,26 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
                     report,
                 )
                 .await
+                .session
                 {
                     preflight::privileges(db, ctx, &mut session, Need::ManageUsers, report).await;
                 }
             }
             Err(e) => report.fail_with(names::SUPERUSER_SECRET, &e),
         }
-        preflight::other_versions(db, ctx, &current, &partner, options, true, report).await;
+        // The pending user is the pair's other one: AWSCURRENT's login alone decides whether
+        // removing AWSPENDING leaves clients working.
+        preflight::other_versions(
+            db,
+            ctx,
+            &current,
+            &partner,
+            options,
+            current_login,
+            false,
+            report,
+        )
+        .await;
     }
 }
 

@@ -26,21 +26,35 @@ fn describe_transport(transport: Transport, secret: &DatabaseSecret) -> String {
     }
 }
 
+/// How a preflight login ended: the session when it logged in as the secret's user, and
+/// `Some(true)` then, `Some(false)` when the server refused the credentials, `None` for any
+/// other failure.
+pub(crate) struct Logged<S> {
+    /// The session.
+    pub session: Option<S>,
+    /// The outcome.
+    pub logs_in: Option<bool>,
+}
+
 /// Logs in with AWSCURRENT (`which` Current) or the superuser (`Superuser`) and records the
 /// login check (`name`), and for AWSCURRENT the TLS check and that the session is the
-/// secret's own user. The session, when it logged in.
+/// secret's own user.
 pub(crate) async fn login<D: Database>(
     db: &D,
     secret: &DatabaseSecret,
     which: Which,
     name: &'static str,
     report: &mut Report,
-) -> Option<D::Session> {
+) -> Logged<D::Session> {
     let mut session = match connect_expected(db, secret, which).await {
         Ok(session) => session,
         Err(e) => {
             report.fail_with(name, &e);
-            return None;
+            let refused = matches!(e, crate::RotationError::AuthenticationFailed { .. });
+            return Logged {
+                session: None,
+                logs_in: refused.then_some(false),
+            };
         }
     };
     let transport = describe_transport(db.transport(&session), secret);
@@ -48,7 +62,10 @@ pub(crate) async fn login<D: Database>(
         report.pass(names::TLS, transport.clone());
         if let Err(e) = same_session_user(db, &mut session, secret, which).await {
             report.fail_with(name, &e);
-            return None;
+            return Logged {
+                session: None,
+                logs_in: None,
+            };
         }
     }
     report.pass(
@@ -59,7 +76,10 @@ pub(crate) async fn login<D: Database>(
             server_of(db, secret)
         ),
     );
-    Some(session)
+    Logged {
+        session: Some(session),
+        logs_in: Some(true),
+    }
 }
 
 /// Records what the server says `session`'s user may do for `need`.
@@ -82,32 +102,50 @@ pub(crate) async fn privileges<D: Database, S: SecretStore>(
 
 /// The AWSPENDING (stale rotation) and, when asked, AWSPREVIOUS logins, each only when the
 /// version names user `expected` (AWSPENDING; AWSPREVIOUS may also name `current`'s user) on
-/// `current`'s server. `abort_safe_when_it_logs_in`: whether removing AWSPENDING is safe even
-/// when its password works (alternating users: AWSCURRENT is another user, untouched).
+/// `current`'s server. `current_login`: how the AWSCURRENT login of this preflight ended
+/// (`Some(true)` logged in, `Some(false)` refused, `None` another failure or not tried).
+///
+/// Aborting (taking AWSPENDING off) is safe exactly when AWSCURRENT logs in: that is what
+/// clients are left with. For single user (`one_account`: AWSPENDING is AWSCURRENT's own
+/// account), an AWSCURRENT that logs in also means the server does not hold the pending
+/// password, so AWSPENDING is not tried (a refused login counts against the account on
+/// servers that lock accounts); when AWSCURRENT is refused, AWSPENDING is tried as a login
+/// expected to work (with the engine's retry).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn other_versions<D: Database, S: SecretStore>(
     db: &D,
     ctx: &StepContext<'_, S>,
     current: &DatabaseSecret,
     expected: &str,
     options: PreflightOptions,
-    abort_safe_when_it_logs_in: bool,
+    current_login: Option<bool>,
+    one_account: bool,
     report: &mut Report,
 ) {
     if let Some(version) = report.pending.as_ref().map(|p| p.version.clone()) {
-        let logs_in = version_logs_in(
-            db,
-            ctx,
-            current,
-            &[expected],
-            AWSPENDING,
-            &version,
-            names::PENDING_LOGIN,
-            report,
-        )
-        .await;
+        let logs_in = if one_account && current_login == Some(true) {
+            report.pass(
+                names::PENDING_LOGIN,
+                format!("not tried: AWSCURRENT logs in, so the server does not hold the pending password of version {version} (setSecret has not changed it)"),
+            );
+            Some(false)
+        } else {
+            version_logs_in(
+                db,
+                ctx,
+                current,
+                &[expected],
+                AWSPENDING,
+                &version,
+                names::PENDING_LOGIN,
+                one_account,
+                report,
+            )
+            .await
+        };
         if let Some(state) = report.pending.as_mut() {
             state.logs_in = logs_in;
-            state.abort_safe = logs_in.map(|works| !works || abort_safe_when_it_logs_in);
+            state.abort_safe = current_login;
         }
     }
     if !options.previous {
@@ -126,6 +164,7 @@ pub(crate) async fn other_versions<D: Database, S: SecretStore>(
         AWSPREVIOUS,
         &version,
         names::PREVIOUS_LOGIN,
+        false,
         report,
     )
     .await;
@@ -135,7 +174,8 @@ pub(crate) async fn other_versions<D: Database, S: SecretStore>(
 }
 
 /// Whether the `stage` version `version` logs in; `None` (and a failed check) when it was not
-/// tried or the attempt failed for another reason than a refused password.
+/// tried or the attempt failed for another reason than a refused password. `expected`: the
+/// login is expected to work (a refusal is tried again where the engine asks for it).
 #[allow(clippy::too_many_arguments)]
 async fn version_logs_in<D: Database, S: SecretStore>(
     db: &D,
@@ -145,6 +185,7 @@ async fn version_logs_in<D: Database, S: SecretStore>(
     stage: &'static str,
     version: &str,
     name: &'static str,
+    expected: bool,
     report: &mut Report,
 ) -> Option<bool> {
     let which = if stage == AWSPENDING {
@@ -185,7 +226,16 @@ async fn version_logs_in<D: Database, S: SecretStore>(
     }
     // The TLS decision is AWSCURRENT's (the key may differ only when edited by hand).
     secret.ssl = current.ssl;
-    match try_login(db, &secret, which).await {
+    let attempt = if expected {
+        match connect_expected(db, &secret, which).await {
+            Ok(session) => Ok(Ok(session)),
+            Err(e @ crate::RotationError::AuthenticationFailed { .. }) => Ok(Err(e)),
+            Err(e) => Err(e),
+        }
+    } else {
+        try_login(db, &secret, which).await
+    };
+    match attempt {
         Ok(Ok(_session)) => {
             report.pass(
                 name,

@@ -204,14 +204,24 @@ impl<D: Database> Rotation for SingleUser<D> {
             Ok(c) => c,
             Err(e) => return report.fail_with(names::SECRET_SHAPE, &e),
         };
-        if let Some(mut session) =
-            preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report).await
-        {
+        let logged =
+            preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report).await;
+        if let Some(mut session) = logged.session {
             preflight::privileges(db, ctx, &mut session, Need::OwnPassword, report).await;
         }
         // Single user: once the server holds the pending password, AWSCURRENT's is gone, so
-        // removing AWSPENDING would leave no version that logs in.
-        preflight::other_versions(db, ctx, &current, &current.username, options, false, report)
-            .await;
+        // removing AWSPENDING is safe only while AWSCURRENT still logs in.
+        let user = current.username.clone();
+        preflight::other_versions(
+            db,
+            ctx,
+            &current,
+            &user,
+            options,
+            logged.logs_in,
+            true,
+            report,
+        )
+        .await;
     }
 }

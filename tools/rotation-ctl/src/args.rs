@@ -92,6 +92,9 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
                     other => return usage(format!("--output is text or json, not {other}")),
                 }
             }
+            "--force" | "--previous" if inline.is_some() => {
+                return usage(format!("{flag} takes no value"))
+            }
             "--force" => force = true,
             "--previous" => previous = true,
             f if f.starts_with('-') => return usage(format!("unknown option {f}")),
@@ -173,6 +176,7 @@ mod tests {
             ("resume s --force", "abort only"),
             ("abort s --previous", "preflight only"),
             ("inspect s --verbose", "unknown option --verbose"),
+            ("abort s --force=false", "--force takes no value"),
         ] {
             let e = args(line).unwrap_err().to_string();
             assert!(e.contains(needle), "{line}: {e}");

@@ -118,7 +118,7 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
 
 /// `inspect`: Secrets Manager's view, and the function's logs for a rotation in progress.
 async fn inspect(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret).await?;
+    let state = secret::read(&clients.secrets, &args.secret, true).await?;
     let mut text = format!("secret    {}\n", state.arn);
     text.push_str(&format!(
         "rotation  {}; function {}; {}; last rotated {}; next {}\n\n",
@@ -209,7 +209,7 @@ fn report_table(report: &Value) -> String {
 async fn preflight(clients: &Clients, args: &Args) -> Result<Done> {
     let state = match &args.function {
         Some(_) => None,
-        None => Some(secret::read(&clients.secrets, &args.secret).await?),
+        None => Some(secret::read(&clients.secrets, &args.secret, false).await?),
     };
     let function = function(clients, args, state.as_ref())?;
     let report = with_progress(
@@ -234,7 +234,7 @@ async fn preflight(clients: &Clients, args: &Args) -> Result<Done> {
 
 /// `resume`: the four steps of the rotation in progress, in order, each safe to repeat.
 async fn resume(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret).await?;
+    let state = secret::read(&clients.secrets, &args.secret, false).await?;
     let Some(pending) = state.pending().or(state.with(AWSPENDING)) else {
         return Ok(Done {
             ok: true,
@@ -275,7 +275,7 @@ async fn resume(clients: &Clients, args: &Args) -> Result<Done> {
             }
         }
     }
-    let after = secret::read(&clients.secrets, &state.arn).await?;
+    let after = secret::read(&clients.secrets, &state.arn, false).await?;
     let current = after.with(AWSCURRENT).map(|v| v.id.clone());
     let finished = current.as_deref() == Some(token.as_str()) && after.with(AWSPENDING).is_none();
     text.push_str(&if finished {
@@ -299,9 +299,33 @@ fn refused(text: String, json: Value) -> Done {
     }
 }
 
+/// The check named `name` in a report: (ok, detail).
+fn check<'a>(report: &'a Value, name: &str) -> Option<(bool, &'a str)> {
+    report["checks"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)
+        .map(|c| (c["ok"] == true, c["detail"].as_str().unwrap_or("")))
+}
+
+/// After a label move: the function's preflight, and whether AWSCURRENT is proved not to log
+/// in (its login refused). `None` when the function could not answer.
+async fn current_refused(function: &Function, arn: &str) -> Option<bool> {
+    let report = with_progress("the check after the change", function.preflight(arn, false))
+        .await
+        .ok()?;
+    Some(match check(&report, "current_login") {
+        Some((false, detail)) => detail.starts_with("AuthenticationFailed"),
+        _ => false,
+    })
+}
+
 /// `abort`: take AWSPENDING off the rotation in progress when no client can be locked out.
+/// The function's preflight decides before (AWSCURRENT logs in); after the change it is asked
+/// again, and if AWSCURRENT no longer logs in (a setSecret ran in between), AWSPENDING is put
+/// back so the rotation can be resumed.
 async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret).await?;
+    let state = secret::read(&clients.secrets, &args.secret, false).await?;
     if let Some(v) = state.with(AWSPENDING).filter(|v| v.has(AWSCURRENT)) {
         // A leftover label on the current version: taking it off changes no credentials.
         secret::move_label(&clients.secrets, &state.arn, AWSPENDING, None, Some(&v.id)).await?;
@@ -322,30 +346,35 @@ async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
         });
     };
     let id = pending.id.clone();
+    let function = function(clients, args, Some(&state))?;
     let mut pending_in_use = false;
-    let verdict = match function(clients, args, Some(&state)) {
-        Err(e) => Err(e.to_string()),
-        Ok(f) => match with_progress("the preflight", f.preflight(&state.arn, false)).await {
-            Err(e) => Err(format!("the function's preflight did not answer: {e}")),
-            Ok(report) => {
-                let p = &report["versions"]["pending"];
-                pending_in_use = p["logsIn"] == true;
-                if p["version"] != id.as_str() {
-                    return Ok(refused(
+    let mut alternating = false;
+    let verdict: std::result::Result<(), String> = match with_progress(
+        "the preflight",
+        function.preflight(&state.arn, false),
+    )
+    .await
+    {
+        Err(e) => Err(format!("the function's preflight did not answer: {e}")),
+        Ok(report) => {
+            let p = &report["versions"]["pending"];
+            pending_in_use = p["logsIn"] == true;
+            alternating = check(&report, "clone_name").is_some();
+            if p["version"].is_string() && p["version"] != id.as_str() {
+                return Ok(refused(
                         format!("the rotation in progress changed while checking (the function sees AWSPENDING on {}, not {id}): run inspect again", p["version"]),
-                        json!({"aborted": false, "reason": "the labels changed"}),
+                        json!({"aborted": false, "version": id, "reason": "the labels changed"}),
                     ));
-                }
-                match p["abortSafe"].as_bool() {
-                    Some(true) => Ok(()),
-                    Some(false) => Err("the server already holds the pending password (single user, past setSecret): AWSCURRENT's password no longer logs in, so removing AWSPENDING would leave no version that works. Resume instead: `rotation-ctl resume` finishes the rotation".into()),
-                    None => Err(format!("the function could not tell whether the pending password is in use ({})",
-                        report["checks"].as_array().into_iter().flatten()
-                            .find(|c| c["name"] == "pending_login")
-                            .and_then(|c| c["detail"].as_str()).unwrap_or("no pending_login check"))),
-                }
             }
-        },
+            match p["abortSafe"].as_bool() {
+                    Some(true) => Ok(()),
+                    Some(false) => Err("AWSCURRENT's credentials are refused by the server: it already holds the pending password (single user past setSecret), so removing AWSPENDING would leave no version that logs in. Resume instead: `rotation-ctl resume` finishes the rotation".into()),
+                    None => Err(format!(
+                        "the function could not tell whether AWSCURRENT still logs in ({})",
+                        check(&report, "current_login").map(|c| c.1).unwrap_or("no current_login check")
+                    )),
+                }
+        }
     };
     if let Err(why) = &verdict {
         if !args.force {
@@ -357,13 +386,26 @@ async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
         eprintln!("--force: aborting although {why}");
     }
     secret::move_label(&clients.secrets, &state.arn, AWSPENDING, None, Some(&id)).await?;
-    let after = secret::read(&clients.secrets, &state.arn).await?;
+    if verdict.is_ok() && current_refused(&function, &state.arn).await == Some(true) {
+        // A setSecret landed between the check and the change: the pending password is the
+        // server's now. Put the label back so the rotation can finish.
+        secret::move_label(&clients.secrets, &state.arn, AWSPENDING, Some(&id), None).await?;
+        return Ok(refused(
+            format!("AWSCURRENT stopped logging in while aborting (a setSecret ran meanwhile): AWSPENDING is back on {id}; resume the rotation: `rotation-ctl resume {}`", args.secret),
+            json!({"aborted": false, "version": id, "reason": "a setSecret ran while aborting; AWSPENDING put back"}),
+        ));
+    }
+    let after = secret::read(&clients.secrets, &state.arn, false).await?;
     let gone = after.with(AWSPENDING).is_none();
+    let note = if pending_in_use && alternating {
+        " The server already held the pending password for the pair's other user, so AWSPREVIOUS no longer logs in (the next rotation sets that user again)."
+    } else {
+        ""
+    };
     Ok(Done {
         ok: gone,
         text: if gone {
-            format!("rotation {id} aborted: AWSPENDING taken off; AWSCURRENT is unchanged. Secrets Manager starts a new rotation (a new version) next time.{}\n",
-                if pending_in_use { " The server already held the pending password for the pair's other user, so AWSPREVIOUS no longer logs in (the next rotation sets that user again)." } else { "" })
+            format!("rotation {id} aborted: AWSPENDING taken off; AWSCURRENT is unchanged. Secrets Manager starts a new rotation (a new version) next time.{note}\n")
         } else {
             format!(
                 "AWSPENDING is on {} again: a rotation started meanwhile; run inspect\n",
@@ -375,12 +417,15 @@ async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
 }
 
 /// `rollback`: AWSCURRENT back to AWSPREVIOUS, when AWSPREVIOUS still logs in (the function's
-/// preflight proves it) and no rotation is in progress.
+/// preflight proves it) and no rotation is in progress (before, and again just before the
+/// move). After the move the preflight runs again; if AWSCURRENT does not log in, the move is
+/// undone.
 async fn rollback(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret).await?;
-    if let Some(v) = state.with(AWSPENDING) {
+    let state = secret::read(&clients.secrets, &args.secret, false).await?;
+    let in_progress = |s: &SecretState| s.with(AWSPENDING).map(|v| v.id.clone());
+    if let Some(v) = in_progress(&state) {
         return Ok(refused(
-            format!("refusing to roll back: a rotation is in progress (AWSPENDING on {}); resume or abort it first", v.id),
+            format!("refusing to roll back: a rotation is in progress (AWSPENDING on {v}); resume or abort it first"),
             json!({"rolledBack": false, "reason": "rotation in progress"}),
         ));
     }
@@ -393,18 +438,27 @@ async fn rollback(clients: &Clients, args: &Args) -> Result<Done> {
     let (current, previous) = (current.id.clone(), previous.id.clone());
     let function = function(clients, args, Some(&state))?;
     let report = with_progress("the preflight", function.preflight(&state.arn, true)).await?;
+    if !report["versions"]["pending"].is_null() {
+        return Ok(refused(
+            "refusing to roll back: the function sees a rotation in progress; resume or abort it first".into(),
+            json!({"rolledBack": false, "reason": "rotation in progress"}),
+        ));
+    }
     let p = &report["versions"]["previous"];
     if p["version"] != previous.as_str() || p["logsIn"] != true {
-        let detail = report["checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["name"] == "previous_login")
-            .and_then(|c| c["detail"].as_str())
+        let detail = check(&report, "previous_login")
+            .map(|c| c.1)
             .unwrap_or("the function did not try AWSPREVIOUS");
         return Ok(refused(
             format!("refusing to roll back: AWSPREVIOUS (version {previous}) is not proved to log in: {detail}"),
             json!({"rolledBack": false, "reason": detail}),
+        ));
+    }
+    // Again, just before the move: a rotation that started meanwhile changes AWSPREVIOUS's user.
+    if let Some(v) = in_progress(&secret::read(&clients.secrets, &state.arn, false).await?) {
+        return Ok(refused(
+            format!("refusing to roll back: a rotation started while checking (AWSPENDING on {v})"),
+            json!({"rolledBack": false, "reason": "rotation in progress"}),
         ));
     }
     secret::move_label(
@@ -415,7 +469,21 @@ async fn rollback(clients: &Clients, args: &Args) -> Result<Done> {
         Some(&current),
     )
     .await?;
-    let after = secret::read(&clients.secrets, &state.arn).await?;
+    if current_refused(&function, &state.arn).await == Some(true) {
+        secret::move_label(
+            &clients.secrets,
+            &state.arn,
+            AWSCURRENT,
+            Some(&current),
+            Some(&previous),
+        )
+        .await?;
+        return Ok(refused(
+            format!("version {previous} stopped logging in while rolling back: AWSCURRENT is back on {current}"),
+            json!({"rolledBack": false, "reason": "AWSPREVIOUS stopped logging in; the move was undone"}),
+        ));
+    }
+    let after = secret::read(&clients.secrets, &state.arn, false).await?;
     let done = after.with(AWSCURRENT).map(|v| v.id.as_str()) == Some(previous.as_str());
     Ok(Done {
         ok: done,

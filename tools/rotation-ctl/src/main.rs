@@ -31,7 +31,12 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("rotation-ctl: {e}");
+            if argv.iter().any(|a| a == "json" || a == "--output=json") {
+                let error = serde_json::json!({"type": kind(&e), "message": e.to_string()});
+                println!("{}", serde_json::json!({"ok": false, "error": error}));
+            } else {
+                eprintln!("rotation-ctl: {e}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -59,7 +64,11 @@ fn main() -> ExitCode {
             print!("{}", done.text);
             exit(done.ok)
         }
-        (Ok(done), Output::Json) => {
+        (Ok(mut done), Output::Json) => {
+            // Every answer says whether it succeeded, as the exit code does.
+            if let Some(object) = done.json.as_object_mut() {
+                object.insert("ok".into(), serde_json::Value::Bool(done.ok));
+            }
             println!(
                 "{}",
                 serde_json::to_string_pretty(&done.json).unwrap_or_default()
@@ -76,7 +85,7 @@ fn main() -> ExitCode {
                 Output::Text => eprintln!("rotation-ctl: {e}"),
                 Output::Json => println!(
                     "{}",
-                    serde_json::json!({"error": {"type": kind(&e), "message": e.to_string()}})
+                    serde_json::json!({"ok": false, "error": {"type": kind(&e), "message": e.to_string()}})
                 ),
             }
             ExitCode::from(code)

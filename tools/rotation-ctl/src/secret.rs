@@ -94,12 +94,11 @@ impl SecretState {
     }
 }
 
-/// A fingerprint of `password` in the secret `arn`: the first 8 bytes of HMAC-SHA-256 keyed
-/// with the ARN, in hex. Two versions of one secret with the same password have the same
-/// fingerprint; it does not give the password back, and being keyed by the secret, it cannot
-/// be matched against another secret's or a precomputed table.
-pub fn fingerprint(arn: &str, password: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(arn.as_bytes()) else {
+/// A fingerprint of `password`: the first 8 bytes of HMAC-SHA-256 under `key`, in hex. The
+/// tool draws the key at random for each run and never shows it: equal fingerprints in one
+/// output mean equal passwords, and nothing in the output lets anyone check a guess.
+pub fn fingerprint(key: &[u8], password: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
         return "unavailable".into();
     };
     mac.update(password.as_bytes());
@@ -108,13 +107,13 @@ pub fn fingerprint(arn: &str, password: &str) -> String {
 }
 
 /// What to show for a version's value: the fingerprint of its `password`, or why there is none.
-fn fingerprint_of(arn: &str, value: Option<&str>) -> String {
+fn fingerprint_of(key: &[u8], value: Option<&str>) -> String {
     let Some(text) = value else {
         return "(no value)".into();
     };
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => match map.get("password") {
-            Some(Value::String(p)) => fingerprint(arn, p),
+            Some(Value::String(p)) => fingerprint(key, p),
             _ => "(no password key)".into(),
         },
         _ => "(not a JSON object)".into(),
@@ -125,8 +124,11 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     t.and_then(|t| t.fmt(Format::DateTime).ok())
 }
 
-/// Reads the secret's rotation settings and labelled versions, with fingerprints.
-pub async fn read(client: &Client, secret_id: &str) -> Result<SecretState> {
+/// Reads the secret's rotation settings and labelled versions; with `values`, also each
+/// version's creation time and password fingerprint (GetSecretValue per version; the other
+/// commands do without, so they need no read access to the values).
+pub async fn read(client: &Client, secret_id: &str, values: bool) -> Result<SecretState> {
+    let key = uuid::Uuid::new_v4();
     let d = client
         .describe_secret()
         .secret_id(secret_id)
@@ -142,6 +144,16 @@ pub async fn read(client: &Client, secret_id: &str) -> Result<SecretState> {
         if stages.is_empty() {
             continue;
         }
+        if !values {
+            versions.push(Version {
+                id,
+                stages,
+                created: None,
+                created_ms: None,
+                fingerprint: "(not read)".into(),
+            });
+            continue;
+        }
         let value = client
             .get_secret_value()
             .secret_id(&arn)
@@ -152,7 +164,7 @@ pub async fn read(client: &Client, secret_id: &str) -> Result<SecretState> {
         // more calls, and moto answers it with the time of the call).
         let (fingerprint, created, created_ms) = match value {
             Ok(v) => (
-                fingerprint_of(&arn, v.secret_string()),
+                fingerprint_of(key.as_bytes(), v.secret_string()),
                 time(v.created_date()),
                 v.created_date().and_then(|t| t.to_millis().ok()),
             ),
@@ -230,15 +242,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fingerprints_are_keyed_by_the_secret_and_hide_the_password() {
-        let a = fingerprint("arn:a", "hunter2-Pa55word");
+    fn fingerprints_are_keyed_and_hide_the_password() {
+        let a = fingerprint(b"k1", "hunter2-Pa55word");
         assert_eq!(a.len(), 16);
-        assert_eq!(a, fingerprint("arn:a", "hunter2-Pa55word"));
-        assert_ne!(a, fingerprint("arn:b", "hunter2-Pa55word"));
-        assert_ne!(a, fingerprint("arn:a", "hunter3-Pa55word"));
+        assert_eq!(a, fingerprint(b"k1", "hunter2-Pa55word"));
+        assert_ne!(a, fingerprint(b"k2", "hunter2-Pa55word"));
+        assert_ne!(a, fingerprint(b"k1", "hunter3-Pa55word"));
         assert!(!a.contains("hunter"));
-        assert_eq!(fingerprint_of("arn:a", Some("[1]")), "(not a JSON object)");
-        assert_eq!(fingerprint_of("arn:a", Some("{}")), "(no password key)");
-        assert_eq!(fingerprint_of("arn:a", None), "(no value)");
+        assert_eq!(fingerprint_of(b"k1", Some("[1]")), "(not a JSON object)");
+        assert_eq!(fingerprint_of(b"k1", Some("{}")), "(no password key)");
+        assert_eq!(fingerprint_of(b"k1", None), "(no value)");
     }
 }

@@ -30,6 +30,7 @@ struct World {
     moto: Moto,
     /// Each invocation's JSON log lines, shipped to moto after it answers.
     logs: aws_sdk_cloudwatchlogs::Client,
+    interleave: Interleave,
 }
 
 #[derive(Clone, Default)]
@@ -45,6 +46,10 @@ impl std::io::Write for Lines {
     }
 }
 
+/// A setSecret to run right after the next preflight answers (secret ARN, token): a rotation
+/// step that lands between an operator's check and change.
+type Interleave = Arc<Mutex<Option<(String, String)>>>;
+
 /// Runs one invocation as the deployed function does (preflight, or a rotation step), its log
 /// lines in the function's JSON format shipped to `/aws/lambda/<name>` on moto.
 async fn invoke(
@@ -52,6 +57,7 @@ async fn invoke(
     logs: aws_sdk_cloudwatchlogs::Client,
     name: String,
     payload: Value,
+    interleave: Interleave,
 ) -> rotation_testkit::InvokeResult {
     let sink = Lines::default();
     let writer = sink.clone();
@@ -71,6 +77,15 @@ async fn invoke(
     }
     .with_subscriber(subscriber)
     .await;
+    if rotation_core::is_preflight(&payload) {
+        let pending = interleave.lock().unwrap().take();
+        if let Some((arn, token)) = pending {
+            let set = event(&arn, &token, Step::Set);
+            rotation_core::handle_invocation(&h.store, &h.function, &h.policy, &set)
+                .await
+                .expect("the interleaved setSecret");
+        }
+    }
     let group = format!("/aws/lambda/{}", name.rsplit(':').next().unwrap_or(&name));
     let _ = logs.create_log_group().log_group_name(&group).send().await;
     let stream = unique();
@@ -120,9 +135,11 @@ impl World {
         let harness = Arc::new(Harness::new(function, PasswordDefaults::POSTGRES).await);
         let moto = Moto::from_env();
         let logs = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk_config().await);
-        let (h, l) = (harness.clone(), logs.clone());
-        let handler: Handler =
-            Arc::new(move |name, payload| Box::pin(invoke(h.clone(), l.clone(), name, payload)));
+        let interleave = Interleave::default();
+        let (h, l, i) = (harness.clone(), logs.clone(), interleave.clone());
+        let handler: Handler = Arc::new(move |name, payload| {
+            Box::pin(invoke(h.clone(), l.clone(), name, payload, i.clone()))
+        });
         let api = LambdaApi::start(handler).await.unwrap();
         Self {
             harness,
@@ -130,6 +147,7 @@ impl World {
             pg,
             moto,
             logs,
+            interleave,
         }
     }
 
@@ -190,6 +208,7 @@ impl World {
             self.logs.clone(),
             FUNCTION.to_string(),
             event(arn, token, step),
+            Interleave::default(),
         )
         .await
     }
@@ -521,4 +540,35 @@ async fn errors_are_typed_and_exit_codes_say_what_happened() {
         .as_str()
         .unwrap()
         .contains("--function"));
+}
+
+#[tokio::test]
+async fn an_abort_that_a_set_secret_overtakes_puts_awspending_back() {
+    let world = World::new("single").await;
+    let (user, arn) = world.user("ctl-Pa55word").await;
+    let token = world.harness.driver.start(&arn).await.unwrap();
+    world.step(&arn, &token, Step::Create).await.unwrap();
+    // The preflight sees AWSCURRENT logging in (abort safe); then Secrets Manager's retry of
+    // setSecret lands before the label is taken off.
+    *world.interleave.lock().unwrap() = Some((arn.clone(), token.clone()));
+    let (code, done) = world.json(&["abort", &arn]).await;
+    assert_eq!(code, 1, "{done:#}");
+    assert!(
+        done["reason"]
+            .as_str()
+            .unwrap()
+            .contains("AWSPENDING put back"),
+        "{done:#}"
+    );
+    let stages = world.harness.driver.stages(&arn).await;
+    assert_eq!(
+        rotation_core::labels::versions_with(&stages, AWSPENDING),
+        vec![token.as_str()],
+        "AWSPENDING is back on the rotation's version"
+    );
+    let (code, text, _) = world.ctl(&["resume", &arn]).await;
+    assert_eq!(code, 0, "{text}");
+    let (u, pw) = world.harness.current(&arn).await;
+    assert_eq!(u, user);
+    assert!(world.pg.login(&u, &pw, "postgres", true).await.is_ok());
 }
