@@ -19,6 +19,10 @@ PY_TOOLS=(
 # --skip-download: without it, checkov fetches guidelines from its vendor's API.
 CHECKOV_PIN="checkov==3.3.30"
 CHECKOV_VENV="$TOOLS_DIR/checkov-venv"
+# pymongo, the independent client that proves the MongoDB-wire stand-in, in a venv of its own:
+# 4.13 is the newest that reaches DocumentDB 4.0 (wire version 7; 4.14 needs 8).
+PYMONGO_PIN="pymongo==4.13.2"
+PYMONGO_VENV="$TOOLS_DIR/pymongo-venv"
 APT_PACKAGES=(postgresql mariadb-server redis-server binutils openssl python3-venv curl)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

