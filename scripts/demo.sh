@@ -126,6 +126,14 @@ rotate redshift events/redshift-multi-user "$(pg_secret redshift demo_rs_multi D
 rotate mariadb events/mariadb-multi-user "$(maria_secret demo_maria_multi Demo-MariaMulti-1 ',"masterarn":"demo/mariadb-master"')" db
 rotate mysql events/mysql-multi-user "$(ENGINE=mysql maria_secret demo_mysql_multi Demo-MyMulti-1 ',"masterarn":"demo/mysql-master"')" db
 
+echo; log "preflight of two rotated secrets (the deployed function's extra event; it changes nothing)"
+for f in postgresql:events/postgresql-multi-user mariadb:events/mariadb-multi-user; do
+  printf '  cargo lambda invoke %s --data-file %s/preflight.json -> ' "${f%%:*}" "${f#*:}"
+  cargo lambda invoke "${f%%:*}" --invoke-address 127.0.0.1 --invoke-port "$PORT" --data-file "${f#*:}/preflight.json" \
+    | python3 -c 'import json, sys; r = json.load(sys.stdin); print("ok" if r["ok"] else "FAILED", ", ".join(c["name"] + ("" if c["ok"] else " FAILED") for c in r["checks"])); sys.exit(0 if r["ok"] else 1)' \
+    || die "the preflight of ${f#*:} failed"
+done
+
 echo; echo "Function log summary lines (one per step):"
 python3 - "$ROTATION_SANDBOX_DIR/watch.log" <<'PY'
 import json, sys
