@@ -39,6 +39,9 @@ for crate in generic postgresql mysql elasticache; do  # the operator tool's SDK
   for sdk in aws-sdk-lambda aws-sdk-cloudwatchlogs; do ! links "$crate" "$sdk" || die "$crate links $sdk"; done
 done
 links rotation-ctl aws-sdk-lambda || die "cargo tree no longer shows rotation-ctl's Lambda SDK"
+links mongodb-rotation mongodb || die "cargo tree no longer shows the MongoDB driver"
+for dep in tokio-postgres mysql_async aws-sdk-elasticache; do ! links mongodb-rotation "$dep" || die "mongodb-rotation links $dep"; done
+for crate in generic postgresql mysql elasticache; do ! links "$crate" mongodb || die "$crate links the MongoDB driver"; done
 "$VENV/bin/python3" scripts/check_features.py
 done_phase
 phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack but rustls)"

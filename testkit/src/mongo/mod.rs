@@ -248,6 +248,29 @@ impl MongoStandIn {
         );
     }
 
+    /// True when `db`.`user` exists and every credential it has was made from `password` (a
+    /// check made inside the stand-in, as a second opinion beside logging in).
+    pub fn password_is(&self, db: &str, user: &str, password: &str) -> bool {
+        self.lock()
+            .users
+            .get(&(db.into(), user.into()))
+            .is_some_and(|u| {
+                !u.credentials.is_empty()
+                    && u.credentials
+                        .iter()
+                        .all(|(m, c)| c.matches(*m, user, password))
+            })
+    }
+
+    /// The SCRAM mechanisms `db`.`user` has credentials for.
+    pub fn mechanisms_of(&self, db: &str, user: &str) -> Vec<Mechanism> {
+        self.lock()
+            .users
+            .get(&(db.into(), user.into()))
+            .map(|u| u.credentials.iter().map(|(m, _)| *m).collect())
+            .unwrap_or_default()
+    }
+
     /// What was counted so far.
     pub fn counters(&self) -> Counters {
         self.lock().counters

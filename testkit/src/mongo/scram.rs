@@ -126,6 +126,17 @@ impl Credential {
     }
 }
 
+impl Credential {
+    /// True when `password` is the one this credential was made from.
+    pub fn matches(&self, mechanism: Mechanism, user: &str, password: &str) -> bool {
+        let Some(input) = password_input(mechanism, user, password) else {
+            return false;
+        };
+        let salted = mechanism.pbkdf2(&input, &self.salt, self.iterations);
+        mechanism.hash(&mechanism.hmac(&salted, b"Client Key")) == self.stored_key
+    }
+}
+
 /// The attributes of a SCRAM message (`a=...,b=...`), in order.
 fn attributes(message: &str) -> Vec<(char, &str)> {
     message

@@ -1,0 +1,419 @@
+//! The MongoDB-wire engine: sessions from the official driver (a direct connection to the
+//! secret's host, no retryable writes, SCRAM as the server offers it and SHA-1 for DocumentDB
+//! endpoints, verified TLS against the function's trust anchors), and the user commands of the
+//! two strategies: `updateUser` of one's own password, `usersInfo`, `createUser` / `updateUser`
+//! of the clone with the current user's roles.
+
+use std::time::Duration;
+
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::error::ErrorKind;
+use mongodb::options::{AuthMechanism, ClientOptions, Credential, ServerAddress, Tls, TlsOptions};
+use mongodb::Client;
+
+use rotation_core::database::{
+    is_aws_managed_host, Capabilities, Database, DatabaseSecret, EngineIdentity, Need, TlsMode,
+    Transport, TrustAnchors, Which, CONNECT_TIMEOUT,
+};
+use rotation_core::preflight::names;
+use rotation_core::{Check, PasswordPolicy, Result, RotationError};
+
+use crate::engines::MONGODB;
+
+/// How long the driver may take to connect and to select the server (within the core's
+/// connect timeout).
+pub const DRIVER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An authenticated session: the driver's client (one server, direct), the authentication
+/// database and user, and how it reaches the server.
+pub struct MongoSession {
+    client: Client,
+    db: String,
+    transport: Transport,
+}
+
+/// The engine.
+#[derive(Debug, Clone)]
+pub struct MongoEngine {
+    anchors: TrustAnchors,
+}
+
+impl MongoEngine {
+    /// The engine trusting `anchors`.
+    pub fn new(anchors: TrustAnchors) -> Self {
+        Self { anchors }
+    }
+
+    async fn command(
+        &self,
+        session: &MongoSession,
+        command: Document,
+        operation: &str,
+    ) -> Result<Document> {
+        tracing::debug!(operation, "command");
+        session
+            .client
+            .database(&session.db)
+            .run_command(command)
+            .await
+            .map_err(|e| command_error(operation, &e))
+    }
+
+    /// The roles of `user` in the session's database, as `usersInfo` lists them.
+    async fn roles_of(&self, session: &MongoSession, user: &str) -> Result<Bson> {
+        let info = self
+            .command(
+                session,
+                doc! {"usersInfo": {"user": user, "db": &session.db}},
+                "read the user's roles",
+            )
+            .await?;
+        let users = info
+            .get_array("users")
+            .map_err(|_| unexpected("usersInfo has no users array"))?;
+        let first = users.first().and_then(Bson::as_document).ok_or_else(|| {
+            RotationError::SetSecret(format!(
+                "user {user} does not exist in {}: nothing to copy the roles of",
+                session.db
+            ))
+        })?;
+        first
+            .get("roles")
+            .cloned()
+            .ok_or_else(|| unexpected("usersInfo has no roles"))
+    }
+}
+
+fn unexpected(what: &str) -> RotationError {
+    RotationError::UnsupportedServer(format!(
+        "the server's answer is not one this function understands: {what}"
+    ))
+}
+
+/// A failed command: its code and code name, never its message when the command carried a
+/// password (a server may quote it).
+fn command_error(operation: &str, e: &mongodb::error::Error) -> RotationError {
+    match e.kind.as_ref() {
+        ErrorKind::Command(c) if c.code == 13 => RotationError::SetSecret(format!(
+            "{operation}: the server refused it as unauthorized (13 Unauthorized): changing one's own password needs the changeOwnPassword action on the user's database (a custom role granting it); creating and updating the clone needs userAdmin on it (or userAdminAnyDatabase, root)"
+        )),
+        ErrorKind::Command(c) => RotationError::SetSecret(format!(
+            "{operation}: the server answered error {} ({})",
+            c.code, c.code_name
+        )),
+        _ => RotationError::SetSecret(format!("{operation}: {}", short(e))),
+    }
+}
+
+/// The driver error's kind, without server messages that could quote a command.
+fn short(e: &mongodb::error::Error) -> String {
+    match e.kind.as_ref() {
+        ErrorKind::Io(io) => format!("I/O error: {io}"),
+        ErrorKind::ServerSelection { message, .. } => format!("no server answered: {message}"),
+        ErrorKind::Authentication { .. } => "authentication failed".into(),
+        ErrorKind::Command(c) => format!("error {} ({})", c.code, c.code_name),
+        ErrorKind::InvalidTlsConfig { message, .. } => format!("TLS configuration: {message}"),
+        _ => "driver error".into(),
+    }
+}
+
+/// What a failed login means.
+fn login_error(
+    e: &mongodb::error::Error,
+    secret: &DatabaseSecret,
+    which: Which,
+    port: u16,
+) -> RotationError {
+    let auth = matches!(e.kind.as_ref(), ErrorKind::Authentication { .. })
+        || matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 18);
+    if auth {
+        return RotationError::AuthenticationFailed {
+            which: which.label().into(),
+            user: secret.username.clone(),
+            host: secret.host.clone(),
+            server: None,
+            hint: String::new(),
+        };
+    }
+    let detail = short(e);
+    let tls = detail.contains("certificate")
+        || detail.contains("TLS")
+        || detail.contains("tls")
+        || detail.contains("InvalidCertificate");
+    if tls {
+        RotationError::TlsFailure {
+            which: which.label().into(),
+            host: secret.host.clone(),
+            port,
+            detail,
+        }
+    } else {
+        RotationError::DatabaseUnreachable {
+            which: which.label().into(),
+            host: secret.host.clone(),
+            port,
+            detail,
+        }
+    }
+}
+
+impl Database for MongoEngine {
+    type Session = MongoSession;
+
+    fn identity(&self) -> &EngineIdentity {
+        &MONGODB
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    /// A direct connection to the secret's host (a DocumentDB member list naming other hosts is
+    /// never followed with these credentials), `retryWrites=false`, SCRAM-SHA-1 for DocumentDB
+    /// endpoints (every cluster accepts it) and the server's offer elsewhere, TLS verified for
+    /// `host` unless the secret says `"ssl": false`. No plaintext fallback: a secret without
+    /// `ssl` gets TLS or nothing. `tlsServerName` other than `host` is refused: the driver
+    /// verifies the certificate for the host it connects to. The superuser authenticates in
+    /// `admin`; everyone else in the secret's `dbname` (default `admin`).
+    async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<MongoSession> {
+        let port = secret.port.unwrap_or(MONGODB.default_port);
+        if let Some(name) = secret
+            .tls_server_name
+            .as_deref()
+            .filter(|n| !n.eq_ignore_ascii_case(&secret.host))
+        {
+            return Err(RotationError::malformed(
+                which.label(),
+                format!("tlsServerName {name} differs from host {}: the MongoDB driver verifies the certificate for the host it connects to; set host to the name on the certificate", secret.host),
+            ));
+        }
+        let mode = TlsMode::for_secret(secret, which, false, MONGODB.aws_managed_domains);
+        let (tls, transport) = match mode {
+            TlsMode::Disable => (Tls::Disabled, Transport::Plaintext { fallback: false }),
+            _ => {
+                let path = crate::ca::file(&self.anchors)?;
+                (
+                    Tls::Enabled(TlsOptions::builder().ca_file_path(path).build()),
+                    Transport::VerifiedTls,
+                )
+            }
+        };
+        let db = secret.dbname.clone().unwrap_or_else(|| "admin".into());
+        // The superuser authenticates in admin (where DocumentDB keeps every user and MongoDB
+        // its administrators) and manages the users of the child's database; a user of the
+        // rotated secret authenticates in its own database.
+        let source = if which == Which::Superuser {
+            "admin".to_string()
+        } else {
+            db.clone()
+        };
+        let mechanism = is_aws_managed_host(&secret.host, MONGODB.aws_managed_domains)
+            .then_some(AuthMechanism::ScramSha1);
+        let credential = Credential::builder()
+            .username(secret.username.clone())
+            .password(secret.password().expose().to_string())
+            .source(source)
+            .mechanism(mechanism)
+            .build();
+        let options = ClientOptions::builder()
+            .hosts(vec![ServerAddress::Tcp {
+                host: secret.host.clone(),
+                port: Some(port),
+            }])
+            .direct_connection(true)
+            .retry_writes(false)
+            .retry_reads(false)
+            .connect_timeout(DRIVER_TIMEOUT)
+            .server_selection_timeout(DRIVER_TIMEOUT)
+            .max_pool_size(1)
+            .app_name("secrets-rotation".to_string())
+            .credential(credential)
+            .tls(tls)
+            .build();
+        let client =
+            Client::with_options(options).map_err(|e| login_error(&e, secret, which, port))?;
+        let database = client.database(&db);
+        let ping = database.run_command(doc! {"ping": 1});
+        match tokio::time::timeout(CONNECT_TIMEOUT, ping).await {
+            Ok(Ok(_)) => Ok(MongoSession {
+                client,
+                db,
+                transport,
+            }),
+            Ok(Err(e)) => Err(login_error(&e, secret, which, port)),
+            Err(_) => Err(RotationError::DatabaseUnreachable {
+                which: which.label().into(),
+                host: secret.host.clone(),
+                port,
+                detail: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+
+    fn transport(&self, session: &MongoSession) -> Transport {
+        session.transport
+    }
+
+    async fn session_user(&self, session: &mut MongoSession) -> Result<String> {
+        let status = self
+            .command(
+                session,
+                doc! {"connectionStatus": 1},
+                "read the session's user",
+            )
+            .await?;
+        let users = status
+            .get_document("authInfo")
+            .and_then(|a| a.get_array("authenticatedUsers"))
+            .map_err(|_| unexpected("connectionStatus has no authInfo.authenticatedUsers"))?;
+        match users.as_slice() {
+            [Bson::Document(u)] => match (u.get_str("user"), u.get_str("db")) {
+                (Ok(user), Ok(db)) if db == session.db => Ok(user.to_string()),
+                (Ok(user), Ok(db)) => Err(RotationError::ConfusedDeputy(format!(
+                    "the session is authenticated as {user} in {db}, not in the secret's database {}",
+                    session.db
+                ))),
+                _ => Err(unexpected("an authenticated user without user and db")),
+            },
+            _ => Err(unexpected("not exactly one authenticated user")),
+        }
+    }
+
+    async fn privileges(
+        &self,
+        session: &mut MongoSession,
+        need: Need,
+        _policy: &PasswordPolicy,
+    ) -> Result<Vec<Check>> {
+        let status = self
+            .command(
+                session,
+                doc! {"connectionStatus": 1},
+                "read the session's roles",
+            )
+            .await?;
+        let roles: Vec<(String, String)> = status
+            .get_document("authInfo")
+            .and_then(|a| a.get_array("authenticatedUserRoles"))
+            .map(|r| {
+                r.iter()
+                    .filter_map(Bson::as_document)
+                    .filter_map(|d| {
+                        Some((
+                            d.get_str("role").ok()?.to_string(),
+                            d.get_str("db").ok()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let db = session.db.as_str();
+        let admin = roles.iter().any(|(r, on)| {
+            matches!(
+                (r.as_str(), on.as_str()),
+                ("root" | "userAdminAnyDatabase", "admin")
+            ) || (on == db && matches!(r.as_str(), "userAdmin" | "dbOwner"))
+        });
+        let listed = roles
+            .iter()
+            .map(|(r, on)| format!("{r}@{on}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let check = match need {
+            Need::OwnPassword => {
+                let own = admin
+                    || roles
+                        .iter()
+                        .any(|(r, on)| r == "changeOwnPassword" && on == db);
+                Check {
+                    name: names::OWN_PASSWORD,
+                    ok: own,
+                    detail: if own {
+                        format!("the user's roles ({listed}) allow it to change its own password")
+                    } else {
+                        format!("none of the user's roles ({listed}) is known to grant changeOwnPassword on {db}; a custom role that grants it is not read here (connectionStatus lists role names only): without it setSecret fails with Unauthorized and nothing changes")
+                    },
+                }
+            }
+            Need::ManageUsers => Check {
+                name: names::MANAGE_USERS,
+                ok: admin,
+                detail: if admin {
+                    format!("the superuser's roles ({listed}) manage the users of {db}")
+                } else {
+                    format!("none of the superuser's roles ({listed}) manages the users of {db} (root, userAdminAnyDatabase, userAdmin or dbOwner on it)")
+                },
+            },
+        };
+        Ok(vec![check, Check {
+            name: names::PASSWORD_POLICY,
+            ok: true,
+            detail: "the server stores salted SCRAM credentials; the password is sent inside verified TLS".into(),
+        }])
+    }
+
+    async fn set_own_password(
+        &self,
+        session: &mut MongoSession,
+        _current: &DatabaseSecret,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let command = doc! {"updateUser": &pending.username, "pwd": pending.password().expose()};
+        self.command(session, command, "change the user's own password")
+            .await
+            .map(|_| ())
+    }
+
+    async fn user_exists(&self, session: &mut MongoSession, user: &str) -> Result<bool> {
+        let info = self
+            .command(
+                session,
+                doc! {"usersInfo": {"user": user, "db": &session.db}},
+                "look the user up",
+            )
+            .await?;
+        let users = info
+            .get_array("users")
+            .map_err(|_| unexpected("usersInfo has no users array"))?;
+        Ok(!users.is_empty())
+    }
+
+    /// One `updateUser` sets the password and the roles together.
+    async fn update_clone(
+        &self,
+        session: &mut MongoSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let roles = self.roles_of(session, source).await?;
+        let command = doc! {"updateUser": &pending.username, "pwd": pending.password().expose(), "roles": roles};
+        self.command(session, command, "update the clone")
+            .await
+            .map(|_| ())
+    }
+
+    /// One `createUser` with the password and the roles; a concurrent creation (51003) is
+    /// finished as an update.
+    async fn create_clone(
+        &self,
+        session: &mut MongoSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let roles = self.roles_of(session, source).await?;
+        let command = doc! {"createUser": &pending.username, "pwd": pending.password().expose(), "roles": roles};
+        tracing::debug!(operation = "create the clone", "command");
+        match session
+            .client
+            .database(&session.db)
+            .run_command(command)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 51003) => {
+                self.update_clone(session, source, pending).await
+            }
+            Err(e) => Err(command_error("create the clone", &e)),
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The engine this adapter serves, declared once.
+
+use rotation_core::database::{EngineIdentity, NameLimit};
+use rotation_core::PasswordDefaults;
+
+/// Amazon DocumentDB and MongoDB: the `mongodb` binary. `engine` is `mongo`, as the DocumentDB
+/// console writes it and the official function requires. User names: DocumentDB allows 63
+/// characters (MongoDB more), so a clone name must fit 63. Passwords: DocumentDB refuses `/`,
+/// `"`, `@` and space, so the defaults exclude them with the official set's `'` and `\`.
+pub const MONGODB: EngineIdentity = EngineIdentity {
+    binary: "mongodb",
+    engines: &["mongo"],
+    default_port: 27017,
+    default_dbname: Some("admin"),
+    username_limit: NameLimit::Chars(63),
+    aws_managed_domains: &[".docdb.amazonaws.com", ".docdb-elastic.amazonaws.com"],
+    password_defaults: PasswordDefaults {
+        length: 32,
+        exclude_characters: "/@\"'\\ ",
+    },
+};

@@ -1,0 +1,40 @@
+//! Amazon DocumentDB and MongoDB rotation (binary `mongodb`): the [`MongoEngine`] over the
+//! official `mongodb` driver (3.2, the newest that reaches DocumentDB 4.0's wire version 7),
+//! rustls only, and the core's strategies. The binary only calls [`build`].
+#![deny(clippy::all)]
+#![warn(missing_docs)]
+
+mod ca;
+mod engine;
+pub mod engines;
+
+use std::sync::Arc;
+
+use rotation_core::database::{RdsLookup, SdkRds, Strategy, TrustAnchors};
+use rotation_core::{Result, Settings};
+
+pub use ca::pem;
+pub use engine::{MongoEngine, MongoSession, DRIVER_TIMEOUT};
+
+/// The function, as the binary builds it from `settings`: the strategy `ROTATION_STRATEGY`
+/// names over the engine with the deployed trust anchors (OS store, RDS CA bundle,
+/// `EXTRA_CA_CERTS`), with the RDS API for alternating users (DocumentDB clusters answer
+/// DescribeDBClusters).
+pub fn build(settings: &Settings) -> Result<Strategy<MongoEngine>> {
+    let anchors = TrustAnchors::new(settings.extra_ca_certs.as_deref(), true)?;
+    let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone())) as Arc<dyn RdsLookup>;
+    mongodb_with(settings, anchors, Some(rds))
+}
+
+/// The function with the given trust anchors and RDS API (tests give the sandbox's).
+pub fn mongodb_with(
+    settings: &Settings,
+    anchors: TrustAnchors,
+    rds: Option<Arc<dyn RdsLookup>>,
+) -> Result<Strategy<MongoEngine>> {
+    let strategy = Strategy::new(settings.strategy, MongoEngine::new(anchors))?;
+    Ok(match rds {
+        Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
+        None => strategy,
+    })
+}

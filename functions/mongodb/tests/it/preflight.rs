@@ -1,0 +1,68 @@
+//! Preflight on the stand-in: a healthy secret of each strategy, a single user without
+//! changeOwnPassword (the privilege check fails and says why), a superuser without user
+//! administration.
+
+use crate::testbed::Bed;
+use rotation_testkit::mongo::Personality;
+use serde_json::{json, Value};
+
+fn check(report: &Value, name: &str) -> (bool, String) {
+    let c = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report:#}"));
+    (
+        c["ok"].as_bool().unwrap(),
+        c["detail"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn preflight_of_both_strategies() {
+    let bed = Bed::new(Personality::DocumentDb40, "single").await;
+    let (_, arn) = bed
+        .user(
+            "pre",
+            "Pre-Pa55word-1",
+            &["readWrite", "changeOwnPassword"],
+            json!({}),
+        )
+        .await;
+    let report = bed.preflight(&arn, false).await;
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert!(check(&report, "tls").1.starts_with("verified TLS"));
+    let (_, arn) = bed
+        .user("pre", "Pre-Pa55word-2", &["readWrite"], json!({}))
+        .await;
+    let report = bed.preflight(&arn, false).await;
+    let (ok, detail) = check(&report, "own_password_privilege");
+    assert!(!ok && detail.contains("changeOwnPassword"), "{detail}");
+
+    let bed = Bed::new(Personality::MongoDb, "alternating").await;
+    let (user, arn) = bed.pair("pre").await;
+    let report = bed.preflight(&arn, false).await;
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert!(check(&report, "clone_name")
+        .1
+        .contains(&format!("{user}_clone")));
+    assert!(check(&report, "manage_users_privilege").0);
+    // A superuser that cannot manage users.
+    bed.server
+        .add_user("admin", "weakroot", "Weak-Pa55word-1", &[("read", "admin")]);
+    let weak = json!({"engine": "mongo", "host": "127.0.0.1", "port": bed.server.port(),
+        "username": "weakroot", "password": "Weak-Pa55word-1", "dbname": "admin", "ssl": true});
+    let weak_arn = bed.secret("mongo-weak", &weak.to_string()).await;
+    let (_, arn) = bed
+        .user(
+            "pre",
+            "Pre-Pa55word-3",
+            &["readWrite"],
+            json!({"masterarn": weak_arn}),
+        )
+        .await;
+    let report = bed.preflight(&arn, false).await;
+    let (ok, detail) = check(&report, "manage_users_privilege");
+    assert!(!ok && detail.contains("read@admin"), "{detail}");
+}

@@ -1,0 +1,115 @@
+//! Rotations as Secrets Manager runs them, on both personalities and both strategies.
+
+use crate::testbed::Bed;
+use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_testkit::assert_rotated;
+use rotation_testkit::mongo::Personality;
+use serde_json::json;
+
+const BOTH: [Personality; 2] = [Personality::DocumentDb40, Personality::MongoDb];
+
+#[tokio::test]
+async fn single_user_rotates_its_own_password_with_change_own_password() {
+    for personality in BOTH {
+        let bed = Bed::new(personality, "single").await;
+        let (user, arn) = bed
+            .user(
+                "single",
+                "Initial-Pa55word-1",
+                &["readWrite", "changeOwnPassword"],
+                json!({}),
+            )
+            .await;
+        for round in 1..=2 {
+            let run = bed.rotate(&arn).await;
+            assert!(
+                run.succeeded(),
+                "{personality:?} round {round}: {:?}",
+                run.failure()
+            );
+            assert_rotated(&bed.driver.stages(&arn).await, &run);
+            assert!(
+                bed.stage_holds(&arn, AWSCURRENT).await,
+                "{personality:?} round {round}"
+            );
+            assert!(
+                !bed.stage_holds(&arn, AWSPREVIOUS).await,
+                "{personality:?}: one password per user"
+            );
+        }
+        assert_eq!(bed.current(&arn).await.0, user);
+    }
+}
+
+#[tokio::test]
+async fn single_user_without_change_own_password_fails_clearly_and_changes_nothing() {
+    for personality in BOTH {
+        let bed = Bed::new(personality, "single").await;
+        let (_, arn) = bed
+            .user("nochange", "Initial-Pa55word-2", &["readWrite"], json!({}))
+            .await;
+        let run = bed.rotate(&arn).await;
+        let (step, error) = run.failure().expect("must fail");
+        assert_eq!(step, rotation_core::Step::Set, "{personality:?}");
+        assert!(
+            error.starts_with("SetSecretFailed") && error.contains("changeOwnPassword"),
+            "{error}"
+        );
+        assert!(
+            bed.stage_holds(&arn, AWSCURRENT).await,
+            "AWSCURRENT still works"
+        );
+    }
+}
+
+#[tokio::test]
+async fn alternating_users_keep_both_working_and_the_roles_follow_the_current_user() {
+    for personality in BOTH {
+        let bed = Bed::new(personality, "alternating").await;
+        let (user, arn) = bed.pair("alt").await;
+        let clone = format!("{user}_clone");
+        for round in 1..=3 {
+            let run = bed.rotate(&arn).await;
+            assert!(
+                run.succeeded(),
+                "{personality:?} round {round}: {:?}",
+                run.failure()
+            );
+            assert!(
+                bed.stage_holds(&arn, AWSCURRENT).await,
+                "{personality:?} round {round}"
+            );
+            assert!(
+                bed.stage_holds(&arn, AWSPREVIOUS).await,
+                "{personality:?} round {round}"
+            );
+            let expected = if round % 2 == 1 { &clone } else { &user };
+            assert_eq!(&bed.current(&arn).await.0, expected);
+            assert_eq!(
+                bed.server.roles_of(bed.db, &user),
+                bed.server.roles_of(bed.db, &clone),
+                "the pair is interchangeable"
+            );
+        }
+        assert_eq!(
+            bed.server.mechanisms_of(bed.db, &clone),
+            bed.server.personality().mechanisms().to_vec()
+        );
+        // The current user (the clone after round 3) gains a role: the next rotation gives
+        // it to the other user of the pair, whichever that is.
+        let (current, _) = bed.current(&arn).await;
+        let mut roles = bed.server.roles_of(bed.db, &current).unwrap();
+        roles.push(("read".into(), bed.db.into()));
+        let roles: Vec<(&str, &str)> = roles
+            .iter()
+            .map(|(r, d)| (r.as_str(), d.as_str()))
+            .collect();
+        let (_, password) = bed.creds(&arn, AWSCURRENT).await;
+        bed.server.add_user(bed.db, &current, &password, &roles);
+        assert!(bed.rotate(&arn).await.succeeded());
+        assert_eq!(
+            bed.server.roles_of(bed.db, &user),
+            bed.server.roles_of(bed.db, &clone)
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! The test bed: a stand-in server with a `root` user in `admin`, the function built as the
+//! binary builds it (trusting the sandbox CA), and the harness on moto.
+
+use std::ops::Deref;
+
+use mongodb_rotation::engines::MONGODB;
+use mongodb_rotation::{mongodb_with, MongoEngine};
+use rotation_core::database::{Strategy, TrustAnchors};
+use rotation_testkit::mongo::{MongoStandIn, Personality};
+use rotation_testkit::{sandbox_var, unique, Harness, ProvingBed, SmFaults};
+use serde_json::{json, Value};
+
+/// The stand-in's superuser password.
+pub const ROOT_PASSWORD: &str = "Root-Pa55word-standin";
+
+/// A function under test and its stand-in server.
+pub struct Bed {
+    harness: Harness<Strategy<MongoEngine>>,
+    /// "single" or "alternating".
+    pub strategy: &'static str,
+    /// The server.
+    pub server: MongoStandIn,
+    /// The authentication database of the bed's users (`admin` on DocumentDB).
+    pub db: &'static str,
+}
+
+impl Deref for Bed {
+    type Target = Harness<Strategy<MongoEngine>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.harness
+    }
+}
+
+impl Bed {
+    /// The function with `strategy` against a stand-in of `personality`.
+    pub async fn new(personality: Personality, strategy: &'static str) -> Self {
+        let server = MongoStandIn::start(personality, Some(MongoStandIn::sandbox_tls()))
+            .await
+            .expect("the stand-in starts");
+        server.add_user("admin", "root", ROOT_PASSWORD, &[("root", "admin")]);
+        let ca = sandbox_var("SANDBOX_TLS_CA");
+        let anchors = TrustAnchors::new(Some(&ca), false).expect("the sandbox CA loads");
+        let settings = rotation_testkit::settings(
+            MONGODB.password_defaults,
+            &[("ROTATION_STRATEGY", strategy.to_string())],
+        );
+        let function = mongodb_with(&settings, anchors, None).expect("the function builds");
+        let db = match personality {
+            Personality::DocumentDb40 => "admin",
+            Personality::MongoDb => "appdb",
+        };
+        Self {
+            harness: Harness::new(function, MONGODB.password_defaults).await,
+            strategy,
+            server,
+            db,
+        }
+    }
+
+    /// The secret JSON for `user` in the bed's database, with `extra` keys.
+    pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
+        let mut v = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
+            "username": user, "password": password, "dbname": self.db, "ssl": true});
+        for (k, val) in extra.as_object().expect("an object") {
+            v[k] = val.clone();
+        }
+        v.to_string()
+    }
+
+    /// A new user `<prefix>_<unique>` with `roles` (role names on the bed's database) and its
+    /// secret with `extra` keys: (user, ARN).
+    pub async fn user(
+        &self,
+        prefix: &str,
+        password: &str,
+        roles: &[&str],
+        extra: Value,
+    ) -> (String, String) {
+        let user = format!("{prefix}_{}", unique());
+        let roles: Vec<(&str, &str)> = roles.iter().map(|r| (*r, self.db)).collect();
+        self.server.add_user(self.db, &user, password, &roles);
+        let arn = self
+            .harness
+            .secret("mongo", &self.secret_json(&user, password, extra))
+            .await;
+        (user, arn)
+    }
+
+    /// A user with `readWrite` and a superuser secret (`root` in `admin`), and the user's
+    /// secret with `masterarn`: (user, ARN).
+    pub async fn pair(&self, prefix: &str) -> (String, String) {
+        let master = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
+            "username": "root", "password": ROOT_PASSWORD, "dbname": "admin", "ssl": true});
+        let master_arn = self.harness.secret("mongo-root", &master.to_string()).await;
+        self.user(
+            prefix,
+            "Pair-Pa55word-1",
+            &["readWrite"],
+            json!({"masterarn": master_arn}),
+        )
+        .await
+    }
+
+    /// True when the server holds `stage`'s password for its user.
+    pub async fn stage_holds(&self, arn: &str, stage: &str) -> bool {
+        let (user, password) = self.harness.creds(arn, stage).await;
+        self.server.password_is(self.db, &user, &password)
+    }
+}
+
+impl ProvingBed for Bed {
+    type Function = Strategy<MongoEngine>;
+    const REFUSED: &'static str = "AuthenticationFailed";
+
+    /// The server's own check of the password (the stand-in holds the salted credentials).
+    async fn login(&self, user: &str, password: &str) -> Result<(), String> {
+        if self.server.password_is(self.db, user, password) {
+            Ok(())
+        } else {
+            Err(Self::REFUSED.into())
+        }
+    }
+
+    async fn fresh_pair(&self, tag: &str) -> (String, String) {
+        if self.strategy == "single" {
+            self.user(
+                tag,
+                "u-Pa55word",
+                &["readWrite", "changeOwnPassword"],
+                json!({}),
+            )
+            .await
+        } else {
+            self.pair(tag).await
+        }
+    }
+
+    async fn faulty(mut self, faults: &SmFaults) -> Self {
+        self.harness = self.harness.with_faults(faults).await;
+        self
+    }
+
+    /// The two users of the pair hold the same roles.
+    async fn check_pair(&self, arn: &str) {
+        let (a, _) = self.harness.creds(arn, "AWSCURRENT").await;
+        let (b, _) = self.harness.creds(arn, "AWSPREVIOUS").await;
+        assert_eq!(
+            self.server.roles_of(self.db, &a),
+            self.server.roles_of(self.db, &b),
+            "{a} and {b} are interchangeable"
+        );
+    }
+}
