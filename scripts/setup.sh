@@ -29,18 +29,16 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}"
   printf '%s' "$wanted" > "$stamp"
 fi
-if [ ! -x "$CHECKOV_VENV/bin/checkov" ] || [ "$(cat "$CHECKOV_VENV/.pins" 2>/dev/null)" != "$CHECKOV_PIN" ]; then
-  log "creating the checkov venv in $CHECKOV_VENV"
-  rm -rf "$CHECKOV_VENV"
-  python3 -m venv "$CHECKOV_VENV"
-  "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check "$CHECKOV_PIN"
-  printf '%s' "$CHECKOV_PIN" > "$CHECKOV_VENV/.pins"
-fi
-if [ ! -x "$PYMONGO_VENV/bin/python" ] || [ "$(cat "$PYMONGO_VENV/.pins" 2>/dev/null)" != "$PYMONGO_PIN" ]; then
-  log "creating the pymongo venv in $PYMONGO_VENV"
-  rm -rf "$PYMONGO_VENV"
-  python3 -m venv "$PYMONGO_VENV"
-  "$PYMONGO_VENV/bin/pip" install -q --disable-pip-version-check "$PYMONGO_PIN"
-  printf '%s' "$PYMONGO_PIN" > "$PYMONGO_VENV/.pins"
-fi
+# pinned_venv DIR PIN: a venv in DIR holding PIN, rebuilt when the pin changes.
+pinned_venv() {
+  local dir=$1 pin=$2
+  [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.pins" 2>/dev/null)" = "$pin" ] && return 0
+  log "creating the venv in $dir ($pin)"
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check "$pin"
+  printf '%s' "$pin" > "$dir/.pins"
+}
+pinned_venv "$CHECKOV_VENV" "$CHECKOV_PIN"
+pinned_venv "$PYMONGO_VENV" "$PYMONGO_PIN"
 log "tools ready"

@@ -98,3 +98,18 @@ pub fn settings(
     })
     .expect("valid settings")
 }
+
+/// The check named `name` in a preflight report: (ok, detail). Panics, showing the report,
+/// when it did not run.
+pub fn report_check(report: &serde_json::Value, name: &str) -> (bool, String) {
+    let found = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report:#}"));
+    (
+        found["ok"].as_bool().unwrap_or(false),
+        found["detail"].as_str().unwrap_or("").to_string(),
+    )
+}

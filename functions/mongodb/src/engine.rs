@@ -59,24 +59,37 @@ impl MongoEngine {
             .map_err(|e| command_error(operation, &e))
     }
 
-    /// The roles of `user` in the session's database, as `usersInfo` lists them.
-    async fn roles_of(&self, session: &MongoSession, user: &str) -> Result<Bson> {
+    /// What `usersInfo` says of `user` in the session's database: its document, if it exists.
+    async fn user_info(
+        &self,
+        session: &MongoSession,
+        user: &str,
+        operation: &str,
+    ) -> Result<Option<Document>> {
         let info = self
             .command(
                 session,
                 doc! {"usersInfo": {"user": user, "db": &session.db}},
-                "read the user's roles",
+                operation,
             )
             .await?;
         let users = info
             .get_array("users")
             .map_err(|_| unexpected("usersInfo has no users array"))?;
-        let first = users.first().and_then(Bson::as_document).ok_or_else(|| {
-            RotationError::SetSecret(format!(
-                "user {user} does not exist in {}: nothing to copy the roles of",
-                session.db
-            ))
-        })?;
+        Ok(users.first().and_then(Bson::as_document).cloned())
+    }
+
+    /// The roles of `user` in the session's database, as `usersInfo` lists them.
+    async fn roles_of(&self, session: &MongoSession, user: &str) -> Result<Bson> {
+        let first = self
+            .user_info(session, user, "read the user's roles")
+            .await?
+            .ok_or_else(|| {
+                RotationError::SetSecret(format!(
+                    "user {user} does not exist in {}: nothing to copy the roles of",
+                    session.db
+                ))
+            })?;
         first
             .get("roles")
             .cloned()
@@ -365,17 +378,10 @@ impl Database for MongoEngine {
     }
 
     async fn user_exists(&self, session: &mut MongoSession, user: &str) -> Result<bool> {
-        let info = self
-            .command(
-                session,
-                doc! {"usersInfo": {"user": user, "db": &session.db}},
-                "look the user up",
-            )
-            .await?;
-        let users = info
-            .get_array("users")
-            .map_err(|_| unexpected("usersInfo has no users array"))?;
-        Ok(!users.is_empty())
+        Ok(self
+            .user_info(session, user, "look the user up")
+            .await?
+            .is_some())
     }
 
     /// One `updateUser` sets the password and the roles together.

@@ -5,20 +5,9 @@
 use crate::testbed::Bed;
 use rotation_core::Step;
 use rotation_testkit::event;
-use serde_json::{json, Value};
+use serde_json::json;
 
-fn check(report: &Value, name: &str) -> (bool, String) {
-    let c = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {report:#}"));
-    (
-        c["ok"].as_bool().unwrap(),
-        c["detail"].as_str().unwrap().to_string(),
-    )
-}
+use rotation_testkit::report_check as check;
 
 #[tokio::test]
 async fn a_healthy_user_passes_and_a_misnamed_or_refused_one_fails() {

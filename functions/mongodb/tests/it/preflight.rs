@@ -4,20 +4,9 @@
 
 use crate::testbed::Bed;
 use rotation_testkit::mongo::Personality;
-use serde_json::{json, Value};
+use serde_json::json;
 
-fn check(report: &Value, name: &str) -> (bool, String) {
-    let c = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {report:#}"));
-    (
-        c["ok"].as_bool().unwrap(),
-        c["detail"].as_str().unwrap().to_string(),
-    )
-}
+use rotation_testkit::report_check as check;
 
 #[tokio::test]
 async fn preflight_of_both_strategies() {

@@ -6,20 +6,9 @@ use crate::testbed::{Bed, Options};
 use mysql::{account, MARIADB};
 use rotation_core::{PasswordDefaults, PasswordPolicy};
 use rotation_testkit::unique;
-use serde_json::{json, Value};
+use serde_json::json;
 
-fn check(report: &Value, name: &str) -> (bool, String) {
-    let found = report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {report:#}"));
-    (
-        found["ok"].as_bool().expect("ok"),
-        found["detail"].as_str().expect("detail").to_string(),
-    )
-}
+use rotation_testkit::report_check as check;
 
 #[tokio::test]
 async fn healthy_secrets_of_both_strategies_pass() {

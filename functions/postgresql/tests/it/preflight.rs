@@ -6,21 +6,9 @@
 use crate::testbed::Bed;
 use rotation_core::Step;
 use rotation_testkit::{event, unique};
-use serde_json::{json, Value};
+use serde_json::json;
 
-/// The check named `name`: (ok, detail). Panics when it did not run.
-pub fn check(report: &Value, name: &str) -> (bool, String) {
-    let found = report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {report:#}"));
-    (
-        found["ok"].as_bool().expect("ok"),
-        found["detail"].as_str().expect("detail").to_string(),
-    )
-}
+use rotation_testkit::report_check as check;
 
 #[tokio::test]
 async fn a_healthy_single_user_secret_passes_every_check() {
