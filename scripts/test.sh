@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, starts a private sandbox, then runs
 # formatting and lint checks, cargo deny (licences, bans), every Rust test (unit tests on the fake, integration tests on moto
-# and the databases), the MongoDB-wire stand-in proved with pymongo, the templates (generated from packaging/rotation-types.toml; cfn-lint,
+# and the databases) (the MongoDB-wire stand-in proved with pymongo among them), the templates (generated from packaging/rotation-types.toml; cfn-lint,
 # sam validate --lint, checkov, scripts/check_template.py, scripts/render_test.py),
 # `sam build`, and the glibc 2.26 check of every built bootstrap. Stops the sandbox on exit, pass or fail.
 set -euo pipefail
@@ -50,12 +50,6 @@ cargo-deny --offline --locked check licenses bans
 done_phase
 phase "cargo test (unit, fake, moto and database integration tests)"
 cargo test --workspace --locked
-done_phase
-phase "the MongoDB-wire stand-in (testkit feature mongo): lint, unit tests, and pymongo, an independent client, against both personalities"
-cargo clippy -p rotation-testkit --features mongo --all-targets --locked -q -- -D warnings
-cargo test -p rotation-testkit --features mongo --lib --locked -q
-cargo build -p rotation-testkit --features mongo --bin mongo-standin --locked -q
-"$PYMONGO_VENV/bin/python" scripts/mongo_standin_check.py "${CARGO_TARGET_DIR:-target}/debug/mongo-standin"
 done_phase
 phase "templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
 "$VENV/bin/python3" scripts/templates.py check

@@ -9,3 +9,4 @@ mod testbed;
 mod preflight;
 mod proving;
 mod rotation;
+mod standin;
