@@ -2,7 +2,8 @@
 # The README's main job: bring up the sandbox, create demo secrets in the Secrets Manager
 # emulator (a JSON secret, PostgreSQL and Redshift-style secrets for users of the sandbox
 # PostgreSQL, MariaDB secrets for users of the sandbox MariaDB, an ElastiCache user on moto
-# mirrored into the sandbox Redis), start each rotation as RotateSecret does, rotate it by invoking the function with
+# mirrored into the sandbox Redis, DocumentDB-style secrets for users of the testkit's
+# MongoDB-wire stand-in in its DocumentDB 4.0 personality), start each rotation as RotateSecret does, rotate it by invoking the function with
 # `cargo lambda invoke` and the sample events in events/, and print the version/label table
 # before and after (and, for databases, which credentials log in). Cleans up on exit.
 set -euo pipefail
@@ -12,18 +13,24 @@ cd "$REPO_ROOT"
 use_tools
 export ROTATION_SANDBOX_DIR="$REPO_ROOT/.sandbox/demo"
 WATCH_PID=""
+MONGO_PID=""
 stop_watch() {
   if [ -n "$WATCH_PID" ]; then kill -- "-$WATCH_PID" 2>/dev/null || kill "$WATCH_PID" 2>/dev/null || true; fi
   WATCH_PID=""
 }
-cleanup() { stop_watch; "$REPO_ROOT/scripts/sandbox.sh" stop; }
+cleanup() {
+  stop_watch
+  if [ -n "$MONGO_PID" ]; then kill "$MONGO_PID" 2>/dev/null || true; fi
+  "$REPO_ROOT/scripts/sandbox.sh" stop
+}
 trap cleanup EXIT
 "$REPO_ROOT/scripts/sandbox.sh" start
 # shellcheck disable=SC1091
 source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
-cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql --bin sandbox-secrets -p generic -p postgresql -p mysql -p elasticache
+cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql,rotation-testkit/mongo \
+  --bin sandbox-secrets --bin mongo-standin -p generic -p postgresql -p mysql -p elasticache -p mongodb-rotation
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
@@ -106,6 +113,60 @@ print(f"  {sys.argv[1]:<11} AUTH {v['username']}: {(out.stdout + out.stderr).str
 PY
 }
 
+# No DocumentDB or MongoDB server can run here: the testkit's MongoDB-wire stand-in plays a
+# DocumentDB 4.0 cluster (wire version 7, SCRAM-SHA-1 only, users in admin) over TLS with the
+# sandbox certificate. pymongo, an independent client, creates the demo users and tries the
+# logins; the function uses the official Rust driver.
+log "starting the MongoDB-wire stand-in (DocumentDB 4.0 personality)"
+MONGO_ROOT_PASSWORD=$(random_password)
+"$REPO_ROOT/target/debug/mongo-standin" documentdb "$MONGO_ROOT_PASSWORD" >"$ROTATION_SANDBOX_DIR/mongo.port" &
+MONGO_PID=$!
+for _ in $(seq 100); do [ -s "$ROTATION_SANDBOX_DIR/mongo.port" ] && break; sleep 0.1; done
+MONGO_PORT=$(head -1 "$ROTATION_SANDBOX_DIR/mongo.port")
+wait_port "$MONGO_PORT" 10 || die "the MongoDB-wire stand-in did not start"
+# pymongo ADMIN_PASSWORD PORT [ACTION]: the pymongo venv's Python, with a client `root` as the
+# stand-in's superuser (over verified TLS, a direct connection) and `login(user, password)`.
+pymongo_run() {
+  "$SANDBOX_PYMONGO" -c "
+import sys
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+def client(user, password):
+    return MongoClient(host='127.0.0.1', port=$MONGO_PORT, directConnection=True, tls=True, tlsCAFile='$SANDBOX_TLS_CA',
+                       username=user, password=password, authSource='admin', retryWrites=False, serverSelectionTimeoutMS=3000)
+def login(user, password):
+    c = client(user, password)
+    try:
+        c.admin.command('ping'); return 'login accepted'
+    except PyMongoError as e:
+        return 'login refused (%s)' % getattr(e, 'code', type(e).__name__)
+    finally:
+        c.close()
+root = client('root', '$MONGO_ROOT_PASSWORD')
+$1"
+}
+pymongo_run "
+root.admin.command('createUser', 'demo_docdb_single', pwd='Demo-DocSingle-1', roles=[{'role': 'readWrite', 'db': 'admin'}, {'role': 'changeOwnPassword', 'db': 'admin'}])
+root.admin.command('createUser', 'demo_docdb_multi', pwd='Demo-DocMulti-1', roles=[{'role': 'readWrite', 'db': 'admin'}])"
+mongo_secret() { echo "{\"engine\":\"mongo\",\"host\":\"127.0.0.1\",\"port\":$MONGO_PORT,\"username\":\"$1\",\"password\":\"$2\",\"dbname\":\"admin\",\"ssl\":true$3}"; }
+secrets create demo/documentdb-master "$(mongo_secret root "$MONGO_ROOT_PASSWORD" '')" >/dev/null
+# Logs in to the stand-in with pymongo as the demo secret's AWSCURRENT and AWSPREVIOUS users
+# (printed: the stage, the user and the answer; never the password).
+mongo_logins() {
+  local stage value
+  echo "Logins (pymongo):"
+  for stage in AWSCURRENT AWSPREVIOUS; do
+    value=$("$VENV/bin/python3" -c "
+import boto3, sys
+sm = boto3.client('secretsmanager', endpoint_url='$MOTO_ENDPOINT', region_name='us-east-1')
+print(sm.get_secret_value(SecretId='$1', VersionStage='$stage')['SecretString'])")
+    VALUE="$value" pymongo_run "
+import json, os
+v = json.loads(os.environ['VALUE'])
+print('  %-11s user %-22s %s' % ('$stage', v['username'], login(v['username'], v['password'])))"
+  done
+}
+
 log "starting cargo lambda watch (single-user strategy)"
 start_watch single
 rotate generic events '{"username":"demo","password":"initial-demo-password","port":8443,"team":"unknown keys are kept"}'
@@ -118,6 +179,8 @@ rotate mysql events/mysql-single-user "$(ENGINE=mysql maria_secret demo_mysql_si
 rotate elasticache events/elasticache "{\"user_arn\":\"$USER_ARN\",\"username\":\"demo_cache\",\"password\":\"Demo-Cache-Pa55word-1\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_REDIS_TLS_PORT,\"tlsServerName\":\"db.rotation.test\"}"
 echo "Both passwords work until the next rotation (ElastiCache keeps two per user):"
 cache_auth AWSCURRENT; cache_auth AWSPREVIOUS
+rotate mongodb events/documentdb-single-user "$(mongo_secret demo_docdb_single Demo-DocSingle-1 '')"
+mongo_logins demo/documentdb-single-user
 
 log "restarting cargo lambda watch (alternating-users strategy)"
 start_watch alternating
@@ -125,9 +188,11 @@ rotate postgresql events/postgresql-multi-user "$(pg_secret postgres demo_pg_mul
 rotate redshift events/redshift-multi-user "$(pg_secret redshift demo_rs_multi Demo-RsMulti-1 dev ',"masterarn":"demo/redshift-master"')" db
 rotate mariadb events/mariadb-multi-user "$(maria_secret demo_maria_multi Demo-MariaMulti-1 ',"masterarn":"demo/mariadb-master"')" db
 rotate mysql events/mysql-multi-user "$(ENGINE=mysql maria_secret demo_mysql_multi Demo-MyMulti-1 ',"masterarn":"demo/mysql-master"')" db
+rotate mongodb events/documentdb-multi-user "$(mongo_secret demo_docdb_multi Demo-DocMulti-1 ',"masterarn":"demo/documentdb-master"')"
+mongo_logins demo/documentdb-multi-user
 
-echo; log "preflight of two rotated secrets (the deployed function's extra event; it changes nothing)"
-for f in postgresql:events/postgresql-multi-user mariadb:events/mariadb-multi-user; do
+echo; log "preflight of three rotated secrets (the deployed function's extra event; it changes nothing)"
+for f in postgresql:events/postgresql-multi-user mariadb:events/mariadb-multi-user mongodb:events/documentdb-multi-user; do
   printf '  cargo lambda invoke %s --data-file %s/preflight.json -> ' "${f%%:*}" "${f#*:}"
   cargo lambda invoke "${f%%:*}" --invoke-address 127.0.0.1 --invoke-port "$PORT" --data-file "${f#*:}/preflight.json" \
     | python3 -c 'import json, sys; r = json.load(sys.stdin); print("ok" if r["ok"] else "FAILED", ", ".join(c["name"] + ("" if c["ok"] else " FAILED") for c in r["checks"])); sys.exit(0 if r["ok"] else 1)' \

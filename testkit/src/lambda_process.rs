@@ -330,7 +330,7 @@ pub fn deployed_environment<'a>(
         ("EXTRA_CA_CERTS", ca),
         (
             "RUST_LOG",
-            "info,rotation_core=trace,postgresql=trace,mysql=trace,elasticache=trace",
+            "info,rotation_core=trace,postgresql=trace,mysql=trace,elasticache=trace,mongodb_rotation=trace",
         ),
     ];
     env.extend_from_slice(extra);

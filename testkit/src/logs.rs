@@ -26,7 +26,7 @@ impl LogCapture {
             let subscriber = rotation_core::telemetry::json_subscriber(
                 capture.make_writer(),
                 rotation_core::telemetry::filter(
-                    "info,rotation_core=trace,generic=trace,postgresql=trace,mysql=trace,elasticache=trace",
+                    "info,rotation_core=trace,generic=trace,postgresql=trace,mysql=trace,elasticache=trace,mongodb_rotation=trace",
                 ),
             );
             tracing::subscriber::set_global_default(subscriber)

@@ -24,6 +24,10 @@ use crate::engines::MONGODB;
 /// connect timeout).
 pub const DRIVER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Characters of a user name that the driver (3.2) puts unescaped into SCRAM's client-first
+/// message, where RFC 5802 requires `=2C` and `=3D`: a login as such a user is refused.
+const SCRAM_UNSENDABLE: [char; 2] = [',', '='];
+
 /// An authenticated session: the driver's client (one server, direct), the authentication
 /// database and user, and how it reaches the server.
 pub struct MongoSession {
@@ -190,6 +194,16 @@ impl Database for MongoEngine {
     /// `admin`; everyone else in the secret's `dbname` (default `admin`).
     async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<MongoSession> {
         let port = secret.port.unwrap_or(MONGODB.default_port);
+        if let Some(c) = secret
+            .username
+            .chars()
+            .find(|c| SCRAM_UNSENDABLE.contains(c))
+        {
+            return Err(RotationError::malformed(
+                which.label(),
+                format!("username {} contains '{c}', which the MongoDB driver cannot send in a SCRAM login (it does not escape ',' and '=' as RFC 5802 requires, so the server reads another name and refuses it); rotate a user whose name has neither", secret.username),
+            ));
+        }
         if let Some(name) = secret
             .tls_server_name
             .as_deref()

@@ -6,6 +6,8 @@
 
 mod testbed;
 
+mod binary;
+mod engines;
 mod preflight;
 mod proving;
 mod rotation;

@@ -113,3 +113,43 @@ async fn alternating_users_keep_both_working_and_the_roles_follow_the_current_us
         );
     }
 }
+
+/// The driver sends a SCRAM user name as it is, where RFC 5802 requires `,` and `=` escaped: a
+/// user whose name holds either could never log in, so the function refuses it by name before
+/// any login, and nothing changes (the stand-in, like MongoDB, reads the escaped form; pymongo
+/// logs such users in, `scripts/mongo_standin_check.py`).
+#[tokio::test]
+async fn a_user_name_the_driver_cannot_send_is_refused_before_anything_changes() {
+    for (strategy, name) in [("single", "a,b"), ("alternating", "a=b")] {
+        let bed = Bed::new(Personality::MongoDb, strategy).await;
+        let extra = if strategy == "single" {
+            json!({})
+        } else {
+            json!({"masterarn": bed.master_secret().await})
+        };
+        let (user, arn) = bed
+            .user(
+                name,
+                "Initial-Pa55word-4",
+                &["readWrite", "changeOwnPassword"],
+                extra,
+            )
+            .await;
+        let before = bed.server.counters();
+        let token = bed.start_and_create(&arn).await;
+        let err = bed
+            .fails_changing_no_label(&arn, &token, rotation_core::Step::Set)
+            .await;
+        assert!(
+            err.starts_with("MalformedSecret: ") && err.contains("RFC 5802"),
+            "{err}"
+        );
+        assert!(!err.contains("Initial-Pa55word-4"), "{err}");
+        assert_eq!(bed.server.counters().logins, before.logins, "{strategy}");
+        assert!(bed.server.password_is(bed.db, &user, "Initial-Pa55word-4"));
+        assert!(bed
+            .server
+            .roles_of(bed.db, &format!("{user}_clone"))
+            .is_none());
+    }
+}

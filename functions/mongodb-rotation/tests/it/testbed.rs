@@ -58,6 +58,13 @@ impl Bed {
         }
     }
 
+    /// The same bed with another password policy (`tests/hostile.rs`).
+    #[allow(dead_code)]
+    pub fn with_policy(mut self, policy: rotation_core::PasswordPolicy) -> Self {
+        self.harness = self.harness.with_policy(policy);
+        self
+    }
+
     /// The secret JSON for `user` in the bed's database, with `extra` keys.
     pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
         let mut v = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
@@ -87,12 +94,17 @@ impl Bed {
         (user, arn)
     }
 
+    /// A new superuser secret for `root` in `admin`: its ARN.
+    pub async fn master_secret(&self) -> String {
+        let master = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
+            "username": "root", "password": ROOT_PASSWORD, "dbname": "admin", "ssl": true});
+        self.harness.secret("mongo-root", &master.to_string()).await
+    }
+
     /// A user with `readWrite` and a superuser secret (`root` in `admin`), and the user's
     /// secret with `masterarn`: (user, ARN).
     pub async fn pair(&self, prefix: &str) -> (String, String) {
-        let master = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
-            "username": "root", "password": ROOT_PASSWORD, "dbname": "admin", "ssl": true});
-        let master_arn = self.harness.secret("mongo-root", &master.to_string()).await;
+        let master_arn = self.master_secret().await;
         self.user(
             prefix,
             "Pair-Pa55word-1",

@@ -1,0 +1,100 @@
+//! Hostile names and passwords, and the most verbose logs: user names made of every ASCII
+//! punctuation character but `,` and `=` (which the driver cannot send in a SCRAM login:
+//! `it/rotation.rs` proves them refused), a space and unicode;
+//! passwords drawn from every punctuation character, and a unicode first password (SASLprep on
+//! the SCRAM-SHA-256 side). Both personalities, single user and alternating users (a hostile
+//! original), two rounds each, then failing invocations (a login refused, a tampered
+//! AWSPENDING). Every crate (the driver's and the AWS SDK's included) logs at `trace` into a
+//! capture, which must hold no password in any form.
+//!
+//! Its own test binary: it installs the process's global subscriber.
+
+// The integration tests' bed; this binary uses part of it.
+#[allow(dead_code)]
+#[path = "it/testbed.rs"]
+mod testbed;
+
+use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_core::telemetry::json_subscriber;
+use rotation_core::{PasswordDefaults, PasswordPolicy, Step};
+use rotation_testkit::mongo::Personality;
+use rotation_testkit::{event, LogCapture};
+use serde_json::json;
+use testbed::Bed;
+
+/// Every ASCII punctuation character, quotes, backslash, `,` and `=` included.
+const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+/// A hostile name prefix: every punctuation character but `,` and `=`, a space and unicode
+/// (34 characters, so `<prefix>_<10>_clone` fits DocumentDB's 63).
+fn hostile_prefix() -> String {
+    let punctuation: String = PUNCTUATION.chars().filter(|c| !",=".contains(*c)).collect();
+    format!("h{punctuation} Üñ")
+}
+
+#[tokio::test]
+async fn hostile_names_and_passwords_leave_no_password_in_trace_logs() {
+    let capture = LogCapture::new();
+    tracing::subscriber::set_global_default(json_subscriber(
+        capture.make_writer(),
+        rotation_core::telemetry::filter("trace"),
+    ))
+    .expect("the only subscriber of this test binary");
+    let policy = PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |name| {
+        (name == "EXCLUDE_CHARACTERS").then(String::new)
+    })
+    .expect("a policy excluding nothing");
+    let first = format!("{PUNCTUATION}Üñ-Pa55");
+    let mut passwords = vec![first.clone()];
+    for personality in [Personality::DocumentDb40, Personality::MongoDb] {
+        for strategy in ["single", "alternating"] {
+            let bed = Bed::new(personality, strategy)
+                .await
+                .with_policy(policy.clone());
+            let extra = if strategy == "single" {
+                json!({})
+            } else {
+                json!({"masterarn": bed.master_secret().await})
+            };
+            let roles: &[&str] = if strategy == "single" {
+                &["readWrite", "changeOwnPassword"]
+            } else {
+                &["readWrite"]
+            };
+            let (user, arn) = bed.user(&hostile_prefix(), &first, roles, extra).await;
+            for round in 1..=2 {
+                let run = bed.rotate(&arn).await;
+                assert!(
+                    run.succeeded(),
+                    "{personality:?} {strategy} round {round}: {:?}",
+                    run.failure()
+                );
+                assert!(bed.stage_holds(&arn, AWSCURRENT).await);
+                if strategy == "alternating" {
+                    assert!(bed.stage_holds(&arn, AWSPREVIOUS).await);
+                    assert_eq!(
+                        bed.server.roles_of(bed.db, &user),
+                        bed.server.roles_of(bed.db, &format!("{user}_clone"))
+                    );
+                }
+            }
+            let (current_user, _) = bed.current(&arn).await;
+            assert!(current_user.starts_with(&hostile_prefix()));
+            // A step refused at login: testSecret of a new rotation before its setSecret.
+            let token = bed.start_and_create(&arn).await;
+            let err = bed
+                .invoke(event(&arn, &token, Step::Test))
+                .await
+                .expect_err("AWSPENDING's password was never set");
+            assert!(err.starts_with("AuthenticationFailed: "), "{err}");
+            passwords.extend(bed.created_passwords().await);
+            passwords.extend(bed.driver.passwords_of(&arn).await);
+        }
+    }
+    let logs = capture.text();
+    assert!(
+        logs.contains("mongodb_rotation"),
+        "the function's own lines were captured"
+    );
+    capture.assert_none_of(&passwords);
+}
