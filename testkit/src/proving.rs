@@ -58,6 +58,11 @@ pub trait DbProvingBed: ProvingBed {
         password: &str,
         extra: Value,
     ) -> impl Future<Output = String>;
+    /// How many connections one login opens (the MongoDB driver opens a monitoring connection
+    /// beside the authenticated one). By default one.
+    fn connections_per_login(&self) -> usize {
+        1
+    }
     /// Alternating users: gives `user` a second account (on another host, with `password`),
     /// where the engine has one account per host, so a change must be made, and proved,
     /// account by account. By default nothing.
@@ -352,6 +357,7 @@ pub mod suites {
         for (strategy, _, connections) in SHAPES {
             let bed = make_bed(strategy).await;
             let proxy = DbFaultProxy::start(bed.classifier(), bed.server_port()).await;
+            let connections = connections * bed.connections_per_login();
             scenarios += prove_db_faults(&bed, &proxy, connections, strategy == "single").await;
             passwords.extend(bed.created_passwords().await);
         }

@@ -28,6 +28,7 @@
 //! `showPrivileges`; sessions (`lsid`) are accepted and ignored; no `createRole`, `grantRolesToUser`.
 
 pub mod bson;
+mod classifier;
 mod scram;
 mod wire;
 
@@ -38,6 +39,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 pub use bson::{Bson, Doc};
+pub use classifier::{OpMsgClassifier, FAILING_COMMAND};
 pub use scram::Mechanism;
 use scram::{Conversation, Credential};
 

@@ -70,7 +70,7 @@ pub async fn read<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Option<Request
     }
 }
 
-fn parse_msg(body: &[u8]) -> Result<Doc, String> {
+pub(super) fn parse_msg(body: &[u8]) -> Result<Doc, String> {
     let flags = u32::from_le_bytes(
         body.get(..4)
             .ok_or("no flagBits")?

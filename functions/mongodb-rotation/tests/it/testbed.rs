@@ -6,8 +6,10 @@ use std::ops::Deref;
 use mongodb_rotation::engines::MONGODB;
 use mongodb_rotation::{mongodb_with, MongoEngine};
 use rotation_core::database::{Strategy, TrustAnchors};
-use rotation_testkit::mongo::{MongoStandIn, Personality};
-use rotation_testkit::{sandbox_var, unique, Harness, ProvingBed, SmFaults};
+use rotation_testkit::mongo::{MongoStandIn, OpMsgClassifier, Personality};
+use rotation_testkit::{
+    sandbox_var, unique, Classifier, DbProvingBed, Harness, ProvingBed, SmFaults,
+};
 use serde_json::{json, Value};
 
 /// The stand-in's superuser password.
@@ -35,7 +37,18 @@ impl Deref for Bed {
 impl Bed {
     /// The function with `strategy` against a stand-in of `personality`.
     pub async fn new(personality: Personality, strategy: &'static str) -> Self {
-        let server = MongoStandIn::start(personality, Some(MongoStandIn::sandbox_tls()))
+        Self::serving(personality, strategy, true).await
+    }
+
+    /// The function with `strategy` against a stand-in of `personality` serving plaintext
+    /// only (for the fault proxy, which reads the protocol: secrets say `"ssl": false`).
+    pub async fn plaintext(personality: Personality, strategy: &'static str) -> Self {
+        Self::serving(personality, strategy, false).await
+    }
+
+    async fn serving(personality: Personality, strategy: &'static str, tls: bool) -> Self {
+        let tls = tls.then(MongoStandIn::sandbox_tls);
+        let server = MongoStandIn::start(personality, tls)
             .await
             .expect("the stand-in starts");
         server.add_user("admin", "root", ROOT_PASSWORD, &[("root", "admin")]);
@@ -162,5 +175,48 @@ impl ProvingBed for Bed {
             self.server.roles_of(self.db, &b),
             "{a} and {b} are interchangeable"
         );
+    }
+}
+
+impl DbProvingBed for Bed {
+    fn classifier(&self) -> std::sync::Arc<dyn Classifier> {
+        std::sync::Arc::new(OpMsgClassifier)
+    }
+
+    fn server_port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Single user: a user with `changeOwnPassword`; alternating users: with `readWrite`.
+    async fn new_user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        let roles: &[&str] = if self.strategy == "single" {
+            &["readWrite", "changeOwnPassword"]
+        } else {
+            &["readWrite"]
+        };
+        self.user(prefix, password, roles, extra).await
+    }
+
+    /// A `root` user in `admin`.
+    async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.server
+            .add_user("admin", name, password, &[("root", "admin")]);
+        let mut v = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
+            "username": name, "password": password, "dbname": "admin", "ssl": true});
+        for (k, val) in extra.as_object().expect("an object") {
+            v[k] = val.clone();
+        }
+        self.harness.secret("mongo-root", &v.to_string()).await
+    }
+
+    /// The driver opens a monitoring connection (the server's `hello`, no credentials) before
+    /// the authenticated one.
+    fn connections_per_login(&self) -> usize {
+        2
     }
 }
