@@ -1,5 +1,8 @@
 """The benchmark: every rotation type's release `bootstrap`, driven through a loopback Lambda
-Runtime API as Lambda drives it, against the sandbox (moto, PostgreSQL, MariaDB).
+Runtime API as Lambda drives it, against the sandbox (moto, PostgreSQL, MariaDB, Redis) and,
+for the DocumentDB / MongoDB types, the testkit's MongoDB-wire stand-in in its DocumentDB 4.0
+personality (`BENCH_MONGO_STANDIN`: two processes, one serving TLS and one plaintext; users
+created with pymongo, `SANDBOX_PYMONGO`).
 
 Run it with scripts/bench.sh, which starts a sandbox, builds the bootstraps as `sam build`
 does and calls this with the sandbox environment set. For each rotation type it measures:
@@ -165,7 +168,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
 class DbRelay:
     """A TCP relay in front of a database server that counts connections, logins and
-    statements by reading the wire protocol (`pg` or `mysql`) until the session turns to TLS."""
+    statements by reading the wire protocol (`pg`, `mysql` or `mongo`) until the session turns
+    to TLS (MongoDB sessions through the relay are plaintext from the start)."""
 
     def __init__(self, protocol, port):
         self.protocol, self.upstream = protocol, port
@@ -197,7 +201,8 @@ class DbRelay:
             threading.Thread(target=self.pump, args=(server, client, False, session), daemon=True).start()
 
     def pump(self, source, sink, from_client, session):
-        reader = (self.client_pg if self.protocol == "pg" else self.client_my) if from_client else \
+        clients = {"pg": self.client_pg, "mysql": self.client_my, "mongo": self.client_mongo}
+        reader = clients[self.protocol] if from_client else \
             (self.server_pg if self.protocol == "pg" else self.server_none)
         buffer, state = b"", {"first": True}
         try:
@@ -273,6 +278,25 @@ class DbRelay:
                 if payload[:1] in (b"\x03", b"\x17"):  # COM_QUERY, COM_STMT_EXECUTE
                     self.count("statements")
             buffer = buffer[4 + length:]
+        return buffer
+
+    # Commands of a MongoDB session that are not the function's own work: the handshake, SCRAM
+    # and the driver's housekeeping.
+    MONGO_HOUSEKEEPING = {"hello", "isMaster", "ismaster", "saslContinue", "endSessions", "buildInfo"}
+
+    def client_mongo(self, buffer, state, session):
+        while len(buffer) >= 16:
+            length = int.from_bytes(buffer[:4], "little")
+            if len(buffer) < length:
+                return buffer
+            opcode = int.from_bytes(buffer[12:16], "little")
+            if opcode == 2013 and length > 26 and buffer[20] == 0:  # OP_MSG, a kind-0 body first
+                key = buffer[26:buffer.index(b"\0", 26)].decode("utf-8", "replace")
+                if key == "saslStart":
+                    self.count("logins")
+                elif key not in self.MONGO_HOUSEKEEPING:
+                    self.count("statements")
+            buffer = buffer[length:]
         return buffer
 
     def server_none(self, buffer, state, session):
@@ -370,6 +394,35 @@ class Function:
 
 # -------------------------------------------------------------------------------- the beds
 
+# The MongoDB-wire stand-ins (filled in by main() when a MongoDB type is measured).
+MONGO = {}
+
+
+def start_mongo_standins():
+    """Starts the stand-in twice (DocumentDB personality; TLS, and plaintext); returns their
+    processes after recording the ports and the superuser password in MONGO."""
+    MONGO["root_password"] = f"Root-{uuid.uuid4().hex}"
+    processes = []
+    for mode, extra in (("tls", []), ("plain", ["--plaintext"])):
+        p = subprocess.Popen([env("BENCH_MONGO_STANDIN"), "documentdb", MONGO["root_password"], *extra],
+                             stdout=subprocess.PIPE, text=True)
+        MONGO[mode] = int(p.stdout.readline())
+        processes.append(p)
+    return processes
+
+
+def mongo_create_user(port, tls, user, password, roles):
+    """createUser on a stand-in, as its superuser, with pymongo (an independent client)."""
+    script = ("import json, sys\nfrom pymongo import MongoClient\n"
+              "port, tls, user, password, roles, root = sys.argv[1:]\n"
+              "c = MongoClient(host='127.0.0.1', port=int(port), directConnection=True, tls=tls == 'true',"
+              " tlsCAFile=%r if tls == 'true' else None, username='root', password=root, authSource='admin',"
+              " retryWrites=False, serverSelectionTimeoutMS=3000)\n"
+              "c.admin.command('createUser', user, pwd=password, roles=json.loads(roles))\n") % env("SANDBOX_TLS_CA")
+    subprocess.run([env("SANDBOX_PYMONGO"), "-c", script, str(port), "true" if tls else "false", user, password,
+                    json.dumps(roles), MONGO["root_password"]], check=True)
+
+
 def psql(database, *statements):
     subprocess.run(["psql", "-h", "127.0.0.1", "-p", env("SANDBOX_PG_PORT"), "-U", "postgres",
                     "-d", database, "-v", "ON_ERROR_STOP=1", "-Atq"] + [a for s in statements for a in ("-c", s)],
@@ -386,13 +439,14 @@ class Bed:
     """Users and secrets for one rotation type: `engine` names what the secret says."""
 
     ENGINES = {"generic": None, "postgresql": "postgres", "redshift": "redshift",
-               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None}
+               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "mongo"}
 
     def __init__(self, kind, moto, relays):
         self.kind, self.binary, self.strategy = kind["name"], kind["binary"], kind["strategy"]
         self.engine = self.ENGINES[self.binary]
         self.moto, self.relays = moto, relays
-        self.family = {"postgresql": "pg", "redshift": "pg", "mysql": "mysql", "mariadb": "mysql"}.get(self.binary)
+        self.family = {"postgresql": "pg", "redshift": "pg", "mysql": "mysql", "mariadb": "mysql",
+                       "mongodb": "mongo"}.get(self.binary)
 
     def secret(self, ssl):
         """A new user on the server and its secret (with a superuser secret for alternating
@@ -415,7 +469,14 @@ class Bed:
         value = {"engine": self.engine, "host": "127.0.0.1", "port": port, "username": user,
                  "password": password, "ssl": ssl}
         master = None
-        if self.family == "pg":
+        if self.family == "mongo":
+            # Plain TCP through the relay to the plaintext stand-in; TLS straight to the other.
+            port = port if not ssl else MONGO["tls"]
+            value.update(port=port, dbname="admin")
+            mongo_create_user(port, ssl, user, password, [{"role": "readWrite", "db": "admin"}]
+                              + ([{"role": "changeOwnPassword", "db": "admin"}] if self.strategy == "single" else []))
+            master = {"username": "root", "password": MONGO["root_password"]}
+        elif self.family == "pg":
             database = "dev" if self.engine == "redshift" else "postgres"
             value["dbname"] = database
             encryption = "md5" if self.engine == "redshift" else "scram-sha-256"
@@ -623,6 +684,10 @@ def main():
     proxy = CountingProxy(moto)
     relays = {"pg": DbRelay("pg", int(env("SANDBOX_PG_PORT"))),
               "mysql": DbRelay("mysql", int(env("SANDBOX_MARIADB_PORT")))}
+    standins = []
+    if any(k["binary"] == "mongodb" for k in kinds):
+        standins = start_mongo_standins()
+        relays["mongo"] = DbRelay("mongo", MONGO["plain"])
     started = time.perf_counter()
     results = []
     for kind in kinds:
@@ -632,6 +697,8 @@ def main():
                                   args.rotations, args.spawns))
         print(f"bench: {kind['name']} done in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     elapsed = time.perf_counter() - started
+    for p in standins:
+        p.kill()
     text = report(results, args, elapsed)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     (out / "results.md").write_text(text)

@@ -28,6 +28,10 @@ cargo lambda build --release --locked --target x86_64-unknown-linux-gnu.2.26 $(p
   >target/bench/build.log 2>&1 || { tail -40 target/bench/build.log; die "cargo lambda build failed"; }
 log "  ... built in $((SECONDS - START)) s"
 "$REPO_ROOT/scripts/check-glibc.sh" target/lambda
+# The MongoDB-wire stand-in the DocumentDB / MongoDB types are measured against (no DocumentDB
+# or MongoDB server can run here; its debug build, with the crypto crates optimised).
+cargo build -q --locked -p rotation-testkit --features mongo --bin mongo-standin
+export BENCH_MONGO_STANDIN="$REPO_ROOT/target/debug/mongo-standin"
 
 log "measuring"
 "$VENV/bin/python3" scripts/bench.py --bootstraps target/lambda --out target/bench "$@"

@@ -48,8 +48,15 @@ phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack b
 cargo fetch --locked -q  # every platform's packages: cargo deny reads their manifests offline
 cargo-deny --offline --locked check licenses bans
 done_phase
-phase "cargo test (unit, fake, moto and database integration tests)"
-cargo test --workspace --locked
+phase "tests (unit, fake, moto and database integration tests)"
+# cargo-nextest when the machine has it: each test in its own process, many at once across all
+# test binaries (.config/nextest.toml; the tests wait on servers far more than they compute).
+# There are no doctests. Without it, cargo test runs the same tests, one binary at a time.
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked
+else
+  cargo test --workspace --locked
+fi
 done_phase
 phase "templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
 "$VENV/bin/python3" scripts/templates.py check

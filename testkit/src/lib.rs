@@ -25,6 +25,19 @@ mod moto;
 pub mod postgres;
 mod proving;
 mod types;
+
+/// Every ASCII punctuation character, quotes, backslash, `,` and `=` included: the hostile
+/// name and password tests' alphabet.
+pub const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+/// A password policy that excludes no character (the hostile password tests').
+pub fn policy_excluding_nothing() -> rotation_core::PasswordPolicy {
+    rotation_core::PasswordPolicy::from_lookup(rotation_core::PasswordDefaults::STANDARD, |name| {
+        (name == "EXCLUDE_CHARACTERS").then(String::new)
+    })
+    .expect("a policy excluding nothing")
+}
+
 pub use proving::{
     invariants, prove_db_faults, prove_out_of_order, prove_sm_faults, suites, DbProvingBed,
     ProvingBed, SHAPES,

@@ -35,6 +35,19 @@ impl LogCapture {
         })
     }
 
+    /// A capture installed as this process's global subscriber with every crate (the AWS
+    /// SDK's and the drivers' included) at `trace`: the log-leak tests' capture. Panics when the
+    /// process already has a global subscriber (each such test is its own test binary).
+    pub fn everything_at_trace() -> LogCapture {
+        let capture = LogCapture::new();
+        tracing::subscriber::set_global_default(rotation_core::telemetry::json_subscriber(
+            capture.make_writer(),
+            rotation_core::telemetry::filter("trace"),
+        ))
+        .expect("the only global subscriber of this test binary");
+        capture
+    }
+
     /// Panics if the captured text contains any of `passwords` (those of 12 characters or
     /// more: generated passwords are; shorter test fixtures could match by chance), as written
     /// or as JSON or SQL would escape it. Also panics when there is nothing to look for, or

@@ -9,19 +9,13 @@
 #[path = "it/testbed.rs"]
 mod testbed;
 
-use rotation_core::telemetry::json_subscriber;
 use rotation_core::Step;
 use rotation_testkit::{event, LogCapture};
 use testbed::Bed;
 
 #[tokio::test]
 async fn no_password_reaches_the_logs_at_trace() {
-    let capture = LogCapture::new();
-    tracing::subscriber::set_global_default(json_subscriber(
-        capture.make_writer(),
-        rotation_core::telemetry::filter("trace"),
-    ))
-    .expect("this test binary installs the only subscriber");
+    let capture = LogCapture::everything_at_trace();
     let bed = Bed::new().await;
     for endpoint in [true, false] {
         let (_, _, arn) = bed

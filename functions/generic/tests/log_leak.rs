@@ -4,7 +4,6 @@
 use generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_core::handle_invocation as handle;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
-use rotation_core::telemetry::json_subscriber;
 use rotation_core::{MemoryStore, RotationEvent, Step};
 use rotation_testkit::Harness;
 use rotation_testkit::LogCapture;
@@ -24,12 +23,7 @@ fn password_of(value: &str) -> String {
 
 #[tokio::test]
 async fn no_password_reaches_the_logs() {
-    let capture = LogCapture::new();
-    tracing::subscriber::set_global_default(json_subscriber(
-        capture.make_writer(),
-        rotation_core::telemetry::filter("trace"),
-    ))
-    .expect("this test binary installs the only subscriber");
+    let capture = LogCapture::everything_at_trace();
 
     let bed = bed().await;
     let mut passwords = vec!["first-Secret-Pa55word!".to_string()];

@@ -15,15 +15,11 @@
 mod testbed;
 
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
-use rotation_core::telemetry::json_subscriber;
-use rotation_core::{PasswordDefaults, PasswordPolicy, Step};
+use rotation_core::Step;
 use rotation_testkit::mongo::Personality;
-use rotation_testkit::{event, LogCapture};
+use rotation_testkit::{event, policy_excluding_nothing, LogCapture, PUNCTUATION};
 use serde_json::json;
 use testbed::Bed;
-
-/// Every ASCII punctuation character, quotes, backslash, `,` and `=` included.
-const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 /// A hostile name prefix: every punctuation character but `,` and `=`, a space and unicode
 /// (34 characters, so `<prefix>_<10>_clone` fits DocumentDB's 63).
@@ -34,16 +30,8 @@ fn hostile_prefix() -> String {
 
 #[tokio::test]
 async fn hostile_names_and_passwords_leave_no_password_in_trace_logs() {
-    let capture = LogCapture::new();
-    tracing::subscriber::set_global_default(json_subscriber(
-        capture.make_writer(),
-        rotation_core::telemetry::filter("trace"),
-    ))
-    .expect("the only subscriber of this test binary");
-    let policy = PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |name| {
-        (name == "EXCLUDE_CHARACTERS").then(String::new)
-    })
-    .expect("a policy excluding nothing");
+    let capture = LogCapture::everything_at_trace();
+    let policy = policy_excluding_nothing();
     let first = format!("{PUNCTUATION}Üñ-Pa55");
     let mut passwords = vec![first.clone()];
     for personality in [Personality::DocumentDb40, Personality::MongoDb] {

@@ -19,13 +19,8 @@ mod testbed;
 
 use crate::testbed::Bed;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
-use rotation_core::telemetry::json_subscriber;
-use rotation_core::{PasswordDefaults, PasswordPolicy};
-use rotation_testkit::{unique, LogCapture};
+use rotation_testkit::{policy_excluding_nothing, unique, LogCapture, PUNCTUATION};
 use serde_json::json;
-
-/// Every ASCII punctuation character, quotes and backslash included.
-const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 fn hostile_name(tag: &str) -> String {
     // 6 + 32 + 1 + 10 + 4 = 53 characters; the clone fits within 80.
@@ -34,16 +29,8 @@ fn hostile_name(tag: &str) -> String {
 
 #[tokio::test]
 async fn hostile_names_and_passwords_under_every_quoting_mode() {
-    let capture = LogCapture::new();
-    tracing::subscriber::set_global_default(json_subscriber(
-        capture.make_writer(),
-        rotation_core::telemetry::filter("trace"),
-    ))
-    .expect("the only subscriber of this test binary");
-    let policy = PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |name| {
-        (name == "EXCLUDE_CHARACTERS").then(String::new)
-    })
-    .expect("a policy excluding nothing");
+    let capture = LogCapture::everything_at_trace();
+    let policy = policy_excluding_nothing();
     let single = Bed::new("single").await.with_policy(policy.clone());
     let alternating = Bed::new("alternating").await.with_policy(policy);
     let mut secrets = Vec::new();

@@ -15,7 +15,6 @@ use crate::testbed::{Bed, Trust};
 use postgresql::engines::REDSHIFT;
 use postgresql::redshift::{md5_password, Redshift};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
-use rotation_core::telemetry::json_subscriber;
 use rotation_core::SecretValue;
 use rotation_testkit::unique;
 use rotation_testkit::LogCapture;
@@ -23,12 +22,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn no_password_or_hash_reaches_the_logs() {
-    let capture = LogCapture::new();
-    tracing::subscriber::set_global_default(json_subscriber(
-        capture.make_writer(),
-        rotation_core::telemetry::filter("trace"),
-    ))
-    .expect("the only subscriber of this test binary");
+    let capture = LogCapture::everything_at_trace();
     let mut secrets: Vec<String> = Vec::new();
 
     let rs: Bed<Redshift> = Bed::with_dialect(
