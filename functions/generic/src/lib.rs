@@ -44,7 +44,10 @@ pub const DATABASE_ROTATION_TYPES: &[(&[&str], [&str; 2])] = &[
     ),
     (&["mariadb"], ["MariaDBSingleUser", "MariaDBMultiUser"]),
     (&["redshift"], ["RedshiftSingleUser", "RedshiftMultiUser"]),
-    (&["mongo"], ["MongoDBSingleUser", "MongoDBMultiUser"]),
+    (
+        &["mongo", "docdb"],
+        ["MongoDBSingleUser", "MongoDBMultiUser"],
+    ),
 ];
 
 /// The rotation type(s) that rotate secrets of `engine`.

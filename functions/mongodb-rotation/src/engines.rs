@@ -4,12 +4,13 @@ use rotation_core::database::{EngineIdentity, NameLimit};
 use rotation_core::PasswordDefaults;
 
 /// Amazon DocumentDB and MongoDB: the `mongodb` binary. `engine` is `mongo`, as the DocumentDB
-/// console writes it and the official function requires. User names: DocumentDB allows 63
+/// console writes it and the official function requires, or `docdb`, the RDS API's name for a
+/// DocumentDB cluster (a managed master secret is completed with it). User names: DocumentDB allows 63
 /// characters (MongoDB more), so a clone name must fit 63. Passwords: DocumentDB refuses `/`,
 /// `"`, `@` and space, so the defaults exclude them with the official set's `'` and `\`.
 pub const MONGODB: EngineIdentity = EngineIdentity {
     binary: "mongodb",
-    engines: &["mongo"],
+    engines: &["mongo", "docdb"],
     default_port: 27017,
     default_dbname: Some("admin"),
     username_limit: NameLimit::Chars(63),

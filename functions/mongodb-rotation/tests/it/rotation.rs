@@ -153,3 +153,68 @@ async fn a_user_name_the_driver_cannot_send_is_refused_before_anything_changes()
             .is_none());
     }
 }
+
+/// A managed master secret (ManageMasterUserPassword: only `username` and `password`, and the
+/// `aws:rds:primaryDBClusterArn` tag) is completed from DescribeDBClusters, which answers for a
+/// DocumentDB cluster with engine `docdb`; the child names the cluster (`dbClusterIdentifier`,
+/// checked against its endpoint). The pair rotates both ways.
+#[tokio::test]
+async fn a_managed_documentdb_master_secret_is_completed_from_the_rds_api() {
+    use aws_sdk_secretsmanager::types::Tag;
+    let bed = Bed::new(Personality::DocumentDb40, "alternating").await;
+    let cluster = format!("docdb-{}", rotation_testkit::unique());
+    bed.rds
+        .add_cluster(&cluster, "127.0.0.1", bed.server.port());
+    let managed = json!({"username": "root", "password": crate::testbed::ROOT_PASSWORD});
+    let master_arn = bed.secret("rds!cluster", &managed.to_string()).await;
+    let tag = Tag::builder()
+        .key("aws:rds:primaryDBClusterArn")
+        .value(format!(
+            "arn:aws:rds:us-east-1:123456789012:cluster:{cluster}"
+        ))
+        .build();
+    bed.driver
+        .client()
+        .tag_resource()
+        .secret_id(&master_arn)
+        .tags(tag)
+        .send()
+        .await
+        .expect("TagResource");
+    let (user, arn) = bed
+        .user(
+            "managed",
+            "Initial-Pa55word-5",
+            &["readWrite"],
+            json!({"masterarn": master_arn, "dbClusterIdentifier": cluster}),
+        )
+        .await;
+    for round in 1..=2 {
+        let run = bed.rotate(&arn).await;
+        assert!(run.succeeded(), "round {round}: {:?}", run.failure());
+        assert!(bed.stage_holds(&arn, AWSCURRENT).await);
+        assert!(bed.stage_holds(&arn, AWSPREVIOUS).await);
+    }
+    assert_eq!(bed.current(&arn).await.0, user);
+
+    // The same child naming a cluster the host is not an endpoint of: refused, nothing changed.
+    let other = format!("docdb-{}", rotation_testkit::unique());
+    bed.rds.add_cluster(
+        &other,
+        "other.cluster-x.us-east-1.docdb.amazonaws.com",
+        27017,
+    );
+    let (_, arn) = bed
+        .user(
+            "managed",
+            "Initial-Pa55word-6",
+            &["readWrite"],
+            json!({"masterarn": master_arn, "dbClusterIdentifier": other}),
+        )
+        .await;
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("ConfusedDeputy: ") && err.contains(&other),
+        "{err}"
+    );
+}

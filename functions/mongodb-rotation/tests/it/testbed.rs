@@ -5,7 +5,10 @@ use std::ops::Deref;
 
 use mongodb_rotation::engines::MONGODB;
 use mongodb_rotation::{mongodb_with, MongoEngine};
-use rotation_core::database::{Strategy, TrustAnchors};
+use std::sync::{Arc, Mutex};
+
+use rotation_core::database::{DbCluster, DbInstance, RdsLookup, Strategy, TrustAnchors};
+use rotation_core::Result;
 use rotation_testkit::mongo::{MongoStandIn, OpMsgClassifier, Personality};
 use rotation_testkit::{
     sandbox_var, unique, Classifier, DbProvingBed, Harness, ProvingBed, SmFaults,
@@ -24,6 +27,53 @@ pub struct Bed {
     pub server: MongoStandIn,
     /// The authentication database of the bed's users (`admin` on DocumentDB).
     pub db: &'static str,
+    /// The RDS API the function asks (DocumentDB clusters), as the test sets it up.
+    pub rds: Arc<DocDbApi>,
+}
+
+/// DescribeDBClusters as RDS answers it for DocumentDB clusters (moto models none): the
+/// clusters a test adds, found by identifier or ARN. No instances.
+#[derive(Debug, Default)]
+pub struct DocDbApi {
+    clusters: Mutex<Vec<DbCluster>>,
+}
+
+impl DocDbApi {
+    /// Adds a `docdb` cluster `id` whose writer endpoint is `endpoint`:`port`.
+    pub fn add_cluster(&self, id: &str, endpoint: &str, port: u16) {
+        self.clusters.lock().unwrap().push(DbCluster {
+            id: id.into(),
+            endpoint: Some(endpoint.into()),
+            reader_endpoint: None,
+            port: Some(port),
+            engine: Some("docdb".into()),
+            members: Vec::new(),
+        });
+    }
+}
+
+type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>>;
+
+impl RdsLookup for DocDbApi {
+    fn instance<'a>(&'a self, _id: &'a str) -> Boxed<'a, Option<DbInstance>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn cluster<'a>(&'a self, id: &'a str) -> Boxed<'a, Option<DbCluster>> {
+        let name = id.rsplit(':').next().unwrap_or(id);
+        let found = self
+            .clusters
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| c.id == name)
+            .cloned();
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn custom_endpoints<'a>(&'a self, _cluster_id: &'a str) -> Boxed<'a, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 impl Deref for Bed {
@@ -58,7 +108,9 @@ impl Bed {
             MONGODB.password_defaults,
             &[("ROTATION_STRATEGY", strategy.to_string())],
         );
-        let function = mongodb_with(&settings, anchors, None).expect("the function builds");
+        let rds = Arc::new(DocDbApi::default());
+        let function = mongodb_with(&settings, anchors, Some(rds.clone() as Arc<dyn RdsLookup>))
+            .expect("the function builds");
         let db = match personality {
             Personality::DocumentDb40 => "admin",
             Personality::MongoDb => "appdb",
@@ -68,6 +120,7 @@ impl Bed {
             strategy,
             server,
             db,
+            rds,
         }
     }
 
