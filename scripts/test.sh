@@ -35,12 +35,14 @@ for dep in tokio-postgres mysql_async aws-sdk-rds aws-sdk-redshift; do
 done
 links elasticache aws-sdk-elasticache || die "cargo tree no longer shows the ElastiCache SDK"
 ! links generic aws-sdk-elasticache || die "generic links aws-sdk-elasticache"
-for crate in generic postgresql mysql elasticache; do  # the operator tool's SDKs stay out of the functions
+for crate in generic postgresql mysql elasticache mongodb-rotation; do  # the operator tool's SDKs stay out of the functions
   for sdk in aws-sdk-lambda aws-sdk-cloudwatchlogs; do ! links "$crate" "$sdk" || die "$crate links $sdk"; done
 done
 links rotation-ctl aws-sdk-lambda || die "cargo tree no longer shows rotation-ctl's Lambda SDK"
 links mongodb-rotation mongodb || die "cargo tree no longer shows the MongoDB driver"
-for dep in tokio-postgres mysql_async aws-sdk-elasticache; do ! links mongodb-rotation "$dep" || die "mongodb-rotation links $dep"; done
+for dep in tokio-postgres mysql_async aws-sdk-elasticache aws-sdk-redshift aws-sdk-redshiftserverless; do
+  ! links mongodb-rotation "$dep" || die "mongodb-rotation links $dep"
+done
 for crate in generic postgresql mysql elasticache; do ! links "$crate" mongodb || die "$crate links the MongoDB driver"; done
 "$VENV/bin/python3" scripts/check_features.py
 done_phase
