@@ -23,7 +23,7 @@ CHECKOV_VENV="$TOOLS_DIR/checkov-venv"
 # 4.13 is the newest that reaches DocumentDB 4.0 (wire version 7; 4.14 needs 8).
 PYMONGO_PIN="pymongo==4.13.2"
 PYMONGO_VENV="$TOOLS_DIR/pymongo-venv"
-APT_PACKAGES=(postgresql mariadb-server redis-server binutils openssl python3-venv curl)
+APT_PACKAGES=(postgresql mariadb-server redis-server binutils openssl python3-venv curl procps)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

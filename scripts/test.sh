@@ -3,7 +3,7 @@
 # formatting and lint checks, cargo deny (licences, bans), every Rust test (unit tests on the fake, integration tests on moto
 # and the databases) (the MongoDB-wire stand-in proved with pymongo among them), the templates (generated from packaging/rotation-types.toml; cfn-lint,
 # sam validate --lint, checkov, scripts/check_template.py, scripts/render_test.py),
-# `sam build`, and the glibc 2.26 check of every built bootstrap. Stops the sandbox on exit, pass or fail.
+# `sam build` (beside the tests), and the glibc 2.26 check of every built bootstrap. Stops the sandbox on exit, pass or fail.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -50,10 +50,34 @@ phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack b
 cargo fetch --locked -q  # every platform's packages: cargo deny reads their manifests offline
 cargo-deny --offline --locked check licenses bans
 done_phase
-phase "tests (unit, fake, moto and database integration tests)"
+# sam build (release, CPU-bound) runs beside the integration tests (which wait on servers far
+# more than they compute): first the test binaries are built, then sam build starts in the
+# background, then the tests run; its log is printed if it fails.
+phase "build the test binaries"
+cargo test --workspace --locked --no-run -q
+done_phase
+sam_builds() {
+  sam build
+  # Each per-type template builds the same packages, so cargo reuses the build above (seconds).
+  # No --beta-features: packaging/templates/samconfig.toml must reach these builds, as written.
+  mkdir -p .aws-sam/types
+  local t out
+  for t in packaging/templates/*.yaml; do
+    out=".aws-sam/types/$(basename "$t" .yaml)"
+    sam build -t "$t" --build-dir "$out" >"$out.log" 2>&1 || { cat "$out.log"; echo "sam build -t $t failed"; return 1; }
+  done
+}
+SAM_LOG="$ROTATION_SANDBOX_DIR/sam-build.log"
+SAM_START=$SECONDS
+sam_builds >"$SAM_LOG" 2>&1 &
+SAM_PID=$!
+# On any exit the background build stops too (its whole process tree: sam, cargo, rustc).
+kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null || true; }
+trap 'kill_tree "$SAM_PID"; "$REPO_ROOT/scripts/sandbox.sh" stop' EXIT
+phase "tests (unit, fake, moto and database integration tests), with sam build beside them"
 # cargo-nextest when the machine has it: each test in its own process, many at once across all
-# test binaries (.config/nextest.toml; the tests wait on servers far more than they compute).
-# There are no doctests. Without it, cargo test runs the same tests, one binary at a time.
+# test binaries (.config/nextest.toml). There are no doctests. Without it, cargo test runs the
+# same tests, one binary at a time.
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked
 else
@@ -71,14 +95,8 @@ for t in packaging/templates/*.yaml; do sam validate --lint -t "$t" >/dev/null |
 "$VENV/bin/python3" scripts/render_test.py
 done_phase
 phase "sam build (cargo lambda, glibc 2.26 target): template.yaml, then every per-type template"
-sam build
-# Each per-type template builds the same packages, so cargo reuses the build above (seconds).
-# No --beta-features: packaging/templates/samconfig.toml must reach these builds, as written.
-mkdir -p .aws-sam/types
-for t in packaging/templates/*.yaml; do
-  out=".aws-sam/types/$(basename "$t" .yaml)"
-  sam build -t "$t" --build-dir "$out" >"$out.log" 2>&1 || { cat "$out.log"; die "sam build -t $t"; }
-done
+wait "$SAM_PID" || { cat "$SAM_LOG"; die "sam build failed"; }
+log "  ... finished $((SECONDS - SAM_START)) s after it started"
 done_phase
 phase "glibc check"; "$REPO_ROOT/scripts/check-glibc.sh" .aws-sam; done_phase
 log "all checks passed"
