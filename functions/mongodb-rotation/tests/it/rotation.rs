@@ -218,3 +218,37 @@ async fn a_managed_documentdb_master_secret_is_completed_from_the_rds_api() {
         "{err}"
     );
 }
+
+/// Every step delivered twice in a row, and twice at once (two invocations racing), for both
+/// strategies on both personalities: one rotation completes, AWSCURRENT logs in, and single
+/// user's old password is refused.
+#[tokio::test]
+async fn every_step_twice_in_a_row_and_twice_at_once() {
+    use rotation_core::labels::{versions_with, AWSPENDING};
+    use rotation_testkit::ProvingBed;
+    for personality in BOTH {
+        for strategy in ["single", "alternating"] {
+            let bed = Bed::new(personality, strategy).await;
+            for at_once in [false, true] {
+                let (user, arn) = bed.fresh_pair("twice").await;
+                let (_, old) = bed.current(&arn).await;
+                let token = bed.rotate_each_step_twice(&arn, at_once).await;
+                let stages = bed.driver.stages(&arn).await;
+                let name = format!("{personality:?} {strategy} at once {at_once}");
+                assert_eq!(
+                    versions_with(&stages, AWSCURRENT),
+                    vec![token.as_str()],
+                    "{name}"
+                );
+                assert!(versions_with(&stages, AWSPENDING).is_empty(), "{name}");
+                assert!(bed.stage_holds(&arn, AWSCURRENT).await, "{name}");
+                if strategy == "single" {
+                    assert!(!bed.server.password_is(bed.db, &user, &old), "{name}");
+                } else {
+                    assert!(bed.stage_holds(&arn, AWSPREVIOUS).await, "{name}");
+                    bed.check_pair(&arn).await;
+                }
+            }
+        }
+    }
+}
