@@ -1,6 +1,7 @@
-//! The driver takes trust anchors only as a file of PEM certificates: the function's anchors
-//! (the OS store, the vendored RDS CA bundle, which covers DocumentDB, and `EXTRA_CA_CERTS`) are
-//! written to one, once per process, in the temporary directory.
+//! The driver takes trust anchors only as a file of PEM certificates, and then trusts nothing
+//! else (its Mozilla roots are used only without a file): the function's anchors (the OS store,
+//! Mozilla roots included, the vendored RDS CA bundle, which covers DocumentDB, and
+//! `EXTRA_CA_CERTS`) are written to one, once per process, in the temporary directory.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -16,7 +17,7 @@ static FILES: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
 /// The PEM text of `anchors`' certificates.
 pub fn pem(anchors: &TrustAnchors) -> Result<String> {
     let mut out = String::new();
-    for cert in anchors.certificates()? {
+    for cert in anchors.all_certificates()? {
         out.push_str("-----BEGIN CERTIFICATE-----\n");
         let b64 = STANDARD.encode(cert.as_ref());
         for line in b64.as_bytes().chunks(64) {

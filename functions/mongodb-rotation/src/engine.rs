@@ -24,6 +24,15 @@ use crate::engines::MONGODB;
 /// connect timeout).
 pub const DRIVER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long one command may take once logged in (the driver 3.2 has no socket timeout of its
+/// own): a user command that waits longer (a replica set that cannot reach a majority) fails
+/// the step, well inside the function's timeout, and Secrets Manager retries it.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The operation name of single user's password change (its Unauthorized error names the
+/// action it needs).
+const OWN_PASSWORD: &str = "change the user's own password";
+
 /// Characters of a user name that the driver (3.2) puts unescaped into SCRAM's client-first
 /// message, where RFC 5802 requires `=2C` and `=3D`: a login as such a user is refused.
 const SCRAM_UNSENDABLE: [char; 2] = [',', '='];
@@ -54,13 +63,9 @@ impl MongoEngine {
         command: Document,
         operation: &str,
     ) -> Result<Document> {
-        tracing::debug!(operation, "command");
-        session
-            .client
-            .database(&session.db)
-            .run_command(command)
-            .await
-            .map_err(|e| command_error(operation, &e))
+        run(session, command, operation)
+            .await?
+            .map_err(|e| command_error(operation, &session.db, &e))
     }
 
     /// What `usersInfo` says of `user` in the session's database: its document, if it exists.
@@ -80,7 +85,17 @@ impl MongoEngine {
         let users = info
             .get_array("users")
             .map_err(|_| unexpected("usersInfo has no users array"))?;
-        Ok(users.first().and_then(Bson::as_document).cloned())
+        // Only an entry for exactly this user in this database counts; two are not understood.
+        let matching: Vec<&Document> = users
+            .iter()
+            .filter_map(Bson::as_document)
+            .filter(|u| u.get_str("user") == Ok(user) && u.get_str("db") == Ok(session.db.as_str()))
+            .collect();
+        match matching.as_slice() {
+            [] => Ok(None),
+            [found] => Ok(Some((*found).clone())),
+            _ => Err(unexpected("usersInfo lists the user more than once")),
+        }
     }
 
     /// The roles of `user` in the session's database, as `usersInfo` lists them.
@@ -101,6 +116,25 @@ impl MongoEngine {
     }
 }
 
+/// Runs `command` in the session's database within [`COMMAND_TIMEOUT`]: the driver's answer,
+/// or a [`RotationError::SetSecret`] when none came in time.
+async fn run(
+    session: &MongoSession,
+    command: Document,
+    operation: &str,
+) -> Result<std::result::Result<Document, mongodb::error::Error>> {
+    tracing::debug!(operation, "command");
+    let database = session.client.database(&session.db);
+    tokio::time::timeout(COMMAND_TIMEOUT, database.run_command(command))
+        .await
+        .map_err(|_| {
+            RotationError::SetSecret(format!(
+                "{operation}: no answer within {} s (the server may still apply it; the step is retried)",
+                COMMAND_TIMEOUT.as_secs()
+            ))
+        })
+}
+
 fn unexpected(what: &str) -> RotationError {
     RotationError::UnsupportedServer(format!(
         "the server's answer is not one this function understands: {what}"
@@ -109,10 +143,13 @@ fn unexpected(what: &str) -> RotationError {
 
 /// A failed command: its code and code name, never its message when the command carried a
 /// password (a server may quote it).
-fn command_error(operation: &str, e: &mongodb::error::Error) -> RotationError {
+fn command_error(operation: &str, db: &str, e: &mongodb::error::Error) -> RotationError {
     match e.kind.as_ref() {
+        ErrorKind::Command(c) if c.code == 13 && operation == OWN_PASSWORD => RotationError::SetSecret(format!(
+            "{operation}: the server refused it as unauthorized (13 Unauthorized): changing one's own password needs the changeOwnPassword action on {db} (a custom role granting it)"
+        )),
         ErrorKind::Command(c) if c.code == 13 => RotationError::SetSecret(format!(
-            "{operation}: the server refused it as unauthorized (13 Unauthorized): changing one's own password needs the changeOwnPassword action on the user's database (a custom role granting it); creating and updating the clone needs userAdmin on it (or userAdminAnyDatabase, root)"
+            "{operation}: the server refused it as unauthorized (13 Unauthorized): reading and managing the users of {db} needs userAdmin on it (or userAdminAnyDatabase, root)"
         )),
         ErrorKind::Command(c) => RotationError::SetSecret(format!(
             "{operation}: the server answered error {} ({})",
@@ -153,10 +190,17 @@ fn login_error(
         };
     }
     let detail = short(e);
-    let tls = detail.contains("certificate")
-        || detail.contains("TLS")
-        || detail.contains("tls")
-        || detail.contains("InvalidCertificate");
+    // Case-sensitive words of rustls' and the driver's TLS errors (a lowercase "tls" could be
+    // part of a host name in the message).
+    let tls = [
+        "certificate",
+        "Certificate",
+        "TLS",
+        "handshake",
+        "Handshake",
+    ]
+    .iter()
+    .any(|word| detail.contains(word));
     if tls {
         RotationError::TlsFailure {
             which: which.label().into(),
@@ -277,6 +321,11 @@ impl Database for MongoEngine {
         }
     }
 
+    /// A MongoDB user is `user@db`.
+    fn users_are_per_database(&self) -> bool {
+        true
+    }
+
     fn transport(&self, session: &MongoSession) -> Transport {
         session.transport
     }
@@ -372,10 +421,14 @@ impl Database for MongoEngine {
                 },
             },
         };
+        let carried = match session.transport {
+            Transport::VerifiedTls => "inside verified TLS",
+            _ => "in plaintext (the secret says \"ssl\": false)",
+        };
         Ok(vec![check, Check {
             name: names::PASSWORD_POLICY,
             ok: true,
-            detail: "the server stores salted SCRAM credentials; the password is sent inside verified TLS".into(),
+            detail: format!("the server stores salted SCRAM credentials; the new password is sent {carried}"),
         }])
     }
 
@@ -386,7 +439,7 @@ impl Database for MongoEngine {
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let command = doc! {"updateUser": &pending.username, "pwd": pending.password().expose()};
-        self.command(session, command, "change the user's own password")
+        self.command(session, command, OWN_PASSWORD)
             .await
             .map(|_| ())
     }
@@ -422,18 +475,12 @@ impl Database for MongoEngine {
     ) -> Result<()> {
         let roles = self.roles_of(session, source).await?;
         let command = doc! {"createUser": &pending.username, "pwd": pending.password().expose(), "roles": roles};
-        tracing::debug!(operation = "create the clone", "command");
-        match session
-            .client
-            .database(&session.db)
-            .run_command(command)
-            .await
-        {
+        match run(session, command, "create the clone").await? {
             Ok(_) => Ok(()),
             Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 51003) => {
                 self.update_clone(session, source, pending).await
             }
-            Err(e) => Err(command_error("create the clone", &e)),
+            Err(e) => Err(command_error("create the clone", &session.db, &e)),
         }
     }
 }

@@ -32,7 +32,7 @@ pub struct TrustAnchors {
 struct LazyAnchors {
     extra: Vec<CertificateDer<'static>>,
     built_in_roots: bool,
-    certificates: OnceLock<std::result::Result<Vec<CertificateDer<'static>>, Problem>>,
+    certificates: OnceLock<std::result::Result<Loaded, Problem>>,
     config: OnceLock<std::result::Result<Arc<ClientConfig>, Problem>>,
 }
 
@@ -79,13 +79,30 @@ impl TrustAnchors {
     /// then `extra`. Drivers that take certificates rather than a rustls configuration (MySQL)
     /// trust exactly these plus the Mozilla roots, so every engine trusts the same set.
     pub fn certificates(&self) -> Result<&[CertificateDer<'static>]> {
+        self.loaded().map(|l| l.others.as_slice())
+    }
+
+    /// Every anchor as certificates, for a driver that takes only a certificate file and then
+    /// trusts nothing else (the MongoDB driver drops its Mozilla roots when given a file): the
+    /// OS store's certificates that are Mozilla roots, then [`TrustAnchors::certificates`]. The
+    /// Mozilla roots reach the file only through the OS store (Lambda's holds them all).
+    pub fn all_certificates(&self) -> Result<Vec<CertificateDer<'static>>> {
+        let loaded = self.loaded()?;
+        Ok(loaded
+            .mozilla_in_os
+            .iter()
+            .chain(&loaded.others)
+            .cloned()
+            .collect())
+    }
+
+    fn loaded(&self) -> Result<&Loaded> {
         let inner = &self.inner;
         unshared(
             inner
                 .certificates
                 .get_or_init(|| load(&inner.extra, inner.built_in_roots).map_err(Problem::from)),
         )
-        .map(Vec::as_slice)
     }
 
     /// The rustls client configuration trusting every anchor, the Mozilla roots included.
@@ -99,6 +116,13 @@ impl TrustAnchors {
         )
         .cloned()
     }
+}
+
+/// What was loaded: the certificates of [`TrustAnchors::certificates`], and the OS store's
+/// certificates that are Mozilla roots (left out of that list).
+struct Loaded {
+    others: Vec<CertificateDer<'static>>,
+    mozilla_in_os: Vec<CertificateDer<'static>>,
 }
 
 /// A loading failure, kept so every later call fails the same way: the setting or source at
@@ -133,11 +157,9 @@ fn unshared<T>(loaded: &std::result::Result<T, Problem>) -> Result<&T> {
 /// ones that are Mozilla roots already (most of the OS store; the RDS Proxy CAs are Amazon's
 /// public roots) are left out: the drivers add the Mozilla roots themselves, and the MySQL
 /// driver parses its list again for every connection.
-fn load(
-    extra: &[CertificateDer<'static>],
-    built_in_roots: bool,
-) -> Result<Vec<CertificateDer<'static>>> {
+fn load(extra: &[CertificateDer<'static>], built_in_roots: bool) -> Result<Loaded> {
     let mut certificates = Vec::new();
+    let mut mozilla_in_os = Vec::new();
     if built_in_roots {
         let mut checked = RootCertStore::empty();
         // A broken certificate in the OS store is skipped, as browsers do.
@@ -147,19 +169,25 @@ fn load(
             .filter(|cert| checked.add(cert.clone()).is_ok())
             .collect();
         let rds = checked_bundle(&mut checked, RDS_CA_BUNDLE, "the vendored RDS CA bundle")?;
-        for (cert, anchor) in os.into_iter().chain(rds).zip(&checked.roots) {
+        let from_os = os.len();
+        for (n, (cert, anchor)) in os.into_iter().chain(rds).zip(&checked.roots).enumerate() {
             let mozilla = webpki_roots::TLS_SERVER_ROOTS.iter().any(|root| {
                 root.subject == anchor.subject
                     && root.subject_public_key_info == anchor.subject_public_key_info
             });
             if !mozilla {
                 certificates.push(cert);
+            } else if n < from_os {
+                mozilla_in_os.push(cert);
             }
         }
     }
     // Checked when the anchors were made.
     certificates.extend(extra.iter().cloned());
-    Ok(certificates)
+    Ok(Loaded {
+        others: certificates,
+        mozilla_in_os,
+    })
 }
 
 /// The rustls configuration trusting `certificates` and, when `built_in_roots`, the Mozilla
@@ -333,6 +361,32 @@ mod tests {
             .any(|r| r.subject == a.subject
                 && r.subject_public_key_info == a.subject_public_key_info)));
         let only_extra = TrustAnchors::new(Some(TEST_CA), false).unwrap();
-        assert_eq!(only_extra.certificates().unwrap(), [extra]);
+        assert_eq!(
+            only_extra.certificates().unwrap(),
+            std::slice::from_ref(&extra)
+        );
+        assert_eq!(
+            only_extra.all_certificates().unwrap(),
+            std::slice::from_ref(&extra)
+        );
+        // For a certificate-file driver: the OS store's Mozilla roots too (this machine's store
+        // is Debian's, Mozilla's list), then the rest, the extra CA last.
+        let all = anchors.all_certificates().unwrap();
+        let mut store = RootCertStore::empty();
+        for cert in &all {
+            store.add(cert.clone()).unwrap();
+        }
+        let mozilla = store
+            .roots
+            .iter()
+            .filter(|a| {
+                webpki_roots::TLS_SERVER_ROOTS.iter().any(|r| {
+                    r.subject == a.subject && r.subject_public_key_info == a.subject_public_key_info
+                })
+            })
+            .count();
+        assert!(mozilla > 50, "{mozilla} Mozilla roots in the file set");
+        assert_eq!(all.len(), mozilla + certificates);
+        assert_eq!(all.last(), Some(&extra));
     }
 }

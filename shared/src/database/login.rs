@@ -190,7 +190,8 @@ pub(crate) fn same_server<D: Database>(db: &D, a: &DatabaseSecret, b: &DatabaseS
         && tls_name(a) == tls_name(b)
 }
 
-/// The confused-deputy check: `other` must name the user `user` on the server of `pending`.
+/// The confused-deputy check: `other` must name the user `user` on the server of `pending`
+/// (and, where users belong to a database, in the same `dbname`).
 pub(crate) fn same_target<D: Database>(
     db: &D,
     other: &DatabaseSecret,
@@ -215,6 +216,17 @@ pub(crate) fn same_target<D: Database>(
                 other.tls_server_name.as_deref().unwrap_or(&other.host)
             )
         }));
+    }
+    if db.users_are_per_database() {
+        let default = db.identity().default_dbname;
+        let dbname = |s: &DatabaseSecret| s.dbname.as_deref().or(default).map(str::to_string);
+        if dbname(pending) != dbname(other) {
+            return Err(RotationError::ConfusedDeputy(format!(
+                "AWSPENDING is for user {user} in database {} but {other_which} in {}: a user of another database is another user",
+                dbname(pending).unwrap_or_default(),
+                dbname(other).unwrap_or_default()
+            )));
+        }
     }
     Ok(())
 }

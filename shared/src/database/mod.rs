@@ -261,6 +261,13 @@ pub trait Database: Send + Sync {
         false
     }
 
+    /// True when a user belongs to a database (MongoDB: a user is `user@db`, so the same name in
+    /// another `dbname` is another user): the versions a step compares must then name the same
+    /// `dbname` (unset: the engine's default) as well as the same user and server.
+    fn users_are_per_database(&self) -> bool {
+        false
+    }
+
     /// True when one AWSPENDING login proves a change is complete: a user is one login
     /// (PostgreSQL, Redshift). False for engines where a user has several accounts (MySQL and
     /// MariaDB: one per host pattern) and a login proves only the one matching the function's

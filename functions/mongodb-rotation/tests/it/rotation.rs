@@ -252,3 +252,48 @@ async fn every_step_twice_in_a_row_and_twice_at_once() {
         }
     }
 }
+
+/// A MongoDB user is `user@db`: when AWSCURRENT is refused, single user falls back to
+/// AWSPREVIOUS only if it names the same database, or it would change the password of a
+/// namesake in another database.
+#[tokio::test]
+async fn single_user_never_falls_back_to_a_namesake_in_another_database() {
+    let bed = Bed::new(Personality::MongoDb, "single").await;
+    let user = format!("namesake_{}", rotation_testkit::unique());
+    for db in ["appdb", "otherdb"] {
+        bed.server.add_user(
+            db,
+            &user,
+            "Other-Pa55word-0",
+            &[("readWrite", db), ("changeOwnPassword", db)],
+        );
+    }
+    let value = |db: &str, password: &str| {
+        json!({"engine": "mongo", "host": "127.0.0.1", "port": bed.server.port(),
+            "username": user, "password": password, "dbname": db, "ssl": true})
+        .to_string()
+    };
+    let arn = bed
+        .secret("namesake", &value("otherdb", "Other-Pa55word-0"))
+        .await;
+    assert!(bed.rotate(&arn).await.succeeded());
+    let (_, rotated) = bed.current(&arn).await;
+    // AWSCURRENT edited by hand to the namesake in appdb, with a password that is refused;
+    // AWSPREVIOUS (the rotated otherdb version) still logs in.
+    bed.driver
+        .client()
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(value("appdb", "Wrong-Pa55word-1"))
+        .version_stages(AWSCURRENT)
+        .send()
+        .await
+        .expect("PutSecretValue");
+    let err = bed.failure_of(&arn).await;
+    assert!(
+        err.starts_with("ConfusedDeputy: ") && err.contains("otherdb") && err.contains("appdb"),
+        "{err}"
+    );
+    assert!(bed.server.password_is("otherdb", &user, &rotated));
+    assert!(bed.server.password_is("appdb", &user, "Other-Pa55word-0"));
+}
