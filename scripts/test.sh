@@ -15,6 +15,29 @@ trap '"$REPO_ROOT/scripts/sandbox.sh" stop' EXIT
 # shellcheck disable=SC1091
 source "$ROTATION_SANDBOX_DIR/env"
 
+# sam build (the release build of every function: the longest piece, with long stretches on
+# one core: codegen-units=1 crates, LTO links) starts first, in the background, and runs
+# beside the lint, the test build and the integration tests (which wait on servers more than
+# they compute); its log is printed if it fails.
+sam_builds() {
+  sam build
+  # Each per-type template builds the same packages, so cargo reuses the build above (seconds).
+  # No --beta-features: packaging/templates/samconfig.toml must reach these builds, as written.
+  mkdir -p .aws-sam/types
+  local t out
+  for t in packaging/templates/*.yaml; do
+    out=".aws-sam/types/$(basename "$t" .yaml)"
+    sam build -t "$t" --build-dir "$out" >"$out.log" 2>&1 || { cat "$out.log"; echo "sam build -t $t failed"; return 1; }
+  done
+}
+SAM_LOG="$ROTATION_SANDBOX_DIR/sam-build.log"
+SAM_START=$SECONDS
+sam_builds >"$SAM_LOG" 2>&1 &
+SAM_PID=$!
+# On any exit the background build stops too (its whole process tree: sam, cargo, rustc).
+kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null || true; }
+trap 'kill_tree "$SAM_PID"; "$REPO_ROOT/scripts/sandbox.sh" stop' EXIT
+
 phase() { log "$1"; PHASE_START=$SECONDS; }
 done_phase() { log "  ... $((SECONDS - PHASE_START)) s"; }
 
@@ -50,30 +73,6 @@ phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack b
 cargo fetch --locked -q  # every platform's packages: cargo deny reads their manifests offline
 cargo-deny --offline --locked check licenses bans
 done_phase
-# sam build (release, CPU-bound) runs beside the integration tests (which wait on servers far
-# more than they compute): first the test binaries are built, then sam build starts in the
-# background, then the tests run; its log is printed if it fails.
-phase "build the test binaries"
-cargo test --workspace --locked --no-run -q
-done_phase
-sam_builds() {
-  sam build
-  # Each per-type template builds the same packages, so cargo reuses the build above (seconds).
-  # No --beta-features: packaging/templates/samconfig.toml must reach these builds, as written.
-  mkdir -p .aws-sam/types
-  local t out
-  for t in packaging/templates/*.yaml; do
-    out=".aws-sam/types/$(basename "$t" .yaml)"
-    sam build -t "$t" --build-dir "$out" >"$out.log" 2>&1 || { cat "$out.log"; echo "sam build -t $t failed"; return 1; }
-  done
-}
-SAM_LOG="$ROTATION_SANDBOX_DIR/sam-build.log"
-SAM_START=$SECONDS
-sam_builds >"$SAM_LOG" 2>&1 &
-SAM_PID=$!
-# On any exit the background build stops too (its whole process tree: sam, cargo, rustc).
-kill_tree() { local child; for child in $(pgrep -P "$1"); do kill_tree "$child"; done; kill "$1" 2>/dev/null || true; }
-trap 'kill_tree "$SAM_PID"; "$REPO_ROOT/scripts/sandbox.sh" stop' EXIT
 phase "tests (unit, fake, moto and database integration tests), with sam build beside them"
 # cargo-nextest when the machine has it: each test in its own process, many at once across all
 # test binaries (.config/nextest.toml). There are no doctests. Without it, cargo test runs the
