@@ -18,8 +18,16 @@ source "$ROTATION_SANDBOX_DIR/env"
 # sam build (the release build of every function: the longest piece, with long stretches on
 # one core: codegen-units=1 crates, LTO links) starts first, in the background, and runs
 # beside the lint, the test build and the integration tests (which wait on servers more than
-# they compute); its log is printed if it fails.
+# they compute); its log is printed if it fails. Its cargo target directory is kept between
+# runs ($SAM_TARGET_DIR: build artifacts only, started afresh past 4 GB), so a run rebuilds
+# only what changed: from nothing it is about 20 minutes of the run.
+SAM_TARGET_DIR="${ROTATION_SAM_TARGET_DIR:-$TOOLS_DIR/sam-target}"
+if [ -d "$SAM_TARGET_DIR" ] && [ "$(du -sm "$SAM_TARGET_DIR" | cut -f1)" -gt 4096 ]; then
+  rm -rf "$SAM_TARGET_DIR"
+fi
 sam_builds() {
+  # SAM finds the binaries through `cargo metadata`, which follows CARGO_TARGET_DIR.
+  export CARGO_TARGET_DIR="$SAM_TARGET_DIR"
   sam build
   # Each per-type template builds the same packages, so cargo reuses the build above (seconds).
   # No --beta-features: packaging/templates/samconfig.toml must reach these builds, as written.

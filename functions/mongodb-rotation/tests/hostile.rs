@@ -39,17 +39,9 @@ async fn hostile_names_and_passwords_leave_no_password_in_trace_logs() {
             let bed = Bed::new(personality, strategy)
                 .await
                 .with_policy(policy.clone());
-            let extra = if strategy == "single" {
-                json!({})
-            } else {
-                json!({"masterarn": bed.master_secret().await})
-            };
-            let roles: &[&str] = if strategy == "single" {
-                &["readWrite", "changeOwnPassword"]
-            } else {
-                &["readWrite"]
-            };
-            let (user, arn) = bed.user(&hostile_prefix(), &first, roles, extra).await;
+            let (user, arn) = bed
+                .strategy_user(&hostile_prefix(), &first, json!({}))
+                .await;
             for round in 1..=2 {
                 let run = bed.rotate(&arn).await;
                 assert!(

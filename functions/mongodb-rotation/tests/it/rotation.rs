@@ -122,18 +122,8 @@ async fn alternating_users_keep_both_working_and_the_roles_follow_the_current_us
 async fn a_user_name_the_driver_cannot_send_is_refused_before_anything_changes() {
     for (strategy, name) in [("single", "a,b"), ("alternating", "a=b")] {
         let bed = Bed::new(Personality::MongoDb, strategy).await;
-        let extra = if strategy == "single" {
-            json!({})
-        } else {
-            json!({"masterarn": bed.master_secret().await})
-        };
         let (user, arn) = bed
-            .user(
-                name,
-                "Initial-Pa55word-4",
-                &["readWrite", "changeOwnPassword"],
-                extra,
-            )
+            .strategy_user(name, "Initial-Pa55word-4", json!({}))
             .await;
         let before = bed.server.counters();
         let token = bed.start_and_create(&arn).await;

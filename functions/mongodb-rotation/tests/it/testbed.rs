@@ -160,6 +160,26 @@ impl Bed {
         (user, arn)
     }
 
+    /// A new user `<prefix>_<unique>` as the bed's strategy needs it, and its secret with
+    /// `extra` keys: single user with `readWrite` and `changeOwnPassword`; alternating users with
+    /// `readWrite`, and a `masterarn` (a new superuser secret) unless `extra` names one.
+    pub async fn strategy_user(
+        &self,
+        prefix: &str,
+        password: &str,
+        mut extra: Value,
+    ) -> (String, String) {
+        if self.strategy == "single" {
+            return self
+                .user(prefix, password, &["readWrite", "changeOwnPassword"], extra)
+                .await;
+        }
+        if extra.get("masterarn").is_none() {
+            extra["masterarn"] = json!(self.master_secret().await);
+        }
+        self.user(prefix, password, &["readWrite"], extra).await
+    }
+
     /// A new superuser secret for `root` in `admin`: its ARN.
     pub async fn master_secret(&self) -> String {
         let master = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
@@ -202,13 +222,7 @@ impl ProvingBed for Bed {
 
     async fn fresh_pair(&self, tag: &str) -> (String, String) {
         if self.strategy == "single" {
-            self.user(
-                tag,
-                "u-Pa55word",
-                &["readWrite", "changeOwnPassword"],
-                json!({}),
-            )
-            .await
+            self.strategy_user(tag, "u-Pa55word", json!({})).await
         } else {
             self.pair(tag).await
         }
@@ -240,19 +254,14 @@ impl DbProvingBed for Bed {
         self.server.port()
     }
 
-    /// Single user: a user with `changeOwnPassword`; alternating users: with `readWrite`.
+    /// [`Bed::strategy_user`] (the suite names the superuser in `extra`).
     async fn new_user_with_secret(
         &self,
         prefix: &str,
         password: &str,
         extra: Value,
     ) -> (String, String) {
-        let roles: &[&str] = if self.strategy == "single" {
-            &["readWrite", "changeOwnPassword"]
-        } else {
-            &["readWrite"]
-        };
-        self.user(prefix, password, roles, extra).await
+        self.strategy_user(prefix, password, extra).await
     }
 
     /// A `root` user in `admin`.
