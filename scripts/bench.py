@@ -1,11 +1,12 @@
-"""The benchmark: every rotation type's release `bootstrap`, driven through a loopback Lambda
-Runtime API as Lambda drives it, against the sandbox (moto, PostgreSQL, MariaDB, Redis) and,
+"""The benchmark: every rotation type's shipped `bootstrap` (its zip in the release bundle,
+scripts/package.sh), driven through a loopback Lambda Runtime API as Lambda drives it, with the
+environment its bundled template sets, against the sandbox (moto, PostgreSQL, MariaDB, Redis) and,
 for the DocumentDB / MongoDB types, the testkit's MongoDB-wire stand-in in its DocumentDB 4.0
 personality (`BENCH_MONGO_STANDIN`: two processes, one serving TLS and one plaintext; users
 created with pymongo, `SANDBOX_PYMONGO`).
 
-Run it with scripts/bench.sh, which starts a sandbox, builds the bootstraps as `sam build`
-does and calls this with the sandbox environment set. For each rotation type it measures:
+Run it with scripts/bench.sh, which starts a sandbox, builds the release bundle and calls this
+with the sandbox environment set. For each rotation type it measures:
 
 - cold start: `--spawns` fresh processes, each answering one no-op invocation (finishSecret of
   a finished rotation: one DescribeSecret). Init is process start to the first poll of
@@ -17,151 +18,26 @@ does and calls this with the sandbox environment set. For each rotation type it 
 - work per rotation, counted: Secrets Manager calls by operation (a counting proxy in front of
   moto), database connections, logins and statements (a relay in front of each server that
   reads the wire protocol; statements are read on plain TCP only, TLS hides them).
-- size and memory: `bootstrap` size, its zip (deflate -9), peak RSS (VmHWM) of the warm
+- size and memory: `bootstrap` size, its zip as shipped, peak RSS (VmHWM) of the warm
   process after init and all its rotations.
 
 Every invocation must succeed; anything else stops the benchmark. Writes a Markdown table and
 the raw figures (JSON) to `--out`.
 """
 import argparse
-import urllib.parse
-import http.client
 import json
 import os
-import queue
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import tomllib
-import uuid
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-REGION, ACCOUNT = "us-east-1", "123456789012"
-STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"bench: {name} is not set; run scripts/bench.sh (it starts the sandbox)")
-    return value
-
-
-# ------------------------------------------------------------------------------------- moto
-
-class Moto:
-    """Plain HTTP calls to the emulator (it checks no signature; the credential scope routes)."""
-
-    def __init__(self, endpoint):
-        self.host, self.port = endpoint.removeprefix("http://").split(":")
-
-    def request(self, method, path, service, content_type, body, target=None):
-        conn = http.client.HTTPConnection(self.host, int(self.port), timeout=30)
-        headers = {
-            "Content-Type": content_type,
-            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0",
-        }
-        if target:
-            headers["X-Amz-Target"] = target
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read().decode()
-        conn.close()
-        return response.status, data
-
-    def sm(self, operation, body):
-        status, data = self.request("POST", "/", "secretsmanager", "application/x-amz-json-1.1",
-                                    json.dumps(body), target=f"secretsmanager.{operation}")
-        if status != 200:
-            raise RuntimeError(f"{operation}: HTTP {status}: {data[:300]}")
-        return json.loads(data)
-
-    def rotation_lambda(self):
-        """What RotateSecret needs in moto: Lambda without Docker, a placeholder function."""
-        name = "bench-rotation-placeholder"
-        self.request("POST", "/moto-api/config", "lambda", "application/json",
-                     json.dumps({"lambda": {"use_docker": False}}))
-        role = f"arn:aws:iam::{ACCOUNT}:role/{name}"
-        self.request("POST", "/", "iam", "application/x-www-form-urlencoded",
-                     f"Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument=%7B%7D")
-        status, data = self.request("POST", "/2015-03-31/functions", "lambda", "application/json", json.dumps({
-            "FunctionName": name, "Runtime": "provided.al2023", "Role": role, "Handler": "bootstrap",
-            "Code": {"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}}))
-        if status not in (200, 201) and "ResourceConflictException" not in data:
-            raise RuntimeError(f"moto refused the placeholder Lambda: {data[:300]}")
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-    def cache_user(self, name, password):
-        """An ElastiCache user (the sandbox's moto mirrors it into its Redis); returns its ARN."""
-        body = urllib.parse.urlencode({
-            "Action": "CreateUser", "Version": "2015-02-02", "UserId": f"u-{name.replace('_', '-')}",
-            "UserName": name, "Engine": "redis", "Passwords.member.1": password,
-            "AccessString": "on ~* +@all"})
-        status, data = self.request("POST", "/", "elasticache", "application/x-www-form-urlencoded", body)
-        if status != 200:
-            raise RuntimeError(f"CreateUser: HTTP {status}: {data[:300]}")
-        return data.split("<ARN>", 1)[1].split("</ARN>", 1)[0]
-
-    def start_rotation(self, secret, lambda_arn):
-        """RotateSecret as the service starts a rotation: a new AWSPENDING version, no value."""
-        token = str(uuid.uuid4())
-        self.sm("RotateSecret", {"SecretId": secret, "ClientRequestToken": token,
-                                 "RotationLambdaARN": lambda_arn,
-                                 "RotationRules": {"AutomaticallyAfterDays": 30}})
-        return token
-
-
-class CountingProxy(ThreadingHTTPServer):
-    """Secrets Manager for the function: forwards to moto and counts calls by operation."""
-    daemon_threads = True
-
-    def __init__(self, moto):
-        self.moto, self.lock, self.counts = moto, threading.Lock(), {}
-        super().__init__(("127.0.0.1", 0), ProxyHandler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def take(self):
-        with self.lock:
-            counts, self.counts = self.counts, {}
-        return counts
-
-    def handle_error(self, request, client_address):
-        pass  # a function process killed mid-request
-
-
-class ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the
-    # client's delayed ACK add about 40 ms to every answer.
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        operation = self.headers.get("X-Amz-Target", "?").split(".")[-1]
-        with self.server.lock:
-            self.server.counts[operation] = self.server.counts.get(operation, 0) + 1
-        upstream = http.client.HTTPConnection(self.server.moto.host, int(self.server.moto.port), timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-        upstream.request("POST", self.path, body=body, headers=headers)
-        response = upstream.getresponse()
-        data = response.read()
-        upstream.close()
-        self.send_response(response.status)
-        for k, v in response.getheaders():
-            if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+from lambda_bed import (MONGO, REPO, STEPS, Bed, CountingProxy, Function, Moto, env, event,
+                        start_mongo_standins)
 
 
 # ----------------------------------------------------------------------------- database relay
@@ -303,228 +179,7 @@ class DbRelay:
         return b""
 
 
-# ------------------------------------------------------------------------ Lambda Runtime API
-
-class Runtime(ThreadingHTTPServer):
-    """One function process's Runtime API: hands out queued events, collects the answers."""
-    daemon_threads = True
-
-    def __init__(self):
-        self.events, self.answers = queue.Queue(), queue.Queue()
-        self.first_poll, self.handed = None, None
-        super().__init__(("127.0.0.1", 0), RuntimeHandler)
-        threading.Thread(target=self.serve_forever, args=(0.01,), daemon=True).start()
-
-    def handle_error(self, request, client_address):
-        pass  # the process was stopped while it polled for the next event
-
-
-class RuntimeHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        rt = self.server
-        if not self.path.endswith("/invocation/next"):
-            self.send_error(404)
-            return
-        if rt.first_poll is None:
-            rt.first_poll = time.perf_counter()
-        event = rt.events.get()
-        body = json.dumps(event).encode()
-        self.send_response(200)
-        self.send_header("Lambda-Runtime-Aws-Request-Id", str(uuid.uuid4()))
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:bench")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        rt.handed = time.perf_counter()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        rt = self.server
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        at = time.perf_counter()
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        kind = "ok" if self.path.endswith("/response") else "error"
-        rt.answers.put((kind, at, body.decode(errors="replace")))
-
-
-class Function:
-    """A bootstrap process under its own Runtime API."""
-
-    def __init__(self, bootstrap, environment):
-        self.runtime = Runtime()
-        environment = dict(environment, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{self.runtime.server_address[1]}")
-        self.log = open(Path(os.environ["BENCH_OUT"]) / "function.log", "ab")
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen([bootstrap], env=environment, stdout=self.log, stderr=self.log)
-
-    def invoke(self, event):
-        """Returns the latency (ms) of one invocation; any failure stops the benchmark."""
-        self.runtime.events.put(event)
-        try:
-            kind, at, body = self.runtime.answers.get(timeout=60)
-        except queue.Empty:
-            self.stop()
-            raise RuntimeError(f"no answer to {event['Step']}; see {self.log.name}")
-        if kind != "ok":
-            raise RuntimeError(f"{event['Step']} failed: {body}")
-        return (at - self.runtime.handed) * 1000, at
-
-    def peak_rss_kb(self):
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        return None
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
-        self.runtime.shutdown()
-        self.runtime.server_close()
-        self.log.close()
-
-
-# -------------------------------------------------------------------------------- the beds
-
-# The MongoDB-wire stand-ins (filled in by main() when a MongoDB type is measured).
-MONGO = {}
-
-
-def start_mongo_standins():
-    """Starts the stand-in twice (DocumentDB personality; TLS, and plaintext); returns their
-    processes after recording the ports and the superuser password in MONGO."""
-    MONGO["root_password"] = f"Root-{uuid.uuid4().hex}"
-    processes = []
-    for mode, extra in (("tls", []), ("plain", ["--plaintext"])):
-        p = subprocess.Popen([env("BENCH_MONGO_STANDIN"), "documentdb", MONGO["root_password"], *extra],
-                             stdout=subprocess.PIPE, text=True)
-        MONGO[mode] = int(p.stdout.readline())
-        processes.append(p)
-    return processes
-
-
-def mongo_create_user(port, tls, user, password, roles):
-    """createUser on a stand-in, as its superuser, with pymongo (an independent client)."""
-    script = ("import json, sys\nfrom pymongo import MongoClient\n"
-              "port, tls, user, password, roles, root = sys.argv[1:]\n"
-              "c = MongoClient(host='127.0.0.1', port=int(port), directConnection=True, tls=tls == 'true',"
-              " tlsCAFile=%r if tls == 'true' else None, username='root', password=root, authSource='admin',"
-              " retryWrites=False, serverSelectionTimeoutMS=3000)\n"
-              "c.admin.command('createUser', user, pwd=password, roles=json.loads(roles))\n") % env("SANDBOX_TLS_CA")
-    subprocess.run([env("SANDBOX_PYMONGO"), "-c", script, str(port), "true" if tls else "false", user, password,
-                    json.dumps(roles), MONGO["root_password"]], check=True)
-
-
-def psql(database, *statements):
-    subprocess.run(["psql", "-h", "127.0.0.1", "-p", env("SANDBOX_PG_PORT"), "-U", "postgres",
-                    "-d", database, "-v", "ON_ERROR_STOP=1", "-Atq"] + [a for s in statements for a in ("-c", s)],
-                   env=dict(os.environ, PGPASSWORD=env("SANDBOX_PG_PASSWORD")), check=True,
-                   stdout=subprocess.DEVNULL)
-
-
-def mariadb(sql):
-    subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", env("SANDBOX_MARIADB_PORT"),
-                    "-uroot", f"-p{env('SANDBOX_MARIADB_PASSWORD')}", "-e", sql], check=True)
-
-
-class Bed:
-    """Users and secrets for one rotation type: `engine` names what the secret says."""
-
-    ENGINES = {"generic": None, "postgresql": "postgres", "redshift": "redshift",
-               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "mongo"}
-
-    def __init__(self, kind, moto, relays):
-        self.kind, self.binary, self.strategy = kind["name"], kind["binary"], kind["strategy"]
-        self.engine = self.ENGINES[self.binary]
-        self.moto, self.relays = moto, relays
-        self.family = {"postgresql": "pg", "redshift": "pg", "mysql": "mysql", "mariadb": "mysql",
-                       "mongodb": "mongo"}.get(self.binary)
-
-    def secret(self, ssl):
-        """A new user on the server and its secret (with a superuser secret for alternating
-        users); returns the secret's ARN."""
-        suffix = uuid.uuid4().hex[:10]
-        user, password = f"bench_{suffix}", f"Bench-{uuid.uuid4().hex}"
-        if self.binary == "elasticache":
-            # A user on moto's ElastiCache; the secret names the sandbox Redis, so testSecret
-            # and finishSecret prove the password with AUTH over verified TLS.
-            value = {"user_arn": self.moto.cache_user(user, password), "username": user,
-                     "password": password, "host": "127.0.0.1", "port": int(env("SANDBOX_REDIS_TLS_PORT")),
-                     "tlsServerName": "db.rotation.test"}
-            return self.moto.sm("CreateSecret", {"Name": f"bench/{self.kind}/{suffix}",
-                                                 "SecretString": json.dumps(value)})["ARN"]
-        if self.engine is None:
-            value = {"username": user, "password": password, "port": 8443}
-            return self.moto.sm("CreateSecret", {"Name": f"bench/{self.kind}/{suffix}",
-                                                 "SecretString": json.dumps(value)})["ARN"]
-        port = self.relays[self.family].port
-        value = {"engine": self.engine, "host": "127.0.0.1", "port": port, "username": user,
-                 "password": password, "ssl": ssl}
-        master = None
-        if self.family == "mongo":
-            # Plain TCP through the relay to the plaintext stand-in; TLS straight to the other.
-            port = port if not ssl else MONGO["tls"]
-            value.update(port=port, dbname="admin")
-            mongo_create_user(port, ssl, user, password, [{"role": "readWrite", "db": "admin"}]
-                              + ([{"role": "changeOwnPassword", "db": "admin"}] if self.strategy == "single" else []))
-            master = {"username": "root", "password": MONGO["root_password"]}
-        elif self.family == "pg":
-            database = "dev" if self.engine == "redshift" else "postgres"
-            value["dbname"] = database
-            encryption = "md5" if self.engine == "redshift" else "scram-sha-256"
-            psql(database, f"SET password_encryption = '{encryption}'",
-                 f"CREATE ROLE {user} LOGIN PASSWORD '{password}'")
-            master = {"username": "postgres", "password": env("SANDBOX_PG_PASSWORD")}
-        else:
-            mariadb(f"CREATE USER {user}@'%' IDENTIFIED BY '{password}'; "
-                    f"GRANT SELECT ON mysql.db TO {user}@'%';")
-            if self.strategy == "alternating":
-                admin = f"{user}_admin"
-                mariadb(f"CREATE USER {admin}@'%' IDENTIFIED BY '{password}'; "
-                        f"GRANT ALL PRIVILEGES ON *.* TO {admin}@'%' WITH GRANT OPTION;")
-                master = {"username": admin, "password": password}
-        if self.strategy == "alternating":
-            master_value = dict(value, **master)
-            master_value.pop("dbname", None)  # the superuser logs in to the user's database
-            value["masterarn"] = self.moto.sm("CreateSecret", {
-                "Name": f"bench/{self.kind}/{suffix}-master", "SecretString": json.dumps(master_value)})["ARN"]
-        return self.moto.sm("CreateSecret", {"Name": f"bench/{self.kind}/{suffix}",
-                                             "SecretString": json.dumps(value)})["ARN"]
-
-    def environment(self, proxy):
-        e = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "MOTO_"))}
-        e.update({
-            "AWS_LAMBDA_FUNCTION_NAME": f"bench-{self.kind}", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
-            "SECRETS_MANAGER_ENDPOINT": f"http://127.0.0.1:{proxy.server_address[1]}",
-        })
-        if self.strategy:
-            e["ROTATION_STRATEGY"] = self.strategy
-        if self.family or self.binary == "elasticache":
-            e["EXTRA_CA_CERTS"] = os.environ["BENCH_CA_BUNDLE"]
-        if self.binary == "elasticache":
-            # The ElastiCache API straight to moto (not counted: these are not Secrets Manager
-            # calls); moto keeps a modified user "modifying" for 0.3 s, so testSecret's wait
-            # for "active" is one interval (1 s, the shortest the variable takes).
-            e["AWS_ENDPOINT_URL_ELASTICACHE"] = os.environ["MOTO_ENDPOINT"]
-            e["WAITING_RETRY_INTERVAL_IN_SECONDS"] = "1"
-        return e
-
-
 # --------------------------------------------------------------------------------- measuring
-
-def event(secret, token, step):
-    return {"Step": step, "SecretId": secret, "ClientRequestToken": token}
-
 
 def summary(values):
     ordered = sorted(values)
@@ -549,16 +204,25 @@ def rotate(function, moto, lambda_arn, secret, proxy, relay):
     return steps, full, proxy.take(), (relay.take() if relay else None), token
 
 
-def bench_type(kind, bootstrap, moto, lambda_arn, proxy, relays, rotations, spawns):
-    bed = Bed(kind, moto, relays)
+def bench_type(kind, bundle, moto, lambda_arn, proxy, relays, rotations, spawns):
+    bed = Bed(kind, moto, {family: relay.port for family, relay in relays.items()})
     relay = relays.get(bed.family)
-    environment = bed.environment(proxy)
+    template = bundle / f"{kind['sar_app']}.yaml"
+    bootstrap = Path(os.environ["BENCH_OUT"]) / "bootstraps" / kind["sar_app"] / "bootstrap"
+    bootstrap.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(bundle / f"{kind['sar_app']}.zip") as z:
+        bootstrap.write_bytes(z.read("bootstrap"))
+    bootstrap.chmod(0o755)
+    log = Path(os.environ["BENCH_OUT"]) / "function.log"
+
+    def environment():
+        # The template's environment with the parameters a deployer would give (the counting
+        # proxy as the Secrets Manager endpoint), for the secrets made so far.
+        return bed.environment(template, f"bench-{kind['name']}", proxy.endpoint, os.environ["BENCH_CA_BUNDLE"])
+
     result = {"type": kind["name"], "binary": bed.binary}
-    size = Path(bootstrap).stat().st_size
-    archive = Path(os.environ["BENCH_OUT"]) / f"{bed.binary}.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.write(bootstrap, "bootstrap")
-    result["bootstrap_mb"], result["zip_mb"] = size / 1e6, archive.stat().st_size / 1e6
+    size = bootstrap.stat().st_size
+    result["bootstrap_mb"], result["zip_mb"] = size / 1e6, (bundle / f"{kind['sar_app']}.zip").stat().st_size / 1e6
 
     finished_token, finished_secret = None, None
     # Generic has no connection at all; ElastiCache's AUTH is always TLS; databases run both.
@@ -567,7 +231,7 @@ def bench_type(kind, bootstrap, moto, lambda_arn, proxy, relays, rotations, spaw
         if mode not in modes:
             continue
         secret = bed.secret(ssl)
-        function = Function(bootstrap, environment)
+        function = Function(bootstrap, environment(), log)
         per_step = {s: [] for s in STEPS}
         fulls, calls, db = [], [], []
         for n in range(rotations):
@@ -592,7 +256,7 @@ def bench_type(kind, bootstrap, moto, lambda_arn, proxy, relays, rotations, spaw
     inits, firsts, colds, noop_calls = [], [], [], set()
     for _ in range(spawns):
         proxy.take()
-        function = Function(bootstrap, environment)
+        function = Function(bootstrap, environment(), log)
         ms, at = function.invoke(event(finished_secret, finished_token, "finishSecret"))
         inits.append((function.runtime.first_poll - function.started) * 1000)
         firsts.append(ms)
@@ -664,7 +328,7 @@ def main():
     parser.add_argument("--rotations", type=int, default=50)
     parser.add_argument("--spawns", type=int, default=20)
     parser.add_argument("--types", default="", help="comma-separated rotation types (default: all)")
-    parser.add_argument("--bootstraps", required=True, help="directory holding <binary>/bootstrap")
+    parser.add_argument("--bundle", required=True, help="the release bundle (scripts/package.sh's output)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     out = Path(args.out)
@@ -680,20 +344,19 @@ def main():
         wanted = args.types.split(",")
         kinds = [k for k in kinds if k["name"] in wanted]
     moto = Moto(env("MOTO_ENDPOINT"))
-    lambda_arn = moto.rotation_lambda()
+    lambda_arn = moto.rotation_lambda("bench-rotation-placeholder")
     proxy = CountingProxy(moto)
     relays = {"pg": DbRelay("pg", int(env("SANDBOX_PG_PORT"))),
               "mysql": DbRelay("mysql", int(env("SANDBOX_MARIADB_PORT")))}
     standins = []
     if any(k["binary"] == "mongodb" for k in kinds):
-        standins = start_mongo_standins()
+        standins = start_mongo_standins(env("BENCH_MONGO_STANDIN"))
         relays["mongo"] = DbRelay("mongo", MONGO["plain"])
     started = time.perf_counter()
     results = []
     for kind in kinds:
-        bootstrap = Path(args.bootstraps) / kind["binary"] / "bootstrap"
         t = time.perf_counter()
-        results.append(bench_type(kind, str(bootstrap), moto, lambda_arn, proxy, relays,
+        results.append(bench_type(kind, Path(args.bundle), moto, lambda_arn, proxy, relays,
                                   args.rotations, args.spawns))
         print(f"bench: {kind['name']} done in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     elapsed = time.perf_counter() - started

@@ -5,6 +5,9 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="${ROTATION_TOOLS_DIR:-$HOME/.cache/secrets-rotation-rs}"
 VENV="$TOOLS_DIR/venv"
 SANDBOX_STATE="${ROTATION_SANDBOX_DIR:-$REPO_ROOT/.sandbox/default}"
+# sam build's cargo target directory, kept between runs (build artifacts only; test.sh empties
+# it past 4 GB): a run rebuilds only what changed.
+SAM_TARGET_DIR="${ROTATION_SAM_TARGET_DIR:-$TOOLS_DIR/sam-target}"
 
 # Python tools, pinned. Changing a pin rebuilds the venv on the next run.
 PY_TOOLS=(
@@ -65,4 +68,33 @@ pg_bin() {
   d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [ -n "$d" ] || die "PostgreSQL binaries not found; run scripts/setup.sh"
   echo "$d"
+}
+
+# The rotation types' SAR app names (packaging/rotation-types.toml), one per line.
+rotation_apps() {
+  "$VENV/bin/python3" -c 'import tomllib; print("\n".join(t["sar_app"] for t in tomllib.load(open("'"$REPO_ROOT"'/packaging/rotation-types.toml", "rb"))["type"]))'
+}
+
+# `sam build` of every per-type template into .aws-sam/types/<SAR app>/ (the release bundle's
+# input). Each template builds the same packages, so after the first cargo reuses the build
+# (seconds each). No --beta-features: packaging/templates/samconfig.toml, beside the
+# templates, must reach these builds as written. Needs use_tools.
+build_types() {
+  # SAM finds the binaries through `cargo metadata`, which follows CARGO_TARGET_DIR.
+  local app out
+  mkdir -p "$REPO_ROOT/.aws-sam/types"
+  for app in $(rotation_apps); do
+    out="$REPO_ROOT/.aws-sam/types/$app"
+    (cd "$REPO_ROOT" && CARGO_TARGET_DIR="$SAM_TARGET_DIR" sam build -t "packaging/templates/$app.yaml" --build-dir "$out") \
+      >"$out.log" 2>&1 || { cat "$out.log"; echo "sam build -t packaging/templates/$app.yaml failed" >&2; return 1; }
+  done
+}
+
+# The release smoke test (scripts/smoke.py) on the bundle in $1, against the sandbox whose
+# environment is loaded; further arguments go to smoke.py. Builds the MongoDB-wire stand-in
+# (a testkit binary) that the DocumentDB / MongoDB types rotate against.
+run_smoke() {
+  local bundle=$1; shift
+  (cd "$REPO_ROOT" && cargo build -q --locked -p rotation-testkit --features mongo --bin mongo-standin)
+  SMOKE_MONGO_STANDIN="$REPO_ROOT/target/debug/mongo-standin" "$VENV/bin/python3" "$REPO_ROOT/scripts/smoke.py" --bundle "$bundle" "$@"
 }

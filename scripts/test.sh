@@ -3,7 +3,11 @@
 # formatting and lint checks, cargo deny (licences, bans), every Rust test (unit tests on the fake, integration tests on moto
 # and the databases) (the MongoDB-wire stand-in proved with pymongo among them), the templates (generated from packaging/rotation-types.toml; cfn-lint,
 # sam validate --lint, checkov, scripts/check_template.py, scripts/render_test.py),
-# `sam build` (beside the tests), and the glibc 2.26 check of every built bootstrap. Stops the sandbox on exit, pass or fail.
+# the docs' claims (scripts/check_docs.py: the toolchain minimum, deploy commands),
+# `sam build` and the release bundle (beside the tests), the glibc 2.26 check of every built
+# bootstrap, the release smoke test (every bundled bootstrap through a cold start and a
+# rotation on the sandbox) and the same template checks on the bundle's templates. Stops the
+# sandbox on exit, pass or fail.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -18,26 +22,20 @@ source "$ROTATION_SANDBOX_DIR/env"
 # sam build (the release build of every function: the longest piece, with long stretches on
 # one core: codegen-units=1 crates, LTO links) starts first, in the background, and runs
 # beside the lint, the test build and the integration tests (which wait on servers more than
-# they compute); its log is printed if it fails. Its cargo target directory is kept between
-# runs ($SAM_TARGET_DIR: build artifacts only, started afresh past 4 GB), so a run rebuilds
-# only what changed: from nothing it is about 20 minutes of the run.
-SAM_TARGET_DIR="${ROTATION_SAM_TARGET_DIR:-$TOOLS_DIR/sam-target}"
+# they compute); its log is printed if it fails. It builds template.yaml, then every per-type
+# template, and writes the release bundle (scripts/package.sh) that the smoke test runs. Its
+# cargo target directory is kept between runs ($SAM_TARGET_DIR: build artifacts only, started
+# afresh past 4 GB), so a run rebuilds only what changed: from nothing it is about 20 minutes.
 if [ -d "$SAM_TARGET_DIR" ] && [ "$(du -sm "$SAM_TARGET_DIR" | cut -f1)" -gt 4096 ]; then
   rm -rf "$SAM_TARGET_DIR"
 fi
 sam_builds() {
   # SAM finds the binaries through `cargo metadata`, which follows CARGO_TARGET_DIR.
-  export CARGO_TARGET_DIR="$SAM_TARGET_DIR"
-  sam build
-  # Each per-type template builds the same packages, so cargo reuses the build above (seconds).
-  # No --beta-features: packaging/templates/samconfig.toml must reach these builds, as written.
-  mkdir -p .aws-sam/types
-  local t out
-  for t in packaging/templates/*.yaml; do
-    out=".aws-sam/types/$(basename "$t" .yaml)"
-    sam build -t "$t" --build-dir "$out" >"$out.log" 2>&1 || { cat "$out.log"; echo "sam build -t $t failed"; return 1; }
-  done
+  CARGO_TARGET_DIR="$SAM_TARGET_DIR" sam build
+  build_types
+  "$REPO_ROOT/scripts/package.sh" --no-build --out "$BUNDLE"
 }
+BUNDLE="$REPO_ROOT/dist"
 SAM_LOG="$ROTATION_SANDBOX_DIR/sam-build.log"
 SAM_START=$SECONDS
 sam_builds >"$SAM_LOG" 2>&1 &
@@ -91,7 +89,8 @@ else
   cargo test --workspace --locked
 fi
 done_phase
-phase "templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
+phase "docs: the toolchain minimum, deploy commands; templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
+"$VENV/bin/python3" scripts/check_docs.py
 "$VENV/bin/python3" scripts/templates.py check
 cfn-lint template.yaml packaging/templates/*.yaml
 sam validate --lint
@@ -101,9 +100,22 @@ for t in packaging/templates/*.yaml; do sam validate --lint -t "$t" >/dev/null |
 "$VENV/bin/python3" scripts/check_template.py
 "$VENV/bin/python3" scripts/render_test.py
 done_phase
-phase "sam build (cargo lambda, glibc 2.26 target): template.yaml, then every per-type template"
+phase "sam build (cargo lambda, glibc 2.26 target): template.yaml, every per-type template, the release bundle"
 wait "$SAM_PID" || { cat "$SAM_LOG"; die "sam build failed"; }
 log "  ... finished $((SECONDS - SAM_START)) s after it started"
 done_phase
-phase "glibc check"; "$REPO_ROOT/scripts/check-glibc.sh" .aws-sam; done_phase
+phase "glibc check: one bootstrap per function of template.yaml, one per rotation type in the bundle"
+"$REPO_ROOT/scripts/check-glibc.sh" .aws-sam/build
+"$REPO_ROOT/scripts/check-glibc.sh" --bundle "$BUNDLE"
+done_phase
+phase "release smoke: every bundled bootstrap, a cold start and a rotation on the sandbox"
+run_smoke "$BUNDLE"
+done_phase
+phase "the bundle's templates: cfn-lint, sam validate --lint, checkov, render test"
+cfn-lint "$BUNDLE"/*.yaml
+for t in "$BUNDLE"/*.yaml; do sam validate --lint -t "$t" >/dev/null || die "sam validate --lint $t"; done
+"$CHECKOV_VENV/bin/checkov" --skip-download --quiet --compact --framework cloudformation \
+  $(printf -- '-f %s ' "$BUNDLE"/*.yaml)
+"$VENV/bin/python3" scripts/render_test.py --bundle "$BUNDLE"
+done_phase
 log "all checks passed"
