@@ -98,6 +98,27 @@ pub async fn handle_invocation_guarded<S: SecretStore, R: Rotation>(
     }
 }
 
+/// With `SECRET_ARN` set (`pin`), the function rotates that secret only: an event for any
+/// other `SecretId` is refused here, before any call, with [`RotationError::ConfusedDeputy`]
+/// (logged as the invocation's summary line). Secrets Manager names the secret by its full ARN
+/// in every event; so must a person invoking the function by hand. The official ElastiCache
+/// function pins its secret the same way.
+pub fn refuse_unpinned(pin: Option<&str>, payload: &Value) -> Result<()> {
+    let Some(pin) = pin else {
+        return Ok(());
+    };
+    let text = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or("");
+    if text("SecretId") == pin {
+        return Ok(());
+    }
+    let error = RotationError::ConfusedDeputy(format!(
+        "this function rotates only {pin} (SECRET_ARN); the event names another secret, so nothing was read or changed"
+    ));
+    let result = Err(error);
+    log_summary(text("SecretId"), text("Step"), text("ClientRequestToken"), &result, Instant::now());
+    result.map(|_: Outcome| ())
+}
+
 fn log_summary(secret: &str, step: &str, token: &str, result: &Result<Outcome>, started: Instant) {
     let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     match result {

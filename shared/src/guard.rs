@@ -50,7 +50,10 @@ fn log_location(info: &PanicHookInfo<'_>) {
     // Before the logs are set up (a panic during start-up), set them up, so the line is not
     // lost.
     if tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>()) {
-        crate::telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
+        crate::telemetry::init(
+            crate::telemetry::UNKNOWN_SERVICE,
+            crate::settings::DEFAULT_LOG_FILTER,
+        );
     }
     tracing::error!(
         target: "rotation_core::panic",

@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::dispatch::handle_invocation_guarded;
 use crate::error::RotationError;
-use crate::metrics::InvocationMetrics;
+use crate::metrics::{InvocationMetrics, MetricStep};
 use crate::password::PasswordDefaults;
 use crate::settings::Settings;
 use crate::steps::Rotation;
@@ -66,32 +66,47 @@ where
     {
         Ok(Ok(started)) => started,
         Ok(Err(e)) => {
-            telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
+            telemetry::init(telemetry::UNKNOWN_SERVICE, crate::settings::DEFAULT_LOG_FILTER);
             tracing::error!(error_type = e.error_type(), error = %e, "configuration rejected at start-up");
             return Err(e.into());
         }
         Err(location) => {
             let e = RotationError::Internal { location };
-            telemetry::init(crate::settings::DEFAULT_LOG_FILTER);
+            telemetry::init(telemetry::UNKNOWN_SERVICE, crate::settings::DEFAULT_LOG_FILTER);
             tracing::error!(error_type = e.error_type(), error = %e, "start-up failed");
             return Err(e.into());
         }
     };
     let (store, rotation, settings) = (&store, &rotation, &settings);
+    // The first invocation of this process is its cold start (Lambda sends one at a time).
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let first = &first;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let started = std::time::Instant::now();
         let text = |key: &str| event.payload.get(key).and_then(Value::as_str).unwrap_or("");
+        let cold_start = first.swap(false, std::sync::atomic::Ordering::Relaxed);
         let span = telemetry::invocation_span(
             &event.context.request_id,
             text("SecretId"),
             text("ClientRequestToken"),
+            cold_start,
         );
+        let function_name = event.context.env_config.function_name.as_str();
+        let pinned = span.in_scope(|| {
+            crate::dispatch::refuse_unpinned(settings.secret_arn.as_deref(), &event.payload)
+        });
+        if let Err(e) = pinned {
+            if settings.emit_metrics {
+                emit_metrics(settings, function_name, MetricStep::of(text("Step")), Err(&e), started);
+            }
+            return Err(e);
+        }
         if crate::preflight::is_preflight(&event.payload) {
             let preflight = preflight_guarded(store, rotation, &settings.password, &event.payload);
             let result = Box::pin(preflight.instrument(span)).await;
             if settings.emit_metrics {
                 let outcome = result.as_ref().map(|_| "done");
-                emit_metrics(settings, crate::preflight::PREFLIGHT, outcome, started);
+                emit_metrics(settings, function_name, MetricStep::Preflight, outcome, started);
             }
             return result;
         }
@@ -101,10 +116,9 @@ where
             handle_invocation_guarded(store, rotation, &settings.password, &event.payload);
         let result = Box::pin(invocation.instrument(span)).await;
         if settings.emit_metrics {
-            let step = Some(text("Step"))
-                .filter(|s| !s.is_empty())
-                .unwrap_or("unknown");
-            emit_metrics(settings, step, result.as_ref().map(|o| o.as_str()), started);
+            let step = MetricStep::of(text("Step"));
+            let outcome = result.as_ref().map(|o| o.as_str());
+            emit_metrics(settings, function_name, step, outcome, started);
         }
         // A rotation step answers `null`, as the official functions do.
         result.map(|_| Value::Null)
@@ -129,11 +143,13 @@ async fn preflight_guarded<R: Rotation>(
 /// Prints the invocation's CloudWatch EMF line on stdout (see [`crate::metrics`]).
 fn emit_metrics(
     settings: &Settings,
-    step: &str,
+    function_name: &str,
+    step: MetricStep,
     result: std::result::Result<&str, &RotationError>,
     started: std::time::Instant,
 ) {
     let metrics = InvocationMetrics {
+        function_name,
         rotation_type: &settings.rotation_type,
         step,
         outcome: result.unwrap_or("error"),
@@ -158,7 +174,7 @@ where
 {
     let settings = Settings::from_env(defaults)?;
     let rotation = build(&settings)?;
-    telemetry::init(&settings.log_filter);
+    telemetry::init(&settings.rotation_type, &settings.log_filter);
     if !unset.is_empty() {
         let names: Vec<_> = unset.iter().map(|n| n.to_string_lossy()).collect();
         tracing::info!(

@@ -39,9 +39,15 @@ pub const USER_NAME: &str = "USER_NAME";
 pub const ROTATION_TYPE: &str = "ROTATION_TYPE";
 /// `EMIT_METRICS`: see [`Settings::emit_metrics`].
 pub const EMIT_METRICS: &str = "EMIT_METRICS";
+/// `MASTER_SECRET_ARNS`: see [`Settings::master_secret_arns`].
+pub const MASTER_SECRET_ARNS: &str = "MASTER_SECRET_ARNS";
+/// `ELASTICACHE_USER_ARNS`: see [`Settings::elasticache_user_arns`].
+pub const ELASTICACHE_USER_ARNS: &str = "ELASTICACHE_USER_ARNS";
+/// `SECRET_ARN`: see [`Settings::secret_arn`].
+pub const SECRET_ARN: &str = "SECRET_ARN";
 
 /// Every variable read, in the README's order.
-pub const VARIABLES: [&str; 23] = [
+pub const VARIABLES: [&str; 26] = [
     SECRETS_MANAGER_ENDPOINT,
     "EXCLUDE_CHARACTERS",
     "PASSWORD_LENGTH",
@@ -65,6 +71,9 @@ pub const VARIABLES: [&str; 23] = [
     USER_NAME,
     ROTATION_TYPE,
     EMIT_METRICS,
+    MASTER_SECRET_ARNS,
+    ELASTICACHE_USER_ARNS,
+    SECRET_ARN,
 ];
 
 /// The log filter when neither `RUST_LOG` nor `AWS_LAMBDA_LOG_LEVEL` is set.
@@ -151,6 +160,18 @@ pub struct Settings {
     pub rotation_type: String,
     /// `EMIT_METRICS` (default true): one CloudWatch EMF metrics line per invocation.
     pub emit_metrics: bool,
+    /// `MASTER_SECRET_ARNS` (alternating users, required there): the superuser secrets this
+    /// function may use, as the template's `masterSecretArn` (and `additionalMasterSecretArns`)
+    /// name them, comma-separated ARNs (`*` and `?` match as in an IAM resource). A secret's
+    /// `masterarn` must resolve to one of them.
+    pub master_secret_arns: Vec<String>,
+    /// `ELASTICACHE_USER_ARNS` (ElastiCache, required there): the users this function may
+    /// change, comma-separated ARNs (`*` and `?` as in an IAM resource), as the template's
+    /// `elastiCacheUserArns` names them (the role may change exactly those).
+    pub elasticache_user_arns: Vec<String>,
+    /// `SECRET_ARN`, when set: the only secret this function rotates (any other is refused
+    /// before anything is read or changed), as the official ElastiCache function pins it.
+    pub secret_arn: Option<String>,
 }
 
 impl Settings {
@@ -166,7 +187,7 @@ impl Settings {
     ) -> Result<Self> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let flag = |name: &str, default: bool| flag_value(name, get(name), default);
-        Ok(Self {
+        Self {
             password: PasswordPolicy::from_lookup(defaults, &lookup)?,
             secrets_manager_endpoint: get(SECRETS_MANAGER_ENDPOINT).map(|e| e.trim().to_string()),
             log_filter: get(RUST_LOG)
@@ -194,8 +215,83 @@ impl Settings {
                 .map(|v| v.trim().to_string())
                 .unwrap_or_else(|| "unspecified".to_string()),
             emit_metrics: flag(EMIT_METRICS, true)?,
-        })
+            master_secret_arns: arn_list(MASTER_SECRET_ARNS, get(MASTER_SECRET_ARNS))?,
+            elasticache_user_arns: arn_list(ELASTICACHE_USER_ARNS, get(ELASTICACHE_USER_ARNS))?,
+            secret_arn: arn_list(SECRET_ARN, get(SECRET_ARN))?
+                .into_iter()
+                .try_fold(None, |found: Option<String>, arn| match found {
+                    None => Ok(Some(arn)),
+                    Some(_) => Err(RotationError::Configuration {
+                        variable: SECRET_ARN.into(),
+                        problem: "names more than one secret; give exactly one ARN".into(),
+                    }),
+                })?,
+        }
+        .checked()
     }
+
+    /// Refuses combinations that cannot work: alternating users without the superuser secrets
+    /// they may use (every secret's `masterarn` would be refused).
+    fn checked(self) -> Result<Self> {
+        if self.strategy == StrategyKind::AlternatingUsers && self.master_secret_arns.is_empty() {
+            return Err(RotationError::Configuration {
+                variable: MASTER_SECRET_ARNS.into(),
+                problem: "is empty, but ROTATION_STRATEGY is alternating: name the superuser secrets this function may use (the template's masterSecretArn, and additionalMasterSecretArns for more)".into(),
+            });
+        }
+        Ok(self)
+    }
+}
+
+/// A comma-separated list of ARNs (blank entries skipped); anything that is not an ARN is a
+/// configuration error naming `variable`.
+fn arn_list(variable: &str, value: Option<String>) -> Result<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            if entry.starts_with("arn:") && entry.split(':').count() >= 6 {
+                Ok(entry.to_string())
+            } else {
+                Err(RotationError::Configuration {
+                    variable: variable.to_string(),
+                    problem: format!(
+                        "holds '{entry}', which is not an ARN (arn:partition:service:region:account:resource)"
+                    ),
+                })
+            }
+        })
+        .collect()
+}
+
+/// Whether `arn` matches `pattern` as an IAM resource does: the same text, where `*` stands
+/// for any run of characters (none included) and `?` for any one character. Used for the
+/// allow-lists ([`Settings::master_secret_arns`], [`Settings::elasticache_user_arns`]).
+pub fn arn_matches(pattern: &str, arn: &str) -> bool {
+    let (p, a): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
+    // Greedy matching with one backtrack point: the last `*` seen.
+    let (mut i, mut j, mut star, mut resume) = (0, 0, None, 0);
+    while j < a.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == a[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            resume = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            resume += 1;
+            j = resume;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
 }
 
 /// A whole number above zero, or a configuration error naming `variable`.
@@ -290,6 +386,47 @@ mod tests {
         assert_eq!(s.password.length, 40);
         let s = settings(&[(RUST_LOG, "warn"), (AWS_LAMBDA_LOG_LEVEL, "debug")]).unwrap();
         assert_eq!(s.log_filter, "warn", "RUST_LOG wins");
+    }
+
+    #[test]
+    fn allow_lists_are_arns_and_alternating_users_need_one() {
+        let arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:master-AbCdEf";
+        let s = settings(&[(MASTER_SECRET_ARNS, &format!(" {arn}, ,arn:aws:x:y:z:w "))]).unwrap();
+        assert_eq!(s.master_secret_arns, [arn, "arn:aws:x:y:z:w"]);
+        for (var, bad) in [
+            (MASTER_SECRET_ARNS, "master"),
+            (ELASTICACHE_USER_ARNS, "user:u-1"),
+            (SECRET_ARN, "arn:aws:secretsmanager"),
+        ] {
+            let err = settings(&[(var, bad)]).unwrap_err();
+            assert_eq!(err.error_type(), "ConfigurationError", "{var}");
+            assert!(err.to_string().contains(var), "{err}");
+        }
+        let err = settings(&[(SECRET_ARN, &format!("{arn},{arn}x"))]).unwrap_err();
+        assert!(err.to_string().contains("more than one"), "{err}");
+        assert_eq!(settings(&[(SECRET_ARN, arn)]).unwrap().secret_arn.as_deref(), Some(arn));
+        // Alternating users without the list: refused at start-up, naming the variable.
+        let err = settings(&[(ROTATION_STRATEGY, "alternating")]).unwrap_err();
+        assert!(err.to_string().contains(MASTER_SECRET_ARNS), "{err}");
+        let err = settings(&[(ROTATION_STRATEGY, "alternating"), (MASTER_SECRET_ARNS, " , ")]).unwrap_err();
+        assert!(err.to_string().contains(MASTER_SECRET_ARNS), "{err}");
+        assert!(settings(&[(ROTATION_STRATEGY, "alternating"), (MASTER_SECRET_ARNS, arn)]).is_ok());
+    }
+
+    #[test]
+    fn arn_patterns_match_as_iam_resources_do() {
+        let arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-AbCdEf";
+        assert!(arn_matches(arn, arn));
+        assert!(arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-*", arn));
+        assert!(arn_matches("arn:aws:secretsmanager:*:*:secret:*", arn));
+        assert!(arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-??????", arn));
+        assert!(arn_matches("*", arn));
+        assert!(!arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234", arn));
+        assert!(!arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-?????", arn));
+        assert!(!arn_matches("arn:aws:secretsmanager:us-east-1:444455556666:secret:*", arn));
+        assert!(!arn_matches(&format!("{arn}x"), arn));
+        assert!(!arn_matches("", arn));
+        assert!(arn_matches("a*b*c", "aXXbYYc") && !arn_matches("a*b*c", "aXXbYY"));
     }
 
     #[test]

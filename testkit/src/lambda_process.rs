@@ -309,8 +309,9 @@ pub(crate) async fn read_request(
 
 /// The environment of a deployed alternating-users function on the sandbox (every AWS endpoint
 /// `moto`'s, proxy variables on a dead loopback port to catch any request that would go
-/// elsewhere, the sandbox `ca` as `EXTRA_CA_CERTS`, the project's crates logging at `trace`),
-/// plus `extra` (later entries win).
+/// elsewhere, the sandbox `ca` as `EXTRA_CA_CERTS`, every superuser secret of the emulator
+/// allowed ([`ANY_SUPERUSER_SECRET`]), the project's crates logging at `trace`), plus `extra`
+/// (later entries win).
 pub fn deployed_environment<'a>(
     moto: &'a str,
     ca: &'a str,
@@ -327,6 +328,7 @@ pub fn deployed_environment<'a>(
         ("HTTP_PROXY", "http://127.0.0.1:9"),
         ("NO_PROXY", "127.0.0.1,localhost"),
         ("ROTATION_STRATEGY", "alternating"),
+        ("MASTER_SECRET_ARNS", crate::ANY_SUPERUSER_SECRET),
         ("EXTRA_CA_CERTS", ca),
         (
             "RUST_LOG",

@@ -98,8 +98,14 @@ pub fn sandbox_var(name: &str) -> String {
     })
 }
 
+/// The superuser-secret allow-list (`MASTER_SECRET_ARNS`) of test beds that do not test it:
+/// every secret of the emulator's account. The allow-list's own tests name exact ARNs.
+pub const ANY_SUPERUSER_SECRET: &str = "arn:aws:secretsmanager:*:*:secret:*";
+
 /// The settings a function would read from an environment holding only `vars` (name, value),
-/// for test beds that build a function as its binary does.
+/// for test beds that build a function as its binary does. Unless `vars` names
+/// `MASTER_SECRET_ARNS`, it is [`ANY_SUPERUSER_SECRET`] (start-up requires it for alternating
+/// users).
 pub fn settings(
     defaults: rotation_core::PasswordDefaults,
     vars: &[(&str, String)],
@@ -108,6 +114,9 @@ pub fn settings(
         vars.iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.clone())
+            .or_else(|| {
+                (name == rotation_core::MASTER_SECRET_ARNS).then(|| ANY_SUPERUSER_SECRET.to_string())
+            })
     })
     .expect("valid settings")
 }

@@ -32,7 +32,7 @@ pub fn mongodb_with(
     anchors: TrustAnchors,
     rds: Option<Arc<dyn RdsLookup>>,
 ) -> Result<Strategy<MongoEngine>> {
-    let strategy = Strategy::new(settings.strategy, MongoEngine::new(anchors))?;
+    let strategy = Strategy::from_settings(settings, MongoEngine::new(anchors))?;
     Ok(match rds {
         Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
         None => strategy,

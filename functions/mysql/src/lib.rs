@@ -61,7 +61,7 @@ pub fn build_with(
     rds: Option<Arc<dyn RdsLookup>>,
 ) -> Result<Strategy<MyEngine>> {
     let engine = MyEngine::new(flavor, policy).with_name_limit(settings.username_character_limit);
-    let strategy = Strategy::new(settings.strategy, engine)?;
+    let strategy = Strategy::from_settings(settings, engine)?;
     Ok(match rds {
         Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
         None => strategy,

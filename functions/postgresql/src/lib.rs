@@ -52,7 +52,7 @@ pub fn postgresql_with(
     let dialect = Postgres {
         clone_acts_as_original: settings.clone_acts_as_original,
     };
-    let strategy = Strategy::new(settings.strategy, PgEngine::new(dialect, policy))?;
+    let strategy = Strategy::from_settings(settings, PgEngine::new(dialect, policy))?;
     Ok(match rds {
         Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
         None => strategy,
@@ -75,7 +75,7 @@ pub fn redshift_with(
     api: Option<Arc<dyn RedshiftLookup>>,
 ) -> Result<Strategy<PgEngine<Redshift>>> {
     redshift::check_policy(&settings.password)?;
-    let strategy = Strategy::new(settings.strategy, PgEngine::new(Redshift, policy))?;
+    let strategy = Strategy::from_settings(settings, PgEngine::new(Redshift, policy))?;
     Ok(match api {
         Some(api) => strategy.with_redshift(api),
         None => strategy,

@@ -14,7 +14,7 @@ use super::preflight;
 use super::rds::RdsLookup;
 use super::redshift_admin::RedshiftLookup;
 use super::superuser::{masterarn, superuser_secret, Lookups};
-use super::{Database, DatabaseSecret, NameLimit, Need, Which};
+use super::{Database, DatabaseSecret, NameLimit, Need, Transport, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::{AWSCURRENT, AWSPREVIOUS};
 use crate::preflight::{names, PreflightOptions, Report};
@@ -83,6 +83,9 @@ pub struct AlternatingUsers<D> {
     rds: Option<Arc<dyn RdsLookup>>,
     verify_identifiers: bool,
     redshift: Option<Arc<dyn RedshiftLookup>>,
+    /// The superuser secrets `masterarn` may resolve to (None: any, for library use; every
+    /// binary sets the list from `MASTER_SECRET_ARNS`, which start-up requires).
+    superusers: Option<Arc<[String]>>,
 }
 
 impl<D: std::fmt::Debug> std::fmt::Debug for AlternatingUsers<D> {
@@ -92,6 +95,7 @@ impl<D: std::fmt::Debug> std::fmt::Debug for AlternatingUsers<D> {
             .field("rds", &self.rds.is_some())
             .field("verify_identifiers", &self.verify_identifiers)
             .field("redshift", &self.redshift.is_some())
+            .field("superusers", &self.superusers)
             .finish()
     }
 }
@@ -104,7 +108,17 @@ impl<D: Database> AlternatingUsers<D> {
             rds: None,
             verify_identifiers: false,
             redshift: None,
+            superusers: None,
         }
+    }
+
+    /// The same strategy allowed to use only the superuser secrets `arns` name (ARNs, `*` and
+    /// `?` as in an IAM resource): a `masterarn` that resolves (by the ARN Secrets Manager
+    /// returns) to any other secret is refused before that secret's value is used. An empty
+    /// list refuses every superuser secret.
+    pub fn with_superusers(mut self, arns: &[String]) -> Self {
+        self.superusers = Some(arns.into());
+        self
     }
 
     /// The same strategy with the RDS API: RDS-managed master secrets, replica and reader
@@ -126,6 +140,16 @@ impl<D: Database> AlternatingUsers<D> {
     /// The database engine.
     pub fn database(&self) -> &D {
         &self.db
+    }
+
+    /// What superuser-secret resolution may use and must check.
+    fn lookups(&self) -> Lookups<'_> {
+        Lookups {
+            rds: self.rds.as_deref(),
+            verify_identifiers: self.verify_identifiers,
+            redshift: self.redshift.as_deref(),
+            superusers: self.superusers.as_deref(),
+        }
     }
 
     /// AWSPREVIOUS's user name, when it has one this code can read (one call, made only when
@@ -238,15 +262,12 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             return Ok(());
         }
         // Prove the current credentials are real before the superuser is used for anything.
-        connect_expected(db, &current, Which::Current)
+        let current_session = connect_expected(db, &current, Which::Current)
             .await
             .map_err(|e| with_hint(e, "the superuser secret was not used"))?;
-        let options = Lookups {
-            rds: self.rds.as_deref(),
-            verify_identifiers: self.verify_identifiers,
-            redshift: self.redshift.as_deref(),
-        };
-        let master = superuser_secret(db, ctx, &current, options).await?;
+        let verified = matches!(db.transport(&current_session), Transport::VerifiedTls);
+        drop(current_session);
+        let master = superuser_secret(db, ctx, &current, verified, self.lookups()).await?;
         tracing::debug!(superuser = %master.username, "checked: AWSCURRENT logs in, and the superuser secret is for its server");
         let mut session = connect_expected(db, &master, Which::Superuser).await?;
         // Several accounts per user: a login proved one of them; the server's records of all
@@ -310,10 +331,14 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
             Ok(c) => c,
             Err(e) => return report.fail_with(names::SECRET_SHAPE, &e),
         };
-        let current_login =
-            preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report)
-                .await
-                .logs_in;
+        let logged =
+            preflight::login(db, &current, Which::Current, names::CURRENT_LOGIN, report).await;
+        let current_login = logged.logs_in;
+        let verified = logged
+            .session
+            .as_ref()
+            .is_some_and(|session| matches!(db.transport(session), Transport::VerifiedTls));
+        drop(logged);
         let partner = match self.partner(ctx, &current).await {
             Ok(partner) => {
                 let (len, max, unit) = db.username_limit().measure(&partner);
@@ -331,12 +356,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
                     .unwrap_or_default()
             }
         };
-        let options_rds = Lookups {
-            rds: self.rds.as_deref(),
-            verify_identifiers: self.verify_identifiers,
-            redshift: self.redshift.as_deref(),
-        };
-        match superuser_secret(db, ctx, &current, options_rds).await {
+        match superuser_secret(db, ctx, &current, verified, self.lookups()).await {
             Ok(master) => {
                 report.pass(
                     names::SUPERUSER_SECRET,

@@ -190,6 +190,18 @@ pub(crate) fn same_server<D: Database>(db: &D, a: &DatabaseSecret, b: &DatabaseS
         && tls_name(a) == tls_name(b)
 }
 
+/// The name a login to `secret`'s server proves: `tlsServerName` (else `host`) when the login
+/// verified the server's certificate (`verified`), else `host`; lowercase, without a trailing
+/// dot. A certificate proves the name it carries, so a `host` that is an alias (a CNAME, a
+/// Route 53 record) with `tlsServerName` naming the endpoint is that endpoint's server.
+pub(crate) fn proven_name(secret: &DatabaseSecret, verified: bool) -> String {
+    let name = match &secret.tls_server_name {
+        Some(name) if verified => name,
+        _ => &secret.host,
+    };
+    normalize_host(name)
+}
+
 /// The confused-deputy check: `other` must name the user `user` on the server of `pending`
 /// (and, where users belong to a database, in the same `dbname`).
 pub(crate) fn same_target<D: Database>(

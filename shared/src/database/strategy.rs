@@ -70,6 +70,21 @@ impl<D: Database> Strategy<D> {
         }
     }
 
+    /// The strategy `settings` choose (`ROTATION_STRATEGY`) over `db`, allowed only the
+    /// superuser secrets they name (`MASTER_SECRET_ARNS`): what every binary builds.
+    pub fn from_settings(settings: &crate::settings::Settings, db: D) -> Result<Self> {
+        Ok(Self::new(settings.strategy, db)?.with_superusers(&settings.master_secret_arns))
+    }
+
+    /// Alternating users: the superuser secrets `masterarn` may resolve to (the settings'
+    /// `MASTER_SECRET_ARNS`; see [`AlternatingUsers::with_superusers`]). Single user: unchanged.
+    pub fn with_superusers(self, arns: &[String]) -> Self {
+        match self {
+            Self::AlternatingUsers(s) => Self::AlternatingUsers(s.with_superusers(arns)),
+            single => single,
+        }
+    }
+
     /// The strategy named by `value`, as `ROTATION_STRATEGY` spells it (None: single user).
     pub fn from_name(value: Option<&str>, db: D) -> Result<Self> {
         Self::new(StrategyKind::parse(value)?, db)

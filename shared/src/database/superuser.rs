@@ -5,7 +5,7 @@
 //! a server the child's is a replica or reader of, every host compared whole with the endpoint
 //! addresses RDS returns), and connected to the child's database.
 
-use super::login::{effective_port, same_server, server_of};
+use super::login::{effective_port, proven_name, server_of};
 use super::rds::{
     is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, RdsLookup, CLUSTER_TAG,
     INSTANCE_TAG,
@@ -17,6 +17,7 @@ use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::AWSCURRENT;
 use crate::secret::JsonSecret;
+use crate::settings::{arn_matches, MASTER_SECRET_ARNS};
 use crate::steps::StepContext;
 use crate::store::SecretStore;
 
@@ -30,6 +31,31 @@ pub(crate) fn masterarn<'a>(secret: &'a DatabaseSecret, which: &str) -> Result<&
     })
 }
 
+/// Refuses a superuser secret (`resolved`: the full ARN Secrets Manager returned for
+/// `masterarn`) that is the rotated secret itself (`rotated`, also a full ARN), or that is not
+/// among the secrets this function was deployed to use (`allowed`: None allows any). Nothing
+/// is read from the refused secret's value; the message names its ARN (not secret) and where
+/// the list comes from.
+pub(crate) fn check_superuser_arn(
+    resolved: &str,
+    rotated: &str,
+    allowed: Option<&[String]>,
+) -> Result<()> {
+    if resolved == rotated {
+        return Err(RotationError::ConfusedDeputy(
+            "masterarn resolves to the rotated secret itself, not a superuser secret".into(),
+        ));
+    }
+    match allowed {
+        Some(list) if !list.iter().any(|pattern| arn_matches(pattern, resolved)) => {
+            Err(RotationError::ConfusedDeputy(format!(
+                "masterarn resolves to {resolved}, which is not a superuser secret this function was deployed to use ({MASTER_SECRET_ARNS}: the stack's masterSecretArn and additionalMasterSecretArns); nothing was done with it"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// What superuser-secret resolution may ask the AWS APIs.
 #[derive(Clone, Copy)]
 pub(crate) struct Lookups<'a> {
@@ -39,6 +65,8 @@ pub(crate) struct Lookups<'a> {
     pub verify_identifiers: bool,
     /// The Redshift APIs, when this function has them.
     pub redshift: Option<&'a dyn RedshiftLookup>,
+    /// The superuser secrets `masterarn` may resolve to (None: any).
+    pub superusers: Option<&'a [String]>,
 }
 
 impl Lookups<'_> {
@@ -56,12 +84,18 @@ impl Lookups<'_> {
 }
 
 /// The superuser secret for `current` (the child's AWSCURRENT), ready to connect.
+/// `current_verified`: AWSCURRENT's login verified the server's certificate, so the name it
+/// carries (`tlsServerName`, else `host`) is the child's server in every comparison (the RDS
+/// identifiers, replicas and readers, Redshift's endpoints, the superuser's server); without
+/// TLS, `host`.
 pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     db: &D,
     ctx: &StepContext<'_, S>,
     current: &DatabaseSecret,
+    current_verified: bool,
     options: Lookups<'_>,
 ) -> Result<DatabaseSecret> {
+    let child = proven_name(current, current_verified);
     let which = Which::Superuser.label();
     let arn = masterarn(current, AWSCURRENT)?;
     if arn == ctx.arn {
@@ -69,16 +103,25 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
             "masterarn names the rotated secret itself, not a superuser secret".into(),
         ));
     }
+    if options.superusers.is_some_and(|allowed| allowed.is_empty()) {
+        return Err(RotationError::ConfusedDeputy(format!(
+            "this function was deployed with no superuser secret it may use ({MASTER_SECRET_ARNS} is empty), so masterarn is refused: give the stack masterSecretArn"
+        )));
+    }
     if let (Some(rds), true) = (options.rds, options.verify_identifiers) {
         verify_identifiers(
             rds,
-            &current.host,
+            &child,
             current.db_instance_identifier.as_deref(),
             current.db_cluster_identifier.as_deref(),
         )
         .await?;
     }
-    let value = ctx.store.get_value(arn, AWSCURRENT, None).await?;
+    let version = ctx.store.get_version(arn, AWSCURRENT, None).await?;
+    // By the ARN Secrets Manager resolved masterarn to (a name or a partial ARN resolves to
+    // the full one), before anything in the value is used.
+    check_superuser_arn(&version.arn, ctx.arn, options.superusers)?;
+    let value = version.value;
     let mut json = JsonSecret::parse(&value, which)?;
     // What the RDS API said about the superuser's database, when its host came from there.
     let mut known = None;
@@ -110,7 +153,7 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
             known = Some(endpoint.database);
         } else if let (Some(admin), Some(redshift)) = (redshift_admin(&tags), options.redshift) {
             // Either Redshift tag means engine redshift, as the official function has it.
-            let (host, port) = admin_endpoint(redshift, &admin, &current.host).await?;
+            let (host, port) = admin_endpoint(redshift, &admin, &child).await?;
             json = json
                 .with_str("host", &host)
                 .with_str("port", &port.to_string())
@@ -121,16 +164,20 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     }
     let mut master = DatabaseSecret::parse(&json.to_secret_value(), which)?;
     master.expect_engine(db.engines(), which)?;
-    if !same_server(db, &master, current) {
+    // The superuser's login always verifies TLS unless its secret says "ssl": false (it never
+    // falls back), so its certificate name is its server's.
+    let superuser = proven_name(&master, master.ssl != Some(false));
+    let same_port = effective_port(db, &master) == effective_port(db, current);
+    if !(same_port && superuser == child) {
         let replica = match options.rds {
-            Some(rds) if effective_port(db, &master) == effective_port(db, current) => {
-                is_replica_or_reader(rds, &current.host, &master.host, known.as_ref()).await?
+            Some(rds) if same_port => {
+                is_replica_or_reader(rds, &child, &superuser, known.as_ref()).await?
             }
             _ => false,
         };
         if !replica {
             return Err(RotationError::ConfusedDeputy(format!(
-                "the current server {} is not the server of the master secret {}, nor a replica or reader of it",
+                "the current server {} ({child}) is not the server of the master secret {} ({superuser}), nor a replica or reader of it",
                 server_of(db, current),
                 server_of(db, &master)
             )));

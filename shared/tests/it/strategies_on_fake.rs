@@ -408,6 +408,72 @@ async fn alternating_users_refuse_every_confused_deputy_and_change_nothing() {
     assert!(db.changes().is_empty());
 }
 
+/// The superuser secrets a deployment allows (`MASTER_SECRET_ARNS`): a `masterarn` resolving
+/// to any other secret, also one for the same server and readable by the role (a sibling
+/// tenant's), or to the rotated secret under another name, is refused before the superuser
+/// logs in, and nothing changes.
+#[tokio::test]
+async fn alternating_users_use_only_the_superuser_secrets_they_were_deployed_with() {
+    let reads = |store: &MemoryStore, name: &str| {
+        store.calls().iter().any(|c| {
+            matches!(c, StoreCall::GetValue { secret_id, .. }
+                if secret_id == name || *secret_id == MemoryStore::arn(name))
+        })
+    };
+    let allowed = [MemoryStore::arn("admin")];
+    // A sibling's superuser secret for the same server: readable, but not this stack's.
+    let (db, store) = alternating_setup(json!({}));
+    store.create_secret("sibling-admin", &secret("admin", "admin-Pa55", json!({})));
+    store.create_secret(
+        "s",
+        &secret("app", "app-Pa55", json!({ "masterarn": MemoryStore::arn("sibling-admin") })),
+    );
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone()).with_superusers(&allowed);
+    create(&store, &strategy).await;
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConfusedDeputy", "{err}");
+    assert!(err.to_string().contains("MASTER_SECRET_ARNS"), "{err}");
+    assert!(!logins_of(&db).contains(&Which::Superuser));
+    assert!(db.changes().is_empty());
+    // The rotated secret itself, named by its name rather than its ARN (a string comparison
+    // would let it through; the ARN Secrets Manager resolves it to does not).
+    {
+        let masterarn = "s";
+        let (db, store) = alternating_setup(json!({}));
+        store.create_secret("s", &secret("app", "app-Pa55", json!({ "masterarn": masterarn })));
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = AlternatingUsers::new(db.clone()).with_superusers(&["*".to_string()]);
+        create(&store, &strategy).await;
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        assert_eq!(err.error_type(), "ConfusedDeputy", "{masterarn}: {err}");
+        assert!(err.to_string().contains("itself"), "{masterarn}: {err}");
+        assert!(!logins_of(&db).contains(&Which::Superuser), "{masterarn}");
+        assert!(db.changes().is_empty(), "{masterarn}");
+    }
+    // An empty list refuses every superuser secret, before reading it.
+    let (db, store) = alternating_setup(json!({}));
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone()).with_superusers(&[]);
+    create(&store, &strategy).await;
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConfusedDeputy", "{err}");
+    assert!(!reads(&store, "admin"), "the superuser secret is not read");
+    assert!(db.changes().is_empty());
+    // The allowed secret, named exactly or by a pattern as an IAM resource would be: rotates.
+    for pattern in [MemoryStore::arn("admin"), MemoryStore::arn("adm*"), MemoryStore::arn("?dmin")] {
+        let (db, store) = alternating_setup(json!({}));
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = AlternatingUsers::new(db.clone()).with_superusers(&[pattern.clone()]);
+        for s in Step::ALL {
+            step(&store, &strategy, s)
+                .await
+                .unwrap_or_else(|e| panic!("{pattern} {s}: {e}"));
+        }
+        assert_eq!(db.changes().len(), 1, "{pattern}: the clone was made");
+    }
+}
+
 #[tokio::test]
 async fn alternating_users_settle_a_racing_clone_creation_and_verify_the_change() {
     let (db, store) = alternating_setup(json!({}));
