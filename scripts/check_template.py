@@ -10,9 +10,21 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
     resolves to provided.al2023; provided.al2 stays selectable by name;
   - the stack outputs RotationLambdaARN and the execution role's ARN;
   - masterSecretArn is read by the types that take it only (multi-user, and generic as its SAR
-    app SecretsManagerRotationTemplate does), and described (for the RDS tags of a managed
-    master secret) by the types that use the RDS or Redshift API only, as
-    packaging/rotation-types.toml says; the RDS, Redshift and ElastiCache APIs likewise;
+    app SecretsManagerRotationTemplate does); the multi-user types read and describe every
+    superuser secret they are told of (masterSecretArn and additionalMasterSecretArns, in
+    MASTER_SECRET_ARNS), and only those; the RDS, Redshift and ElastiCache APIs only for the
+    types packaging/rotation-types.toml gives them, ElastiCache's on exactly the users in
+    elastiCacheUserArns, and its Secrets Manager rights on secretArn alone when given;
+  - masterSecretArn is required by a rule exactly for the multi-user types (no default in their
+    own templates, so CloudFormation and `sam deploy --guided` ask for it; the generic template
+    keeps it optional), elastiCacheUserArns exactly for ElastiCache; no generated deploy
+    profile pre-fills either;
+  - the environment contract: MASTER_SECRET_ARNS on exactly the multi-user functions,
+    ELASTICACHE_USER_ARNS and SECRET_ARN on exactly the ElastiCache function,
+    ALLOW_PLAINTEXT_FALLBACK (and its parameter) never for DocumentDB/MongoDB; RUST_LOG is
+    logLevel, whose default "" leaves the level to Lambda's;
+  - no rotation stack creates the account-wide EventBridge rule: the alerts template
+    (packaging/alerts/) does, once, and the test command lints and scans it;
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService), named
     with AWS::URLSuffix so every partition matches; `architecture` offers only x86_64;
   - every invoke permission carries SourceAccount;
@@ -51,11 +63,20 @@ def check(name, ok, detail=""):
 
 
 def evaluate(node, params, conditions):
-    """Resolves Ref to parameters, Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition."""
+    """Resolves Ref to parameters (a CommaDelimitedList's value is a list), Fn::If, Fn::Equals,
+    Fn::Not, Fn::And, Fn::Or, Fn::Join, Fn::Split, Fn::Contains, Fn::EachMemberEquals,
+    Condition."""
     if isinstance(node, dict) and len(node) == 1:
         (key, arg), = node.items()
         if key == "Ref":
             return params.get(arg, f"<{arg}>")
+        if key == "Fn::Split":
+            return evaluate(arg[1], params, conditions).split(arg[0])
+        if key == "Fn::Contains":
+            return evaluate(arg[1], params, conditions) in evaluate(arg[0], params, conditions)
+        if key == "Fn::EachMemberEquals":
+            want = evaluate(arg[1], params, conditions)
+            return all(m == want for m in evaluate(arg[0], params, conditions))
         if key == "Condition":
             return condition(arg, params, conditions)
         if key == "Fn::If":
@@ -74,14 +95,43 @@ def evaluate(node, params, conditions):
         if key == "Fn::Join":
             sep, items = arg
             items = evaluate(items, params, conditions)
-            return sep.join(str(evaluate(i, params, conditions)) for i in items)
+            return sep.join(x for i in items for x in flat(evaluate(i, params, conditions)))
     if isinstance(node, list):
         return [evaluate(x, params, conditions) for x in node]
     return node
 
 
+def flat(value):
+    return [str(x) for x in value] if isinstance(value, list) else [str(value)]
+
+
 def condition(name, params, conditions):
     return bool(evaluate(conditions[name], params, conditions))
+
+
+def values(template, given=None):
+    """Every parameter's value: given, else its default; a CommaDelimitedList's as its list of
+    entries (as CloudFormation passes it: "" is one empty entry)."""
+    out = {}
+    for name, spec in template["Parameters"].items():
+        value = str((given or {}).get(name, spec.get("Default", "")))
+        out[name] = [v.strip() for v in value.split(",")] if spec["Type"] == "CommaDelimitedList" else value
+    return out
+
+
+def rules_hold(template, params):
+    """Whether every Rules assertion whose RuleCondition holds (or that has none) holds."""
+    conditions = template.get("Conditions", {})
+    return all(
+        bool(evaluate(a["Assert"], params, conditions))
+        for rule in template.get("Rules", {}).values()
+        if "RuleCondition" not in rule or evaluate(rule["RuleCondition"], params, conditions)
+        for a in rule["Assertions"]
+    )
+
+
+def env_of(resource):
+    return resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
 
 
 def statements(template):
@@ -106,7 +156,7 @@ def sdk_variables_are_never_empty(path):
     template = cfn_yaml.load(str(path))
     parameters = template["Parameters"]
     conditions = template.get("Conditions", {})
-    defaults = {k: v.get("Default", "") for k, v in parameters.items()}
+    defaults = values(template)
     if "rotationType" in parameters:
         defaults["rotationType"] = parameters["rotationType"]["AllowedValues"][0]
     for logical, resource in template["Resources"].items():
@@ -152,59 +202,114 @@ def main():
     check("output RotationLambdaARN", "RotationLambdaARN" in outputs)
     check("output RotationLambdaRoleARN", "RotationLambdaRoleARN" in outputs)
 
-    grants = []  # (guard, actions, resource) of every statement
+    grants = []  # (guard, actions, resource, statement) of every statement
     for statement in statements(template):
         body = statement
         guard = None
         if isinstance(statement, dict) and "Fn::If" in statement:
             guard, body, _ = statement["Fn::If"]
         actions = body["Action"] if isinstance(body["Action"], list) else [body["Action"]]
-        grants.append((guard, actions, body.get("Resource")))
+        grants.append((guard, actions, body.get("Resource"), body))
         if any(a.startswith("kms:") for a in actions):
             via = body.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
             check(f"KMS statement on {body['Resource']} has kms:ViaService", via is not None)
             check(f"KMS statement on {body['Resource']}: ViaService in every partition (AWS::URLSuffix)",
                   "${AWS::URLSuffix}" in str(via), str(via))
 
-    def granted(action, resource, rotation_type):
-        params = dict(defaults, rotationType=rotation_type, masterSecretArn="arn:m")
-        return any(
-            action in actions
-            and (resource is None or res == resource)
-            and (guard is None or condition(guard, params, conditions))
-            for guard, actions, res in grants
-        )
+    master, extra = "arn:aws:secretsmanager:r:111122223333:secret:m-AbCdEf", ["arn:a1", "arn:a2"]
+    users = ["arn:aws:elasticache:r:111122223333:user:u1", "arn:aws:elasticache:r:111122223333:user:u2"]
 
-    master = {"Ref": "masterSecretArn"}
+    def granted(action, rotation_type, **given):
+        """The resources `action` is granted on for `rotation_type` with `given` parameters
+        (on top of the defaults): a set of ARNs ("<...>" for an expression)."""
+        params = dict(values(template, given), rotationType=rotation_type)
+        out = set()
+        for guard, actions, resource, _ in grants:
+            if action in actions and (guard is None or condition(guard, params, conditions)):
+                value = evaluate(resource, params, conditions)
+                out |= set(flat(value)) if isinstance(value, (str, list)) else {json.dumps(value)}
+        return out
+
+    def everything(resources):
+        return any("*" in r for r in resources)
+
     for rotation_type in parameters["rotationType"]["AllowedValues"]:
-        takes = TYPES[rotation_type]["master_params"]
-        pg_multi = TYPES[rotation_type]["rds_api"]
-        redshift = TYPES[rotation_type]["redshift_api"]
-        check(
-            f"{rotation_type}: masterSecretArn readable: {takes}",
-            granted("secretsmanager:GetSecretValue", master, rotation_type) == takes,
-        )
-        check(
-            f"{rotation_type}: superuser secret describable: {pg_multi or redshift}",
-            granted("secretsmanager:DescribeSecret", master, rotation_type) == (pg_multi or redshift),
-        )
-        cache = TYPES[rotation_type]["elasticache"]
+        kind = TYPES[rotation_type]
+        takes, multi = kind["master_params"], kind["superuser"]
+        rds, redshift, cache = kind["rds_api"], kind["redshift_api"], kind["elasticache"]
+        check(f"{rotation_type}: masterSecretArn readable: {takes}",
+              (master in granted("secretsmanager:GetSecretValue", rotation_type, masterSecretArn=master)) == takes)
+        check(f"{rotation_type}: masterSecretArn describable: {multi}",
+              (master in granted("secretsmanager:DescribeSecret", rotation_type, masterSecretArn=master)) == multi)
+        given = dict(masterSecretArn=master, additionalMasterSecretArns=",".join(extra))
+        for action in ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]:
+            # The ARNs named, leaving out the rotated secrets' own statement (secret:*).
+            named = {g for g in granted(action, rotation_type, **given) if not everything([g])}
+            want = {master, *extra} if multi else ({master} if takes and "GetSecretValue" in action else set())
+            check(f"{rotation_type}: {action} with additionalMasterSecretArns: exactly {sorted(want)}",
+                  named == want, str(sorted(named)))
         for action in ["elasticache:DescribeUsers", "elasticache:ModifyUser"]:
-            check(
-                f"{rotation_type}: {action}: {cache}",
-                granted(action, None, rotation_type) == cache,
-            )
+            got = granted(action, rotation_type, elastiCacheUserArns=",".join(users))
+            check(f"{rotation_type}: {action}: {'exactly the given users' if cache else 'none'}",
+                  got == (set(users) if cache else set()), str(sorted(got)))
+            check(f"{rotation_type}: {action}: nothing with the default (empty) user list",
+                  not granted(action, rotation_type), str(granted(action, rotation_type)))
+        pinned = "arn:aws:secretsmanager:r:111122223333:secret:rotated-AbCdEf"
+        put = granted("secretsmanager:PutSecretValue", rotation_type, secretArn=pinned)
+        check(f"{rotation_type}: secretArn given: Secrets Manager writes {'on it alone' if cache else 'unchanged'}",
+              put == {pinned} if cache else (len(put) == 1 and pinned not in put), str(put))
+        for guard, actions, resource, body in grants:
+            if "secretsmanager:PutSecretValue" in actions:
+                cond = body.get("Condition", {})
+                check(f"{rotation_type}: the rotated secrets' statement keeps AllowRotationLambdaArn",
+                      list(cond) == ["StringEquals"]
+                      and list(cond["StringEquals"]) == ["secretsmanager:resource/AllowRotationLambdaArn"],
+                      json.dumps(cond))
         for action in ["redshift:DescribeClusters", "redshift-serverless:ListNamespaces",
                        "redshift-serverless:ListWorkgroups"]:
-            check(
-                f"{rotation_type}: {action}: {redshift}",
-                granted(action, None, rotation_type) == redshift,
-            )
+            check(f"{rotation_type}: {action}: {redshift}", bool(granted(action, rotation_type)) == redshift)
         for action in ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]:
-            check(
-                f"{rotation_type}: {action}: {pg_multi}",
-                granted(action, None, rotation_type) == pg_multi,
-            )
+            check(f"{rotation_type}: {action}: {rds}", bool(granted(action, rotation_type)) == rds)
+
+        # Rules: masterSecretArn required exactly for the multi-user types, elastiCacheUserArns
+        # exactly for ElastiCache; the generic type keeps masterSecretArn optional.
+        base = dict(values(template, {"masterSecretArn": master, "elastiCacheUserArns": users[0]}),
+                    rotationType=rotation_type)
+        check(f"{rotation_type}: the rules take masterSecretArn and elastiCacheUserArns given",
+              rules_hold(template, base))
+        check(f"{rotation_type}: masterSecretArn required: {multi}",
+              rules_hold(template, dict(base, masterSecretArn="")) != multi)
+        check(f"{rotation_type}: elastiCacheUserArns required: {cache}",
+              rules_hold(template, dict(base, elastiCacheUserArns=[""])) != cache)
+
+        # The environment contract, per function.
+        function = template["Resources"][kind["sar_app"]]
+        env = env_of(function)
+        check(f"{rotation_type}: MASTER_SECRET_ARNS: {multi}", ("MASTER_SECRET_ARNS" in env) == multi)
+        if multi:
+            params = dict(values(template, given), rotationType=rotation_type)
+            got = evaluate(env["MASTER_SECRET_ARNS"], params, conditions)
+            check(f"{rotation_type}: MASTER_SECRET_ARNS is masterSecretArn and the additional ARNs, comma-separated",
+                  got == ",".join([master, *extra]), repr(got))
+            alone = evaluate(env["MASTER_SECRET_ARNS"], dict(values(template, {"masterSecretArn": master}),
+                                                              rotationType=rotation_type), conditions)
+            check(f"{rotation_type}: MASTER_SECRET_ARNS is masterSecretArn alone by default", alone == master, repr(alone))
+        check(f"{rotation_type}: ELASTICACHE_USER_ARNS and SECRET_ARN: {cache}",
+              {"ELASTICACHE_USER_ARNS", "SECRET_ARN"} <= set(env) if cache
+              else not {"ELASTICACHE_USER_ARNS", "SECRET_ARN"} & set(env))
+        check(f"{rotation_type}: ALLOW_PLAINTEXT_FALLBACK: {kind['plaintext_fallback']}",
+              ("ALLOW_PLAINTEXT_FALLBACK" in env) == kind["plaintext_fallback"])
+        if "mongo" in kind["engines"]:
+            # Whatever the type list says: the MongoDB function has the fallback hard-coded off.
+            check(f"{rotation_type}: the DocumentDB/MongoDB function is never told to fall back to plaintext",
+                  "ALLOW_PLAINTEXT_FALLBACK" not in env and not kind["plaintext_fallback"])
+
+    check("logLevel: default empty (Lambda's level, else info)", parameters["logLevel"].get("Default") == "")
+    check("logLevel: \"\" and the five levels allowed",
+          parameters["logLevel"].get("AllowedValues") == ["", "error", "warn", "info", "debug", "trace"],
+          str(parameters["logLevel"].get("AllowedValues")))
+    check("RUST_LOG is logLevel",
+          template["Globals"]["Function"]["Environment"]["Variables"].get("RUST_LOG") == {"Ref": "logLevel"})
 
     permissions = [
         r["Properties"]
@@ -275,6 +380,58 @@ def main():
         pairs = dict(item.split("=", 1) for item in shlex.split(overrides))
         unknown = sorted(set(pairs) - set(own))
         check(f"packaging/templates/samconfig.toml {t['name']}: only its template's parameters", not unknown, str(unknown))
+
+    # What a type requires is asked for, never pre-filled: no default in the type's own template
+    # (the generic template keeps masterSecretArn optional, as its SAR app does), a rule that
+    # refuses it empty, and no generated deploy profile that sets it.
+    for t in types:
+        path = ROOT / "packaging" / "templates" / f"{t['sar_app']}.yaml"
+        own = cfn_yaml.load(str(path))
+        label = f"packaging/templates/{path.name}"
+        required = [name for name, flag in (("masterSecretArn", "superuser"), ("elastiCacheUserArns", "elasticache"))
+                    if t[flag]]
+        for name in required:
+            check(f"{label}: {name} has no default", name in own["Parameters"] and "Default" not in own["Parameters"][name])
+            given = values(own, {name: "x"})
+            check(f"{label}: a rule refuses {name} empty",
+                  rules_hold(own, given) and not rules_hold(own, dict(given, **{name: values(own, {name: ""})[name]})))
+            for cfg_label, cfg in [("samconfig.toml", config), ("packaging/templates/samconfig.toml", per_type_config)]:
+                overrides = cfg[t["name"]]["deploy"]["parameters"]["parameter_overrides"]
+                check(f"{cfg_label} {t['name']}: {name} not pre-filled (--guided asks for it)",
+                      f"{name}=" not in overrides, overrides)
+        if t["master_params"] and not t["superuser"]:
+            check(f"{label}: masterSecretArn optional (default empty), as in its SAR app",
+                  own["Parameters"].get("masterSecretArn", {}).get("Default") == "")
+        env = env_of(own["Resources"][t["sar_app"]])
+        if "mongo" in t["engines"]:
+            check(f"{label}: no allowPlaintextFallback (the MongoDB function never falls back)",
+                  "allowPlaintextFallback" not in own["Parameters"] and "ALLOW_PLAINTEXT_FALLBACK" not in env)
+        check(f"{label}: allowPlaintextFallback and ALLOW_PLAINTEXT_FALLBACK: {t['plaintext_fallback']}",
+              ("allowPlaintextFallback" in own["Parameters"]) == ("ALLOW_PLAINTEXT_FALLBACK" in env)
+              == t["plaintext_fallback"])
+        check(f"{label}: MASTER_SECRET_ARNS: {t['superuser']}", ("MASTER_SECRET_ARNS" in env) == t["superuser"])
+        check(f"{label}: ELASTICACHE_USER_ARNS: {t['elasticache']}", ("ELASTICACHE_USER_ARNS" in env) == t["elasticache"])
+
+    # The account-wide rule on Secrets Manager's rotation failure events exists once, in the
+    # alerts template; a rotation stack has only its function's alarm.
+    alerts_path = ROOT / "packaging" / "alerts" / "SecretsManagerRotationAlerts.yaml"
+    rotation_templates = [ROOT / "template.yaml", *sorted((ROOT / "packaging" / "templates").glob("*.yaml"))]
+    for path in rotation_templates:
+        kinds = [r["Type"] for r in cfn_yaml.load(str(path))["Resources"].values()]
+        check(f"{path.name}: no EventBridge rule (the alerts template has the account-wide one)",
+              "AWS::Events::Rule" not in kinds and kinds.count("AWS::CloudWatch::Alarm") == 1, str(kinds))
+    alerts = cfn_yaml.load(str(alerts_path)) if alerts_path.exists() else {"Parameters": {}, "Resources": {}}
+    rules = [r for r in alerts["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    check("alerts template: one EventBridge rule on RotationFailed and RotationAbandoned",
+          len(rules) == 1 and rules[0]["Properties"]["EventPattern"]["detail"]["eventName"]
+          == ["RotationFailed", "RotationAbandoned"])
+    check("alerts template: alarmTopicArn required (no default)",
+          "alarmTopicArn" in alerts["Parameters"] and "Default" not in alerts["Parameters"]["alarmTopicArn"])
+    test_sh = (ROOT / "scripts" / "test.sh").read_text()
+    check("test.sh: cfn-lint and checkov run on the alerts template",
+          re.search(r"^cfn-lint .*packaging/alerts/", test_sh, re.MULTILINE) is not None
+          and re.search(r"checkov.*\n?.*packaging/alerts/", test_sh) is not None)
+    check("README: the alerts template, and how to deploy it", "packaging/alerts/SecretsManagerRotationAlerts.yaml" in readme)
 
     # The deployer's first screen: the build tools it pins are the ones the test command uses,
     # and every rotation type has a sample secret in the shape its function reads.

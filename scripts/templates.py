@@ -7,7 +7,9 @@
     the application id is the whole migration;
   - one deploy profile per type, each with its own stack name (deploying a second type must not
     replace the first): the part of samconfig.toml after its marker line, and
-    packaging/templates/samconfig.toml (which SAM reads for the templates beside it).
+    packaging/templates/samconfig.toml (which SAM reads for the templates beside it);
+  - packaging/alerts/SecretsManagerRotationAlerts.yaml: the account-wide alert on Secrets
+    Manager's RotationFailed / RotationAbandoned events, deployed once per account and region.
 
     python3 scripts/templates.py write    # regenerate after editing the list
     python3 scripts/templates.py check    # fail if a committed template differs (the test command)
@@ -31,9 +33,23 @@ def yaml_string(value):
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# The parameters, in order: (name, applies_to, text). applies_to: "all", "database",
-# "master" (types with master_params), "rds_api", "env" (only types whose env names it), or
-# "stack" (the one-stack template only). A text of None is written by parameters().
+# A full Secrets Manager secret ARN (the name, a hyphen and six random characters: what the
+# function compares the secret's masterarn with, and what IAM matches) and an ElastiCache user's
+# ARN (arn:PARTITION:elasticache:REGION:ACCOUNT:user:USER_ID), as AllowedPattern bodies: no
+# wildcard, so a grant is always on exactly the secrets and users named.
+SECRET_ARN = "arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+ELASTICACHE_USER_ARN = "arn:aws(-[a-z]+)*:elasticache:[a-z0-9-]+:[0-9]{12}:user:[A-Za-z][A-Za-z0-9-]*"
+
+# masterSecretArn followed by additionalMasterSecretArns, comma-separated: MASTER_SECRET_ARNS,
+# and (split) the superuser secrets the role may read. Only when HasAdditionalMasterSecrets:
+# the "" default would add an empty entry.
+MASTER_SECRET_ARNS = '!Join [",", [!Ref masterSecretArn, !Join [",", !Ref additionalMasterSecretArns]]]'
+
+
+# The parameters, in order: (name, applies_to, text). applies_to: "all", "plaintext_fallback",
+# "master" (types with master_params), "superuser" (multi-user types), "rds_api", "tls",
+# "elasticache", "env" (only types whose env names it), or "stack" (the one-stack template only).
+# A text of None is written by parameters().
 PARAMETERS = [
     ("rotationType", "stack", None),
     ("endpoint", "all", """    Type: String
@@ -56,6 +72,16 @@ PARAMETERS = [
     Description: The ARN of the KMS key that Secrets Manager uses to encrypt the secret."""),
     ("excludeCharacters", "all", None),
     ("masterSecretArn", "master", None),
+    ("additionalMasterSecretArns", "superuser", f"""    Type: CommaDelimitedList
+    Default: ""
+    AllowedPattern: '^({SECRET_ARN})?$'
+    ConstraintDescription: each entry must be a full Secrets Manager secret ARN (with its six-character suffix).
+    Description: >-
+      Multi-user types: more superuser secrets this function may use, for a stack that
+      deliberately serves several superusers (full ARNs, comma-separated). The function is told
+      masterSecretArn and these (MASTER_SECRET_ARNS) as the superuser secrets it may use; the
+      role may read and describe each of them. masterSecretKmsKeyArn names one key:
+      a secret here under another customer key needs that key's grant too (roleArn)."""),
     ("masterSecretKmsKeyArn", "master", None),
     ("extraCaCertificates", "tls", """    Type: String
     Default: ""
@@ -63,14 +89,15 @@ PARAMETERS = [
       Database and ElastiCache functions: extra trusted CA certificates added to the OS and
       Mozilla roots, e.g. your RDS region's CA. PEM text, or the path of a PEM file, e.g. in a Lambda layer
       (/opt/certs/ca.pem): Lambda limits all environment variables together to 4 KB."""),
-    ("allowPlaintextFallback", "database", """    Type: String
+    ("allowPlaintextFallback", "plaintext_fallback", """    Type: String
     Default: "false"
     AllowedValues: ["true", "false"]
     Description: >-
-      Database functions: when a secret has no ssl key and the server answers that it has no
-      TLS, connect without TLS (logged as a warning). That answer can be forged by anyone on the
-      network path, so the default is false (TLS required). Never applies to the superuser
-      secret or to RDS and Redshift hosts."""),
+      PostgreSQL, MySQL, MariaDB and Redshift functions: when a secret has no ssl key and the
+      server answers that it has no TLS, connect without TLS (logged as a warning). That answer
+      can be forged by anyone on the network path, so the default is false (TLS required).
+      Never applies to the superuser secret or to RDS and Redshift hosts. (The DocumentDB /
+      MongoDB function never falls back to plaintext and has no such parameter.)"""),
     ("rdsEndpoint", "rds_api", """    Type: String
     Default: ""
     Description: >-
@@ -123,18 +150,24 @@ PARAMETERS = [
     Description: >-
       ElastiCache: USER_NAME, when set the only user name this function rotates (as the official
       function checks it); a secret for another user is refused."""),
-    ("elastiCacheUserArns", "elasticache", """    Type: CommaDelimitedList
+    ("elastiCacheUserArns", "elasticache", None),
+    ("secretArn", "elasticache", f"""    Type: String
     Default: ""
+    AllowedPattern: '^({SECRET_ARN})?$'
+    ConstraintDescription: a full Secrets Manager secret ARN (with its six-character suffix), or empty.
     Description: >-
-      ElastiCache: the ARNs of the users this function may describe and modify. Empty: every
-      ElastiCache user of this account (arn:PARTITION:elasticache:*:ACCOUNT:user:*)."""),
+      ElastiCache: optional, the one secret this function rotates (SECRET_ARN), as the official
+      function is pinned to one secret. When given, the role's Secrets Manager rights are on
+      that secret only, and the function is told it. Empty: any secret whose rotation names
+      this function."""),
     ("runtime", "all", """    Type: String
     Default: provided.al2023
     AllowedValues: [provided.al2023, provided.al2, python3.7, python3.8, python3.9, python3.10, python3.11, python3.12, python3.13, python3.14]
     Description: >-
-      The Lambda OS-only runtime. The binary is linked against glibc 2.26, so both work; AWS no
-      longer lets new functions be created on provided.al2. The python3.x values that the SAR
-      apps and HostedRotationLambda take are accepted and mean provided.al2023."""),
+      The Lambda OS-only runtime. The binary is linked against glibc 2.26, so one artifact runs
+      on both Amazon Linux runtimes; provided.al2's lifecycle dates are in Lambda's runtime
+      table (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html). The python3.x values
+      that the SAR apps and HostedRotationLambda take are accepted and mean provided.al2023."""),
     ("architecture", "all", """    Type: String
     Default: x86_64
     AllowedValues: [x86_64]
@@ -180,9 +213,13 @@ PARAMETERS = [
     AllowedValues: ["", "true", "false"]
     Description: REQUIRE_EACH_INCLUDED_TYPE (empty = true)."""),
     ("logLevel", "all", """    Type: String
-    Default: info
-    AllowedValues: [error, warn, info, debug, trace]
-    Description: Log level of the JSON logs (no level ever logs a secret value)."""),
+    Default: ""
+    AllowedValues: ["", error, warn, info, debug, trace]
+    Description: >-
+      RUST_LOG, the level of the JSON logs (no level ever logs a secret value). Empty: the
+      function follows Lambda's own application log level (AWS_LAMBDA_LOG_LEVEL, set when the
+      function's logging configuration uses the JSON format with an application log level),
+      and otherwise info."""),
     ("emitMetrics", "all", """    Type: String
     Default: "true"
     AllowedValues: ["true", "false"]
@@ -193,10 +230,11 @@ PARAMETERS = [
     ("alarmTopicArn", "all", """    Type: String
     Default: ""
     Description: >-
-      Optional: an SNS topic to notify when a rotation fails. Creates an EventBridge rule on
-      Secrets Manager's RotationFailed and RotationAbandoned events (every secret of the
-      account and region) and a CloudWatch alarm on this function's Errors. The topic's policy
-      must let events.amazonaws.com and cloudwatch.amazonaws.com publish to it."""),
+      Optional: an SNS topic to notify when this function answers an invocation with an error (a
+      CloudWatch alarm on its Errors; the topic's policy must let cloudwatch.amazonaws.com
+      publish). Secrets Manager's RotationFailed / RotationAbandoned events of the whole account
+      and region are alerted once, by packaging/alerts/SecretsManagerRotationAlerts.yaml
+      (deploy it once per account and region), not by every rotation stack."""),
     ("roleArn", "all", """    Type: String
     Default: ""
     Description: An existing execution role to use instead of the one this template creates."""),
@@ -206,24 +244,16 @@ PARAMETERS = [
 ]
 
 
-def is_database(t):
-    return bool(t["engines"])
-
-
 def applies(scope, name, types):
     """Whether parameter `name` with `scope` belongs in a template covering `types`."""
     if scope == "all":
         return True
     if scope == "stack":
         return len(types) > 1
-    if scope == "database":
-        return any(is_database(t) for t in types)
-    if scope in ("tls", "elasticache"):
+    if scope in ("tls", "elasticache", "plaintext_fallback", "superuser", "rds_api"):
         return any(t[scope] for t in types)
     if scope == "master":
         return any(t["master_params"] for t in types)
-    if scope == "rds_api":
-        return any(t[scope] for t in types)
     if scope == "env":
         return any(name in t["env"].values() for t in types)
     raise ValueError(scope)
@@ -256,6 +286,8 @@ def parameters(types):
     Description: A string of the characters that you don't want in the password."""
         elif name in ("masterSecretArn", "masterSecretKmsKeyArn"):
             text = master_parameter(name, types)
+        elif name == "elastiCacheUserArns":
+            text = elasticache_users_parameter(types)
         out.append(f"  {name}:\n{text}")
     return "\n".join(out) + "\n"
 
@@ -268,22 +300,45 @@ def master_parameter(name, types):
         return """    Type: String
     Default: ""
     Description: Optional. The KMS key of the masterSecretArn secret (decrypt through Secrets Manager only)."""
+    pattern = f"""    AllowedPattern: '^({SECRET_ARN})?$'
+    ConstraintDescription: a full Secrets Manager secret ARN (with its six-character suffix).
+"""
     if multi and generic:
-        what = """Multi-user types: the ARN of the superuser secret named by the masterarn key
-      of the rotated secret (the function may read it). Generic: optional, as in the SAR app
+        return """    Type: String
+    Default: ""
+""" + pattern + """    Description: >-
+      Multi-user types: required, the full ARN of the superuser secret that the masterarn key of
+      the rotated secrets names (a rule refuses the stack without it). The role may read and
+      describe it, and the function is told it may use it (MASTER_SECRET_ARNS, with
+      additionalMasterSecretArns). Generic: optional, as in the SAR app
       SecretsManagerRotationTemplate; the generic function reads no other secret, so give it
       only to a deployment that was written for that app. Other types: ignored."""
-    elif multi:
-        what = """The ARN of the superuser secret named by the masterarn key of the rotated
-      secret (the function may read it)."""
-    else:
-        what = """Optional, as in the SAR app SecretsManagerRotationTemplate: a secret the
-      function may read. The generic function reads no secret but the one it rotates, so leave
-      it empty unless a deployment written for that app passes it."""
-    return f"""    Type: String
+    if multi:
+        # No default: CloudFormation (and `sam deploy --guided`) asks for it, and the rule
+        # refuses an empty value.
+        return "    Type: String\n" + pattern + """    Description: >-
+      Required: the full ARN of the superuser secret that the masterarn key of the rotated
+      secrets names. The role may read and describe it, and the function is told it may use it
+      (MASTER_SECRET_ARNS, with additionalMasterSecretArns)."""
+    return """    Type: String
     Default: ""
     Description: >-
-      {what}"""
+      Optional, as in the SAR app SecretsManagerRotationTemplate: a secret the function may
+      read. The generic function reads no secret but the one it rotates, so leave it empty
+      unless a deployment written for that app passes it."""
+
+
+def elasticache_users_parameter(types):
+    """elastiCacheUserArns: required for the ElastiCache type (no default in its own template; a
+    rule refuses an empty list in both)."""
+    default = '    Default: ""\n' if len(types) > 1 else ""
+    return f"""    Type: CommaDelimitedList
+{default}    AllowedPattern: '^({ELASTICACHE_USER_ARN})?$'
+    ConstraintDescription: each entry must be an ElastiCache user ARN (arn:PARTITION:elasticache:REGION:ACCOUNT:user:USER_ID), no wildcard.
+    Description: >-
+      ElastiCache: required, the ARNs of exactly the users this function may describe and
+      modify: the role's elasticache:DescribeUsers and ModifyUser are on these only, and the
+      function is told them (ELASTICACHE_USER_ARNS)."""
 
 
 def conditions(types):
@@ -303,10 +358,17 @@ def conditions(types):
         return True
 
     master_params = any_of("TakesMasterSecret", "master_params")
+    superuser = any_of("IsMultiUser", "superuser")
     rds = any_of("UsesRdsApi", "rds_api")
-    redshift = any_of("UsesRedshiftApi", "redshift_api")
+    any_of("UsesRedshiftApi", "redshift_api")
     if any_of("UsesElastiCacheApi", "elasticache"):
-        out.append('  HasUserArns: !Not [!Equals [!Join ["", !Ref elastiCacheUserArns], ""]]')
+        # secretArn pins the ElastiCache function (and its role) to one secret.
+        given = '!Not [!Equals [!Ref secretArn, ""]]'
+        out.append(f"  PinnedToSecret: !And [!Condition UsesElastiCacheApi, {given}]" if stack else f"  PinnedToSecret: {given}")
+        if stack:
+            # elastiCacheUserArns is required for ElastiCache (rules()); its "" default for the
+            # other types must never reach a policy.
+            out.append('  GrantElastiCacheUsers: !And [!Condition UsesElastiCacheApi, !Not [!Equals [!Join ["", !Ref elastiCacheUserArns], ""]]]')
     if rds:
         # The SDK takes AWS_ENDPOINT_URL_RDS="" as an endpoint: an empty parameter must leave
         # the variable out, not set it empty.
@@ -314,15 +376,18 @@ def conditions(types):
     if master_params:
         master = '!Not [!Equals [!Ref masterSecretArn, ""]]'
         key = '!Not [!Equals [!Ref masterSecretKmsKeyArn, ""]]'
-        out.append(f"  GrantMasterSecret: !And [!Condition TakesMasterSecret, {master}]" if stack else f"  GrantMasterSecret: {master}")
-        if rds or redshift:
-            apis = [c for c, used in (("UsesRdsApi", rds), ("UsesRedshiftApi", redshift)) if used]
-            via = f"!Condition {apis[0]}" if len(apis) == 1 else "!Or [" + ", ".join(f"!Condition {c}" for c in apis) + "]"
-            out.append(f"  DescribeMasterSecret: !And [{via}, {master}]" if stack else "  DescribeMasterSecret: !Condition GrantMasterSecret")
+        if superuser:
+            # Multi-user: masterSecretArn is required (rules()); the additional superuser secrets
+            # join it only when given (the "" default is one empty entry).
+            out.append(f"  GrantMasterSecrets: !And [!Condition IsMultiUser, {master}]" if stack else f"  GrantMasterSecrets: {master}")
+            out.append('  HasAdditionalMasterSecrets: !Not [!Equals [!Join ["", !Ref additionalMasterSecretArns], ""]]')
+        generic = [t for t in types if t["master_params"] and not t["superuser"]]
+        if generic:
+            out.append(f"  GrantGenericMasterSecret: !And [!Condition Is{generic[0]['name']}, {master}]" if stack else f"  GrantGenericMasterSecret: {master}")
         out.append(f"  GrantMasterKmsKey: !And [!Condition TakesMasterSecret, {key}]" if stack else f"  GrantMasterKmsKey: {key}")
     out += [
         "  UseAl2: !Equals [!Ref runtime, provided.al2]",
-        # A function in a VPC needs both lists; RULES refuses a stack given only one of them.
+        # A function in a VPC needs both lists; rules() refuses a stack given only one of them.
         '  HasSubnets: !Not [!Equals [!Join ["", !Ref vpcSubnetIds], ""]]',
         '  HasSecurityGroups: !Not [!Equals [!Join ["", !Ref vpcSecurityGroupIds], ""]]',
         "  HasVpc: !And [!Condition HasSubnets, !Condition HasSecurityGroups]",
@@ -367,7 +432,7 @@ GLOBALS = """Globals:
 # Lambda in a VPC needs subnets and security groups. Given one list without the other, the stack
 # is refused before anything is created, instead of quietly creating a function outside the VPC.
 # (Rules cannot use Fn::Join; a list with an empty entry, as the "" default is, counts as not given.)
-RULES = """Rules:
+VPC_RULE = """Rules:
   VpcSubnetsAndSecurityGroupsTogether:
     Assertions:
       - Assert: !Or
@@ -377,6 +442,44 @@ RULES = """Rules:
           Give both vpcSubnetIds and vpcSecurityGroupIds (a function in a VPC needs both), or
           neither; no empty entries.
 """
+
+
+def rules(types):
+    """The template's Rules: CloudFormation checks them before creating anything. In the
+    one-stack template a rule for some types carries a RuleCondition on rotationType."""
+    stack = len(types) > 1
+    out = VPC_RULE
+    multi = [t["name"] for t in types if t["superuser"]]
+    if multi:
+        # Without it the stack deployed and the first setSecret failed with AccessDenied.
+        when = f"    RuleCondition: !Contains [[{', '.join(multi)}], !Ref rotationType]\n" if stack else ""
+        out += f"""  MasterSecretArnRequired:
+{when}    Assertions:
+      - Assert: !Not [!Equals [!Ref masterSecretArn, ""]]
+        AssertDescription: >-
+          Multi-user rotation needs masterSecretArn, the full ARN of the superuser secret the
+          rotated secrets name in masterarn: without it the function may not read that secret
+          and every rotation fails.
+  AdditionalMasterSecretArnsWithoutEmptyEntries:
+{when}    Assertions:
+      - Assert: !Or
+          - !EachMemberEquals [!Ref additionalMasterSecretArns, ""]
+          - !Not [!Contains [!Ref additionalMasterSecretArns, ""]]
+        AssertDescription: >-
+          additionalMasterSecretArns is a comma-separated list of full secret ARNs, without
+          empty entries (or empty).
+"""
+    if any(t["elasticache"] for t in types):
+        when = "    RuleCondition: !Equals [!Ref rotationType, ElastiCacheUser]\n" if stack else ""
+        out += f"""  ElastiCacheUserArnsRequired:
+{when}    Assertions:
+      - Assert: !Not [!Contains [!Ref elastiCacheUserArns, ""]]
+        AssertDescription: >-
+          ElastiCache rotation needs elastiCacheUserArns, the ARNs of the users this function may
+          describe and modify (comma-separated, no empty entries): the role may change the
+          password of those users only.
+"""
+    return out
 
 
 def api_statement(stack, condition, comment, statement):
@@ -395,6 +498,14 @@ def role(types):
     master_params = any(t["master_params"] for t in types)
     superuser = any(t["superuser"] for t in types)
     rds = any(t["rds_api"] for t in types)
+    elasticache = any(t["elasticache"] for t in types)
+    secrets = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"
+    if elasticache:
+        # secretArn, when given, pins the ElastiCache function to that one secret.
+        secrets = f"""!If
+                  - PinnedToSecret
+                  - !Ref secretArn
+                  - {secrets}"""
     text = """  # One execution role for whichever function the stack creates (none when roleArn is given).
   RotationFunctionRole:
     Type: AWS::IAM::Role
@@ -426,7 +537,7 @@ def role(types):
                   - secretsmanager:GetSecretValue
                   - secretsmanager:PutSecretValue
                   - secretsmanager:UpdateSecretVersionStage
-                Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*
+                Resource: SECRETS
                 Condition:
                   StringEquals:
                     secretsmanager:resource/AllowRotationLambdaArn: !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${functionName}
@@ -442,27 +553,33 @@ def role(types):
                     StringEquals:
                       kms:ViaService: !Sub secretsmanager.${AWS::Region}.${AWS::URLSuffix}
                 - !Ref AWS::NoValue
-"""
-    if master_params:
-        text += """              # masterSecretArn, when given: read it (the code never describes it).
+""".replace("SECRETS", secrets)
+    if superuser:
+        text += """              # Multi-user types: the superuser secrets (masterSecretArn, and
+              # additionalMasterSecretArns when given, as MASTER_SECRET_ARNS tells the function):
+              # read them, and describe them (the function resolves the secret's masterarn to a
+              # full ARN, and reads the tags of an RDS- or Redshift-managed one).
               - !If
-                - GrantMasterSecret
+                - GrantMasterSecrets
+                - Effect: Allow
+                  Action: [secretsmanager:DescribeSecret, secretsmanager:GetSecretValue]
+                  Resource: !If
+                    - HasAdditionalMasterSecrets
+                    - !Split [",", JOINED]
+                    - !Ref masterSecretArn
+                - !Ref AWS::NoValue
+""".replace("JOINED", MASTER_SECRET_ARNS)
+    if any(t["master_params"] and not t["superuser"] for t in types):
+        text += """              # Generic: masterSecretArn, when given, readable as in its SAR app (the generic
+              # function itself reads no other secret).
+              - !If
+                - GrantGenericMasterSecret
                 - Effect: Allow
                   Action: secretsmanager:GetSecretValue
                   Resource: !Ref masterSecretArn
                 - !Ref AWS::NoValue
 """
     redshift = any(t["redshift_api"] for t in types)
-    if superuser and (rds or redshift):
-        text += """              # Multi-user types with an API lookup only: read the tags of a managed master
-              # secret (RDS's, or Redshift's admin secret).
-              - !If
-                - DescribeMasterSecret
-                - Effect: Allow
-                  Action: secretsmanager:DescribeSecret
-                  Resource: !Ref masterSecretArn
-                - !Ref AWS::NoValue
-"""
     stack = len(types) > 1
     if rds:
         text += api_statement(stack, "UsesRdsApi", """\
@@ -486,16 +603,17 @@ def role(types):
                     - redshift-serverless:ListNamespaces
                     - redshift-serverless:ListWorkgroups
                   Resource: "*\"""")
-    if any(t["elasticache"] for t in types):
-        text += api_statement(stack, "UsesElastiCacheApi", """\
-              # ElastiCache only: read and set the passwords of the users named (by default
-              # every user of this account; the user's region comes from its ARN).
+    if elasticache:
+        text += api_statement(stack, "GrantElastiCacheUsers", """\
+              # ElastiCache only: describe and set the passwords of exactly the users in
+              # elastiCacheUserArns (required; each ARN names the user's region). The Service
+              # Authorization Reference (list_amazonelasticache) gives both DescribeUsers (List)
+              # and ModifyUser (Write) the required resource type user
+              # (arn:PARTITION:elasticache:REGION:ACCOUNT:user:USER_ID), so neither needs "*";
+              # the function asks DescribeUsers for one UserId, the secret's.
 """, """Effect: Allow
                   Action: [elasticache:DescribeUsers, elasticache:ModifyUser]
-                  Resource: !If
-                    - HasUserArns
-                    - !Ref elastiCacheUserArns
-                    - !Sub arn:${AWS::Partition}:elasticache:*:${AWS::AccountId}:user:*""")
+                  Resource: !Ref elastiCacheUserArns""")
     if master_params:
         text += """              - !If
                 - GrantMasterKmsKey
@@ -537,10 +655,16 @@ def function(t, stack, code_prefix):
         env["ROTATION_STRATEGY"] = t["strategy"]
     if t["tls"]:
         env["EXTRA_CA_CERTS"] = "!Ref extraCaCertificates"
-    if is_database(t):
+    if t["plaintext_fallback"]:
         env["ALLOW_PLAINTEXT_FALLBACK"] = "!Ref allowPlaintextFallback"
     for var, param in t["env"].items():
         env[var] = f"!Ref {param}"
+    if t["superuser"]:
+        # The superuser secrets the function may use: full ARNs, comma-separated.
+        env["MASTER_SECRET_ARNS"] = f"!If [HasAdditionalMasterSecrets, {MASTER_SECRET_ARNS}, !Ref masterSecretArn]"
+    if t["elasticache"]:
+        env["ELASTICACHE_USER_ARNS"] = '!Join [",", !Ref elastiCacheUserArns]'
+        env["SECRET_ARN"] = "!Ref secretArn"
     if t["rds_api"]:
         env["AWS_ENDPOINT_URL_RDS"] = "!If [HasRdsEndpoint, !Ref rdsEndpoint, !Ref AWS::NoValue]"
         env["VERIFY_RDS_IDENTIFIERS"] = "!Ref verifyRdsIdentifiers"
@@ -576,23 +700,10 @@ def permission(t, stack):
 """
 
 
-# With alarmTopicArn: Secrets Manager's rotation failure events and the function's errors go
-# to the topic.
+# With alarmTopicArn: this function's errors go to the topic. Secrets Manager's rotation failure
+# events cover every secret of the account and region, so their rule is not here (one per stack
+# would send one alert per stack for each failure) but in the alerts template (ALERTS below).
 ALARMS = """
-  RotationFailureRule:
-    Type: AWS::Events::Rule
-    Condition: HasAlarmTopic
-    Properties:
-      Description: A rotation failed or was abandoned (Secrets Manager events, via CloudTrail).
-      EventPattern:
-        source: [aws.secretsmanager]
-        detail-type: [AWS Service Event via CloudTrail]
-        detail:
-          eventName: [RotationFailed, RotationAbandoned]
-      Targets:
-        - Id: alarmTopic
-          Arn: !Ref alarmTopicArn
-
   RotationFunctionErrorsAlarm:
     Type: AWS::CloudWatch::Alarm
     Condition: HasAlarmTopic
@@ -680,8 +791,51 @@ Metadata:
         resources += "\n" + permission(t, stack)
     resources += ALARMS
     return "\n".join(
-        [GENERATED + head, parameters(types), RULES, conditions(types), GLOBALS, resources, outputs(types)]
+        [GENERATED + head, parameters(types), rules(types), conditions(types), GLOBALS, resources, outputs(types)]
     )
+
+
+ALERTS_PATH = ROOT / "packaging" / "alerts" / "SecretsManagerRotationAlerts.yaml"
+
+# Deployed once per account and region (not per rotation stack): Secrets Manager's
+# RotationFailed and RotationAbandoned events of every secret, whichever function rotates it, to
+# one SNS topic. Plain CloudFormation, no SAM transform.
+ALERTS = "# Generated by scripts/templates.py: edit it, not this.\n" + f"""AWSTemplateFormatVersion: "2010-09-09"
+Description: >-
+  secrets-rotation-rs alerts, deployed once per account and region: Secrets Manager's
+  RotationFailed and RotationAbandoned events (every secret of the account and region,
+  whichever function rotates it) to an SNS topic. The rotation stacks' alarmTopicArn adds only
+  a CloudWatch alarm on their own function's errors. Version {VERSION}.
+
+Parameters:
+  alarmTopicArn:
+    Type: String
+    AllowedPattern: '^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{{12}}:[A-Za-z0-9_-]+$'
+    ConstraintDescription: an SNS topic ARN.
+    Description: >-
+      Required: the SNS topic to notify. Its access policy must let events.amazonaws.com
+      publish to it (and cloudwatch.amazonaws.com, when the rotation stacks' alarmTopicArn
+      names the same topic).
+
+Resources:
+  RotationFailureRule:
+    Type: AWS::Events::Rule
+    Properties:
+      Description: A Secrets Manager rotation failed or was abandoned (Secrets Manager events, via CloudTrail).
+      EventPattern:
+        source: [aws.secretsmanager]
+        detail-type: [AWS Service Event via CloudTrail]
+        detail:
+          eventName: [RotationFailed, RotationAbandoned]
+      Targets:
+        - Id: alarmTopic
+          Arn: !Ref alarmTopicArn
+
+Outputs:
+  RotationFailureRuleArn:
+    Description: The ARN of the EventBridge rule.
+    Value: !GetAtt RotationFailureRule.Arn
+"""
 
 
 SAMCONFIG_MARKER = "# ---- generated by scripts/templates.py: one deploy profile per rotation type ----\n"
@@ -706,8 +860,11 @@ def profiles(with_rotation_type):
         overrides = f"functionName={name}"
         if with_rotation_type:
             overrides = f"rotationType={t['name']} " + overrides
+        # The parameters a type requires are never pre-filled: `--guided` asks for them.
+        required = [n for n, flag in (("masterSecretArn", "superuser"), ("elastiCacheUserArns", "elasticache")) if t[flag]]
+        needs = f"\n# needs {', '.join(required)}: not pre-filled, so --guided asks for it (or --parameter-overrides)" if required else ""
         out += f"""
-# {t['name']}: sam deploy --config-env {t['name']}
+# {t['name']}: sam deploy --config-env {t['name']}{needs}
 [{t['name']}.deploy.parameters]
 stack_name = "{name}"
 {DEPLOY_DEFAULTS}parameter_overrides = "{overrides}"
@@ -746,6 +903,7 @@ def rendered():
     files = {ROOT / "template.yaml": template(TYPES)}
     for t in TYPES:
         files[PER_TYPE_DIR / f"{t['sar_app']}.yaml"] = template([t])
+    files[ALERTS_PATH] = ALERTS
     files.update(samconfigs())
     return files
 
@@ -754,16 +912,17 @@ def main(mode):
     files = rendered()
     if mode == "write":
         PER_TYPE_DIR.mkdir(parents=True, exist_ok=True)
+        ALERTS_PATH.parent.mkdir(parents=True, exist_ok=True)
         for path, text in files.items():
             path.write_text(text)
             print(f"wrote {path.relative_to(ROOT)}")
         return 0
     stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
-    extra = sorted(set(PER_TYPE_DIR.glob("*.yaml")) - set(files))
+    extra = sorted((set(PER_TYPE_DIR.glob("*.yaml")) | set(ALERTS_PATH.parent.glob("*.yaml"))) - set(files))
     for p in stale:
         print(f"FAIL {p.relative_to(ROOT)} differs from what scripts/templates.py writes")
     for p in extra:
-        print(f"FAIL {p.relative_to(ROOT)} is not a rotation type in packaging/rotation-types.toml")
+        print(f"FAIL {p.relative_to(ROOT)} is not a template scripts/templates.py writes (a rotation type in packaging/rotation-types.toml, or the alerts template)")
     if stale or extra:
         print("run: python3 scripts/templates.py write")
         return 1

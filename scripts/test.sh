@@ -92,11 +92,11 @@ done_phase
 phase "docs: the toolchain minimum, deploy commands; templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
 "$VENV/bin/python3" scripts/check_docs.py
 "$VENV/bin/python3" scripts/templates.py check
-cfn-lint template.yaml packaging/templates/*.yaml
+cfn-lint template.yaml packaging/templates/*.yaml packaging/alerts/*.yaml
 sam validate --lint
 for t in packaging/templates/*.yaml; do sam validate --lint -t "$t" >/dev/null || die "sam validate --lint $t"; done
 "$CHECKOV_VENV/bin/checkov" --skip-download --quiet --compact --framework cloudformation \
-  -f template.yaml $(printf -- '-f %s ' packaging/templates/*.yaml)
+  -f template.yaml $(printf -- '-f %s ' packaging/templates/*.yaml packaging/alerts/*.yaml)
 "$VENV/bin/python3" scripts/check_template.py
 "$VENV/bin/python3" scripts/render_test.py
 done_phase
