@@ -7,8 +7,10 @@ builds first): what a deployer without a Rust toolchain needs, per rotation type
                    no build metadata: `sam deploy --template-file`, or `aws cloudformation
                    package` then `deploy`, upload the zip as it is;
 
-plus README.md (the templates' SAR metadata names it), the account-wide alert template when
-the repository has one, and SHA256SUMS over every file (`sha256sum -c SHA256SUMS`).
+plus README.md (the templates' SAR metadata names it), samconfig.toml (one deploy profile per
+type: `sam deploy --template-file dist/<SAR app>.yaml --config-env <type> --guided` reads it
+beside the template), the account-wide alert template, and SHA256SUMS over every file
+(`sha256sum -c SHA256SUMS`).
 
     python3 scripts/package.py --builds .aws-sam/types --out dist
 """
@@ -77,7 +79,8 @@ def main():
         (out / f"{app}.yaml").write_text(bundle_template(kind))
         written += [f"{app}.zip", f"{app}.yaml"]
     shutil.copyfile(ROOT / "README.md", out / "README.md")
-    written.append("README.md")
+    shutil.copyfile(ROOT / "packaging" / "templates" / "samconfig.toml", out / "samconfig.toml")
+    written += ["README.md", "samconfig.toml"]
     for extra in sorted((ROOT / "packaging" / "alerts").glob("*.yaml")) if (ROOT / "packaging" / "alerts").is_dir() else []:
         shutil.copyfile(extra, out / extra.name)
         written.append(extra.name)

@@ -30,6 +30,9 @@ minimal parameters (the ones the type requires) and with every optional paramete
     or with a partial ARN or an empty additional entry; ElastiCache without elastiCacheUserArns,
     with an empty entry or a wildcard ARN, or with a partial secretArn.
 
+`render_test.py --bundle DIR` makes the same checks on a release bundle's templates
+(scripts/package.sh), whose functions' code is the zip beside each.
+
 Run with the tools venv's Python: the last line counts passes and failures.
 """
 import json
@@ -62,12 +65,18 @@ class NoManagedPolicies:
 
 def render(path, params):
     """The template at `path` translated by SAM with `params`, CodeUri pointed at S3 keys named
-    after each function's binary (its crate's directory holds the binary)."""
+    after each function's binary (its crate's directory holds the binary), or, in a release
+    bundle's template (no build metadata), after the zip its CodeUri names."""
     template = json.loads(json.dumps(cfn_yaml.load(str(path))))
-    for resource in template["Resources"].values():
+    for name, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
-            binary = resource["Metadata"]["BuildProperties"]["Binary"]
             code_uri = resource["Properties"]["CodeUri"]
+            build = resource.get("Metadata", {}).get("BuildProperties")
+            if build is None:
+                assert code_uri == f"{name}.zip", code_uri
+                resource["Properties"]["CodeUri"] = f"s3://render/{code_uri}"
+                continue
+            binary = build["Binary"]
             crates = {t["binary"]: t["crate"] for t in TYPES}
             assert code_uri.rstrip("/").endswith(f"functions/{crates[binary]}"), code_uri
             resource["Properties"]["CodeUri"] = f"s3://render/{binary}"
@@ -276,7 +285,9 @@ def expected_environment(t, params):
     return env
 
 
-def verify(label, t, path, params):
+def verify(label, t, path, params, code=None):
+    """`code`: the S3 key the function's code must come from (default: the type's binary,
+    as source templates build it)."""
     rendered = render(path, params)
     check(f"{label}: CloudFormation takes the parameters (constraints and rules)",
           accepted(rendered, params),
@@ -287,7 +298,7 @@ def verify(label, t, path, params):
     if list(functions) != [t["sar_app"]]:
         return
     f = functions[t["sar_app"]]["Properties"]
-    check(f"{label}: binary", f["Code"]["S3Key"] == t["binary"], str(f["Code"]))
+    check(f"{label}: code", f["Code"]["S3Key"] == (code or t["binary"]), str(f["Code"]))
     check(f"{label}: handler and runtime", (f["Handler"], f["Runtime"]) == ("bootstrap", "provided.al2023"),
           f"{f['Handler']} {f['Runtime']}")
     check(f"{label}: memory and timeout defaults", (f["MemorySize"], f["Timeout"]) == ("128", "30") or (f["MemorySize"], f["Timeout"]) == (128, 30),
@@ -435,6 +446,11 @@ USERS = ["arn:aws:elasticache:us-east-1:111122223333:user:u-1",
 
 
 def main():
+    bundle = None
+    if sys.argv[1:2] == ["--bundle"] and len(sys.argv) == 3:
+        bundle = Path(sys.argv[2])
+    elif sys.argv[1:]:
+        sys.exit("usage: render_test.py [--bundle DIR]")
     full = dict(
         functionName="rotation",
         kmsKeyArn="arn:aws:kms:us-east-1:111122223333:key/k1",
@@ -465,12 +481,27 @@ def main():
                    and (k != "additionalMasterSecretArns" or t["superuser"])
                    and (k != "rdsEndpoint" or t["rds_api"])
                    and (k not in ("elastiCacheUserArns", "secretArn") or t["elasticache"])}
+            if bundle:
+                # The release bundle's template: the same checks, its code the zip beside it.
+                path = bundle / f"{t['sar_app']}.yaml"
+                verify(f"bundle {path.name} {name}", t, path, own, code=f"{t['sar_app']}.zip")
+                renders += 1
+                continue
             verify(f"template.yaml {t['name']} {name}", t, ROOT / "template.yaml", stack_params)
             verify(f"{per_type.name} {name}", t, per_type, own)
             renders += 2
+        if bundle:
+            refusals(t, bundle / f"{t['sar_app']}.yaml", {}, minimal)
+            check(f"bundle: {t['sar_app']}.zip is there", (bundle / f"{t['sar_app']}.zip").is_file())
+            continue
         refusals(t, ROOT / "template.yaml", {"rotationType": t["name"]}, minimal)
         refusals(t, per_type, {}, minimal)
-    verify_alerts()
+    if bundle:
+        for alerts in (ROOT / "packaging" / "alerts").glob("*.yaml"):
+            check(f"bundle: {alerts.name} as in packaging/alerts/",
+                  (bundle / alerts.name).is_file() and (bundle / alerts.name).read_bytes() == alerts.read_bytes())
+    else:
+        verify_alerts()
     failed = results.count(False)
     print(f"render: {renders} renders of {len(TYPES)} rotation types, {len(results) - failed} checks passed, {failed} failed")
     return 1 if failed else 0
