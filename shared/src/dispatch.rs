@@ -119,6 +119,41 @@ pub fn refuse_unpinned(pin: Option<&str>, payload: &Value) -> Result<()> {
     result.map(|_: Outcome| ())
 }
 
+/// What a step keeps back from Lambda's deadline to send its answer: 1 s, or half the time
+/// left when less than 2 s is.
+pub fn deadline_margin(left: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(1).min(left / 2)
+}
+
+/// Runs `work` (one invocation: a step, or the preflight) within the invocation's time: `left`
+/// until Lambda's deadline, less [`deadline_margin`]. When the time runs out the work is
+/// dropped where it stands (as Lambda would stop it) and the answer is
+/// [`RotationError::TimedOut`], logged as the invocation's summary line, instead of no answer.
+pub async fn within_deadline<T>(
+    left: std::time::Duration,
+    payload: &Value,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let started = Instant::now();
+    let margin = deadline_margin(left);
+    let budget = left.saturating_sub(margin);
+    match tokio::time::timeout(budget, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            let text = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or("");
+            let step = Some(text("Step")).filter(|s| !s.is_empty()).unwrap_or("unknown");
+            let error = || RotationError::TimedOut {
+                step: step.chars().take(40).collect(),
+                budget_ms: budget.as_millis() as u64,
+                margin_ms: margin.as_millis() as u64,
+            };
+            let logged: Result<Outcome> = Err(error());
+            log_summary(text("SecretId"), step, text("ClientRequestToken"), &logged, started);
+            Err(error())
+        }
+    }
+}
+
 fn log_summary(secret: &str, step: &str, token: &str, result: &Result<Outcome>, started: Instant) {
     let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     match result {

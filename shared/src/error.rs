@@ -357,6 +357,19 @@ pub enum RotationError {
     #[error("unsupported database server: {0}")]
     UnsupportedServer(String),
 
+    /// The step did not finish within the invocation's time (Lambda's deadline, less a margin
+    /// to answer): it was stopped wherever it was, as Lambda would have stopped it, but with a
+    /// typed answer. Every step is idempotent, so Secrets Manager's retry is safe.
+    #[error("the {step} step did not finish within the function's time ({budget_ms} ms were left when it started; it was stopped {margin_ms} ms before Lambda's deadline to answer). Every step is safe to retry: usually a route to Secrets Manager, the database or a service API is missing (see the network checklist), or the timeout is too short for a wait (raise the template's timeout)")]
+    TimedOut {
+        /// The step (or `preflight`).
+        step: String,
+        /// The time the step had, in milliseconds.
+        budget_ms: u64,
+        /// The time kept back to answer before Lambda's deadline, in milliseconds.
+        margin_ms: u64,
+    },
+
     /// The function panicked while handling the invocation: a bug. The panic's message is never
     /// kept (it can hold a row from a server or a secret), only where it happened.
     #[error("the function hit an internal error (a bug) at {location}; nothing after that point ran, and the step can be retried. The panic message is not reported, as it may hold data from a server or a secret")]
@@ -396,6 +409,7 @@ impl RotationError {
             Self::PasswordChangeUnverified { .. } => "PasswordChangeUnverified",
             Self::ConcurrentLabelChange { .. } => "ConcurrentLabelChange",
             Self::UnsupportedServer(_) => "UnsupportedServer",
+            Self::TimedOut { .. } => "StepTimedOut",
             Self::Internal { .. } => "InternalError",
         }
     }

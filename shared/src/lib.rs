@@ -54,6 +54,9 @@ pub use settings::{
     VERIFY_RDS_IDENTIFIERS, WAITING_RETRY_INTERVAL_IN_SECONDS,
 };
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
-pub use store::{sdk_error_parts, SdkStore, SecretMetadata, SecretStore, SecretVersion};
+pub use store::{
+    sdk_config, sdk_error_parts, SdkStore, SecretMetadata, SecretStore, SecretVersion,
+    SDK_ATTEMPT_TIMEOUT, SDK_CONNECT_TIMEOUT, SDK_OPERATION_TIMEOUT,
+};
 #[cfg(feature = "test-support")]
 pub use store::{MemoryStore, StoreCall};

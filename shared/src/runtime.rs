@@ -9,7 +9,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::dispatch::handle_invocation_guarded;
+use crate::dispatch::{handle_invocation_guarded, within_deadline};
 use crate::error::RotationError;
 use crate::metrics::{InvocationMetrics, MetricStep};
 use crate::password::PasswordDefaults;
@@ -101,8 +101,16 @@ where
             }
             return Err(e);
         }
+        // The invocation's time: until Lambda's deadline (a step that runs out answers
+        // StepTimedOut instead of being killed without an answer).
+        let left = event
+            .context
+            .deadline()
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
         if crate::preflight::is_preflight(&event.payload) {
             let preflight = preflight_guarded(store, rotation, &settings.password, &event.payload);
+            let preflight = within_deadline(left, &event.payload, preflight);
             let result = Box::pin(preflight.instrument(span)).await;
             if settings.emit_metrics {
                 let outcome = result.as_ref().map(|_| "done");
@@ -114,6 +122,7 @@ where
         // queries overflow on some rotations' futures nested one level more).
         let invocation =
             handle_invocation_guarded(store, rotation, &settings.password, &event.payload);
+        let invocation = within_deadline(left, &event.payload, invocation);
         let result = Box::pin(invocation.instrument(span)).await;
         if settings.emit_metrics {
             let step = MetricStep::of(text("Step"));

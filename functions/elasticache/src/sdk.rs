@@ -38,7 +38,7 @@ impl SdkElastiCache {
         if let Some((_, client)) = clients.iter().find(|(r, _)| r == region) {
             return client.clone();
         }
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let shared = rotation_core::sdk_config().await;
         let mut builder = aws_sdk_elasticache::config::Builder::from(&shared)
             .region(Region::new(region.to_string()));
         if let Some(endpoint) = &self.endpoint {

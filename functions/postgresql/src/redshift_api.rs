@@ -34,7 +34,7 @@ impl SdkRedshift {
     async fn clients(&self) -> &(aws_sdk_redshift::Client, aws_sdk_redshiftserverless::Client) {
         self.clients
             .get_or_init(|| async {
-                let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let shared = rotation_core::sdk_config().await;
                 let mut provisioned = aws_sdk_redshift::config::Builder::from(&shared);
                 if let Some(endpoint) = &self.endpoints.0 {
                     provisioned = provisioned.endpoint_url(endpoint);

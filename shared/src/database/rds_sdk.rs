@@ -30,7 +30,7 @@ impl SdkRds {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let shared = crate::sdk_config().await;
                 let mut builder = aws_sdk_rds::config::Builder::from(&shared);
                 if let Some(endpoint) = &self.endpoint {
                     builder = builder.endpoint_url(endpoint);

@@ -9,6 +9,32 @@ use crate::labels::{VersionStages, AWSPENDING};
 use crate::password::PasswordPolicy;
 use crate::secret::SecretValue;
 
+/// How long an AWS API call may take, for every SDK client of the functions: the TCP connect
+/// (as the SDK's default), one attempt (connect, request and response), and the whole
+/// operation with its retries. The SDK sets no read or operation timeout by default, so a call
+/// that stalls would otherwise run until Lambda stops the process and its typed error (naming
+/// the operation and the service) would be lost; these bounds end it well inside a step's
+/// deadline with an error that names the call.
+pub const SDK_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(3100);
+/// See [`SDK_CONNECT_TIMEOUT`].
+pub const SDK_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// See [`SDK_CONNECT_TIMEOUT`].
+pub const SDK_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(12);
+
+/// The shared AWS SDK configuration every client of a function is built from: region and
+/// credentials from the standard chain, and the timeouts above.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(SDK_CONNECT_TIMEOUT)
+        .operation_attempt_timeout(SDK_ATTEMPT_TIMEOUT)
+        .operation_timeout(SDK_OPERATION_TIMEOUT)
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
+
 /// The Secrets Manager client used in Lambda and in integration tests.
 #[derive(Debug, Clone)]
 pub struct SdkStore {
@@ -25,7 +51,7 @@ impl SdkStore {
     /// `endpoint` (the settings' `SECRETS_MANAGER_ENDPOINT`) when given, else the SDK's
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`, else the service default.
     pub async fn connect(endpoint: Option<&str>) -> Self {
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let shared = sdk_config().await;
         let mut builder = aws_sdk_secretsmanager::config::Builder::from(&shared);
         if let Some(endpoint) = endpoint {
             builder = builder.endpoint_url(endpoint);

@@ -28,8 +28,11 @@ async fn the_generic_binary_rotates_a_json_secret() {
     assert_eq!(current["username"], "app");
 }
 
-/// Every log line of an invocation carries the request id, the secret ARN and the token; each
-/// invocation ends with one CloudWatch EMF line (rotation type and step as dimensions), unless
+/// Every log line of an invocation carries Lambda's field names at the top level (the request
+/// id as `function_request_id`, `cold_start` true on the process's first invocation only, the
+/// secret ARN, the token, `service` the rotation type); each invocation ends with one
+/// CloudWatch EMF line (function name, rotation type and step as dimensions; a step the
+/// function does not know is `invalid`, so an invoker cannot mint metrics), unless
 /// `EMIT_METRICS=false`.
 #[tokio::test]
 async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() {
@@ -60,6 +63,9 @@ async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() 
             .rotate(&bed.driver, &arn, Duration::from_secs(30))
             .await
             .unwrap();
+        let invented = json!({"Step": "x\u{1b}[2Jnew-metric", "SecretId": arn, "ClientRequestToken": "t"});
+        let answer = function.invoke(invented, Duration::from_secs(30)).await;
+        assert!(answer.error().is_some_and(|e| e.starts_with("InvalidStep")), "{answer:?}");
         let output = function.stop().await;
         let lines: Vec<Value> = output
             .lines()
@@ -76,29 +82,34 @@ async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() 
             .collect();
         assert_eq!(
             steps,
-            ["createSecret", "setSecret", "testSecret", "finishSecret"]
+            ["createSecret", "setSecret", "testSecret", "finishSecret", "invalid"]
         );
-        for m in &metrics {
+        for m in &metrics[..4] {
             assert_eq!(m["RotationType"], "Generic");
+            assert_eq!(m["FunctionName"], "rotation-under-test");
             assert_eq!(
                 (m["Successes"].as_u64(), m["ErrorType"].as_str()),
                 (Some(1), Some("None"))
             );
             assert!(m["Duration"].as_f64().unwrap() > 0.0);
         }
+        assert_eq!(metrics[4]["ErrorType"], "InvalidStep");
         let summaries: Vec<&Value> = lines
             .iter()
             .filter(|l| l["message"] == "rotation step finished")
             .collect();
         assert_eq!(summaries.len(), 4, "{output}");
-        for line in summaries {
-            let span = &line["span"];
-            assert_eq!(span["secret_arn"], arn.as_str(), "{line}");
+        for (n, line) in summaries.iter().enumerate() {
+            assert_eq!(line["secret_arn"], arn.as_str(), "{line}");
             assert!(
-                !span["request_id"].as_str().unwrap_or("").is_empty(),
+                !line["function_request_id"].as_str().unwrap_or("").is_empty(),
                 "{line}"
             );
-            assert!(!span["token"].as_str().unwrap_or("").is_empty(), "{line}");
+            assert!(!line["token"].as_str().unwrap_or("").is_empty(), "{line}");
+            assert_eq!(line["cold_start"], n == 0, "{line}");
+            assert_eq!(line["service"], "Generic", "{line}");
+            assert_eq!(line["level"], "INFO", "{line}");
+            assert!(line.get("span").is_none(), "{line}");
             assert!(line["timestamp"].as_str().is_some(), "{line}");
         }
     }
