@@ -368,6 +368,7 @@ mod tests {
             (SECRETS_MANAGER_ENDPOINT, " http://127.0.0.1:1 "),
             (AWS_LAMBDA_LOG_LEVEL, "DEBUG"),
             (ROTATION_STRATEGY, "Multi-User"),
+            (MASTER_SECRET_ARNS, "arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf"),
             (EXTRA_CA_CERTS, "/opt/ca.pem"),
             (ALLOW_PLAINTEXT_FALLBACK, "yes"),
             (CLONE_ACTS_AS_ORIGINAL, "1"),
