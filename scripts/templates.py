@@ -132,6 +132,17 @@ PARAMETERS = [
       MySQL and MariaDB multi-user: USERNAME_CHARACTER_LIMIT, a stricter limit on the _clone
       user name than the server's (empty: the server's, MySQL 32 and MariaDB 80 characters).
       The official function reads it with a default of 16."""),
+    ("allowPasswordInServerLog", "env", """    Type: String
+    Default: "false"
+    AllowedValues: ["true", "false"]
+    Description: >-
+      MySQL and MariaDB: ALLOW_PASSWORD_IN_SERVER_LOG, send a new password as plaintext even when
+      a server log would record it (the general query log of a session that cannot set
+      sql_log_off, or the server_audit plugin). It matters only where the server refuses hashed
+      passwords (MariaDB with a strict password-validation plugin) or takes only plaintext
+      (MySQL single user, caching_sha2 accounts). Default false: such a rotation fails with
+      PasswordWouldBeLogged and changes nothing; true: it rotates and that log holds the
+      password."""),
     ("maxWaitingTimeForActiveInSeconds", "env", """    Type: String
     Default: ""
     AllowedPattern: "^([1-9][0-9]*)?$"

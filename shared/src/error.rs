@@ -352,6 +352,21 @@ pub enum RotationError {
         found: String,
     },
 
+    /// A statement would carry a password as plaintext into a server log that records it
+    /// (MySQL and MariaDB: the general query log the session cannot leave, an audit plugin
+    /// that logs the statement as sent). Nothing was changed; the deployer can turn the log
+    /// off, let the session leave it, exclude the user, or accept the password in the log
+    /// (`ALLOW_PASSWORD_IN_SERVER_LOG`).
+    #[error("refusing to send the new password of user {user} as plaintext: {log}. Nothing was changed. To rotate without the password in a log: {fixes}. To rotate anyway, accepting the password in that log, set ALLOW_PASSWORD_IN_SERVER_LOG=true (template parameter allowPasswordInServerLog)")]
+    PasswordWouldBeLogged {
+        /// The user whose password would be sent (not secret).
+        user: String,
+        /// Which log would record it and why: variable names and values, never a password.
+        log: String,
+        /// What to change on the server so that no log records it.
+        fixes: String,
+    },
+
     /// The database server is one this function does not support (too old, or a setting it
     /// does not understand). Nothing was changed.
     #[error("unsupported database server: {0}")]
@@ -408,6 +423,7 @@ impl RotationError {
             Self::FinishRefused { .. } => "FinishSecretRefused",
             Self::PasswordChangeUnverified { .. } => "PasswordChangeUnverified",
             Self::ConcurrentLabelChange { .. } => "ConcurrentLabelChange",
+            Self::PasswordWouldBeLogged { .. } => "PasswordWouldBeLogged",
             Self::UnsupportedServer(_) => "UnsupportedServer",
             Self::TimedOut { .. } => "StepTimedOut",
             Self::Internal { .. } => "InternalError",

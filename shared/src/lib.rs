@@ -46,7 +46,8 @@ pub use preflight::{handle_preflight, is_preflight, Check, PreflightOptions, Rep
 pub use runtime::serve;
 pub use secret::{JsonSecret, SecretValue};
 pub use settings::{
-    arn_matches, Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PLAINTEXT_FALLBACK,
+    arn_matches, Settings, StrategyKind, ALLOW_ENGINE_KEY, ALLOW_PASSWORD_IN_SERVER_LOG,
+    ALLOW_PLAINTEXT_FALLBACK,
     AWS_ENDPOINT_URL_RDS, AWS_LAMBDA_LOG_LEVEL, CLONE_ACTS_AS_ORIGINAL, DEFAULT_LOG_FILTER,
     ELASTICACHE_USER_ARNS, EMIT_METRICS, EXTRA_CA_CERTS, MASTER_SECRET_ARNS,
     MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS, ROTATION_STRATEGY, ROTATION_TYPE, RUST_LOG,

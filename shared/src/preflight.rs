@@ -41,6 +41,9 @@ pub mod names {
     pub const MANAGE_USERS: &str = "manage_users_privilege";
     /// What a password-policy (validation) plugin on the server means for rotation.
     pub const PASSWORD_POLICY: &str = "password_policy";
+    /// Whether a server log (a general query log, an audit plugin) would record a password
+    /// this function sends as plaintext (MySQL, MariaDB).
+    pub const PASSWORD_LOGGING: &str = "password_logging";
     /// The other user of an alternating pair has a name the server accepts.
     pub const CLONE_NAME: &str = "clone_name";
     /// `masterarn` is readable and names the same server (RDS and Redshift lookups included).

@@ -39,6 +39,8 @@ pub const USER_NAME: &str = "USER_NAME";
 pub const ROTATION_TYPE: &str = "ROTATION_TYPE";
 /// `EMIT_METRICS`: see [`Settings::emit_metrics`].
 pub const EMIT_METRICS: &str = "EMIT_METRICS";
+/// `ALLOW_PASSWORD_IN_SERVER_LOG`: see [`Settings::allow_password_in_server_log`].
+pub const ALLOW_PASSWORD_IN_SERVER_LOG: &str = "ALLOW_PASSWORD_IN_SERVER_LOG";
 /// `MASTER_SECRET_ARNS`: see [`Settings::master_secret_arns`].
 pub const MASTER_SECRET_ARNS: &str = "MASTER_SECRET_ARNS";
 /// `ELASTICACHE_USER_ARNS`: see [`Settings::elasticache_user_arns`].
@@ -47,7 +49,7 @@ pub const ELASTICACHE_USER_ARNS: &str = "ELASTICACHE_USER_ARNS";
 pub const SECRET_ARN: &str = "SECRET_ARN";
 
 /// Every variable read, in the README's order.
-pub const VARIABLES: [&str; 26] = [
+pub const VARIABLES: [&str; 27] = [
     SECRETS_MANAGER_ENDPOINT,
     "EXCLUDE_CHARACTERS",
     "PASSWORD_LENGTH",
@@ -66,6 +68,7 @@ pub const VARIABLES: [&str; 26] = [
     AWS_ENDPOINT_URL_RDS,
     VERIFY_RDS_IDENTIFIERS,
     USERNAME_CHARACTER_LIMIT,
+    ALLOW_PASSWORD_IN_SERVER_LOG,
     MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS,
     WAITING_RETRY_INTERVAL_IN_SECONDS,
     USER_NAME,
@@ -146,6 +149,11 @@ pub struct Settings {
     /// limit on user names than the server's, as the official MySQL multi-user function reads
     /// it. The server's own limit still applies when this is larger.
     pub username_character_limit: Option<usize>,
+    /// `ALLOW_PASSWORD_IN_SERVER_LOG` (MySQL and MariaDB, default false): send a plaintext
+    /// password even when a server log would record it (the general query log the session
+    /// cannot leave, an audit plugin). Without it such a change is refused
+    /// (`PasswordWouldBeLogged`) and nothing is changed.
+    pub allow_password_in_server_log: bool,
     /// `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS` (ElastiCache), when set: how long a step waits
     /// for the user to be `active`, in seconds.
     pub max_waiting_time_for_active: Option<usize>,
@@ -204,6 +212,7 @@ impl Settings {
             username_character_limit: get(USERNAME_CHARACTER_LIMIT)
                 .map(|v| positive_number(USERNAME_CHARACTER_LIMIT, &v))
                 .transpose()?,
+            allow_password_in_server_log: flag(ALLOW_PASSWORD_IN_SERVER_LOG, false)?,
             max_waiting_time_for_active: get(MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS)
                 .map(|v| positive_number(MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS, &v))
                 .transpose()?,
@@ -362,6 +371,7 @@ mod tests {
         assert_eq!(d.log_filter, "info");
         assert_eq!(d.strategy, StrategyKind::SingleUser);
         assert!(!d.allow_plaintext_fallback && !d.clone_acts_as_original && !d.allow_engine_key);
+        assert!(!d.allow_password_in_server_log);
         assert!(d.verify_rds_identifiers && d.rds_endpoint.is_none());
         assert_eq!(d.password.length, 32);
         let s = settings(&[
@@ -373,6 +383,7 @@ mod tests {
             (ALLOW_PLAINTEXT_FALLBACK, "yes"),
             (CLONE_ACTS_AS_ORIGINAL, "1"),
             (ALLOW_ENGINE_KEY, "true"),
+            (ALLOW_PASSWORD_IN_SERVER_LOG, "Yes"),
             ("PASSWORD_LENGTH", "40"),
         ])
         .unwrap();
@@ -384,6 +395,7 @@ mod tests {
         assert_eq!(s.strategy, StrategyKind::AlternatingUsers);
         assert_eq!(s.extra_ca_certs.as_deref(), Some("/opt/ca.pem"));
         assert!(s.allow_plaintext_fallback && s.clone_acts_as_original && s.allow_engine_key);
+        assert!(s.allow_password_in_server_log);
         assert_eq!(s.password.length, 40);
         let s = settings(&[(RUST_LOG, "warn"), (AWS_LAMBDA_LOG_LEVEL, "debug")]).unwrap();
         assert_eq!(s.log_filter, "warn", "RUST_LOG wins");
@@ -437,6 +449,7 @@ mod tests {
             (ALLOW_PLAINTEXT_FALLBACK, "sometimes"),
             (CLONE_ACTS_AS_ORIGINAL, "maybe"),
             (ALLOW_ENGINE_KEY, "perhaps"),
+            (ALLOW_PASSWORD_IN_SERVER_LOG, "sometimes"),
             (VERIFY_RDS_IDENTIFIERS, "hmm"),
             ("PASSWORD_LENGTH", "long"),
         ] {

@@ -54,6 +54,8 @@ pub struct MyEngine {
     policy: ConnectPolicy,
     /// `USERNAME_CHARACTER_LIMIT`, when set.
     name_limit: Option<usize>,
+    /// `ALLOW_PASSWORD_IN_SERVER_LOG`: send a plaintext password a server log records.
+    password_in_server_log: bool,
 }
 
 impl MyEngine {
@@ -63,7 +65,16 @@ impl MyEngine {
             flavor,
             policy,
             name_limit: None,
+            password_in_server_log: false,
         }
+    }
+
+    /// The same engine sending a plaintext password even when a server log would record it
+    /// (`ALLOW_PASSWORD_IN_SERVER_LOG`); by default such a change is refused
+    /// (`PasswordWouldBeLogged`) before anything is changed.
+    pub fn with_password_in_server_log(mut self, allow: bool) -> Self {
+        self.password_in_server_log = allow;
+        self
     }
 
     /// The same engine with user names limited to `limit` characters when that is stricter
@@ -74,42 +85,12 @@ impl MyEngine {
         self
     }
 
-    /// Reads what the server is (and, on MariaDB, whether a password-validation policy makes it
-    /// refuse hashed passwords) and sets the session limits, once per session.
+    /// Reads what the server is and sets the session limits, once per session.
     async fn prepare(&self, session: &mut MySession) -> Result<Server> {
         if let Some(server) = session.server {
             return Ok(server);
         }
-        let rows = session
-            .query_rows(
-                "SELECT VERSION(), @@SESSION.sql_mode",
-                "read the server version",
-                false,
-            )
-            .await?;
-        let row = rows.first().ok_or_else(|| {
-            RotationError::UnsupportedServer("SELECT VERSION() returned no row".into())
-        })?;
-        let (version, sql_mode) = (
-            text(row, 0, "VERSION()")?,
-            text(row, 1, "@@sql_mode").unwrap_or_default(),
-        );
-        let mut server =
-            Server::detect(&version, &sql_mode).map_err(RotationError::UnsupportedServer)?;
-        if server.family == Family::MariaDb {
-            let rows = session
-                .query_rows(
-                    MARIADB_POLICY_SQL,
-                    "read the password-validation policy",
-                    false,
-                )
-                .await?;
-            let row = rows.first().map(Vec::as_slice).unwrap_or_default();
-            let strict = text(row, 0, "@@strict_password_validation").unwrap_or_default();
-            let plugins =
-                text(row, 1, "the number of password-validation plugins").unwrap_or_default();
-            server.plaintext_passwords = strict == "1" && plugins.parse::<u32>().unwrap_or(0) > 0;
-        }
+        let server = read_server(session).await?;
         session
             .execute(session_limits_sql(&server), "set the session time limits")
             .await?;
@@ -142,6 +123,41 @@ impl MyEngine {
         .map_err(RotationError::UnsupportedServer)?;
         Plugin::parse(&name, user)
     }
+}
+
+/// What the server is (and, on MariaDB, whether a password-validation policy makes it refuse
+/// hashed passwords). Reads only.
+pub(super) async fn read_server(session: &mut MySession) -> Result<Server> {
+    let rows = session
+        .query_rows(
+            "SELECT VERSION(), @@SESSION.sql_mode",
+            "read the server version",
+            false,
+        )
+        .await?;
+    let row = rows.first().ok_or_else(|| {
+        RotationError::UnsupportedServer("SELECT VERSION() returned no row".into())
+    })?;
+    let (version, sql_mode) = (
+        text(row, 0, "VERSION()")?,
+        text(row, 1, "@@sql_mode").unwrap_or_default(),
+    );
+    let mut server =
+        Server::detect(&version, &sql_mode).map_err(RotationError::UnsupportedServer)?;
+    if server.family == Family::MariaDb {
+        let rows = session
+            .query_rows(
+                MARIADB_POLICY_SQL,
+                "read the password-validation policy",
+                false,
+            )
+            .await?;
+        let row = rows.first().map(Vec::as_slice).unwrap_or_default();
+        let strict = text(row, 0, "@@strict_password_validation").unwrap_or_default();
+        let plugins = text(row, 1, "the number of password-validation plugins").unwrap_or_default();
+        server.plaintext_passwords = strict == "1" && plugins.parse::<u32>().unwrap_or(0) > 0;
+    }
+    Ok(server)
 }
 
 impl Database for MyEngine {
@@ -177,7 +193,7 @@ impl Database for MyEngine {
         need: Need,
         policy: &PasswordPolicy,
     ) -> Result<Vec<Check>> {
-        crate::preflight::checks(session, need, policy).await
+        crate::preflight::checks(session, need, policy, self.password_in_server_log).await
     }
 
     /// A user has one account per host pattern: one login proves only the account matching
@@ -217,12 +233,21 @@ impl Database for MyEngine {
     ) -> Result<()> {
         let server = self.prepare(session).await?;
         let plugin = self.own_plugin(session, &server, &pending.username).await?;
+        let password = pending.password();
         if own_password_carries_plaintext(&server) {
             session
                 .require_private("this server takes a user's own new password only as plaintext")?;
-            session.keep_out_of_general_log(&server).await?;
+            // Checked before the statement, so a refusal changes nothing. MySQL's REPLACE form
+            // below adds the current password: the same logs, the same answer.
+            session
+                .guard_plaintext(
+                    &server,
+                    &pending.username,
+                    &[&password],
+                    self.password_in_server_log,
+                )
+                .await?;
         }
-        let password = pending.password();
         let sql = out_of_slow_log(&server, own_password_sql(&server, plugin, &password, None)?);
         match session.try_execute(&sql).await {
             Ok(()) => Ok(()),
@@ -260,7 +285,14 @@ impl Database for MyEngine {
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let server = self.prepare(session).await?;
-        sync_pair(session, &server, source, pending).await
+        sync_pair(
+            session,
+            &server,
+            source,
+            pending,
+            self.password_in_server_log,
+        )
+        .await
     }
 
     async fn create_clone(
@@ -270,7 +302,14 @@ impl Database for MyEngine {
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let server = self.prepare(session).await?;
-        sync_pair(session, &server, source, pending).await
+        sync_pair(
+            session,
+            &server,
+            source,
+            pending,
+            self.password_in_server_log,
+        )
+        .await
     }
 
     async fn change_is_complete(

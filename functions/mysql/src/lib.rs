@@ -3,7 +3,9 @@
 //! connect-policy driver ([`MyDriver`]), server detection ([`Server`]), the statements for each
 //! server family and authentication plugin, the engine ([`MyEngine`]), alternating users made
 //! exact copies of each other (account attributes, grants and their differences, stored-hash
-//! checks), and quoting that holds under every `sql_mode`. The binaries only call [`build`].
+//! checks), quoting that holds under every `sql_mode`, and, before any statement that carries a
+//! plaintext password, a check of the server logs that would record it ([`logs`]). The
+//! binaries only call [`build`].
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -13,6 +15,7 @@ mod engine;
 pub mod engines;
 mod fallback;
 mod grants;
+pub mod logs;
 pub mod preflight;
 mod server;
 mod session;
@@ -60,7 +63,9 @@ pub fn build_with(
     policy: ConnectPolicy,
     rds: Option<Arc<dyn RdsLookup>>,
 ) -> Result<Strategy<MyEngine>> {
-    let engine = MyEngine::new(flavor, policy).with_name_limit(settings.username_character_limit);
+    let engine = MyEngine::new(flavor, policy)
+        .with_name_limit(settings.username_character_limit)
+        .with_password_in_server_log(settings.allow_password_in_server_log);
     let strategy = Strategy::from_settings(settings, engine)?;
     Ok(match rds {
         Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),

@@ -1,6 +1,9 @@
-//! Preflight for MySQL and MariaDB: what the server says an account may do, and what its
+//! Preflight for MySQL and MariaDB: what the server says an account may do, what its
 //! password-validation plugins (MySQL `validate_password`, MariaDB `simple_password_check`,
-//! `cracklib_password_check`) mean for the passwords this function generates. Reads only.
+//! `cracklib_password_check`) mean for the passwords this function generates, and whether a
+//! server log would record a password this function sends as plaintext (`password_logging`).
+//! Reads only, but for asking to leave the general log (`sql_log_off`) on its own session, as
+//! setSecret would.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +11,9 @@ use rotation_core::database::Need;
 use rotation_core::preflight::names;
 use rotation_core::{CharClass, Check, PasswordPolicy, Result};
 
+use crate::engine::read_server;
+use crate::logs::{self, Plaintext};
+use crate::server::Family;
 use crate::session::{text, MySession};
 
 /// The account's global privileges, as `information_schema` lists them for the current
@@ -22,11 +28,13 @@ pub const POLICY_VARIABLES_SQL: &str = "SHOW GLOBAL VARIABLES WHERE Variable_nam
      OR Variable_name LIKE 'simple_password_check%' OR Variable_name LIKE 'cracklib_password_check%' \
      OR Variable_name = 'strict_password_validation'";
 
-/// The privilege checks for `need` and the password-policy check, read through `session`.
+/// The privilege checks for `need`, the password-policy check and the password-logging check
+/// (`allow`: `ALLOW_PASSWORD_IN_SERVER_LOG`), read through `session`.
 pub async fn checks(
     session: &mut MySession,
     need: Need,
     policy: &PasswordPolicy,
+    allow: bool,
 ) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     match need {
@@ -65,7 +73,28 @@ pub async fn checks(
         variables.insert(text(row, 0, "Variable_name")?, text(row, 1, "Value")?);
     }
     checks.push(password_policy(&variables, policy));
+    let server = read_server(session).await?;
+    let plaintext = match (server.family, need) {
+        (Family::MariaDb, _) if server.plaintext_passwords => Some(Plaintext::Always),
+        (Family::MariaDb, _) => None,
+        (Family::MySql, Need::OwnPassword) => Some(Plaintext::Always),
+        (Family::MySql, Need::ManageUsers) => Some(Plaintext::ForSha2Accounts),
+    };
+    checks.push(match plaintext {
+        None => logs::hashes_only(),
+        Some(plaintext) => {
+            let state = session.logs(&server).await?;
+            logs::check(plaintext, &state, may_hold_quote(policy), allow)
+        }
+    });
     Ok(checks)
+}
+
+/// True when a password drawn by `policy` may hold a `'` (which MariaDB's audit plugin does
+/// not mask past).
+pub fn may_hold_quote(policy: &PasswordPolicy) -> bool {
+    policy.included_classes().contains(&CharClass::Punctuation)
+        && policy.alphabet_of(CharClass::Punctuation).contains(&'\'')
 }
 
 /// Alternating users: the superuser creates accounts (`CREATE USER`) and grants them the

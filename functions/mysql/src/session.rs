@@ -1,15 +1,20 @@
 //! An open MySQL-wire session and the few ways the engine talks through it: statements whose
 //! failure may quote password material (only the error code is kept), and rows read as plain
 //! bytes, never through the driver's typed conversions (which panic on a NULL or a value of
-//! another type, with the row in the panic message: `SHOW CREATE USER` rows hold hashes).
+//! another type, with the row in the panic message: `SHOW CREATE USER` rows hold hashes); and,
+//! before a statement that carries a plaintext password, what the server's logs would do with
+//! it (`logs.rs`), refusing when one would record the password.
+
+use std::collections::BTreeMap;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row, Value};
 
 use crate::connect::server_error;
-use crate::server::{Family, Server};
+use crate::logs::{self, ServerLogs, LOG_OFF_SQL, LOG_SESSION_SQL, LOG_VARIABLES_SQL};
+use crate::server::Server;
 use rotation_core::database::Transport;
-use rotation_core::{Cause, Result, RotationError};
+use rotation_core::{Cause, Result, RotationError, SecretValue};
 
 /// The server error code for "you need the SUPER privilege" (and similar).
 const NEEDS_PRIVILEGE: u16 = 1227;
@@ -24,7 +29,7 @@ pub struct MySession {
     pub(super) server: Option<Server>,
     /// How the session reaches its server.
     transport: Transport,
-    /// Whether this session asked the server to keep it out of the general log.
+    /// Whether this session asked the server to keep it out of the general log (asked once).
     general_log_off: bool,
 }
 
@@ -119,22 +124,90 @@ impl MySession {
         }
     }
 
-    /// Before a statement that carries a plaintext password: MariaDB keeps it out of the
-    /// general log when the session has the privilege to ask (`sql_log_off`; an RDS master
-    /// user does not, and then the general log, off by default, records it). Asked once.
-    pub(super) async fn keep_out_of_general_log(&mut self, server: &Server) -> Result<()> {
-        if server.family != Family::MariaDb || self.general_log_off {
-            return Ok(());
+    /// What the server's logs would do with this session's statements ([`ServerLogs`]). When
+    /// the general log would record them, the session first asks to leave it (`sql_log_off`,
+    /// once; a refusal for want of the privilege is an answer, not an error) and the state is
+    /// read again, so what is returned is what the server says after asking.
+    pub(super) async fn logs(&mut self, server: &Server) -> Result<ServerLogs> {
+        let logs = self.read_logs(server).await?;
+        if self.general_log_off || logs::general_log(&logs).is_none() {
+            return Ok(logs);
         }
         self.general_log_off = true;
-        match self.conn.query_drop("SET SESSION sql_log_off = 1").await {
-            Ok(()) => Ok(()),
-            Err(mysql_async::Error::Server(e)) if e.code == NEEDS_PRIVILEGE => Ok(()),
-            Err(e) => Err(statement_error(
-                "turn the general log off for the session",
-                false,
-            )(e)),
+        match self.conn.query_drop(LOG_OFF_SQL).await {
+            Ok(()) => {}
+            Err(mysql_async::Error::Server(e)) if e.code == NEEDS_PRIVILEGE => {
+                tracing::debug!("this session may not set sql_log_off");
+            }
+            Err(e) => {
+                return Err(statement_error(
+                    "turn the general log off for the session",
+                    false,
+                )(e))
+            }
         }
+        self.read_logs(server).await
+    }
+
+    async fn read_logs(&mut self, server: &Server) -> Result<ServerLogs> {
+        let mut variables = BTreeMap::new();
+        for row in self
+            .query_rows(LOG_VARIABLES_SQL, "read the log settings", false)
+            .await?
+        {
+            variables.insert(
+                text(&row, 0, "Variable_name")?,
+                String::from_utf8_lossy(&bytes(&row, 1)).into_owned(),
+            );
+        }
+        let rows = self
+            .query_rows(LOG_SESSION_SQL, "read the session's log state", false)
+            .await?;
+        let row = rows.first().ok_or_else(|| {
+            RotationError::UnsupportedServer("the session's log state came back empty".into())
+        })?;
+        let login = text(row, 1, "USER()")?;
+        Ok(ServerLogs {
+            family: server.family,
+            variables,
+            session_log_off: text(row, 0, "@@sql_log_off")? == "1",
+            // user@host; the host never holds '@', the user may.
+            login_user: login
+                .rsplit_once('@')
+                .map_or(login.as_str(), |(user, _)| user)
+                .to_string(),
+            audit_active: text(row, 2, "the count of active audit plugins")? != "0",
+        })
+    }
+
+    /// Before statements that carry a plaintext password (`passwords`) of `user`: refuses
+    /// with `PasswordWouldBeLogged`, before anything is changed, when a log would record it
+    /// ([`logs::assess`]), unless the deployer accepted that (`allow`, logged as a warning).
+    pub(super) async fn guard_plaintext(
+        &mut self,
+        server: &Server,
+        user: &str,
+        passwords: &[&SecretValue],
+        allow: bool,
+    ) -> Result<()> {
+        let logs = self.logs(server).await?;
+        let quote = passwords.iter().any(|p| p.expose().contains('\''));
+        let exposure = logs::assess(&logs, quote);
+        if let Some(masked) = &exposure.audit_masked {
+            tracing::debug!(detail = %masked, "the audit plugin records the statement with the password masked");
+        }
+        if exposure.is_clean() {
+            return Ok(());
+        }
+        if allow {
+            tracing::warn!(
+                user,
+                logs = %exposure.names(),
+                "sending a plaintext password that a server log records, as ALLOW_PASSWORD_IN_SERVER_LOG allows"
+            );
+            return Ok(());
+        }
+        Err(exposure.refusal(server.family, user, &logs.login_user))
     }
 }
 

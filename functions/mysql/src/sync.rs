@@ -9,7 +9,9 @@
 //! current one does not are revoked (logged by name) and the current one's grants, roles and
 //! default roles are given. Then both accounts are read again and must be equal (else the step
 //! fails and nothing about the password changes). Last, each account whose stored hash is not
-//! the pending password's gets it, and the lock state is copied.
+//! the pending password's gets it, and the lock state is copied. Where any of this carries a
+//! plaintext password, the session's logs are checked before the first change
+//! (`MySession::guard_plaintext`).
 //!
 //! [`pair_differences`] is the proof that all this is done, account by account: a login proves
 //! only the account matching the function's own address, so it never decides success when a
@@ -173,6 +175,7 @@ pub(super) async fn sync_pair(
     server: &Server,
     source: &str,
     pending: &DatabaseSecret,
+    allow_logged_password: bool,
 ) -> Result<()> {
     let user = pending.username.as_str();
     let sources = accounts(session, source).await?;
@@ -203,6 +206,20 @@ pub(super) async fn sync_pair(
             None => None,
         };
         plans.push((host.as_str(), plugin, from, now));
+    }
+    let password = pending.password();
+    // Before the first change: a plaintext password (the placeholder of a new account, the
+    // pending password) goes only over a private session, and only when no server log would
+    // record it (or the deployer accepted that), so a refusal leaves everything as it was.
+    if plans
+        .iter()
+        .any(|(_, plugin, _, _)| carries_plaintext(server, *plugin))
+    {
+        session
+            .require_private("this server takes the pending user's password only as plaintext")?;
+        session
+            .guard_plaintext(server, user, &[&password], allow_logged_password)
+            .await?;
     }
     let placeholder = placeholder_password()?;
     let none = AccountAttributes::default();
@@ -283,7 +300,6 @@ pub(super) async fn sync_pair(
         }
         locked_now.push(now.attributes.locked);
     }
-    let password = pending.password();
     let stored = accounts(session, user).await?;
     for ((host, plugin, from, _), locked) in plans.iter().zip(locked_now) {
         let done = stored
@@ -318,10 +334,11 @@ async fn set_password(
     plugin: Plugin,
     password: &SecretValue,
 ) -> Result<()> {
+    // The session was checked before the first change (`sync_pair`); checked again here, as
+    // this is where the password itself goes.
     if carries_plaintext(server, plugin) {
         session
             .require_private("this server takes the pending user's password only as plaintext")?;
-        session.keep_out_of_general_log(server).await?;
     }
     let sql = out_of_slow_log(
         server,

@@ -48,6 +48,13 @@ async fn four_rotations_alternate_and_both_users_read() {
             );
         }
         bed.assert_pair_interchangeable(&arn).await;
+        let logs = bed.db.logs();
+        assert!(
+            !logs
+                .windows(current_pw.len())
+                .any(|w| w == current_pw.as_bytes()),
+            "round {round}: the password reached the general or binary log"
+        );
     }
 }
 

@@ -6,6 +6,7 @@ mod classifier;
 mod testbed;
 
 mod alternating_users;
+mod audit;
 mod binary;
 mod engines;
 mod faults;

@@ -1,6 +1,7 @@
 //! Preflight on MariaDB: both strategies on the plain server, the password-policy server (the
-//! plugin and what it means for this function's passwords), and a superuser that lacks
-//! CREATE USER or GRANT OPTION. Nothing is changed by any of them.
+//! plugin and what it means for this function's passwords, and whether the general log would
+//! record the plaintext password), and a superuser that lacks CREATE USER or GRANT OPTION.
+//! Nothing is changed by any of them.
 
 use crate::testbed::{Bed, Options};
 use mysql::{account, MARIADB};
@@ -88,13 +89,21 @@ async fn the_password_policy_plugin_is_reported_against_the_function_settings() 
         .user_with_secret("plug", "Initial-Pa55#word", json!({"ssl": true}))
         .await;
     let report = bed.preflight(&arn, false).await;
-    assert_eq!(report["ok"], true, "{report:#}");
-    let (_, detail) = check(&report, "password_policy");
+    let (ok, detail) = check(&report, "password_policy");
     assert!(
-        detail.contains("simple_password_check")
+        ok && detail.contains("simple_password_check")
             && detail.contains("strict_password_validation is ON"),
         "{detail}"
     );
+    // The one failing check: this user may not leave the general log, which is on.
+    let failing: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] != true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(failing, ["password_logging"], "{report:#}");
     // Settings under which no generated password can pass: the check fails, and says why.
     let short = PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |name| {
         (name == "PASSWORD_LENGTH").then(|| "6".to_string())
@@ -110,4 +119,61 @@ async fn the_password_policy_plugin_is_reported_against_the_function_settings() 
     assert_eq!(report["ok"], false);
     let (ok, detail) = check(&report, "password_policy");
     assert!(!ok && detail.contains("PASSWORD_LENGTH is 6"), "{detail}");
+}
+
+#[tokio::test]
+async fn password_logging_is_reported_for_both_strategies_and_the_opt_in() {
+    // The plain server takes hashes: nothing to log.
+    let plain = Bed::new("single").await;
+    let (_, arn) = plain
+        .user_with_secret("hashes", "pre-Pa55word", json!({"ssl": true}))
+        .await;
+    let report = plain.preflight(&arn, false).await;
+    let (ok, detail) = check(&report, "password_logging");
+    assert!(ok && detail.contains("as a hash"), "{detail}");
+
+    let options = Options {
+        policy_server: true,
+        ..Options::default()
+    };
+    // A single user without SUPER: the general log would record its new password.
+    let single = Bed::with_options(MARIADB, "single", options.clone()).await;
+    let (user, arn) = single
+        .user_with_secret("logs", "Initial-Pa55#word", json!({"ssl": true}))
+        .await;
+    let report = single.preflight(&arn, false).await;
+    assert_eq!(report["ok"], false, "{report:#}");
+    let (ok, detail) = check(&report, "password_logging");
+    assert!(
+        !ok && detail.contains("general_log is ON")
+            && detail.contains("sql_log_off")
+            && detail.contains(&user)
+            && detail.contains("PasswordWouldBeLogged"),
+        "{detail}"
+    );
+    // With the opt-in the same secret passes, and the report says what that means.
+    let allowed = Bed::with_options(
+        MARIADB,
+        "single",
+        Options {
+            allow_password_in_server_log: true,
+            ..options.clone()
+        },
+    )
+    .await;
+    let report = allowed.preflight(&arn, false).await;
+    let (ok, detail) = check(&report, "password_logging");
+    assert!(
+        ok && detail.contains("ALLOW_PASSWORD_IN_SERVER_LOG is true"),
+        "{detail}"
+    );
+    // Alternating users: the superuser (SUPER) leaves the general log.
+    let alternating = Bed::with_options(MARIADB, "alternating", options).await;
+    let (_, _, arn) = alternating.alternating_pair_at("logs", "%").await;
+    let report = alternating.preflight(&arn, false).await;
+    let (ok, detail) = check(&report, "password_logging");
+    assert!(
+        ok && detail.contains("can leave it (sql_log_off)"),
+        "{detail}"
+    );
 }

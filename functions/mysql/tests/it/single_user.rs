@@ -37,6 +37,10 @@ async fn three_rotations_old_password_refused_new_accepted_hash_stored() {
             .expect("new password accepted");
         let v: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
         assert_eq!(v["team"], "payments", "unknown keys kept");
+        assert!(
+            !contains(&bed.db.logs(), new.as_bytes()),
+            "round {round}: the password reached the general or binary log"
+        );
         old = new;
     }
     // The statement carried the hash, and the logs never saw the plaintext.

@@ -34,6 +34,8 @@ pub struct Options {
     pub policy_server: bool,
     /// `USERNAME_CHARACTER_LIMIT`, when set.
     pub username_character_limit: Option<usize>,
+    /// `ALLOW_PASSWORD_IN_SERVER_LOG=true`.
+    pub allow_password_in_server_log: bool,
 }
 
 /// A MySQL-wire function on the sandbox MariaDB.
@@ -84,6 +86,9 @@ impl Bed {
                 .username_character_limit
                 .map(|n| ("USERNAME_CHARACTER_LIMIT", n.to_string())),
         );
+        if options.allow_password_in_server_log {
+            vars.push(("ALLOW_PASSWORD_IN_SERVER_LOG", "true".to_string()));
+        }
         let settings = rotation_testkit::settings(flavor.identity.password_defaults, &vars);
         let rds = options.rds.map(|_| {
             let endpoint = rotation_testkit::Moto::from_env().endpoint().to_string();
