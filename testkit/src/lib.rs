@@ -1,9 +1,11 @@
 //! Test support for the rotation functions: the moto Secrets Manager emulator started by the
 //! sandbox, a rotation driver that plays Secrets Manager, the one integration-test harness
 //! ([`Harness`]; with feature `postgres`, the PostgreSQL-wire bed [`pg::Bed`]), a function
-//! binary run under a loopback Lambda Runtime API ([`FunctionProcess`]), label assertions,
-//! call counting, log capture, and strict stand-in servers that bait a client into giving its
-//! password away ([`PasswordBait`]).
+//! binary run under a loopback Lambda Runtime API ([`FunctionProcess`]), a loopback Lambda API
+//! ([`LambdaApi`]) and a player of Secrets Manager's invocations after RotateSecret
+//! ([`RotationPlayer`]) for the operator tool, label assertions, call counting, log capture,
+//! and strict stand-in servers that bait a client into giving its password away
+//! ([`PasswordBait`]).
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -21,6 +23,7 @@ pub mod maria;
 #[cfg(feature = "mongo")]
 pub mod mongo;
 mod moto;
+mod player;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod proving;
@@ -44,15 +47,16 @@ pub use proving::{
 };
 
 pub use bait::{BaitConnection, PasswordBait};
-pub use counting::CountingStore;
+pub use counting::{CountingProxy, CountingStore};
 pub use db_faults::{sql_changes_credentials, Classifier, DbFault, DbFaultProxy};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};
-pub use lambda_api::{Handler, InvokeResult, LambdaApi};
+pub use lambda_api::{FunctionSettings, Handler, InvokeResult, LambdaApi};
 pub use lambda_process::{deployed_environment, rotate_with_binary, Answer, FunctionProcess};
 pub use logs::{escaped_forms, LogCapture};
 pub use moto::{Moto, MOTO_ACCOUNT, REGION};
+pub use player::{Played, RotationPlayer, StepInvoker};
 #[cfg(feature = "postgres")]
 pub use postgres::PgAdmin;
 pub use types::{assert_engines_packaged, rotation_types, RotationType};

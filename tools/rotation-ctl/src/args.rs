@@ -4,11 +4,15 @@ use crate::error::{CtlError, Result};
 
 /// The usage text.
 pub const USAGE: &str =
-    "usage: rotation-ctl COMMAND SECRET [--function NAME_OR_ARN] [--output text|json] [--force]
+    "usage: rotation-ctl COMMAND SECRET [--function NAME_OR_ARN] [--output text|json] [options]
 
 commands:
-  inspect SECRET     versions, labels, password fingerprints, rotation settings, and a stale
-                     AWSPENDING with the step its rotation stopped in (from the function's logs)
+  attach SECRET --function NAME_OR_ARN [--days N | --schedule EXPR] [--duration H]
+                     attach the function without rotating, run its preflight, and start the
+                     first rotation only when every check passes (then wait for it to end)
+  inspect SECRET     versions, labels, rotation settings, and a stale AWSPENDING with the step
+                     its rotation stopped in (from the function's logs); --fingerprints also
+                     reads each version's value to show a password fingerprint
   preflight SECRET   invoke the rotation function's preflight; exit 1 if a check fails
                      (add --previous to also try AWSPREVIOUS's credentials)
   resume SECRET      run the steps of the rotation in progress again through the function
@@ -23,6 +27,8 @@ credentials, region and endpoints come from the usual AWS environment and profil
 /// A command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// `attach`.
+    Attach,
     /// `inspect`.
     Inspect,
     /// `preflight`.
@@ -59,6 +65,39 @@ pub struct Args {
     pub force: bool,
     /// `--previous` (preflight only).
     pub previous: bool,
+    /// `--fingerprints` (inspect only).
+    pub fingerprints: bool,
+    /// The rotation schedule given to `attach` (`--days`, `--schedule`, `--duration`).
+    pub schedule: Schedule,
+}
+
+/// The rotation rules `attach` sets; all `None`: keep the secret's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schedule {
+    /// `--days N`: `AutomaticallyAfterDays`, 1 to 1000.
+    pub days: Option<i64>,
+    /// `--schedule EXPR`: `ScheduleExpression` (`rate(...)` or `cron(...)`).
+    pub expression: Option<String>,
+    /// `--duration H`: the rotation window, `Nh` with N from 1 to 24.
+    pub duration: Option<String>,
+}
+
+impl Schedule {
+    /// True when no rule was given.
+    pub fn is_empty(&self) -> bool {
+        self.days.is_none() && self.expression.is_none() && self.duration.is_none()
+    }
+}
+
+/// `--duration`: `3` or `3h`, 1 to 24 hours, as Secrets Manager's `Duration` (`3h`).
+fn duration(text: &str) -> Result<String> {
+    let hours = text.strip_suffix('h').unwrap_or(text);
+    match hours.parse::<u8>() {
+        Ok(h) if (1..=24).contains(&h) => Ok(format!("{h}h")),
+        _ => Err(CtlError::Usage(format!(
+            "--duration is a number of hours from 1 to 24 (e.g. 4 or 4h), not {text}"
+        ))),
+    }
 }
 
 /// Parses the arguments after the program name. `Ok(None)`: help was asked for.
@@ -70,6 +109,8 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
     let mut output = Output::Text;
     let mut force = false;
     let mut previous = false;
+    let mut fingerprints = false;
+    let mut schedule = Schedule::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -92,14 +133,29 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
                     other => return usage(format!("--output is text or json, not {other}")),
                 }
             }
-            "--force" | "--previous" if inline.is_some() => {
+            "--days" => {
+                let text = value("--days")?;
+                match text.parse::<i64>() {
+                    Ok(d) if (1..=1000).contains(&d) => schedule.days = Some(d),
+                    _ => {
+                        return usage(format!(
+                            "--days is a whole number from 1 to 1000, not {text}"
+                        ))
+                    }
+                }
+            }
+            "--schedule" => schedule.expression = Some(value("--schedule")?),
+            "--duration" => schedule.duration = Some(duration(&value("--duration")?)?),
+            "--force" | "--previous" | "--fingerprints" if inline.is_some() => {
                 return usage(format!("{flag} takes no value"))
             }
             "--force" => force = true,
             "--previous" => previous = true,
+            "--fingerprints" => fingerprints = true,
             f if f.starts_with('-') => return usage(format!("unknown option {f}")),
             word if command.is_none() => {
                 command = Some(match word {
+                    "attach" => Command::Attach,
                     "inspect" => Command::Inspect,
                     "preflight" => Command::Preflight,
                     "resume" => Command::Resume,
@@ -124,6 +180,23 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
     if previous && command != Command::Preflight {
         return usage("--previous is an option of preflight only".into());
     }
+    if fingerprints && command != Command::Inspect {
+        return usage("--fingerprints is an option of inspect only".into());
+    }
+    if !schedule.is_empty() && command != Command::Attach {
+        return usage("--days, --schedule and --duration are options of attach only".into());
+    }
+    if schedule.days.is_some() && schedule.expression.is_some() {
+        return usage("give --days or --schedule, not both".into());
+    }
+    if schedule.duration.is_some() && schedule.days.is_none() && schedule.expression.is_none() {
+        return usage("--duration needs --days or --schedule".into());
+    }
+    if command == Command::Attach && function.is_none() {
+        return usage(
+            "attach needs --function NAME_OR_ARN (the rotation function to attach)".into(),
+        );
+    }
     Ok(Some(Args {
         command,
         secret,
@@ -131,6 +204,8 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
         output,
         force,
         previous,
+        fingerprints,
+        schedule,
     }))
 }
 
@@ -162,6 +237,43 @@ mod tests {
         assert_eq!(a.function.as_deref(), Some("f"));
         assert!(a.previous);
         assert!(args("--help").unwrap().is_none());
+        let a = parse(
+            &[
+                "attach",
+                "s",
+                "--function",
+                "f",
+                "--schedule",
+                "rate(10 days)",
+                "--duration",
+                "3",
+            ]
+            .map(String::from),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(a.command, Command::Attach);
+        assert_eq!(
+            a.schedule,
+            Schedule {
+                days: None,
+                expression: Some("rate(10 days)".into()),
+                duration: Some("3h".into()),
+            }
+        );
+        let a = args("attach s --function f --days 30").unwrap().unwrap();
+        assert_eq!(a.schedule.days, Some(30));
+        assert!(args("attach s --function f")
+            .unwrap()
+            .unwrap()
+            .schedule
+            .is_empty());
+        assert!(
+            args("inspect s --fingerprints")
+                .unwrap()
+                .unwrap()
+                .fingerprints
+        );
     }
 
     #[test]
@@ -177,6 +289,19 @@ mod tests {
             ("abort s --previous", "preflight only"),
             ("inspect s --verbose", "unknown option --verbose"),
             ("abort s --force=false", "--force takes no value"),
+            ("attach s", "needs --function"),
+            ("attach s --function f --days 0", "from 1 to 1000"),
+            ("attach s --function f --days 3 --schedule x", "not both"),
+            (
+                "attach s --function f --duration 3",
+                "needs --days or --schedule",
+            ),
+            (
+                "attach s --function f --days 3 --duration 25",
+                "from 1 to 24",
+            ),
+            ("inspect s --days 3", "attach only"),
+            ("preflight s --fingerprints", "inspect only"),
         ] {
             let e = args(line).unwrap_err().to_string();
             assert!(e.contains(needle), "{line}: {e}");

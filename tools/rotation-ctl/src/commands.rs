@@ -1,6 +1,8 @@
 //! The commands. Each reads what it needs, checks before it changes anything, changes at most
-//! one label, reads the secret again to confirm, and answers a [`Done`]: what to print and
-//! whether it succeeded.
+//! one label (or, `attach`, the rotation configuration), reads the secret again to confirm,
+//! and answers a [`Done`]: what to print and whether it succeeded. Text is built as lines
+//! ([`Text`]) and escaped as it is printed, so nothing read from a secret, a function or AWS
+//! reaches the terminal with a control character in it.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -11,7 +13,12 @@ use crate::args::{Args, Command};
 use crate::error::{CtlError, Result};
 use crate::function::Function;
 use crate::logs;
-use crate::secret::{self, SecretState, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::secret::{self, Detail, SecretState, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use crate::term::{say, table, Text};
+
+/// Added to a function's timeout before the tool counts on its invocations having ended: for
+/// the clocks, and for Secrets Manager to show every reader the label change.
+pub const MARGIN: Duration = Duration::from_secs(2);
 
 /// The AWS clients a command may use.
 pub struct Clients {
@@ -30,7 +37,7 @@ pub struct Done {
     /// or it refused.
     pub ok: bool,
     /// For `--output text`.
-    pub text: String,
+    pub text: Text,
     /// For `--output json`.
     pub json: Value,
 }
@@ -38,6 +45,7 @@ pub struct Done {
 /// Runs the command of `args`.
 pub async fn run(clients: &Clients, args: &Args) -> Result<Done> {
     match args.command {
+        Command::Attach => crate::attach::attach(clients, args).await,
         Command::Inspect => inspect(clients, args).await,
         Command::Preflight => preflight(clients, args).await,
         Command::Resume => resume(clients, args).await,
@@ -62,7 +70,7 @@ fn function(clients: &Clients, args: &Args, state: Option<&SecretState>) -> Resu
 }
 
 /// Runs `work`, telling the operator on stderr every few seconds that it is still waiting.
-async fn with_progress<T>(what: &str, work: impl Future<Output = T>) -> T {
+pub(crate) async fn with_progress<T>(what: &str, work: impl Future<Output = T>) -> T {
     let started = Instant::now();
     tokio::pin!(work);
     let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -70,58 +78,48 @@ async fn with_progress<T>(what: &str, work: impl Future<Output = T>) -> T {
     loop {
         tokio::select! {
             out = &mut work => return out,
-            _ = tick.tick() => eprintln!("  ... still waiting for {what} ({} s)", started.elapsed().as_secs()),
+            _ = tick.tick() => say(&format!("  ... still waiting for {what} ({} s)", started.elapsed().as_secs())),
         }
     }
 }
 
-fn versions_table(state: &SecretState) -> String {
-    let mut rows = vec![[
-        "VERSION".to_string(),
-        "LABELS".into(),
-        "CREATED".into(),
-        "PASSWORD FINGERPRINT".into(),
-    ]];
+/// The versions as a table: id, labels, and the creation time and fingerprint when read.
+pub(crate) fn versions_table(state: &SecretState) -> Vec<String> {
+    let created = state.versions.iter().any(|v| v.created.is_some());
+    let fingerprints = state.versions.iter().any(|v| v.fingerprint.is_some());
+    let mut header = vec!["VERSION".to_string(), "LABELS".into()];
+    if created {
+        header.push("CREATED".into());
+    }
+    if fingerprints {
+        header.push("PASSWORD FINGERPRINT".into());
+    }
+    let mut rows = vec![header];
     for v in &state.versions {
-        rows.push([
-            v.id.clone(),
-            v.stages.join(","),
-            v.created.clone().unwrap_or_else(|| "-".into()),
-            v.fingerprint.clone(),
-        ]);
+        let mut row = vec![v.id.clone(), v.stages.join(",")];
+        if created {
+            row.push(v.created.clone().unwrap_or_else(|| "-".into()));
+        }
+        if fingerprints {
+            row.push(v.fingerprint.clone().unwrap_or_else(|| "-".into()));
+        }
+        rows.push(row);
     }
     table(&rows)
 }
 
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0; N];
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == N {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// `inspect`: Secrets Manager's view, and the function's logs for a rotation in progress.
 async fn inspect(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret, true).await?;
-    let mut text = format!("secret    {}\n", state.arn);
-    text.push_str(&format!(
-        "rotation  {}; function {}; {}; last rotated {}; next {}\n\n",
+    let detail = if args.fingerprints {
+        Detail::Fingerprints
+    } else {
+        Detail::Versions
+    };
+    let state = secret::read(&clients.secrets, &args.secret, detail).await?;
+    let mut text = Text::new();
+    text.line(format!("secret    {}", state.arn));
+    text.line(format!(
+        "rotation  {}; function {}; {}; last rotated {}; next {}",
         match state.rotation_enabled {
             Some(true) => "on",
             Some(false) => "off",
@@ -132,12 +130,21 @@ async fn inspect(clients: &Clients, args: &Args) -> Result<Done> {
         state.last_rotated.as_deref().unwrap_or("never"),
         state.next_rotation.as_deref().unwrap_or("-"),
     ));
-    text.push_str(&versions_table(&state));
+    text.blank();
+    text.lines(versions_table(&state));
+    if state
+        .versions
+        .iter()
+        .any(|v| v.fingerprint.as_deref() == Some("(not permitted)"))
+    {
+        text.line("(not permitted: this identity may not read that version's value: secretsmanager:GetSecretValue on the secret, and kms:Decrypt on its KMS key)");
+    }
     let mut progress = json!({"inProgress": false});
     let leftover = state
         .with(AWSPENDING)
         .filter(|v| v.has(AWSCURRENT))
         .map(|v| v.id.clone());
+    text.blank();
     if let Some(pending) = state.pending() {
         let function = args.function.clone().or(state.function.clone());
         let (stopped, lines) = match &function {
@@ -145,43 +152,27 @@ async fn inspect(clients: &Clients, args: &Args) -> Result<Done> {
                 "no rotation function to read the logs of".to_string(),
                 json!(null),
             ),
-            Some(f) => {
-                match logs::step_lines(&clients.logs, f, &pending.id, pending.created_ms).await {
-                    Ok(lines) if lines.is_empty() => (
-                        format!(
-                            "the function's log group ({}) has no step of this rotation",
-                            logs::log_group(f)
-                        ),
-                        json!([]),
-                    ),
-                    Ok(lines) => (
-                        logs::stopped_at(&lines),
-                        lines.iter().map(logs::StepLine::to_value).collect(),
-                    ),
-                    Err(why) => (
-                        format!("the function's logs could not be read ({why})"),
-                        json!(null),
-                    ),
-                }
-            }
+            Some(f) => stopped_at(clients, f, &pending.id, pending.created_ms).await,
         };
-        text.push_str(&format!(
-            "\nrotation in progress: version {} carries AWSPENDING (created {}). From the logs: {stopped}.\n\
-             Next: `rotation-ctl preflight {secret}` says whether the server holds the pending password already \
-             (then only resume is safe); `rotation-ctl resume {secret}` finishes it, `rotation-ctl abort {secret}` drops it.\n",
+        text.line(format!(
+            "rotation in progress: version {} carries AWSPENDING (created {}). From the logs: {stopped}.",
             pending.id,
             pending.created.as_deref().unwrap_or("-"),
+        ));
+        text.line(format!(
+            "Next: `rotation-ctl preflight {secret}` says whether the server holds the pending password already \
+             (then only resume is safe); `rotation-ctl resume {secret}` finishes it, `rotation-ctl abort {secret}` drops it.",
             secret = args.secret,
         ));
         progress = json!({"inProgress": true, "version": pending.id, "stoppedAt": stopped, "steps": lines});
     } else if let Some(id) = &leftover {
-        text.push_str(&format!(
-            "\nAWSPENDING is still on the AWSCURRENT version {id}: finishSecret stopped before taking it off. `rotation-ctl resume {}` finishes it.\n",
+        text.line(format!(
+            "AWSPENDING is still on the AWSCURRENT version {id}: finishSecret stopped before taking it off. `rotation-ctl resume {}` finishes it.",
             args.secret
         ));
         progress = json!({"inProgress": true, "version": id, "stoppedAt": "finishSecret moved AWSCURRENT but did not take AWSPENDING off"});
     } else {
-        text.push_str("\nno rotation in progress\n");
+        text.line("no rotation in progress");
     }
     let mut json = state.to_value();
     json["rotationInProgress"] = progress;
@@ -192,11 +183,38 @@ async fn inspect(clients: &Clients, args: &Args) -> Result<Done> {
     })
 }
 
+/// Where the rotation `token` stopped, from `function`'s log group: a sentence, and the
+/// summary lines as JSON (null when they could not be read).
+pub(crate) async fn stopped_at(
+    clients: &Clients,
+    function: &str,
+    token: &str,
+    since_ms: Option<i64>,
+) -> (String, Value) {
+    match logs::step_lines(&clients.logs, function, token, since_ms).await {
+        Ok(lines) if lines.is_empty() => (
+            format!(
+                "the function's log group ({}) has no step of this rotation",
+                logs::log_group(function)
+            ),
+            json!([]),
+        ),
+        Ok(lines) => (
+            logs::stopped_at(&lines),
+            lines.iter().map(logs::StepLine::to_value).collect(),
+        ),
+        Err(why) => (
+            format!("the function's logs could not be read ({why})"),
+            json!(null),
+        ),
+    }
+}
+
 /// The report as a table.
-fn report_table(report: &Value) -> String {
-    let mut rows = vec![["CHECK".to_string(), "RESULT".into(), "DETAIL".into()]];
+pub(crate) fn report_table(report: &Value) -> Vec<String> {
+    let mut rows = vec![vec!["CHECK".to_string(), "RESULT".into(), "DETAIL".into()]];
     for c in report["checks"].as_array().into_iter().flatten() {
-        rows.push([
+        rows.push(vec![
             c["name"].as_str().unwrap_or("?").to_string(),
             if c["ok"] == true { "ok" } else { "FAILED" }.to_string(),
             c["detail"].as_str().unwrap_or("").to_string(),
@@ -209,7 +227,7 @@ fn report_table(report: &Value) -> String {
 async fn preflight(clients: &Clients, args: &Args) -> Result<Done> {
     let state = match &args.function {
         Some(_) => None,
-        None => Some(secret::read(&clients.secrets, &args.secret, false).await?),
+        None => Some(secret::read(&clients.secrets, &args.secret, Detail::Labels).await?),
     };
     let function = function(clients, args, state.as_ref())?;
     let report = with_progress(
@@ -218,12 +236,15 @@ async fn preflight(clients: &Clients, args: &Args) -> Result<Done> {
     )
     .await?;
     let ok = report["ok"] == true;
-    let mut text = format!("preflight of {} by {}\n\n", args.secret, function.name);
-    text.push_str(&report_table(&report));
-    text.push_str(if ok {
-        "\nall checks passed\n"
+    let mut text = Text::new();
+    text.line(format!("preflight of {} by {}", args.secret, function.name));
+    text.blank();
+    text.lines(report_table(&report));
+    text.blank();
+    text.line(if ok {
+        "all checks passed"
     } else {
-        "\nsome checks FAILED: see their detail\n"
+        "some checks FAILED: see their detail"
     });
     Ok(Done {
         ok,
@@ -234,36 +255,39 @@ async fn preflight(clients: &Clients, args: &Args) -> Result<Done> {
 
 /// `resume`: the four steps of the rotation in progress, in order, each safe to repeat.
 async fn resume(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret, false).await?;
+    let state = secret::read(&clients.secrets, &args.secret, Detail::Labels).await?;
     let Some(pending) = state.pending().or(state.with(AWSPENDING)) else {
         return Ok(Done {
             ok: true,
-            text: "no rotation in progress: nothing to resume\n".into(),
+            text: Text::from("no rotation in progress: nothing to resume"),
             json: json!({"resumed": false, "reason": "no rotation in progress"}),
         });
     };
     let token = pending.id.clone();
     let function = function(clients, args, Some(&state))?;
     let mut steps = Vec::new();
-    let mut text = format!(
-        "resuming the rotation {token} of {} through {}\n",
+    let mut text = Text::new();
+    text.line(format!(
+        "resuming the rotation {token} of {} through {}",
         state.arn, function.name
-    );
+    ));
     for (i, step) in ["createSecret", "setSecret", "testSecret", "finishSecret"]
         .iter()
         .enumerate()
     {
-        eprintln!("[{}/4] {step} ...", i + 1);
+        say(&format!("[{}/4] {step} ...", i + 1));
         let started = Instant::now();
         let result = with_progress(step, function.step(&state.arn, &token, step)).await;
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(()) => {
-                text.push_str(&format!("  {step}: done ({seconds:.1} s)\n"));
+                text.line(format!("  {step}: done ({seconds:.1} s)"));
                 steps.push(json!({"step": step, "ok": true, "seconds": seconds}));
             }
             Err(e) => {
-                text.push_str(&format!("  {step}: FAILED ({seconds:.1} s): {e}\n\nAWSCURRENT was not moved. Fix the cause and resume again; `rotation-ctl preflight {}` checks the setup.\n", args.secret));
+                text.line(format!("  {step}: FAILED ({seconds:.1} s): {e}"));
+                text.blank();
+                text.line(format!("AWSCURRENT was not moved. Fix the cause and resume again; `rotation-ctl preflight {}` checks the setup.", args.secret));
                 steps.push(
                     json!({"step": step, "ok": false, "seconds": seconds, "error": e.to_string()}),
                 );
@@ -275,13 +299,13 @@ async fn resume(clients: &Clients, args: &Args) -> Result<Done> {
             }
         }
     }
-    let after = secret::read(&clients.secrets, &state.arn, false).await?;
+    let after = secret::read(&clients.secrets, &state.arn, Detail::Labels).await?;
     let current = after.with(AWSCURRENT).map(|v| v.id.clone());
     let finished = current.as_deref() == Some(token.as_str()) && after.with(AWSPENDING).is_none();
-    text.push_str(&if finished {
-        format!("rotation finished: AWSCURRENT is version {token}\n")
+    text.line(if finished {
+        format!("rotation finished: AWSCURRENT is version {token}")
     } else {
-        format!("the steps answered, but AWSCURRENT is on {} and AWSPENDING on {}: something else moved the labels; run inspect\n",
+        format!("the steps answered, but AWSCURRENT is on {} and AWSPENDING on {}: something else moved the labels; run inspect",
             current.as_deref().unwrap_or("no version"), after.with(AWSPENDING).map(|v| v.id.as_str()).unwrap_or("no version"))
     });
     Ok(Done {
@@ -291,10 +315,11 @@ async fn resume(clients: &Clients, args: &Args) -> Result<Done> {
     })
 }
 
-fn refused(text: String, json: Value) -> Done {
+/// A refusal: one line of text, and its JSON.
+pub(crate) fn refused(line: String, json: Value) -> Done {
     Done {
         ok: false,
-        text: format!("{text}\n"),
+        text: Text::from(line),
         json,
     }
 }
@@ -320,28 +345,55 @@ async fn current_refused(function: &Function, arn: &str) -> Option<bool> {
     })
 }
 
+/// The longest an invocation of the secret's rotation function (and of `--function`, when it
+/// names another) can run: the largest `Timeout` (GetFunctionConfiguration).
+async fn longest_invocation(
+    clients: &Clients,
+    args: &Args,
+    state: &SecretState,
+) -> Result<Duration> {
+    let mut names: Vec<&str> = state
+        .function
+        .iter()
+        .chain(args.function.iter())
+        .map(String::as_str)
+        .collect();
+    names.dedup();
+    let mut longest = Duration::ZERO;
+    for name in names {
+        let config = Function::new(clients.lambda.clone(), name)
+            .configuration()
+            .await?;
+        longest = longest.max(config.timeout);
+    }
+    Ok(longest)
+}
+
 /// `abort`: take AWSPENDING off the rotation in progress when no client can be locked out.
-/// The function's preflight decides before (AWSCURRENT logs in); after the change it is asked
-/// again, and if AWSCURRENT no longer logs in (a setSecret ran in between), AWSPENDING is put
-/// back so the rotation can be resumed.
+/// The function's preflight decides before (AWSCURRENT logs in). After the change, the tool
+/// waits out the function's timeout (a setSecret of this rotation that started before the
+/// label was taken off may still be running and change the password; none can start after,
+/// since every step first checks that its version carries AWSPENDING), then asks the
+/// preflight again: if AWSCURRENT no longer logs in, AWSPENDING is put back so the rotation can
+/// be resumed. Alternating users skip the wait: their setSecret changes the other user.
 async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret, false).await?;
+    let state = secret::read(&clients.secrets, &args.secret, Detail::Labels).await?;
     if let Some(v) = state.with(AWSPENDING).filter(|v| v.has(AWSCURRENT)) {
         // A leftover label on the current version: taking it off changes no credentials.
         secret::move_label(&clients.secrets, &state.arn, AWSPENDING, None, Some(&v.id)).await?;
         return Ok(Done {
             ok: true,
-            text: format!(
-                "AWSPENDING taken off the AWSCURRENT version {} (finishSecret had left it)\n",
+            text: Text::from(format!(
+                "AWSPENDING taken off the AWSCURRENT version {} (finishSecret had left it)",
                 v.id
-            ),
+            )),
             json: json!({"aborted": true, "version": v.id}),
         });
     }
     let Some(pending) = state.pending() else {
         return Ok(Done {
             ok: true,
-            text: "no rotation in progress: nothing to abort\n".into(),
+            text: Text::from("no rotation in progress: nothing to abort"),
             json: json!({"aborted": false, "reason": "no rotation in progress"}),
         });
     };
@@ -383,36 +435,87 @@ async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
                 json!({"aborted": false, "version": id, "reason": why}),
             ));
         }
-        eprintln!("--force: aborting although {why}");
+        say(&format!("--force: aborting although {why}"));
     }
+    // How long a setSecret already running may go on: read before anything changes.
+    let wait = if verdict.is_ok() && !alternating {
+        match longest_invocation(clients, args, &state).await {
+            Ok(timeout) => Some(timeout + MARGIN),
+            Err(e) if args.force => {
+                say(&format!("--force: not waiting for running invocations to end ({e})"));
+                None
+            }
+            Err(e) => {
+                return Ok(refused(
+                    format!("refusing to abort the rotation {id}: the function's timeout is needed to wait out a setSecret that may be running, and it could not be read: {e}. (--force aborts without waiting.)"),
+                    json!({"aborted": false, "version": id, "reason": e.to_string()}),
+                ))
+            }
+        }
+    } else {
+        None
+    };
     secret::move_label(&clients.secrets, &state.arn, AWSPENDING, None, Some(&id)).await?;
-    if verdict.is_ok() && current_refused(&function, &state.arn).await == Some(true) {
-        // A setSecret landed between the check and the change: the pending password is the
-        // server's now. Put the label back so the rotation can finish.
-        secret::move_label(&clients.secrets, &state.arn, AWSPENDING, Some(&id), None).await?;
-        return Ok(refused(
-            format!("AWSCURRENT stopped logging in while aborting (a setSecret ran meanwhile): AWSPENDING is back on {id}; resume the rotation: `rotation-ctl resume {}`", args.secret),
-            json!({"aborted": false, "version": id, "reason": "a setSecret ran while aborting; AWSPENDING put back"}),
+    if let Some(wait) = wait {
+        // Counted from the removal: an invocation that started before it ends within its
+        // timeout; one that starts after finds no AWSPENDING on this version and stops.
+        say(&format!(
+            "AWSPENDING taken off {id}; waiting {} s (the function's timeout and {} s) for any invocation that started before to end, then checking that AWSCURRENT still logs in",
+            wait.as_secs(),
+            MARGIN.as_secs()
         ));
+        with_progress("running invocations to end", tokio::time::sleep(wait)).await;
     }
-    let after = secret::read(&clients.secrets, &state.arn, false).await?;
+    let mut warning = None;
+    if verdict.is_ok() {
+        match current_refused(&function, &state.arn).await {
+            Some(true) => {
+                // A setSecret landed: the pending password is the server's now. Put the label
+                // back so the rotation can finish, unless a new rotation took it meanwhile.
+                let now = secret::read(&clients.secrets, &state.arn, Detail::Labels).await?;
+                if let Some(other) = now.with(AWSPENDING).filter(|v| v.id != id) {
+                    return Ok(refused(
+                        format!("AWSCURRENT stopped logging in while aborting, and a new rotation started meanwhile (AWSPENDING on {}): the server may hold the password of {id}, which no label names now. Finish the new rotation (`rotation-ctl resume {}`), and if it cannot log in, put AWSPENDING back on {id} by hand", other.id, args.secret),
+                        json!({"aborted": false, "version": id, "reason": "a setSecret ran while aborting and a new rotation started", "pendingOn": other.id}),
+                    ));
+                }
+                if now.with(AWSPENDING).is_none() {
+                    secret::move_label(&clients.secrets, &state.arn, AWSPENDING, Some(&id), None)
+                        .await?;
+                }
+                return Ok(refused(
+                    format!("AWSCURRENT stopped logging in while aborting (a setSecret ran meanwhile): AWSPENDING is back on {id}; resume the rotation: `rotation-ctl resume {}`", args.secret),
+                    json!({"aborted": false, "version": id, "reason": "a setSecret ran while aborting; AWSPENDING put back"}),
+                ));
+            }
+            None => warning = Some(format!("the check after the change did not answer: confirm that AWSCURRENT logs in with `rotation-ctl preflight {}`", args.secret)),
+            Some(false) => {}
+        }
+    }
+    let after = secret::read(&clients.secrets, &state.arn, Detail::Labels).await?;
     let gone = after.with(AWSPENDING).is_none();
     let note = if pending_in_use && alternating {
         " The server already held the pending password for the pair's other user, so AWSPREVIOUS no longer logs in (the next rotation sets that user again)."
     } else {
         ""
     };
+    let mut text = Text::new();
+    text.line(if gone {
+        format!("rotation {id} aborted: AWSPENDING taken off; AWSCURRENT is unchanged. Secrets Manager starts a new rotation (a new version) next time.{note}")
+    } else {
+        format!(
+            "AWSPENDING is on {} again: a rotation started meanwhile; run inspect",
+            after.with(AWSPENDING).map(|v| v.id.as_str()).unwrap_or("?")
+        )
+    });
+    if let Some(w) = &warning {
+        text.line(w.clone());
+    }
     Ok(Done {
         ok: gone,
-        text: if gone {
-            format!("rotation {id} aborted: AWSPENDING taken off; AWSCURRENT is unchanged. Secrets Manager starts a new rotation (a new version) next time.{note}\n")
-        } else {
-            format!(
-                "AWSPENDING is on {} again: a rotation started meanwhile; run inspect\n",
-                after.with(AWSPENDING).map(|v| v.id.as_str()).unwrap_or("?")
-            )
-        },
-        json: json!({"aborted": gone, "version": id, "forced": verdict.is_err()}),
+        text,
+        json: json!({"aborted": gone, "version": id, "forced": verdict.is_err(),
+            "waitedSeconds": wait.map(|w| w.as_secs()), "warning": warning}),
     })
 }
 
@@ -421,7 +524,7 @@ async fn abort(clients: &Clients, args: &Args) -> Result<Done> {
 /// move). After the move the preflight runs again; if AWSCURRENT does not log in, the move is
 /// undone.
 async fn rollback(clients: &Clients, args: &Args) -> Result<Done> {
-    let state = secret::read(&clients.secrets, &args.secret, false).await?;
+    let state = secret::read(&clients.secrets, &args.secret, Detail::Labels).await?;
     let in_progress = |s: &SecretState| s.with(AWSPENDING).map(|v| v.id.clone());
     if let Some(v) = in_progress(&state) {
         return Ok(refused(
@@ -455,7 +558,8 @@ async fn rollback(clients: &Clients, args: &Args) -> Result<Done> {
         ));
     }
     // Again, just before the move: a rotation that started meanwhile changes AWSPREVIOUS's user.
-    if let Some(v) = in_progress(&secret::read(&clients.secrets, &state.arn, false).await?) {
+    if let Some(v) = in_progress(&secret::read(&clients.secrets, &state.arn, Detail::Labels).await?)
+    {
         return Ok(refused(
             format!("refusing to roll back: a rotation started while checking (AWSPENDING on {v})"),
             json!({"rolledBack": false, "reason": "rotation in progress"}),
@@ -483,15 +587,15 @@ async fn rollback(clients: &Clients, args: &Args) -> Result<Done> {
             json!({"rolledBack": false, "reason": "AWSPREVIOUS stopped logging in; the move was undone"}),
         ));
     }
-    let after = secret::read(&clients.secrets, &state.arn, false).await?;
+    let after = secret::read(&clients.secrets, &state.arn, Detail::Labels).await?;
     let done = after.with(AWSCURRENT).map(|v| v.id.as_str()) == Some(previous.as_str());
     Ok(Done {
         ok: done,
-        text: if done {
-            format!("rolled back: AWSCURRENT is version {previous} again (it logs in); {current} is AWSPREVIOUS\n")
+        text: Text::from(if done {
+            format!("rolled back: AWSCURRENT is version {previous} again (it logs in); {current} is AWSPREVIOUS")
         } else {
-            "AWSCURRENT did not move: run inspect\n".into()
-        },
+            "AWSCURRENT did not move: run inspect".to_string()
+        }),
         json: json!({"rolledBack": done, "current": previous, "previous": current}),
     })
 }
@@ -506,16 +610,38 @@ mod tests {
             {"name": "tls", "ok": true, "detail": "verified"},
             {"name": "manage_users_privilege", "ok": false, "detail": "lacks CREATEROLE"}
         ]});
-        let t = report_table(&report);
-        let lines: Vec<_> = t.lines().collect();
+        let lines = report_table(&report);
         assert_eq!(lines.len(), 3);
         assert!(
             lines[2].starts_with("manage_users_privilege  FAILED  lacks"),
-            "{t}"
+            "{lines:?}"
         );
         assert!(
             lines[1].starts_with("tls                     ok      verified"),
-            "{t}"
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_hostile_report_cannot_fake_a_row_or_talk_to_the_terminal() {
+        let report = json!({"checks": [
+            {"name": "current_login", "ok": false,
+             "detail": "user bob\u{1b}[2K\rok\u{9b}32m\nsecret_shape  ok  fine"},
+            {"name": "tls\r\u{1b}[32m", "ok": true, "detail": "\u{7f}x\u{85}"}
+        ]});
+        let mut text = Text::new();
+        text.lines(report_table(&report));
+        let out = text.render();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(
+            lines[1].starts_with("current_login") && lines[1].contains("FAILED"),
+            "{out}"
+        );
+        assert!(!out.chars().any(|c| c != '\n' && c.is_control()), "{out:?}");
+        assert!(
+            out.contains("bob\\x1b[2K\\rok\\u{9b}32m\\nsecret_shape"),
+            "{out}"
         );
     }
 }

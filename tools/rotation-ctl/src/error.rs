@@ -23,6 +23,17 @@ pub enum CtlError {
         /// The SDK's error with its context.
         detail: String,
     },
+    /// A Lambda call other than Invoke failed (GetFunctionConfiguration: the function's ARN
+    /// and timeout).
+    #[error("Lambda {operation} of {function} failed: {detail} (it needs lambda:{operation} on the function, and the function in this region)")]
+    Lambda {
+        /// The API operation.
+        operation: &'static str,
+        /// The function name or ARN.
+        function: String,
+        /// The SDK's error with its context.
+        detail: String,
+    },
     /// The function answered with an error.
     #[error("{function} answered {error_type}: {message}")]
     Function {

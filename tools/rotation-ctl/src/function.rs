@@ -1,10 +1,22 @@
 //! The rotation function, invoked through the Lambda API with the operator's credentials: its
-//! preflight, and the rotation steps (each safe to repeat).
+//! preflight, and the rotation steps (each safe to repeat); and its configuration (ARN and
+//! timeout).
+
+use std::time::Duration;
 
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::{json, Value};
 
 use crate::error::{sdk_detail, CtlError, Result};
+
+/// What GetFunctionConfiguration says of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configuration {
+    /// `FunctionArn` (what RotateSecret takes).
+    pub arn: String,
+    /// `Timeout`: no invocation runs longer.
+    pub timeout: Duration,
+}
 
 /// A deployed rotation function.
 pub struct Function {
@@ -20,6 +32,39 @@ impl Function {
             client,
             name: name.to_string(),
         }
+    }
+
+    /// Its ARN and timeout: GetFunctionConfiguration.
+    pub async fn configuration(&self) -> Result<Configuration> {
+        let out = self
+            .client
+            .get_function_configuration()
+            .function_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| CtlError::Lambda {
+                operation: "GetFunctionConfiguration",
+                function: self.name.clone(),
+                detail: sdk_detail(&e),
+            })?;
+        let missing = |what: &str| CtlError::Lambda {
+            operation: "GetFunctionConfiguration",
+            function: self.name.clone(),
+            detail: format!("the answer has no {what}"),
+        };
+        let arn = out
+            .function_arn()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| missing("FunctionArn"))?;
+        let timeout = out
+            .timeout()
+            .and_then(|t| u64::try_from(t).ok())
+            .filter(|t| *t > 0)
+            .ok_or_else(|| missing("Timeout"))?;
+        Ok(Configuration {
+            arn: arn.to_string(),
+            timeout: Duration::from_secs(timeout),
+        })
     }
 
     /// Invokes it synchronously with `payload` and returns what it answered; a function error

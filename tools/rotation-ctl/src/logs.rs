@@ -1,6 +1,10 @@
 //! What the function's log group says about a rotation: the steps its invocations finished and
 //! the last failure, read from the summary line each invocation logs (JSON, with `step`,
-//! `token`, `outcome`, `error_type`, `error`).
+//! `outcome`, `error_type`, `error`). The lines are found with FilterLogEvents and a term
+//! pattern (the token anywhere in the line), and read in either of the functions' two log
+//! shapes: the invocation's `token` and request id at the top level (`token`,
+//! `function_request_id`, the Lambda / Powertools field names) or under `span` (`span.token`,
+//! `span.request_id`, the earlier shape).
 
 use aws_sdk_cloudwatchlogs::Client;
 use serde_json::{json, Value};
@@ -23,13 +27,15 @@ pub struct StepLine {
     pub error_type: Option<String>,
     /// The error message, for a failure.
     pub error: Option<String>,
+    /// The Lambda request id of the invocation, when the line has it.
+    pub request_id: Option<String>,
 }
 
 impl StepLine {
     /// As JSON.
     pub fn to_value(&self) -> Value {
         json!({"timestamp": self.timestamp, "step": self.step, "outcome": self.outcome,
-               "errorType": self.error_type, "error": self.error})
+               "errorType": self.error_type, "error": self.error, "requestId": self.request_id})
     }
 }
 
@@ -42,15 +48,20 @@ pub fn log_group(function: &str) -> String {
     format!("/aws/lambda/{name}")
 }
 
-/// The summary line in `message` when it is one for `token`.
+/// The summary line in `message` when it is one for `token`, in either log shape (the
+/// invocation's fields at the top level, or under `span`).
 pub fn step_line(timestamp: i64, message: &str, token: &str) -> Option<StepLine> {
     let line: Value = serde_json::from_str(message.trim()).ok()?;
     let text = |k: &str| line.get(k).and_then(Value::as_str).map(str::to_string);
+    let span = |k: &str| line.get("span")?.get(k)?.as_str().map(str::to_string);
     let summary = matches!(
         text("message").as_deref(),
         Some("rotation step finished" | "rotation step failed")
     );
-    if !summary || text("token").as_deref() != Some(token) {
+    let of_token = [text("token"), span("token")]
+        .iter()
+        .any(|t| t.as_deref() == Some(token));
+    if !summary || !of_token {
         return None;
     }
     Some(StepLine {
@@ -59,6 +70,7 @@ pub fn step_line(timestamp: i64, message: &str, token: &str) -> Option<StepLine>
         outcome: text("outcome")?,
         error_type: text("error_type"),
         error: text("error"),
+        request_id: text("function_request_id").or_else(|| span("request_id")),
     })
 }
 
@@ -152,5 +164,41 @@ mod tests {
             "/aws/lambda/rot"
         );
         assert_eq!(log_group("rot"), "/aws/lambda/rot");
+    }
+
+    #[test]
+    fn both_log_shapes_are_read() {
+        // The earlier shape: the invocation's fields only under `span`.
+        let spanned = r#"{"timestamp":"2025-01-01T00:00:00Z","level":"INFO","target":"rotation_core","message":"rotation step finished","step":"createSecret","outcome":"done","duration_ms":3.1,"span":{"request_id":"req-1","secret_arn":"arn:s","token":"t1","name":"invocation"}}"#;
+        // The Lambda / Powertools shape: at the top level.
+        let flat = r#"{"level":"ERROR","message":"rotation step failed","timestamp":"2025-01-01T00:00:01Z","service":"rotation","cold_start":false,"function_request_id":"req-2","secret_arn":"arn:s","token":"t1","step":"setSecret","outcome":"error","error_type":"AuthenticationFailed","error":"refused","duration_ms":9.0}"#;
+        let other = r#"{"level":"INFO","message":"rotation step finished","token":"t2","function_request_id":"req-3","step":"testSecret","outcome":"done"}"#;
+        let other_span = r#"{"message":"rotation step finished","step":"testSecret","outcome":"done","span":{"token":"t2"}}"#;
+        let not_summary =
+            r#"{"level":"INFO","message":"preflight finished","token":"t1","span":{"token":"t1"}}"#;
+        let lines: Vec<_> = [
+            (1, spanned),
+            (2, flat),
+            (3, other),
+            (4, other_span),
+            (5, not_summary),
+        ]
+        .into_iter()
+        .filter_map(|(t, m)| step_line(t, m, "t1"))
+        .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            (lines[0].step.as_str(), lines[0].request_id.as_deref()),
+            ("createSecret", Some("req-1"))
+        );
+        assert_eq!(
+            (lines[1].step.as_str(), lines[1].request_id.as_deref()),
+            ("setSecret", Some("req-2"))
+        );
+        assert_eq!(
+            stopped_at(&lines),
+            "the last step that finished is createSecret; setSecret failed: AuthenticationFailed: refused"
+        );
+        assert_eq!(lines[1].to_value()["requestId"], "req-2");
     }
 }

@@ -1,13 +1,16 @@
 //! `rotation-ctl`: the operator's tool for this toolkit's rotation functions (see [`args::USAGE`]).
-//! It runs with the operator's own AWS credentials; it never prints a secret value.
+//! It runs with the operator's own AWS credentials; it never prints a secret value, and its
+//! text output never holds a raw control character ([`term`]).
 #![deny(clippy::all)]
 
 mod args;
+mod attach;
 mod commands;
 mod error;
 mod function;
 mod logs;
 mod secret;
+mod term;
 
 use std::process::ExitCode;
 
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
                 let error = serde_json::json!({"type": kind(&e), "message": e.to_string()});
                 println!("{}", serde_json::json!({"ok": false, "error": error}));
             } else {
-                eprintln!("rotation-ctl: {e}");
+                print_error(&e);
             }
             return ExitCode::from(2);
         }
@@ -46,7 +49,7 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("rotation-ctl: cannot start: {e}");
+            term::say(&format!("rotation-ctl: cannot start: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -61,7 +64,7 @@ fn main() -> ExitCode {
     });
     match (result, args.output) {
         (Ok(done), Output::Text) => {
-            print!("{}", done.text);
+            print!("{}", done.text.render());
             exit(done.ok)
         }
         (Ok(mut done), Output::Json) => {
@@ -82,7 +85,7 @@ fn main() -> ExitCode {
                 2
             };
             match output {
-                Output::Text => eprintln!("rotation-ctl: {e}"),
+                Output::Text => print_error(&e),
                 Output::Json => println!(
                     "{}",
                     serde_json::json!({"ok": false, "error": {"type": kind(&e), "message": e.to_string()}})
@@ -90,6 +93,17 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+    }
+}
+
+/// An error on stderr, escaped (the usage text after a usage error is the tool's own).
+fn print_error(e: &CtlError) {
+    match e {
+        CtlError::Usage(message) => {
+            term::say(&format!("rotation-ctl: {message}"));
+            eprintln!("\n{}", args::USAGE);
+        }
+        other => term::say(&format!("rotation-ctl: {other}")),
     }
 }
 
@@ -107,6 +121,7 @@ fn kind(e: &CtlError) -> &'static str {
         CtlError::Usage(_) => "Usage",
         CtlError::SecretsManager { .. } => "SecretsManagerError",
         CtlError::Invoke { .. } => "InvokeError",
+        CtlError::Lambda { .. } => "LambdaError",
         CtlError::Function { .. } => "FunctionError",
         CtlError::Refused(_) => "Refused",
     }

@@ -1,12 +1,16 @@
 //! What Secrets Manager says about a secret: its rotation settings and its versions, each with
-//! its labels, creation time and a password fingerprint (never the value).
+//! its labels, creation time and, when asked, a password fingerprint (never the value); and the
+//! two changes the commands make: a label move, and RotateSecret.
 
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_types::date_time::Format;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use crate::args::Schedule;
 use crate::error::{sdk_detail, CtlError, Result};
 
 /// The staging labels the rotation functions use.
@@ -23,12 +27,26 @@ pub struct Version {
     pub id: String,
     /// Its staging labels.
     pub stages: Vec<String>,
-    /// When it was created (RFC 3339), when it has a value.
+    /// When it was created (RFC 3339), when read ([`Detail::Versions`]).
     pub created: Option<String>,
-    /// Milliseconds since the epoch of the creation, when it has a value.
+    /// Milliseconds since the epoch of the creation, when read.
     pub created_ms: Option<i64>,
-    /// The password fingerprint ([`fingerprint`]), or why there is none.
-    pub fingerprint: String,
+    /// The password fingerprint ([`fingerprint`]) or why there is none, when asked
+    /// ([`Detail::Fingerprints`]).
+    pub fingerprint: Option<String>,
+}
+
+/// How much [`read`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// DescribeSecret: the rotation settings and the labels.
+    Labels,
+    /// Also ListSecretVersionIds (every page): the labels and each version's creation time
+    /// from there.
+    Versions,
+    /// Also GetSecretValue per labelled version: the password fingerprints. A version whose
+    /// value may not be read is shown so (`(not permitted)`), not an error.
+    Fingerprints,
 }
 
 impl Version {
@@ -51,6 +69,8 @@ pub struct SecretState {
     pub function: Option<String>,
     /// The rotation rules, as one sentence.
     pub rules: Option<String>,
+    /// The rotation rules, as given to RotateSecret.
+    pub schedule: Option<Schedule>,
     /// `LastRotatedDate` (RFC 3339).
     pub last_rotated: Option<String>,
     /// `NextRotationDate` (RFC 3339).
@@ -84,12 +104,13 @@ impl SecretState {
                 "lastRotated": self.last_rotated,
                 "nextRotation": self.next_rotation,
             },
-            "versions": self.versions.iter().map(|v| json!({
-                "id": v.id,
-                "stages": v.stages,
-                "created": v.created,
-                "passwordFingerprint": v.fingerprint,
-            })).collect::<Vec<_>>(),
+            "versions": self.versions.iter().map(|v| {
+                let mut version = json!({"id": v.id, "stages": v.stages, "created": v.created});
+                if let Some(f) = &v.fingerprint {
+                    version["passwordFingerprint"] = json!(f);
+                }
+                version
+            }).collect::<Vec<_>>(),
         })
     }
 }
@@ -124,94 +145,147 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<String> {
     t.and_then(|t| t.fmt(Format::DateTime).ok())
 }
 
-/// Reads the secret's rotation settings and labelled versions; with `values`, also each
-/// version's creation time and password fingerprint (GetSecretValue per version; the other
-/// commands do without, so they need no read access to the values).
-pub async fn read(client: &Client, secret_id: &str, values: bool) -> Result<SecretState> {
-    let key = uuid::Uuid::new_v4();
+/// The rules as one sentence (`every 30 days, window 4h`).
+pub fn rules_text(s: &Schedule) -> String {
+    let mut parts = Vec::new();
+    if let Some(days) = s.days {
+        parts.push(format!("every {days} days"));
+    }
+    if let Some(expression) = &s.expression {
+        parts.push(format!("schedule {expression}"));
+    }
+    if let Some(window) = &s.duration {
+        parts.push(format!("window {window}"));
+    }
+    parts.join(", ")
+}
+
+fn sm_error<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> CtlError {
+    move |e| CtlError::SecretsManager {
+        operation,
+        detail: sdk_detail(&e),
+    }
+}
+
+/// Reads the secret's rotation settings and labelled versions, as much as `detail` says. Only
+/// [`Detail::Fingerprints`] reads values (the other commands need no read access to them).
+pub async fn read(client: &Client, secret_id: &str, detail: Detail) -> Result<SecretState> {
     let d = client
         .describe_secret()
         .secret_id(secret_id)
         .send()
         .await
-        .map_err(|e| CtlError::SecretsManager {
-            operation: "DescribeSecret",
-            detail: sdk_detail(&e),
-        })?;
+        .map_err(sm_error("DescribeSecret"))?;
     let arn = d.arn().unwrap_or(secret_id).to_string();
     let mut versions = Vec::new();
-    for (id, stages) in d.version_ids_to_stages().cloned().unwrap_or_default() {
-        if stages.is_empty() {
-            continue;
-        }
-        if !values {
+    if detail == Detail::Labels {
+        for (id, stages) in d.version_ids_to_stages().cloned().unwrap_or_default() {
             versions.push(Version {
                 id,
                 stages,
                 created: None,
                 created_ms: None,
-                fingerprint: "(not read)".into(),
+                fingerprint: None,
             });
-            continue;
         }
-        let value = client
-            .get_secret_value()
-            .secret_id(&arn)
-            .version_id(&id)
-            .send()
-            .await;
-        // GetSecretValue's CreatedDate is the version's (ListSecretVersionIds would cost
-        // more calls, and moto answers it with the time of the call).
-        let (fingerprint, created, created_ms) = match value {
-            Ok(v) => (
-                fingerprint_of(key.as_bytes(), v.secret_string()),
-                time(v.created_date()),
-                v.created_date().and_then(|t| t.to_millis().ok()),
-            ),
-            Err(e) => {
-                let detail = sdk_detail(&e);
-                if detail.contains("ResourceNotFoundException") {
-                    ("(no value)".into(), None, None)
-                } else {
-                    return Err(CtlError::SecretsManager {
-                        operation: "GetSecretValue",
-                        detail,
-                    });
-                }
+    } else {
+        let mut next: Option<String> = None;
+        // Secrets Manager keeps about a hundred versions: a hundred pages of a hundred is
+        // far more than a secret can have.
+        for _ in 0..100 {
+            let page = client
+                .list_secret_version_ids()
+                .secret_id(&arn)
+                .max_results(100)
+                .set_next_token(next.clone())
+                .send()
+                .await
+                .map_err(sm_error("ListSecretVersionIds"))?;
+            for v in page.versions() {
+                let Some(id) = v.version_id() else { continue };
+                versions.push(Version {
+                    id: id.to_string(),
+                    stages: v.version_stages().to_vec(),
+                    created: time(v.created_date()),
+                    created_ms: v.created_date().and_then(|t| t.to_millis().ok()),
+                    fingerprint: None,
+                });
             }
-        };
-        versions.push(Version {
-            id,
-            stages,
-            created,
-            created_ms,
-            fingerprint,
-        });
+            match page.next_token() {
+                Some(t) if !t.is_empty() && Some(t) != next.as_deref() => next = Some(t.into()),
+                _ => break,
+            }
+        }
+    }
+    versions.retain(|v| !v.stages.is_empty());
+    if detail == Detail::Fingerprints {
+        let key = uuid::Uuid::new_v4();
+        for v in &mut versions {
+            let value = client
+                .get_secret_value()
+                .secret_id(&arn)
+                .version_id(&v.id)
+                .send()
+                .await;
+            v.fingerprint = Some(match value {
+                Ok(value) => fingerprint_of(key.as_bytes(), value.secret_string()),
+                Err(e) => match e.code() {
+                    Some("AccessDeniedException") => "(not permitted)".into(),
+                    Some("ResourceNotFoundException") => "(no value)".into(),
+                    Some(code) => format!("(not read: {code})"),
+                    // Not an answer of the service (network, timeout): the command fails.
+                    None => return Err(sm_error("GetSecretValue")(e)),
+                },
+            });
+        }
     }
     versions.sort_by_key(|v| (v.created_ms.unwrap_or(i64::MAX), v.id.clone()));
-    let rules = d.rotation_rules().map(|r| {
-        let mut parts = Vec::new();
-        if let Some(days) = r.automatically_after_days() {
-            parts.push(format!("every {days} days"));
-        }
-        if let Some(expression) = r.schedule_expression() {
-            parts.push(format!("schedule {expression}"));
-        }
-        if let Some(window) = r.duration() {
-            parts.push(format!("window {window}"));
-        }
-        parts.join(", ")
+    let schedule = d.rotation_rules().map(|r| Schedule {
+        days: r.automatically_after_days(),
+        expression: r.schedule_expression().map(str::to_string),
+        duration: r.duration().map(str::to_string),
     });
     Ok(SecretState {
         name: d.name().unwrap_or_default().to_string(),
         arn,
         rotation_enabled: d.rotation_enabled(),
         function: d.rotation_lambda_arn().map(str::to_string),
-        rules: rules.filter(|r| !r.is_empty()),
+        rules: schedule.as_ref().map(rules_text).filter(|r| !r.is_empty()),
+        schedule: schedule.filter(|s| !s.is_empty()),
         last_rotated: time(d.last_rotated_date()),
         next_rotation: time(d.next_rotation_date()),
         versions,
     })
+}
+
+/// RotateSecret with the function, the rules and the version id `token`: with `immediately`
+/// false, Secrets Manager attaches the function and only tests the configuration (testSecret
+/// on a temporary AWSPENDING copy of AWSCURRENT, removed after); with true, it rotates now
+/// (asynchronously: the function runs the steps).
+pub async fn rotate(
+    client: &Client,
+    arn: &str,
+    token: &str,
+    function_arn: &str,
+    rules: &Schedule,
+    immediately: bool,
+) -> Result<()> {
+    let rules = RotationRulesType::builder()
+        .set_automatically_after_days(rules.days)
+        .set_schedule_expression(rules.expression.clone())
+        .set_duration(rules.duration.clone())
+        .build();
+    client
+        .rotate_secret()
+        .secret_id(arn)
+        .client_request_token(token)
+        .rotation_lambda_arn(function_arn)
+        .rotation_rules(rules)
+        .rotate_immediately(immediately)
+        .send()
+        .await
+        .map_err(sm_error("RotateSecret"))?;
+    Ok(())
 }
 
 /// Moves `label` to `to` (from `from`), or off `from` when `to` is None: UpdateSecretVersionStage.
@@ -230,10 +304,7 @@ pub async fn move_label(
         .set_remove_from_version_id(from.map(str::to_string))
         .send()
         .await
-        .map_err(|e| CtlError::SecretsManager {
-            operation: "UpdateSecretVersionStage",
-            detail: sdk_detail(&e),
-        })?;
+        .map_err(sm_error("UpdateSecretVersionStage"))?;
     Ok(())
 }
 
