@@ -21,7 +21,8 @@ use crate::telemetry;
 /// Serves a rotation function in the Lambda runtime; the binaries' `main` calls it first thing,
 /// before any thread exists. In order: removes every empty `AWS_*` variable but the
 /// `AWS_LAMBDA_*` ones from the process environment (the SDK would take an empty endpoint or
-/// retry setting as given, and panic), installs the panic hook
+/// retry setting as given, and panic), and `LOG_SIGNABLE_BODY` (the SDK would print request
+/// bodies, passwords included, at `trace`), installs the panic hook
 /// ([`crate::install_panic_hook`]), starts a single-threaded tokio runtime (Lambda sends one
 /// invocation at a time, and one thread uses less memory), reads [`Settings`] once (a bad
 /// variable stops start-up with a clear message), starts the logs, builds the rotation with
@@ -32,7 +33,12 @@ where
     R: Rotation + 'static,
     F: FnOnce(&Settings) -> crate::Result<R>,
 {
-    let unset = empty_sdk_variables(std::env::vars_os());
+    let mut unset = empty_sdk_variables(std::env::vars_os());
+    // aws-sigv4 prints every request body it signs (PutSecretValue's secret, ModifyUser's
+    // passwords) in its trace lines when LOG_SIGNABLE_BODY=true: never, at any level.
+    if std::env::var_os(LOG_SIGNABLE_BODY).is_some() {
+        unset.push(LOG_SIGNABLE_BODY.into());
+    }
     for name in &unset {
         // Thread safety: changing the environment is unsound while another thread may read it
         // (libc's getenv is not synchronised with Rust's environment lock; edition 2024 marks
@@ -188,12 +194,15 @@ where
         let names: Vec<_> = unset.iter().map(|n| n.to_string_lossy()).collect();
         tracing::info!(
             variables = names.join(","),
-            "empty AWS_* environment variables treated as unset"
+            "environment variables removed at start-up (empty AWS_* ones, which the SDK would misread; LOG_SIGNABLE_BODY, which would print request bodies)"
         );
     }
     let store = SdkStore::connect(settings.secrets_manager_endpoint.as_deref()).await;
     Ok((settings, rotation, store))
 }
+
+/// The AWS SDK's switch that makes its request signer print request bodies in `trace` lines.
+const LOG_SIGNABLE_BODY: &str = "LOG_SIGNABLE_BODY";
 
 /// The names among `vars` that the SDK would misread: every `AWS_*` variable whose value is
 /// empty (or only blanks), except the `AWS_LAMBDA_*` ones (set by Lambda for the runtime client, which requires

@@ -53,10 +53,14 @@ impl Answer {
 struct Api {
     events: AsyncMutex<mpsc::UnboundedReceiver<Value>>,
     answers: mpsc::UnboundedSender<Answer>,
+    /// The time each invocation is given (Lambda's deadline, from when the event is handed
+    /// out), in milliseconds.
+    time_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A function process under its own loopback Runtime API.
 pub struct FunctionProcess {
+    api: Arc<Api>,
     child: Child,
     events: mpsc::UnboundedSender<Value>,
     answers: mpsc::UnboundedReceiver<Answer>,
@@ -75,8 +79,11 @@ impl FunctionProcess {
         let api = Arc::new(Api {
             events: AsyncMutex::new(events_rx),
             answers: answers_tx,
+            time_ms: std::sync::atomic::AtomicU64::new(30_000),
         });
+        let served = api.clone();
         tokio::spawn(async move {
+            let api = served;
             while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(serve_connection(stream, api.clone()));
             }
@@ -102,12 +109,22 @@ impl FunctionProcess {
             tokio::spawn(collect(stderr, output.clone()));
         }
         Ok(Self {
+            api,
             child,
             events: events_tx,
             answers: answers_rx,
             output,
             exited: None,
         })
+    }
+
+    /// Gives every later invocation `time` until its deadline (the function's timeout as
+    /// Lambda sets it; 30 s unless changed).
+    pub fn set_invocation_time(&self, time: Duration) {
+        let ms = u64::try_from(time.as_millis()).unwrap_or(u64::MAX);
+        self.api
+            .time_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Hands `event` to the function and waits up to `timeout` for its answer.
@@ -205,7 +222,7 @@ async fn serve_connection(stream: TcpStream, api: Arc<Api>) {
             format!(
                 "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {}\r\nLambda-Runtime-Deadline-Ms: {}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:rotation-under-test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                 uuid::Uuid::new_v4(),
-                deadline_ms(),
+                deadline_ms(api.time_ms.load(std::sync::atomic::Ordering::Relaxed)),
                 body.len()
             )
         } else if method == "POST" {
@@ -231,11 +248,12 @@ async fn serve_connection(stream: TcpStream, api: Arc<Api>) {
     }
 }
 
-fn deadline_ms() -> u128 {
+/// Lambda's deadline for an event handed out now with `time_ms` to run.
+fn deadline_ms(time_ms: u64) -> u128 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    now.as_millis() + 30_000
+    now.as_millis() + u128::from(time_ms)
 }
 
 /// One HTTP/1.1 request as the loopback APIs of the testkit read it.

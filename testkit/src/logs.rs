@@ -102,17 +102,38 @@ impl LogCapture {
     }
 }
 
-/// `password` as written, as a JSON string holds it, and as a SQL literal holds it (quotes
-/// doubled; backslashes doubled, or not, by the server's mode).
+/// `password` as written, as a JSON string holds it, as a SQL literal holds it (quotes
+/// doubled; backslashes doubled, or not, by the server's mode), and URL-encoded as a form body
+/// (ModifyUser's `Passwords.member.N`) or a URL holds it (space as `+` or `%20`, hex digits in
+/// either case).
 pub fn escaped_forms(password: &str) -> Vec<String> {
     let json = serde_json::to_string(password).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
     let sql = password.replace('\'', "''");
     let sql_backslashes = sql.replace('\\', "\\\\");
     let mut forms = vec![password.to_string(), json, sql, sql_backslashes];
+    for upper in [true, false] {
+        let url = url_encoded(password, upper);
+        forms.push(url.replace("%20", "+"));
+        forms.push(url);
+    }
     forms.sort();
     forms.dedup();
     forms
+}
+
+/// `text` percent-encoded: every byte but the unreserved characters (letters, digits, `-._~`)
+/// as `%XX`, hex digits upper- or lowercase.
+fn url_encoded(text: &str, upper: bool) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ if upper => format!("%{b:02X}"),
+            _ => format!("%{b:02x}"),
+        })
+        .collect()
 }
 
 /// One writer handed out per event.
@@ -132,5 +153,25 @@ impl Write for CaptureWriter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_a_password_takes_in_a_request_or_a_log_is_looked_for() {
+        let forms = escaped_forms("a b!\"'\\é");
+        for form in [
+            "a b!\"'\\é",
+            "a b!\\\"'\\\\é",
+            "a b!\"''\\é",
+            "a%20b%21%22%27%5C%C3%A9",
+            "a+b%21%22%27%5C%C3%A9",
+            "a+b%21%22%27%5c%c3%a9",
+        ] {
+            assert!(forms.contains(&form.to_string()), "{form} in {forms:?}");
+        }
     }
 }

@@ -260,3 +260,27 @@ pub(crate) fn only_changed(
         differing.join(", ")
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(extra: &str) -> DatabaseSecret {
+        let text = format!(
+            r#"{{"engine":"postgres","host":"Alias.Example.COM.","username":"u","password":"p"{extra}}}"#
+        );
+        DatabaseSecret::parse(&crate::SecretValue::new(text), "AWSCURRENT").unwrap()
+    }
+
+    #[test]
+    fn a_verified_login_proves_the_certificate_name_and_nothing_else_does() {
+        let aliased = secret(r#","tlsServerName":"db1.abc.us-east-1.rds.amazonaws.com""#);
+        assert_eq!(
+            proven_name(&aliased, true),
+            "db1.abc.us-east-1.rds.amazonaws.com"
+        );
+        // Plaintext (ssl false, or a fallback): the certificate name was never checked.
+        assert_eq!(proven_name(&aliased, false), "alias.example.com");
+        assert_eq!(proven_name(&secret(""), true), "alias.example.com");
+    }
+}

@@ -114,3 +114,89 @@ async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() 
         }
     }
 }
+
+/// With every crate at `trace` and the SDK's `LOG_SIGNABLE_BODY=true` (which makes its signer
+/// print request bodies: PutSecretValue's secret), no password reaches the output, in any
+/// form (as written, JSON-, SQL- or URL-encoded): the function removes the switch at start-up.
+#[tokio::test]
+async fn no_request_body_is_printed_even_when_the_sdk_is_asked_to() {
+    use rotation_testkit::{deployed_environment, escaped_forms, FunctionProcess, Moto};
+    use std::time::Duration;
+
+    let bed = Harness::new(GenericRotation::default(), PASSWORD_DEFAULTS).await;
+    let binary = Path::new(env!("CARGO_BIN_EXE_generic"));
+    let moto = Moto::from_env();
+    let first = "Initial-Body-Pa55word!#";
+    let arn = bed
+        .secret("body", &json!({"username": "app", "password": first}).to_string())
+        .await;
+    let env = deployed_environment(
+        moto.endpoint(),
+        "",
+        &[
+            ("ROTATION_STRATEGY", ""),
+            ("RUST_LOG", "trace"),
+            ("LOG_SIGNABLE_BODY", "true"),
+        ],
+    );
+    let mut function = FunctionProcess::start(binary, &env).await.unwrap();
+    function
+        .rotate(&bed.driver, &arn, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let output = function.stop().await;
+    let current: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
+    let new = current["password"].as_str().unwrap();
+    assert!(output.contains("\"level\":\"TRACE\""), "trace lines are printed");
+    assert!(output.contains("LOG_SIGNABLE_BODY"), "its removal is logged");
+    for password in [first, new] {
+        for form in escaped_forms(password) {
+            assert!(!output.contains(&form), "a password reached the output");
+        }
+    }
+}
+
+/// A step that cannot finish before Lambda's deadline (Secrets Manager accepts the connection
+/// and never answers) answers `StepTimedOut` before the deadline, instead of being killed
+/// without an answer; with the usual 30 s, the SDK's own timeouts end the stalled call first
+/// with a typed `SecretsManagerError` naming it. The process goes on serving.
+#[tokio::test]
+async fn a_stalled_call_ends_with_a_typed_answer_before_lambdas_deadline() {
+    use rotation_testkit::{deployed_environment, event, Answer, FunctionProcess};
+    use rotation_core::Step;
+    use std::time::{Duration, Instant};
+
+    // Accepts connections, reads, never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let binary = Path::new(env!("CARGO_BIN_EXE_generic"));
+    let env = deployed_environment(&endpoint, "", &[("ROTATION_STRATEGY", "")]);
+    let mut function = FunctionProcess::start(binary, &env).await.unwrap();
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:stalled-AbCdEf";
+    let token = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+
+    function.set_invocation_time(Duration::from_secs(3));
+    let started = Instant::now();
+    let answer = function.invoke(event(arn, token, Step::Create), Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    let error = answer.error().unwrap_or_default();
+    assert!(error.starts_with("StepTimedOut: the createSecret step"), "{answer:?}");
+    assert!(took < Duration::from_secs(3), "answered before the deadline: {took:?}");
+
+    function.set_invocation_time(Duration::from_secs(30));
+    let started = Instant::now();
+    let answer = function.invoke(event(arn, token, Step::Create), Duration::from_secs(40)).await;
+    let took = started.elapsed();
+    let error = answer.error().unwrap_or_default();
+    assert!(error.starts_with("SecretsManagerError"), "{answer:?}");
+    assert!(error.contains("DescribeSecret"), "{error}");
+    assert!(took < Duration::from_secs(20), "the SDK's timeout, not the deadline: {took:?}");
+    assert!(matches!(answer, Answer::Error { .. }));
+    function.stop().await;
+}

@@ -304,3 +304,25 @@ async fn a_host_that_only_starts_with_an_rds_identifier_is_refused() {
     let (user, arn) = child(&bed, &replica_host, &master, json!({})).await;
     refused_changing_nothing(&bed, &arn, &user).await;
 }
+
+/// A child whose `host` is an alias of the instance (a CNAME or Route 53 record) and whose
+/// `tlsServerName` names the instance's endpoint: its verified login proves that name, so the
+/// identifier check and the superuser's server compare the endpoint, not the alias, and it
+/// rotates (it was refused: the alias is no RDS endpoint). Without `tlsServerName`, the same
+/// alias is still refused.
+#[tokio::test]
+async fn an_alias_host_counts_as_the_endpoint_its_certificate_name_proves() {
+    let main = id("rdsalias");
+    let (endpoint, managed) = managed_instance(&main).await;
+    let alias = format!("db-{}.example.com", unique());
+    let bed = bed(&[&alias, &endpoint], true, None).await;
+    give_superuser(&bed, &managed).await;
+    let extra = json!({"tlsServerName": endpoint, "ssl": true, "dbInstanceIdentifier": main});
+    let (_, arn) = child(&bed, &alias, &managed, extra).await;
+    rotates_twice(&bed, &arn).await;
+    // The alias alone proves nothing about which server it is.
+    let (user, arn) = child(&bed, &alias, &managed, json!({"ssl": true})).await;
+    let err = bed.failure_of(&arn).await;
+    assert!(err.starts_with("ConfusedDeputy: "), "{err}");
+    assert!(!bed.clone_exists(&user).await);
+}
