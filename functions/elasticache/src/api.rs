@@ -1,12 +1,15 @@
 //! What the rotation asks the ElastiCache API, behind a small object-safe trait ([`UserApi`];
 //! the SDK implementation is [`crate::SdkElastiCache`]), and the bounded wait for a user to be
-//! `active` (ModifyUser is refused while a user is `modifying`).
+//! `active` (ModifyUser is refused while a user is `modifying`). The wait plans against the
+//! step's one deadline: it never sleeps when what must follow the sleep (one more DescribeUsers
+//! and the ModifyUser) would not fit before it.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use rotation_core::{Result, RotationError, SecretValue};
+use tokio::time::Instant;
 
 use crate::secret::UserArn;
 
@@ -24,6 +27,8 @@ pub struct CacheUser {
     pub status: String,
     /// `Authentication.Type`: `password`, `no-password`, `iam`.
     pub authentication: Option<String>,
+    /// `ARN`: the user's own ARN, which the secret's `user_arn` must be.
+    pub arn: Option<String>,
 }
 
 /// The two ElastiCache calls of a rotation.
@@ -38,37 +43,93 @@ pub trait UserApi: Send + Sync {
     ) -> BoxFuture<'a, Result<()>>;
 }
 
-/// How long to wait for a user to be `active`, and how often to ask.
+/// How long to wait for a user to be `active`, how often to ask, and how long one API call may
+/// take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitPolicy {
     /// At most this long (`MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS`).
     pub max_wait: Duration,
     /// Between two DescribeUsers calls (`WAITING_RETRY_INTERVAL_IN_SECONDS`).
     pub interval: Duration,
+    /// The longest one ElastiCache call can take (the SDK client's operation timeout,
+    /// [`crate::API_OPERATION_TIMEOUT`]): a call is started only when this much of the step is
+    /// left, and a sleep only when two calls still fit after it.
+    pub call_timeout: Duration,
+}
+
+/// A user DescribeUsers reports `active`, and whether the step slept before it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Active {
+    /// What DescribeUsers said.
+    pub user: CacheUser,
+    /// True when at least one sleep came before `active`: the secret's labels may have moved
+    /// meanwhile.
+    pub waited: bool,
+}
+
+/// The time left before `deadline`.
+pub fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// Refuses, changing nothing, when less than `needed` is left before `deadline` for `what`.
+pub fn time_left_for(deadline: Instant, needed: Duration, what: &str) -> Result<()> {
+    let left = remaining(deadline);
+    if left >= needed {
+        return Ok(());
+    }
+    Err(RotationError::ServiceNotReady(format!(
+        "{what} could take up to {} s, and this step has {:.1} s left before its deadline (MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS plus the time kept for its calls, within the function's timeout); it was not started, nothing was changed by this step, and a retry continues",
+        needed.as_secs(),
+        left.as_secs_f64()
+    )))
 }
 
 /// The user, once DescribeUsers says it is `active`; refused when it is gone, or still not
-/// active after the policy's wait (the step fails and Secrets Manager retries it later).
+/// active after the policy's wait, or when the next sleep and the calls after it would not fit
+/// before `deadline` (the step fails with nothing changed by the wait, and Secrets Manager
+/// retries it later).
 pub async fn wait_until_active(
     api: &dyn UserApi,
     user: &UserArn,
     wait: WaitPolicy,
-) -> Result<CacheUser> {
-    let started = tokio::time::Instant::now();
+    deadline: Instant,
+) -> Result<Active> {
+    let started = Instant::now();
+    let mut waited = false;
     loop {
+        time_left_for(deadline, wait.call_timeout, "DescribeUsers")?;
         let found = api.describe(user).await?.ok_or_else(|| not_found(user))?;
         if found.status == "active" {
-            return Ok(found);
+            return Ok(Active {
+                user: found,
+                waited,
+            });
         }
-        if found.status == "deleting" || started.elapsed() + wait.interval > wait.max_wait {
-            return Err(RotationError::ServiceNotReady(format!(
-                "ElastiCache user {} is {} (waited {} s for active; MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS); nothing was changed by this step, and a retry continues",
+        let elapsed = started.elapsed();
+        let not_ready = |why: String| {
+            RotationError::ServiceNotReady(format!(
+                "ElastiCache user {} is {} (waited {:.1} s for active; {why}); nothing was changed while waiting, and a retry continues",
                 user.user_id,
                 found.status,
-                started.elapsed().as_secs()
+                elapsed.as_secs_f64()
+            ))
+        };
+        if found.status == "deleting" {
+            return Err(not_ready("it is being deleted".into()));
+        }
+        if elapsed + wait.interval > wait.max_wait {
+            return Err(not_ready("MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS".into()));
+        }
+        let after_sleep = wait.interval + wait.call_timeout * 2;
+        if after_sleep > remaining(deadline) {
+            return Err(not_ready(format!(
+                "another DescribeUsers and the ModifyUser after it would not fit in the {:.1} s this step has left",
+                remaining(deadline).as_secs_f64()
             )));
         }
         tokio::time::sleep(wait.interval).await;
+        waited = true;
     }
 }
 
@@ -104,6 +165,7 @@ mod tests {
                 name: "app".into(),
                 status: status.into(),
                 authentication: Some("password".into()),
+                arn: None,
             });
             Box::pin(async move { Ok(found) })
         }
@@ -126,21 +188,33 @@ mod tests {
     const QUICK: WaitPolicy = WaitPolicy {
         max_wait: Duration::from_millis(300),
         interval: Duration::from_millis(20),
+        call_timeout: Duration::from_millis(10),
     };
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
 
     #[tokio::test]
     async fn it_waits_for_active_and_no_longer_than_allowed() {
         let api = Script(Mutex::new(vec!["modifying", "modifying", "active"]));
+        let active = wait_until_active(&api, &user(), QUICK, far())
+            .await
+            .unwrap();
         assert_eq!(
-            wait_until_active(&api, &user(), QUICK)
-                .await
-                .unwrap()
-                .status,
-            "active"
+            (active.user.status.as_str(), active.waited),
+            ("active", true)
         );
+        let api = Script(Mutex::new(vec!["active"]));
+        let active = wait_until_active(&api, &user(), QUICK, far())
+            .await
+            .unwrap();
+        assert!(!active.waited, "no sleep, no wait");
         let api = Script(Mutex::new(vec!["modifying"]));
         let started = std::time::Instant::now();
-        let err = wait_until_active(&api, &user(), QUICK).await.unwrap_err();
+        let err = wait_until_active(&api, &user(), QUICK, far())
+            .await
+            .unwrap_err();
         assert!(started.elapsed() < Duration::from_millis(600));
         assert_eq!(err.error_type(), "ServiceNotReady");
         assert!(err.to_string().contains("is modifying"), "{err}");
@@ -148,13 +222,44 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_or_deleting_user_stops_the_wait_at_once() {
-        let err = wait_until_active(&Script(Mutex::new(vec!["deleting"])), &user(), QUICK)
+        let err = wait_until_active(&Script(Mutex::new(vec!["deleting"])), &user(), QUICK, far())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("is deleting"), "{err}");
-        let err = wait_until_active(&Script(Mutex::new(vec!["gone"])), &user(), QUICK)
+        let err = wait_until_active(&Script(Mutex::new(vec!["gone"])), &user(), QUICK, far())
             .await
             .unwrap_err();
         assert_eq!(err.error_type(), "MalformedSecret");
+    }
+
+    /// The step's deadline is nearer than MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS: the wait
+    /// stops while a DescribeUsers and a ModifyUser still fit, never sleeping past it.
+    #[tokio::test]
+    async fn the_wait_never_plans_past_the_steps_deadline() {
+        let wait = WaitPolicy {
+            max_wait: Duration::from_secs(10),
+            interval: Duration::from_millis(50),
+            call_timeout: Duration::from_millis(100),
+        };
+        let api = Script(Mutex::new(vec!["modifying"]));
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(600);
+        let err = wait_until_active(&api, &user(), wait, deadline)
+            .await
+            .unwrap_err();
+        let stopped = started.elapsed();
+        assert_eq!(err.error_type(), "ServiceNotReady");
+        assert!(err.to_string().contains("would not fit"), "{err}");
+        // It slept while a sleep and two calls still fitted (until 350 ms), then stopped short
+        // of the deadline instead of sleeping into its last 250 ms.
+        assert!(stopped >= Duration::from_millis(350), "{stopped:?}");
+        assert!(stopped < Duration::from_millis(550), "{stopped:?}");
+
+        // No time for even one call: refused before DescribeUsers.
+        let api = Script(Mutex::new(vec!["gone"]));
+        let err = wait_until_active(&api, &user(), wait, Instant::now())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), "ServiceNotReady", "{err}");
     }
 }

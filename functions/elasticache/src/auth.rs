@@ -1,7 +1,8 @@
 //! Proving a password against the cache itself: `AUTH username password` over verified TLS (a
 //! few lines of the Redis protocol, RESP; ElastiCache RBAC requires in-transit encryption, so
 //! there is no plaintext path). The password is sent only inside the TLS session, never logged,
-//! and the server's answer is reported without it.
+//! and the server's answer is reported without it. Each phase waits at most [`AUTH_TIMEOUT`],
+//! and never past the step's deadline.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +11,13 @@ use rotation_core::database::TrustAnchors;
 use rotation_core::{Result, RotationError, SecretValue};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use crate::secret::Endpoint;
 
-/// Connect, handshake and answer each within this.
+/// Connect, handshake and answer each within this (or the step's remaining time, if shorter).
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the cache said to AUTH.
@@ -26,7 +28,7 @@ pub enum AuthOutcome {
     /// `-WRONGPASS`: the password (or the user name) does not work. Holds the error code only.
     Refused(String),
     /// No TCP connection (refused, or no answer in time): the function cannot reach the cache
-    /// from where it runs. Nothing was sent.
+    /// from where it runs. Nothing was sent. Holds why (not the address).
     Unreachable(String),
 }
 
@@ -57,28 +59,33 @@ fn error_code(reply: &str) -> String {
     }
 }
 
-/// Sends `AUTH username password` to `endpoint` over TLS verified with `anchors` (the name
-/// checked is `endpoint.server_name`). A TLS failure or an unexpected answer is an error; a
+/// Sends `AUTH username password` (the password of the version `which`) to `endpoint` over TLS
+/// verified with `anchors` (the name checked is `endpoint.server_name`), each phase within
+/// [`AUTH_TIMEOUT`] and before `deadline`. A TLS failure or an unexpected answer is an error; a
 /// connection that cannot be made is [`AuthOutcome::Unreachable`].
 pub async fn authenticate(
     anchors: &TrustAnchors,
     endpoint: &Endpoint,
     username: &str,
     password: &SecretValue,
+    which: &str,
+    deadline: Instant,
 ) -> Result<AuthOutcome> {
+    let limit = || AUTH_TIMEOUT.min(crate::api::remaining(deadline));
     let address = format!("{}:{}", endpoint.host, endpoint.port);
-    let tcp = match tokio::time::timeout(AUTH_TIMEOUT, TcpStream::connect(&address)).await {
+    let connect_limit = limit();
+    let tcp = match tokio::time::timeout(connect_limit, TcpStream::connect(&address)).await {
         Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) => return Ok(AuthOutcome::Unreachable(format!("{address}: {e}"))),
+        Ok(Err(e)) => return Ok(AuthOutcome::Unreachable(e.to_string())),
         Err(_) => {
             return Ok(AuthOutcome::Unreachable(format!(
-                "{address}: no connection within {} s",
-                AUTH_TIMEOUT.as_secs()
+                "no connection within {:.1} s",
+                connect_limit.as_secs_f64()
             )))
         }
     };
     let failure = |detail: String| RotationError::TlsFailure {
-        which: "AWSPENDING".into(),
+        which: which.into(),
         host: endpoint.host.clone(),
         port: endpoint.port,
         detail,
@@ -90,7 +97,7 @@ pub async fn authenticate(
         ))
     })?;
     let connector = TlsConnector::from(Arc::clone(&anchors.client_config()?));
-    let tls = tokio::time::timeout(AUTH_TIMEOUT, connector.connect(name, tcp))
+    let tls = tokio::time::timeout(limit(), connector.connect(name, tcp))
         .await
         .map_err(|_| failure("no TLS handshake within the timeout".into()))?
         .map_err(|e| failure(format!("TLS handshake failed: {e}")))?;
@@ -107,7 +114,7 @@ pub async fn authenticate(
         let _ = stream.get_mut().write_all(&command(&["QUIT"])).await;
         Ok::<_, std::io::Error>(line)
     };
-    let line = tokio::time::timeout(AUTH_TIMEOUT, exchange)
+    let line = tokio::time::timeout(limit(), exchange)
         .await
         .map_err(|_| unexpected(&address, "no answer to AUTH within the timeout"))?
         .map_err(|e| unexpected(&address, &format!("the connection failed: {e}")))?;

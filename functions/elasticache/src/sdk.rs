@@ -1,8 +1,13 @@
 //! [`UserApi`] on the ElastiCache SDK client. Each user is looked after in its own region (from
 //! its ARN), with one client per region, built on first use. The endpoint is the SDK's own
 //! resolution, which honours `AWS_ENDPOINT_URL_ELASTICACHE` (a VPC with only interface
-//! endpoints needs it); tests give one explicitly.
+//! endpoints needs it); tests give one explicitly. Every client has connect, attempt and
+//! operation timeouts, so a hung call ends as a typed `ElastiCacheApiError` within
+//! [`API_OPERATION_TIMEOUT`] instead of running until Lambda stops the process.
 
+use std::time::Duration;
+
+use aws_sdk_elasticache::config::timeout::TimeoutConfig;
 use aws_sdk_elasticache::config::Region;
 use aws_sdk_elasticache::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticache::Client;
@@ -11,6 +16,14 @@ use tokio::sync::Mutex;
 
 use crate::api::{BoxFuture, CacheUser, UserApi};
 use crate::secret::UserArn;
+
+/// The longest a connection to the ElastiCache API may take to open.
+pub const API_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest one attempt of a call may take (the SDK retries a failed attempt).
+pub const API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest one call may take, its retries included: the SDK then returns its timeout
+/// error, reported as `ElastiCacheApiError`.
+pub const API_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The ElastiCache API through the SDK.
 #[derive(Debug, Default)]
@@ -39,8 +52,14 @@ impl SdkElastiCache {
             return client.clone();
         }
         let shared = rotation_core::sdk_config().await;
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(API_CONNECT_TIMEOUT)
+            .operation_attempt_timeout(API_ATTEMPT_TIMEOUT)
+            .operation_timeout(API_OPERATION_TIMEOUT)
+            .build();
         let mut builder = aws_sdk_elasticache::config::Builder::from(&shared)
-            .region(Region::new(region.to_string()));
+            .region(Region::new(region.to_string()))
+            .timeout_config(timeouts);
         if let Some(endpoint) = &self.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
@@ -89,6 +108,7 @@ impl UserApi for SdkElastiCache {
                         .authentication()
                         .and_then(|a| a.r#type())
                         .map(|t| t.as_str().to_string()),
+                    arn: u.arn().map(str::to_string),
                 }))
         })
     }

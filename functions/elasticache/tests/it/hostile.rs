@@ -136,7 +136,10 @@ fn a_policy_elasticache_would_refuse_stops_start_up() {
     for (variable, value) in [("PASSWORD_LENGTH", "12"), ("EXCLUDE_CHARACTERS", "'\\")] {
         let settings = rotation_testkit::settings(
             elasticache::PASSWORD_DEFAULTS,
-            &[(variable, value.to_string())],
+            &[
+                (variable, value.to_string()),
+                ("ELASTICACHE_USER_ARNS", crate::testbed::bed_users()),
+            ],
         );
         let anchors = rotation_core::database::TrustAnchors::new(None, false).unwrap();
         let err = elasticache::elasticache_with(
@@ -169,4 +172,29 @@ async fn a_certificate_for_another_name_is_a_tls_failure_and_changes_nothing() {
     bed.redis.login(&name, "Initial-Pa55word-0001").unwrap();
     let (_, pending) = bed.creds(&arn, rotation_core::labels::AWSPENDING).await;
     assert_eq!(bed.redis.login(&name, &pending), Err("WRONGPASS".into()));
+}
+
+/// The template requires `elastiCacheUserArns`; a function without the list could change any
+/// user its role reaches, so it does not start.
+#[test]
+fn no_elasticache_user_arns_stops_start_up() {
+    for value in ["", " , "] {
+        let settings = rotation_testkit::settings(
+            elasticache::PASSWORD_DEFAULTS,
+            &[("ELASTICACHE_USER_ARNS", value.to_string())],
+        );
+        let anchors = rotation_core::database::TrustAnchors::new(None, false).unwrap();
+        let err = elasticache::elasticache_with(
+            &settings,
+            std::sync::Arc::new(elasticache::SdkElastiCache::new()),
+            anchors,
+        )
+        .unwrap_err();
+        assert_eq!(err.error_type(), "ConfigurationError");
+        assert!(
+            err.to_string().contains("ELASTICACHE_USER_ARNS")
+                && err.to_string().contains("elastiCacheUserArns"),
+            "{err}"
+        );
+    }
 }

@@ -1,12 +1,18 @@
 //! The ElastiCache function's integration tests, one test binary: the function with the real
 //! SDK clients against moto (Secrets Manager, and ElastiCache with the sandbox's ModifyUser),
 //! every password proved by a second, independent client (`redis-cli`) against the sandbox
-//! Redis, into which moto mirrors the ElastiCache users.
+//! Redis, into which moto mirrors the ElastiCache users; and (`waits`) a scripted ElastiCache on
+//! the strict in-memory Secrets Manager, where a test must move the labels during a wait.
 
 mod testbed;
 
+mod api_timeouts;
 mod binary;
 mod faults;
 mod hostile;
 mod preflight;
+mod proof;
 mod rotation;
+mod same_user;
+mod scope;
+mod waits;

@@ -8,12 +8,20 @@ use std::time::Duration;
 
 use elasticache::{ElastiCacheRotation, SdkElastiCache, WaitPolicy, PASSWORD_DEFAULTS};
 use rotation_core::database::TrustAnchors;
-use rotation_testkit::{unique, Harness, Moto, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME};
+use rotation_testkit::{
+    unique, Harness, Moto, ProvingBed, SmFaults, MOTO_ACCOUNT, REGION, SANDBOX_CERTIFICATE_NAME,
+};
 use serde_json::{json, Value};
 
 /// How often the bed's function asks whether a user is active (the sandbox's ModifyUser keeps
 /// a user `modifying` for a fraction of a second; the binary's interval is whole seconds).
 pub const QUICK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// `ELASTICACHE_USER_ARNS` of the bed's function unless a test gives its own: every user the
+/// bed makes (`u-<unique>` on moto), and no other.
+pub fn bed_users() -> String {
+    format!("arn:aws:elasticache:{REGION}:{MOTO_ACCOUNT}:user:u-*")
+}
 
 /// The sandbox Redis, seen by tests.
 #[derive(Debug, Clone)]
@@ -86,11 +94,19 @@ impl Deref for Bed {
 }
 
 impl Bed {
-    /// The function with the binary's settings and `vars`, waiting at most `max_wait` s.
+    /// The function with the binary's settings and `vars` (`ELASTICACHE_USER_ARNS`: the bed's
+    /// users, [`bed_users`], unless `vars` names it).
     pub async fn with_vars(vars: &[(&str, String)]) -> Self {
         let redis = Redis::from_env();
         let moto = Moto::from_env();
-        let settings = rotation_testkit::settings(PASSWORD_DEFAULTS, vars);
+        let mut vars = vars.to_vec();
+        if !vars
+            .iter()
+            .any(|(n, _)| *n == rotation_core::ELASTICACHE_USER_ARNS)
+        {
+            vars.push((rotation_core::ELASTICACHE_USER_ARNS, bed_users()));
+        }
+        let settings = rotation_testkit::settings(PASSWORD_DEFAULTS, &vars);
         let anchors = TrustAnchors::new(Some(&redis.ca), false).expect("the sandbox CA loads");
         let api = Arc::new(SdkElastiCache::with_endpoint(moto.endpoint()));
         let function =
@@ -119,6 +135,12 @@ impl Bed {
 
     /// A new ElastiCache user `<prefix>_<unique>` with `password`: (name, user ARN).
     pub async fn user(&self, prefix: &str, password: &str) -> (String, String) {
+        self.user_with_passwords(prefix, &[password]).await
+    }
+
+    /// A new ElastiCache user `<prefix>_<unique>` holding `passwords` (one or two): (name,
+    /// user ARN).
+    pub async fn user_with_passwords(&self, prefix: &str, passwords: &[&str]) -> (String, String) {
         let tag = unique();
         let name = format!("{prefix}_{tag}");
         let out = self
@@ -127,7 +149,7 @@ impl Bed {
             .user_id(format!("u-{tag}"))
             .user_name(&name)
             .engine("redis")
-            .passwords(password)
+            .set_passwords(Some(passwords.iter().map(|p| p.to_string()).collect()))
             .access_string("on ~* +@all")
             .send()
             .await
