@@ -439,7 +439,7 @@ class Bed:
     """Users and secrets for one rotation type: `engine` names what the secret says."""
 
     ENGINES = {"generic": None, "postgresql": "postgres", "redshift": "redshift",
-               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "mongo"}
+               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "docdb"}
 
     def __init__(self, kind, moto, relays):
         self.kind, self.binary, self.strategy = kind["name"], kind["binary"], kind["strategy"]
