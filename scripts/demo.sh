@@ -148,7 +148,9 @@ $1"
 pymongo_run "
 root.admin.command('createUser', 'demo_docdb_single', pwd='Demo-DocSingle-1', roles=[{'role': 'readWrite', 'db': 'admin'}, {'role': 'changeOwnPassword', 'db': 'admin'}])
 root.admin.command('createUser', 'demo_docdb_multi', pwd='Demo-DocMulti-1', roles=[{'role': 'readWrite', 'db': 'admin'}])"
-mongo_secret() { echo "{\"engine\":\"mongo\",\"host\":\"127.0.0.1\",\"port\":$MONGO_PORT,\"username\":\"$1\",\"password\":\"$2\",\"dbname\":\"admin\",\"ssl\":true$3}"; }
+# engine docdb: the stand-in is reached as 127.0.0.1, not as a DocumentDB endpoint, so the
+# secret says it is DocumentDB (which has no authentication restrictions to copy).
+mongo_secret() { echo "{\"engine\":\"docdb\",\"host\":\"127.0.0.1\",\"port\":$MONGO_PORT,\"username\":\"$1\",\"password\":\"$2\",\"dbname\":\"admin\",\"ssl\":true$3}"; }
 secrets create demo/documentdb-master "$(mongo_secret root "$MONGO_ROOT_PASSWORD" '')" >/dev/null
 # Logs in to the stand-in with pymongo as the demo secret's AWSCURRENT and AWSPREVIOUS users
 # (printed: the stage, the user and the answer; never the password).

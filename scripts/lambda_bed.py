@@ -381,7 +381,7 @@ class Bed:
     secrets name the server itself."""
 
     ENGINES = {"generic": None, "postgresql": "postgres", "redshift": "redshift",
-               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "mongo"}
+               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "docdb"}
 
     def __init__(self, kind, moto, ports=None):
         self.kind, self.binary, self.strategy = kind["name"], kind["binary"], kind["strategy"]

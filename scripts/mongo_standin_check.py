@@ -12,9 +12,14 @@ connection, no retryable writes) and checks what MongoDB documents: the handshak
 first hello goes over OP_QUERY, the rest over OP_MSG), SCRAM-SHA-1 and SCRAM-SHA-256 (as each
 personality offers them, negotiated and explicit), createUser / usersInfo / updateUser /
 dropUser, role checks (a user may change only its own password and only with
-changeOwnPassword), and the error codes 2, 11, 13, 18, 31, 51003, 59, 334. The stand-in's
-counters must show the logins and refusals. Prints one line per check; exits 1 on the first
-failure.
+changeOwnPassword), and the error codes 2, 11, 13, 18, 31, 51003, 59, 334. MongoDB: users with
+authenticationRestrictions and mechanisms, listed by usersInfo with
+showAuthenticationRestrictions, logins refused (18) or accepted by the client's and the server's
+address (127.0.0.1 here), an empty list clearing them, and the errors 14, 20, 40415. DocumentDB:
+authenticationRestrictions and showAuthenticationRestrictions refused as arguments it does not
+implement (2; an assumption, see testkit/src/mongo/mod.rs), mechanisms SCRAM-SHA-1. The
+stand-in's counters must show the logins and refusals. Prints one line per check; exits 1 on
+the first failure.
 """
 import os
 import secrets
@@ -134,6 +139,15 @@ def documentdb(port):
     check("DocumentDB 4.0: SCRAM-SHA-256 is refused (334)",
           error_code(lambda: client(port, "root", ROOT_PASSWORD, mechanism="SCRAM-SHA-256").admin.command("ping")) == 334)
     check("DocumentDB 4.0: SCRAM-SHA-1 works when asked for", logs_in(port, "root", ROOT_PASSWORD, mechanism="SCRAM-SHA-1"))
+    check("DocumentDB 4.0: createUser with authenticationRestrictions is refused (2)",
+          error_code(lambda: root.admin.command("createUser", "fenced", pwd="x-Pa55word", roles=[],
+                                                authenticationRestrictions=[{"clientSource": ["127.0.0.1"]}])) == 2)
+    check("DocumentDB 4.0: usersInfo with showAuthenticationRestrictions is refused (2)",
+          error_code(lambda: root.admin.command("usersInfo", "root", showAuthenticationRestrictions=True)) == 2)
+    root.admin.command("createUser", "sha1mech", pwd="Sha1-Pa55word", roles=[], mechanisms=["SCRAM-SHA-1"])
+    check("DocumentDB 4.0: createUser with mechanisms SCRAM-SHA-1 logs in and is listed",
+          logs_in(port, "sha1mech", "Sha1-Pa55word")
+          and root.admin.command("usersInfo", "sha1mech")["users"][0]["mechanisms"] == ["SCRAM-SHA-1"])
     discovering = client(port, "root", ROOT_PASSWORD, directConnection=False, serverSelectionTimeoutMS=1500)
     try:
         discovering.admin.command("ping")
@@ -163,7 +177,67 @@ def mongodb(port):
     check("MongoDB: but not in admin (13)",
           error_code(lambda: appadmin.admin.command("createUser", "nope", pwd="x-Pa55word", roles=[])) == 13)
     appadmin.close()
+    restrictions(port, root)
     root.close()
+
+
+def restrictions(port, root):
+    """MongoDB's authentication restrictions (manual: createUser, updateUser, usersInfo): the
+    stand-in sees this client at 127.0.0.1 and is reached on 127.0.0.1."""
+    db = root["appdb"]
+    fenced = "fenced_" + secrets.token_hex(4)
+    listed = [{"clientSource": ["10.0.0.0/8", "127.0.0.1"], "serverAddress": ["127.0.0.1/32"]},
+              {"clientSource": ["192.168.0.0/16"]}]
+    db.command("createUser", fenced, pwd="Fenced-Pa55word", roles=[{"role": "read", "db": "appdb"}],
+               authenticationRestrictions=listed, mechanisms=["SCRAM-SHA-256"])
+
+    def info(**options):
+        return db.command("usersInfo", {"user": fenced, "db": "appdb"}, **options)["users"][0]
+
+    shown = info(showAuthenticationRestrictions=True)
+    check("MongoDB: usersInfo with showAuthenticationRestrictions lists them as created, and the mechanisms",
+          shown.get("authenticationRestrictions") == listed and shown.get("mechanisms") == ["SCRAM-SHA-256"], shown)
+    check("MongoDB: without the option usersInfo does not list them", "authenticationRestrictions" not in info())
+    check("MongoDB: a user without restrictions lists an empty array",
+          root.admin.command("usersInfo", "root", showAuthenticationRestrictions=True)["users"][0]
+          ["authenticationRestrictions"] == [])
+    check("MongoDB: a login from an allowed client to an allowed server address is accepted",
+          logs_in(port, fenced, "Fenced-Pa55word", "appdb"))
+
+    def refused():
+        c = client(port, fenced, "Fenced-Pa55word", "appdb")
+        try:
+            return error_code(lambda: c.admin.command("ping")) == 18
+        finally:
+            c.close()
+
+    db.command("updateUser", fenced, authenticationRestrictions=[{"clientSource": ["10.0.0.0/8"]}])
+    check("MongoDB: clientSource 10.0.0.0/8 refuses the right password from 127.0.0.1 (18)", refused())
+    db.command("updateUser", fenced, authenticationRestrictions=[{"clientSource": ["127.0.0.1"],
+                                                                  "serverAddress": ["10.0.0.0/8"]}])
+    check("MongoDB: a document is met only when each of its lists is (serverAddress 10.0.0.0/8: 18)", refused())
+    db.command("updateUser", fenced, authenticationRestrictions=[{"serverAddress": ["10.0.0.0/8"]},
+                                                                 {"clientSource": ["127.0.0.0/8"]}])
+    check("MongoDB: any one document met lets the user in", logs_in(port, fenced, "Fenced-Pa55word", "appdb"))
+    db.command("updateUser", fenced, authenticationRestrictions=[{"clientSource": ["10.0.0.0/8"]}])
+    db.command("updateUser", fenced, authenticationRestrictions=[])
+    check("MongoDB: updateUser with an empty array clears them",
+          info(showAuthenticationRestrictions=True)["authenticationRestrictions"] == []
+          and logs_in(port, fenced, "Fenced-Pa55word", "appdb"))
+    db.command("updateUser", fenced, pwd="Fenced-Pa55word-2", mechanisms=["SCRAM-SHA-256", "SCRAM-SHA-1"])
+    check("MongoDB: updateUser with the password widens the mechanisms (SCRAM-SHA-1 logs in)",
+          sorted(info()["mechanisms"]) == ["SCRAM-SHA-1", "SCRAM-SHA-256"]
+          and logs_in(port, fenced, "Fenced-Pa55word-2", "appdb", "SCRAM-SHA-1"))
+    check("MongoDB: an unknown restriction field is 40415",
+          error_code(lambda: db.command("createUser", fenced + "x", pwd="x-Pa55word", roles=[],
+                                        authenticationRestrictions=[{"clientSource": ["127.0.0.1"],
+                                                                     "clientCertificate": ["CN=x"]}])) == 40415)
+    check("MongoDB: restrictions that are not an array are 14",
+          error_code(lambda: db.command("updateUser", fenced,
+                                        authenticationRestrictions={"clientSource": ["127.0.0.1"]})) == 14)
+    check("MongoDB: showAuthenticationRestrictions for all users is 20",
+          error_code(lambda: db.command("usersInfo", 1, showAuthenticationRestrictions=True)) == 20)
+    db.command("dropUser", fenced)
 
 
 {"documentdb": documentdb, "mongodb": mongodb}[PERSONALITY](PORT)

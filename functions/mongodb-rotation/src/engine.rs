@@ -2,7 +2,8 @@
 //! secret's host, no retryable writes, SCRAM as the server offers it and SHA-1 for DocumentDB
 //! endpoints, verified TLS against the function's trust anchors), and the user commands of the
 //! two strategies: `updateUser` of one's own password, `usersInfo`, `createUser` / `updateUser`
-//! of the clone with the current user's roles.
+//! of the clone with the current user's roles, authentication restrictions and SCRAM
+//! mechanisms ([`crate::access`]) in the same command as the password, read back after.
 
 use std::time::Duration;
 
@@ -18,7 +19,9 @@ use rotation_core::database::{
 use rotation_core::preflight::names;
 use rotation_core::{Check, PasswordPolicy, Result, RotationError};
 
+use crate::access::{Access, Server};
 use crate::engines::MONGODB;
+use crate::error::MongoError;
 
 /// How long the driver may take to connect and to select the server (within the core's
 /// connect timeout).
@@ -38,11 +41,34 @@ const OWN_PASSWORD: &str = "change the user's own password";
 const SCRAM_UNSENDABLE: [char; 2] = [',', '='];
 
 /// An authenticated session: the driver's client (one server, direct), the authentication
-/// database and user, and how it reaches the server.
+/// database and user, how it reaches the server, and what kind of server it is.
 pub struct MongoSession {
     client: Client,
     db: String,
     transport: Transport,
+    /// Amazon DocumentDB: an AWS DocumentDB endpoint, or a secret saying `"engine": "docdb"`.
+    documentdb: bool,
+    /// DocumentDB refused `showAuthenticationRestrictions` once: it is not sent again.
+    restrictions_refused: bool,
+}
+
+impl MongoSession {
+    fn server(&self) -> Server {
+        if self.documentdb {
+            Server::DocumentDb
+        } else {
+            Server::MongoDb
+        }
+    }
+}
+
+/// True when `secret` names Amazon DocumentDB: an endpoint under an AWS DocumentDB domain, or
+/// `"engine": "docdb"` (the RDS API's name for a DocumentDB cluster). A DocumentDB reached
+/// under another name with `"engine": "mongo"` is taken for MongoDB, and refused where the two
+/// differ (authentication restrictions).
+fn names_documentdb(secret: &DatabaseSecret) -> bool {
+    is_aws_managed_host(&secret.host, MONGODB.aws_managed_domains)
+        || secret.engine.as_deref() == Some("docdb")
 }
 
 /// The engine.
@@ -82,37 +108,132 @@ impl MongoEngine {
                 operation,
             )
             .await?;
-        let users = info
-            .get_array("users")
-            .map_err(|_| unexpected("usersInfo has no users array"))?;
-        // Only an entry for exactly this user in this database counts; two are not understood.
-        let matching: Vec<&Document> = users
-            .iter()
-            .filter_map(Bson::as_document)
-            .filter(|u| u.get_str("user") == Ok(user) && u.get_str("db") == Ok(session.db.as_str()))
-            .collect();
-        match matching.as_slice() {
-            [] => Ok(None),
-            [found] => Ok(Some((*found).clone())),
-            _ => Err(unexpected("usersInfo lists the user more than once")),
+        entry_of(&info, user, &session.db)
+    }
+
+    /// What `user` holds that a clone copies ([`Access`]), if the user exists: `usersInfo`
+    /// with `showAuthenticationRestrictions: true`. A refusal of the option is an error
+    /// ([`MongoError::RestrictionsRefused`]), except from DocumentDB, which has no
+    /// restrictions and refuses arguments it does not implement with 2 BadValue: it is then
+    /// asked without the option, for the rest of the session.
+    async fn access_of(
+        &self,
+        session: &mut MongoSession,
+        user: &str,
+        operation: &str,
+    ) -> Result<Option<Access>> {
+        let spec = doc! {"user": user, "db": &session.db};
+        let mut info = None;
+        if !session.restrictions_refused {
+            let asked = doc! {"usersInfo": spec.clone(), "showAuthenticationRestrictions": true};
+            match run(session, asked, operation).await? {
+                Ok(answer) => info = Some(answer),
+                Err(e) => match e.kind.as_ref() {
+                    ErrorKind::Command(c) if c.code == 2 && session.documentdb => {
+                        tracing::debug!("DocumentDB refused showAuthenticationRestrictions: it has no authentication restrictions; asking without");
+                        session.restrictions_refused = true;
+                    }
+                    ErrorKind::Command(c) if c.code != 13 => {
+                        return Err(MongoError::RestrictionsRefused {
+                            user: user.to_string(),
+                            code: c.code,
+                            code_name: c.code_name.clone(),
+                        }
+                        .into())
+                    }
+                    _ => return Err(command_error(operation, &session.db, &e)),
+                },
+            }
+        }
+        let info = match info {
+            Some(info) => info,
+            None => {
+                self.command(session, doc! {"usersInfo": spec}, operation)
+                    .await?
+            }
+        };
+        match entry_of(&info, user, &session.db)? {
+            Some(entry) => Ok(Some(Access::read(&entry, user, session.server())?)),
+            None => Ok(None),
         }
     }
 
-    /// The roles of `user` in the session's database, as `usersInfo` lists them.
-    async fn roles_of(&self, session: &MongoSession, user: &str) -> Result<Bson> {
-        let first = self
-            .user_info(session, user, "read the user's roles")
+    /// What the current user (`source`) holds; it must exist.
+    async fn current_access(&self, session: &mut MongoSession, source: &str) -> Result<Access> {
+        self.access_of(session, source, "read the current user's access")
             .await?
             .ok_or_else(|| {
                 RotationError::SetSecret(format!(
-                    "user {user} does not exist in {}: nothing to copy the roles of",
+                    "user {source} does not exist in {}: nothing to copy the roles, authentication restrictions and mechanisms of",
                     session.db
                 ))
-            })?;
-        first
-            .get("roles")
-            .cloned()
-            .ok_or_else(|| unexpected("usersInfo has no roles"))
+            })
+    }
+
+    /// Reads the clone back after `operation` and holds it against the current user, field by
+    /// field: the server must have applied what was sent (a server that silently ignored a
+    /// field would leave a clone with other access).
+    async fn verify_copy(
+        &self,
+        session: &mut MongoSession,
+        source: &str,
+        pending: &DatabaseSecret,
+        operation: &'static str,
+    ) -> Result<()> {
+        let want = self.current_access(session, source).await?;
+        let have = self
+            .access_of(session, &pending.username, "read the clone back")
+            .await?;
+        let fields = match &have {
+            Some(have) => want.differences(have),
+            None => vec!["roles", "authenticationRestrictions", "mechanisms"],
+        };
+        if fields.is_empty() {
+            tracing::debug!(user = %pending.username, "checked: the clone holds the current user's roles, authentication restrictions and mechanisms");
+            return Ok(());
+        }
+        Err(MongoError::CloneDiffers {
+            operation,
+            clone: pending.username.clone(),
+            current: source.to_string(),
+            fields: fields.join(", "),
+        }
+        .into())
+    }
+
+    /// One `updateUser` with the password, the roles, the restrictions and the mechanisms of
+    /// the current user (read just before), then the clone read back.
+    async fn update_with(
+        &self,
+        session: &mut MongoSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let access = self.current_access(session, source).await?;
+        let mut command =
+            doc! {"updateUser": &pending.username, "pwd": pending.password().expose()};
+        access.write_into(&mut command, session.server());
+        self.command(session, command, "update the clone").await?;
+        self.verify_copy(session, source, pending, "update the clone")
+            .await
+    }
+}
+
+/// The entry of `info` (a `usersInfo` answer) for exactly `user` in `db`, if any.
+fn entry_of(info: &Document, user: &str, db: &str) -> Result<Option<Document>> {
+    let users = info
+        .get_array("users")
+        .map_err(|_| unexpected("usersInfo has no users array"))?;
+    // Only an entry for exactly this user in this database counts; two are not understood.
+    let matching: Vec<&Document> = users
+        .iter()
+        .filter_map(Bson::as_document)
+        .filter(|u| u.get_str("user") == Ok(user) && u.get_str("db") == Ok(db))
+        .collect();
+    match matching.as_slice() {
+        [] => Ok(None),
+        [found] => Ok(Some((*found).clone())),
+        _ => Err(unexpected("usersInfo lists the user more than once")),
     }
 }
 
@@ -310,6 +431,8 @@ impl Database for MongoEngine {
                 client,
                 db,
                 transport,
+                documentdb: names_documentdb(secret),
+                restrictions_refused: false,
             }),
             Ok(Err(e)) => Err(login_error(&e, secret, which, port)),
             Err(_) => Err(RotationError::DatabaseUnreachable {
@@ -324,6 +447,13 @@ impl Database for MongoEngine {
     /// A MongoDB user is `user@db`.
     fn users_are_per_database(&self) -> bool {
         true
+    }
+
+    /// A login proves the password, not the access copied with it (roles, authentication
+    /// restrictions, mechanisms), which the current user may have changed since: the
+    /// server's records decide ([`Database::change_is_complete`]).
+    fn one_login_proves_a_change(&self) -> bool {
+        false
     }
 
     fn transport(&self, session: &MongoSession) -> Transport {
@@ -451,36 +581,66 @@ impl Database for MongoEngine {
             .is_some())
     }
 
-    /// One `updateUser` sets the password and the roles together.
+    /// One `updateUser` sets the password, the roles, the authentication restrictions (an
+    /// empty list clears the clone's) and the mechanisms together: with the password, any
+    /// supported set of mechanisms is stored anew (updateUser: only without `pwd` must they be
+    /// a subset of the user's), so an update never needs the clone dropped. Then the clone is
+    /// read back.
     async fn update_clone(
         &self,
         session: &mut MongoSession,
         source: &str,
         pending: &DatabaseSecret,
     ) -> Result<()> {
-        let roles = self.roles_of(session, source).await?;
-        let command = doc! {"updateUser": &pending.username, "pwd": pending.password().expose(), "roles": roles};
-        self.command(session, command, "update the clone")
-            .await
-            .map(|_| ())
+        session.documentdb |= names_documentdb(pending);
+        self.update_with(session, source, pending).await
     }
 
-    /// One `createUser` with the password and the roles; a concurrent creation (51003) is
-    /// finished as an update.
+    /// One `createUser` with the password, the roles, the restrictions and the mechanisms,
+    /// then the clone read back; a concurrent creation (51003) is finished as an update.
     async fn create_clone(
         &self,
         session: &mut MongoSession,
         source: &str,
         pending: &DatabaseSecret,
     ) -> Result<()> {
-        let roles = self.roles_of(session, source).await?;
-        let command = doc! {"createUser": &pending.username, "pwd": pending.password().expose(), "roles": roles};
+        session.documentdb |= names_documentdb(pending);
+        let access = self.current_access(session, source).await?;
+        let mut command =
+            doc! {"createUser": &pending.username, "pwd": pending.password().expose()};
+        access.write_into(&mut command, session.server());
         match run(session, command, "create the clone").await? {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.verify_copy(session, source, pending, "create the clone")
+                    .await
+            }
             Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 51003) => {
-                self.update_clone(session, source, pending).await
+                self.update_with(session, source, pending).await
             }
             Err(e) => Err(command_error("create the clone", &session.db, &e)),
         }
+    }
+
+    /// The pending password logs in (a new session), and the clone holds exactly the current
+    /// user's roles, authentication restrictions and mechanisms, read now.
+    async fn change_is_complete(
+        &self,
+        session: &mut MongoSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<bool> {
+        session.documentdb |= names_documentdb(pending);
+        if self.connect(pending, Which::Pending).await.is_err() {
+            return Ok(false);
+        }
+        let want = self.current_access(session, source).await?;
+        let have = self
+            .access_of(session, &pending.username, "read the clone")
+            .await?;
+        let fields = have.map_or_else(|| vec!["the user"], |have| want.differences(&have));
+        if !fields.is_empty() {
+            tracing::debug!(user = %pending.username, differences = %fields.join(", "), "the pending user is not yet a copy of the current user");
+        }
+        Ok(fields.is_empty())
     }
 }

@@ -4,9 +4,11 @@
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
+mod access;
 mod ca;
 mod engine;
 pub mod engines;
+mod error;
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use rotation_core::{Result, Settings};
 
 pub use ca::pem;
 pub use engine::{MongoEngine, MongoSession, DRIVER_TIMEOUT};
+pub use error::MongoError;
 
 /// The function, as the binary builds it from `settings`: the strategy `ROTATION_STRATEGY`
 /// names over the engine with the deployed trust anchors (OS store, RDS CA bundle,

@@ -15,17 +15,36 @@
 //! `speculativeAuthenticate`), `buildInfo`, `ping`, `saslStart` / `saslContinue` (with and
 //! without `skipEmptyExchange`), `connectionStatus`, `usersInfo`, `createUser`, `updateUser`,
 //! `dropUser`, `endSessions`; before authentication only the handshake, `ping`, `buildInfo`,
-//! SASL and `endSessions`. Errors: 2 BadValue, 11 UserNotFound, 13 Unauthorized, 18
-//! AuthenticationFailed (an unknown user is refused exactly as a wrong password), 31
-//! RoleNotFound, 59 CommandNotFound, 334 MechanismUnavailable, 352 UnsupportedOpQueryCommand,
-//! 51003 (user exists). It counts logins, refused logins and commands; it logs nothing.
+//! SASL and `endSessions`. Errors: 2 BadValue, 11 UserNotFound, 13 Unauthorized, 14
+//! TypeMismatch, 18 AuthenticationFailed (an unknown user is refused exactly as a wrong
+//! password), 20 IllegalOperation, 31 RoleNotFound, 59 CommandNotFound, 334
+//! MechanismUnavailable, 352 UnsupportedOpQueryCommand, 40415 IDLUnknownField, 51003 (user
+//! exists). It counts logins, refused logins and commands; it logs nothing.
+//!
+//! Authentication restrictions (MongoDB personality; manual: createUser, updateUser,
+//! usersInfo): `createUser` / `updateUser` take `authenticationRestrictions` (documents of
+//! `clientSource` / `serverAddress` lists), `updateUser` replaces them whole (an empty array
+//! clears them), `usersInfo` with `showAuthenticationRestrictions: true` lists them (an empty
+//! array when none), and a login whose password is right is refused (18) unless one document
+//! is met by the connection's client address and the address it was accepted on (here both
+//! 127.0.0.1). The DocumentDB personality refuses `authenticationRestrictions` and
+//! `showAuthenticationRestrictions` with 2 BadValue `"<field>" is not a valid argument to
+//! <command>`: DocumentDB documents no authentication restrictions, and that is its answer to
+//! `authenticationRestrictions` in `createRole` (ansible-collections/community.mongodb#575);
+//! that it answers `usersInfo` and `createUser` the same way is an assumption, the stricter of
+//! the two possibilities (the other, an answer without the field, is what the function then
+//! reads anyway). SCRAM logins honour `mechanisms`: a user holds credentials for its own only.
 //!
 //! Known differences from MongoDB: custom roles are not modelled (the role name
 //! `changeOwnPassword` on a database stands for a custom role granting that action there; a
 //! user may change its own password only with it, or as a user administrator); stored
 //! credentials use 4096 iterations (MongoDB: 10000 / 15000); OP_MSG checksums and
 //! `moreToCome` are refused rather than served; `usersInfo` ignores `showCredentials` and
-//! `showPrivileges`; sessions (`lsid`) are accepted and ignored; no `createRole`, `grantRolesToUser`.
+//! `showPrivileges`, and with `showAuthenticationRestrictions` lists neither `inheritedRoles`
+//! nor `inheritedPrivileges` (roles' restrictions are empty: no custom roles); an address list
+//! entry that is not an address or range never matches (MongoDB stores it unchecked,
+//! SERVER-128184, and then fails to load the user); sessions (`lsid`) are accepted and
+//! ignored; no `createRole`, `grantRolesToUser`.
 
 pub mod bson;
 mod classifier;
@@ -33,6 +52,7 @@ mod scram;
 mod wire;
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -90,11 +110,123 @@ pub struct Counters {
     pub commands: u64,
 }
 
+/// One `authenticationRestrictions` document (MongoDB manual, createUser, "Authentication
+/// Restrictions"): `clientSource` and/or `serverAddress`, each a list of IP addresses and CIDR
+/// ranges. Met when each list present holds the address (the client's, the address the
+/// server accepted the connection on); a user with several documents may log in when any one
+/// is met (server source: `restriction_set.h`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restriction {
+    /// The client addresses allowed, if restricted.
+    pub client_source: Option<Vec<String>>,
+    /// The server addresses allowed, if restricted.
+    pub server_address: Option<Vec<String>>,
+}
+
+impl Restriction {
+    /// A document restricting the client's address to `ranges`.
+    pub fn client(ranges: &[&str]) -> Self {
+        Self {
+            client_source: Some(ranges.iter().map(|r| r.to_string()).collect()),
+            server_address: None,
+        }
+    }
+
+    /// This document also restricting the server's address to `ranges`.
+    pub fn and_server(mut self, ranges: &[&str]) -> Self {
+        self.server_address = Some(ranges.iter().map(|r| r.to_string()).collect());
+        self
+    }
+
+    /// A document restricting the server's address to `ranges`.
+    pub fn server(ranges: &[&str]) -> Self {
+        Self::default().and_server(ranges)
+    }
+
+    fn to_bson(&self) -> Bson {
+        let list = |l: &Vec<String>| Bson::Array(l.iter().cloned().map(Bson::String).collect());
+        let mut doc = Doc::new();
+        // The order MongoDB stores them in (IDL struct `address_restriction`).
+        if let Some(l) = &self.client_source {
+            doc.push("clientSource", list(l));
+        }
+        if let Some(l) = &self.server_address {
+            doc.push("serverAddress", list(l));
+        }
+        Bson::Document(doc)
+    }
+
+    /// Every list present holds its address. A document with no list is never met (MongoDB
+    /// cannot load such a user: "At least one of 'clientSource' or 'serverAddress' must be
+    /// set"); an entry that is not an address or range never matches.
+    fn met(&self, client: Option<IpAddr>, server: Option<IpAddr>) -> bool {
+        let holds = |list: &Option<Vec<String>>, address: Option<IpAddr>| match list {
+            None => true,
+            Some(ranges) => address.is_some_and(|a| ranges.iter().any(|r| range_holds(r, a))),
+        };
+        (self.client_source.is_some() || self.server_address.is_some())
+            && holds(&self.client_source, client)
+            && holds(&self.server_address, server)
+    }
+}
+
+/// `range` (an address, or an address with `/prefix`) holds `address`.
+fn range_holds(range: &str, address: IpAddr) -> bool {
+    let (base, prefix) = match range.split_once('/') {
+        Some((b, p)) => (b, Some(p)),
+        None => (range, None),
+    };
+    let Ok(base) = base.parse::<IpAddr>() else {
+        return false;
+    };
+    let prefix = match prefix {
+        None => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => match p.parse::<u32>()
+        {
+            Ok(n) => Some(n),
+            Err(_) => return false,
+        },
+        Some(_) => return false,
+    };
+    match (base, address) {
+        (IpAddr::V4(b), IpAddr::V4(a)) => {
+            let n = prefix.unwrap_or(32);
+            n <= 32 && (n == 0 || (u32::from(b) ^ u32::from(a)) >> (32 - n) == 0)
+        }
+        (IpAddr::V6(b), IpAddr::V6(a)) => {
+            let n = prefix.unwrap_or(128);
+            n <= 128 && (n == 0 || (u128::from(b) ^ u128::from(a)) >> (128 - n) == 0)
+        }
+        _ => false,
+    }
+}
+
 #[derive(Debug, Clone)]
 struct User {
     roles: Vec<(String, String)>,
     credentials: Vec<(Mechanism, Credential)>,
     id: [u8; 16],
+    restrictions: Vec<Restriction>,
+    /// Test fixture: fields `usersInfo` reports instead of the user's own (`Null`: left
+    /// out), as a server this stand-in does not model might.
+    reported: Vec<(String, Bson)>,
+}
+
+impl User {
+    fn new(roles: Vec<(String, String)>, credentials: Vec<(Mechanism, Credential)>) -> Self {
+        Self {
+            roles,
+            credentials,
+            id: *uuid::Uuid::new_v4().as_bytes(),
+            restrictions: Vec::new(),
+            reported: Vec::new(),
+        }
+    }
+
+    /// No restriction, or any one document met.
+    fn may_log_in_from(&self, client: Option<IpAddr>, server: Option<IpAddr>) -> bool {
+        self.restrictions.is_empty() || self.restrictions.iter().any(|r| r.met(client, server))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -160,6 +292,39 @@ fn unauthorized(db: &str, command: &str) -> Failure {
     )
 }
 
+/// DocumentDB's answer to an argument it does not implement (seen for `createRole` with
+/// `authenticationRestrictions`: ansible-collections/community.mongodb#575).
+fn not_valid_argument(field: &str, command: &str) -> Failure {
+    fail(
+        2,
+        "BadValue",
+        format!("\"{field}\" is not a valid argument to {command}"),
+    )
+}
+
+/// MongoDB's IDL answer to a field of the wrong BSON type.
+fn wrong_type(path: &str, value: &Bson, expected: &str) -> Failure {
+    let found = match value {
+        Bson::Double(_) => "double",
+        Bson::String(_) => "string",
+        Bson::Document(_) => "object",
+        Bson::Array(_) => "array",
+        Bson::Binary(..) => "binData",
+        Bson::ObjectId(_) => "objectId",
+        Bson::Bool(_) => "bool",
+        Bson::DateTime(_) => "date",
+        Bson::Null => "null",
+        Bson::Int32(_) => "int",
+        Bson::Timestamp(_) => "timestamp",
+        Bson::Int64(_) => "long",
+    };
+    fail(
+        14,
+        "TypeMismatch",
+        format!("BSON field '{path}' is the wrong type '{found}', expected type '{expected}'"),
+    )
+}
+
 fn auth_failed() -> Failure {
     fail(18, "AuthenticationFailed", "Authentication failed.")
 }
@@ -176,17 +341,20 @@ impl MongoStandIn {
         let shared = state.clone();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((stream, peer)) = listener.accept().await {
                 let state = shared.clone();
                 let acceptor = acceptor.clone();
+                // What authentication restrictions are held against: the client's address and
+                // the address the connection was accepted on.
+                let addresses = (Some(peer.ip()), stream.local_addr().ok().map(|a| a.ip()));
                 tokio::spawn(async move {
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls) = a.accept(stream).await {
-                                serve(tls, personality, state).await;
+                                serve(tls, personality, state, addresses).await;
                             }
                         }
-                        None => serve(stream, personality, state).await,
+                        None => serve(stream, personality, state, addresses).await,
                     }
                 });
             }
@@ -233,21 +401,71 @@ impl MongoStandIn {
 
     /// Adds (or replaces) a user as a fixture, with every mechanism of the personality.
     pub fn add_user(&self, db: &str, user: &str, password: &str, roles: &[(&str, &str)]) {
-        let credentials = credentials(self.personality.mechanisms(), user, password)
-            .expect("a fixture password SASLprep accepts");
+        self.add_user_with(
+            db,
+            user,
+            password,
+            roles,
+            self.personality.mechanisms(),
+            Vec::new(),
+        );
+    }
+
+    /// Adds (or replaces) a user as a fixture, with credentials for `mechanisms` only and
+    /// `restrictions`.
+    pub fn add_user_with(
+        &self,
+        db: &str,
+        user: &str,
+        password: &str,
+        roles: &[(&str, &str)],
+        mechanisms: &[Mechanism],
+        restrictions: Vec<Restriction>,
+    ) {
+        let credentials =
+            credentials(mechanisms, user, password).expect("a fixture password SASLprep accepts");
         let roles = roles
             .iter()
             .map(|(r, d)| (r.to_string(), d.to_string()))
             .collect();
-        let id = *uuid::Uuid::new_v4().as_bytes();
-        self.lock().users.insert(
-            (db.into(), user.into()),
-            User {
-                roles,
-                credentials,
-                id,
-            },
-        );
+        let mut record = User::new(roles, credentials);
+        record.restrictions = restrictions;
+        self.lock().users.insert((db.into(), user.into()), record);
+    }
+
+    /// Replaces the authentication restrictions of `db`.`user` (as `updateUser` would); false
+    /// when there is no such user.
+    pub fn set_restrictions(&self, db: &str, user: &str, restrictions: Vec<Restriction>) -> bool {
+        match self.lock().users.get_mut(&(db.into(), user.into())) {
+            Some(u) => {
+                u.restrictions = restrictions;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The authentication restrictions of `db`.`user`, if the user exists.
+    pub fn restrictions_of(&self, db: &str, user: &str) -> Option<Vec<Restriction>> {
+        self.lock()
+            .users
+            .get(&(db.into(), user.into()))
+            .map(|u| u.restrictions.clone())
+    }
+
+    /// Test fixture: `usersInfo` reports `value` as `field` of `db`.`user` from now on (`Null`:
+    /// leaves the field out), whatever the user holds, as a server this stand-in does not model
+    /// might (a newer kind of restriction, an unvalidated entry, another mechanism). What the
+    /// stand-in enforces is unchanged. False when there is no such user.
+    pub fn report_instead(&self, db: &str, user: &str, field: &str, value: Bson) -> bool {
+        match self.lock().users.get_mut(&(db.into(), user.into())) {
+            Some(u) => {
+                u.reported.retain(|(f, _)| f != field);
+                u.reported.push((field.to_string(), value));
+                true
+            }
+            None => false,
+        }
     }
 
     /// True when `db`.`user` exists and every credential it has was made from `password` (a
@@ -306,6 +524,8 @@ fn credentials(
 struct Session {
     personality: Personality,
     state: Arc<Mutex<State>>,
+    /// The client's address and the address the server accepted the connection on.
+    addresses: (Option<IpAddr>, Option<IpAddr>),
     connection_id: i32,
     user: Option<(String, String)>,
     conversations: BTreeMap<i32, (Conversation, String, String, bool, u8)>,
@@ -316,6 +536,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     personality: Personality,
     state: Arc<Mutex<State>>,
+    addresses: (Option<IpAddr>, Option<IpAddr>),
 ) {
     let connection_id = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -325,6 +546,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut session = Session {
         personality,
         state,
+        addresses,
         connection_id,
         user: None,
         conversations: BTreeMap::new(),
@@ -620,8 +842,7 @@ impl Session {
                     "the last SCRAM message must be empty",
                 ));
             }
-            self.lock().counters.logins += 1;
-            self.user = Some((db, user));
+            self.authorize(db, user)?;
             return Ok(done(Vec::new()));
         }
         match conversation.finish(&payload) {
@@ -630,8 +851,7 @@ impl Session {
                 Err(auth_failed())
             }
             Ok(server_final) if skip => {
-                self.lock().counters.logins += 1;
-                self.user = Some((db, user));
+                self.authorize(db, user)?;
                 Ok(done(server_final.into_bytes()))
             }
             Ok(server_final) => {
@@ -643,6 +863,28 @@ impl Session {
                     .with("payload", Bson::Binary(0, server_final.into_bytes())))
             }
         }
+    }
+
+    /// The SCRAM conversation proved the password: the user is authenticated unless its
+    /// authentication restrictions are unmet from this connection's addresses, which MongoDB
+    /// answers as any failed login (AuthorizationSessionImpl::addAndAuthorizeUser: "Failed to
+    /// acquire user because of unmet authentication restrictions" is logged, the client gets
+    /// AuthenticationFailed).
+    fn authorize(&mut self, db: String, user: String) -> Result<(), Failure> {
+        let (client, server) = self.addresses;
+        let mut state = self.lock();
+        let allowed = state
+            .users
+            .get(&(db.clone(), user.clone()))
+            .is_some_and(|u| u.may_log_in_from(client, server));
+        if !allowed {
+            state.counters.refused += 1;
+            return Err(auth_failed());
+        }
+        state.counters.logins += 1;
+        drop(state);
+        self.user = Some((db, user));
+        Ok(())
     }
 
     fn connection_status(&self) -> Doc {
@@ -678,7 +920,10 @@ impl Session {
         )
     }
 
-    fn user_doc(db: &str, name: &str, user: &User) -> Bson {
+    /// The `usersInfo` entry of `db`.`name`; with `show_restrictions`, its
+    /// `authenticationRestrictions` (an empty array when none, as MongoDB adds one) and
+    /// `inheritedAuthenticationRestrictions` (always empty: custom roles are not modelled).
+    fn user_doc(db: &str, name: &str, user: &User, show_restrictions: bool) -> Bson {
         let roles = user
             .roles
             .iter()
@@ -690,15 +935,30 @@ impl Session {
                 )
             })
             .collect();
-        Bson::Document(
-            Doc::new()
-                .with("_id", Bson::String(format!("{db}.{name}")))
-                .with("userId", Bson::Binary(4, user.id.to_vec()))
-                .with("user", Bson::String(name.into()))
-                .with("db", Bson::String(db.into()))
-                .with("roles", Bson::Array(roles))
-                .with("mechanisms", mechanism_names(&user.credentials)),
-        )
+        let mut doc = Doc::new()
+            .with("_id", Bson::String(format!("{db}.{name}")))
+            .with("userId", Bson::Binary(4, user.id.to_vec()))
+            .with("user", Bson::String(name.into()))
+            .with("db", Bson::String(db.into()))
+            .with("roles", Bson::Array(roles))
+            .with("mechanisms", mechanism_names(&user.credentials));
+        if show_restrictions {
+            doc.push(
+                "inheritedAuthenticationRestrictions",
+                Bson::Array(Vec::new()),
+            );
+            doc.push(
+                "authenticationRestrictions",
+                Bson::Array(user.restrictions.iter().map(Restriction::to_bson).collect()),
+            );
+        }
+        for (field, value) in &user.reported {
+            doc.0.retain(|(k, _)| k != field);
+            if *value != Bson::Null {
+                doc.push(field, value.clone());
+            }
+        }
+        Bson::Document(doc)
     }
 
     fn users_info(&self, command: &Doc, db: &str) -> Result<Doc, Failure> {
@@ -736,6 +996,30 @@ impl Session {
             Some(v) => wanted.push(one(v)?),
             None => return Err(fail(2, "BadValue", "usersInfo needs a value")),
         }
+        let show_restrictions = match command.get("showAuthenticationRestrictions") {
+            None => false,
+            // DocumentDB documents no authentication restrictions and refuses an argument it
+            // does not implement with 2 BadValue `"<field>" is not a valid argument to
+            // <command>` (seen for createRole's authenticationRestrictions:
+            // ansible-collections/community.mongodb#575); the same answer is assumed here.
+            Some(_) if self.personality == Personality::DocumentDb40 => {
+                return Err(not_valid_argument(
+                    "showAuthenticationRestrictions",
+                    "usersInfo",
+                ))
+            }
+            // "If viewing all users, you cannot specify this field" (manual, usersInfo); the
+            // server answers IllegalOperation "Privilege or restriction details require
+            // exact-match usersInfo queries" (user_management_commands.cpp).
+            Some(v) if v.truthy() && all_in_db => {
+                return Err(fail(
+                    20,
+                    "IllegalOperation",
+                    "Privilege or restriction details require exact-match usersInfo queries",
+                ))
+            }
+            Some(v) => v.truthy(),
+        };
         let only_self = !all_in_db && wanted.iter().all(|w| Some(w) == self.user.as_ref());
         let dbs: Vec<&str> = if all_in_db {
             vec![db]
@@ -756,7 +1040,7 @@ impl Session {
                     wanted.iter().any(|(wd, wu)| wd == d && wu == u)
                 }
             })
-            .map(|((d, u), user)| Self::user_doc(d, u, user))
+            .map(|((d, u), user)| Self::user_doc(d, u, user, show_restrictions))
             .collect();
         Ok(Doc::new().with("users", Bson::Array(users)))
     }
@@ -776,17 +1060,83 @@ impl Session {
     ) -> Result<Vec<Mechanism>, Failure> {
         match command.get("mechanisms") {
             None => Ok(current.unwrap_or_else(|| self.personality.mechanisms().to_vec())),
-            Some(Bson::Array(items)) if !items.is_empty() => items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .and_then(Mechanism::parse)
-                        .filter(|m| self.personality.mechanisms().contains(m))
-                        .ok_or_else(|| fail(2, "BadValue", "Unknown auth mechanism"))
-                })
-                .collect(),
+            Some(Bson::Array(items)) if !items.is_empty() => {
+                let asked = items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .and_then(Mechanism::parse)
+                            .filter(|m| self.personality.mechanisms().contains(m))
+                            .ok_or_else(|| fail(2, "BadValue", "Unknown auth mechanism"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                // A set: the server makes each credential once, in its own order, whatever
+                // the order asked (user_management_commands.cpp, buildCredentials).
+                Ok(self
+                    .personality
+                    .mechanisms()
+                    .iter()
+                    .copied()
+                    .filter(|m| asked.contains(m))
+                    .collect())
+            }
             Some(_) => Err(fail(2, "BadValue", "mechanisms field must not be empty")),
         }
+    }
+
+    /// The `authenticationRestrictions` of a `createUser` / `updateUser`, if given. MongoDB
+    /// parses them as the IDL type `array<address_restriction>` (user_management_commands.idl;
+    /// address_restriction.idl: `strict`, optional `clientSource` and `serverAddress`, each
+    /// `array<string>`): a wrong type is 14 TypeMismatch, another field 40415 IDLUnknownField
+    /// (the manual: "if the server does not recognize a field ... it throws an error"). The
+    /// strings are stored as given, not checked as addresses (SERVER-128184: an entry that is
+    /// not an address is accepted); such an entry never matches at login here. DocumentDB
+    /// refuses the field as an argument it does not implement (see `users_info`).
+    fn restrictions(&self, command: &Doc, name: &str) -> Result<Option<Vec<Restriction>>, Failure> {
+        let Some(value) = command.get("authenticationRestrictions") else {
+            return Ok(None);
+        };
+        if self.personality == Personality::DocumentDb40 {
+            return Err(not_valid_argument("authenticationRestrictions", name));
+        }
+        let path = format!("{name}.authenticationRestrictions");
+        let Bson::Array(items) = value else {
+            return Err(wrong_type(&path, value, "array"));
+        };
+        let mut restrictions = Vec::new();
+        for item in items {
+            let Bson::Document(doc) = item else {
+                return Err(wrong_type(&path, item, "object"));
+            };
+            let mut restriction = Restriction::default();
+            for (key, list) in &doc.0 {
+                let slot = match key.as_str() {
+                    "clientSource" => &mut restriction.client_source,
+                    "serverAddress" => &mut restriction.server_address,
+                    _ => {
+                        return Err(fail(
+                            40415,
+                            "IDLUnknownField",
+                            format!("BSON field '{path}.{key}' is an unknown field."),
+                        ))
+                    }
+                };
+                let field = format!("{path}.{key}");
+                let Bson::Array(ranges) = list else {
+                    return Err(wrong_type(&field, list, "array"));
+                };
+                let ranges = ranges
+                    .iter()
+                    .map(|r| match r {
+                        Bson::String(s) => Ok(s.clone()),
+                        other => Err(wrong_type(&field, other, "string")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                *slot = Some(ranges);
+            }
+            restrictions.push(restriction);
+        }
+        Ok(Some(restrictions))
     }
 
     fn create_user(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
@@ -807,6 +1157,9 @@ impl Session {
         }
         let password = self.password(command)?.ok_or_else(|| fail(2, "BadValue", "Must provide a 'pwd' field for all user documents, except those with '$external' as the user's source db"))?;
         let roles = role_list(command.get("roles"), db)?;
+        let restrictions = self
+            .restrictions(command, "createUser")?
+            .unwrap_or_default();
         let mechanisms = self.mechanisms(command, None)?;
         let credentials = credentials(&mechanisms, &name, &password)
             .ok_or_else(|| fail(2, "BadValue", "the password fails SASLprep"))?;
@@ -819,14 +1172,9 @@ impl Session {
                 format!("User \"{name}@{db}\" already exists"),
             ));
         }
-        state.users.insert(
-            key,
-            User {
-                roles,
-                credentials,
-                id: *uuid::Uuid::new_v4().as_bytes(),
-            },
-        );
+        let mut user = User::new(roles, credentials);
+        user.restrictions = restrictions;
+        state.users.insert(key, user);
         Ok(Doc::new())
     }
 
@@ -868,7 +1216,12 @@ impl Session {
         if !(self.may_manage_users(db) || (own_password_only && may_change_own)) {
             return Err(unauthorized(db, "updateUser"));
         }
-        if password.is_none() && !changes_roles && command.get("mechanisms").is_none() {
+        let restrictions = self.restrictions(command, "updateUser")?;
+        if password.is_none()
+            && !changes_roles
+            && restrictions.is_none()
+            && command.get("mechanisms").is_none()
+        {
             return Err(fail(
                 2,
                 "BadValue",
@@ -901,6 +1254,12 @@ impl Session {
         }
         if changes_roles {
             user.roles = role_list(command.get("roles"), db)?;
+        }
+        // "An update to a field completely replaces the previous field's values, including
+        // updates to the user's roles and authenticationRestrictions arrays" (manual,
+        // updateUser); an empty array removes them.
+        if let Some(restrictions) = restrictions {
+            user.restrictions = restrictions;
         }
         self.lock().users.insert(key, user);
         Ok(Doc::new())

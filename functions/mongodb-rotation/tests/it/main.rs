@@ -6,6 +6,7 @@
 
 mod testbed;
 
+mod alternating;
 mod binary;
 mod engines;
 mod preflight;

@@ -1,7 +1,8 @@
 //! The stand-in the function is tested on, proved with a second, independent client: pymongo
 //! (4.13, the newest that reaches DocumentDB 4.0, from the sandbox's venv) runs
 //! `scripts/mongo_standin_check.py` against each personality: the handshake, both SCRAM
-//! mechanisms as offered, user management, role checks and MongoDB's error codes. The stand-in
+//! mechanisms as offered, user management, role checks, authentication restrictions and
+//! mechanisms (MongoDB), DocumentDB's refusal of restrictions, and the error codes. The stand-in
 //! must then have counted the logins and refusals it saw.
 
 use rotation_testkit::mongo::{MongoStandIn, Personality};
@@ -18,8 +19,8 @@ async fn pymongo_proves_both_personalities() {
     );
     // (personality, its name for the script, the checks the script makes for it)
     let runs = [
-        (Personality::DocumentDb40, "documentdb", 28),
-        (Personality::MongoDb, "mongodb", 29),
+        (Personality::DocumentDb40, "documentdb", 31),
+        (Personality::MongoDb, "mongodb", 41),
     ];
     for (personality, name, checks) in runs {
         let server = MongoStandIn::start(personality, Some(MongoStandIn::sandbox_tls()))

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use rotation_core::database::{DbCluster, DbInstance, RdsLookup, Strategy, TrustAnchors};
 use rotation_core::Result;
-use rotation_testkit::mongo::{MongoStandIn, OpMsgClassifier, Personality};
+use rotation_testkit::mongo::{Mechanism, MongoStandIn, OpMsgClassifier, Personality, Restriction};
 use rotation_testkit::{
     sandbox_var, unique, Classifier, DbProvingBed, Harness, ProvingBed, SmFaults,
 };
@@ -27,6 +27,9 @@ pub struct Bed {
     pub server: MongoStandIn,
     /// The authentication database of the bed's users (`admin` on DocumentDB).
     pub db: &'static str,
+    /// The secrets' `engine`: `docdb` on DocumentDB (the stand-in is reached as 127.0.0.1,
+    /// not as a DocumentDB endpoint, so the secret says what it is), `mongo` on MongoDB.
+    pub engine: &'static str,
     /// The RDS API the function asks (DocumentDB clusters), as the test sets it up.
     pub rds: Arc<DocDbApi>,
 }
@@ -111,15 +114,16 @@ impl Bed {
         let rds = Arc::new(DocDbApi::default());
         let function = mongodb_with(&settings, anchors, Some(rds.clone() as Arc<dyn RdsLookup>))
             .expect("the function builds");
-        let db = match personality {
-            Personality::DocumentDb40 => "admin",
-            Personality::MongoDb => "appdb",
+        let (db, engine) = match personality {
+            Personality::DocumentDb40 => ("admin", "docdb"),
+            Personality::MongoDb => ("appdb", "mongo"),
         };
         Self {
             harness: Harness::new(function, MONGODB.password_defaults).await,
             strategy,
             server,
             db,
+            engine,
             rds,
         }
     }
@@ -133,7 +137,7 @@ impl Bed {
 
     /// The secret JSON for `user` in the bed's database, with `extra` keys.
     pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
-        let mut v = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
+        let mut v = json!({"engine": self.engine, "host": "127.0.0.1", "port": self.server.port(),
             "username": user, "password": password, "dbname": self.db, "ssl": true});
         for (k, val) in extra.as_object().expect("an object") {
             v[k] = val.clone();
@@ -182,9 +186,62 @@ impl Bed {
 
     /// A new superuser secret for `root` in `admin`: its ARN.
     pub async fn master_secret(&self) -> String {
-        let master = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
+        self.master_secret_as(self.engine).await
+    }
+
+    /// A new superuser secret for `root` in `admin` saying `engine`: its ARN.
+    pub async fn master_secret_as(&self, engine: &str) -> String {
+        let master = json!({"engine": engine, "host": "127.0.0.1", "port": self.server.port(),
             "username": "root", "password": ROOT_PASSWORD, "dbname": "admin", "ssl": true});
         self.harness.secret("mongo-root", &master.to_string()).await
+    }
+
+    /// A user with `readWrite`, credentials for `mechanisms` only and `restrictions`, a
+    /// superuser secret, and the user's secret with `masterarn`: (user, ARN).
+    pub async fn pair_with(
+        &self,
+        prefix: &str,
+        mechanisms: &[Mechanism],
+        restrictions: Vec<Restriction>,
+    ) -> (String, String) {
+        let user = format!("{prefix}_{}", unique());
+        let password = "Pair-Pa55word-2";
+        self.server.add_user_with(
+            self.db,
+            &user,
+            password,
+            &[("readWrite", self.db)],
+            mechanisms,
+            restrictions,
+        );
+        let extra = json!({"masterarn": self.master_secret().await});
+        let arn = self
+            .harness
+            .secret("mongo", &self.secret_json(&user, password, extra))
+            .await;
+        (user, arn)
+    }
+
+    /// Asserts that `a` and `b` hold the same roles, authentication restrictions and SCRAM
+    /// mechanisms on the server.
+    pub fn assert_same_access(&self, a: &str, b: &str, what: &str) {
+        let s = &self.server;
+        assert!(s.roles_of(self.db, a).is_some(), "{what}: {a} exists");
+        assert_eq!(
+            s.roles_of(self.db, a),
+            s.roles_of(self.db, b),
+            "{what}: roles"
+        );
+        assert_eq!(
+            s.restrictions_of(self.db, a),
+            s.restrictions_of(self.db, b),
+            "{what}: authentication restrictions"
+        );
+        assert_eq!(
+            mechanism_set(s.mechanisms_of(self.db, a)),
+            mechanism_set(s.mechanisms_of(self.db, b)),
+            "{what}: mechanisms"
+        );
     }
 
     /// A user with `readWrite` and a superuser secret (`root` in `admin`), and the user's
@@ -233,15 +290,12 @@ impl ProvingBed for Bed {
         self
     }
 
-    /// The two users of the pair hold the same roles.
+    /// The two users of the pair hold the same roles, authentication restrictions and
+    /// mechanisms.
     async fn check_pair(&self, arn: &str) {
         let (a, _) = self.harness.creds(arn, "AWSCURRENT").await;
         let (b, _) = self.harness.creds(arn, "AWSPREVIOUS").await;
-        assert_eq!(
-            self.server.roles_of(self.db, &a),
-            self.server.roles_of(self.db, &b),
-            "{a} and {b} are interchangeable"
-        );
+        self.assert_same_access(&a, &b, &format!("{a} and {b} are interchangeable"));
     }
 }
 
@@ -268,7 +322,7 @@ impl DbProvingBed for Bed {
     async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
         self.server
             .add_user("admin", name, password, &[("root", "admin")]);
-        let mut v = json!({"engine": "mongo", "host": "127.0.0.1", "port": self.server.port(),
+        let mut v = json!({"engine": self.engine, "host": "127.0.0.1", "port": self.server.port(),
             "username": name, "password": password, "dbname": "admin", "ssl": true});
         for (k, val) in extra.as_object().expect("an object") {
             v[k] = val.clone();
@@ -281,4 +335,12 @@ impl DbProvingBed for Bed {
     fn connections_per_login(&self) -> usize {
         2
     }
+}
+
+/// Mechanisms as names, sorted: the order credentials were made in does not matter.
+pub fn mechanism_set(mechanisms: Vec<Mechanism>) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = mechanisms.into_iter().map(Mechanism::name).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
