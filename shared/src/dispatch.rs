@@ -115,7 +115,13 @@ pub fn refuse_unpinned(pin: Option<&str>, payload: &Value) -> Result<()> {
         "this function rotates only {pin} (SECRET_ARN); the event names another secret, so nothing was read or changed"
     ));
     let result = Err(error);
-    log_summary(text("SecretId"), text("Step"), text("ClientRequestToken"), &result, Instant::now());
+    log_summary(
+        text("SecretId"),
+        text("Step"),
+        text("ClientRequestToken"),
+        &result,
+        Instant::now(),
+    );
     result.map(|_: Outcome| ())
 }
 
@@ -141,14 +147,22 @@ pub async fn within_deadline<T>(
         Ok(result) => result,
         Err(_) => {
             let text = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or("");
-            let step = Some(text("Step")).filter(|s| !s.is_empty()).unwrap_or("unknown");
+            let step = Some(text("Step"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or("unknown");
             let error = || RotationError::TimedOut {
                 step: step.chars().take(40).collect(),
                 budget_ms: budget.as_millis() as u64,
                 margin_ms: margin.as_millis() as u64,
             };
             let logged: Result<Outcome> = Err(error());
-            log_summary(text("SecretId"), step, text("ClientRequestToken"), &logged, started);
+            log_summary(
+                text("SecretId"),
+                step,
+                text("ClientRequestToken"),
+                &logged,
+                started,
+            );
             Err(error())
         }
     }

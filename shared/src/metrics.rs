@@ -173,7 +173,10 @@ mod tests {
             (Some("None"), Some(0), Some(1))
         );
         assert_eq!(v["Outcome"], "done");
-        assert_eq!(v["FunctionName"], "unknown", "a dimension value is never empty");
+        assert_eq!(
+            v["FunctionName"], "unknown",
+            "a dimension value is never empty"
+        );
     }
 
     #[test]
@@ -191,14 +194,36 @@ mod tests {
             .as_array()
             .unwrap()
         {
-            assert!(set.as_array().unwrap().contains(&"FunctionName".into()), "{set}");
+            assert!(
+                set.as_array().unwrap().contains(&"FunctionName".into()),
+                "{set}"
+            );
         }
-        assert_eq!((v["FunctionName"].as_str(), v["Step"].as_str()), (Some("pg-rotation"), Some("setSecret")));
-        for step in ["createSecret", "setSecret", "testSecret", "finishSecret", "preflight"] {
+        assert_eq!(
+            (v["FunctionName"].as_str(), v["Step"].as_str()),
+            (Some("pg-rotation"), Some("setSecret"))
+        );
+        for step in [
+            "createSecret",
+            "setSecret",
+            "testSecret",
+            "finishSecret",
+            "preflight",
+        ] {
             assert_eq!(MetricStep::of(step).as_str(), step);
         }
-        for invented in ["", "createsecret", "x\u{1b}[2J", "finishSecret ", &"a".repeat(300)] {
-            assert_eq!(MetricStep::of(invented), MetricStep::Invalid, "{invented:?}");
+        for invented in [
+            "",
+            "createsecret",
+            "x\u{1b}[2J",
+            "finishSecret ",
+            &"a".repeat(300),
+        ] {
+            assert_eq!(
+                MetricStep::of(invented),
+                MetricStep::Invalid,
+                "{invented:?}"
+            );
             assert_eq!(MetricStep::of(invented).as_str(), "invalid");
         }
     }

@@ -72,13 +72,19 @@ where
     {
         Ok(Ok(started)) => started,
         Ok(Err(e)) => {
-            telemetry::init(telemetry::UNKNOWN_SERVICE, crate::settings::DEFAULT_LOG_FILTER);
+            telemetry::init(
+                telemetry::UNKNOWN_SERVICE,
+                crate::settings::DEFAULT_LOG_FILTER,
+            );
             tracing::error!(error_type = e.error_type(), error = %e, "configuration rejected at start-up");
             return Err(e.into());
         }
         Err(location) => {
             let e = RotationError::Internal { location };
-            telemetry::init(telemetry::UNKNOWN_SERVICE, crate::settings::DEFAULT_LOG_FILTER);
+            telemetry::init(
+                telemetry::UNKNOWN_SERVICE,
+                crate::settings::DEFAULT_LOG_FILTER,
+            );
             tracing::error!(error_type = e.error_type(), error = %e, "start-up failed");
             return Err(e.into());
         }
@@ -103,7 +109,13 @@ where
         });
         if let Err(e) = pinned {
             if settings.emit_metrics {
-                emit_metrics(settings, function_name, MetricStep::of(text("Step")), Err(&e), started);
+                emit_metrics(
+                    settings,
+                    function_name,
+                    MetricStep::of(text("Step")),
+                    Err(&e),
+                    started,
+                );
             }
             return Err(e);
         }
@@ -120,7 +132,13 @@ where
             let result = Box::pin(preflight.instrument(span)).await;
             if settings.emit_metrics {
                 let outcome = result.as_ref().map(|_| "done");
-                emit_metrics(settings, function_name, MetricStep::Preflight, outcome, started);
+                emit_metrics(
+                    settings,
+                    function_name,
+                    MetricStep::Preflight,
+                    outcome,
+                    started,
+                );
             }
             return result;
         }

@@ -378,7 +378,10 @@ mod tests {
             (SECRETS_MANAGER_ENDPOINT, " http://127.0.0.1:1 "),
             (AWS_LAMBDA_LOG_LEVEL, "DEBUG"),
             (ROTATION_STRATEGY, "Multi-User"),
-            (MASTER_SECRET_ARNS, "arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf"),
+            (
+                MASTER_SECRET_ARNS,
+                "arn:aws:secretsmanager:us-east-1:1:secret:m-AbCdEf",
+            ),
             (EXTRA_CA_CERTS, "/opt/ca.pem"),
             (ALLOW_PLAINTEXT_FALLBACK, "yes"),
             (CLONE_ACTS_AS_ORIGINAL, "1"),
@@ -417,26 +420,55 @@ mod tests {
         }
         let err = settings(&[(SECRET_ARN, &format!("{arn},{arn}x"))]).unwrap_err();
         assert!(err.to_string().contains("more than one"), "{err}");
-        assert_eq!(settings(&[(SECRET_ARN, arn)]).unwrap().secret_arn.as_deref(), Some(arn));
+        assert_eq!(
+            settings(&[(SECRET_ARN, arn)])
+                .unwrap()
+                .secret_arn
+                .as_deref(),
+            Some(arn)
+        );
         // Alternating users without the list: refused at start-up, naming the variable.
         let err = settings(&[(ROTATION_STRATEGY, "alternating")]).unwrap_err();
         assert!(err.to_string().contains(MASTER_SECRET_ARNS), "{err}");
-        let err = settings(&[(ROTATION_STRATEGY, "alternating"), (MASTER_SECRET_ARNS, " , ")]).unwrap_err();
+        let err = settings(&[
+            (ROTATION_STRATEGY, "alternating"),
+            (MASTER_SECRET_ARNS, " , "),
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains(MASTER_SECRET_ARNS), "{err}");
-        assert!(settings(&[(ROTATION_STRATEGY, "alternating"), (MASTER_SECRET_ARNS, arn)]).is_ok());
+        assert!(settings(&[
+            (ROTATION_STRATEGY, "alternating"),
+            (MASTER_SECRET_ARNS, arn)
+        ])
+        .is_ok());
     }
 
     #[test]
     fn arn_patterns_match_as_iam_resources_do() {
         let arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-AbCdEf";
         assert!(arn_matches(arn, arn));
-        assert!(arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-*", arn));
+        assert!(arn_matches(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-*",
+            arn
+        ));
         assert!(arn_matches("arn:aws:secretsmanager:*:*:secret:*", arn));
-        assert!(arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-??????", arn));
+        assert!(arn_matches(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-??????",
+            arn
+        ));
         assert!(arn_matches("*", arn));
-        assert!(!arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234", arn));
-        assert!(!arn_matches("arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-?????", arn));
-        assert!(!arn_matches("arn:aws:secretsmanager:us-east-1:444455556666:secret:*", arn));
+        assert!(!arn_matches(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234",
+            arn
+        ));
+        assert!(!arn_matches(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-1234-?????",
+            arn
+        ));
+        assert!(!arn_matches(
+            "arn:aws:secretsmanager:us-east-1:444455556666:secret:*",
+            arn
+        ));
         assert!(!arn_matches(&format!("{arn}x"), arn));
         assert!(!arn_matches("", arn));
         assert!(arn_matches("a*b*c", "aXXbYYc") && !arn_matches("a*b*c", "aXXbYY"));
@@ -460,16 +492,16 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_configuration_table_lists_exactly_these_variables() {
-        let readme = include_str!("../../README.md");
-        let table = readme
+    fn the_docs_configuration_md_table_lists_exactly_these_variables() {
+        let page = include_str!("../../docs/configuration.md");
+        let table = page
             .split("## Configuration")
             .nth(1)
             .and_then(|rest| {
                 rest.split("\n\n")
                     .find(|block| block.starts_with("| Variable"))
             })
-            .expect("the README has a configuration table");
+            .expect("docs/configuration.md has a configuration table");
         let mut documented: Vec<&str> = table
             .lines()
             .skip(2)

@@ -119,7 +119,10 @@ where
         let mut line = Map::new();
         line.insert("timestamp".into(), Value::String(timestamp));
         line.insert("level".into(), Value::String(meta.level().as_str().into()));
-        let message = fields.0.remove("message").unwrap_or(Value::String(String::new()));
+        let message = fields
+            .0
+            .remove("message")
+            .unwrap_or(Value::String(String::new()));
         line.insert("message".into(), message);
         line.insert("service".into(), Value::String(self.service.clone()));
         line.insert("target".into(), Value::String(meta.target().into()));
@@ -188,8 +191,11 @@ mod tests {
         }
         let sink = Sink::default();
         let writer = sink.clone();
-        let subscriber =
-            service_subscriber("PostgreSQLSingleUser", move || writer.clone(), filter("warn"));
+        let subscriber = service_subscriber(
+            "PostgreSQLSingleUser",
+            move || writer.clone(),
+            filter("warn"),
+        );
         tracing::subscriber::with_default(subscriber, || {
             let span = invocation_span(
                 "req-1",

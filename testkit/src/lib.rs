@@ -119,7 +119,8 @@ pub fn settings(
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.clone())
             .or_else(|| {
-                (name == rotation_core::MASTER_SECRET_ARNS).then(|| ANY_SUPERUSER_SECRET.to_string())
+                (name == rotation_core::MASTER_SECRET_ARNS)
+                    .then(|| ANY_SUPERUSER_SECRET.to_string())
             })
     })
     .expect("valid settings")

@@ -10,7 +10,10 @@ use std::future::Future;
 
 #[cfg(feature = "test-support")]
 pub use memory::{MemoryStore, StoreCall};
-pub use sdk::{sdk_config, sdk_error_parts, SdkStore, SDK_ATTEMPT_TIMEOUT, SDK_CONNECT_TIMEOUT, SDK_OPERATION_TIMEOUT};
+pub use sdk::{
+    sdk_config, sdk_error_parts, SdkStore, SDK_ATTEMPT_TIMEOUT, SDK_CONNECT_TIMEOUT,
+    SDK_OPERATION_TIMEOUT,
+};
 
 use crate::error::Result;
 use crate::labels::VersionStages;

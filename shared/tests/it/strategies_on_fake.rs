@@ -426,7 +426,11 @@ async fn alternating_users_use_only_the_superuser_secrets_they_were_deployed_wit
     store.create_secret("sibling-admin", &secret("admin", "admin-Pa55", json!({})));
     store.create_secret(
         "s",
-        &secret("app", "app-Pa55", json!({ "masterarn": MemoryStore::arn("sibling-admin") })),
+        &secret(
+            "app",
+            "app-Pa55",
+            json!({ "masterarn": MemoryStore::arn("sibling-admin") }),
+        ),
     );
     store.start_rotation("s", TOKEN).unwrap();
     let strategy = AlternatingUsers::new(db.clone()).with_superusers(&allowed);
@@ -441,7 +445,10 @@ async fn alternating_users_use_only_the_superuser_secrets_they_were_deployed_wit
     {
         let masterarn = "s";
         let (db, store) = alternating_setup(json!({}));
-        store.create_secret("s", &secret("app", "app-Pa55", json!({ "masterarn": masterarn })));
+        store.create_secret(
+            "s",
+            &secret("app", "app-Pa55", json!({ "masterarn": masterarn })),
+        );
         store.start_rotation("s", TOKEN).unwrap();
         let strategy = AlternatingUsers::new(db.clone()).with_superusers(&["*".to_string()]);
         create(&store, &strategy).await;
@@ -461,10 +468,15 @@ async fn alternating_users_use_only_the_superuser_secrets_they_were_deployed_wit
     assert!(!reads(&store, "admin"), "the superuser secret is not read");
     assert!(db.changes().is_empty());
     // The allowed secret, named exactly or by a pattern as an IAM resource would be: rotates.
-    for pattern in [MemoryStore::arn("admin"), MemoryStore::arn("adm*"), MemoryStore::arn("?dmin")] {
+    for pattern in [
+        MemoryStore::arn("admin"),
+        MemoryStore::arn("adm*"),
+        MemoryStore::arn("?dmin"),
+    ] {
         let (db, store) = alternating_setup(json!({}));
         store.start_rotation("s", TOKEN).unwrap();
-        let strategy = AlternatingUsers::new(db.clone()).with_superusers(&[pattern.clone()]);
+        let strategy =
+            AlternatingUsers::new(db.clone()).with_superusers(std::slice::from_ref(&pattern));
         for s in Step::ALL {
             step(&store, &strategy, s)
                 .await

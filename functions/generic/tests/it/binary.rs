@@ -63,9 +63,13 @@ async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() 
             .rotate(&bed.driver, &arn, Duration::from_secs(30))
             .await
             .unwrap();
-        let invented = json!({"Step": "x\u{1b}[2Jnew-metric", "SecretId": arn, "ClientRequestToken": "t"});
+        let invented =
+            json!({"Step": "x\u{1b}[2Jnew-metric", "SecretId": arn, "ClientRequestToken": "t"});
         let answer = function.invoke(invented, Duration::from_secs(30)).await;
-        assert!(answer.error().is_some_and(|e| e.starts_with("InvalidStep")), "{answer:?}");
+        assert!(
+            answer.error().is_some_and(|e| e.starts_with("InvalidStep")),
+            "{answer:?}"
+        );
         let output = function.stop().await;
         let lines: Vec<Value> = output
             .lines()
@@ -82,7 +86,13 @@ async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() 
             .collect();
         assert_eq!(
             steps,
-            ["createSecret", "setSecret", "testSecret", "finishSecret", "invalid"]
+            [
+                "createSecret",
+                "setSecret",
+                "testSecret",
+                "finishSecret",
+                "invalid"
+            ]
         );
         for m in &metrics[..4] {
             assert_eq!(m["RotationType"], "Generic");
@@ -102,7 +112,10 @@ async fn the_binary_logs_the_invocation_context_and_one_metrics_line_per_step() 
         for (n, line) in summaries.iter().enumerate() {
             assert_eq!(line["secret_arn"], arn.as_str(), "{line}");
             assert!(
-                !line["function_request_id"].as_str().unwrap_or("").is_empty(),
+                !line["function_request_id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .is_empty(),
                 "{line}"
             );
             assert!(!line["token"].as_str().unwrap_or("").is_empty(), "{line}");
@@ -128,7 +141,10 @@ async fn no_request_body_is_printed_even_when_the_sdk_is_asked_to() {
     let moto = Moto::from_env();
     let first = "Initial-Body-Pa55word!#";
     let arn = bed
-        .secret("body", &json!({"username": "app", "password": first}).to_string())
+        .secret(
+            "body",
+            &json!({"username": "app", "password": first}).to_string(),
+        )
         .await;
     let env = deployed_environment(
         moto.endpoint(),
@@ -147,8 +163,14 @@ async fn no_request_body_is_printed_even_when_the_sdk_is_asked_to() {
     let output = function.stop().await;
     let current: Value = serde_json::from_str(&bed.driver.value(&arn, AWSCURRENT).await).unwrap();
     let new = current["password"].as_str().unwrap();
-    assert!(output.contains("\"level\":\"TRACE\""), "trace lines are printed");
-    assert!(output.contains("LOG_SIGNABLE_BODY"), "its removal is logged");
+    assert!(
+        output.contains("\"level\":\"TRACE\""),
+        "trace lines are printed"
+    );
+    assert!(
+        output.contains("LOG_SIGNABLE_BODY"),
+        "its removal is logged"
+    );
     for password in [first, new] {
         for form in escaped_forms(password) {
             assert!(!output.contains(&form), "a password reached the output");
@@ -162,8 +184,8 @@ async fn no_request_body_is_printed_even_when_the_sdk_is_asked_to() {
 /// with a typed `SecretsManagerError` naming it. The process goes on serving.
 #[tokio::test]
 async fn a_stalled_call_ends_with_a_typed_answer_before_lambdas_deadline() {
-    use rotation_testkit::{deployed_environment, event, Answer, FunctionProcess};
     use rotation_core::Step;
+    use rotation_testkit::{deployed_environment, event, Answer, FunctionProcess};
     use std::time::{Duration, Instant};
 
     // Accepts connections, reads, never answers.
@@ -183,20 +205,33 @@ async fn a_stalled_call_ends_with_a_typed_answer_before_lambdas_deadline() {
 
     function.set_invocation_time(Duration::from_secs(3));
     let started = Instant::now();
-    let answer = function.invoke(event(arn, token, Step::Create), Duration::from_secs(10)).await;
+    let answer = function
+        .invoke(event(arn, token, Step::Create), Duration::from_secs(10))
+        .await;
     let took = started.elapsed();
     let error = answer.error().unwrap_or_default();
-    assert!(error.starts_with("StepTimedOut: the createSecret step"), "{answer:?}");
-    assert!(took < Duration::from_secs(3), "answered before the deadline: {took:?}");
+    assert!(
+        error.starts_with("StepTimedOut: the createSecret step"),
+        "{answer:?}"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "answered before the deadline: {took:?}"
+    );
 
     function.set_invocation_time(Duration::from_secs(30));
     let started = Instant::now();
-    let answer = function.invoke(event(arn, token, Step::Create), Duration::from_secs(40)).await;
+    let answer = function
+        .invoke(event(arn, token, Step::Create), Duration::from_secs(40))
+        .await;
     let took = started.elapsed();
     let error = answer.error().unwrap_or_default();
     assert!(error.starts_with("SecretsManagerError"), "{answer:?}");
     assert!(error.contains("DescribeSecret"), "{error}");
-    assert!(took < Duration::from_secs(20), "the SDK's timeout, not the deadline: {took:?}");
+    assert!(
+        took < Duration::from_secs(20),
+        "the SDK's timeout, not the deadline: {took:?}"
+    );
     assert!(matches!(answer, Answer::Error { .. }));
     function.stop().await;
 }
