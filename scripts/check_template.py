@@ -28,7 +28,7 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - every KMS statement is limited to calls made through Secrets Manager (kms:ViaService), named
     with AWS::URLSuffix so every partition matches; `architecture` offers only x86_64;
   - every invoke permission carries SourceAccount;
-  - every environment variable the template sets is in the README's configuration table;
+  - every environment variable the template sets is in the configuration table (docs/configuration.md);
   - no AWS_* variable (the SDK reads them and takes an empty value as given: an empty endpoint
     panics it) is set from an optional parameter without a guard: in every template, each is
     absent (AWS::NoValue) or non-empty with every parameter at its default, and holds the
@@ -38,7 +38,8 @@ intrinsic functions). Each check prints PASS or FAIL; the last line counts them.
   - one stack per rotation type: no default stack name, and a deploy profile with its own stack
     name for every type, in samconfig.toml and packaging/templates/samconfig.toml (which also
     builds the per-type templates with the beta feature);
-  - the README pins the build tools scripts/lib.sh pins, and examples/secrets/ holds a sample
+  - the README's deploy steps pin the build tools scripts/lib.sh pins, docs/deploying.md shows the
+    alerts template and how to deploy it, and examples/secrets/ holds a sample
     secret per rotation type in the shape its function reads.
 """
 import json
@@ -322,14 +323,14 @@ def main():
         and all("SourceAccount" in p for p in permissions),
     )
 
-    readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `([A-Z_]+)`", readme, re.MULTILINE))
+    configuration = (ROOT / "docs" / "configuration.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z_]+)`", configuration, re.MULTILINE))
     variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
     for resource in template["Resources"].values():
         env = resource.get("Properties", {}).get("Environment", {})
         variables |= set(env.get("Variables", {}))
     missing = sorted(variables - documented)
-    check("every environment variable is in the README's table", not missing, str(missing))
+    check("every environment variable is in docs/configuration.md's table", not missing, str(missing))
 
     for path in [ROOT / "template.yaml", *sorted((ROOT / "packaging" / "templates").glob("*.yaml"))]:
         sdk_variables_are_never_empty(path)
@@ -431,10 +432,14 @@ def main():
     check("test.sh: cfn-lint and checkov run on the alerts template",
           re.search(r"^cfn-lint .*packaging/alerts/", test_sh, re.MULTILINE) is not None
           and re.search(r"checkov.*\n?.*packaging/alerts/", test_sh) is not None)
-    check("README: the alerts template, and how to deploy it", "packaging/alerts/SecretsManagerRotationAlerts.yaml" in readme)
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
+    check("docs/deploying.md: the alerts template, and how to deploy it",
+          "packaging/alerts/SecretsManagerRotationAlerts.yaml" in deploying)
 
-    # The deployer's first screen: the build tools it pins are the ones the test command uses,
-    # and every rotation type has a sample secret in the shape its function reads.
+    # The deployer's first screen (the README's deploy steps): the build tools it pins are the
+    # ones the test command uses, and every rotation type has a sample secret in the shape its
+    # function reads.
+    readme = (ROOT / "README.md").read_text()
     lib = (ROOT / "scripts" / "lib.sh").read_text()
     for tool in ("cargo-lambda", "ziglang", "aws-sam-cli"):
         pin = re.search(rf'"{tool}==([^"]+)"', lib).group(1)
