@@ -34,14 +34,29 @@ cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
-# Starts `cargo lambda watch` with ROTATION_STRATEGY=$1 (the template sets it per function).
+# Starts `cargo lambda watch` with ROTATION_STRATEGY=$1 (the template sets it per function),
+# the superuser secrets the multi-user functions may use (MASTER_SECRET_ARNS: the templates'
+# masterSecretArn and additionalMasterSecretArns) and the ElastiCache user the function may
+# change (ELASTICACHE_USER_ARNS: elastiCacheUserArns), as a deployment gives them. An env file:
+# the lists hold commas, which --env-var would split.
 PORT=""
 start_watch() {
   stop_watch
   PORT=$(free_port)
+  cat >"$ROTATION_SANDBOX_DIR/watch.env" <<ENV
+SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT
+AWS_ACCESS_KEY_ID=test
+AWS_SECRET_ACCESS_KEY=test
+AWS_REGION=us-east-1
+AWS_EC2_METADATA_DISABLED=true
+EXTRA_CA_CERTS=$CA_BUNDLE
+AWS_ENDPOINT_URL_ELASTICACHE=$MOTO_ENDPOINT
+ROTATION_STRATEGY=$1
+MASTER_SECRET_ARNS=$POSTGRES_MASTER_ARN,$REDSHIFT_MASTER_ARN,$MARIADB_MASTER_ARN,$MYSQL_MASTER_ARN,$DOCUMENTDB_MASTER_ARN
+ELASTICACHE_USER_ARNS=$USER_ARN
+ENV
   set -m
-  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-    --env-var "SECRETS_MANAGER_ENDPOINT=$MOTO_ENDPOINT,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=test,AWS_REGION=us-east-1,AWS_EC2_METADATA_DISABLED=true,EXTRA_CA_CERTS=$CA_BUNDLE,AWS_ENDPOINT_URL_ELASTICACHE=$MOTO_ENDPOINT,ROTATION_STRATEGY=$1" \
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" --env-file "$ROTATION_SANDBOX_DIR/watch.env" \
     >>"$ROTATION_SANDBOX_DIR/watch.log" 2>&1 &
   WATCH_PID=$!
   set +m
@@ -71,8 +86,8 @@ psql_admin -d postgres -c "CREATE ROLE demo_pg_single LOGIN PASSWORD 'Demo-Singl
   -c "CREATE ROLE demo_pg_multi LOGIN PASSWORD 'Demo-Multi-1'"
 psql_admin -d dev -c "SET password_encryption = 'md5'" -c "CREATE ROLE demo_rs_single LOGIN PASSWORD 'Demo-RsSingle-1'" \
   -c "CREATE ROLE demo_rs_multi LOGIN PASSWORD 'Demo-RsMulti-1'"
-secrets create demo/postgres-master "{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}" >/dev/null
-secrets create demo/redshift-master "{\"engine\":\"redshift\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}" >/dev/null
+POSTGRES_MASTER_ARN=$(secrets create demo/postgres-master "{\"engine\":\"postgres\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}")
+REDSHIFT_MASTER_ARN=$(secrets create demo/redshift-master "{\"engine\":\"redshift\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"postgres\",\"password\":\"$SANDBOX_PG_PASSWORD\"}")
 maria_admin() { mariadb --no-defaults -h 127.0.0.1 -P "$SANDBOX_MARIADB_PORT" -uroot -p"$SANDBOX_MARIADB_PASSWORD" -e "$1"; }
 maria_admin "CREATE USER demo_maria_single@'%' IDENTIFIED BY 'Demo-MariaSingle-1';
 CREATE USER demo_maria_multi@'%' IDENTIFIED BY 'Demo-MariaMulti-1';
@@ -82,8 +97,8 @@ CREATE USER demo_mysql_multi@'%' IDENTIFIED BY 'Demo-MyMulti-1';
 GRANT SELECT ON demo_maria.* TO demo_mysql_multi@'%';
 CREATE USER demo_maria_master@'%' IDENTIFIED BY 'Demo-MariaMaster-1';
 GRANT ALL PRIVILEGES ON *.* TO demo_maria_master@'%' WITH GRANT OPTION;"
-secrets create demo/mariadb-master "{\"engine\":\"mariadb\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"demo_maria_master\",\"password\":\"Demo-MariaMaster-1\",\"ssl\":true}" >/dev/null
-secrets create demo/mysql-master "{\"engine\":\"mysql\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"demo_maria_master\",\"password\":\"Demo-MariaMaster-1\",\"ssl\":true}" >/dev/null
+MARIADB_MASTER_ARN=$(secrets create demo/mariadb-master "{\"engine\":\"mariadb\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"demo_maria_master\",\"password\":\"Demo-MariaMaster-1\",\"ssl\":true}")
+MYSQL_MASTER_ARN=$(secrets create demo/mysql-master "{\"engine\":\"mysql\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"demo_maria_master\",\"password\":\"Demo-MariaMaster-1\",\"ssl\":true}")
 maria_secret() { echo "{\"engine\":\"${ENGINE:-mariadb}\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_MARIADB_PORT,\"username\":\"$1\",\"password\":\"$2\",\"ssl\":true$3}"; }
 pg_secret() { echo "{\"engine\":\"$1\",\"host\":\"127.0.0.1\",\"port\":$SANDBOX_PG_PORT,\"username\":\"$2\",\"password\":\"$3\",\"dbname\":\"$4\",\"ssl\":true$5}"; }
 
@@ -151,7 +166,7 @@ root.admin.command('createUser', 'demo_docdb_multi', pwd='Demo-DocMulti-1', role
 # engine docdb: the stand-in is reached as 127.0.0.1, not as a DocumentDB endpoint, so the
 # secret says it is DocumentDB (which has no authentication restrictions to copy).
 mongo_secret() { echo "{\"engine\":\"docdb\",\"host\":\"127.0.0.1\",\"port\":$MONGO_PORT,\"username\":\"$1\",\"password\":\"$2\",\"dbname\":\"admin\",\"ssl\":true$3}"; }
-secrets create demo/documentdb-master "$(mongo_secret root "$MONGO_ROOT_PASSWORD" '')" >/dev/null
+DOCUMENTDB_MASTER_ARN=$(secrets create demo/documentdb-master "$(mongo_secret root "$MONGO_ROOT_PASSWORD" '')")
 # Logs in to the stand-in with pymongo as the demo secret's AWSCURRENT and AWSPREVIOUS users
 # (printed: the stage, the user and the answer; never the password).
 mongo_logins() {

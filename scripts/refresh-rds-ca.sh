@@ -4,7 +4,7 @@
 # npm and python3. Usage: scripts/refresh-rds-ca.sh [VERSION] (default: the pinned version).
 # The functions trust this bundle in addition to the OS store, the Mozilla roots and
 # EXTRA_CA_CERTS; after a refresh, update the count in shared/src/database/anchors.rs's test and the
-# date in the README.
+# date in docs/engines.md (RDS CA bundle).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,6 @@
 //! Every environment variable a function reads, read once at start-up into [`Settings`], with
 //! one flag parser. A value that cannot be used stops start-up with a
-//! [`RotationError::Configuration`] naming the variable. The README's configuration table
+//! [`RotationError::Configuration`] naming the variable. The configuration table of docs/configuration.md
 //! lists exactly [`VARIABLES`] (a test checks it).
 
 use crate::error::{Result, RotationError};
@@ -48,7 +48,7 @@ pub const ELASTICACHE_USER_ARNS: &str = "ELASTICACHE_USER_ARNS";
 /// `SECRET_ARN`: see [`Settings::secret_arn`].
 pub const SECRET_ARN: &str = "SECRET_ARN";
 
-/// Every variable read, in the README's order.
+/// Every variable read, in the order of docs/configuration.md's table.
 pub const VARIABLES: [&str; 27] = [
     SECRETS_MANAGER_ENDPOINT,
     "EXCLUDE_CHARACTERS",

@@ -397,6 +397,27 @@ impl ElastiCacheRotation {
         }
     }
 
+    /// When `pending` names an endpoint: AUTH with its password must be accepted (true);
+    /// refused, or an endpoint that cannot be reached, is an error saying `consequence`.
+    /// Without an endpoint nothing can be proved here (false).
+    async fn prove_pending(
+        &self,
+        pending: &UserSecret,
+        deadline: Instant,
+        consequence: &str,
+    ) -> Result<bool> {
+        let Some(endpoint) = &pending.endpoint else {
+            return Ok(false);
+        };
+        match self.auth(pending, AWSPENDING, deadline).await? {
+            None | Some(AuthOutcome::Accepted) => Ok(true),
+            Some(AuthOutcome::Refused(reply)) => Err(pending_refused(&reply)),
+            Some(AuthOutcome::Unreachable(why)) => {
+                Err(unreachable(endpoint, AWSPENDING, &why, consequence))
+            }
+        }
+    }
+
     /// AUTH with `secret`'s password (the version `which`) at its endpoint, when it names one.
     async fn auth(
         &self,
@@ -527,19 +548,9 @@ impl Rotation for ElastiCacheRotation {
         let deadline = self.step_deadline();
         let pair = self.pair(ctx, Some(pending)).await?;
         self.active_user(&pair.pending, deadline).await?;
-        let Some(endpoint) = &pair.pending.endpoint else {
-            return Ok(());
-        };
-        match self.auth(&pair.pending, AWSPENDING, deadline).await? {
-            None | Some(AuthOutcome::Accepted) => Ok(()),
-            Some(AuthOutcome::Refused(reply)) => Err(pending_refused(&reply)),
-            Some(AuthOutcome::Unreachable(why)) => Err(unreachable(
-                endpoint,
-                AWSPENDING,
-                &why,
-                "testSecret cannot pass it",
-            )),
-        }
+        self.prove_pending(&pair.pending, deadline, "testSecret cannot pass it")
+            .await
+            .map(|_| ())
     }
 
     async fn verify_pending<S: SecretStore>(
@@ -549,17 +560,15 @@ impl Rotation for ElastiCacheRotation {
     ) -> Result<()> {
         let deadline = self.step_deadline();
         let pair = self.pair(ctx, Some(pending)).await?;
-        if let Some(endpoint) = &pair.pending.endpoint {
-            return match self.auth(&pair.pending, AWSPENDING, deadline).await? {
-                None | Some(AuthOutcome::Accepted) => Ok(()),
-                Some(AuthOutcome::Refused(reply)) => Err(pending_refused(&reply)),
-                Some(AuthOutcome::Unreachable(why)) => Err(unreachable(
-                    endpoint,
-                    AWSPENDING,
-                    &why,
-                    "finishSecret did not move AWSCURRENT",
-                )),
-            };
+        let proved = self
+            .prove_pending(
+                &pair.pending,
+                deadline,
+                "finishSecret did not move AWSCURRENT",
+            )
+            .await?;
+        if proved {
+            return Ok(());
         }
         // No endpoint: nothing can read what ElastiCache holds. Set both passwords again (what
         // setSecret does; idempotent) instead of promoting one that may never have been set,

@@ -13,7 +13,7 @@
 //! recognized by the server"). A user may log in when any one document is met, and a document
 //! is met when each of its lists holds the address (server: `restriction_set.h`,
 //! `RestrictionDocument` = any of, `RestrictionSet` = all of), so documents are kept in order
-//! and whole. Amazon DocumentDB documents no authentication restrictions (see the README).
+//! and whole. Amazon DocumentDB documents no authentication restrictions (see docs/engines.md).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

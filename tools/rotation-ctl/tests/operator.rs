@@ -586,16 +586,7 @@ async fn a_rotation_before_set_secret_is_aborted_and_the_failure_is_read_from_th
     let token = world.harness.driver.start(&arn).await.unwrap();
     world.step(&arn, &token, Step::Create).await.unwrap();
     // The database's password changes behind the rotation's back: setSecret is refused.
-    world
-        .pg
-        .session("postgres")
-        .await
-        .batch_execute(&format!(
-            "ALTER ROLE {} PASSWORD 'ctl-Changed1'",
-            ident(&user)
-        ))
-        .await
-        .unwrap();
+    set_password(&world, &user, "ctl-Changed1").await;
     let (error_type, _) = world.step(&arn, &token, Step::Set).await.unwrap_err();
     assert_eq!(error_type, "AuthenticationFailed");
 
@@ -610,16 +601,7 @@ async fn a_rotation_before_set_secret_is_aborted_and_the_failure_is_read_from_th
     );
 
     // Put the password back; the pending one never reached the server: abort is safe.
-    world
-        .pg
-        .session("postgres")
-        .await
-        .batch_execute(&format!(
-            "ALTER ROLE {} PASSWORD 'ctl-Pa55word'",
-            ident(&user)
-        ))
-        .await
-        .unwrap();
+    set_password(&world, &user, "ctl-Pa55word").await;
     let (code, done) = world.json(&["abort", &arn]).await;
     assert_eq!((code, &done["aborted"]), (0, &json!(true)), "{done:#}");
     let stages = world.harness.driver.stages(&arn).await;
@@ -773,6 +755,17 @@ async fn an_abort_that_a_set_secret_overtakes_puts_awspending_back() {
 }
 
 /// The labels of `arn` as (AWSCURRENT, AWSPREVIOUS, AWSPENDING) version lists.
+/// Sets `user`'s password on the sandbox server by hand, as an operator or another tool would.
+async fn set_password(world: &World, user: &str, password: &str) {
+    world
+        .pg
+        .session("postgres")
+        .await
+        .batch_execute(&format!("ALTER ROLE {} PASSWORD '{password}'", ident(user)))
+        .await
+        .unwrap();
+}
+
 async fn labels(world: &World, arn: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
     let stages = world.harness.driver.stages(arn).await;
     let of = |label| {
@@ -895,16 +888,7 @@ async fn attach_leaves_an_unhealthy_secret_attached_and_unrotated() {
     let world = World::new("single").await;
     let (user, arn) = world.user("ctl-Pa55word").await;
     // The secret's password is not the server's.
-    world
-        .pg
-        .session("postgres")
-        .await
-        .batch_execute(&format!(
-            "ALTER ROLE {} PASSWORD 'ctl-Other1x'",
-            ident(&user)
-        ))
-        .await
-        .unwrap();
+    set_password(&world, &user, "ctl-Other1x").await;
     let (original, _, _) = labels(&world, &arn).await;
     // moto as it is: the configuration test's copy keeps its AWSPENDING (the service takes it
     // off); the player only runs rotations, and none must start.
@@ -964,16 +948,7 @@ async fn attach_leaves_an_unhealthy_secret_attached_and_unrotated() {
         .is_ok());
 
     // Fixed, and attached again: rotated.
-    world
-        .pg
-        .session("postgres")
-        .await
-        .batch_execute(&format!(
-            "ALTER ROLE {} PASSWORD 'ctl-Pa55word'",
-            ident(&user)
-        ))
-        .await
-        .unwrap();
+    set_password(&world, &user, "ctl-Pa55word").await;
     let (code, text, _) = world.ctl(&["attach", &arn, "--function", FUNCTION]).await;
     assert_eq!(code, 0, "{text}");
     let (current, previous, pending) = labels(&world, &arn).await;

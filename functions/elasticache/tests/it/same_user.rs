@@ -1,6 +1,6 @@
 //! Two secrets naming the same ElastiCache user: not refused (nothing ElastiCache reports tells
 //! another secret's password from this secret's previous one, or from a password set by hand),
-//! documented in the README instead, and shown here. A user holds at most two passwords, and a
+//! documented in docs/engines.md instead, and shown here. A user holds at most two passwords, and a
 //! rotation keeps exactly its own pending and current ones, so rotating secret A drops secret
 //! B's password: B's clients are locked out. B's next rotation then stops at setSecret's proof
 //! (B's AWSCURRENT no longer authenticates), so it cannot lock A's clients out in turn.
