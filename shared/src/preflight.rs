@@ -325,7 +325,7 @@ fn in_progress(report: &mut Report, versions: &VersionStages, current: Option<&s
             report.fail(
                 names::NO_ROTATION_IN_PROGRESS,
                 format!(
-                    "version {one} carries AWSPENDING: a rotation started and did not finish. Resume it (the remaining steps run again, each safe to repeat) or abort it; the pending_login check, when present, says whether the server already holds the pending password, which decides whether an abort is safe (see "When a rotation fails" in docs/operations.md)"
+                    "version {one} carries AWSPENDING: a rotation started and did not finish. Resume it (the remaining steps run again, each safe to repeat) or abort it; the pending_login check, when present, says whether the server already holds the pending password, which decides whether an abort is safe (see docs/operations.md, When a rotation fails)"
                 ),
             );
         }
