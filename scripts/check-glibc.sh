@@ -25,14 +25,14 @@ check_binary() {
 }
 
 if [ "${1:-}" = "--bundle" ]; then
-  dir=${2:?--bundle needs the bundle directory}
+  dir=$(cd "${2:?--bundle needs the bundle directory}" && pwd)
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   want=0
   for app in $(rotation_apps); do
     want=$((want + 1))
     [ -f "$dir/$app.zip" ] || { echo "FAIL $dir/$app.zip is missing" >&2; exit 1; }
     mkdir "$tmp/$app"
-    (cd "$tmp/$app" && "$VENV/bin/python3" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall()' "$(cd "$dir" && pwd)/$app.zip")
+    (cd "$tmp/$app" && "$VENV/bin/python3" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall()' "$dir/$app.zip")
     [ -f "$tmp/$app/bootstrap" ] || { echo "FAIL $dir/$app.zip holds no bootstrap" >&2; exit 1; }
     check_binary "$tmp/$app/bootstrap" "$dir/$app.zip"
   done
