@@ -135,12 +135,20 @@ pub fn deadline_margin(left: std::time::Duration) -> std::time::Duration {
 /// until Lambda's deadline, less [`deadline_margin`]. When the time runs out the work is
 /// dropped where it stands (as Lambda would stop it) and the answer is
 /// [`RotationError::TimedOut`], logged as the invocation's summary line, instead of no answer.
+/// A deadline already past when the work starts (never on Lambda; a local emulator) is
+/// ignored, with a warning.
 pub async fn within_deadline<T>(
     left: std::time::Duration,
     payload: &Value,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     let started = Instant::now();
+    if left.is_zero() {
+        // Lambda never hands out an event whose deadline has passed; a local emulator can
+        // (cargo lambda watch counts from the request, and compiles the function first).
+        tracing::warn!("the invocation's deadline had passed when it started (a local emulator?); running it without one");
+        return work.await;
+    }
     let margin = deadline_margin(left);
     let budget = left.saturating_sub(margin);
     match tokio::time::timeout(budget, work).await {
@@ -304,5 +312,51 @@ async fn run_step<S: SecretStore, R: Rotation>(
         Step::Finish => steps::finish_secret(ctx, rotation, versions)
             .await
             .map(|()| Outcome::Done),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn payload() -> Value {
+        serde_json::json!({"Step": "setSecret", "SecretId": "s", "ClientRequestToken": "t"})
+    }
+
+    #[tokio::test]
+    async fn work_that_outlives_the_deadline_answers_timed_out_before_it() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(Outcome::Done)
+        };
+        let started = Instant::now();
+        let err = within_deadline(Duration::from_millis(400), &payload(), slow)
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_millis(400));
+        assert_eq!(err.error_type(), "StepTimedOut");
+        assert!(err.to_string().contains("setSecret"), "{err}");
+        let quick = async { Ok(Outcome::Done) };
+        let done = within_deadline(Duration::from_secs(5), &payload(), quick).await;
+        assert_eq!(done.unwrap(), Outcome::Done);
+    }
+
+    #[tokio::test]
+    async fn a_deadline_already_past_is_an_emulators_and_is_ignored() {
+        let work = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(Outcome::Done)
+        };
+        let done = within_deadline(Duration::ZERO, &payload(), work).await;
+        assert_eq!(done.unwrap(), Outcome::Done);
+        assert_eq!(
+            deadline_margin(Duration::from_secs(30)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            deadline_margin(Duration::from_millis(800)),
+            Duration::from_millis(400)
+        );
     }
 }
