@@ -106,16 +106,13 @@ impl MyEngine {
         server: &Server,
         user: &str,
     ) -> Result<Plugin> {
-        let rows = session
-            .query_rows(
+        let row = &session
+            .query_row(
                 "SHOW CREATE USER CURRENT_USER()",
                 "read the account's authentication plugin",
-                false,
+                "SHOW CREATE USER",
             )
             .await?;
-        let row = rows.first().ok_or_else(|| {
-            RotationError::UnsupportedServer("SHOW CREATE USER returned no row".into())
-        })?;
         let name = plugin_of(
             &text(row, 0, "the SHOW CREATE USER row")?,
             server.backslash_escapes,
@@ -128,16 +125,13 @@ impl MyEngine {
 /// What the server is (and, on MariaDB, whether a password-validation policy makes it refuse
 /// hashed passwords). Reads only.
 pub(super) async fn read_server(session: &mut MySession) -> Result<Server> {
-    let rows = session
-        .query_rows(
+    let row = &session
+        .query_row(
             "SELECT VERSION(), @@SESSION.sql_mode",
             "read the server version",
-            false,
+            "SELECT VERSION()",
         )
         .await?;
-    let row = rows.first().ok_or_else(|| {
-        RotationError::UnsupportedServer("SELECT VERSION() returned no row".into())
-    })?;
     let (version, sql_mode) = (
         text(row, 0, "VERSION()")?,
         text(row, 1, "@@sql_mode").unwrap_or_default(),
@@ -211,12 +205,13 @@ impl Database for MyEngine {
     }
 
     async fn session_user(&self, session: &mut MySession) -> Result<String> {
-        let rows = session
-            .query_rows("SELECT CURRENT_USER()", "read CURRENT_USER()", false)
+        let row = &session
+            .query_row(
+                "SELECT CURRENT_USER()",
+                "read CURRENT_USER()",
+                "SELECT CURRENT_USER()",
+            )
             .await?;
-        let row = rows.first().ok_or_else(|| {
-            RotationError::UnsupportedServer("SELECT CURRENT_USER() returned no row".into())
-        })?;
         let current = text(row, 0, "CURRENT_USER()")?;
         // user@host; the host never holds '@', the user may.
         Ok(current

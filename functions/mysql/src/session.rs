@@ -96,6 +96,22 @@ impl MySession {
         rows.iter().map(|r| cells(r, operation)).collect()
     }
 
+    /// The first row of a query that always answers one (server variables, `SHOW CREATE
+    /// USER`, `CURRENT_USER()`); none is [`RotationError::UnsupportedServer`] saying `what`
+    /// returned no row. Carries no secret.
+    pub(super) async fn query_row(
+        &mut self,
+        sql: &str,
+        operation: &str,
+        what: &str,
+    ) -> Result<Vec<Cell>> {
+        self.query_rows(sql, operation, false)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| RotationError::UnsupportedServer(format!("{what} returned no row")))
+    }
+
     /// The rows of a prepared query with `params`, each column as bytes.
     pub(super) async fn exec_rows(
         &mut self,
@@ -160,12 +176,13 @@ impl MySession {
                 String::from_utf8_lossy(&bytes(&row, 1)).into_owned(),
             );
         }
-        let rows = self
-            .query_rows(LOG_SESSION_SQL, "read the session's log state", false)
+        let row = &self
+            .query_row(
+                LOG_SESSION_SQL,
+                "read the session's log state",
+                "the session's log state",
+            )
             .await?;
-        let row = rows.first().ok_or_else(|| {
-            RotationError::UnsupportedServer("the session's log state came back empty".into())
-        })?;
         let login = text(row, 1, "USER()")?;
         Ok(ServerLogs {
             family: server.family,

@@ -79,18 +79,13 @@ async fn read_account(
 ) -> Result<AccountState> {
     let who = account(user, host);
     let unsupported = RotationError::UnsupportedServer;
-    let create = session
-        .query_rows(
+    let row = &session
+        .query_row(
             &format!("SHOW CREATE USER {who}"),
             "read an account's attributes",
-            false,
+            &format!("SHOW CREATE USER for {user}@{host}"),
         )
         .await?;
-    let row = create.first().ok_or_else(|| {
-        RotationError::UnsupportedServer(format!(
-            "SHOW CREATE USER for {user}@{host} returned no row"
-        ))
-    })?;
     let attributes = AccountAttributes::parse(
         &text(row, 0, "the SHOW CREATE USER row")?,
         server.backslash_escapes,

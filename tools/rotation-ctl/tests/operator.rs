@@ -766,6 +766,21 @@ async fn set_password(world: &World, user: &str, password: &str) {
         .unwrap();
 }
 
+/// The rotation function the secret names (DescribeSecret's RotationLambdaARN).
+async fn attached_function(world: &World, arn: &str) -> Option<String> {
+    world
+        .harness
+        .driver
+        .client()
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap()
+        .rotation_lambda_arn()
+        .map(str::to_string)
+}
+
 async fn labels(world: &World, arn: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
     let stages = world.harness.driver.stages(arn).await;
     let of = |label| {
@@ -927,17 +942,8 @@ async fn attach_leaves_an_unhealthy_secret_attached_and_unrotated() {
     );
     assert!(player.played().is_empty(), "{:?}", player.played());
     assert_eq!(world.seen(), ["preflight"]);
-    let d = world
-        .harness
-        .driver
-        .client()
-        .describe_secret()
-        .secret_id(&arn)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        d.rotation_lambda_arn(),
+        attached_function(&world, &arn).await.as_deref(),
         Some(function_arn().as_str()),
         "attached"
     );
@@ -1169,14 +1175,9 @@ async fn attach_stops_when_rotate_secret_is_refused() {
         world.seen()
     );
     assert_eq!(labels(&world, &arn).await, before);
-    let d = world
-        .harness
-        .driver
-        .client()
-        .describe_secret()
-        .secret_id(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(d.rotation_lambda_arn(), None, "nothing attached");
+    assert_eq!(
+        attached_function(&world, &arn).await.as_deref(),
+        None,
+        "nothing attached"
+    );
 }
