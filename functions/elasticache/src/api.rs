@@ -1,8 +1,11 @@
 //! What the rotation asks the ElastiCache API, behind a small object-safe trait ([`UserApi`];
 //! the SDK implementation is [`crate::SdkElastiCache`]), and the bounded wait for a user to be
-//! `active` (ModifyUser is refused while a user is `modifying`). The wait plans against the
-//! step's one deadline: it never sleeps when what must follow the sleep (one more DescribeUsers
-//! and the ModifyUser) would not fit before it.
+//! `active` (ModifyUser is refused while a user is `modifying`). The wait follows the user's
+//! state: it asks again after [`FIRST_POLL`], then after sleeps growing by half each time up to
+//! the configured interval, so a short modification is seen within a fraction of its own length
+//! instead of after a whole interval. It plans against the step's one deadline: it never sleeps
+//! when what must follow the sleep (one more DescribeUsers and the ModifyUser) would not fit
+//! before it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,13 +46,18 @@ pub trait UserApi: Send + Sync {
     ) -> BoxFuture<'a, Result<()>>;
 }
 
+/// The first sleep of a wait for `active`; each next one is half as long again, up to
+/// [`WaitPolicy::interval`].
+pub const FIRST_POLL: Duration = Duration::from_millis(50);
+
 /// How long to wait for a user to be `active`, how often to ask, and how long one API call may
 /// take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitPolicy {
     /// At most this long (`MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS`).
     pub max_wait: Duration,
-    /// Between two DescribeUsers calls (`WAITING_RETRY_INTERVAL_IN_SECONDS`).
+    /// The longest sleep between two DescribeUsers calls (`WAITING_RETRY_INTERVAL_IN_SECONDS`);
+    /// the first is [`FIRST_POLL`] (or this, when shorter), each next one half as long again.
     pub interval: Duration,
     /// The longest one ElastiCache call can take (the SDK client's operation timeout,
     /// [`crate::API_OPERATION_TIMEOUT`]): a call is started only when this much of the step is
@@ -97,6 +105,7 @@ pub async fn wait_until_active(
 ) -> Result<Active> {
     let started = Instant::now();
     let mut waited = false;
+    let mut sleep = FIRST_POLL.min(wait.interval);
     loop {
         time_left_for(deadline, wait.call_timeout, "DescribeUsers")?;
         let found = api.describe(user).await?.ok_or_else(|| not_found(user))?;
@@ -118,18 +127,19 @@ pub async fn wait_until_active(
         if found.status == "deleting" {
             return Err(not_ready("it is being deleted".into()));
         }
-        if elapsed + wait.interval > wait.max_wait {
+        if elapsed + sleep > wait.max_wait {
             return Err(not_ready("MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS".into()));
         }
-        let after_sleep = wait.interval + wait.call_timeout * 2;
+        let after_sleep = sleep + wait.call_timeout * 2;
         if after_sleep > remaining(deadline) {
             return Err(not_ready(format!(
                 "another DescribeUsers and the ModifyUser after it would not fit in the {:.1} s this step has left",
                 remaining(deadline).as_secs_f64()
             )));
         }
-        tokio::time::sleep(wait.interval).await;
+        tokio::time::sleep(sleep).await;
         waited = true;
+        sleep = (sleep + sleep / 2).min(wait.interval);
     }
 }
 
@@ -230,6 +240,68 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.error_type(), "MalformedSecret");
+    }
+
+    /// `modifying` until a moment, then `active`; records when it was asked.
+    struct SettlesAt(Instant, Mutex<Vec<Instant>>);
+
+    impl UserApi for SettlesAt {
+        fn describe<'a>(&'a self, user: &'a UserArn) -> BoxFuture<'a, Result<Option<CacheUser>>> {
+            let now = Instant::now();
+            self.1.lock().unwrap().push(now);
+            let status = if now < self.0 { "modifying" } else { "active" };
+            let found = CacheUser {
+                id: user.user_id.clone(),
+                name: "app".into(),
+                status: status.into(),
+                authentication: Some("password".into()),
+                arn: None,
+            };
+            Box::pin(async move { Ok(Some(found)) })
+        }
+        fn set_passwords<'a>(
+            &'a self,
+            _: &'a UserArn,
+            _: &'a [SecretValue],
+        ) -> BoxFuture<'a, Result<()>> {
+            Box::pin(async { unreachable!("not called by the wait") })
+        }
+    }
+
+    /// With the default 2 s interval, a modification of 300 ms is seen within 250 ms of its
+    /// end (one fixed interval would have taken 2 s), and the sleeps grow by half up to the
+    /// interval.
+    #[tokio::test]
+    async fn the_wait_follows_the_users_state() {
+        let started = Instant::now();
+        let api = SettlesAt(started + Duration::from_millis(300), Mutex::new(Vec::new()));
+        let wait = WaitPolicy {
+            max_wait: Duration::from_secs(15),
+            interval: Duration::from_secs(2),
+            call_timeout: Duration::from_millis(10),
+        };
+        let active = wait_until_active(&api, &user(), wait, far()).await.unwrap();
+        let took = started.elapsed();
+        assert!(active.waited);
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert!(took <= Duration::from_millis(550), "{took:?}");
+        let asked = api.1.lock().unwrap().clone();
+        let gaps: Vec<Duration> = asked.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps[0] >= FIRST_POLL, "{gaps:?}");
+        assert!(gaps[0] < FIRST_POLL * 3, "{gaps:?}");
+        for pair in gaps.windows(2) {
+            assert!(pair[1] > pair[0], "the sleeps grow: {gaps:?}");
+        }
+
+        // A short interval caps the sleeps from the first.
+        let api = SettlesAt(Instant::now() + Duration::from_millis(100), Mutex::new(Vec::new()));
+        let short = WaitPolicy {
+            interval: Duration::from_millis(20),
+            ..wait
+        };
+        wait_until_active(&api, &user(), short, far()).await.unwrap();
+        let asked = api.1.lock().unwrap().clone();
+        assert!(asked.len() >= 4, "asked every 20 ms, not after 50: {}", asked.len());
     }
 
     /// The step's deadline is nearer than MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS: the wait
