@@ -8,29 +8,44 @@ be overwritten. createSecret relies on the service's rule (it writes first and a
 stored value when the write is refused), so the tests and benchmarks run against the rule.
 A version RotateSecret created (AWSPENDING, no value yet) still takes its first value.
 
-ElastiCache ModifyUser (Passwords only, as the rotation function calls it), as the service
-answers it: UserNotFound for an unknown user; InvalidUserState unless the user is active; one or
-two passwords, each 16 to 128 printable characters without @, " or / (InvalidParameterValue);
-the passwords replace the user's, and the user is "modifying" for
-SANDBOX_ELASTICACHE_MODIFY_SECONDS (default 0.3) before it is "active" again. CreateUser and
-ModifyUser mirror the user into the sandbox Redis (SANDBOX_REDIS_ADMIN_PORT, password
-SANDBOX_REDIS_ADMIN_PASSWORD) as an ACL user with exactly those passwords, so a client's AUTH
-against Redis answers as the cache would. A modification reaches Redis when it completes (the
-user "active" again), not when ModifyUser answers: a caller that does not wait sees the old
-passwords, as on the service.
+ElastiCache ModifyUser, which moto lacks, as the service answers it for the fields modelled
+here (UserId and Passwords, all the rotation function sends): UserNotFound for an unknown user;
+InvalidUserState unless the user is active; one or two passwords, each allowed by the documented
+rule in scripts/elasticache_password_rule.json (16 to 128 printable characters, none of , " / @;
+the file cites the ElastiCache pages it comes from, and is read here, never derived from the
+function), else InvalidParameterValue; the passwords replace the user's, and the user is
+"modifying" for SANDBOX_ELASTICACHE_MODIFY_SECONDS (default 0.3) before it is "active" again.
+Any other field of the API's ModifyUser (AccessString, AppendAccessString, NoPasswordRequired,
+AuthenticationMode, Engine, or one the API lacks) is refused with NotModeledByTheSandbox, never
+accepted and ignored. Every ModifyUser request is recorded (its field names, how many passwords,
+the error code; never a password) and served as JSON to loopback clients at
+GET /moto-api/sandbox/elasticache/modify-user?user_id=ID, so a test sees exactly what a caller
+sent. CreateUser and ModifyUser mirror the user into the sandbox Redis (SANDBOX_REDIS_ADMIN_PORT,
+password SANDBOX_REDIS_ADMIN_PASSWORD) as an ACL user with exactly those passwords, so a
+client's AUTH against Redis answers as the cache would; DeleteUser removes it (and is refused
+while the user is modifying). A modification reaches Redis when it completes (the user "active"
+again), not when ModifyUser answers: a caller that does not wait sees the old passwords, as on
+the service. User groups (CreateUserGroup, DescribeUserGroups, ModifyUserGroup with
+UserIdsToAdd/UserIdsToRemove, DeleteUserGroup; "modifying" for the same time after a change)
+exist for scripts/elasticache_calibrate.py; membership does not change what the sandbox Redis
+accepts (every user is mirrored into it).
 
     python scripts/moto_server.py -H 127.0.0.1 -p PORT     (the arguments of moto_server)
 """
+import json
 import os
+import re
 import socket
 import sys
 import threading
+from urllib.parse import parse_qs, urlparse
 
 from moto.secretsmanager import models
 from moto.secretsmanager.exceptions import ResourceExistsException
 from moto.elasticache import models as ec_models
 from moto.elasticache import responses as ec_responses
 from moto.elasticache.exceptions import ElastiCacheException, InvalidParameterValueException, UserNotFound
+from moto.moto_api._internal import urls as moto_api_urls
 from moto.server import main
 
 _lock = threading.RLock()
@@ -68,6 +83,62 @@ class InvalidUserState(ElastiCacheException):
     code = "InvalidUserState"
 
 
+class InvalidUserGroupState(ElastiCacheException):
+    code = "InvalidUserGroupState"
+
+
+class UserGroupNotFound(ElastiCacheException):
+    code = "UserGroupNotFound"
+
+
+class UserGroupAlreadyExists(ElastiCacheException):
+    code = "UserGroupAlreadyExists"
+
+
+class NotModeledByTheSandbox(ElastiCacheException):
+    """A request field this stand-in does not model: refused, never accepted and ignored."""
+    code = "NotModeledByTheSandbox"
+
+
+# The documented password rule (the file cites the pages), read once: not the function's rule.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "elasticache_password_rule.json")) as f:
+    PASSWORD_RULE = json.load(f)
+
+# What each ModifyUser request carried, per UserId, in arrival order: the fields' names (list
+# members as one field, nested members as Parent.Member), how many passwords, and the answer.
+# Password values are never kept. Read through GET /moto-api/sandbox/elasticache/modify-user.
+_modify_user_calls = {}
+
+# The fields of each action this stand-in models; any other field is refused.
+_MODELED = {
+    "ModifyUser": {"UserId", "Passwords"},
+    "CreateUserGroup": {"UserGroupId", "Engine", "UserIds"},
+    "ModifyUserGroup": {"UserGroupId", "UserIdsToAdd", "UserIdsToRemove"},
+    "DescribeUserGroups": {"UserGroupId"},
+    "DeleteUserGroup": {"UserGroupId"},
+}
+
+
+def _fields(response):
+    """The request's field names as sent: `Passwords.member.2` is `Passwords`,
+    `AuthenticationMode.Passwords.member.1` is `AuthenticationMode.Passwords`."""
+    names = set()
+    for key in response.querystring:
+        if key in ("Action", "Version"):
+            continue
+        names.add(re.sub(r"\.member\.\d+", "", key))
+    return sorted(names)
+
+
+def _refuse_unmodeled(action, fields):
+    unmodeled = [f for f in fields if f not in _MODELED[action]]
+    if unmodeled:
+        raise NotModeledByTheSandbox(
+            f"the sandbox's {action} does not model {', '.join(unmodeled)} (scripts/moto_server.py "
+            f"models {', '.join(sorted(_MODELED[action]))}); it refuses the request rather than "
+            "ignore a field the service would act on")
+
+
 def _resp(*parts):
     out = f"*{len(parts)}\r\n".encode()
     for p in parts:
@@ -86,7 +157,7 @@ def _redis(*commands):
         for command in (("AUTH", os.environ["SANDBOX_REDIS_ADMIN_PASSWORD"]),) + commands:
             s.sendall(_resp(*command))
             line = stream.readline()
-            if not line.startswith(b"+"):
+            if not (line.startswith(b"+") or line.startswith(b":")):
                 raise RuntimeError(f"redis refused {command[0]}: {line[:80]!r}")
 
 
@@ -100,6 +171,7 @@ def _mirror(user):
 
 
 _create_user = ec_models.ElastiCacheBackend.create_user
+_delete_user = ec_models.ElastiCacheBackend.delete_user
 
 
 def _create_user_mirrored(self, *args, **kwargs):
@@ -108,8 +180,29 @@ def _create_user_mirrored(self, *args, **kwargs):
     return user
 
 
-def _valid_password(p):
-    return 16 <= len(p) <= 128 and all(32 < ord(c) < 127 and c not in '@"/' for c in p)
+def _delete_user_unmirrored(self, user_id):
+    # The service refuses to delete a user that is modifying; moto would not.
+    with _lock:
+        if user_id in self.users and self.users[user_id].status == "modifying":
+            raise InvalidUserState(f"User {user_id} is not in active state.")
+        user = _delete_user(self, user_id)
+        for group in self.sandbox_user_groups.values() if hasattr(self, "sandbox_user_groups") else ():
+            if user_id in group["UserIds"]:
+                group["UserIds"].remove(user_id)
+    _redis(("ACL", "DELUSER", user.name))
+    return user
+
+
+def password_refused(p):
+    """Why the documented rule (PASSWORD_RULE) refuses `p`, or None."""
+    rule = PASSWORD_RULE
+    if not rule["min_length"] <= len(p) <= rule["max_length"]:
+        return f"Passwords length must be between {rule['min_length']}-{rule['max_length']} characters."
+    if not all(rule["printable_first"] <= ord(c) <= rule["printable_last"] for c in p):
+        return "Passwords must be printable characters."
+    if any(c in rule["excluded"] for c in p):
+        return "Passwords must not contain " + " ".join(rule["excluded"]) + "."
+    return None
 
 
 def _modify_user(self, user_id, passwords):
@@ -119,11 +212,13 @@ def _modify_user(self, user_id, passwords):
         user = self.users[user_id]
         if user.status != "active":
             raise InvalidUserState(f"User {user_id} is not in active state.")
-        if not passwords or len(passwords) > 2:
-            raise InvalidParameterValueException("A user can have at most two passwords.")
-        if not all(_valid_password(p) for p in passwords):
+        if not PASSWORD_RULE["min_passwords"] <= len(passwords) <= PASSWORD_RULE["max_passwords"]:
             raise InvalidParameterValueException(
-                "Passwords length must be between 16-128 characters, printable, without @, \" or /.")
+                f"A user can have {PASSWORD_RULE['min_passwords']} to {PASSWORD_RULE['max_passwords']} passwords.")
+        for p in passwords:
+            why = password_refused(p)
+            if why:
+                raise InvalidParameterValueException(why)
         user.passwords = list(passwords)
         user.authentication_type = "password"
         user.no_password_required = False
@@ -135,21 +230,159 @@ def _modify_user(self, user_id, passwords):
         with _lock:
             user.status = "active"
 
-    timer = threading.Timer(float(os.environ.get("SANDBOX_ELASTICACHE_MODIFY_SECONDS", "0.3")), settle)
+    timer = threading.Timer(_settle_seconds(), settle)
     timer.daemon = True
     timer.start()
     return user
 
 
+def _settle_seconds():
+    return float(os.environ.get("SANDBOX_ELASTICACHE_MODIFY_SECONDS", "0.3"))
+
+
 def _modify_user_response(self):
+    fields = _fields(self)
     params = self._get_params()
-    user = self.elasticache_backend.modify_user(params.get("UserId"), params.get("Passwords", []))
+    passwords = params.get("Passwords") or []
+    call = {"fields": fields, "password_count": len(passwords), "error": None}
+    with _lock:
+        _modify_user_calls.setdefault(params.get("UserId") or "", []).append(call)
+    try:
+        _refuse_unmodeled("ModifyUser", fields)
+        user = self.elasticache_backend.modify_user(params.get("UserId"), passwords)
+    except ElastiCacheException as e:
+        call["error"] = e.code
+        raise
     return ec_responses.ActionResult(user)
 
 
+# User groups, as far as a calibration run needs them (scripts/elasticache_calibrate.py adds its
+# scratch user to a group and takes it out again). Membership does not change what the sandbox
+# Redis accepts: every user is mirrored into it, as if every group were on that one cache.
+def _groups(backend):
+    if not hasattr(backend, "sandbox_user_groups"):
+        backend.sandbox_user_groups = {}
+    return backend.sandbox_user_groups
+
+
+def _group_view(backend, group):
+    return dict(group, ARN=f"arn:aws:elasticache:{backend.region_name}:{backend.account_id}:usergroup:{group['UserGroupId']}",
+                MinimumEngineVersion="6.0", ReplicationGroups=[], ServerlessCaches=[])
+
+
+def _settle_group(group):
+    def settle():
+        with _lock:
+            if group["Status"] == "modifying":
+                group["Status"] = "active"
+    timer = threading.Timer(_settle_seconds(), settle)
+    timer.daemon = True
+    timer.start()
+
+
+def _create_user_group_response(self):
+    _refuse_unmodeled("CreateUserGroup", _fields(self))
+    params = self._get_params()
+    backend = self.elasticache_backend
+    group_id = params.get("UserGroupId")
+    with _lock:
+        groups = _groups(backend)
+        if group_id in groups:
+            raise UserGroupAlreadyExists(f"User group {group_id} already exists.")
+        user_ids = list(params.get("UserIds") or [])
+        for u in user_ids:
+            if u not in backend.users:
+                raise UserNotFound(u)
+        group = {"UserGroupId": group_id, "Status": "modifying", "Engine": (params.get("Engine") or "").lower(),
+                 "UserIds": user_ids}
+        groups[group_id] = group
+        for u in user_ids:
+            backend.users[u].user_group_ids.append(group_id)
+    _settle_group(group)
+    return ec_responses.ActionResult(_group_view(backend, group))
+
+
+def _describe_user_groups_response(self):
+    _refuse_unmodeled("DescribeUserGroups", _fields(self))
+    params = self._get_params()
+    backend = self.elasticache_backend
+    group_id = params.get("UserGroupId")
+    with _lock:
+        groups = _groups(backend)
+        if group_id and group_id not in groups:
+            raise UserGroupNotFound(f"User group {group_id} not found.")
+        found = [groups[group_id]] if group_id else list(groups.values())
+        return ec_responses.ActionResult({"UserGroups": [_group_view(backend, g) for g in found]})
+
+
+def _modify_user_group_response(self):
+    _refuse_unmodeled("ModifyUserGroup", _fields(self))
+    params = self._get_params()
+    backend = self.elasticache_backend
+    group_id = params.get("UserGroupId")
+    with _lock:
+        groups = _groups(backend)
+        if group_id not in groups:
+            raise UserGroupNotFound(f"User group {group_id} not found.")
+        group = groups[group_id]
+        if group["Status"] != "active":
+            raise InvalidUserGroupState(f"User group {group_id} is not in active state.")
+        add = list(params.get("UserIdsToAdd") or [])
+        remove = list(params.get("UserIdsToRemove") or [])
+        for u in add + remove:
+            if u not in backend.users:
+                raise UserNotFound(u)
+        for u in add:
+            if u not in group["UserIds"]:
+                group["UserIds"].append(u)
+                backend.users[u].user_group_ids.append(group_id)
+        for u in remove:
+            if u in group["UserIds"]:
+                group["UserIds"].remove(u)
+                backend.users[u].user_group_ids.remove(group_id)
+        group["Status"] = "modifying"
+    _settle_group(group)
+    return ec_responses.ActionResult(_group_view(backend, group))
+
+
+def _delete_user_group_response(self):
+    _refuse_unmodeled("DeleteUserGroup", _fields(self))
+    params = self._get_params()
+    backend = self.elasticache_backend
+    group_id = params.get("UserGroupId")
+    with _lock:
+        groups = _groups(backend)
+        if group_id not in groups:
+            raise UserGroupNotFound(f"User group {group_id} not found.")
+        group = groups.pop(group_id)
+        for u in group["UserIds"]:
+            if u in backend.users and group_id in backend.users[u].user_group_ids:
+                backend.users[u].user_group_ids.remove(group_id)
+    return ec_responses.ActionResult(dict(_group_view(backend, group), Status="deleting"))
+
+
+def _modify_user_calls_view(request, full_url, headers):
+    """GET /moto-api/sandbox/elasticache/modify-user?user_id=ID: the ModifyUser requests the
+    sandbox received for that user (fields, password count, error code), as JSON. Loopback
+    clients only."""
+    if request.remote_addr not in ("127.0.0.1", "::1"):
+        return 403, {}, json.dumps({"error": "loopback clients only"})
+    query = parse_qs(urlparse(full_url).query)
+    user_id = (query.get("user_id") or [""])[0]
+    with _lock:
+        calls = [dict(c) for c in _modify_user_calls.get(user_id, [])]
+    return 200, {"Content-Type": "application/json"}, json.dumps({"user_id": user_id, "calls": calls})
+
+
 ec_models.ElastiCacheBackend.create_user = _create_user_mirrored
+ec_models.ElastiCacheBackend.delete_user = _delete_user_unmirrored
 ec_models.ElastiCacheBackend.modify_user = _modify_user
 ec_responses.ElastiCacheResponse.modify_user = _modify_user_response
+ec_responses.ElastiCacheResponse.create_user_group = _create_user_group_response
+ec_responses.ElastiCacheResponse.describe_user_groups = _describe_user_groups_response
+ec_responses.ElastiCacheResponse.modify_user_group = _modify_user_group_response
+ec_responses.ElastiCacheResponse.delete_user_group = _delete_user_group_response
+moto_api_urls.url_paths["{0}/moto-api/sandbox/elasticache/modify-user"] = _modify_user_calls_view
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -289,8 +289,8 @@ def parameters(types):
     Default: ""
     Description: >-
       A string of the characters that you don't want in the password. Empty: the type's
-      default (/@"'\\ generic, MySQL, MariaDB and ElastiCache; :/@"'\\ PostgreSQL and Redshift;
-      /@"'\\ and space DocumentDB/MongoDB)."""
+      default (/@"'\\ generic, MySQL and MariaDB; /@"'\\, ElastiCache; :/@"'\\ PostgreSQL
+      and Redshift; /@"'\\ and space DocumentDB/MongoDB)."""
             else:
                 text = f"""    Type: String
     Default: {yaml_string(types[0]["exclude"])}

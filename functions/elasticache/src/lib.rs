@@ -61,9 +61,13 @@ pub use auth::{authenticate, AuthOutcome, AUTH_TIMEOUT};
 pub use sdk::{SdkElastiCache, API_ATTEMPT_TIMEOUT, API_CONNECT_TIMEOUT, API_OPERATION_TIMEOUT};
 pub use secret::{Endpoint, UserArn, UserSecret, DEFAULT_PORT, TLS_SERVER_NAME};
 
-/// The password policy defaults: 32 characters, without `/@"'\` (ElastiCache refuses `@`, `"`
-/// and `/`).
-pub const PASSWORD_DEFAULTS: PasswordDefaults = PasswordDefaults::STANDARD;
+/// The password policy defaults: 32 characters, without `/@"'\,` (ElastiCache refuses `,`, `"`,
+/// `/` and `@`: [`REFUSED_CHARACTERS`]). The other functions' default lets `,` in, which
+/// ElastiCache's documented rule does not.
+pub const PASSWORD_DEFAULTS: PasswordDefaults = PasswordDefaults {
+    length: 32,
+    exclude_characters: "/@\"'\\,",
+};
 /// `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS` when unset: with [`STEP_RESERVE`], well inside the
 /// default 30 s function timeout (the official 600 s cannot fit it).
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(15);
@@ -77,8 +81,11 @@ pub const MAX_WAIT_LIMIT: Duration = Duration::from_secs(840);
 /// deadline is its start plus `MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS` plus this (27 s by
 /// default).
 pub const STEP_RESERVE: Duration = Duration::from_secs(2 * API_OPERATION_TIMEOUT.as_secs() + 2);
-/// The characters ElastiCache refuses in a password.
-pub const REFUSED_CHARACTERS: &str = "@\"/";
+/// The characters ElastiCache refuses in a password: "The following nonalphanumeric
+/// characters are not allowed: `,` `""` `/` `@`" (ElastiCache user guide, Role-Based Access
+/// Control, user password constraints:
+/// <https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html>).
+pub const REFUSED_CHARACTERS: &str = ",\"/@";
 /// The template parameter that sets `ELASTICACHE_USER_ARNS`.
 pub const USER_ARNS_PARAMETER: &str = "elastiCacheUserArns";
 
@@ -160,7 +167,7 @@ pub fn elasticache_with(
 }
 
 /// A policy that can only generate passwords ElastiCache accepts: 16 to 128 characters,
-/// without `@`, `"` or `/`.
+/// without `,`, `"`, `/` or `@`.
 pub fn check_policy(policy: &PasswordPolicy) -> Result<()> {
     let bad = |variable: &str, problem: &str| {
         Err(RotationError::Configuration {
@@ -177,7 +184,7 @@ pub fn check_policy(policy: &PasswordPolicy) -> Result<()> {
     {
         return bad(
             "EXCLUDE_CHARACTERS",
-            "must include @, \" and /, which ElastiCache refuses in passwords",
+            "must include , \" / and @, which ElastiCache refuses in passwords",
         );
     }
     Ok(())
@@ -212,7 +219,7 @@ fn refused_password(password: &SecretValue) -> Option<&'static str> {
     } else if p.chars().any(|c| !c.is_ascii_graphic()) {
         Some("it has a character that is not printable ASCII")
     } else if p.chars().any(|c| REFUSED_CHARACTERS.contains(c)) {
-        Some("it has @, \" or /")
+        Some("it has , \" / or @")
     } else {
         None
     }
@@ -745,6 +752,11 @@ mod tests {
             (vec![("PASSWORD_LENGTH", "15")], "PASSWORD_LENGTH"),
             (vec![("PASSWORD_LENGTH", "129")], "PASSWORD_LENGTH"),
             (vec![("EXCLUDE_CHARACTERS", "@/")], "EXCLUDE_CHARACTERS"),
+            // The other functions' default: lets `,` in.
+            (
+                vec![("EXCLUDE_CHARACTERS", "/@\"'\\")],
+                "EXCLUDE_CHARACTERS",
+            ),
         ] {
             let err = check_policy(&policy(&vars)).unwrap_err();
             assert_eq!(err.error_type(), "ConfigurationError");
@@ -759,6 +771,7 @@ mod tests {
         for bad in [
             "short",
             "Abcdefgh12345678@",
+            "Abcdefgh12345678,",
             "Abcdefgh 12345678",
             "Abcdefgh12345678é",
         ] {
