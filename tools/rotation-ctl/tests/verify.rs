@@ -102,7 +102,8 @@ async fn deliver(
     let mut process = process.lock().await;
     let before = process.output().len();
     let answer = process
-        .invoke(payload, Duration::from_secs(TIMEOUT_SECONDS.into()))
+        // A little longer than the function's own deadline: its StepTimedOut answer wins.
+        .invoke(payload, Duration::from_secs((TIMEOUT_SECONDS + 5).into()))
         .await;
     let output = process.output();
     drop(process);
@@ -739,11 +740,24 @@ async fn a_rotation_that_fails_is_reported_with_its_error_type_and_current_is_un
 }
 
 /// A secret whose AWSCURRENT does not log in fails the preflight: nothing is rotated, the
-/// failed check and its `errorType` are the answer, exit 1. A secret with no rotation function
-/// is refused before anything is invoked.
+/// failed check and its `errorType` are the answer, exit 1. A `--function` other than the
+/// attached one, and a secret with no rotation function, are refused before anything is
+/// invoked.
 #[tokio::test]
 async fn a_failed_preflight_rotates_nothing_and_an_unattached_secret_is_refused() {
     let bed = Bed::new("PostgreSQLSingleUser").await;
+    let (code, text, _) = bed
+        .ctl(&["verify", &bed.arn, "--function", "another-function"])
+        .await;
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("refusing to verify: --function names")
+            && text.contains(":function:another-function")
+            && text.contains("rotation-ctl attach"),
+        "{text}"
+    );
+    assert!(bed.deployed.seen().is_empty(), "{:?}", bed.deployed.seen());
+
     let Server::Postgres { pg, .. } = &bed.server else {
         unreachable!()
     };
