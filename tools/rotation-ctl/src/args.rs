@@ -20,6 +20,11 @@ commands:
                      locked out by it (the function's preflight decides; --force overrides)
   rollback SECRET    move AWSCURRENT back to AWSPREVIOUS, only when AWSPREVIOUS still logs in
                      and no rotation is in progress
+  verify SECRET [--rotations N]
+                     prove the attached function on this secret: its preflight, then N
+                     rotations (1 to 20, default 1) started with RotateSecret and watched to
+                     the end, each followed by the preflight's login with the new AWSCURRENT;
+                     exit 1 at the first failure (for a staging secret: it rotates for real)
 
 The function is the secret's rotation function unless --function names another. AWS
 credentials, region and endpoints come from the usual AWS environment and profile.";
@@ -39,6 +44,8 @@ pub enum Command {
     Abort,
     /// `rollback`.
     Rollback,
+    /// `verify`.
+    Verify,
 }
 
 /// How results are printed.
@@ -69,7 +76,13 @@ pub struct Args {
     pub fingerprints: bool,
     /// The rotation schedule given to `attach` (`--days`, `--schedule`, `--duration`).
     pub schedule: Schedule,
+    /// `--rotations N` (verify only): how many rotations to run, 1 to [`MAX_ROTATIONS`].
+    pub rotations: u32,
 }
+
+/// The most rotations one `verify` runs: each can take four invocations of the function, each
+/// up to its timeout, and changes a real password.
+pub const MAX_ROTATIONS: u32 = 20;
 
 /// The rotation rules `attach` sets; all `None`: keep the secret's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,6 +124,7 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
     let mut previous = false;
     let mut fingerprints = false;
     let mut schedule = Schedule::default();
+    let mut rotations = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -144,6 +158,17 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
                     }
                 }
             }
+            "--rotations" => {
+                let text = value("--rotations")?;
+                match text.parse::<u32>() {
+                    Ok(n) if (1..=MAX_ROTATIONS).contains(&n) => rotations = Some(n),
+                    _ => {
+                        return usage(format!(
+                            "--rotations is a whole number from 1 to {MAX_ROTATIONS}, not {text}"
+                        ))
+                    }
+                }
+            }
             "--schedule" => schedule.expression = Some(value("--schedule")?),
             "--duration" => schedule.duration = Some(duration(&value("--duration")?)?),
             "--force" | "--previous" | "--fingerprints" if inline.is_some() => {
@@ -161,6 +186,7 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
                     "resume" => Command::Resume,
                     "abort" => Command::Abort,
                     "rollback" => Command::Rollback,
+                    "verify" => Command::Verify,
                     other => return usage(format!("unknown command {other}")),
                 })
             }
@@ -182,6 +208,9 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
     }
     if fingerprints && command != Command::Inspect {
         return usage("--fingerprints is an option of inspect only".into());
+    }
+    if rotations.is_some() && command != Command::Verify {
+        return usage("--rotations is an option of verify only".into());
     }
     if !schedule.is_empty() && command != Command::Attach {
         return usage("--days, --schedule and --duration are options of attach only".into());
@@ -206,6 +235,7 @@ pub fn parse(args: &[String]) -> Result<Option<Args>> {
         previous,
         fingerprints,
         schedule,
+        rotations: rotations.unwrap_or(1),
     }))
 }
 
@@ -268,6 +298,11 @@ mod tests {
             .unwrap()
             .schedule
             .is_empty());
+        let a = args("verify s --rotations 3 --output json")
+            .unwrap()
+            .unwrap();
+        assert_eq!((a.command, a.rotations), (Command::Verify, 3));
+        assert_eq!(args("verify s").unwrap().unwrap().rotations, 1);
         assert!(
             args("inspect s --fingerprints")
                 .unwrap()
@@ -302,6 +337,11 @@ mod tests {
             ),
             ("inspect s --days 3", "attach only"),
             ("preflight s --fingerprints", "inspect only"),
+            ("inspect s --rotations 2", "verify only"),
+            ("verify s --rotations 0", "from 1 to 20"),
+            ("verify s --rotations 21", "from 1 to 20"),
+            ("verify s --rotations two", "from 1 to 20"),
+            ("verify s --rotations", "--rotations needs a value"),
         ] {
             let e = args(line).unwrap_err().to_string();
             assert!(e.contains(needle), "{line}: {e}");

@@ -13,7 +13,8 @@ use serde_json::json;
 
 use crate::args::Args;
 use crate::commands::{
-    refused, report_table, stopped_at, versions_table, with_progress, Clients, Done, MARGIN,
+    refused, report_table, rotation_bound, stopped_at, versions_table, with_progress, Clients,
+    Done, MARGIN,
 };
 use crate::error::{CtlError, Result};
 use crate::function::Function;
@@ -216,8 +217,7 @@ pub async fn attach(clients: &Clients, args: &Args) -> Result<Done> {
         "3. first rotation started (RotateSecret, version {token}); the function runs its steps"
     ));
     json["version"] = json!(token);
-    // Four invocations, each within the timeout, and Secrets Manager's own pace around them.
-    let bound = config.timeout * 4 + Duration::from_secs(60);
+    let bound = rotation_bound(config.timeout);
     say(&format!(
         "waiting up to {} s for the rotation {token} to end",
         bound.as_secs()

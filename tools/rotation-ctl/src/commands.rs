@@ -20,6 +20,12 @@ use crate::term::{say, table, Text};
 /// the clocks, and for Secrets Manager to show every reader the label change.
 pub const MARGIN: Duration = Duration::from_secs(2);
 
+/// The longest a whole rotation is waited for: its four invocations, each within the function's
+/// `timeout`, and a minute for Secrets Manager's own pace around them.
+pub(crate) fn rotation_bound(timeout: Duration) -> Duration {
+    timeout * 4 + Duration::from_secs(60)
+}
+
 /// The AWS clients a command may use.
 pub struct Clients {
     /// Secrets Manager.
@@ -51,6 +57,7 @@ pub async fn run(clients: &Clients, args: &Args) -> Result<Done> {
         Command::Resume => resume(clients, args).await,
         Command::Abort => abort(clients, args).await,
         Command::Rollback => rollback(clients, args).await,
+        Command::Verify => crate::verify::verify(clients, args).await,
     }
 }
 

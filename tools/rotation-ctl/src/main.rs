@@ -11,6 +11,7 @@ mod function;
 mod logs;
 mod secret;
 mod term;
+mod verify;
 
 use std::process::ExitCode;
 

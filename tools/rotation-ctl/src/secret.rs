@@ -288,6 +288,24 @@ pub async fn rotate(
     Ok(())
 }
 
+/// RotateSecret for one rotation now with the rotation function already attached
+/// (`function_arn`) and the version id `token`; the rotation rules are left as they are.
+/// Secrets Manager creates the AWSPENDING version and invokes the function for the four steps
+/// (asynchronously). The attached function is named again, which changes nothing on the
+/// service (moto, the emulator the tests use, forgets the function when none is named).
+pub async fn rotate_now(client: &Client, arn: &str, token: &str, function_arn: &str) -> Result<()> {
+    client
+        .rotate_secret()
+        .secret_id(arn)
+        .client_request_token(token)
+        .rotation_lambda_arn(function_arn)
+        .rotate_immediately(true)
+        .send()
+        .await
+        .map_err(sm_error("RotateSecret"))?;
+    Ok(())
+}
+
 /// Moves `label` to `to` (from `from`), or off `from` when `to` is None: UpdateSecretVersionStage.
 pub async fn move_label(
     client: &Client,
