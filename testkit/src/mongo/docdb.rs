@@ -66,7 +66,14 @@ mod tests {
         assert_eq!(password_refusal("!#$%&'()*+,-.:;<=>?[\\]^_`{|}~"), None);
         assert!(password_refusal("Abcdef1").is_some());
         assert!(password_refusal(&"a".repeat(101)).is_some());
-        for bad in ["Abcdefg1/", "Abcdefg1\"", "Abcdefg1@", "Abcd efg1", "Abcdefg1\t", "Abcdefgé1"] {
+        for bad in [
+            "Abcdefg1/",
+            "Abcdefg1\"",
+            "Abcdefg1@",
+            "Abcd efg1",
+            "Abcdefg1\t",
+            "Abcdefgé1",
+        ] {
             assert!(password_refusal(bad).is_some(), "{bad:?}");
         }
         assert!(!password_refusal("Abcdefg1@").unwrap().contains("Abcdefg1"));

@@ -62,8 +62,8 @@ use tokio::net::TcpListener;
 
 pub use bson::{Bson, Doc};
 pub use classifier::{OpMsgClassifier, FAILING_COMMAND};
-pub use scram::{Mechanism, NameRule};
 use scram::{Conversation, Credential};
+pub use scram::{Mechanism, NameRule};
 use topology::{Member, Role};
 
 /// Which server the stand-in answers as.
@@ -471,22 +471,29 @@ impl MongoStandIn {
     /// The TLS configuration of the sandbox's certificate (`SANDBOX_TLS_CERT` / `SANDBOX_TLS_KEY`:
     /// for `localhost`, `127.0.0.1` and `db.rotation.test`, signed by the sandbox CA).
     pub fn sandbox_tls() -> Arc<rustls::ServerConfig> {
+        Self::tls_from_files(
+            &crate::sandbox_var("SANDBOX_TLS_CERT"),
+            &crate::sandbox_var("SANDBOX_TLS_KEY"),
+        )
+    }
+
+    /// The TLS configuration of the PEM certificate chain `cert` and key `key` (a test's own
+    /// certificate). Panics when they do not load: a test fixture.
+    pub fn tls_from_files(cert: &str, key: &str) -> Arc<rustls::ServerConfig> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let cert = crate::sandbox_var("SANDBOX_TLS_CERT");
-        let key = crate::sandbox_var("SANDBOX_TLS_KEY");
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-            .expect("the sandbox certificate")
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .expect("the certificate")
             .collect::<Result<_, _>>()
-            .expect("the sandbox certificate parses");
-        let key = PrivateKeyDer::from_pem_file(&key).expect("the sandbox key");
+            .expect("the certificate parses");
+        let key = PrivateKeyDer::from_pem_file(key).expect("the key");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
             .with_no_client_auth()
             .with_single_cert(certs, key)
-            .expect("the sandbox certificate and key match");
+            .expect("the certificate and key match");
         Arc::new(config)
     }
 
@@ -821,11 +828,7 @@ impl Session {
         }
         if name == "hello" && !self.personality.modern_handshake() {
             // MongoDB before 4.0.21 / 4.4.2 has no `hello` (SERVER-49986).
-            return Err(fail(
-                59,
-                "CommandNotFound",
-                "no such command: 'hello'",
-            ));
+            return Err(fail(59, "CommandNotFound", "no such command: 'hello'"));
         }
         if let Some(refused) = self.refused_by_role(&name, request) {
             return Err(refused);
@@ -1051,8 +1054,7 @@ impl Session {
         }
         state.counters.logins += 1;
         state.counters.speculative += u64::from(pending.speculative);
-        state.counters.sha256 +=
-            u64::from(pending.conversation.mechanism() == Mechanism::Sha256);
+        state.counters.sha256 += u64::from(pending.conversation.mechanism() == Mechanism::Sha256);
         drop(state);
         self.user = Some((db, user));
         Ok(())
