@@ -5,10 +5,33 @@
 //! `scripts/mongo_standin_check.py`, run by the test command) proves it against what MongoDB
 //! documents.
 //!
-//! Two personalities: [`Personality::DocumentDb40`] (wire version 7, SCRAM-SHA-1 only, users in
-//! `admin` only, a replica-set member `rs0` whose member list names a host that does not exist,
-//! so a client that follows it instead of connecting directly fails) and
-//! [`Personality::MongoDb`] (wire version 21, SCRAM-SHA-256 and SCRAM-SHA-1, a standalone).
+//! Personalities ([U]: not verified against the real server; the stricter reading, or both,
+//! is modelled):
+//! - [`Personality::DocumentDb40`]: wire version 7, SCRAM-SHA-1 only, users in `admin` only, a
+//!   replica-set member `rs0` whose member list names a host that does not exist (so a client
+//!   that follows it instead of connecting directly fails). It answers `hello`, `helloOk` and
+//!   `speculativeAuthenticate` as a 4.4+ server does; whether 4.0 does is [U], so
+//!   [`Personality::DocumentDb40Legacy`] is the same server with a pre-4.4 handshake (no
+//!   `hello`: 59; `helloOk` and `speculativeAuthenticate` ignored), on which a client must fall
+//!   back to `isMaster` and a plain `saslStart`.
+//! - [`Personality::DocumentDb50`]: SCRAM-SHA-256 and SCRAM-SHA-1, `mechanisms` on
+//!   `createUser` / `updateUser` (DocumentDB developer guide, "Authentication using
+//!   SCRAM-SHA-256": instance-based clusters 5.0.1+); its wire version (13, MongoDB 5.0's) and
+//!   the default mechanisms when none are given (both) are [U].
+//! - DocumentDB's input rules on every DocumentDB personality ([`docdb`]: passwords 8-100
+//!   printable ASCII but `/ " @` and space, documented for the master user; applied to every
+//!   user and with 2 BadValue, both [U]); SCRAM user names read by RFC 5802 (a stray `=` fails
+//!   the exchange: [U], the stricter reading).
+//! - [`Personality::MongoDb`]: wire version 21, SCRAM-SHA-256 and SCRAM-SHA-1, a standalone.
+//! - [`Personality::MongoDbReplicaSet`]: the same server as replica set [`REPLICA_SET`]: the
+//!   primary, and secondaries ([`MongoStandIn::start_secondary`]) sharing its users, with
+//!   `setName`, `hosts`, `primary`, `me`, `secondary` and `topologyVersion` in `hello`, an
+//!   awaitable `hello` held for its `maxAwaitTimeMS`, and 10107 NotWritablePrimary from a
+//!   secondary to a user change that passed its authorization check (topology.rs).
+//!
+//! SCRAM user names are read as MongoDB reads them (V4 of the reference; sasl_scram_server_
+//! conversation.cpp): `n=` up to the first `,`, then `=2C` and `=3D` replaced; a raw `,` leaves
+//! a field that is not the nonce, answered 18 AuthenticationFailed.
 //!
 //! Served: OP_MSG, and the legacy OP_QUERY only for the `hello` / `isMaster` handshake (anything
 //! else over OP_QUERY: 352); `hello` / `isMaster` / `ismaster` (with `saslSupportedMechs` and
@@ -44,7 +67,11 @@
 //! nor `inheritedPrivileges` (roles' restrictions are empty: no custom roles); an address list
 //! entry that is not an address or range never matches (MongoDB stores it unchecked,
 //! SERVER-128184, and then fails to load the user); sessions (`lsid`) are accepted and
-//! ignored; no `createRole`, `grantRolesToUser`.
+//! ignored; no `createRole`, `grantRolesToUser`; a replica set replicates at once (no
+//! replication lag, no elections or failover, `topologyVersion` never changes, so an
+//! awaitable `hello` is always held its full `maxAwaitTimeMS`, at most 10 s), and its
+//! secondaries answer 10107 to `createUser` / `updateUser` / `dropUser` only (other writes are
+//! not served); `exhaustAllowed` is ignored (every reply is a single reply).
 
 pub mod bson;
 mod classifier;
