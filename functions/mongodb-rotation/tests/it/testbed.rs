@@ -138,10 +138,10 @@ impl Bed {
         let server = MongoStandIn::start(personality, tls.clone())
             .await
             .expect("the stand-in starts");
-        let secondary = match server.start_secondary(tls).await {
-            Some(started) => Some(started.expect("the secondary starts")),
-            None => None,
-        };
+        let secondary = server
+            .start_secondary(tls)
+            .await
+            .map(|started| started.expect("the secondary starts"));
         server.add_user("admin", "root", ROOT_PASSWORD, &[("root", "admin")]);
         let ca = sandbox_var("SANDBOX_TLS_CA");
         let anchors = TrustAnchors::new(Some(&ca), false).expect("the sandbox CA loads");
