@@ -115,8 +115,16 @@ def shared_checks(tag, port, db, roles, mechanisms):
     root[db].command("dropUser", app)
     check(f"{tag}: a dropped user no longer logs in", not logs_in(port, app, "New-Pa55word-2", db))
     hostile = "o'k,=\"x" + secrets.token_hex(2)
-    root[db].command("createUser", hostile, pwd="Pässwörd,=1", roles=roles)
-    check(f"{tag}: a name with , = ' \" and a non-ASCII password log in", logs_in(port, hostile, "Pässwörd,=1", db))
+    if tag.startswith("DocumentDB"):
+        # DocumentDB: 8-100 printable ASCII characters but / " @ and space (cluster settings).
+        check(f"{tag}: a password with @ is refused (2)",
+              error_code(lambda: root[db].command("createUser", hostile, pwd="Pa55word@1", roles=roles)) == 2)
+        password = "Pa55word,=~1"
+    else:
+        password = "Pässwörd,=1"
+    root[db].command("createUser", hostile, pwd=password, roles=roles)
+    check(f"{tag}: a name with , = ' \" (escaped by pymongo) and a {'printable ASCII' if tag.startswith('DocumentDB') else 'non-ASCII'} password log in",
+          logs_in(port, hostile, password, db))
     plain = MongoClient(host="127.0.0.1", port=port, directConnection=True, serverSelectionTimeoutMS=800)
     try:
         plain.admin.command("ping")

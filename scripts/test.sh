@@ -73,6 +73,13 @@ for dep in tokio-postgres mysql_async aws-sdk-elasticache aws-sdk-redshift aws-s
   ! links mongodb-rotation "$dep" || die "mongodb-rotation links $dep"
 done
 for crate in generic postgresql mysql elasticache; do ! links "$crate" mongodb || die "$crate links the MongoDB driver"; done
+# The test seams (rotation-core's and mongodb-rotation's feature test-support: redirected
+# hosts, the in-memory store) are in no shipped build: no package of a function's release
+# tree has the feature (the crates' own tests turn it on through dev-dependencies only).
+for crate in generic postgresql mysql elasticache mongodb-rotation; do
+  ! cargo tree --locked -p "$crate" -e normal,no-proc-macro --prefix none --target x86_64-unknown-linux-gnu \
+    -f '{p} [{f}]' | grep -E '[[,]test-support[],]' || die "$crate's release build has a test-support feature"
+done
 "$VENV/bin/python3" scripts/check_features.py
 done_phase
 phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack but rustls)"

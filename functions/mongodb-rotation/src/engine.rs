@@ -13,8 +13,8 @@ use mongodb::options::{AuthMechanism, ClientOptions, Credential, ServerAddress, 
 use mongodb::Client;
 
 use rotation_core::database::{
-    is_aws_managed_host, Capabilities, Database, DatabaseSecret, EngineIdentity, Need, TlsMode,
-    Transport, TrustAnchors, Which, CONNECT_TIMEOUT,
+    is_aws_managed_host, Capabilities, Database, DatabaseSecret, EngineIdentity, Need, TestHosts,
+    TlsMode, Transport, TrustAnchors, Which, CONNECT_TIMEOUT,
 };
 use rotation_core::preflight::names;
 use rotation_core::{Check, PasswordPolicy, Result, RotationError};
@@ -39,6 +39,70 @@ const OWN_PASSWORD: &str = "change the user's own password";
 /// Characters of a user name that the driver (3.2) puts unescaped into SCRAM's client-first
 /// message, where RFC 5802 requires `=2C` and `=3D`: a login as such a user is refused.
 const SCRAM_UNSENDABLE: [char; 2] = [',', '='];
+
+/// Printable ASCII characters Amazon DocumentDB refuses in a password: `/`, `"`, `@`
+/// (developer guide, "Amazon DocumentDB cluster settings"; CreateDBCluster
+/// `MasterUserPassword`) and space (the API's error text, aws/aws-cdk#17347).
+const DOCUMENTDB_REFUSED: &str = "/\"@ ";
+
+/// The password lengths Amazon DocumentDB accepts (same sources).
+const DOCUMENTDB_LENGTHS: std::ops::RangeInclusive<usize> = 8..=100;
+
+/// What DocumentDB would refuse in `password`, never quoting it: a length outside 8-100, or
+/// a character that is not printable ASCII or is one of `/ " @` and space.
+fn documentdb_password_problem(password: &str) -> Option<String> {
+    let length = password.chars().count();
+    if !DOCUMENTDB_LENGTHS.contains(&length) {
+        return Some(format!(
+            "it is {length} characters long (DocumentDB: 8 to 100)"
+        ));
+    }
+    password
+        .chars()
+        .any(|c| !c.is_ascii_graphic() || DOCUMENTDB_REFUSED.contains(c))
+        .then(|| "it holds a character DocumentDB refuses (anything but printable ASCII, and / \" @ space)".to_string())
+}
+
+/// Refuses, before anything is sent, a new password DocumentDB would refuse: the password
+/// policy allowed it.
+fn check_documentdb_password(session: &MongoSession, pending: &DatabaseSecret) -> Result<()> {
+    if !session.documentdb {
+        return Ok(());
+    }
+    match documentdb_password_problem(pending.password().expose()) {
+        None => Ok(()),
+        Some(problem) => Err(RotationError::Configuration {
+            variable: "EXCLUDE_CHARACTERS / PASSWORD_LENGTH".into(),
+            problem: format!("let the AWSPENDING password of user {} be one Amazon DocumentDB refuses: {problem}. Nothing was changed. Exclude / \" @ (and keep the default's ' \\ and space) and keep PASSWORD_LENGTH within 8-100, then start a new rotation (this version's password is already generated)", pending.username),
+        }),
+    }
+}
+
+/// What a password policy may generate that DocumentDB refuses, if anything.
+fn documentdb_policy_problem(policy: &PasswordPolicy) -> Option<String> {
+    let mut problems = Vec::new();
+    if !DOCUMENTDB_LENGTHS.contains(&(policy.length as usize)) {
+        problems.push(format!(
+            "PASSWORD_LENGTH is {} (DocumentDB: 8 to 100)",
+            policy.length
+        ));
+    }
+    let missing: String = "/\"@"
+        .chars()
+        .filter(|c| !policy.exclude_characters.contains(*c))
+        .collect();
+    if !policy.exclude_punctuation && !missing.is_empty() {
+        problems.push(format!(
+            "EXCLUDE_CHARACTERS lets through {missing}, which DocumentDB refuses"
+        ));
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+/// The codes of a write sent to a replica-set member that is not the primary (MongoDB
+/// error_codes.yml: 10107 NotWritablePrimary, 13435 NotPrimaryNoSecondaryOk, 189
+/// PrimarySteppedDown).
+const NOT_PRIMARY: [i32; 3] = [10107, 13435, 189];
 
 /// An authenticated session: the driver's client (one server, direct), the authentication
 /// database and user, how it reaches the server, and what kind of server it is.
@@ -75,12 +139,34 @@ fn names_documentdb(secret: &DatabaseSecret) -> bool {
 #[derive(Debug, Clone)]
 pub struct MongoEngine {
     anchors: TrustAnchors,
+    /// Test seam (feature `test-support` only adds any): hosts whose connections go elsewhere.
+    test_hosts: TestHosts,
 }
 
 impl MongoEngine {
     /// The engine trusting `anchors`.
     pub fn new(anchors: TrustAnchors) -> Self {
-        Self { anchors }
+        Self {
+            anchors,
+            test_hosts: TestHosts::default(),
+        }
+    }
+
+    /// Test seam (feature `test-support`, never in a shipped build): a secret whose host is
+    /// `host` is connected to `certificate_name` at `address`'s port, and the certificate is
+    /// verified for `certificate_name`. Everything else (the DocumentDB rules: SCRAM-SHA-1,
+    /// TLS required; `tlsServerName`; messages) still goes by the secret's `host`. The driver
+    /// resolves the name it connects to and verifies the certificate for that same name, so
+    /// `certificate_name` must resolve to `address` (tests: `localhost`).
+    #[cfg(feature = "test-support")]
+    pub fn with_test_host(
+        mut self,
+        host: &str,
+        address: std::net::SocketAddr,
+        certificate_name: &str,
+    ) -> Self {
+        self.test_hosts.add(host, address, certificate_name);
+        self
     }
 
     async fn command(
@@ -272,6 +358,10 @@ fn command_error(operation: &str, db: &str, e: &mongodb::error::Error) -> Rotati
         ErrorKind::Command(c) if c.code == 13 => RotationError::SetSecret(format!(
             "{operation}: the server refused it as unauthorized (13 Unauthorized): reading and managing the users of {db} needs userAdmin on it (or userAdminAnyDatabase, root)"
         )),
+        ErrorKind::Command(c) if NOT_PRIMARY.contains(&c.code) => RotationError::SetSecret(format!(
+            "{operation}: the server is not the replica set's primary ({} {}): users change only on the primary, and nothing was changed. Set the secret's host to the primary, or to the cluster endpoint, which always names it (a DocumentDB reader or instance endpoint may name a replica)",
+            c.code, c.code_name
+        )),
         ErrorKind::Command(c) => RotationError::SetSecret(format!(
             "{operation}: the server answered error {} ({})",
             c.code, c.code_name
@@ -407,11 +497,18 @@ impl Database for MongoEngine {
             .source(source)
             .mechanism(mechanism)
             .build();
-        let options = ClientOptions::builder()
-            .hosts(vec![ServerAddress::Tcp {
+        let address = match self.test_hosts.find(&secret.host) {
+            Some(redirect) => ServerAddress::Tcp {
+                host: redirect.certificate_name.clone(),
+                port: Some(redirect.address.port()),
+            },
+            None => ServerAddress::Tcp {
                 host: secret.host.clone(),
                 port: Some(port),
-            }])
+            },
+        };
+        let options = ClientOptions::builder()
+            .hosts(vec![address])
             .direct_connection(true)
             .retry_writes(false)
             .retry_reads(false)
@@ -489,7 +586,7 @@ impl Database for MongoEngine {
         &self,
         session: &mut MongoSession,
         need: Need,
-        _policy: &PasswordPolicy,
+        policy: &PasswordPolicy,
     ) -> Result<Vec<Check>> {
         let status = self
             .command(
@@ -555,10 +652,17 @@ impl Database for MongoEngine {
             Transport::VerifiedTls => "inside verified TLS",
             _ => "in plaintext (the secret says \"ssl\": false)",
         };
+        let refused = session
+            .documentdb
+            .then(|| documentdb_policy_problem(policy))
+            .flatten();
         Ok(vec![check, Check {
             name: names::PASSWORD_POLICY,
-            ok: true,
-            detail: format!("the server stores salted SCRAM credentials; the new password is sent {carried}"),
+            ok: refused.is_none(),
+            detail: match refused {
+                None => format!("the server stores salted SCRAM credentials; the new password is sent {carried}"),
+                Some(problem) => format!("the password policy can generate a password Amazon DocumentDB refuses: {problem}; setSecret would refuse it and change nothing"),
+            },
         }])
     }
 
@@ -568,6 +672,7 @@ impl Database for MongoEngine {
         _current: &DatabaseSecret,
         pending: &DatabaseSecret,
     ) -> Result<()> {
+        check_documentdb_password(session, pending)?;
         let command = doc! {"updateUser": &pending.username, "pwd": pending.password().expose()};
         self.command(session, command, OWN_PASSWORD)
             .await
@@ -593,6 +698,7 @@ impl Database for MongoEngine {
         pending: &DatabaseSecret,
     ) -> Result<()> {
         session.documentdb |= names_documentdb(pending);
+        check_documentdb_password(session, pending)?;
         self.update_with(session, source, pending).await
     }
 
@@ -605,6 +711,7 @@ impl Database for MongoEngine {
         pending: &DatabaseSecret,
     ) -> Result<()> {
         session.documentdb |= names_documentdb(pending);
+        check_documentdb_password(session, pending)?;
         let access = self.current_access(session, source).await?;
         let mut command =
             doc! {"createUser": &pending.username, "pwd": pending.password().expose()};
@@ -642,5 +749,49 @@ impl Database for MongoEngine {
             tracing::debug!(user = %pending.username, differences = %fields.join(", "), "the pending user is not yet a copy of the current user");
         }
         Ok(fields.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rotation_core::PasswordDefaults;
+
+    #[test]
+    fn documentdb_password_rules() {
+        assert_eq!(documentdb_password_problem("Abcdefg1"), None);
+        assert_eq!(documentdb_password_problem(&"a".repeat(100)), None);
+        for bad in [
+            "Abcdef1",
+            "Abcdefg1/",
+            "Abcdefg1\"",
+            "Abcdefg1@",
+            "Abcd efg1",
+            "Abcdefgé1",
+        ] {
+            let problem = documentdb_password_problem(bad).expect(bad);
+            assert!(!problem.contains(bad), "the password is never quoted");
+        }
+        assert!(documentdb_password_problem(&"a".repeat(101)).is_some());
+    }
+
+    #[test]
+    fn the_default_policy_generates_only_passwords_documentdb_accepts() {
+        let policy =
+            PasswordPolicy::from_lookup(crate::engines::MONGODB.password_defaults, |_| None)
+                .unwrap();
+        assert_eq!(documentdb_policy_problem(&policy), None);
+        let standard = PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |name| {
+            (name == "EXCLUDE_CHARACTERS").then(|| "'\\".to_string())
+        })
+        .unwrap();
+        assert!(documentdb_policy_problem(&standard)
+            .unwrap()
+            .contains("/\"@"));
+        let long = PasswordPolicy::from_lookup(crate::engines::MONGODB.password_defaults, |name| {
+            (name == "PASSWORD_LENGTH").then(|| "120".to_string())
+        })
+        .unwrap();
+        assert!(documentdb_policy_problem(&long).unwrap().contains("120"));
     }
 }

@@ -35,7 +35,16 @@ pub fn mongodb_with(
     anchors: TrustAnchors,
     rds: Option<Arc<dyn RdsLookup>>,
 ) -> Result<Strategy<MongoEngine>> {
-    let strategy = Strategy::from_settings(settings, MongoEngine::new(anchors))?;
+    mongodb_with_engine(settings, MongoEngine::new(anchors), rds)
+}
+
+/// The function over `engine` (tests give one with redirected hosts) and the RDS API.
+pub fn mongodb_with_engine(
+    settings: &Settings,
+    engine: MongoEngine,
+    rds: Option<Arc<dyn RdsLookup>>,
+) -> Result<Strategy<MongoEngine>> {
+    let strategy = Strategy::from_settings(settings, engine)?;
     Ok(match rds {
         Some(rds) => strategy.with_rds(rds, settings.verify_rds_identifiers),
         None => strategy,

@@ -5,10 +5,33 @@
 //! `scripts/mongo_standin_check.py`, run by the test command) proves it against what MongoDB
 //! documents.
 //!
-//! Two personalities: [`Personality::DocumentDb40`] (wire version 7, SCRAM-SHA-1 only, users in
-//! `admin` only, a replica-set member `rs0` whose member list names a host that does not exist,
-//! so a client that follows it instead of connecting directly fails) and
-//! [`Personality::MongoDb`] (wire version 21, SCRAM-SHA-256 and SCRAM-SHA-1, a standalone).
+//! Personalities ([U]: not verified against the real server; the stricter reading, or both,
+//! is modelled):
+//! - [`Personality::DocumentDb40`]: wire version 7, SCRAM-SHA-1 only, users in `admin` only, a
+//!   replica-set member `rs0` whose member list names a host that does not exist (so a client
+//!   that follows it instead of connecting directly fails). It answers `hello`, `helloOk` and
+//!   `speculativeAuthenticate` as a 4.4+ server does; whether 4.0 does is [U], so
+//!   [`Personality::DocumentDb40Legacy`] is the same server with a pre-4.4 handshake (no
+//!   `hello`: 59; `helloOk` and `speculativeAuthenticate` ignored), on which a client must fall
+//!   back to `isMaster` and a plain `saslStart`.
+//! - [`Personality::DocumentDb50`]: SCRAM-SHA-256 and SCRAM-SHA-1, `mechanisms` on
+//!   `createUser` / `updateUser` (DocumentDB developer guide, "Authentication using
+//!   SCRAM-SHA-256": instance-based clusters 5.0.1+); its wire version (13, MongoDB 5.0's) and
+//!   the default mechanisms when none are given (both) are [U].
+//! - DocumentDB's input rules on every DocumentDB personality ([`docdb`]: passwords 8-100
+//!   printable ASCII but `/ " @` and space, documented for the master user; applied to every
+//!   user and with 2 BadValue, both [U]); SCRAM user names read by RFC 5802 (a stray `=` fails
+//!   the exchange: [U], the stricter reading).
+//! - [`Personality::MongoDb`]: wire version 21, SCRAM-SHA-256 and SCRAM-SHA-1, a standalone.
+//! - [`Personality::MongoDbReplicaSet`]: the same server as replica set [`REPLICA_SET`]: the
+//!   primary, and secondaries ([`MongoStandIn::start_secondary`]) sharing its users, with
+//!   `setName`, `hosts`, `primary`, `me`, `secondary` and `topologyVersion` in `hello`, an
+//!   awaitable `hello` held for its `maxAwaitTimeMS`, and 10107 NotWritablePrimary from a
+//!   secondary to a user change that passed its authorization check (topology.rs).
+//!
+//! SCRAM user names are read as MongoDB reads them (V4 of the reference; sasl_scram_server_
+//! conversation.cpp): `n=` up to the first `,`, then `=2C` and `=3D` replaced; a raw `,` leaves
+//! a field that is not the nonce, answered 18 AuthenticationFailed.
 //!
 //! Served: OP_MSG, and the legacy OP_QUERY only for the `hello` / `isMaster` handshake (anything
 //! else over OP_QUERY: 352); `hello` / `isMaster` / `ismaster` (with `saslSupportedMechs` and
@@ -44,11 +67,17 @@
 //! nor `inheritedPrivileges` (roles' restrictions are empty: no custom roles); an address list
 //! entry that is not an address or range never matches (MongoDB stores it unchecked,
 //! SERVER-128184, and then fails to load the user); sessions (`lsid`) are accepted and
-//! ignored; no `createRole`, `grantRolesToUser`.
+//! ignored; no `createRole`, `grantRolesToUser`; a replica set replicates at once (no
+//! replication lag, no elections or failover, `topologyVersion` never changes, so an
+//! awaitable `hello` is always held its full `maxAwaitTimeMS`, at most 10 s), and its
+//! secondaries answer 10107 to `createUser` / `updateUser` / `dropUser` only (other writes are
+//! not served); `exhaustAllowed` is ignored (every reply is a single reply).
 
 pub mod bson;
 mod classifier;
+pub mod docdb;
 mod scram;
+mod topology;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -60,42 +89,86 @@ use tokio::net::TcpListener;
 
 pub use bson::{Bson, Doc};
 pub use classifier::{OpMsgClassifier, FAILING_COMMAND};
-pub use scram::Mechanism;
 use scram::{Conversation, Credential};
+pub use scram::{Mechanism, NameRule};
+use topology::{Member, Role};
 
 /// Which server the stand-in answers as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Personality {
-    /// Amazon DocumentDB 4.0 (instance-based cluster endpoint).
+    /// Amazon DocumentDB 4.0 (instance-based cluster endpoint), answering `helloOk` and
+    /// `speculativeAuthenticate` as a 4.4+ server does (whether 4.0 does is [U]).
     DocumentDb40,
+    /// Amazon DocumentDB 4.0 with a pre-4.4 handshake: no `hello` (59 CommandNotFound),
+    /// `helloOk` and `speculativeAuthenticate` ignored, so a client stays on `isMaster` and
+    /// authenticates with a plain `saslStart`.
+    DocumentDb40Legacy,
+    /// Amazon DocumentDB 5.0 (instance-based, 5.0.1+): SCRAM-SHA-256 and SCRAM-SHA-1;
+    /// `createUser` / `updateUser` take `mechanisms`.
+    DocumentDb50,
     /// A current MongoDB (7.0), standalone.
     MongoDb,
+    /// A current MongoDB (7.0), a member of replica set [`REPLICA_SET`]: [`MongoStandIn::start`]
+    /// serves its primary, [`MongoStandIn::start_secondary`] a secondary sharing its users.
+    MongoDbReplicaSet,
 }
 
 /// The host the DocumentDB personality's member list names: it does not resolve.
 pub const MEMBER_HOST: &str = "docdb-instance-1.stand-in.invalid:27017";
 
+/// The replica-set name of [`Personality::MongoDbReplicaSet`].
+pub const REPLICA_SET: &str = "rs1";
+
 impl Personality {
     fn max_wire_version(self) -> i32 {
         match self {
-            Personality::DocumentDb40 => 7,
-            Personality::MongoDb => 21,
+            Personality::DocumentDb40 | Personality::DocumentDb40Legacy => 7,
+            // [U]: DocumentDB 5.0's wire version was not found; MongoDB 5.0's is 13.
+            Personality::DocumentDb50 => 13,
+            Personality::MongoDb | Personality::MongoDbReplicaSet => 21,
         }
     }
 
     fn version(self) -> &'static str {
         match self {
-            Personality::DocumentDb40 => "4.0.0",
-            Personality::MongoDb => "7.0.14",
+            Personality::DocumentDb40 | Personality::DocumentDb40Legacy => "4.0.0",
+            Personality::DocumentDb50 => "5.0.0",
+            Personality::MongoDb | Personality::MongoDbReplicaSet => "7.0.14",
         }
     }
 
     /// The mechanisms the server accepts, preferred first.
     pub fn mechanisms(self) -> &'static [Mechanism] {
         match self {
-            Personality::DocumentDb40 => &[Mechanism::Sha1],
-            Personality::MongoDb => &[Mechanism::Sha256, Mechanism::Sha1],
+            Personality::DocumentDb40 | Personality::DocumentDb40Legacy => &[Mechanism::Sha1],
+            Personality::DocumentDb50 | Personality::MongoDb | Personality::MongoDbReplicaSet => {
+                &[Mechanism::Sha256, Mechanism::Sha1]
+            }
         }
+    }
+
+    /// Amazon DocumentDB (any version): users in `admin` only, no authentication
+    /// restrictions, DocumentDB's input rules ([`docdb`]).
+    pub fn is_documentdb(self) -> bool {
+        matches!(
+            self,
+            Personality::DocumentDb40 | Personality::DocumentDb40Legacy | Personality::DocumentDb50
+        )
+    }
+
+    /// How SCRAM's user name is read: as MongoDB does (V4), or, on DocumentDB, whose
+    /// reading is [U], as RFC 5802 requires (the stricter).
+    pub fn name_rule(self) -> NameRule {
+        if self.is_documentdb() {
+            NameRule::Rfc5802
+        } else {
+            NameRule::MongoDb
+        }
+    }
+
+    /// Answers `helloOk` and `speculativeAuthenticate` (MongoDB 4.4+), and `hello` itself.
+    fn modern_handshake(self) -> bool {
+        self != Personality::DocumentDb40Legacy
     }
 }
 
@@ -108,6 +181,12 @@ pub struct Counters {
     pub refused: u64,
     /// Commands received (handshakes included).
     pub commands: u64,
+    /// Successful authentications that began in the handshake's `speculativeAuthenticate`.
+    pub speculative: u64,
+    /// Successful authentications with SCRAM-SHA-256 (the rest used SCRAM-SHA-1).
+    pub sha256: u64,
+    /// Connections accepted.
+    pub connections: u64,
 }
 
 /// One `authenticationRestrictions` document (MongoDB manual, createUser, "Authentication
@@ -229,7 +308,7 @@ impl User {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     users: BTreeMap<(String, String), User>,
     counters: Counters,
@@ -260,6 +339,7 @@ pub struct MongoStandIn {
     personality: Personality,
     port: u16,
     state: Arc<Mutex<State>>,
+    member: Arc<Member>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -337,13 +417,60 @@ impl MongoStandIn {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
+        let role = match personality {
+            Personality::MongoDbReplicaSet => Role::Primary,
+            _ => Role::Standalone,
+        };
+        let member = Member::new(role, port, None);
         let state = Arc::new(Mutex::new(State::default()));
+        Ok(Self::serving(listener, personality, tls, state, member))
+    }
+
+    /// A secondary of this [`Personality::MongoDbReplicaSet`] primary, on another loopback
+    /// port, sharing its users (replication is immediate): it answers `hello` as a secondary
+    /// and refuses user changes with 10107 NotWritablePrimary after the authorization check.
+    /// `None` for another personality.
+    pub async fn start_secondary(
+        &self,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Option<std::io::Result<Self>> {
+        if self.personality != Personality::MongoDbReplicaSet {
+            return None;
+        }
+        let listener = match TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        let port = match listener.local_addr() {
+            Ok(a) => a.port(),
+            Err(e) => return Some(Err(e)),
+        };
+        let member = Member::new(Role::Secondary, port, Some(&self.member));
+        Some(Ok(Self::serving(
+            listener,
+            self.personality,
+            tls,
+            self.state.clone(),
+            member,
+        )))
+    }
+
+    fn serving(
+        listener: TcpListener,
+        personality: Personality,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        state: Arc<Mutex<State>>,
+        member: Arc<Member>,
+    ) -> Self {
+        let port = member.port;
         let shared = state.clone();
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+        let serving_member = member.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {
                 let state = shared.clone();
                 let acceptor = acceptor.clone();
+                let member = serving_member.clone();
                 // What authentication restrictions are held against: the client's address and
                 // the address the connection was accepted on.
                 let addresses = (Some(peer.ip()), stream.local_addr().ok().map(|a| a.ip()));
@@ -351,41 +478,49 @@ impl MongoStandIn {
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls) = a.accept(stream).await {
-                                serve(tls, personality, state, addresses).await;
+                                serve(tls, personality, member, state, addresses).await;
                             }
                         }
-                        None => serve(stream, personality, state, addresses).await,
+                        None => serve(stream, personality, member, state, addresses).await,
                     }
                 });
             }
         });
-        Ok(Self {
+        Self {
             personality,
             port,
             state,
+            member,
             task,
-        })
+        }
     }
 
     /// The TLS configuration of the sandbox's certificate (`SANDBOX_TLS_CERT` / `SANDBOX_TLS_KEY`:
     /// for `localhost`, `127.0.0.1` and `db.rotation.test`, signed by the sandbox CA).
     pub fn sandbox_tls() -> Arc<rustls::ServerConfig> {
+        Self::tls_from_files(
+            &crate::sandbox_var("SANDBOX_TLS_CERT"),
+            &crate::sandbox_var("SANDBOX_TLS_KEY"),
+        )
+    }
+
+    /// The TLS configuration of the PEM certificate chain `cert` and key `key` (a test's own
+    /// certificate). Panics when they do not load: a test fixture.
+    pub fn tls_from_files(cert: &str, key: &str) -> Arc<rustls::ServerConfig> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let cert = crate::sandbox_var("SANDBOX_TLS_CERT");
-        let key = crate::sandbox_var("SANDBOX_TLS_KEY");
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-            .expect("the sandbox certificate")
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .expect("the certificate")
             .collect::<Result<_, _>>()
-            .expect("the sandbox certificate parses");
-        let key = PrivateKeyDer::from_pem_file(&key).expect("the sandbox key");
+            .expect("the certificate parses");
+        let key = PrivateKeyDer::from_pem_file(key).expect("the key");
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
             .with_no_client_auth()
             .with_single_cert(certs, key)
-            .expect("the sandbox certificate and key match");
+            .expect("the certificate and key match");
         Arc::new(config)
     }
 
@@ -520,31 +655,48 @@ fn credentials(
         .collect()
 }
 
+/// A SCRAM conversation in progress on a connection.
+struct Pending {
+    conversation: Conversation,
+    db: String,
+    user: String,
+    /// The client asked for `skipEmptyExchange`.
+    skip: bool,
+    /// 1 after saslStart, 2 after the server's final message.
+    stage: u8,
+    /// Begun in the handshake's `speculativeAuthenticate`.
+    speculative: bool,
+}
+
 /// One connection's state.
 struct Session {
     personality: Personality,
+    member: Arc<Member>,
     state: Arc<Mutex<State>>,
     /// The client's address and the address the server accepted the connection on.
     addresses: (Option<IpAddr>, Option<IpAddr>),
     connection_id: i32,
     user: Option<(String, String)>,
-    conversations: BTreeMap<i32, (Conversation, String, String, bool, u8)>,
+    conversations: BTreeMap<i32, Pending>,
     next_conversation: i32,
 }
 
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     personality: Personality,
+    member: Arc<Member>,
     state: Arc<Mutex<State>>,
     addresses: (Option<IpAddr>, Option<IpAddr>),
 ) {
     let connection_id = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
         s.connections += 1;
+        s.counters.connections += 1;
         s.connections
     };
     let mut session = Session {
         personality,
+        member,
         state,
         addresses,
         connection_id,
@@ -560,6 +712,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(None) | Err(_) => return,
         };
         session.lock().counters.commands += 1;
+        // An awaitable hello (streaming monitoring) is answered when the topology changes or
+        // maxAwaitTimeMS passes: here it never changes.
+        if let Some(wait) = session.member.await_time(&request.command) {
+            tokio::time::sleep(wait).await;
+        }
         let doc = match session.answer(&request) {
             Ok(doc) => doc.with("ok", Bson::Double(1.0)),
             Err(f) => Doc::new()
@@ -696,6 +853,13 @@ impl Session {
                 format!("command {name} requires authentication"),
             ));
         }
+        if name == "hello" && !self.personality.modern_handshake() {
+            // MongoDB before 4.0.21 / 4.4.2 has no `hello` (SERVER-49986).
+            return Err(fail(59, "CommandNotFound", "no such command: 'hello'"));
+        }
+        if let Some(refused) = self.refused_by_role(&name, request) {
+            return Err(refused);
+        }
         match name.as_str() {
             "hello" | "isMaster" | "ismaster" => self.hello(command, &name),
             "ping" | "endSessions" => Ok(Doc::new()),
@@ -728,17 +892,18 @@ impl Session {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
         let mut doc = Doc::new();
-        if command.get("helloOk").is_some() {
+        if command.get("helloOk").is_some() && self.personality.modern_handshake() {
             doc.push("helloOk", Bson::Bool(true));
         }
-        doc.push(primary_key, Bson::Bool(true));
-        if self.personality == Personality::DocumentDb40 {
+        doc.push(primary_key, Bson::Bool(self.member.role != Role::Secondary));
+        if self.personality.is_documentdb() {
             doc.push("setName", Bson::String("rs0".into()));
             doc.push("secondary", Bson::Bool(false));
             doc.push("hosts", Bson::Array(vec![Bson::String(MEMBER_HOST.into())]));
             doc.push("primary", Bson::String(MEMBER_HOST.into()));
             doc.push("me", Bson::String(MEMBER_HOST.into()));
         }
+        self.member.describe(&mut doc);
         doc.push("maxBsonObjectSize", Bson::Int32(16_777_216));
         doc.push("maxMessageSizeBytes", Bson::Int32(48_000_000));
         doc.push("maxWriteBatchSize", Bson::Int32(100_000));
@@ -758,9 +923,18 @@ impl Session {
                 }
             }
         }
-        if let Some(Bson::Document(spec)) = command.get("speculativeAuthenticate") {
+        // A pre-4.4 server ignores speculativeAuthenticate (handshake specification).
+        if let Some(Bson::Document(spec)) = command
+            .get("speculativeAuthenticate")
+            .filter(|_| self.personality.modern_handshake())
+        {
             let db = spec.str("db").unwrap_or("admin").to_string();
             if let Ok(reply) = self.sasl_start(spec, &db) {
+                if let Some(Bson::Int32(id)) = reply.get("conversationId") {
+                    if let Some(c) = self.conversations.get_mut(id) {
+                        c.speculative = true;
+                    }
+                }
                 doc.push("speculativeAuthenticate", Bson::Document(reply));
             }
         }
@@ -779,8 +953,17 @@ impl Session {
             ));
         };
         let payload = binary_payload(command)?;
-        let (user, bare, nonce) =
-            scram::client_first(&payload).map_err(|e| fail(17, "ProtocolError", e))?;
+        // MongoDB reports every failure to read the client's first message (a raw `,` in the
+        // name makes the next field the nonce: "Invalid SCRAM client nonce") as 18
+        // AuthenticationFailed (sasl_commands.cpp).
+        let (user, bare, nonce) = match scram::client_first(&payload, self.personality.name_rule())
+        {
+            Ok(first) => first,
+            Err(_) => {
+                self.lock().counters.refused += 1;
+                return Err(auth_failed());
+            }
+        };
         let credential = {
             let state = self.lock();
             match state.users.get(&(db.to_string(), user.clone())) {
@@ -811,8 +994,17 @@ impl Session {
         let (conversation, server_first) = Conversation::start(m, &credential, &bare, &nonce);
         let id = self.next_conversation;
         self.next_conversation += 1;
-        self.conversations
-            .insert(id, (conversation, db.to_string(), user, skip, 1));
+        self.conversations.insert(
+            id,
+            Pending {
+                conversation,
+                db: db.to_string(),
+                user,
+                skip,
+                stage: 1,
+                speculative: false,
+            },
+        );
         Ok(Doc::new()
             .with("conversationId", Bson::Int32(id))
             .with("done", Bson::Bool(false))
@@ -824,7 +1016,7 @@ impl Session {
             .get("conversationId")
             .and_then(Bson::as_i64)
             .unwrap_or(-1) as i32;
-        let Some((conversation, db, user, skip, stage)) = self.conversations.remove(&id) else {
+        let Some(pending) = self.conversations.remove(&id) else {
             return Err(fail(17, "ProtocolError", "No SASL session state found"));
         };
         let payload = binary_payload(command)?;
@@ -834,7 +1026,7 @@ impl Session {
                 .with("done", Bson::Bool(true))
                 .with("payload", Bson::Binary(0, payload))
         };
-        if stage == 2 {
+        if pending.stage == 2 {
             if !payload.is_empty() {
                 return Err(fail(
                     17,
@@ -842,21 +1034,26 @@ impl Session {
                     "the last SCRAM message must be empty",
                 ));
             }
-            self.authorize(db, user)?;
+            self.authorize(&pending)?;
             return Ok(done(Vec::new()));
         }
-        match conversation.finish(&payload) {
+        match pending.conversation.finish(&payload) {
             Err(_) => {
                 self.lock().counters.refused += 1;
                 Err(auth_failed())
             }
-            Ok(server_final) if skip => {
-                self.authorize(db, user)?;
+            Ok(server_final) if pending.skip => {
+                self.authorize(&pending)?;
                 Ok(done(server_final.into_bytes()))
             }
             Ok(server_final) => {
-                self.conversations
-                    .insert(id, (conversation, db, user, skip, 2));
+                self.conversations.insert(
+                    id,
+                    Pending {
+                        stage: 2,
+                        ..pending
+                    },
+                );
                 Ok(Doc::new()
                     .with("conversationId", Bson::Int32(id))
                     .with("done", Bson::Bool(false))
@@ -870,7 +1067,8 @@ impl Session {
     /// answers as any failed login (AuthorizationSessionImpl::addAndAuthorizeUser: "Failed to
     /// acquire user because of unmet authentication restrictions" is logged, the client gets
     /// AuthenticationFailed).
-    fn authorize(&mut self, db: String, user: String) -> Result<(), Failure> {
+    fn authorize(&mut self, pending: &Pending) -> Result<(), Failure> {
+        let (db, user) = (pending.db.clone(), pending.user.clone());
         let (client, server) = self.addresses;
         let mut state = self.lock();
         let allowed = state
@@ -882,6 +1080,8 @@ impl Session {
             return Err(auth_failed());
         }
         state.counters.logins += 1;
+        state.counters.speculative += u64::from(pending.speculative);
+        state.counters.sha256 += u64::from(pending.conversation.mechanism() == Mechanism::Sha256);
         drop(state);
         self.user = Some((db, user));
         Ok(())
@@ -1002,7 +1202,7 @@ impl Session {
             // does not implement with 2 BadValue `"<field>" is not a valid argument to
             // <command>` (seen for createRole's authenticationRestrictions:
             // ansible-collections/community.mongodb#575); the same answer is assumed here.
-            Some(_) if self.personality == Personality::DocumentDb40 => {
+            Some(_) if self.personality.is_documentdb() => {
                 return Err(not_valid_argument(
                     "showAuthenticationRestrictions",
                     "usersInfo",
@@ -1048,7 +1248,15 @@ impl Session {
     fn password(&self, command: &Doc) -> Result<Option<String>, Failure> {
         match command.get("pwd") {
             None => Ok(None),
-            Some(Bson::String(p)) if !p.is_empty() => Ok(Some(p.clone())),
+            Some(Bson::String(p)) if !p.is_empty() => match self
+                .personality
+                .is_documentdb()
+                .then(|| docdb::password_refusal(p))
+                .flatten()
+            {
+                Some(why) => Err(fail(2, "BadValue", why)),
+                None => Ok(Some(p.clone())),
+            },
             Some(_) => Err(fail(2, "BadValue", "pwd must be a non-empty string")),
         }
     }
@@ -1096,7 +1304,7 @@ impl Session {
         let Some(value) = command.get("authenticationRestrictions") else {
             return Ok(None);
         };
-        if self.personality == Personality::DocumentDb40 {
+        if self.personality.is_documentdb() {
             return Err(not_valid_argument("authenticationRestrictions", name));
         }
         let path = format!("{name}.authenticationRestrictions");
@@ -1148,7 +1356,15 @@ impl Session {
         if !self.may_manage_users(db) {
             return Err(unauthorized(db, "createUser"));
         }
-        if self.personality == Personality::DocumentDb40 && db != "admin" {
+        if let Some(why) = self
+            .personality
+            .is_documentdb()
+            .then(|| docdb::user_name_refusal(&name))
+            .flatten()
+        {
+            return Err(fail(2, "BadValue", why));
+        }
+        if self.personality.is_documentdb() && db != "admin" {
             return Err(fail(
                 2,
                 "BadValue",

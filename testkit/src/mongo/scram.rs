@@ -149,36 +149,63 @@ fn attributes(message: &str) -> Vec<(char, &str)> {
         .collect()
 }
 
-/// `=2C` and `=3D` back to `,` and `=`; `None` for any other `=`.
-fn unescape(name: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = name;
-    while let Some(i) = rest.find('=') {
-        out.push_str(&rest[..i]);
-        match rest.get(i..i + 3) {
-            Some("=2C") => out.push(','),
-            Some("=3D") => out.push('='),
-            _ => return None,
-        }
-        rest = &rest[i + 3..];
-    }
-    out.push_str(rest);
-    Some(out)
+/// How a server reads the user name of SCRAM's first message (`saslname`, RFC 5802 §5.1:
+/// `,` and `=` sent as `=2C` and `=3D`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// MongoDB: the name is `n=` up to the first `,`, then `=2C` and `=3D` are replaced, in
+    /// that order, wherever they are; any other `=` stays as it is
+    /// (sasl_scram_server_conversation.cpp). A raw `,` ends the name and makes the rest the
+    /// next field, which must be the nonce.
+    MongoDb,
+    /// RFC 5802 as written: a `=` not followed by `2C` or `3D` fails the exchange (what
+    /// DocumentDB does is [U]; this is the stricter reading).
+    Rfc5802,
 }
 
-/// The first client message: `n,,n=<user>,r=<nonce>`; (user, client-first-bare, nonce).
-pub fn client_first(message: &str) -> Result<(String, String, String), String> {
+impl NameRule {
+    /// The user name `name` (as sent) stands for; `None` when the rule refuses it.
+    pub fn decode(self, name: &str) -> Option<String> {
+        match self {
+            NameRule::MongoDb => Some(name.replace("=2C", ",").replace("=3D", "=")),
+            NameRule::Rfc5802 => {
+                let mut out = String::new();
+                let mut rest = name;
+                while let Some(i) = rest.find('=') {
+                    out.push_str(&rest[..i]);
+                    match rest.get(i..i + 3) {
+                        Some("=2C") => out.push(','),
+                        Some("=3D") => out.push('='),
+                        _ => return None,
+                    }
+                    rest = &rest[i + 3..];
+                }
+                out.push_str(rest);
+                Some(out)
+            }
+        }
+    }
+}
+
+/// The first client message: `n,,n=<user>,r=<nonce>`; (user, client-first-bare, nonce). The
+/// name is read by `rule`; a raw `,` in it leaves a field other than `r=` second, which is
+/// refused as a bad nonce.
+pub fn client_first(message: &str, rule: NameRule) -> Result<(String, String, String), String> {
     let bare = message
         .strip_prefix("n,,")
         .ok_or("the GS2 header must be n,, (no channel binding, no authzid)")?;
-    let attrs = attributes(bare);
-    match attrs.as_slice() {
-        [('n', user), ('r', nonce), ..] if !nonce.is_empty() => Ok((
-            unescape(user).ok_or("a user name with a bad = escape")?,
+    // The fields as sent: a field without `=` is not dropped, it is the one that is wrong.
+    let mut fields = bare.split(',');
+    let Some(user) = fields.next().and_then(|f| f.strip_prefix("n=")) else {
+        return Err("the first message must be n=<user>,r=<nonce>".into());
+    };
+    match fields.next().and_then(|f| f.strip_prefix("r=")) {
+        Some(nonce) if !nonce.is_empty() => Ok((
+            rule.decode(user).ok_or("a user name with a bad = escape")?,
             bare.to_string(),
             nonce.to_string(),
         )),
-        _ => Err("the first message must be n=<user>,r=<nonce>".into()),
+        _ => Err("Invalid SCRAM client nonce".into()),
     }
 }
 
@@ -217,6 +244,11 @@ impl Conversation {
             nonce,
         };
         (conversation, server_first)
+    }
+
+    /// The mechanism.
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
     }
 
     /// Checks the client's final message; the server's final message when its proof holds.
@@ -294,7 +326,7 @@ mod tests {
     fn the_right_password_is_proved_and_a_wrong_one_refused() {
         for m in [Mechanism::Sha1, Mechanism::Sha256] {
             let stored = Credential::new(m, "app", "Pa55-word").unwrap();
-            let (user, bare, nonce) = client_first("n,,n=app,r=abc").unwrap();
+            let (user, bare, nonce) = client_first("n,,n=app,r=abc", NameRule::MongoDb).unwrap();
             assert_eq!(user, "app");
             let (conv, server_first) = Conversation::start(m, &stored, &bare, &nonce);
             assert!(conv
@@ -306,8 +338,30 @@ mod tests {
                 Err("wrong password".into())
             );
         }
-        assert!(client_first("y,,n=a,r=b").is_err());
-        assert_eq!(client_first("n,,n=a=2Cb=3D,r=x").unwrap().0, "a,b=");
-        assert!(client_first("n,,n=a=2,r=x").is_err());
+    }
+
+    #[test]
+    fn user_names_are_read_as_mongodb_or_rfc_5802_reads_them() {
+        for rule in [NameRule::MongoDb, NameRule::Rfc5802] {
+            assert!(client_first("y,,n=a,r=b", rule).is_err());
+            assert_eq!(client_first("n,,n=a=2Cb=3D,r=x", rule).unwrap().0, "a,b=");
+            // A raw comma: the name ends at it and "b" is no nonce.
+            assert_eq!(
+                client_first("n,,n=a,b,r=x", rule),
+                Err("Invalid SCRAM client nonce".into())
+            );
+        }
+        // A stray '=': MongoDB keeps it, RFC 5802 fails the exchange.
+        assert_eq!(
+            client_first("n,,n=a=b,r=x", NameRule::MongoDb).unwrap().0,
+            "a=b"
+        );
+        assert!(client_first("n,,n=a=2,r=x", NameRule::Rfc5802).is_err());
+        assert_eq!(
+            client_first("n,,n=a=2,r=x", NameRule::MongoDb).unwrap().0,
+            "a=2"
+        );
+        // Replaced in order, not decoded left to right: "=3D2C" is "=2C", not ",".
+        assert_eq!(NameRule::MongoDb.decode("x=3D2C").unwrap(), "x=2C");
     }
 }

@@ -9,6 +9,7 @@ mod testbed;
 mod alternating;
 mod binary;
 mod engines;
+mod personalities;
 mod preflight;
 mod proving;
 mod rotation;

@@ -19,7 +19,7 @@ async fn pymongo_proves_both_personalities() {
     );
     // (personality, its name for the script, the checks the script makes for it)
     let runs = [
-        (Personality::DocumentDb40, "documentdb", 31),
+        (Personality::DocumentDb40, "documentdb", 32),
         (Personality::MongoDb, "mongodb", 41),
     ];
     for (personality, name, checks) in runs {

@@ -4,7 +4,7 @@
 use std::ops::Deref;
 
 use mongodb_rotation::engines::MONGODB;
-use mongodb_rotation::{mongodb_with, MongoEngine};
+use mongodb_rotation::{mongodb_with_engine, MongoEngine};
 use std::sync::{Arc, Mutex};
 
 use rotation_core::database::{DbCluster, DbInstance, RdsLookup, Strategy, TrustAnchors};
@@ -18,6 +18,14 @@ use serde_json::{json, Value};
 /// The stand-in's superuser password.
 pub const ROOT_PASSWORD: &str = "Root-Pa55word-standin";
 
+/// A DocumentDB cluster endpoint as a deployment's secrets name it; the tests' engine
+/// connects it to the stand-in (test seam `MongoEngine::with_test_host`) as `localhost`, a
+/// name on the sandbox certificate.
+pub const DOCDB_HOST: &str = "app.cluster-cxyz0example.us-east-1.docdb.amazonaws.com";
+
+/// The name the redirected connection verifies the certificate for.
+pub const REDIRECT_CERTIFICATE_NAME: &str = "localhost";
+
 /// A function under test and its stand-in server.
 pub struct Bed {
     harness: Harness<Strategy<MongoEngine>>,
@@ -25,6 +33,10 @@ pub struct Bed {
     pub strategy: &'static str,
     /// The server.
     pub server: MongoStandIn,
+    /// A secondary of the server (replica-set personality only).
+    pub secondary: Option<MongoStandIn>,
+    /// The host the secrets name: `127.0.0.1`, or [`DOCDB_HOST`] redirected to the server.
+    pub host: &'static str,
     /// The authentication database of the bed's users (`admin` on DocumentDB).
     pub db: &'static str,
     /// The secrets' `engine`: `docdb` on DocumentDB (the stand-in is reached as 127.0.0.1,
@@ -90,20 +102,46 @@ impl Deref for Bed {
 impl Bed {
     /// The function with `strategy` against a stand-in of `personality`.
     pub async fn new(personality: Personality, strategy: &'static str) -> Self {
-        Self::serving(personality, strategy, true).await
+        Self::serving(
+            personality,
+            strategy,
+            Some(MongoStandIn::sandbox_tls()),
+            false,
+        )
+        .await
     }
 
     /// The function with `strategy` against a stand-in of `personality` serving plaintext
     /// only (for the fault proxy, which reads the protocol: secrets say `"ssl": false`).
     pub async fn plaintext(personality: Personality, strategy: &'static str) -> Self {
-        Self::serving(personality, strategy, false).await
+        Self::serving(personality, strategy, None, false).await
     }
 
-    async fn serving(personality: Personality, strategy: &'static str, tls: bool) -> Self {
-        let tls = tls.then(MongoStandIn::sandbox_tls);
-        let server = MongoStandIn::start(personality, tls)
+    /// The function with `strategy` against a stand-in of `personality` (TLS with `tls`)
+    /// whose secrets name the DocumentDB endpoint [`DOCDB_HOST`] with `"engine": "mongo"`, as
+    /// a deployment's do: the function's DocumentDB branches (SCRAM-SHA-1, TLS required)
+    /// run, and the certificate is verified for [`REDIRECT_CERTIFICATE_NAME`].
+    pub async fn documentdb_endpoint(
+        personality: Personality,
+        strategy: &'static str,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Self {
+        Self::serving(personality, strategy, Some(tls), true).await
+    }
+
+    async fn serving(
+        personality: Personality,
+        strategy: &'static str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        redirected: bool,
+    ) -> Self {
+        let server = MongoStandIn::start(personality, tls.clone())
             .await
             .expect("the stand-in starts");
+        let secondary = server
+            .start_secondary(tls)
+            .await
+            .map(|started| started.expect("the secondary starts"));
         server.add_user("admin", "root", ROOT_PASSWORD, &[("root", "admin")]);
         let ca = sandbox_var("SANDBOX_TLS_CA");
         let anchors = TrustAnchors::new(Some(&ca), false).expect("the sandbox CA loads");
@@ -112,16 +150,29 @@ impl Bed {
             &[("ROTATION_STRATEGY", strategy.to_string())],
         );
         let rds = Arc::new(DocDbApi::default());
-        let function = mongodb_with(&settings, anchors, Some(rds.clone() as Arc<dyn RdsLookup>))
-            .expect("the function builds");
-        let (db, engine) = match personality {
-            Personality::DocumentDb40 => ("admin", "docdb"),
-            Personality::MongoDb => ("appdb", "mongo"),
+        let mut engine = MongoEngine::new(anchors);
+        let mut host = "127.0.0.1";
+        if redirected {
+            let address = std::net::SocketAddr::from(([127, 0, 0, 1], server.port()));
+            engine = engine.with_test_host(DOCDB_HOST, address, REDIRECT_CERTIFICATE_NAME);
+            host = DOCDB_HOST;
+        }
+        let function =
+            mongodb_with_engine(&settings, engine, Some(rds.clone() as Arc<dyn RdsLookup>))
+                .expect("the function builds");
+        let (db, engine) = match (personality.is_documentdb(), redirected) {
+            // The endpoint's name says DocumentDB; the secret says what the console writes.
+            (true, true) => ("admin", "mongo"),
+            // The stand-in is reached as 127.0.0.1: the secret says what it is.
+            (true, false) => ("admin", "docdb"),
+            (false, _) => ("appdb", "mongo"),
         };
         Self {
             harness: Harness::new(function, MONGODB.password_defaults).await,
             strategy,
             server,
+            secondary,
+            host,
             db,
             engine,
             rds,
@@ -137,7 +188,7 @@ impl Bed {
 
     /// The secret JSON for `user` in the bed's database, with `extra` keys.
     pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
-        let mut v = json!({"engine": self.engine, "host": "127.0.0.1", "port": self.server.port(),
+        let mut v = json!({"engine": self.engine, "host": self.host, "port": self.server.port(),
             "username": user, "password": password, "dbname": self.db, "ssl": true});
         for (k, val) in extra.as_object().expect("an object") {
             v[k] = val.clone();
@@ -191,7 +242,7 @@ impl Bed {
 
     /// A new superuser secret for `root` in `admin` saying `engine`: its ARN.
     pub async fn master_secret_as(&self, engine: &str) -> String {
-        let master = json!({"engine": engine, "host": "127.0.0.1", "port": self.server.port(),
+        let master = json!({"engine": engine, "host": self.host, "port": self.server.port(),
             "username": "root", "password": ROOT_PASSWORD, "dbname": "admin", "ssl": true});
         self.harness.secret("mongo-root", &master.to_string()).await
     }
@@ -322,7 +373,7 @@ impl DbProvingBed for Bed {
     async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
         self.server
             .add_user("admin", name, password, &[("root", "admin")]);
-        let mut v = json!({"engine": self.engine, "host": "127.0.0.1", "port": self.server.port(),
+        let mut v = json!({"engine": self.engine, "host": self.host, "port": self.server.port(),
             "username": name, "password": password, "dbname": "admin", "ssl": true});
         for (k, val) in extra.as_object().expect("an object") {
             v[k] = val.clone();
@@ -343,4 +394,16 @@ pub fn mechanism_set(mechanisms: Vec<Mechanism>) -> Vec<&'static str> {
     names.sort_unstable();
     names.dedup();
     names
+}
+
+impl Bed {
+    /// [`ProvingBed::fresh_pair`] under a test's own tag.
+    pub async fn fresh_pair_for_test(&self, tag: &str) -> (String, String) {
+        self.fresh_pair(tag).await
+    }
+
+    /// A `root` user in `admin` and its superuser secret with `extra` keys: its ARN.
+    pub async fn new_superuser_secret_for_test(&self, name: &str, extra: Value) -> String {
+        self.new_superuser_secret(name, ROOT_PASSWORD, extra).await
+    }
 }
