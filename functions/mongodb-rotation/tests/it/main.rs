@@ -10,6 +10,7 @@ mod alternating;
 mod binary;
 mod engines;
 mod preflight;
+mod privileges;
 mod proving;
 mod rotation;
 mod standin;
