@@ -236,12 +236,10 @@ impl Privilege {
     }
 
     fn to_bson(&self) -> Bson {
-        Bson::Document(
-            Doc::new().with("resource", self.resource.to_bson()).with(
-                "actions",
-                Bson::Array(self.actions.iter().cloned().map(Bson::String).collect()),
-            ),
-        )
+        Bson::Document(Doc::new().with("resource", self.resource.to_bson()).with(
+            "actions",
+            Bson::Array(self.actions.iter().cloned().map(Bson::String).collect()),
+        ))
     }
 }
 
@@ -470,7 +468,10 @@ pub fn refused(message: impl Into<String>) -> Failure {
 
 /// `grantRole` on each role's database, in order (13 `Not authorized to grant role: r@db`).
 pub fn check_grant(privileges: &[Privilege], roles: &[(String, String)]) -> Result<(), Failure> {
-    match roles.iter().find(|(_, db)| !may(privileges, "grantRole", db)) {
+    match roles
+        .iter()
+        .find(|(_, db)| !may(privileges, "grantRole", db))
+    {
         Some((r, db)) => Err(refused(format!("Not authorized to grant role: {r}@{db}"))),
         None => Ok(()),
     }
@@ -478,7 +479,10 @@ pub fn check_grant(privileges: &[Privilege], roles: &[(String, String)]) -> Resu
 
 /// `revokeRole` on each role's database (13 `Not authorized to revoke role: r@db`).
 pub fn check_revoke(privileges: &[Privilege], roles: &[(String, String)]) -> Result<(), Failure> {
-    match roles.iter().find(|(_, db)| !may(privileges, "revokeRole", db)) {
+    match roles
+        .iter()
+        .find(|(_, db)| !may(privileges, "revokeRole", db))
+    {
         Some((r, db)) => Err(refused(format!("Not authorized to revoke role: {r}@{db}"))),
         None => Ok(()),
     }
@@ -542,7 +546,9 @@ pub fn check_create_role(
     granted: &[Privilege],
 ) -> Result<(), Failure> {
     if !may(privileges, "createRole", db) {
-        return Err(refused(format!("Not authorized to create roles on db: {db}")));
+        return Err(refused(format!(
+            "Not authorized to create roles on db: {db}"
+        )));
     }
     check_grant(privileges, roles)?;
     for p in granted {
@@ -599,7 +605,9 @@ pub fn check_new_role(
             return Err(fail(
                 49,
                 "InvalidRoleModification",
-                format!("Roles on the '{db}' database cannot be granted roles from other databases"),
+                format!(
+                    "Roles on the '{db}' database cannot be granted roles from other databases"
+                ),
             ));
         }
     }
@@ -676,7 +684,11 @@ mod tests {
         for role in EVERY_DB {
             assert!(role_exists(&CustomRoles::new(), role, "app"));
         }
-        assert!(!role_exists(&CustomRoles::new(), "changeOwnPassword", "app"));
+        assert!(!role_exists(
+            &CustomRoles::new(),
+            "changeOwnPassword",
+            "app"
+        ));
     }
 
     #[test]

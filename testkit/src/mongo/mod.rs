@@ -450,7 +450,12 @@ impl MongoStandIn {
             .roles
             .contains_key(&("admin".to_string(), OWN_PASSWORD_ROLE.to_string()));
         if !exists {
-            self.add_role("admin", OWN_PASSWORD_ROLE, &[("", &["changeOwnPassword"])], &[]);
+            self.add_role(
+                "admin",
+                OWN_PASSWORD_ROLE,
+                &[("", &["changeOwnPassword"])],
+                &[],
+            );
         }
         (OWN_PASSWORD_ROLE, "admin")
     }
@@ -1197,8 +1202,7 @@ impl Session {
             )));
         }
         authz::check_grant(&privileges, &roles)?;
-        if restrictions.is_some() && !authz::may(&privileges, "setAuthenticationRestriction", db)
-        {
+        if restrictions.is_some() && !authz::may(&privileges, "setAuthenticationRestriction", db) {
             return Err(authz::refused("Unauthorized"));
         }
         if self.personality == Personality::DocumentDb40 && db != "admin" {
@@ -1261,8 +1265,7 @@ impl Session {
             }
             authz::check_grant(&privileges, roles)?;
         }
-        if restrictions.is_some() && !authz::may(&privileges, "setAuthenticationRestriction", db)
-        {
+        if restrictions.is_some() && !authz::may(&privileges, "setAuthenticationRestriction", db) {
             return Err(authz::refused("Unauthorized"));
         }
         if password.is_none()
@@ -1430,7 +1433,11 @@ impl Session {
                 Bson::String(r) => Ok((r.clone(), db.to_string())),
                 Bson::Document(d) => match (d.str("role"), d.str("db")) {
                     (Some(r), Some(on)) => Ok((r.to_string(), on.to_string())),
-                    _ => Err(fail(2, "BadValue", "a rolesInfo document needs role and db")),
+                    _ => Err(fail(
+                        2,
+                        "BadValue",
+                        "a rolesInfo document needs role and db",
+                    )),
                 },
                 _ => Err(fail(
                     14,
@@ -1457,7 +1464,8 @@ impl Session {
         }
         let show_privileges = command.get("showPrivileges").is_some_and(Bson::truthy);
         let privileges = self.privileges();
-        let held = authz::closure(&self.lock().roles, &self.roles());
+        let mine = self.roles();
+        let held = authz::closure(&self.lock().roles, &mine);
         if all_in_db {
             if !authz::may(&privileges, "viewRole", db) {
                 return Err(authz::refused(format!(
@@ -1510,7 +1518,11 @@ impl Session {
             )));
         }
         let mut state = self.lock();
-        if state.roles.remove(&(db.to_string(), name.clone())).is_none() {
+        if state
+            .roles
+            .remove(&(db.to_string(), name.clone()))
+            .is_none()
+        {
             return Err(fail(
                 31,
                 "RoleNotFound",
