@@ -35,16 +35,22 @@
 //! the two possibilities (the other, an answer without the field, is what the function then
 //! reads anyway). SCRAM logins honour `mechanisms`: a user holds credentials for its own only.
 //!
-//! Known differences from MongoDB: custom roles are not modelled (the role name
-//! `changeOwnPassword` on a database stands for a custom role granting that action there; a
-//! user may change its own password only with it, or as a user administrator); stored
+//! Authorization ([`authz`], where every rule cites its manual page or server source):
+//! privileges are actions on resources, granted by built-in and user-defined roles
+//! (`createRole`, `rolesInfo`, `dropRole`, `grantRolesToUser`, `revokeRolesFromUser`;
+//! `connectionStatus` with `showPrivileges`), and user management is authorized before its
+//! body in the server's order (13 before 11 or 31). Both personalities follow MongoDB's rules
+//! (DocumentDB's for custom roles are not documented: the stricter reading).
+//!
+//! Known differences from MongoDB: some built-in roles' data and cluster actions are
+//! abbreviated (named in [`authz`]); roles take no `authenticationRestrictions`; stored
 //! credentials use 4096 iterations (MongoDB: 10000 / 15000); OP_MSG checksums and
 //! `moreToCome` are refused rather than served; `usersInfo` ignores `showCredentials` and
 //! `showPrivileges`, and with `showAuthenticationRestrictions` lists neither `inheritedRoles`
-//! nor `inheritedPrivileges` (roles' restrictions are empty: no custom roles); an address list
+//! nor `inheritedPrivileges` (roles' restrictions are empty); an address list
 //! entry that is not an address or range never matches (MongoDB stores it unchecked,
 //! SERVER-128184, and then fails to load the user); sessions (`lsid`) are accepted and
-//! ignored; no `createRole`, `grantRolesToUser`.
+//! ignored.
 
 mod authz;
 pub mod bson;
