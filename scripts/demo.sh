@@ -161,7 +161,8 @@ root = client('root', '$MONGO_ROOT_PASSWORD')
 $1"
 }
 pymongo_run "
-root.admin.command('createUser', 'demo_docdb_single', pwd='Demo-DocSingle-1', roles=[{'role': 'readWrite', 'db': 'admin'}, {'role': 'changeOwnPassword', 'db': 'admin'}])
+root.admin.command('createRole', 'changeOwnPasswordRole', roles=[], privileges=[{'resource': {'db': '', 'collection': ''}, 'actions': ['changeOwnPassword']}])
+root.admin.command('createUser', 'demo_docdb_single', pwd='Demo-DocSingle-1', roles=[{'role': 'readWrite', 'db': 'admin'}, {'role': 'changeOwnPasswordRole', 'db': 'admin'}])
 root.admin.command('createUser', 'demo_docdb_multi', pwd='Demo-DocMulti-1', roles=[{'role': 'readWrite', 'db': 'admin'}])"
 # engine docdb: the stand-in is reached as 127.0.0.1, not as a DocumentDB endpoint, so the
 # secret says it is DocumentDB (which has no authentication restrictions to copy).

@@ -352,6 +352,12 @@ def mongo_create_user(port, tls, user, password, roles):
     script = MONGO_CLIENT + ("port, tls, user, roles = sys.argv[1:]\n"
                              "root_password = os.environ['BED_PASSWORD']\n"
                              "c = client(port, tls, 'root', 'admin')\n"
+                             # The manual's recipe for changing one's own password: a role in
+                             # admin granting the changeOwnPassword action (made once).
+                             "if any(r['role'] == 'changeOwnPasswordRole' for r in json.loads(roles)) and not"
+                             " c.admin.command('rolesInfo', 'changeOwnPasswordRole')['roles']:\n"
+                             "    c.admin.command('createRole', 'changeOwnPasswordRole', roles=[], privileges=[{'resource':"
+                             " {'db': '', 'collection': ''}, 'actions': ['changeOwnPassword']}])\n"
                              "c.admin.command('createUser', user, pwd=os.environ['BED_NEW_PASSWORD'], roles=json.loads(roles))\n")
     done = subprocess.run([env("SANDBOX_PYMONGO"), "-c", script, str(port), "true" if tls else "false", user,
                            json.dumps(roles)],
@@ -430,7 +436,7 @@ class Bed:
         if self.family == "mongo":
             value["dbname"] = "admin"
             mongo_create_user(port, ssl, user, password, [{"role": "readWrite", "db": "admin"}]
-                              + ([{"role": "changeOwnPassword", "db": "admin"}] if self.strategy == "single" else []))
+                              + ([{"role": "changeOwnPasswordRole", "db": "admin"}] if self.strategy == "single" else []))
             master = {"username": "root", "password": MONGO["root_password"]}
         elif self.family == "pg":
             database = "dev" if self.engine == "redshift" else "postgres"

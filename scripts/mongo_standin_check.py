@@ -2,7 +2,9 @@
 """Proves the testkit's MongoDB-wire stand-in with a second, independent client: pymongo.
 
 Usage: mongo_standin_check.py documentdb|mongodb PORT ROOT_PASSWORD   (SANDBOX_TLS_CA: the
-sandbox CA). The stand-in listens on 127.0.0.1:PORT (TLS) with user `root` in `admin`; the
+sandbox CA), or mongo_standin_check.py --uri URI [--db DB] to calibrate the stand-in against a
+real MongoDB or DocumentDB (the same checks that hold for any server, the same expected codes;
+only users and roles named standin_check_<random>_..., dropped at the end). The stand-in listens on 127.0.0.1:PORT (TLS) with user `root` in `admin`; the
 Rust test `functions/mongodb-rotation/tests/it/standin.rs` starts it, runs this, then checks its
 counters.
 
@@ -11,8 +13,12 @@ pymongo as the rotation functions will use it (TLS verified against the sandbox 
 connection, no retryable writes) and checks what MongoDB documents: the handshake (pymongo's
 first hello goes over OP_QUERY, the rest over OP_MSG), SCRAM-SHA-1 and SCRAM-SHA-256 (as each
 personality offers them, negotiated and explicit), createUser / usersInfo / updateUser /
-dropUser, role checks (a user may change only its own password and only with
-changeOwnPassword), and the error codes 2, 11, 13, 18, 31, 51003, 59, 334. MongoDB: users with
+dropUser, privileges (a user may change only its own password, and only with the
+changeOwnPassword action from a user-defined role: the manual's recipe; changeOwnPassword as a
+role name and readAnyDatabase outside admin are 31; userAdmin on admin alone may not grant
+roles on another database; authorization comes before the lookup, 13 before 11), createRole /
+rolesInfo / dropRole, connectionStatus showPrivileges, and the error codes 2, 11, 13, 18, 31,
+51003, 59, 334. MongoDB: users with
 authenticationRestrictions and mechanisms, listed by usersInfo with
 showAuthenticationRestrictions, logins refused (18) or accepted by the client's and the server's
 address (127.0.0.1 here), an empty list clearing them, and the errors 14, 20, 40415. DocumentDB:
@@ -21,6 +27,7 @@ implement (2; an assumption, see testkit/src/mongo/mod.rs), mechanisms SCRAM-SHA
 stand-in's counters must show the logins and refusals. Prints one line per check; exits 1 on
 the first failure.
 """
+import argparse
 import os
 import secrets
 import sys
@@ -28,8 +35,23 @@ import sys
 from pymongo import MongoClient
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
-PERSONALITY, PORT, ROOT_PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-CA = os.environ["SANDBOX_TLS_CA"]
+PARSER = argparse.ArgumentParser(description="Proves the MongoDB-wire stand-in, or calibrates it against a real server.")
+PARSER.add_argument("--uri", help="a connection string to a real MongoDB or DocumentDB with an admin user (userAdminAnyDatabase or root); only the checks that hold for any server run, on users and roles named with a unique prefix, all dropped at the end")
+PARSER.add_argument("--db", default="admin", help="with --uri: the database the test users live in (DocumentDB: admin)")
+PARSER.add_argument("stand_in", nargs="*", help="documentdb|mongodb PORT ROOT_PASSWORD (the stand-in)")
+ARGS = PARSER.parse_args()
+URI = ARGS.uri
+if URI is None:
+    if len(ARGS.stand_in) != 3:
+        PARSER.error("give documentdb|mongodb PORT ROOT_PASSWORD, or --uri")
+    PERSONALITY, PORT, ROOT_PASSWORD = ARGS.stand_in[0], int(ARGS.stand_in[1]), ARGS.stand_in[2]
+    CA = os.environ["SANDBOX_TLS_CA"]
+else:
+    PERSONALITY, PORT, ROOT_PASSWORD, CA = "uri", 0, None, None
+# Every user and role this script makes starts with it (dropped at the end in --uri mode).
+PREFIX = "standin_check_" + secrets.token_hex(3) + "_"
+MADE_USERS = []
+MADE_ROLES = []
 CHECKS = 0
 
 
@@ -43,6 +65,14 @@ def check(name, condition, detail=""):
 
 
 def client(port, user, password, source="admin", mechanism=None, **extra):
+    if URI is not None:
+        # The connection string's host and TLS options; this user's credentials.
+        options = dict(username=user, password=password, authSource=source, retryWrites=False,
+                       serverSelectionTimeoutMS=5000)
+        if mechanism:
+            options["authMechanism"] = mechanism
+        options.update(extra)
+        return MongoClient(URI, **options)
     options = dict(host="127.0.0.1", port=port, directConnection=True, tls=True, tlsCAFile=CA,
                    username=user, password=password, authSource=source, retryWrites=False,
                    serverSelectionTimeoutMS=3000, connectTimeoutMS=3000)
@@ -50,6 +80,13 @@ def client(port, user, password, source="admin", mechanism=None, **extra):
         options["authMechanism"] = mechanism
     options.update(extra)
     return MongoClient(**options)
+
+
+def admin_client():
+    """The administrator: the connection string's user, or the stand-in's root."""
+    if URI is not None:
+        return MongoClient(URI, retryWrites=False, serverSelectionTimeoutMS=5000)
+    return client(PORT, "root", ROOT_PASSWORD)
 
 
 def error_code(action):
@@ -70,22 +107,29 @@ def logs_in(port, user, password, source="admin", mechanism=None):
 
 
 def shared_checks(tag, port, db, roles, mechanisms):
-    root = client(port, "root", ROOT_PASSWORD)
+    root = admin_client()
     check(f"{tag}: root logs in (mechanism negotiated from saslSupportedMechs)", root.admin.command("ping")["ok"] == 1)
     hello = root.admin.command("hello")
     check(f"{tag}: hello answers over OP_MSG after the OP_QUERY handshake", hello["isWritablePrimary"] is True
           and hello["maxBsonObjectSize"] == 16777216)
-    app = "app_" + secrets.token_hex(4)
+    app = PREFIX + "app"
+    MADE_USERS.append((db, app))
     root[db].command("createUser", app, pwd="App-Pa55word-1", roles=roles)
     info = root[db].command("usersInfo", app)["users"]
     check(f"{tag}: usersInfo shows the new user, its roles and mechanisms",
           len(info) == 1 and info[0]["user"] == app and info[0]["db"] == db
           and info[0]["roles"] == [{"role": r["role"], "db": r["db"]} for r in roles]
-          and info[0]["mechanisms"] == mechanisms, info)
+          and (mechanisms is None or info[0]["mechanisms"] == mechanisms), info)
     check(f"{tag}: a second createUser is 51003",
           error_code(lambda: root[db].command("createUser", app, pwd="x-Pa55word", roles=[])) == 51003)
     check(f"{tag}: an unknown role is 31 RoleNotFound",
           error_code(lambda: root[db].command("createUser", app + "x", pwd="x-Pa55word", roles=["noSuchRole"])) == 31)
+    check(f"{tag}: changeOwnPassword is an action, not a role (31)",
+          error_code(lambda: root[db].command("createUser", app + "x", pwd="x-Pa55word",
+                                              roles=[{"role": "changeOwnPassword", "db": db}])) == 31)
+    check(f"{tag}: readAnyDatabase exists only on admin (31 elsewhere)",
+          error_code(lambda: root[db].command("createUser", app + "x", pwd="x-Pa55word",
+                                              roles=[{"role": "readAnyDatabase", "db": "otherdb"}])) == 31)
     check(f"{tag}: the new user logs in", logs_in(port, app, "App-Pa55word-1", db))
     check(f"{tag}: a wrong password is refused", not logs_in(port, app, "Wrong-Pa55word", db))
     check(f"{tag}: an unknown user is refused the same way",
@@ -99,32 +143,70 @@ def shared_checks(tag, port, db, roles, mechanisms):
           error_code(lambda: user.admin.command("usersInfo", "root")) == 13)
     check(f"{tag}: nor change another's password (13)",
           error_code(lambda: user.admin.command("updateUser", "root", pwd="Hijack-Pa55word")) == 13)
-    root[db].command("updateUser", app, roles=roles + [{"role": "changeOwnPassword", "db": db}])
+    check(f"{tag}: nor update a missing user: 13 before 11 (authorization before the lookup)",
+          error_code(lambda: user[db].command("updateUser", "ghost_" + app, pwd="x-Pa55word")) == 13)
+    # The manual's recipe ("Change Your Password and Custom Data"): a role in admin granting
+    # the changeOwnPassword action on every database.
+    own = PREFIX + "ownPassword"
+    MADE_ROLES.append(own)
+    root.admin.command("createRole", own, roles=[],
+                       privileges=[{"resource": {"db": "", "collection": ""}, "actions": ["changeOwnPassword"]}])
+    shown = root.admin.command("rolesInfo", own, showPrivileges=True)["roles"]
+    check(f"{tag}: rolesInfo with showPrivileges lists the custom role's action",
+          len(shown) == 1 and any("changeOwnPassword" in p["actions"] for p in shown[0]["privileges"]), shown)
+    root[db].command("updateUser", app, roles=roles + [{"role": own, "db": "admin"}])
     user[db].command("updateUser", app, pwd="New-Pa55word-2")
-    check(f"{tag}: with changeOwnPassword the new password logs in", logs_in(port, app, "New-Pa55word-2", db))
+    check(f"{tag}: with changeOwnPassword from a custom role the new password logs in", logs_in(port, app, "New-Pa55word-2", db))
     check(f"{tag}: and the old one no longer does", not logs_in(port, app, "App-Pa55word-1", db))
     check(f"{tag}: roles given to updateUser replace the old ones",
-          root[db].command("usersInfo", app)["users"][0]["roles"][-1] == {"role": "changeOwnPassword", "db": db})
-    status = user.admin.command("connectionStatus")["authInfo"]["authenticatedUsers"]
-    check(f"{tag}: connectionStatus names the authenticated user", status == [{"user": app, "db": db}], status)
-    check(f"{tag}: updateUser of a missing user is 11",
+          root[db].command("usersInfo", app)["users"][0]["roles"][-1] == {"role": own, "db": "admin"})
+    user.close()
+    user = client(port, app, "New-Pa55word-2", db)
+    status = user.admin.command("connectionStatus", showPrivileges=True)["authInfo"]
+    check(f"{tag}: connectionStatus names the authenticated user", status["authenticatedUsers"] == [{"user": app, "db": db}], status)
+    check(f"{tag}: and with showPrivileges the action on every database",
+          any(p["resource"] == {"db": "", "collection": ""} and "changeOwnPassword" in p["actions"]
+              for p in status.get("authenticatedUserPrivileges", [])), status)
+    check(f"{tag}: changeOwnPassword does not change another's password (13)",
+          error_code(lambda: user.admin.command("updateUser", "root", pwd="Hijack-Pa55word")) == 13)
+    check(f"{tag}: updateUser of a missing user is 11 for a caller that may change passwords",
           error_code(lambda: root[db].command("updateUser", "ghost_" + app, pwd="x-Pa55word")) == 11)
+    # A user administrator of admin only may not give roles on another database.
+    ua = PREFIX + "admins_admin"
+    MADE_USERS.append(("admin", ua))
+    root.admin.command("createUser", ua, pwd="Ua-Pa55word-1", roles=[{"role": "userAdmin", "db": "admin"}])
+    admins_admin = client(port, ua, "Ua-Pa55word-1", "admin")
+    check(f"{tag}: userAdmin on admin alone may not grant readWrite on otherdb (13: grantRole there)",
+          error_code(lambda: admins_admin.admin.command("createUser", PREFIX + "clone", pwd="x-Pa55word",
+                                                        roles=[{"role": "readWrite", "db": "otherdb"}])) == 13)
+    admins_admin.close()
+    root.admin.command("dropUser", ua)
+    root.admin.command("dropRole", own)
+    check(f"{tag}: a dropped role is taken from its users",
+          root[db].command("usersInfo", app)["users"][0]["roles"] == roles)
     check(f"{tag}: dropUser of a missing user is 11",
           error_code(lambda: root[db].command("dropUser", "ghost_" + app)) == 11)
     check(f"{tag}: an unknown command is 59", error_code(lambda: root.admin.command("noSuchCommand")) == 59)
     root[db].command("dropUser", app)
     check(f"{tag}: a dropped user no longer logs in", not logs_in(port, app, "New-Pa55word-2", db))
-    hostile = "o'k,=\"x" + secrets.token_hex(2)
+    hostile = PREFIX + "o'k,=\"x"
+    MADE_USERS.append((db, hostile))
     if tag.startswith("DocumentDB"):
         # DocumentDB: 8-100 printable ASCII characters but / " @ and space (cluster settings).
-        check(f"{tag}: a password with @ is refused (2)",
-              error_code(lambda: root[db].command("createUser", hostile, pwd="Pa55word@1", roles=roles)) == 2)
+        refused = error_code(lambda: root[db].command("createUser", hostile, pwd="Pa55word@1", roles=roles))
+        check(f"{tag}: a password with @ is refused (2)", refused == 2)
+        if refused is None:  # the server took it: drop it so the next check can run
+            root[db].command("dropUser", hostile)
         password = "Pa55word,=~1"
     else:
         password = "Pässwörd,=1"
     root[db].command("createUser", hostile, pwd=password, roles=roles)
     check(f"{tag}: a name with , = ' \" (escaped by pymongo) and a {'printable ASCII' if tag.startswith('DocumentDB') else 'non-ASCII'} password log in",
           logs_in(port, hostile, password, db))
+    if URI is not None:
+        user.close()
+        root.close()
+        return
     plain = MongoClient(host="127.0.0.1", port=port, directConnection=True, serverSelectionTimeoutMS=800)
     try:
         plain.admin.command("ping")
@@ -248,5 +330,23 @@ def restrictions(port, root):
     db.command("dropUser", fenced)
 
 
-{"documentdb": documentdb, "mongodb": mongodb}[PERSONALITY](PORT)
+def calibrate():
+    """--uri: the checks that hold for any server, on the connection string's server, with
+    only users and roles named PREFIX..., all dropped at the end (also after a failure)."""
+    root = admin_client()
+    try:
+        # Mechanisms differ by server and version: not compared here.
+        shared_checks("server", 0, ARGS.db, [{"role": "read", "db": ARGS.db}], None)
+    finally:
+        for db, name in MADE_USERS:
+            error_code(lambda: root[db].command("dropUser", name))
+        for name in MADE_ROLES:
+            error_code(lambda: root.admin.command("dropRole", name))
+        root.close()
+
+
+if URI is not None:
+    calibrate()
+else:
+    {"documentdb": documentdb, "mongodb": mongodb}[PERSONALITY](PORT)
 print(f"{CHECKS} checks passed")

@@ -294,14 +294,23 @@ mod tests {
         }
 
         // A short interval caps the sleeps from the first.
-        let api = SettlesAt(Instant::now() + Duration::from_millis(100), Mutex::new(Vec::new()));
+        let api = SettlesAt(
+            Instant::now() + Duration::from_millis(100),
+            Mutex::new(Vec::new()),
+        );
         let short = WaitPolicy {
             interval: Duration::from_millis(20),
             ..wait
         };
-        wait_until_active(&api, &user(), short, far()).await.unwrap();
+        wait_until_active(&api, &user(), short, far())
+            .await
+            .unwrap();
         let asked = api.1.lock().unwrap().clone();
-        assert!(asked.len() >= 4, "asked every 20 ms, not after 50: {}", asked.len());
+        assert!(
+            asked.len() >= 4,
+            "asked every 20 ms, not after 50: {}",
+            asked.len()
+        );
     }
 
     /// The step's deadline is nearer than MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS: the wait

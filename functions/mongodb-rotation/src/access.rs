@@ -150,15 +150,37 @@ impl Access {
         })
     }
 
+    /// The databases the roles live on (each needs `grantRole` to give them to a clone).
+    pub fn role_databases(&self) -> BTreeSet<String> {
+        self.role_pairs.iter().map(|(_, db)| db.clone()).collect()
+    }
+
+    /// The same roles as `other` (in any order).
+    pub fn same_roles(&self, other: &Access) -> bool {
+        self.role_pairs == other.role_pairs
+    }
+
+    /// True when the restrictions go into a command to `server` ([`Access::write_into`]).
+    pub fn sends_restrictions(&self, server: Server) -> bool {
+        match &self.restrictions {
+            Restrictions::Listed(list) => server == Server::MongoDb || !list.is_empty(),
+            Restrictions::NotOffered => false,
+        }
+    }
+
     /// Adds the roles, the restrictions and the mechanisms to a `createUser` / `updateUser`
     /// command. Restrictions: to MongoDB always (an empty list clears the clone's: updateUser
     /// "completely replaces" the array), to DocumentDB only when it listed some (it refuses the
     /// field as an argument it does not know). Mechanisms: whenever reported (with the
     /// password, any supported set is accepted: updateUser, `mechanisms`).
-    pub fn write_into(&self, command: &mut Document, server: Server) {
-        command.insert("roles", self.roles.clone());
+    /// `with_roles: false` leaves `roles` out (an `updateUser` of a clone that holds them
+    /// already: setting roles needs `revokeRole` on every database).
+    pub fn write_into(&self, command: &mut Document, server: Server, with_roles: bool) {
+        if with_roles {
+            command.insert("roles", self.roles.clone());
+        }
         if let Restrictions::Listed(list) = &self.restrictions {
-            if server == Server::MongoDb || !list.is_empty() {
+            if self.sends_restrictions(server) {
                 command.insert(
                     "authenticationRestrictions",
                     list.iter().map(Restriction::to_bson).collect::<Vec<_>>(),
@@ -372,7 +394,7 @@ mod tests {
         };
         let access = read(listed.clone(), Server::MongoDb).unwrap();
         let mut command = doc! {"updateUser": "u_clone"};
-        access.write_into(&mut command, Server::MongoDb);
+        access.write_into(&mut command, Server::MongoDb, true);
         assert_eq!(
             command,
             doc! {"updateUser": "u_clone", "roles": [{"role": "readWrite", "db": "appdb"}],
@@ -386,18 +408,18 @@ mod tests {
         let none = doc! {"authenticationRestrictions": [], "mechanisms": ["SCRAM-SHA-1"]};
         let access = read(none, Server::MongoDb).unwrap();
         let mut command = doc! {};
-        access.write_into(&mut command, Server::MongoDb);
+        access.write_into(&mut command, Server::MongoDb, true);
         assert_eq!(
             command.get_array("authenticationRestrictions").unwrap(),
             &Vec::<Bson>::new()
         );
         let mut command = doc! {};
-        access.write_into(&mut command, Server::DocumentDb);
+        access.write_into(&mut command, Server::DocumentDb, true);
         assert!(command.get("authenticationRestrictions").is_none());
         // DocumentDB without the fields: none sent, the server's default mechanisms.
         let bare = Access::read(&entry(doc! {}), "u", Server::DocumentDb).unwrap();
         let mut command = doc! {};
-        bare.write_into(&mut command, Server::DocumentDb);
+        bare.write_into(&mut command, Server::DocumentDb, true);
         assert_eq!(command.keys().collect::<Vec<_>>(), vec!["roles"]);
     }
 

@@ -22,6 +22,7 @@ use rotation_core::{Check, PasswordPolicy, Result, RotationError};
 use crate::access::{Access, Server};
 use crate::engines::MONGODB;
 use crate::error::MongoError;
+use crate::privileges::{Need as Action, Privileges};
 
 /// How long the driver may take to connect and to select the server (within the core's
 /// connect timeout).
@@ -287,6 +288,95 @@ impl MongoEngine {
         .into())
     }
 
+    /// The password-policy check: how the new password travels, and, at a DocumentDB host,
+    /// whether the policy can generate a password DocumentDB refuses.
+    fn transport_check(&self, session: &MongoSession, policy: &PasswordPolicy) -> Check {
+        let carried = match session.transport {
+            Transport::VerifiedTls => "inside verified TLS",
+            _ => "in plaintext (the secret says \"ssl\": false)",
+        };
+        let refused = session
+            .documentdb
+            .then(|| documentdb_policy_problem(policy))
+            .flatten();
+        Check {
+            name: names::PASSWORD_POLICY,
+            ok: refused.is_none(),
+            detail: match refused {
+                None => format!(
+                    "the server stores salted SCRAM credentials; the new password is sent {carried}"
+                ),
+                Some(problem) => format!(
+                    "the password policy can generate a password Amazon DocumentDB refuses: {problem}; setSecret would refuse it and change nothing"
+                ),
+            },
+        }
+    }
+
+    /// The session's user, roles and privileges (`connectionStatus` with `showPrivileges`).
+    async fn session_auth(&self, session: &MongoSession, operation: &str) -> Result<SessionAuth> {
+        let status = self
+            .command(
+                session,
+                doc! {"connectionStatus": 1, "showPrivileges": true},
+                operation,
+            )
+            .await?;
+        let info = status
+            .get_document("authInfo")
+            .map_err(|_| unexpected("connectionStatus has no authInfo"))?;
+        let user = info
+            .get_array("authenticatedUsers")
+            .ok()
+            .and_then(|users| users.first())
+            .and_then(Bson::as_document)
+            .and_then(|u| u.get_str("user").ok())
+            .unwrap_or("the session's user")
+            .to_string();
+        let roles = info
+            .get_array("authenticatedUserRoles")
+            .map(|r| {
+                r.iter()
+                    .filter_map(Bson::as_document)
+                    .filter_map(|d| {
+                        Some((
+                            d.get_str("role").ok()?.to_string(),
+                            d.get_str("db").ok()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(SessionAuth {
+            user,
+            roles,
+            privileges: Privileges::from_connection_status(&status),
+        })
+    }
+
+    /// Refuses, before any change, a user command the session's privileges do not allow
+    /// ([`MongoError::MissingPrivilege`], naming the first missing action and its database).
+    /// A server that does not list privileges decides itself.
+    async fn require(&self, session: &MongoSession, needs: &[Action]) -> Result<()> {
+        let auth = self
+            .session_auth(session, "read the superuser's privileges")
+            .await?;
+        let Some(privileges) = &auth.privileges else {
+            tracing::debug!("the server does not list privileges: it decides");
+            return Ok(());
+        };
+        match privileges.missing(needs).first() {
+            Some(n) => Err(MongoError::MissingPrivilege {
+                user: auth.user.clone(),
+                action: n.action,
+                place: n.place(),
+                why: n.why,
+            }
+            .into()),
+            None => Ok(()),
+        }
+    }
+
     /// One `updateUser` with the password, the roles, the restrictions and the mechanisms of
     /// the current user (read just before), then the clone read back.
     async fn update_with(
@@ -296,13 +386,133 @@ impl MongoEngine {
         pending: &DatabaseSecret,
     ) -> Result<()> {
         let access = self.current_access(session, source).await?;
+        let clone = self
+            .access_of(session, &pending.username, "read the clone")
+            .await?;
+        // Roles are sent only when the clone's differ: setting them with updateUser needs
+        // revokeRole on every database, which a user administrator of one database lacks.
+        let with_roles = clone.as_ref().is_none_or(|c| !access.same_roles(c));
+        let needs = update_needs(&session.db, &access, session.server(), with_roles);
+        self.require(session, &needs).await?;
         let mut command =
             doc! {"updateUser": &pending.username, "pwd": pending.password().expose()};
-        access.write_into(&mut command, session.server());
+        access.write_into(&mut command, session.server(), with_roles);
         self.command(session, command, "update the clone").await?;
         self.verify_copy(session, source, pending, "update the clone")
             .await
     }
+}
+
+/// The session's user, its roles and its privileges, from `connectionStatus` with
+/// `showPrivileges: true`.
+struct SessionAuth {
+    user: String,
+    roles: Vec<(String, String)>,
+    /// `None`: the server did not list privileges.
+    privileges: Option<Privileges>,
+}
+
+impl SessionAuth {
+    fn roles_listed(&self) -> String {
+        if self.roles.is_empty() {
+            return "none".into();
+        }
+        self.roles
+            .iter()
+            .map(|(r, on)| format!("{r}@{on}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A check of `needs` as preflight reports it: ok with what was found, or every missing
+    /// action with its database and purpose.
+    fn check(&self, name: &'static str, needs: &[Action], ok_text: &str) -> Check {
+        let Some(privileges) = &self.privileges else {
+            return Check {
+                name,
+                ok: true,
+                detail: format!("not checked: the server does not list the privileges of {} (connectionStatus showPrivileges); it decides when setSecret runs, and refuses with 13 Unauthorized before changing anything", self.user),
+            };
+        };
+        let missing = privileges.missing(needs);
+        if missing.is_empty() {
+            return Check {
+                name,
+                ok: true,
+                detail: format!("{} (roles: {}) {ok_text}", self.user, self.roles_listed()),
+            };
+        }
+        let listed = missing
+            .iter()
+            .map(|n| format!("{} on {} (to {})", n.action, n.place(), n.why))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Check {
+            name,
+            ok: false,
+            detail: format!(
+                "{} (roles: {}) lacks the privilege actions: {listed}. Without them setSecret is refused before any change",
+                self.user,
+                self.roles_listed()
+            ),
+        }
+    }
+}
+
+const WHY_CREATE: &str = "create the clone";
+const WHY_PASSWORD: &str = "set the clone's password";
+const WHY_GRANT: &str = "give the clone the current user's roles on it";
+const WHY_REVOKE: &str = "replace the roles of a clone whose roles differ";
+const WHY_RESTRICT: &str = "give the clone the current user's authentication restrictions";
+const WHY_VIEW: &str = "read the current user and the clone (usersInfo)";
+
+/// What `createUser` of a clone of `access` in `db` needs (MongoDB: createUser on the
+/// database, grantRole on each role's database, setAuthenticationRestriction when restrictions
+/// are sent; server `user_management_commands_common.cpp`).
+fn create_needs(db: &str, access: &Access, server: Server) -> Vec<Action> {
+    let mut needs = vec![Action::on("createUser", db, WHY_CREATE)];
+    needs.extend(
+        access
+            .role_databases()
+            .iter()
+            .map(|on| Action::on("grantRole", on, WHY_GRANT)),
+    );
+    if access.sends_restrictions(server) {
+        needs.push(Action::on("setAuthenticationRestriction", db, WHY_RESTRICT));
+    }
+    needs
+}
+
+/// What `updateUser` of a clone with the password (and the roles, when `with_roles`) needs:
+/// changePassword on the database (another user's password); with roles, revokeRole on every
+/// database and grantRole on each role's; setAuthenticationRestriction when restrictions are
+/// sent.
+fn update_needs(db: &str, access: &Access, server: Server, with_roles: bool) -> Vec<Action> {
+    let mut needs = vec![Action::on("changePassword", db, WHY_PASSWORD)];
+    if with_roles {
+        needs.push(Action::everywhere("revokeRole", WHY_REVOKE));
+        needs.extend(
+            access
+                .role_databases()
+                .iter()
+                .map(|on| Action::on("grantRole", on, WHY_GRANT)),
+        );
+    }
+    if access.sends_restrictions(server) {
+        needs.push(Action::on("setAuthenticationRestriction", db, WHY_RESTRICT));
+    }
+    needs
+}
+
+/// Each need once, in order.
+fn dedup(needs: Vec<Action>) -> Vec<Action> {
+    let mut out: Vec<Action> = Vec::new();
+    for n in needs {
+        if !out.iter().any(|o| o.action == n.action && o.db == n.db) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// The entry of `info` (a `usersInfo` answer) for exactly `user` in `db`, if any.
@@ -356,7 +566,7 @@ fn command_error(operation: &str, db: &str, e: &mongodb::error::Error) -> Rotati
             "{operation}: the server refused it as unauthorized (13 Unauthorized): changing one's own password needs the changeOwnPassword action on {db} (a custom role granting it)"
         )),
         ErrorKind::Command(c) if c.code == 13 => RotationError::SetSecret(format!(
-            "{operation}: the server refused it as unauthorized (13 Unauthorized): reading and managing the users of {db} needs userAdmin on it (or userAdminAnyDatabase, root)"
+            "{operation}: the server refused it as unauthorized (13 Unauthorized): reading and managing the users of {db} needs viewUser, createUser and changePassword on it, and grantRole on each database the copied roles live on (userAdmin there, or userAdminAnyDatabase / root)"
         )),
         ErrorKind::Command(c) if NOT_PRIMARY.contains(&c.code) => RotationError::SetSecret(format!(
             "{operation}: the server is not the replica set's primary ({} {}): users change only on the primary, and nothing was changed. Set the secret's host to the primary, or to the cluster endpoint, which always names it (a DocumentDB reader or instance endpoint may name a replica)",
@@ -582,88 +792,110 @@ impl Database for MongoEngine {
         }
     }
 
+    /// Reads the session's privileges (`connectionStatus` with `showPrivileges: true`), never
+    /// role names: a user-defined role can grant any action. Single user: `changeOwnPassword`
+    /// (or `changePassword`) on its database. Superuser without a user to copy: `viewUser`,
+    /// `createUser`, `changePassword` on the database (and `setAuthenticationRestriction` on
+    /// MongoDB); alternating users are checked by [`Database::clone_privileges`].
     async fn privileges(
         &self,
         session: &mut MongoSession,
         need: Need,
         policy: &PasswordPolicy,
     ) -> Result<Vec<Check>> {
-        let status = self
-            .command(
-                session,
-                doc! {"connectionStatus": 1},
-                "read the session's roles",
-            )
+        let auth = self
+            .session_auth(session, "read the session's privileges")
             .await?;
-        let roles: Vec<(String, String)> = status
-            .get_document("authInfo")
-            .and_then(|a| a.get_array("authenticatedUserRoles"))
-            .map(|r| {
-                r.iter()
-                    .filter_map(Bson::as_document)
-                    .filter_map(|d| {
-                        Some((
-                            d.get_str("role").ok()?.to_string(),
-                            d.get_str("db").ok()?.to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let db = session.db.as_str();
-        let admin = roles.iter().any(|(r, on)| {
-            matches!(
-                (r.as_str(), on.as_str()),
-                ("root" | "userAdminAnyDatabase", "admin")
-            ) || (on == db && matches!(r.as_str(), "userAdmin" | "dbOwner"))
-        });
-        let listed = roles
-            .iter()
-            .map(|(r, on)| format!("{r}@{on}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let db = session.db.clone();
         let check = match need {
             Need::OwnPassword => {
-                let own = admin
-                    || roles
-                        .iter()
-                        .any(|(r, on)| r == "changeOwnPassword" && on == db);
+                let own = auth
+                    .privileges
+                    .as_ref()
+                    .map(|p| p.may("changeOwnPassword", &db) || p.may("changePassword", &db));
                 Check {
                     name: names::OWN_PASSWORD,
-                    ok: own,
-                    detail: if own {
-                        format!("the user's roles ({listed}) allow it to change its own password")
-                    } else {
-                        format!("none of the user's roles ({listed}) is known to grant changeOwnPassword on {db}; a custom role that grants it is not read here (connectionStatus lists role names only): without it setSecret fails with Unauthorized and nothing changes")
+                    ok: own != Some(false),
+                    detail: match own {
+                        Some(true) => format!("{} (roles: {}) holds changeOwnPassword (or changePassword) on database {db}", auth.user, auth.roles_listed()),
+                        Some(false) => format!("{} (roles: {}) lacks the changeOwnPassword action on database {db}: without it setSecret fails with Unauthorized and nothing changes. No built-in role grants it; grant a user-defined role with changeOwnPassword on {db} (or on {{db: \"\", collection: \"\"}}), as the MongoDB manual's \"Change Your Password\" recipe does", auth.user, auth.roles_listed()),
+                        None => format!("not checked: the server does not list the privileges of {} (connectionStatus showPrivileges); setSecret needs changeOwnPassword on {db}", auth.user),
                     },
                 }
             }
-            Need::ManageUsers => Check {
+            Need::ManageUsers => {
+                let mut needs = vec![
+                    Action::on("viewUser", &db, WHY_VIEW),
+                    Action::on("createUser", &db, WHY_CREATE),
+                    Action::on("changePassword", &db, WHY_PASSWORD),
+                ];
+                if session.server() == Server::MongoDb {
+                    needs.push(Action::on(
+                        "setAuthenticationRestriction",
+                        &db,
+                        WHY_RESTRICT,
+                    ));
+                }
+                auth.check(
+                    names::MANAGE_USERS,
+                    &needs,
+                    &format!("may read, create and set the passwords of the users of {db}"),
+                )
+            }
+        };
+        Ok(vec![check, self.transport_check(session, policy)])
+    }
+
+    /// What alternating users need of the superuser for `source` and its `clone`: reading
+    /// users, creating the clone (`createUser`, `grantRole` on EVERY database the current
+    /// user's roles live on, `setAuthenticationRestriction` when restrictions are copied),
+    /// setting its password (`changePassword`), and, when the existing clone's roles differ
+    /// from the current user's, `revokeRole` on every database.
+    async fn clone_privileges(
+        &self,
+        session: &mut MongoSession,
+        source: &str,
+        clone: &str,
+        policy: &PasswordPolicy,
+    ) -> Result<Vec<Check>> {
+        let auth = self
+            .session_auth(session, "read the superuser's privileges")
+            .await?;
+        let db = session.db.clone();
+        let server = session.server();
+        let mut needs = vec![Action::on("viewUser", &db, WHY_VIEW)];
+        let check = match self
+            .access_of(session, source, "read the current user's access")
+            .await
+        {
+            Ok(Some(access)) => {
+                needs.extend(create_needs(&db, &access, server));
+                let existing = self.access_of(session, clone, "read the clone").await?;
+                let with_roles = existing.as_ref().is_some_and(|c| !access.same_roles(c));
+                needs.extend(update_needs(&db, &access, server, with_roles));
+                let dbs = access
+                    .role_databases()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                auth.check(names::MANAGE_USERS, &dedup(needs), &format!("may read the users of {db}, create {clone}, set its password, and grant roles on every database {source}'s roles live on ({dbs})"))
+            }
+            Ok(None) => Check {
                 name: names::MANAGE_USERS,
-                ok: admin,
-                detail: if admin {
-                    format!("the superuser's roles ({listed}) manage the users of {db}")
-                } else {
-                    format!("none of the superuser's roles ({listed}) manages the users of {db} (root, userAdminAnyDatabase, userAdmin or dbOwner on it)")
-                },
+                ok: false,
+                detail: format!("user {source} does not exist in {db}: there is nothing to copy"),
+            },
+            Err(e) => Check {
+                name: names::MANAGE_USERS,
+                ok: false,
+                detail: format!(
+                    "{} (roles: {}) could not read user {source}: {e}",
+                    auth.user,
+                    auth.roles_listed()
+                ),
             },
         };
-        let carried = match session.transport {
-            Transport::VerifiedTls => "inside verified TLS",
-            _ => "in plaintext (the secret says \"ssl\": false)",
-        };
-        let refused = session
-            .documentdb
-            .then(|| documentdb_policy_problem(policy))
-            .flatten();
-        Ok(vec![check, Check {
-            name: names::PASSWORD_POLICY,
-            ok: refused.is_none(),
-            detail: match refused {
-                None => format!("the server stores salted SCRAM credentials; the new password is sent {carried}"),
-                Some(problem) => format!("the password policy can generate a password Amazon DocumentDB refuses: {problem}; setSecret would refuse it and change nothing"),
-            },
-        }])
+        Ok(vec![check, self.transport_check(session, policy)])
     }
 
     async fn set_own_password(
@@ -713,9 +945,11 @@ impl Database for MongoEngine {
         session.documentdb |= names_documentdb(pending);
         check_documentdb_password(session, pending)?;
         let access = self.current_access(session, source).await?;
+        let needs = create_needs(&session.db, &access, session.server());
+        self.require(session, &needs).await?;
         let mut command =
             doc! {"createUser": &pending.username, "pwd": pending.password().expose()};
-        access.write_into(&mut command, session.server());
+        access.write_into(&mut command, session.server(), true);
         match run(session, command, "create the clone").await? {
             Ok(_) => {
                 self.verify_copy(session, source, pending, "create the clone")

@@ -42,6 +42,19 @@ pub enum MongoError {
         /// What is wrong with it, e.g. "not a string".
         why: &'static str,
     },
+    /// The superuser lacks a privilege action the next user command needs: refused before
+    /// anything was changed (MongoDB would answer 13 Unauthorized).
+    #[error("user {user} lacks the {action} action on {place}, needed to {why}: nothing was changed. Grant {}", grant_hint(action))]
+    MissingPrivilege {
+        /// The session's user.
+        user: String,
+        /// The action, as MongoDB names it (e.g. `grantRole`).
+        action: &'static str,
+        /// Where, e.g. `database otherdb`.
+        place: String,
+        /// What it is needed for.
+        why: &'static str,
+    },
     /// After `createUser` / `updateUser`, the clone read back does not hold the same access
     /// as the current user.
     #[error("after {operation}, user {clone} does not hold the same {fields} as user {current} (read back with usersInfo): the server did not apply them as sent. AWSCURRENT ({current}) is unchanged and this version is not promoted; the next setSecret sends them again")]
@@ -57,10 +70,21 @@ pub enum MongoError {
     },
 }
 
+/// What to grant for a missing action, by action.
+fn grant_hint(action: &str) -> &'static str {
+    match action {
+        "changeOwnPassword" => "a user-defined role granting the changeOwnPassword action on the user's database (or on {db: \"\", collection: \"\"}), as the MongoDB manual's \"Change Your Password\" recipe does",
+        "revokeRole" => "userAdminAnyDatabase or root (updateUser with roles needs revokeRole on every database)",
+        _ => "userAdmin on that database (userAdminAnyDatabase or root for every database), or a user-defined role granting the action there",
+    }
+}
+
 impl From<MongoError> for RotationError {
     fn from(e: MongoError) -> Self {
         match e {
-            MongoError::CloneDiffers { .. } => RotationError::SetSecret(e.to_string()),
+            MongoError::CloneDiffers { .. } | MongoError::MissingPrivilege { .. } => {
+                RotationError::SetSecret(e.to_string())
+            }
             MongoError::RestrictionsRefused { .. }
             | MongoError::NotReported { .. }
             | MongoError::NotUnderstood { .. } => RotationError::UnsupportedServer(e.to_string()),

@@ -9,6 +9,7 @@ mod ca;
 mod engine;
 pub mod engines;
 mod error;
+mod privileges;
 
 use std::sync::Arc;
 

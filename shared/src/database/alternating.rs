@@ -14,7 +14,7 @@ use super::preflight;
 use super::rds::RdsLookup;
 use super::redshift_admin::RedshiftLookup;
 use super::superuser::{masterarn, superuser_secret, Lookups};
-use super::{Database, DatabaseSecret, NameLimit, Need, Transport, Which};
+use super::{Database, DatabaseSecret, NameLimit, Transport, Which};
 use crate::error::{Result, RotationError};
 use crate::labels::{AWSCURRENT, AWSPREVIOUS};
 use crate::preflight::{names, PreflightOptions, Report};
@@ -386,7 +386,15 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
                 .await
                 .session
                 {
-                    preflight::privileges(db, ctx, &mut session, Need::ManageUsers, report).await;
+                    preflight::clone_privileges(
+                        db,
+                        ctx,
+                        &mut session,
+                        &current.username,
+                        &partner,
+                        report,
+                    )
+                    .await;
                 }
             }
             Err(e) => report.fail_with(names::SUPERUSER_SECRET, &e),

@@ -200,6 +200,21 @@ pub trait Database: Send + Sync {
         policy: &crate::PasswordPolicy,
     ) -> impl Future<Output = Result<Vec<crate::Check>>> + Send;
 
+    /// Preflight of alternating users: what the superuser's `session` may do to make `clone`
+    /// a copy of `source` (the user AWSCURRENT names). Engines whose privileges depend on the
+    /// copied user (MongoDB: granting a role needs `grantRole` on the role's database) read it
+    /// here; the default is [`Database::privileges`] with [`Need::ManageUsers`]. Reads only.
+    fn clone_privileges(
+        &self,
+        session: &mut Self::Session,
+        source: &str,
+        clone: &str,
+        policy: &crate::PasswordPolicy,
+    ) -> impl Future<Output = Result<Vec<crate::Check>>> + Send {
+        let _ = (source, clone);
+        self.privileges(session, Need::ManageUsers, policy)
+    }
+
     /// The user the session authenticated as.
     fn session_user(
         &self,

@@ -100,6 +100,25 @@ pub(crate) async fn privileges<D: Database, S: SecretStore>(
     }
 }
 
+/// Records what the server says the superuser's `session` may do to make `clone` a copy of
+/// `source` ([`Database::clone_privileges`]).
+pub(crate) async fn clone_privileges<D: Database, S: SecretStore>(
+    db: &D,
+    ctx: &StepContext<'_, S>,
+    session: &mut D::Session,
+    source: &str,
+    clone: &str,
+    report: &mut Report,
+) {
+    match db
+        .clone_privileges(session, source, clone, ctx.policy)
+        .await
+    {
+        Ok(checks) => report.checks.extend(checks),
+        Err(e) => report.fail_with(names::MANAGE_USERS, &e),
+    }
+}
+
 /// The AWSPENDING (stale rotation) and, when asked, AWSPREVIOUS logins, each only when the
 /// version names user `expected` (AWSPENDING; AWSPREVIOUS may also name `current`'s user) on
 /// `current`'s server. `current_login`: how the AWSCURRENT login of this preflight ended

@@ -58,21 +58,28 @@
 //! the two possibilities (the other, an answer without the field, is what the function then
 //! reads anyway). SCRAM logins honour `mechanisms`: a user holds credentials for its own only.
 //!
-//! Known differences from MongoDB: custom roles are not modelled (the role name
-//! `changeOwnPassword` on a database stands for a custom role granting that action there; a
-//! user may change its own password only with it, or as a user administrator); stored
+//! Authorization ([`authz`], where every rule cites its manual page or server source):
+//! privileges are actions on resources, granted by built-in and user-defined roles
+//! (`createRole`, `rolesInfo`, `dropRole`, `grantRolesToUser`, `revokeRolesFromUser`;
+//! `connectionStatus` with `showPrivileges`), and user management is authorized before its
+//! body in the server's order (13 before 11 or 31). Both personalities follow MongoDB's rules
+//! (DocumentDB's for custom roles are not documented: the stricter reading).
+//!
+//! Known differences from MongoDB: some built-in roles' data and cluster actions are
+//! abbreviated (named in [`authz`]); roles take no `authenticationRestrictions`; stored
 //! credentials use 4096 iterations (MongoDB: 10000 / 15000); OP_MSG checksums and
 //! `moreToCome` are refused rather than served; `usersInfo` ignores `showCredentials` and
 //! `showPrivileges`, and with `showAuthenticationRestrictions` lists neither `inheritedRoles`
-//! nor `inheritedPrivileges` (roles' restrictions are empty: no custom roles); an address list
+//! nor `inheritedPrivileges` (roles' restrictions are empty); an address list
 //! entry that is not an address or range never matches (MongoDB stores it unchecked,
 //! SERVER-128184, and then fails to load the user); sessions (`lsid`) are accepted and
-//! ignored; no `createRole`, `grantRolesToUser`; a replica set replicates at once (no
+//! ignored; a replica set replicates at once (no
 //! replication lag, no elections or failover, `topologyVersion` never changes, so an
 //! awaitable `hello` is always held its full `maxAwaitTimeMS`, at most 10 s), and its
 //! secondaries answer 10107 to `createUser` / `updateUser` / `dropUser` only (other writes are
 //! not served); `exhaustAllowed` is ignored (every reply is a single reply).
 
+mod authz;
 pub mod bson;
 mod classifier;
 pub mod docdb;
@@ -112,6 +119,9 @@ pub enum Personality {
     /// serves its primary, [`MongoStandIn::start_secondary`] a secondary sharing its users.
     MongoDbReplicaSet,
 }
+
+/// The name of the user-defined role of [`MongoStandIn::own_password_role`].
+pub const OWN_PASSWORD_ROLE: &str = "changeOwnPasswordRole";
 
 /// The host the DocumentDB personality's member list names: it does not resolve.
 pub const MEMBER_HOST: &str = "docdb-instance-1.stand-in.invalid:27017";
@@ -311,28 +321,11 @@ impl User {
 #[derive(Debug, Default, Clone)]
 struct State {
     users: BTreeMap<(String, String), User>,
+    /// User-defined roles by (db, role).
+    roles: authz::CustomRoles,
     counters: Counters,
     connections: i32,
 }
-
-/// Role names `createUser` / `updateUser` accept.
-const ROLES: &[&str] = &[
-    "read",
-    "readWrite",
-    "dbAdmin",
-    "userAdmin",
-    "dbOwner",
-    "readAnyDatabase",
-    "readWriteAnyDatabase",
-    "userAdminAnyDatabase",
-    "dbAdminAnyDatabase",
-    "root",
-    "clusterAdmin",
-    "clusterMonitor",
-    "backup",
-    "restore",
-    "changeOwnPassword",
-];
 
 /// The stand-in server, serving on a loopback port until dropped.
 pub struct MongoStandIn {
@@ -362,14 +355,6 @@ fn fail(code: i32, name: &'static str, message: impl Into<String>) -> Failure {
         name,
         message: message.into(),
     }
-}
-
-fn unauthorized(db: &str, command: &str) -> Failure {
-    fail(
-        13,
-        "Unauthorized",
-        format!("not authorized on {db} to execute command {{ {command}: ... }}"),
-    )
 }
 
 /// DocumentDB's answer to an argument it does not implement (seen for `createRole` with
@@ -568,6 +553,54 @@ impl MongoStandIn {
         self.lock().users.insert((db.into(), user.into()), record);
     }
 
+    /// Adds (or replaces) a user-defined role `db`.`role` as a fixture, as `createRole` would
+    /// make it: `privileges` as (database, actions) on `{db, collection: ""}` (`""`: every
+    /// database), and the roles it inherits.
+    pub fn add_role(
+        &self,
+        db: &str,
+        role: &str,
+        privileges: &[(&str, &[&str])],
+        roles: &[(&str, &str)],
+    ) {
+        let def = authz::RoleDef {
+            privileges: privileges
+                .iter()
+                .map(|(on, actions)| authz::Privilege {
+                    resource: authz::Resource::Namespace {
+                        db: on.to_string(),
+                        collection: String::new(),
+                    },
+                    actions: actions.iter().map(|a| a.to_string()).collect(),
+                })
+                .collect(),
+            roles: roles
+                .iter()
+                .map(|(r, d)| (r.to_string(), d.to_string()))
+                .collect(),
+        };
+        self.lock().roles.insert((db.into(), role.into()), def);
+    }
+
+    /// The manual's recipe for users that change their own password ("Change Your Password
+    /// and Custom Data"): a role [`OWN_PASSWORD_ROLE`] in `admin` granting `changeOwnPassword`
+    /// on every database, made if missing. Returns the (role, db) to grant.
+    pub fn own_password_role(&self) -> (&'static str, &'static str) {
+        let exists = self
+            .lock()
+            .roles
+            .contains_key(&("admin".to_string(), OWN_PASSWORD_ROLE.to_string()));
+        if !exists {
+            self.add_role(
+                "admin",
+                OWN_PASSWORD_ROLE,
+                &[("", &["changeOwnPassword"])],
+                &[],
+            );
+        }
+        (OWN_PASSWORD_ROLE, "admin")
+    }
+
     /// Replaces the authentication restrictions of `db`.`user` (as `updateUser` would); false
     /// when there is no such user.
     pub fn set_restrictions(&self, db: &str, user: &str, restrictions: Vec<Restriction>) -> bool {
@@ -745,6 +778,9 @@ fn binary_payload(command: &Doc) -> Result<String, Failure> {
     }
 }
 
+/// A `roles` array as (role, db) pairs, a bare name on `db`, duplicates once (the server
+/// resolves them into a set). Parsed only: whether the roles exist is the command body's
+/// business, after authorization.
 fn role_list(value: Option<&Bson>, db: &str) -> Result<Vec<(String, String)>, Failure> {
     let Some(Bson::Array(items)) = value else {
         return Err(fail(2, "BadValue", "roles must be an array"));
@@ -765,14 +801,9 @@ fn role_list(value: Option<&Bson>, db: &str) -> Result<Vec<(String, String)>, Fa
                 ))
             }
         };
-        if !ROLES.contains(&role.as_str()) {
-            return Err(fail(
-                31,
-                "RoleNotFound",
-                format!("Could not find role: {role}@{on}"),
-            ));
+        if !roles.contains(&(role.clone(), on.clone())) {
+            roles.push((role, on));
         }
-        roles.push((role, on));
     }
     Ok(roles)
 }
@@ -802,13 +833,11 @@ impl Session {
             .unwrap_or_default()
     }
 
-    fn may_manage_users(&self, db: &str) -> bool {
-        self.roles().iter().any(|(r, on)| {
-            matches!(
-                (r.as_str(), on.as_str()),
-                ("root" | "userAdminAnyDatabase", "admin")
-            ) || (on == db && matches!(r.as_str(), "userAdmin" | "dbOwner"))
-        })
+    /// What the session's user may do: the privileges of its roles, direct and inherited, read
+    /// now (MongoDB refreshes a session's user when its roles change).
+    fn privileges(&self) -> Vec<authz::Privilege> {
+        let roles = self.roles();
+        authz::privileges_of(&self.lock().roles, &roles)
     }
 
     fn answer(&mut self, request: &wire::Request) -> Result<Doc, Failure> {
@@ -868,11 +897,16 @@ impl Session {
                 .with("maxBsonObjectSize", Bson::Int32(16_777_216))),
             "saslStart" => self.sasl_start(command, &db),
             "saslContinue" => self.sasl_continue(command),
-            "connectionStatus" => Ok(self.connection_status()),
+            "connectionStatus" => Ok(self.connection_status(command)),
             "usersInfo" => self.users_info(command, &db),
             "createUser" => self.create_user(command, &db),
             "updateUser" => self.update_user(command, &db),
             "dropUser" => self.drop_user(command, &db),
+            "grantRolesToUser" => self.grant_roles_to_user(command, &db),
+            "revokeRolesFromUser" => self.revoke_roles_from_user(command, &db),
+            "createRole" => self.create_role(command, &db),
+            "rolesInfo" => self.roles_info(command, &db),
+            "dropRole" => self.drop_role(command, &db),
             other => Err(fail(
                 59,
                 "CommandNotFound",
@@ -1087,7 +1121,10 @@ impl Session {
         Ok(())
     }
 
-    fn connection_status(&self) -> Doc {
+    /// `connectionStatus`: the authenticated user and its roles; with `showPrivileges: true`
+    /// also `authenticatedUserPrivileges`, every privilege its roles grant, inherited ones
+    /// included (manual: connectionStatus).
+    fn connection_status(&self, command: &Doc) -> Doc {
         let users = self
             .user
             .iter()
@@ -1110,14 +1147,16 @@ impl Session {
                 )
             })
             .collect();
-        Doc::new().with(
-            "authInfo",
-            Bson::Document(
-                Doc::new()
-                    .with("authenticatedUsers", Bson::Array(users))
-                    .with("authenticatedUserRoles", Bson::Array(roles)),
-            ),
-        )
+        let mut info = Doc::new()
+            .with("authenticatedUsers", Bson::Array(users))
+            .with("authenticatedUserRoles", Bson::Array(roles));
+        if command.get("showPrivileges").is_some_and(Bson::truthy) {
+            info.push(
+                "authenticatedUserPrivileges",
+                authz::privileges_bson(&self.privileges()),
+            );
+        }
+        Doc::new().with("authInfo", Bson::Document(info))
     }
 
     /// The `usersInfo` entry of `db`.`name`; with `show_restrictions`, its
@@ -1220,14 +1259,25 @@ impl Session {
             }
             Some(v) => v.truthy(),
         };
-        let only_self = !all_in_db && wanted.iter().all(|w| Some(w) == self.user.as_ref());
-        let dbs: Vec<&str> = if all_in_db {
-            vec![db]
-        } else {
-            wanted.iter().map(|(d, _)| d.as_str()).collect()
+        // One's own user always; any other needs viewUser on its database
+        // (user_management_commands_common.cpp, UsersInfoCommand).
+        let privileges = self.privileges();
+        let mine = |d: &str, u: &str| {
+            self.user
+                .as_ref()
+                .is_some_and(|(sd, su)| sd == d && su == u)
         };
-        if !only_self && !dbs.iter().all(|d| self.may_manage_users(d)) {
-            return Err(unauthorized(db, "usersInfo"));
+        let visible = if all_in_db {
+            authz::may(&privileges, "viewUser", db)
+        } else {
+            wanted
+                .iter()
+                .all(|(d, u)| mine(d, u) || authz::may(&privileges, "viewUser", d))
+        };
+        if !visible {
+            return Err(authz::refused(format!(
+                "Not authorized to view users from the {db} database"
+            )));
         }
         let state = self.lock();
         let users = state
@@ -1347,14 +1397,27 @@ impl Session {
         Ok(Some(restrictions))
     }
 
+    /// createUser, authorized first (user_management_commands_common.cpp): `createUser` on the
+    /// database, `grantRole` on each role's database, `setAuthenticationRestriction` when
+    /// restrictions are sent; then the body: DocumentDB's admin-only rule, the password, the
+    /// roles' existence (31), the duplicate (51003).
     fn create_user(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
         let name = command
             .str("createUser")
             .filter(|n| !n.is_empty())
             .ok_or_else(|| fail(2, "BadValue", "createUser needs a user name"))?
             .to_string();
-        if !self.may_manage_users(db) {
-            return Err(unauthorized(db, "createUser"));
+        let roles = role_list(command.get("roles"), db)?;
+        let restrictions = self.restrictions(command, "createUser")?;
+        let privileges = self.privileges();
+        if !authz::may(&privileges, "createUser", db) {
+            return Err(authz::refused(format!(
+                "Not authorized to create users on db: {db}"
+            )));
+        }
+        authz::check_grant(&privileges, &roles)?;
+        if restrictions.is_some() && !authz::may(&privileges, "setAuthenticationRestriction", db) {
+            return Err(authz::refused("Unauthorized"));
         }
         if let Some(why) = self
             .personality
@@ -1372,14 +1435,11 @@ impl Session {
             ));
         }
         let password = self.password(command)?.ok_or_else(|| fail(2, "BadValue", "Must provide a 'pwd' field for all user documents, except those with '$external' as the user's source db"))?;
-        let roles = role_list(command.get("roles"), db)?;
-        let restrictions = self
-            .restrictions(command, "createUser")?
-            .unwrap_or_default();
         let mechanisms = self.mechanisms(command, None)?;
         let credentials = credentials(&mechanisms, &name, &password)
             .ok_or_else(|| fail(2, "BadValue", "the password fails SASLprep"))?;
         let mut state = self.lock();
+        authz::check_exist(&state.roles, &roles)?;
         let key = (db.to_string(), name.clone());
         if state.users.contains_key(&key) {
             return Err(fail(
@@ -1389,52 +1449,49 @@ impl Session {
             ));
         }
         let mut user = User::new(roles, credentials);
-        user.restrictions = restrictions;
+        user.restrictions = restrictions.unwrap_or_default();
         state.users.insert(key, user);
         Ok(Doc::new())
     }
 
+    /// updateUser, authorized field by field before the user is looked up
+    /// (user_management_commands_common.cpp): `pwd` needs this very session's user holding
+    /// `changeOwnPassword` on its database, or `changePassword` on the database; `roles` needs
+    /// `revokeRole` on every database and `grantRole` on each role's; restrictions need
+    /// `setAuthenticationRestriction`. Only then 11 for a missing user.
     fn update_user(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
         let name = command
             .str("updateUser")
             .ok_or_else(|| fail(2, "BadValue", "updateUser needs a user name"))?
             .to_string();
         let key = (db.to_string(), name.clone());
-        let Some(existing) = self.lock().users.get(&key).cloned() else {
-            return Err(fail(
-                11,
-                "UserNotFound",
-                format!("Could not find user \"{name}\" for db \"{db}\""),
-            ));
-        };
         let password = self.password(command)?;
-        let changes_roles = command.get("roles").is_some();
-        let own_password_only = self.user.as_ref() == Some(&key)
-            && !changes_roles
-            && command.0.iter().all(|(k, _)| {
-                matches!(
-                    k.as_str(),
-                    "updateUser"
-                        | "pwd"
-                        | "digestPassword"
-                        | "mechanisms"
-                        | "$db"
-                        | "lsid"
-                        | "$readPreference"
-                        | "$clusterTime"
-                        | "writeConcern"
-                )
-            });
-        let may_change_own = self
-            .roles()
-            .iter()
-            .any(|(r, on)| r == "changeOwnPassword" && on == db);
-        if !(self.may_manage_users(db) || (own_password_only && may_change_own)) {
-            return Err(unauthorized(db, "updateUser"));
-        }
+        let roles = match command.get("roles") {
+            Some(value) => Some(role_list(Some(value), db)?),
+            None => None,
+        };
         let restrictions = self.restrictions(command, "updateUser")?;
+        let privileges = self.privileges();
+        if password.is_some() {
+            let as_self = self.user.as_ref() == Some(&key)
+                && authz::may(&privileges, "changeOwnPassword", db);
+            if !(as_self || authz::may(&privileges, "changePassword", db)) {
+                return Err(authz::refused(format!(
+                    "Not authorized to change password of user: {name}@{db}"
+                )));
+            }
+        }
+        if let Some(roles) = &roles {
+            if !authz::may_everywhere(&privileges, "revokeRole") {
+                return Err(authz::refused("In order to use updateUser to set roles array, must be authorized to revoke any role in the system"));
+            }
+            authz::check_grant(&privileges, roles)?;
+        }
+        if restrictions.is_some() && !authz::may(&privileges, "setAuthenticationRestriction", db) {
+            return Err(authz::refused("Unauthorized"));
+        }
         if password.is_none()
-            && !changes_roles
+            && roles.is_none()
             && restrictions.is_none()
             && command.get("mechanisms").is_none()
         {
@@ -1444,6 +1501,13 @@ impl Session {
                 "Must specify at least one field to update in updateUser",
             ));
         }
+        let Some(existing) = self.lock().users.get(&key).cloned() else {
+            return Err(fail(
+                11,
+                "UserNotFound",
+                format!("User {name}@{db} not found"),
+            ));
+        };
         let current: Vec<Mechanism> = existing.credentials.iter().map(|(m, _)| *m).collect();
         let mechanisms = self.mechanisms(command, Some(current))?;
         let mut user = existing;
@@ -1468,8 +1532,10 @@ impl Session {
             }
             None => {}
         }
-        if changes_roles {
-            user.roles = role_list(command.get("roles"), db)?;
+        let mut state = self.lock();
+        if let Some(roles) = roles {
+            authz::check_exist(&state.roles, &roles)?;
+            user.roles = roles;
         }
         // "An update to a field completely replaces the previous field's values, including
         // updates to the user's roles and authenticationRestrictions arrays" (manual,
@@ -1477,17 +1543,20 @@ impl Session {
         if let Some(restrictions) = restrictions {
             user.restrictions = restrictions;
         }
-        self.lock().users.insert(key, user);
+        state.users.insert(key, user);
         Ok(Doc::new())
     }
 
+    /// dropUser: `dropUser` on the database first, then 11 for a missing user.
     fn drop_user(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
         let name = command
             .str("dropUser")
             .ok_or_else(|| fail(2, "BadValue", "dropUser needs a user name"))?
             .to_string();
-        if !self.may_manage_users(db) {
-            return Err(unauthorized(db, "dropUser"));
+        if !authz::may(&self.privileges(), "dropUser", db) {
+            return Err(authz::refused(format!(
+                "Not authorized to drop users from the {db} database"
+            )));
         }
         match self.lock().users.remove(&(db.to_string(), name.clone())) {
             Some(_) => Ok(Doc::new()),
@@ -1497,5 +1566,198 @@ impl Session {
                 format!("User '{name}@{db}' not found"),
             )),
         }
+    }
+
+    /// grantRolesToUser: `grantRole` on each role's database, then 11, then 31; roles the user
+    /// holds already are kept once.
+    fn grant_roles_to_user(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
+        let name = command
+            .str("grantRolesToUser")
+            .ok_or_else(|| fail(2, "BadValue", "grantRolesToUser needs a user name"))?
+            .to_string();
+        let roles = role_list(command.get("roles"), db)?;
+        authz::check_grant(&self.privileges(), &roles)?;
+        let mut state = self.lock();
+        authz::check_exist(&state.roles, &roles)?;
+        let Some(user) = state.users.get_mut(&(db.to_string(), name.clone())) else {
+            return Err(fail(
+                11,
+                "UserNotFound",
+                format!("User {name}@{db} not found"),
+            ));
+        };
+        for role in roles {
+            if !user.roles.contains(&role) {
+                user.roles.push(role);
+            }
+        }
+        Ok(Doc::new())
+    }
+
+    /// revokeRolesFromUser: `revokeRole` on each role's database, then 11.
+    fn revoke_roles_from_user(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
+        let name = command
+            .str("revokeRolesFromUser")
+            .ok_or_else(|| fail(2, "BadValue", "revokeRolesFromUser needs a user name"))?
+            .to_string();
+        let roles = role_list(command.get("roles"), db)?;
+        authz::check_revoke(&self.privileges(), &roles)?;
+        let mut state = self.lock();
+        let Some(user) = state.users.get_mut(&(db.to_string(), name.clone())) else {
+            return Err(fail(
+                11,
+                "UserNotFound",
+                format!("User {name}@{db} not found"),
+            ));
+        };
+        user.roles.retain(|r| !roles.contains(r));
+        Ok(Doc::new())
+    }
+
+    /// createRole `{createRole, privileges, roles}`: authorized first
+    /// ([`authz::check_create_role`]), then [`authz::check_new_role`]. DocumentDB keeps its
+    /// users in `admin`; its roles are modelled as MongoDB's.
+    fn create_role(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
+        let name = command
+            .str("createRole")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| fail(2, "BadValue", "createRole needs a role name"))?
+            .to_string();
+        let def = authz::RoleDef {
+            privileges: authz::parse_privileges(command.get("privileges"))?,
+            roles: role_list(command.get("roles"), db)?,
+        };
+        if command.get("authenticationRestrictions").is_some() {
+            return Err(if self.personality == Personality::DocumentDb40 {
+                not_valid_argument("authenticationRestrictions", "createRole")
+            } else {
+                fail(
+                    2,
+                    "BadValue",
+                    "authenticationRestrictions on roles are not modelled by the stand-in",
+                )
+            });
+        }
+        authz::check_create_role(&self.privileges(), db, &def.roles, &def.privileges)?;
+        let mut state = self.lock();
+        authz::check_new_role(&state.roles, db, &name, &def)?;
+        state.roles.insert((db.to_string(), name), def);
+        Ok(Doc::new())
+    }
+
+    /// rolesInfo: a name, `{role, db}`, an array of them, or 1 (the database's user-defined
+    /// roles; built-in ones too with `showBuiltinRoles`); `showPrivileges` adds `privileges`
+    /// and `inheritedPrivileges`. A role the session holds is always visible; any other needs
+    /// `viewRole` on its database. Unknown roles are silently absent.
+    fn roles_info(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
+        let one = |v: &Bson| -> Result<(String, String), Failure> {
+            match v {
+                Bson::String(r) => Ok((r.clone(), db.to_string())),
+                Bson::Document(d) => match (d.str("role"), d.str("db")) {
+                    (Some(r), Some(on)) => Ok((r.to_string(), on.to_string())),
+                    _ => Err(fail(
+                        2,
+                        "BadValue",
+                        "a rolesInfo document needs role and db",
+                    )),
+                },
+                _ => Err(fail(
+                    14,
+                    "TypeMismatch",
+                    "rolesInfo takes a name, a {role, db} document, an array of them, or 1",
+                )),
+            }
+        };
+        let mut wanted = Vec::new();
+        let mut all_in_db = false;
+        match command.get("rolesInfo") {
+            Some(Bson::Array(items)) => {
+                for item in items {
+                    wanted.push(one(item)?);
+                }
+            }
+            Some(v @ (Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_)))
+                if v.as_i64() == Some(1) =>
+            {
+                all_in_db = true
+            }
+            Some(v) => wanted.push(one(v)?),
+            None => return Err(fail(2, "BadValue", "rolesInfo needs a value")),
+        }
+        let show_privileges = command.get("showPrivileges").is_some_and(Bson::truthy);
+        let privileges = self.privileges();
+        let mine = self.roles();
+        let held = authz::closure(&self.lock().roles, &mine);
+        if all_in_db {
+            if !authz::may(&privileges, "viewRole", db) {
+                return Err(authz::refused(format!(
+                    "Not authorized to view roles from the {db} database"
+                )));
+            }
+        } else if let Some((_, on)) = wanted
+            .iter()
+            .find(|w| !held.contains(w) && !authz::may(&privileges, "viewRole", &w.1))
+        {
+            return Err(authz::refused(format!(
+                "Not authorized to view roles from the {on} database"
+            )));
+        }
+        let state = self.lock();
+        if all_in_db {
+            let builtins = command.get("showBuiltinRoles").is_some_and(Bson::truthy);
+            wanted = state
+                .roles
+                .keys()
+                .filter(|(d, _)| d == db)
+                .map(|(d, r)| (r.clone(), d.clone()))
+                .collect();
+            if builtins {
+                for r in authz::BUILTIN {
+                    if authz::is_builtin(r, db) {
+                        wanted.push((r.to_string(), db.to_string()));
+                    }
+                }
+            }
+        }
+        let roles = wanted
+            .iter()
+            .filter(|(r, d)| authz::role_exists(&state.roles, r, d))
+            .map(|(r, d)| authz::role_doc(&state.roles, r, d, show_privileges))
+            .collect();
+        Ok(Doc::new().with("roles", Bson::Array(roles)))
+    }
+
+    /// dropRole: `dropRole` on the database, then 31 for a missing role; the role is taken
+    /// from every user and role holding it (manual: dropRole).
+    fn drop_role(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
+        let name = command
+            .str("dropRole")
+            .ok_or_else(|| fail(2, "BadValue", "dropRole needs a role name"))?
+            .to_string();
+        if !authz::may(&self.privileges(), "dropRole", db) {
+            return Err(authz::refused(format!(
+                "Not authorized to drop roles from the {db} database"
+            )));
+        }
+        let mut state = self.lock();
+        if state
+            .roles
+            .remove(&(db.to_string(), name.clone()))
+            .is_none()
+        {
+            return Err(fail(
+                31,
+                "RoleNotFound",
+                format!("Role {name}@{db} not found"),
+            ));
+        }
+        let gone = (name, db.to_string());
+        for user in state.users.values_mut() {
+            user.roles.retain(|r| *r != gone);
+        }
+        for role in state.roles.values_mut() {
+            role.roles.retain(|r| *r != gone);
+        }
+        Ok(Doc::new())
     }
 }

@@ -11,6 +11,7 @@ mod binary;
 mod engines;
 mod personalities;
 mod preflight;
+mod privileges;
 mod proving;
 mod rotation;
 mod standin;

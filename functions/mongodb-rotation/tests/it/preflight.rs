@@ -1,6 +1,6 @@
-//! Preflight on the stand-in: a healthy secret of each strategy, a single user without
-//! changeOwnPassword (the privilege check fails and says why), a superuser without user
-//! administration.
+//! Preflight on the stand-in: a healthy secret of each strategy (single user: the manual's
+//! custom role granting the changeOwnPassword action), a single user without that action (the
+//! privilege check fails and says why), a superuser without user administration.
 
 use crate::testbed::Bed;
 use rotation_testkit::mongo::Personality;
@@ -12,12 +12,7 @@ use rotation_testkit::report_check as check;
 async fn preflight_of_both_strategies() {
     let bed = Bed::new(Personality::DocumentDb40, "single").await;
     let (_, arn) = bed
-        .user(
-            "pre",
-            "Pre-Pa55word-1",
-            &["readWrite", "changeOwnPassword"],
-            json!({}),
-        )
+        .own_password_user("pre", "Pre-Pa55word-1", json!({}))
         .await;
     let report = bed.preflight(&arn, false).await;
     assert_eq!(report["ok"], true, "{report:#}");

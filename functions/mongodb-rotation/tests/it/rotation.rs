@@ -13,12 +13,7 @@ async fn single_user_rotates_its_own_password_with_change_own_password() {
     for personality in BOTH {
         let bed = Bed::new(personality, "single").await;
         let (user, arn) = bed
-            .user(
-                "single",
-                "Initial-Pa55word-1",
-                &["readWrite", "changeOwnPassword"],
-                json!({}),
-            )
+            .own_password_user("single", "Initial-Pa55word-1", json!({}))
             .await;
         for round in 1..=2 {
             let run = bed.rotate(&arn).await;
@@ -255,7 +250,7 @@ async fn single_user_never_falls_back_to_a_namesake_in_another_database() {
             db,
             &user,
             "Other-Pa55word-0",
-            &[("readWrite", db), ("changeOwnPassword", db)],
+            &[("readWrite", db), bed.server.own_password_role()],
         );
     }
     let value = |db: &str, password: &str| {

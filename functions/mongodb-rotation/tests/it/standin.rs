@@ -19,8 +19,8 @@ async fn pymongo_proves_both_personalities() {
     );
     // (personality, its name for the script, the checks the script makes for it)
     let runs = [
-        (Personality::DocumentDb40, "documentdb", 32),
-        (Personality::MongoDb, "mongodb", 41),
+        (Personality::DocumentDb40, "documentdb", 40),
+        (Personality::MongoDb, "mongodb", 49),
     ];
     for (personality, name, checks) in runs {
         let server = MongoStandIn::start(personality, Some(MongoStandIn::sandbox_tls()))

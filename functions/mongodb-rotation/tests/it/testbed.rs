@@ -205,9 +205,36 @@ impl Bed {
         roles: &[&str],
         extra: Value,
     ) -> (String, String) {
-        let user = format!("{prefix}_{}", unique());
         let roles: Vec<(&str, &str)> = roles.iter().map(|r| (*r, self.db)).collect();
-        self.server.add_user(self.db, &user, password, &roles);
+        self.user_with(prefix, password, &roles, extra).await
+    }
+
+    /// A new single user `<prefix>_<unique>` with `readWrite` on the bed's database and the
+    /// manual's recipe for changing one's own password (a role in `admin` granting the
+    /// `changeOwnPassword` action: [`MongoStandIn::own_password_role`]), and its secret with
+    /// `extra` keys: (user, ARN).
+    pub async fn own_password_user(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        let own = self.server.own_password_role();
+        self.user_with(prefix, password, &[("readWrite", self.db), own], extra)
+            .await
+    }
+
+    /// A new user `<prefix>_<unique>` in the bed's database with `roles` as (role, db), and its
+    /// secret with `extra` keys: (user, ARN).
+    pub async fn user_with(
+        &self,
+        prefix: &str,
+        password: &str,
+        roles: &[(&str, &str)],
+        extra: Value,
+    ) -> (String, String) {
+        let user = format!("{prefix}_{}", unique());
+        self.server.add_user(self.db, &user, password, roles);
         let arn = self
             .harness
             .secret("mongo", &self.secret_json(&user, password, extra))
@@ -216,7 +243,8 @@ impl Bed {
     }
 
     /// A new user `<prefix>_<unique>` as the bed's strategy needs it, and its secret with
-    /// `extra` keys: single user with `readWrite` and `changeOwnPassword`; alternating users with
+    /// `extra` keys: single user with `readWrite` and the own-password role
+    /// ([`Bed::own_password_user`]); alternating users with
     /// `readWrite`, and a `masterarn` (a new superuser secret) unless `extra` names one.
     pub async fn strategy_user(
         &self,
@@ -225,14 +253,22 @@ impl Bed {
         mut extra: Value,
     ) -> (String, String) {
         if self.strategy == "single" {
-            return self
-                .user(prefix, password, &["readWrite", "changeOwnPassword"], extra)
-                .await;
+            return self.own_password_user(prefix, password, extra).await;
         }
         if extra.get("masterarn").is_none() {
             extra["masterarn"] = json!(self.master_secret().await);
         }
         self.user(prefix, password, &["readWrite"], extra).await
+    }
+
+    /// A new superuser `name` in `admin` holding `roles`, and its secret: its ARN.
+    #[allow(dead_code)]
+    pub async fn superuser_with(&self, name: &str, roles: &[(&str, &str)]) -> String {
+        let password = "Super-Pa55word-1";
+        self.server.add_user("admin", name, password, roles);
+        let master = json!({"engine": self.engine, "host": "127.0.0.1", "port": self.server.port(),
+            "username": name, "password": password, "dbname": "admin", "ssl": true});
+        self.harness.secret("mongo-root", &master.to_string()).await
     }
 
     /// A new superuser secret for `root` in `admin`: its ARN.
