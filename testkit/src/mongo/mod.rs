@@ -544,13 +544,19 @@ impl MongoStandIn {
     ) {
         let credentials =
             credentials(mechanisms, user, password).expect("a fixture password SASLprep accepts");
-        let roles = roles
+        let roles: Vec<(String, String)> = roles
             .iter()
             .map(|(r, d)| (r.to_string(), d.to_string()))
             .collect();
+        let mut state = self.lock();
+        // A fixture is held to the server's rule too: no user with a role MongoDB would
+        // refuse to grant (31), such as a role named after an action.
+        if let Err(refused) = authz::check_exist(&state.roles, &roles) {
+            panic!("fixture user {user}@{db}: {}", refused.message);
+        }
         let mut record = User::new(roles, credentials);
         record.restrictions = restrictions;
-        self.lock().users.insert((db.into(), user.into()), record);
+        state.users.insert((db.into(), user.into()), record);
     }
 
     /// Adds (or replaces) a user-defined role `db`.`role` as a fixture, as `createRole` would
