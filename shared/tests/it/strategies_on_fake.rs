@@ -727,20 +727,6 @@ async fn a_database_rotation_makes_twelve_calls_single_user_and_thirteen_alterna
 
 // ---------------------------------------------------------------- no password in the logs
 
-/// Captures everything the JSON subscriber writes on this thread.
-#[derive(Clone, Default)]
-struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Every password of every version of `store`'s secret `s`.
 fn passwords_in(store: &MemoryStore) -> Vec<String> {
     store
@@ -754,15 +740,8 @@ fn passwords_in(store: &MemoryStore) -> Vec<String> {
 
 #[tokio::test]
 async fn no_generated_password_reaches_the_logs_at_trace_even_when_a_rotation_fails() {
-    // The global subscriber (other tests of this binary log into it too, harmlessly): a
-    // thread's own default can miss events whose callsite another thread met first.
-    let sink = Sink::default();
-    let writer = sink.clone();
-    tracing::subscriber::set_global_default(rotation_core::telemetry::json_subscriber(
-        move || writer.clone(),
-        rotation_core::telemetry::filter("trace"),
-    ))
-    .expect("the only global subscriber of this test binary");
+    // The global subscriber (other tests of this binary log into it too, harmlessly).
+    let sink = crate::global_logs();
     let mut passwords = Vec::new();
     // Single user: a change the server stores wrongly (set back, the step fails), then the
     // retry completes.
