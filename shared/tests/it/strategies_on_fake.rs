@@ -561,6 +561,43 @@ async fn alternating_users_take_privileges_from_the_awscurrent_user_never_from_a
 }
 
 #[tokio::test]
+async fn alternating_users_keep_a_pair_begun_on_a_clone_name_through_awsprevious() {
+    // The pair began as `x_clone_clone` and rotated once: AWSCURRENT is `x_clone`, AWSPREVIOUS
+    // `x_clone_clone`. By name alone `x_clone`'s partner is the unrelated `x`; the pair's
+    // history (AWSPREVIOUS's user) keeps it.
+    let db = FakeDatabase::new()
+        .with_user("x_clone", "c-Pa55")
+        .with_user("x_clone_clone", "cc-Pa55")
+        .with_user("x", "unrelated-Pa55")
+        .with_user("admin", "admin-Pa55");
+    let store = MemoryStore::new();
+    let master = store.create_secret("admin", &secret("admin", "admin-Pa55", json!({})));
+    let extra = json!({ "masterarn": master });
+    store.create_secret("s", &secret("x_clone", "c-Pa55", extra.clone()));
+    store.set_version(
+        "s",
+        "older",
+        Some(&secret("x_clone_clone", "cc-Pa55", extra)),
+        &[AWSPREVIOUS],
+    );
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    let pending = create(&store, &strategy).await;
+    assert_eq!(pending["username"], "x_clone_clone");
+    for s in [Step::Set, Step::Test, Step::Finish] {
+        step(&store, &strategy, s).await.unwrap();
+    }
+    assert_eq!(
+        db.changes(),
+        vec![FakeEvent::UpdateClone {
+            user: "x_clone_clone".into(),
+            source: "x_clone".into(),
+        }]
+    );
+    assert_eq!(db.password_of("x").as_deref(), Some("unrelated-Pa55"));
+}
+
+#[tokio::test]
 async fn alternating_users_never_take_one_account_for_a_finished_change_on_several() {
     let (db, store) = alternating_setup(json!({}));
     let db = db.with_several_accounts();
@@ -787,4 +824,66 @@ async fn no_generated_password_reaches_the_logs_at_trace_even_when_a_rotation_fa
             assert!(!text.contains(&form), "a password reached the logs");
         }
     }
+}
+
+// ---------------------------------------------------------------- preflight
+
+async fn preflight_of<R: Rotation>(store: &MemoryStore, rotation: &R) -> rotation_core::Report {
+    rotation_core::preflight::preflight(
+        store,
+        rotation,
+        &policy(),
+        "s",
+        rotation_core::PreflightOptions::default(),
+    )
+    .await
+}
+
+fn passed(report: &rotation_core::Report, name: &str) -> bool {
+    report
+        .check(name)
+        .unwrap_or_else(|| panic!("no {name} check in {report:?}"))
+        .ok
+}
+
+#[tokio::test]
+async fn preflight_runs_each_strategys_own_checks_through_the_deployed_strategy() {
+    use rotation_core::preflight::names;
+    // Single user: AWSCURRENT logs in and may change its own password.
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = MemoryStore::new();
+    store.create_secret("s", &secret("app", "old-Pa55", json!({})));
+    let single = Strategy::new(StrategyKind::SingleUser, db.clone()).unwrap();
+    let report = preflight_of(&store, &single).await;
+    assert!(report.ok(), "{report:?}");
+    assert!(passed(&report, names::CURRENT_LOGIN) && passed(&report, names::OWN_PASSWORD));
+    assert_eq!(logins_of(&db), vec![Which::Current]);
+    // Alternating users: the clone's name, the superuser secret, its login and privileges.
+    let (db, store) = alternating_setup(json!({}));
+    let alternating = Strategy::new(StrategyKind::AlternatingUsers, db.clone()).unwrap();
+    let report = preflight_of(&store, &alternating).await;
+    assert!(report.ok(), "{report:?}");
+    for name in [
+        names::CURRENT_LOGIN,
+        names::CLONE_NAME,
+        names::SUPERUSER_SECRET,
+        names::SUPERUSER_LOGIN,
+        names::MANAGE_USERS,
+    ] {
+        assert!(passed(&report, name), "{name}: {report:?}");
+    }
+    assert!(report
+        .check(names::CLONE_NAME)
+        .unwrap()
+        .detail
+        .contains("app_clone"));
+    assert_eq!(logins_of(&db), vec![Which::Current, Which::Superuser]);
+    // As setSecret, the superuser is not used while AWSCURRENT does not log in.
+    db.refuse_logins_of("app");
+    let before = logins_of(&db).len();
+    let report = preflight_of(&store, &alternating).await;
+    assert!(!passed(&report, names::CURRENT_LOGIN));
+    assert!(!passed(&report, names::SUPERUSER_LOGIN), "{report:?}");
+    assert_eq!(logins_of(&db)[before..], [Which::Current]);
+    assert!(db.changes().is_empty());
 }
