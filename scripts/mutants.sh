@@ -59,14 +59,12 @@ test_args_of() {
 }
 needs_sandbox() { [ "$1" != rotation-core ]; }
 
-# cargo-mutants, pinned: installed on first use into the tools directory, never a floating
-# version.
-MUTANTS_VERSION=27.1.0
-CARGO_TOOLS="$TOOLS_DIR/cargo-tools"
+# cargo-mutants at its pin (lib.sh), installed on first use into the tools directory (about 10
+# minutes on one core), never a floating version.
 MUTANTS="$CARGO_TOOLS/bin/cargo-mutants"
-if ! { [ -x "$MUTANTS" ] && "$MUTANTS" mutants --version | grep -qx "cargo-mutants $MUTANTS_VERSION"; }; then
-  log "installing cargo-mutants $MUTANTS_VERSION into $CARGO_TOOLS"
-  CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" cargo install --locked --version "$MUTANTS_VERSION" \
+if ! { [ -x "$MUTANTS" ] && "$MUTANTS" mutants --version | grep -qx "cargo-mutants $CARGO_MUTANTS_PIN"; }; then
+  log "installing cargo-mutants $CARGO_MUTANTS_PIN into $CARGO_TOOLS"
+  CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" cargo install --locked --version "$CARGO_MUTANTS_PIN" \
     --root "$CARGO_TOOLS" cargo-mutants
 fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"

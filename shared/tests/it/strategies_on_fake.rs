@@ -197,6 +197,30 @@ async fn the_superuser_server_compares_host_case_and_trailing_dot_and_the_defaul
 }
 
 #[tokio::test]
+async fn the_superuser_server_is_its_certificate_name_only_when_its_login_verifies_tls() {
+    // The child's login verifies TLS, so its server is its certificate name `db.example`.
+    // A superuser secret at another address of that server with the same certificate name is
+    // the same server; with "ssl": false its login proves no name, so only `host` counts.
+    for (ssl, same) in [(None, true), (Some(false), false)] {
+        let mut master = json!({"host": "10.0.0.9", "tlsServerName": "db.example"});
+        if let Some(ssl) = ssl {
+            master["ssl"] = json!(ssl);
+        }
+        let (db, store) = alternating_setup(master);
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = AlternatingUsers::new(db.clone());
+        create(&store, &strategy).await;
+        let set = step(&store, &strategy, Step::Set).await;
+        if same {
+            set.unwrap();
+        } else {
+            assert_eq!(set.unwrap_err().error_type(), "ConfusedDeputy");
+            assert!(db.changes().is_empty());
+        }
+    }
+}
+
+#[tokio::test]
 async fn single_user_settles_a_failed_change_that_a_concurrent_invocation_made() {
     let (db, store, strategy) = single_user_created().await;
     // The statement reports a failure, but the password is what it should be.
@@ -678,12 +702,38 @@ async fn single_user_sets_back_only_when_the_new_password_is_refused() {
     // probably the password; the retry (AWSCURRENT refused, AWSPENDING logs in) is done.
     let (db, store, strategy) = single_user_created().await;
     db.unreachable_logins_of("app", &[2, 3, 4, 5, 6, 7]);
+    let started = std::time::Instant::now();
     let err = step(&store, &strategy, Step::Set).await.unwrap_err();
     assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");
     assert!(err.to_string().contains("not set back"), "{err}");
     assert_eq!(db.changes().len(), 1, "no set-back");
+    // The pauses double from 0.1 s: 0.1 + 0.2 + 0.4 + 0.8, so a slot freed within 1.5 s is
+    // found.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
     step(&store, &strategy, Step::Set).await.unwrap();
     assert_eq!(db.changes().len(), 1);
+    // Unreachable once, then refused (the server stored another password): the retries stop
+    // at the refusal (servers count refused logins; some lock the account), and the step says
+    // to set the password by hand.
+    let (db, store, strategy) = single_user_created().await;
+    db.unreachable_logins_of("app", &[2]);
+    db.fault_next_change(Fault::StoreWrongly);
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");
+    assert!(err.to_string().contains("not set back"), "{err}");
+    assert!(err.to_string().contains("by hand"), "{err}");
+    // The unreachable attempt never reached the server: one refused login.
+    assert_eq!(
+        db.logins(),
+        [
+            (Which::Current, "app".into(), true),
+            (Which::Pending, "app".into(), false)
+        ]
+    );
 }
 
 // ---------------------------------------------------------------- both
@@ -755,11 +805,33 @@ async fn a_database_rotation_makes_twelve_calls_single_user_and_thirteen_alterna
     let (db, store) = alternating_setup(json!({}));
     store.start_rotation("s", TOKEN).unwrap();
     store.clear_calls();
-    rotate(&store, &AlternatingUsers::new(db)).await;
+    rotate(&store, &AlternatingUsers::new(db.clone())).await;
     let set = [DESCRIBE, GET, GET, GET];
     let alternating = [&create[..], &set, &test, &finish].concat();
     assert_eq!(operations(&store), alternating);
     assert_eq!(alternating.len(), 13);
+
+    // The next rotation, from `app_clone` (a name that could pair with `app` or
+    // `app_clone_clone`): createSecret reads AWSPREVIOUS once to keep the pair; setSecret
+    // needs no history, as AWSPENDING names the name rule's partner.
+    let token = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
+    store.start_rotation("s", token).unwrap();
+    store.clear_calls();
+    let strategy = AlternatingUsers::new(db);
+    for s in Step::ALL {
+        let ev = RotationEvent {
+            step: s,
+            secret_id: MemoryStore::arn("s"),
+            token: token.into(),
+            rotation_token: None,
+        };
+        handle_invocation(&store, &strategy, &policy(), &ev.to_value())
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    let create = [DESCRIBE, GET, RANDOM, GET, PUT];
+    let again = [&create[..], &set, &test, &finish].concat();
+    assert_eq!(operations(&store), again);
 }
 
 // ---------------------------------------------------------------- no password in the logs
@@ -886,4 +958,32 @@ async fn preflight_runs_each_strategys_own_checks_through_the_deployed_strategy(
     assert!(!passed(&report, names::SUPERUSER_LOGIN), "{report:?}");
     assert_eq!(logins_of(&db)[before..], [Which::Current]);
     assert!(db.changes().is_empty());
+}
+
+#[tokio::test]
+async fn the_deployed_strategy_rotates_either_kind_and_refuses_another_engine_before_writing() {
+    for kind in [StrategyKind::SingleUser, StrategyKind::AlternatingUsers] {
+        let (db, store) = alternating_setup(json!({}));
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = Strategy::new(kind, db.clone()).unwrap();
+        rotate(&store, &strategy).await;
+        let new: Value =
+            serde_json::from_str(&store.value_of("s", &current_token(&store)).unwrap()).unwrap();
+        let user = new["username"].as_str().unwrap();
+        assert_eq!(
+            db.password_of(user).as_deref(),
+            new["password"].as_str(),
+            "{kind:?}"
+        );
+        // A secret of another engine: createSecret refuses it before writing anything.
+        let store = MemoryStore::new();
+        let mut other: Value = serde_json::from_str(&secret("app", "app-Pa55", json!({}))).unwrap();
+        other["engine"] = json!("oracle");
+        other["masterarn"] = json!(MemoryStore::arn("admin"));
+        store.create_secret("s", &other.to_string());
+        store.start_rotation("s", TOKEN).unwrap();
+        let err = step(&store, &strategy, Step::Create).await.unwrap_err();
+        assert!(err.to_string().contains("oracle"), "{kind:?}: {err}");
+        assert!(store.value_of("s", TOKEN).is_none(), "{kind:?}");
+    }
 }
