@@ -26,6 +26,10 @@ CHECKOV_VENV="$TOOLS_DIR/checkov-venv"
 # 4.13 is the newest that reaches DocumentDB 4.0 (wire version 7; 4.14 needs 8).
 PYMONGO_PIN="pymongo==4.13.2"
 PYMONGO_VENV="$TOOLS_DIR/pymongo-venv"
+# Cargo-installed tools, pinned (`cargo install --locked --version`), installed on first use
+# into their own root (scripts/mutants.sh: cargo-mutants, for mutation testing only).
+CARGO_MUTANTS_PIN="27.1.0"
+CARGO_TOOLS="$TOOLS_DIR/cargo-tools"
 APT_PACKAGES=(postgresql mariadb-server redis-server binutils openssl python3-venv curl procps)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -324,6 +324,25 @@ mod tests {
         serde_json::json!({"Step": "setSecret", "SecretId": "s", "ClientRequestToken": "t"})
     }
 
+    #[test]
+    fn with_secret_arn_set_only_events_for_that_secret_pass() {
+        let pin = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app-AbCdEf";
+        let event = |id: &str| serde_json::json!({"Step": "setSecret", "SecretId": id, "ClientRequestToken": "t"});
+        refuse_unpinned(None, &event("anything")).unwrap();
+        refuse_unpinned(Some(pin), &event(pin)).unwrap();
+        for other in [
+            serde_json::json!({"Step": "setSecret", "SecretId": "app", "ClientRequestToken": "t"}),
+            event(&format!("{pin}x")),
+            event("arn:aws:secretsmanager:eu-west-1:111122223333:secret:other-AbCdEf"),
+            serde_json::json!({"Step": "setSecret", "ClientRequestToken": "t"}),
+            serde_json::json!({"Step": "setSecret", "SecretId": 7}),
+        ] {
+            let err = refuse_unpinned(Some(pin), &other).unwrap_err();
+            assert_eq!(err.error_type(), "ConfusedDeputy", "{other}");
+            assert!(err.to_string().contains(pin), "{err}");
+        }
+    }
+
     #[tokio::test]
     async fn work_that_outlives_the_deadline_answers_timed_out_before_it() {
         let slow = async {

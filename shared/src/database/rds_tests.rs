@@ -262,3 +262,53 @@ async fn identifiers_are_checked_against_whole_hosts() {
     .await
     .unwrap();
 }
+
+/// Alternating users with the RDS lookup: a child on replica `rep` and a superuser secret at
+/// its source `main`, on the fake engine and the in-memory store; `master_port` is the
+/// superuser secret's port (the child's is 5432). Answers setSecret's result.
+#[cfg(feature = "test-support")]
+async fn set_secret_with_replica_superuser(master_port: u16) -> crate::Result<()> {
+    use crate::database::{AlternatingUsers, FakeDatabase};
+    use crate::{
+        handle_invocation, MemoryStore, PasswordDefaults, PasswordPolicy, RotationEvent, Step,
+    };
+    let db = FakeDatabase::new()
+        .with_user("app", "app-Pa55")
+        .with_user("admin", "admin-Pa55");
+    let store = MemoryStore::new();
+    let secret = |user: &str, password: &str, host: String, port: u16| {
+        serde_json::json!({
+            "engine": FakeDatabase::ENGINE, "host": host, "port": port,
+            "username": user, "password": password,
+        })
+    };
+    let master = store.create_secret(
+        "admin",
+        &secret("admin", "admin-Pa55", format!("main.{DOMAIN}"), master_port).to_string(),
+    );
+    let mut child = secret("app", "app-Pa55", format!("rep.{DOMAIN}"), 5432);
+    child["masterarn"] = serde_json::json!(master);
+    store.create_secret("s", &child.to_string());
+    let token = "eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee";
+    store.start_rotation("s", token).unwrap();
+    let strategy = AlternatingUsers::new(db).with_rds(std::sync::Arc::new(fake()), false);
+    let policy = PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap();
+    for step in [Step::Create, Step::Set] {
+        let event = RotationEvent {
+            step,
+            secret_id: MemoryStore::arn("s"),
+            token: token.into(),
+            rotation_token: None,
+        };
+        handle_invocation(&store, &strategy, &policy, &event.to_value()).await?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "test-support")]
+#[tokio::test]
+async fn a_superuser_of_the_replicas_source_is_allowed_only_on_the_same_port() {
+    set_secret_with_replica_superuser(5432).await.unwrap();
+    let err = set_secret_with_replica_superuser(5433).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConfusedDeputy", "{err}");
+}

@@ -17,12 +17,16 @@ const ORIGINAL: &str =
     r#"{"username":"app","password":"original-pw","port":"5432","extra":{"k":[1,2]}}"#;
 
 /// A rotation with no external service; testSecret and the finishSecret guard can be told to
-/// fail.
+/// fail, and setSecret to take [`SLOW_SET`].
 #[derive(Default)]
 struct Plain {
     fail_test: AtomicBool,
     fail_verify: AtomicBool,
+    slow_set: AtomicBool,
 }
+
+/// How long a slow setSecret takes.
+const SLOW_SET: std::time::Duration = std::time::Duration::from_millis(60);
 
 impl Rotation for Plain {
     fn validate(&self, value: &SecretValue, which: &str) -> Result<()> {
@@ -34,6 +38,9 @@ impl Rotation for Plain {
             .to_secret_value())
     }
     async fn set_secret<S: SecretStore>(&self, ctx: &StepContext<'_, S>) -> Result<()> {
+        if self.slow_set.load(Ordering::SeqCst) {
+            tokio::time::sleep(SLOW_SET).await;
+        }
         ctx.pending().await.map(|_| ())
     }
     async fn test_secret<S: SecretStore>(
@@ -423,6 +430,16 @@ async fn finish_interrupted_after_the_move_is_completed_by_the_retry() {
     assert_eq!(err.error_type(), "SecretsManagerError");
     assert_eq!(current(&store), TOKEN);
     assert_eq!(store.stages("s")[TOKEN], vec![AWSPENDING, AWSCURRENT]);
+    // Any other step delivered now is a replay that changes nothing: only finishSecret
+    // finishes the move.
+    let stages = store.stages("s");
+    for s in [Step::Create, Step::Set, Step::Test] {
+        assert_eq!(
+            step(&store, &rotation, s, TOKEN).await.unwrap(),
+            Outcome::AlreadyCurrent
+        );
+        assert_eq!(store.stages("s"), stages, "{s} moved a label");
+    }
     // The retry sees the token AWSCURRENT and still takes AWSPENDING off it.
     assert_eq!(
         step(&store, &rotation, Step::Finish, TOKEN).await.unwrap(),
@@ -535,8 +552,16 @@ async fn a_failure_at_any_call_leaves_awscurrent_working_and_a_retry_finishes() 
             store.fail_call(op, skip, ApiErrorCode::Other("InternalServiceError".into()));
             for s in Step::ALL {
                 // Secrets Manager retries a failed step; one injected failure, so two tries.
-                if step(&store, &rotation, s, TOKEN).await.is_err() {
+                if let Err(err) = step(&store, &rotation, s, TOKEN).await {
                     injected += 1;
+                    // The service's failure is reported as itself, whichever call it hit:
+                    // never taken for a refusal, a missing version or an existing one.
+                    assert_eq!(
+                        err.api_code(),
+                        Some(&ApiErrorCode::Other("InternalServiceError".into())),
+                        "{op} #{skip} at {s}: {}: {err}",
+                        err.error_type()
+                    );
                     if s != Step::Finish {
                         assert_eq!(current(&store), original, "{op} #{skip} at {s}");
                     }
@@ -747,4 +772,207 @@ async fn finish_stops_when_someone_else_moved_awscurrent_meanwhile() {
         "the other move stands: {stages:?}"
     );
     assert!(labels::has_label(&stages, TOKEN, AWSPENDING), "{stages:?}");
+}
+
+#[tokio::test]
+async fn every_invocation_logs_one_summary_line_naming_its_outcome_and_duration() {
+    let logs = crate::global_logs();
+    let store = MemoryStore::new();
+    let arn = store.create_secret("summary", ORIGINAL);
+    store.start_rotation("summary", TOKEN).unwrap();
+    let rotation = Plain::default();
+    rotation.slow_set.store(true, Ordering::SeqCst);
+    let mut set_wall_ms = 0.0;
+    for s in [
+        Step::Create,
+        Step::Create,
+        Step::Set,
+        Step::Test,
+        Step::Finish,
+        Step::Finish,
+    ] {
+        let ev = RotationEvent {
+            step: s,
+            secret_id: arn.clone(),
+            token: TOKEN.into(),
+            rotation_token: None,
+        };
+        let started = std::time::Instant::now();
+        handle(&store, &rotation, &policy(), &ev.to_value())
+            .await
+            .unwrap();
+        if s == Step::Set {
+            set_wall_ms = started.elapsed().as_secs_f64() * 1e3;
+        }
+    }
+    // Only this test's secret: every test of the binary logs into the same capture.
+    let summaries: Vec<Value> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["secret_arn"] == arn.as_str() && l["message"] == "rotation step finished")
+        .collect();
+    let ended: Vec<(&str, &str)> = summaries
+        .iter()
+        .map(|l| (l["step"].as_str().unwrap(), l["outcome"].as_str().unwrap()))
+        .collect();
+    // The outcome names are what operators filter the logs on.
+    assert_eq!(
+        ended,
+        [
+            ("createSecret", "done"),
+            ("createSecret", "already_created"),
+            ("setSecret", "done"),
+            ("testSecret", "done"),
+            ("finishSecret", "done"),
+            ("finishSecret", "already_current"),
+        ]
+    );
+    assert!(summaries.iter().all(|l| l["token"] == TOKEN));
+    // duration_ms is the invocation's time in milliseconds: the slow setSecret's sleep, at
+    // most what the test measured around it.
+    let set_ms = summaries[2]["duration_ms"].as_f64().unwrap();
+    let slow = SLOW_SET.as_secs_f64() * 1e3;
+    assert!(
+        set_ms >= slow && set_ms <= set_wall_ms + 0.01,
+        "setSecret logged {set_ms} ms; it slept {slow} ms and took {set_wall_ms} ms"
+    );
+}
+
+#[tokio::test]
+async fn awsprevious_is_absent_only_when_the_service_says_so() {
+    let (store, original) = setup();
+    let policy = policy();
+    let arn = MemoryStore::arn("s");
+    let ctx = |versions| StepContext {
+        store: &store,
+        arn: &arn,
+        token: TOKEN,
+        rotation_token: None,
+        policy: &policy,
+        versions,
+    };
+    // No AWSPREVIOUS yet: without the preamble's labels, the service's not-found says so.
+    assert!(ctx(None).previous().await.unwrap().is_none());
+    // Any other failure of the read is an error, never "there is none".
+    store.fail_next(
+        "GetSecretValue",
+        ApiErrorCode::Other("InternalServiceError".into()),
+    );
+    let err = ctx(None).previous().await.unwrap_err();
+    assert_eq!(
+        err.api_code(),
+        Some(&ApiErrorCode::Other("InternalServiceError".into())),
+        "{err}"
+    );
+    // The preamble's labels show none: no call.
+    let calls = store.calls().len();
+    let stages = store.stages("s");
+    assert!(ctx(Some(&stages)).previous().await.unwrap().is_none());
+    assert_eq!(store.calls().len(), calls);
+    // After a rotation, AWSPREVIOUS is the original value.
+    rotate(&store, &Plain::default(), TOKEN).await;
+    let stages = store.stages("s");
+    let previous = ctx(Some(&stages)).previous().await.unwrap().unwrap();
+    assert_eq!(
+        previous.expose(),
+        store.value_of("s", &original).unwrap().as_str()
+    );
+}
+
+/// A store where every UpdateSecretVersionStage answers an error: a move of AWSCURRENT is made
+/// all the same (the answer was lost), and at each removal of AWSPENDING someone moves
+/// AWSCURRENT back to `old`, as a person fighting the rotation would. Counts the calls.
+struct LabelWar {
+    inner: MemoryStore,
+    old: String,
+    updates: std::sync::atomic::AtomicUsize,
+}
+
+impl SecretStore for LabelWar {
+    async fn describe(&self, id: &str) -> Result<rotation_core::SecretMetadata> {
+        self.inner.describe(id).await
+    }
+    async fn get_version(
+        &self,
+        id: &str,
+        stage: &str,
+        version: Option<&str>,
+    ) -> Result<rotation_core::SecretVersion> {
+        self.inner.get_version(id, stage, version).await
+    }
+    async fn put_pending(
+        &self,
+        id: &str,
+        token: &str,
+        rotation_token: Option<&str>,
+        value: &SecretValue,
+    ) -> Result<()> {
+        self.inner
+            .put_pending(id, token, rotation_token, value)
+            .await
+    }
+    async fn update_stage(
+        &self,
+        id: &str,
+        stage: &str,
+        move_to: Option<&str>,
+        remove_from: Option<&str>,
+    ) -> Result<()> {
+        self.updates.fetch_add(1, Ordering::SeqCst);
+        if stage == AWSCURRENT {
+            self.inner
+                .update_stage(id, stage, move_to, remove_from)
+                .await?;
+        } else {
+            self.inner
+                .update_stage(id, AWSCURRENT, Some(&self.old), Some(TOKEN))
+                .await?;
+        }
+        Err(RotationError::SecretsManager {
+            operation: "UpdateSecretVersionStage",
+            code: ApiErrorCode::Other("RequestTimeout".into()),
+            message: "no answer".into(),
+        })
+    }
+    async fn random_password(&self, policy: &PasswordPolicy) -> Result<SecretValue> {
+        self.inner.random_password(policy).await
+    }
+}
+
+#[tokio::test]
+async fn finish_reads_the_labels_again_at_most_twice_then_gives_up() {
+    let (inner, original) = setup();
+    let rotation = Plain::default();
+    for s in [Step::Create, Step::Set, Step::Test] {
+        step(&inner, &rotation, s, TOKEN).await.unwrap();
+    }
+    inner.clear_calls();
+    let store = LabelWar {
+        inner,
+        old: original,
+        updates: Default::default(),
+    };
+    // Each failed move is followed by a reread that finds progress (the lost move was made,
+    // or AWSCURRENT is back where the step first saw it), so only the bound ends the loop.
+    let (policy, finish_event) = (policy(), event(Step::Finish, TOKEN));
+    let finish = handle(&store, &rotation, &policy, &finish_event);
+    let err = tokio::time::timeout(std::time::Duration::from_secs(10), finish)
+        .await
+        .expect("finishSecret gives up instead of looping")
+        .unwrap_err();
+    assert_eq!(
+        err.api_code(),
+        Some(&ApiErrorCode::Other("RequestTimeout".into())),
+        "{err}"
+    );
+    // move AWSCURRENT, remove AWSPENDING (reread 1), move AWSCURRENT again (reread 2): the
+    // third failure is answered.
+    assert_eq!(store.updates.load(Ordering::SeqCst), 3);
+    let describes = store
+        .inner
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, StoreCall::Describe))
+        .count();
+    assert_eq!(describes, 3, "the preamble's and two rereads");
 }

@@ -197,6 +197,30 @@ async fn the_superuser_server_compares_host_case_and_trailing_dot_and_the_defaul
 }
 
 #[tokio::test]
+async fn the_superuser_server_is_its_certificate_name_only_when_its_login_verifies_tls() {
+    // The child's login verifies TLS, so its server is its certificate name `db.example`.
+    // A superuser secret at another address of that server with the same certificate name is
+    // the same server; with "ssl": false its login proves no name, so only `host` counts.
+    for (ssl, same) in [(None, true), (Some(false), false)] {
+        let mut master = json!({"host": "10.0.0.9", "tlsServerName": "db.example"});
+        if let Some(ssl) = ssl {
+            master["ssl"] = json!(ssl);
+        }
+        let (db, store) = alternating_setup(master);
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = AlternatingUsers::new(db.clone());
+        create(&store, &strategy).await;
+        let set = step(&store, &strategy, Step::Set).await;
+        if same {
+            set.unwrap();
+        } else {
+            assert_eq!(set.unwrap_err().error_type(), "ConfusedDeputy");
+            assert!(db.changes().is_empty());
+        }
+    }
+}
+
+#[tokio::test]
 async fn single_user_settles_a_failed_change_that_a_concurrent_invocation_made() {
     let (db, store, strategy) = single_user_created().await;
     // The statement reports a failure, but the password is what it should be.
@@ -561,6 +585,43 @@ async fn alternating_users_take_privileges_from_the_awscurrent_user_never_from_a
 }
 
 #[tokio::test]
+async fn alternating_users_keep_a_pair_begun_on_a_clone_name_through_awsprevious() {
+    // The pair began as `x_clone_clone` and rotated once: AWSCURRENT is `x_clone`, AWSPREVIOUS
+    // `x_clone_clone`. By name alone `x_clone`'s partner is the unrelated `x`; the pair's
+    // history (AWSPREVIOUS's user) keeps it.
+    let db = FakeDatabase::new()
+        .with_user("x_clone", "c-Pa55")
+        .with_user("x_clone_clone", "cc-Pa55")
+        .with_user("x", "unrelated-Pa55")
+        .with_user("admin", "admin-Pa55");
+    let store = MemoryStore::new();
+    let master = store.create_secret("admin", &secret("admin", "admin-Pa55", json!({})));
+    let extra = json!({ "masterarn": master });
+    store.create_secret("s", &secret("x_clone", "c-Pa55", extra.clone()));
+    store.set_version(
+        "s",
+        "older",
+        Some(&secret("x_clone_clone", "cc-Pa55", extra)),
+        &[AWSPREVIOUS],
+    );
+    store.start_rotation("s", TOKEN).unwrap();
+    let strategy = AlternatingUsers::new(db.clone());
+    let pending = create(&store, &strategy).await;
+    assert_eq!(pending["username"], "x_clone_clone");
+    for s in [Step::Set, Step::Test, Step::Finish] {
+        step(&store, &strategy, s).await.unwrap();
+    }
+    assert_eq!(
+        db.changes(),
+        vec![FakeEvent::UpdateClone {
+            user: "x_clone_clone".into(),
+            source: "x_clone".into(),
+        }]
+    );
+    assert_eq!(db.password_of("x").as_deref(), Some("unrelated-Pa55"));
+}
+
+#[tokio::test]
 async fn alternating_users_never_take_one_account_for_a_finished_change_on_several() {
     let (db, store) = alternating_setup(json!({}));
     let db = db.with_several_accounts();
@@ -641,12 +702,38 @@ async fn single_user_sets_back_only_when_the_new_password_is_refused() {
     // probably the password; the retry (AWSCURRENT refused, AWSPENDING logs in) is done.
     let (db, store, strategy) = single_user_created().await;
     db.unreachable_logins_of("app", &[2, 3, 4, 5, 6, 7]);
+    let started = std::time::Instant::now();
     let err = step(&store, &strategy, Step::Set).await.unwrap_err();
     assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");
     assert!(err.to_string().contains("not set back"), "{err}");
     assert_eq!(db.changes().len(), 1, "no set-back");
+    // The pauses double from 0.1 s: 0.1 + 0.2 + 0.4 + 0.8, so a slot freed within 1.5 s is
+    // found.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
     step(&store, &strategy, Step::Set).await.unwrap();
     assert_eq!(db.changes().len(), 1);
+    // Unreachable once, then refused (the server stored another password): the retries stop
+    // at the refusal (servers count refused logins; some lock the account), and the step says
+    // to set the password by hand.
+    let (db, store, strategy) = single_user_created().await;
+    db.unreachable_logins_of("app", &[2]);
+    db.fault_next_change(Fault::StoreWrongly);
+    let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+    assert_eq!(err.error_type(), "PasswordChangeUnverified", "{err}");
+    assert!(err.to_string().contains("not set back"), "{err}");
+    assert!(err.to_string().contains("by hand"), "{err}");
+    // The unreachable attempt never reached the server: one refused login.
+    assert_eq!(
+        db.logins(),
+        [
+            (Which::Current, "app".into(), true),
+            (Which::Pending, "app".into(), false)
+        ]
+    );
 }
 
 // ---------------------------------------------------------------- both
@@ -718,28 +805,36 @@ async fn a_database_rotation_makes_twelve_calls_single_user_and_thirteen_alterna
     let (db, store) = alternating_setup(json!({}));
     store.start_rotation("s", TOKEN).unwrap();
     store.clear_calls();
-    rotate(&store, &AlternatingUsers::new(db)).await;
+    rotate(&store, &AlternatingUsers::new(db.clone())).await;
     let set = [DESCRIBE, GET, GET, GET];
     let alternating = [&create[..], &set, &test, &finish].concat();
     assert_eq!(operations(&store), alternating);
     assert_eq!(alternating.len(), 13);
+
+    // The next rotation, from `app_clone` (a name that could pair with `app` or
+    // `app_clone_clone`): createSecret reads AWSPREVIOUS once to keep the pair; setSecret
+    // needs no history, as AWSPENDING names the name rule's partner.
+    let token = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
+    store.start_rotation("s", token).unwrap();
+    store.clear_calls();
+    let strategy = AlternatingUsers::new(db);
+    for s in Step::ALL {
+        let ev = RotationEvent {
+            step: s,
+            secret_id: MemoryStore::arn("s"),
+            token: token.into(),
+            rotation_token: None,
+        };
+        handle_invocation(&store, &strategy, &policy(), &ev.to_value())
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    let create = [DESCRIBE, GET, RANDOM, GET, PUT];
+    let again = [&create[..], &set, &test, &finish].concat();
+    assert_eq!(operations(&store), again);
 }
 
 // ---------------------------------------------------------------- no password in the logs
-
-/// Captures everything the JSON subscriber writes on this thread.
-#[derive(Clone, Default)]
-struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Every password of every version of `store`'s secret `s`.
 fn passwords_in(store: &MemoryStore) -> Vec<String> {
@@ -754,15 +849,8 @@ fn passwords_in(store: &MemoryStore) -> Vec<String> {
 
 #[tokio::test]
 async fn no_generated_password_reaches_the_logs_at_trace_even_when_a_rotation_fails() {
-    // The global subscriber (other tests of this binary log into it too, harmlessly): a
-    // thread's own default can miss events whose callsite another thread met first.
-    let sink = Sink::default();
-    let writer = sink.clone();
-    tracing::subscriber::set_global_default(rotation_core::telemetry::json_subscriber(
-        move || writer.clone(),
-        rotation_core::telemetry::filter("trace"),
-    ))
-    .expect("the only global subscriber of this test binary");
+    // The global subscriber (other tests of this binary log into it too, harmlessly).
+    let sink = crate::global_logs();
     let mut passwords = Vec::new();
     // Single user: a change the server stores wrongly (set back, the step fails), then the
     // retry completes.
@@ -807,5 +895,95 @@ async fn no_generated_password_reaches_the_logs_at_trace_even_when_a_rotation_fa
         ] {
             assert!(!text.contains(&form), "a password reached the logs");
         }
+    }
+}
+
+// ---------------------------------------------------------------- preflight
+
+async fn preflight_of<R: Rotation>(store: &MemoryStore, rotation: &R) -> rotation_core::Report {
+    rotation_core::preflight::preflight(
+        store,
+        rotation,
+        &policy(),
+        "s",
+        rotation_core::PreflightOptions::default(),
+    )
+    .await
+}
+
+fn passed(report: &rotation_core::Report, name: &str) -> bool {
+    report
+        .check(name)
+        .unwrap_or_else(|| panic!("no {name} check in {report:?}"))
+        .ok
+}
+
+#[tokio::test]
+async fn preflight_runs_each_strategys_own_checks_through_the_deployed_strategy() {
+    use rotation_core::preflight::names;
+    // Single user: AWSCURRENT logs in and may change its own password.
+    let db = FakeDatabase::new().with_user("app", "old-Pa55");
+    let store = MemoryStore::new();
+    store.create_secret("s", &secret("app", "old-Pa55", json!({})));
+    let single = Strategy::new(StrategyKind::SingleUser, db.clone()).unwrap();
+    let report = preflight_of(&store, &single).await;
+    assert!(report.ok(), "{report:?}");
+    assert!(passed(&report, names::CURRENT_LOGIN) && passed(&report, names::OWN_PASSWORD));
+    assert_eq!(logins_of(&db), vec![Which::Current]);
+    // Alternating users: the clone's name, the superuser secret, its login and privileges.
+    let (db, store) = alternating_setup(json!({}));
+    let alternating = Strategy::new(StrategyKind::AlternatingUsers, db.clone()).unwrap();
+    let report = preflight_of(&store, &alternating).await;
+    assert!(report.ok(), "{report:?}");
+    for name in [
+        names::CURRENT_LOGIN,
+        names::CLONE_NAME,
+        names::SUPERUSER_SECRET,
+        names::SUPERUSER_LOGIN,
+        names::MANAGE_USERS,
+    ] {
+        assert!(passed(&report, name), "{name}: {report:?}");
+    }
+    assert!(report
+        .check(names::CLONE_NAME)
+        .unwrap()
+        .detail
+        .contains("app_clone"));
+    assert_eq!(logins_of(&db), vec![Which::Current, Which::Superuser]);
+    // As setSecret, the superuser is not used while AWSCURRENT does not log in.
+    db.refuse_logins_of("app");
+    let before = logins_of(&db).len();
+    let report = preflight_of(&store, &alternating).await;
+    assert!(!passed(&report, names::CURRENT_LOGIN));
+    assert!(!passed(&report, names::SUPERUSER_LOGIN), "{report:?}");
+    assert_eq!(logins_of(&db)[before..], [Which::Current]);
+    assert!(db.changes().is_empty());
+}
+
+#[tokio::test]
+async fn the_deployed_strategy_rotates_either_kind_and_refuses_another_engine_before_writing() {
+    for kind in [StrategyKind::SingleUser, StrategyKind::AlternatingUsers] {
+        let (db, store) = alternating_setup(json!({}));
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = Strategy::new(kind, db.clone()).unwrap();
+        rotate(&store, &strategy).await;
+        let new: Value =
+            serde_json::from_str(&store.value_of("s", &current_token(&store)).unwrap()).unwrap();
+        let user = new["username"].as_str().unwrap();
+        assert_eq!(
+            db.password_of(user).as_deref(),
+            new["password"].as_str(),
+            "{kind:?}"
+        );
+        // A secret of another engine: createSecret refuses it before writing anything.
+        let store = MemoryStore::new();
+        let mut other: Value = serde_json::from_str(&secret("app", "app-Pa55", json!({}))).unwrap();
+        other["engine"] = json!("oracle");
+        other["masterarn"] = json!(MemoryStore::arn("admin"));
+        store.create_secret("s", &other.to_string());
+        store.start_rotation("s", TOKEN).unwrap();
+        let err = step(&store, &strategy, Step::Create).await.unwrap_err();
+        assert!(err.to_string().contains("oracle"), "{kind:?}: {err}");
+        assert!(store.value_of("s", TOKEN).is_none(), "{kind:?}");
     }
 }
