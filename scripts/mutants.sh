@@ -41,7 +41,7 @@ files_of() {
       echo functions/elasticache/src/auth.rs functions/elasticache/src/secret.rs \
         functions/elasticache/src/lib.rs ;;
     mongodb-rotation)
-      echo functions/mongodb-rotation/src/access.rs ;;
+      echo functions/mongodb-rotation/src/privileges.rs functions/mongodb-rotation/src/access.rs ;;
     *) die "unknown crate $1 (rotation-core, elasticache, mongodb-rotation)" ;;
   esac
 }
@@ -54,10 +54,11 @@ EXCLUDE='<impl std::fmt::Debug for '
 test_args_of() {
   case "$1" in
     rotation-core) echo --lib --test it ;;
+    mongodb-rotation) echo --lib ;;
     *) echo '' ;;
   esac
 }
-needs_sandbox() { [ "$1" != rotation-core ]; }
+needs_sandbox() { [ "$1" = elasticache ]; }
 
 # cargo-mutants at its pin (lib.sh), installed on first use into the tools directory (about 10
 # minutes on one core), never a floating version.
