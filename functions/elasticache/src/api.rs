@@ -159,17 +159,14 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    /// Answers DescribeUsers from a script of statuses (the last repeats).
-    struct Script(Mutex<Vec<&'static str>>);
+    /// Answers DescribeUsers with the status its function gives at each call (`gone`: no such
+    /// user), and records when it was asked.
+    struct Described<F>(F, Mutex<Vec<Instant>>);
 
-    impl UserApi for Script {
+    impl<F: Fn() -> &'static str + Send + Sync> UserApi for Described<F> {
         fn describe<'a>(&'a self, user: &'a UserArn) -> BoxFuture<'a, Result<Option<CacheUser>>> {
-            let mut script = self.0.lock().unwrap();
-            let status = if script.len() > 1 {
-                script.remove(0)
-            } else {
-                script[0]
-            };
+            self.1.lock().unwrap().push(Instant::now());
+            let status = (self.0)();
             let found = (status != "gone").then(|| CacheUser {
                 id: user.user_id.clone(),
                 name: "app".into(),
@@ -186,6 +183,32 @@ mod tests {
         ) -> BoxFuture<'a, Result<()>> {
             Box::pin(async { unreachable!("not called by the wait") })
         }
+    }
+
+    /// A script of statuses, one per call (the last repeats).
+    fn script(statuses: Vec<&'static str>) -> Described<impl Fn() -> &'static str + Send + Sync> {
+        let statuses = Mutex::new(statuses);
+        let next = move || {
+            let mut statuses = statuses.lock().unwrap();
+            if statuses.len() > 1 {
+                statuses.remove(0)
+            } else {
+                statuses[0]
+            }
+        };
+        Described(next, Mutex::new(Vec::new()))
+    }
+
+    /// `modifying` until `at`, then `active`.
+    fn settles_at(at: Instant) -> Described<impl Fn() -> &'static str + Send + Sync> {
+        let status = move || {
+            if Instant::now() < at {
+                "modifying"
+            } else {
+                "active"
+            }
+        };
+        Described(status, Mutex::new(Vec::new()))
     }
 
     fn user() -> UserArn {
@@ -207,7 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn it_waits_for_active_and_no_longer_than_allowed() {
-        let api = Script(Mutex::new(vec!["modifying", "modifying", "active"]));
+        let api = script(vec!["modifying", "modifying", "active"]);
         let active = wait_until_active(&api, &user(), QUICK, far())
             .await
             .unwrap();
@@ -215,12 +238,12 @@ mod tests {
             (active.user.status.as_str(), active.waited),
             ("active", true)
         );
-        let api = Script(Mutex::new(vec!["active"]));
+        let api = script(vec!["active"]);
         let active = wait_until_active(&api, &user(), QUICK, far())
             .await
             .unwrap();
         assert!(!active.waited, "no sleep, no wait");
-        let api = Script(Mutex::new(vec!["modifying"]));
+        let api = script(vec!["modifying"]);
         let started = std::time::Instant::now();
         let err = wait_until_active(&api, &user(), QUICK, far())
             .await
@@ -232,40 +255,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_or_deleting_user_stops_the_wait_at_once() {
-        let err = wait_until_active(&Script(Mutex::new(vec!["deleting"])), &user(), QUICK, far())
+        let err = wait_until_active(&script(vec!["deleting"]), &user(), QUICK, far())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("is deleting"), "{err}");
-        let err = wait_until_active(&Script(Mutex::new(vec!["gone"])), &user(), QUICK, far())
+        let err = wait_until_active(&script(vec!["gone"]), &user(), QUICK, far())
             .await
             .unwrap_err();
         assert_eq!(err.error_type(), "MalformedSecret");
-    }
-
-    /// `modifying` until a moment, then `active`; records when it was asked.
-    struct SettlesAt(Instant, Mutex<Vec<Instant>>);
-
-    impl UserApi for SettlesAt {
-        fn describe<'a>(&'a self, user: &'a UserArn) -> BoxFuture<'a, Result<Option<CacheUser>>> {
-            let now = Instant::now();
-            self.1.lock().unwrap().push(now);
-            let status = if now < self.0 { "modifying" } else { "active" };
-            let found = CacheUser {
-                id: user.user_id.clone(),
-                name: "app".into(),
-                status: status.into(),
-                authentication: Some("password".into()),
-                arn: None,
-            };
-            Box::pin(async move { Ok(Some(found)) })
-        }
-        fn set_passwords<'a>(
-            &'a self,
-            _: &'a UserArn,
-            _: &'a [SecretValue],
-        ) -> BoxFuture<'a, Result<()>> {
-            Box::pin(async { unreachable!("not called by the wait") })
-        }
     }
 
     /// With the default 2 s interval, a modification of 300 ms is seen within 250 ms of its
@@ -274,7 +271,7 @@ mod tests {
     #[tokio::test]
     async fn the_wait_follows_the_users_state() {
         let started = Instant::now();
-        let api = SettlesAt(started + Duration::from_millis(300), Mutex::new(Vec::new()));
+        let api = settles_at(started + Duration::from_millis(300));
         let wait = WaitPolicy {
             max_wait: Duration::from_secs(15),
             interval: Duration::from_secs(2),
@@ -294,10 +291,7 @@ mod tests {
         }
 
         // A short interval caps the sleeps from the first.
-        let api = SettlesAt(
-            Instant::now() + Duration::from_millis(100),
-            Mutex::new(Vec::new()),
-        );
+        let api = settles_at(Instant::now() + Duration::from_millis(100));
         let short = WaitPolicy {
             interval: Duration::from_millis(20),
             ..wait
@@ -322,7 +316,7 @@ mod tests {
             interval: Duration::from_millis(50),
             call_timeout: Duration::from_millis(100),
         };
-        let api = Script(Mutex::new(vec!["modifying"]));
+        let api = script(vec!["modifying"]);
         let started = Instant::now();
         let deadline = started + Duration::from_millis(600);
         let err = wait_until_active(&api, &user(), wait, deadline)
@@ -337,7 +331,7 @@ mod tests {
         assert!(stopped < Duration::from_millis(550), "{stopped:?}");
 
         // No time for even one call: refused before DescribeUsers.
-        let api = Script(Mutex::new(vec!["gone"]));
+        let api = script(vec!["gone"]);
         let err = wait_until_active(&api, &user(), wait, Instant::now())
             .await
             .unwrap_err();
