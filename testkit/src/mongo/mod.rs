@@ -814,6 +814,42 @@ fn role_list(value: Option<&Bson>, db: &str) -> Result<Vec<(String, String)>, Fa
     Ok(roles)
 }
 
+/// The names a `usersInfo` / `rolesInfo` command asks for, as (name, database): a name (in
+/// `db`), a `{<key>, db}` document, an array of them; or 1, every one in `db` (the `bool`).
+fn wanted_names(
+    command: &Doc,
+    name: &str,
+    key: &str,
+    db: &str,
+) -> Result<(Vec<(String, String)>, bool), Failure> {
+    let one = |v: &Bson| -> Result<(String, String), Failure> {
+        match v {
+            Bson::String(n) => Ok((n.clone(), db.to_string())),
+            Bson::Document(d) => match (d.str(key), d.str("db")) {
+                (Some(n), Some(on)) => Ok((n.to_string(), on.to_string())),
+                _ => Err(fail(
+                    2,
+                    "BadValue",
+                    format!("a {name} document needs {key} and db"),
+                )),
+            },
+            _ => Err(fail(
+                14,
+                "TypeMismatch",
+                format!("{name} takes a name, a {{{key}, db}} document, an array of them, or 1"),
+            )),
+        }
+    };
+    match command.get(name) {
+        Some(Bson::Array(items)) => Ok((items.iter().map(one).collect::<Result<_, _>>()?, false)),
+        Some(v @ (Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_))) if v.as_i64() == Some(1) => {
+            Ok((Vec::new(), true))
+        }
+        Some(v) => Ok((vec![one(v)?], false)),
+        None => Err(fail(2, "BadValue", format!("{name} needs a value"))),
+    }
+}
+
 fn mechanism_names(credentials: &[(Mechanism, Credential)]) -> Bson {
     Bson::Array(
         credentials
@@ -1207,40 +1243,8 @@ impl Session {
     }
 
     fn users_info(&self, command: &Doc, db: &str) -> Result<Doc, Failure> {
-        let mut wanted: Vec<(String, String)> = Vec::new();
-        let mut all_in_db = false;
-        let one = |v: &Bson| -> Result<(String, String), Failure> {
-            match v {
-                Bson::String(u) => Ok((db.to_string(), u.clone())),
-                Bson::Document(d) => match (d.str("db"), d.str("user")) {
-                    (Some(on), Some(u)) => Ok((on.to_string(), u.to_string())),
-                    _ => Err(fail(
-                        2,
-                        "BadValue",
-                        "a usersInfo document needs user and db",
-                    )),
-                },
-                _ => Err(fail(
-                    14,
-                    "TypeMismatch",
-                    "usersInfo takes a name, a {user, db} document, an array of them, or 1",
-                )),
-            }
-        };
-        match command.get("usersInfo") {
-            Some(Bson::Array(items)) => {
-                for item in items {
-                    wanted.push(one(item)?);
-                }
-            }
-            Some(v @ (Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_)))
-                if v.as_i64() == Some(1) =>
-            {
-                all_in_db = true
-            }
-            Some(v) => wanted.push(one(v)?),
-            None => return Err(fail(2, "BadValue", "usersInfo needs a value")),
-        }
+        let (named, all_in_db) = wanted_names(command, "usersInfo", "user", db)?;
+        let wanted: Vec<(String, String)> = named.into_iter().map(|(u, on)| (on, u)).collect();
         let show_restrictions = match command.get("showAuthenticationRestrictions") {
             None => false,
             // DocumentDB documents no authentication restrictions and refuses an argument it
@@ -1656,40 +1660,7 @@ impl Session {
     /// and `inheritedPrivileges`. A role the session holds is always visible; any other needs
     /// `viewRole` on its database. Unknown roles are silently absent.
     fn roles_info(&mut self, command: &Doc, db: &str) -> Result<Doc, Failure> {
-        let one = |v: &Bson| -> Result<(String, String), Failure> {
-            match v {
-                Bson::String(r) => Ok((r.clone(), db.to_string())),
-                Bson::Document(d) => match (d.str("role"), d.str("db")) {
-                    (Some(r), Some(on)) => Ok((r.to_string(), on.to_string())),
-                    _ => Err(fail(
-                        2,
-                        "BadValue",
-                        "a rolesInfo document needs role and db",
-                    )),
-                },
-                _ => Err(fail(
-                    14,
-                    "TypeMismatch",
-                    "rolesInfo takes a name, a {role, db} document, an array of them, or 1",
-                )),
-            }
-        };
-        let mut wanted = Vec::new();
-        let mut all_in_db = false;
-        match command.get("rolesInfo") {
-            Some(Bson::Array(items)) => {
-                for item in items {
-                    wanted.push(one(item)?);
-                }
-            }
-            Some(v @ (Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_)))
-                if v.as_i64() == Some(1) =>
-            {
-                all_in_db = true
-            }
-            Some(v) => wanted.push(one(v)?),
-            None => return Err(fail(2, "BadValue", "rolesInfo needs a value")),
-        }
+        let (mut wanted, all_in_db) = wanted_names(command, "rolesInfo", "role", db)?;
         let show_privileges = command.get("showPrivileges").is_some_and(Bson::truthy);
         let privileges = self.privileges();
         let mine = self.roles();
