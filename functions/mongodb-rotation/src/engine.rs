@@ -471,16 +471,20 @@ const WHY_VIEW: &str = "read the current user and the clone (usersInfo)";
 /// are sent; server `user_management_commands_common.cpp`).
 fn create_needs(db: &str, access: &Access, server: Server) -> Vec<Action> {
     let mut needs = vec![Action::on("createUser", db, WHY_CREATE)];
-    needs.extend(
-        access
-            .role_databases()
-            .iter()
-            .map(|on| Action::on("grantRole", on, WHY_GRANT)),
-    );
+    needs.extend(grant_needs(access));
     if access.sends_restrictions(server) {
         needs.push(Action::on("setAuthenticationRestriction", db, WHY_RESTRICT));
     }
     needs
+}
+
+/// `grantRole` on each database the roles `access` copies live on.
+fn grant_needs(access: &Access) -> Vec<Action> {
+    access
+        .role_databases()
+        .iter()
+        .map(|on| Action::on("grantRole", on, WHY_GRANT))
+        .collect()
 }
 
 /// What `updateUser` of a clone with the password (and the roles, when `with_roles`) needs:
@@ -491,12 +495,7 @@ fn update_needs(db: &str, access: &Access, server: Server, with_roles: bool) -> 
     let mut needs = vec![Action::on("changePassword", db, WHY_PASSWORD)];
     if with_roles {
         needs.push(Action::everywhere("revokeRole", WHY_REVOKE));
-        needs.extend(
-            access
-                .role_databases()
-                .iter()
-                .map(|on| Action::on("grantRole", on, WHY_GRANT)),
-        );
+        needs.extend(grant_needs(access));
     }
     if access.sends_restrictions(server) {
         needs.push(Action::on("setAuthenticationRestriction", db, WHY_RESTRICT));
