@@ -7,12 +7,13 @@
 //! [`RotationPlayer`] does, through the same function. Every command's output is checked for
 //! every password the test made, and its text output for raw control characters.
 
+mod common;
+
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use postgresql::{PgEngine, Postgres};
 use rotation_core::database::{ConnectPolicy, Strategy, TrustAnchors};
 use rotation_core::labels::{versions_with, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
@@ -238,39 +239,8 @@ async fn invoke(
         }
         hooks.preflights.fetch_add(1, Ordering::SeqCst);
     }
-    let group = format!("/aws/lambda/{}", name.rsplit(':').next().unwrap_or(&name));
-    let _ = logs.create_log_group().log_group_name(&group).send().await;
-    let stream = unique();
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name(&stream)
-        .send()
-        .await
-        .expect("CreateLogStream");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
     let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    let events: Vec<_> = text
-        .lines()
-        .map(|l| {
-            InputLogEvent::builder()
-                .timestamp(now)
-                .message(l)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    if !events.is_empty() {
-        logs.put_log_events()
-            .log_group_name(&group)
-            .log_stream_name(&stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .expect("PutLogEvents");
-    }
+    common::ship_logs(&logs, name.rsplit(':').next().unwrap_or(&name), &text).await;
     result.map_err(|e| (e.error_type().to_string(), e.to_string()))
 }
 

@@ -13,6 +13,8 @@
 //! testSecret and finishSecret in order through the same function process, stopping at the
 //! first failure (AWSPENDING stays where the failed rotation left it), as the service does.
 
+mod common;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -21,7 +23,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use rotation_core::labels::{versions_with, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::Step;
 use rotation_testkit::maria::MariaAdmin;
@@ -117,7 +118,7 @@ async fn deliver(
         .await;
     let output = process.output();
     drop(process);
-    ship(logs, output.get(before..).unwrap_or("")).await;
+    common::ship_logs(logs, FUNCTION, output.get(before..).unwrap_or("")).await;
     match answer {
         Answer::Success(body) if body.trim().is_empty() => Ok(Value::Null),
         Answer::Success(body) => Ok(serde_json::from_str(&body).unwrap_or(Value::Null)),
@@ -126,43 +127,6 @@ async fn deliver(
             message,
         } => Err((error_type, message)),
         other => Err(("Runtime.ExitError".into(), format!("{other:?}"))),
-    }
-}
-
-/// The lines a function printed, as the events of a new stream in `/aws/lambda/FUNCTION`.
-async fn ship(logs: &aws_sdk_cloudwatchlogs::Client, text: &str) {
-    let group = format!("/aws/lambda/{FUNCTION}");
-    let _ = logs.create_log_group().log_group_name(&group).send().await;
-    let stream = unique();
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name(&stream)
-        .send()
-        .await
-        .expect("CreateLogStream");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let events: Vec<_> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            InputLogEvent::builder()
-                .timestamp(now)
-                .message(l)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    if !events.is_empty() {
-        logs.put_log_events()
-            .log_group_name(&group)
-            .log_stream_name(&stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .expect("PutLogEvents");
     }
 }
 
