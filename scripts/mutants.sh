@@ -12,9 +12,10 @@
 # Without --in-place, cargo-mutants copies the workspace and builds it cold (several minutes
 # per crate); --in-place mutates this checkout and restores each file after each mutant: use it
 # only in a checkout nobody edits or builds meanwhile. One job (cargo-mutants' default) and
-# CARGO_BUILD_JOBS=1 unless set: the run shares the machine. The ElastiCache and MongoDB tests
-# need the sandbox (moto, the sandbox Redis), started privately and stopped on exit; the core's
-# tests run on the in-memory store and need nothing.
+# CARGO_BUILD_JOBS=1 unless set: the run shares the machine. The judges need no service: the
+# core's unit tests and its fake-engine tests (the in-memory store), and the ElastiCache and
+# MongoDB crates' unit tests, since the files mutated there are pure decision code (their step
+# logic, judged by the integration tests against moto and the servers, would take hours here).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -39,7 +40,7 @@ files_of() {
         shared/src/database/strategy.rs shared/src/database/superuser.rs ;;
     elasticache)
       echo functions/elasticache/src/auth.rs functions/elasticache/src/secret.rs \
-        functions/elasticache/src/lib.rs ;;
+        functions/elasticache/src/api.rs ;;
     mongodb-rotation)
       echo functions/mongodb-rotation/src/privileges.rs functions/mongodb-rotation/src/access.rs ;;
     *) die "unknown crate $1 (rotation-core, elasticache, mongodb-rotation)" ;;
@@ -49,16 +50,14 @@ files_of() {
 # (and leave secrets out, which the log-leak tests check on the real output).
 EXCLUDE='<impl std::fmt::Debug for '
 # The tests that judge: the core's unit tests and its fake-engine integration tests (the
-# panic guard and the secret parser's properties share that binary); every test of the
-# function crates.
+# panic guard and the secret parser's properties share that binary); the function crates'
+# unit tests (the files mutated there are pure).
 test_args_of() {
   case "$1" in
     rotation-core) echo --lib --test it ;;
-    mongodb-rotation) echo --lib ;;
-    *) echo '' ;;
+    mongodb-rotation | elasticache) echo --lib ;;
   esac
 }
-needs_sandbox() { [ "$1" = elasticache ]; }
 
 # cargo-mutants at its pin (lib.sh), installed on first use into the tools directory (about 10
 # minutes on one core), never a floating version.
@@ -79,18 +78,7 @@ if cargo nextest --version >/dev/null 2>&1; then
   NEXTEST_PROFILE=(--cargo-test-arg=--profile=mutants)
 fi
 
-for crate in "${CRATES[@]}"; do
-  files_of "$crate" >/dev/null
-  if needs_sandbox "$crate" && [ -z "${MUTANTS_SANDBOX_STARTED:-}" ]; then
-    export ROTATION_SANDBOX_DIR="$REPO_ROOT/.sandbox/mutants"
-    trap '"$REPO_ROOT/scripts/sandbox.sh" stop' EXIT
-    use_tools
-    "$REPO_ROOT/scripts/sandbox.sh" start
-    # shellcheck disable=SC1091
-    source "$ROTATION_SANDBOX_DIR/env"
-    MUTANTS_SANDBOX_STARTED=1
-  fi
-done
+for crate in "${CRATES[@]}"; do files_of "$crate" >/dev/null; done
 
 mkdir -p target/mutants
 for crate in "${CRATES[@]}"; do
