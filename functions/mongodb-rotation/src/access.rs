@@ -383,6 +383,49 @@ mod tests {
         }
     }
 
+    /// The databases whose `grantRole` a clone needs, and when an existing clone's roles must
+    /// be sent again: the same roles in another order are the same; a role more, fewer, or on
+    /// another database is not.
+    #[test]
+    fn role_databases_and_same_roles() {
+        let with = |roles: Bson| {
+            let mut d =
+                entry(doc! {"authenticationRestrictions": [], "mechanisms": ["SCRAM-SHA-1"]});
+            d.insert("roles", roles);
+            Access::read(&d, "u", Server::MongoDb).unwrap()
+        };
+        let current = with(Bson::Array(vec![
+            Bson::Document(doc! {"role": "readWrite", "db": "appdb"}),
+            Bson::Document(doc! {"role": "read", "db": "otherdb"}),
+            Bson::Document(doc! {"role": "read", "db": "appdb"}),
+        ]));
+        assert_eq!(
+            current.role_databases().into_iter().collect::<Vec<_>>(),
+            ["appdb", "otherdb"]
+        );
+        let reordered = with(Bson::Array(vec![
+            Bson::Document(doc! {"role": "read", "db": "appdb"}),
+            Bson::Document(doc! {"role": "read", "db": "otherdb"}),
+            Bson::Document(doc! {"role": "readWrite", "db": "appdb"}),
+        ]));
+        assert!(current.same_roles(&reordered) && reordered.same_roles(&current));
+        let fewer = with(Bson::Array(vec![Bson::Document(
+            doc! {"role": "readWrite", "db": "appdb"},
+        )]));
+        let elsewhere = with(Bson::Array(vec![
+            Bson::Document(doc! {"role": "readWrite", "db": "appdb"}),
+            Bson::Document(doc! {"role": "read", "db": "thirddb"}),
+            Bson::Document(doc! {"role": "read", "db": "appdb"}),
+        ]));
+        assert!(!current.same_roles(&fewer) && !fewer.same_roles(&current));
+        assert!(!current.same_roles(&elsewhere));
+        assert_eq!(
+            fewer.role_databases().into_iter().collect::<Vec<_>>(),
+            ["appdb"]
+        );
+        assert!(with(Bson::Array(vec![])).role_databases().is_empty());
+    }
+
     #[test]
     fn restrictions_and_mechanisms_are_read_and_written_back_as_listed() {
         let listed = doc! {
