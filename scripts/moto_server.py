@@ -280,11 +280,23 @@ def _settle_group(group):
     timer.start()
 
 
+def _group_request(response, action):
+    """The checked request of a user-group action: (params, backend, UserGroupId)."""
+    _refuse_unmodeled(action, _fields(response))
+    params = response._get_params()
+    return params, response.elasticache_backend, params.get("UserGroupId")
+
+
+def _group_of(backend, group_id):
+    """The group named `group_id`, or UserGroupNotFound (hold _lock)."""
+    groups = _groups(backend)
+    if group_id not in groups:
+        raise UserGroupNotFound(f"User group {group_id} not found.")
+    return groups[group_id]
+
+
 def _create_user_group_response(self):
-    _refuse_unmodeled("CreateUserGroup", _fields(self))
-    params = self._get_params()
-    backend = self.elasticache_backend
-    group_id = params.get("UserGroupId")
+    params, backend, group_id = _group_request(self, "CreateUserGroup")
     with _lock:
         groups = _groups(backend)
         if group_id in groups:
@@ -303,28 +315,16 @@ def _create_user_group_response(self):
 
 
 def _describe_user_groups_response(self):
-    _refuse_unmodeled("DescribeUserGroups", _fields(self))
-    params = self._get_params()
-    backend = self.elasticache_backend
-    group_id = params.get("UserGroupId")
+    _, backend, group_id = _group_request(self, "DescribeUserGroups")
     with _lock:
-        groups = _groups(backend)
-        if group_id and group_id not in groups:
-            raise UserGroupNotFound(f"User group {group_id} not found.")
-        found = [groups[group_id]] if group_id else list(groups.values())
+        found = [_group_of(backend, group_id)] if group_id else list(_groups(backend).values())
         return ec_responses.ActionResult({"UserGroups": [_group_view(backend, g) for g in found]})
 
 
 def _modify_user_group_response(self):
-    _refuse_unmodeled("ModifyUserGroup", _fields(self))
-    params = self._get_params()
-    backend = self.elasticache_backend
-    group_id = params.get("UserGroupId")
+    params, backend, group_id = _group_request(self, "ModifyUserGroup")
     with _lock:
-        groups = _groups(backend)
-        if group_id not in groups:
-            raise UserGroupNotFound(f"User group {group_id} not found.")
-        group = groups[group_id]
+        group = _group_of(backend, group_id)
         if group["Status"] != "active":
             raise InvalidUserGroupState(f"User group {group_id} is not in active state.")
         add = list(params.get("UserIdsToAdd") or [])
@@ -346,15 +346,10 @@ def _modify_user_group_response(self):
 
 
 def _delete_user_group_response(self):
-    _refuse_unmodeled("DeleteUserGroup", _fields(self))
-    params = self._get_params()
-    backend = self.elasticache_backend
-    group_id = params.get("UserGroupId")
+    _, backend, group_id = _group_request(self, "DeleteUserGroup")
     with _lock:
-        groups = _groups(backend)
-        if group_id not in groups:
-            raise UserGroupNotFound(f"User group {group_id} not found.")
-        group = groups.pop(group_id)
+        _group_of(backend, group_id)
+        group = _groups(backend).pop(group_id)
         for u in group["UserIds"]:
             if u in backend.users and group_id in backend.users[u].user_group_ids:
                 backend.users[u].user_group_ids.remove(group_id)

@@ -226,6 +226,18 @@ impl RotationDriver {
             .versions
     }
 
+    /// The versions holding AWSCURRENT, AWSPREVIOUS and AWSPENDING now, in that order.
+    pub async fn labels(&self, secret_id: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let stages = self.stages(secret_id).await;
+        let of = |label| {
+            labels::versions_with(&stages, label)
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        (of(AWSCURRENT), of(AWSPREVIOUS), of(AWSPENDING))
+    }
+
     /// The value under `stage` (always read by stage: moto's stage-less read can be stale).
     pub async fn value(&self, secret_id: &str, stage: &str) -> String {
         self.client

@@ -694,14 +694,38 @@ async fn finish_refuses_credentials_that_do_not_work_then_a_replay_of_a_finished
     assert_finished(&store, TOKEN, &original);
 }
 
-/// A store on which, at the first UpdateSecretVersionStage, someone else moves AWSCURRENT to
-/// another version and the call fails, as a racing rotation or a person would make it.
-struct Interloper {
-    inner: MemoryStore,
-    moved: AtomicBool,
+/// One UpdateSecretVersionStage: the label, MoveToVersionId and RemoveFromVersionId.
+#[derive(Clone)]
+struct Update {
+    stage: String,
+    move_to: Option<String>,
+    remove_from: Option<String>,
 }
 
-impl SecretStore for Interloper {
+/// What a [`Racing`] store does with an UpdateSecretVersionStage: the call it makes on the
+/// real store, if any (its failure is answered), then the error it answers instead of success.
+type RaceMove = (Option<Update>, Option<RotationError>);
+
+/// A store whose every call is `inner`'s, but UpdateSecretVersionStage goes through `race`
+/// (given `inner`, to move labels behind the function's back, and the call asked): how the
+/// tests below make races with someone else and answers that were lost. Counts those calls.
+struct Racing<F> {
+    inner: MemoryStore,
+    race: F,
+    updates: std::sync::atomic::AtomicUsize,
+}
+
+impl<F: Fn(&MemoryStore, &Update) -> RaceMove + Send + Sync> Racing<F> {
+    fn new(inner: MemoryStore, race: F) -> Self {
+        Self {
+            inner,
+            race,
+            updates: Default::default(),
+        }
+    }
+}
+
+impl<F: Fn(&MemoryStore, &Update) -> RaceMove + Send + Sync> SecretStore for Racing<F> {
     async fn describe(&self, id: &str) -> Result<rotation_core::SecretMetadata> {
         self.inner.describe(id).await
     }
@@ -731,18 +755,19 @@ impl SecretStore for Interloper {
         move_to: Option<&str>,
         remove_from: Option<&str>,
     ) -> Result<()> {
-        if !self.moved.swap(true, Ordering::SeqCst) {
+        self.updates.fetch_add(1, Ordering::SeqCst);
+        let asked = Update {
+            stage: stage.to_string(),
+            move_to: move_to.map(str::to_string),
+            remove_from: remove_from.map(str::to_string),
+        };
+        let (call, answer) = (self.race)(&self.inner, &asked);
+        if let Some(u) = call {
             self.inner
-                .set_version("s", "other-version", Some(ORIGINAL), &[AWSCURRENT]);
-            return Err(RotationError::SecretsManager {
-                operation: "UpdateSecretVersionStage",
-                code: ApiErrorCode::InvalidParameter,
-                message: "AWSCURRENT is not on the version to remove it from".into(),
-            });
+                .update_stage(id, &u.stage, u.move_to.as_deref(), u.remove_from.as_deref())
+                .await?;
         }
-        self.inner
-            .update_stage(id, stage, move_to, remove_from)
-            .await
+        answer.map_or(Ok(()), Err)
     }
     async fn random_password(&self, policy: &PasswordPolicy) -> Result<SecretValue> {
         self.inner.random_password(policy).await
@@ -756,10 +781,21 @@ async fn finish_stops_when_someone_else_moved_awscurrent_meanwhile() {
     for s in [Step::Create, Step::Set, Step::Test] {
         step(&inner, &rotation, s, TOKEN).await.unwrap();
     }
-    let store = Interloper {
-        inner,
-        moved: AtomicBool::new(false),
-    };
+    // At the first UpdateSecretVersionStage, someone else moves AWSCURRENT to another
+    // version and the call fails, as a racing rotation or a person would make it.
+    let moved = AtomicBool::new(false);
+    let store = Racing::new(inner, move |inner: &MemoryStore, asked: &Update| {
+        if moved.swap(true, Ordering::SeqCst) {
+            return (Some(asked.clone()), None);
+        }
+        inner.set_version("s", "other-version", Some(ORIGINAL), &[AWSCURRENT]);
+        let refused = RotationError::SecretsManager {
+            operation: "UpdateSecretVersionStage",
+            code: ApiErrorCode::InvalidParameter,
+            message: "AWSCURRENT is not on the version to remove it from".into(),
+        };
+        (None, Some(refused))
+    });
     let err = handle(&store, &rotation, &policy(), &event(Step::Finish, TOKEN))
         .await
         .unwrap_err();
@@ -879,66 +915,6 @@ async fn awsprevious_is_absent_only_when_the_service_says_so() {
     );
 }
 
-/// A store where every UpdateSecretVersionStage answers an error: a move of AWSCURRENT is made
-/// all the same (the answer was lost), and at each removal of AWSPENDING someone moves
-/// AWSCURRENT back to `old`, as a person fighting the rotation would. Counts the calls.
-struct LabelWar {
-    inner: MemoryStore,
-    old: String,
-    updates: std::sync::atomic::AtomicUsize,
-}
-
-impl SecretStore for LabelWar {
-    async fn describe(&self, id: &str) -> Result<rotation_core::SecretMetadata> {
-        self.inner.describe(id).await
-    }
-    async fn get_version(
-        &self,
-        id: &str,
-        stage: &str,
-        version: Option<&str>,
-    ) -> Result<rotation_core::SecretVersion> {
-        self.inner.get_version(id, stage, version).await
-    }
-    async fn put_pending(
-        &self,
-        id: &str,
-        token: &str,
-        rotation_token: Option<&str>,
-        value: &SecretValue,
-    ) -> Result<()> {
-        self.inner
-            .put_pending(id, token, rotation_token, value)
-            .await
-    }
-    async fn update_stage(
-        &self,
-        id: &str,
-        stage: &str,
-        move_to: Option<&str>,
-        remove_from: Option<&str>,
-    ) -> Result<()> {
-        self.updates.fetch_add(1, Ordering::SeqCst);
-        if stage == AWSCURRENT {
-            self.inner
-                .update_stage(id, stage, move_to, remove_from)
-                .await?;
-        } else {
-            self.inner
-                .update_stage(id, AWSCURRENT, Some(&self.old), Some(TOKEN))
-                .await?;
-        }
-        Err(RotationError::SecretsManager {
-            operation: "UpdateSecretVersionStage",
-            code: ApiErrorCode::Other("RequestTimeout".into()),
-            message: "no answer".into(),
-        })
-    }
-    async fn random_password(&self, policy: &PasswordPolicy) -> Result<SecretValue> {
-        self.inner.random_password(policy).await
-    }
-}
-
 #[tokio::test]
 async fn finish_reads_the_labels_again_at_most_twice_then_gives_up() {
     let (inner, original) = setup();
@@ -947,11 +923,26 @@ async fn finish_reads_the_labels_again_at_most_twice_then_gives_up() {
         step(&inner, &rotation, s, TOKEN).await.unwrap();
     }
     inner.clear_calls();
-    let store = LabelWar {
-        inner,
-        old: original,
-        updates: Default::default(),
-    };
+    // Every UpdateSecretVersionStage answers an error: a move of AWSCURRENT is made all the
+    // same (the answer was lost), and at each removal of AWSPENDING someone moves AWSCURRENT
+    // back to the original version, as a person fighting the rotation would.
+    let store = Racing::new(inner, move |_: &MemoryStore, asked: &Update| {
+        let call = if asked.stage == AWSCURRENT {
+            asked.clone()
+        } else {
+            Update {
+                stage: AWSCURRENT.to_string(),
+                move_to: Some(original.clone()),
+                remove_from: Some(TOKEN.to_string()),
+            }
+        };
+        let lost = RotationError::SecretsManager {
+            operation: "UpdateSecretVersionStage",
+            code: ApiErrorCode::Other("RequestTimeout".into()),
+            message: "no answer".into(),
+        };
+        (Some(call), Some(lost))
+    });
     // Each failed move is followed by a reread that finds progress (the lost move was made,
     // or AWSCURRENT is back where the step first saw it), so only the bound ends the loop.
     let (policy, finish_event) = (policy(), event(Step::Finish, TOKEN));

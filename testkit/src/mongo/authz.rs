@@ -255,24 +255,6 @@ pub struct RoleDef {
 /// User-defined roles by (db, role).
 pub type CustomRoles = BTreeMap<(String, String), RoleDef>;
 
-/// Every built-in role this module models.
-pub const BUILTIN: &[&str] = &[
-    "read",
-    "readWrite",
-    "dbAdmin",
-    "dbOwner",
-    "userAdmin",
-    "readAnyDatabase",
-    "readWriteAnyDatabase",
-    "userAdminAnyDatabase",
-    "dbAdminAnyDatabase",
-    "clusterMonitor",
-    "clusterAdmin",
-    "backup",
-    "restore",
-    "root",
-];
-
 /// The built-in roles that exist on every database.
 const EVERY_DB: &[&str] = &["read", "readWrite", "dbAdmin", "dbOwner", "userAdmin"];
 
@@ -292,6 +274,12 @@ const ADMIN_ONLY: &[&str] = &[
 /// True when `role` is a built-in role on `db`.
 pub fn is_builtin(role: &str, db: &str) -> bool {
     EVERY_DB.contains(&role) || (db == "admin" && ADMIN_ONLY.contains(&role))
+}
+
+/// The built-in roles `db` has, in the order this module lists them.
+pub fn builtin_on(db: &str) -> impl Iterator<Item = &'static str> {
+    let admin: &[&'static str] = if db == "admin" { ADMIN_ONLY } else { &[] };
+    EVERY_DB.iter().chain(admin).copied()
 }
 
 /// True when a role of that name is built in on some database (a user-defined role may not

@@ -1689,10 +1689,8 @@ impl Session {
                 .map(|(d, r)| (r.clone(), d.clone()))
                 .collect();
             if builtins {
-                for r in authz::BUILTIN {
-                    if authz::is_builtin(r, db) {
-                        wanted.push((r.to_string(), db.to_string()));
-                    }
+                for r in authz::builtin_on(db) {
+                    wanted.push((r.to_string(), db.to_string()));
                 }
             }
         }

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -374,28 +373,14 @@ impl World {
 
     /// [`World::ctl`] with Secrets Manager at `secrets_manager` (a proxy in front of moto).
     async fn ctl_through(&self, args: &[&str], secrets_manager: &str) -> (i32, String, String) {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rotation-ctl"))
-            .args(args)
-            .env_clear()
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent/config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-            // Empty means unset: without that, this would be the endpoint of every client.
-            .env("AWS_ENDPOINT_URL", "")
-            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets_manager)
-            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", self.moto.endpoint())
-            .env("AWS_ENDPOINT_URL_LAMBDA", self.api.endpoint())
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .expect("rotation-ctl runs");
-        let (stdout, stderr) = (
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        );
+        let (code, stdout, stderr) = common::run_ctl(
+            args,
+            REGION,
+            secrets_manager,
+            self.moto.endpoint(),
+            self.api.endpoint(),
+        )
+        .await;
         let mut passwords = self.harness.created_passwords().await;
         passwords.extend(["ctl-Pa55word".into(), "ctl-Ma5ter".into()]);
         for p in passwords {
@@ -415,7 +400,7 @@ impl World {
                 panic!("a raw {c:?} in the {name} of {args:?}: {stream:?}");
             }
         }
-        (out.status.code().unwrap_or(-1), stdout, stderr)
+        (code, stdout, stderr)
     }
 
     async fn json(&self, args: &[&str]) -> (i32, Value) {
@@ -752,14 +737,7 @@ async fn attached_function(world: &World, arn: &str) -> Option<String> {
 }
 
 async fn labels(world: &World, arn: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let stages = world.harness.driver.stages(arn).await;
-    let of = |label| {
-        versions_with(&stages, label)
-            .into_iter()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    (of(AWSCURRENT), of(AWSPREVIOUS), of(AWSPENDING))
+    world.harness.driver.labels(arn).await
 }
 
 /// The rotation function moto knows (the one the stand-in's configuration names).

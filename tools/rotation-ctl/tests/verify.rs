@@ -23,7 +23,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use rotation_core::labels::{versions_with, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
+use rotation_core::labels::{AWSCURRENT, AWSPENDING};
 use rotation_core::Step;
 use rotation_testkit::maria::MariaAdmin;
 use rotation_testkit::mongo::{MongoStandIn, Personality};
@@ -219,26 +219,14 @@ impl Deployed {
         args: &[&str],
     ) -> (i32, String, String) {
         let moto = Moto::from_env();
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rotation-ctl"))
-            .args(args)
-            .env_clear()
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent/config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint())
-            .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto.endpoint())
-            .env("AWS_ENDPOINT_URL_LAMBDA", self.api.endpoint())
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .expect("rotation-ctl runs");
-        let (stdout, stderr) = (
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        );
+        let (code, stdout, stderr) = common::run_ctl(
+            args,
+            REGION,
+            moto.endpoint(),
+            moto.endpoint(),
+            self.api.endpoint(),
+        )
+        .await;
         let mut all: Vec<String> = driver.passwords_of(arn).await;
         all.extend(passwords.iter().map(|p| p.to_string()));
         for p in all.iter().filter(|p| !p.is_empty()) {
@@ -247,7 +235,7 @@ impl Deployed {
                 "a password in the output of {args:?}"
             );
         }
-        (out.status.code().unwrap_or(-1), stdout, stderr)
+        (code, stdout, stderr)
     }
 
     fn seen(&self) -> Vec<String> {
@@ -466,14 +454,7 @@ impl Bed {
 
     /// (AWSCURRENT, AWSPREVIOUS, AWSPENDING) version lists.
     async fn labels(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let stages = self.driver.stages(&self.arn).await;
-        let of = |label| {
-            versions_with(&stages, label)
-                .into_iter()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        };
-        (of(AWSCURRENT), of(AWSPREVIOUS), of(AWSPENDING))
+        self.driver.labels(&self.arn).await
     }
 
     /// Whether AWSCURRENT's credentials log in, asked of the server itself (None: no server

@@ -40,3 +40,39 @@ pub async fn ship_logs(logs: &aws_sdk_cloudwatchlogs::Client, function: &str, te
             .expect("PutLogEvents");
     }
 }
+
+/// Runs the `rotation-ctl` binary with `args` as an operator's shell would, but with a clean
+/// environment: test credentials, no config files, no instance metadata, and the three
+/// services it calls at the given endpoints (`AWS_ENDPOINT_URL` empty, which means unset).
+/// Returns the exit code (-1 for a signal), stdout and stderr.
+pub async fn run_ctl(
+    args: &[&str],
+    region: &str,
+    secrets_manager: &str,
+    logs: &str,
+    lambda: &str,
+) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rotation-ctl"))
+        .args(args)
+        .env_clear()
+        .env("AWS_REGION", region)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        // Empty means unset: without that, this would be the endpoint of every client.
+        .env("AWS_ENDPOINT_URL", "")
+        .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets_manager)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", logs)
+        .env("AWS_ENDPOINT_URL_LAMBDA", lambda)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("rotation-ctl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("rotation-ctl prints UTF-8"),
+        String::from_utf8(out.stderr).expect("rotation-ctl prints UTF-8"),
+    )
+}
