@@ -118,21 +118,26 @@ pub async fn authenticate(
         .await
         .map_err(|_| unexpected(&address, "no answer to AUTH within the timeout"))?
         .map_err(|e| unexpected(&address, &format!("the connection failed: {e}")))?;
+    verdict(&line, &address)
+}
+
+/// What the cache at `address` said to AUTH, from the first line of its reply: `+OK` accepts
+/// the password, `-WRONGPASS` refuses it; any other error (LOADING, BUSY, NOPERM, ERR for an
+/// unknown or renamed command) or anything that is no Redis reply is not a verdict on the
+/// password, and is an error that reports only the reply's error code.
+fn verdict(line: &str, address: &str) -> Result<AuthOutcome> {
     match line.as_bytes().first() {
         Some(b'+') if line.trim_end() == "+OK" => Ok(AuthOutcome::Accepted),
         Some(b'-') => match error_code(&line[1..]).as_str() {
-            // The one answer that means "this password does not work".
             "WRONGPASS" => Ok(AuthOutcome::Refused("WRONGPASS".into())),
-            // Anything else (LOADING, BUSY, ERR for an unknown or renamed command, NOPERM) is
-            // not a verdict on the password.
             code => Err(unexpected(
-                &address,
+                address,
                 &format!("AUTH answered with error {code}"),
             )),
         },
         // Neither the reply's text nor its length is reported: it is not Redis talking.
         _ => Err(unexpected(
-            &address,
+            address,
             "the answer to AUTH is not a Redis reply",
         )),
     }
@@ -152,6 +157,42 @@ mod tests {
             command(&["AUTH", "app", "p@ss wörd"]),
             b"*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$10\r\np@ss w\xc3\xb6rd\r\n".to_vec()
         );
+    }
+
+    /// Only `+OK` accepts and only `-WRONGPASS` refuses; every other reply is an error that
+    /// decides nothing about the password and quotes nothing of the reply but an error code.
+    #[test]
+    fn only_ok_accepts_and_only_wrongpass_refuses() {
+        let at = "10.0.0.5:6379";
+        assert_eq!(verdict("+OK\r\n", at).unwrap(), AuthOutcome::Accepted);
+        assert_eq!(
+            verdict(
+                "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+                at
+            )
+            .unwrap(),
+            AuthOutcome::Refused("WRONGPASS".into())
+        );
+        for (reply, says) in [
+            ("+QUEUED\r\n", "not a Redis reply"),
+            ("+OKAY\r\n", "not a Redis reply"),
+            ("-NOPERM this user has no permissions\r\n", "error NOPERM"),
+            ("-LOADING Redis is loading the dataset\r\n", "error LOADING"),
+            (
+                "HTTP/1.1 400 Bad Request 'Secret-Pa55word-1'\r\n",
+                "not a Redis reply",
+            ),
+            ("", "not a Redis reply"),
+        ] {
+            let e = verdict(reply, at).unwrap_err();
+            assert_eq!(e.error_type(), "TestSecretFailed", "{reply:?}");
+            let text = e.to_string();
+            assert!(
+                text.contains(says) && text.contains(at),
+                "{reply:?}: {text}"
+            );
+            assert!(!text.contains("Pa55word"), "{text}");
+        }
     }
 
     #[test]

@@ -164,6 +164,28 @@ mod tests {
         );
     }
 
+    /// What differs between two versions besides the password, by key name: a rotation must
+    /// change only the password.
+    #[test]
+    fn keys_differing_names_every_key_but_the_password() {
+        let current = parse(&format!(
+            r#"{{"user_arn":"{ARN}","username":"app","password":"a","team":"x"}}"#
+        ))
+        .unwrap();
+        let same = parse(&format!(
+            r#"{{"user_arn":"{ARN}","username":"app","password":"b","team":"x"}}"#
+        ))
+        .unwrap();
+        assert_eq!(current.keys_differing(&same), Vec::<String>::new());
+        let other = parse(&format!(
+            r#"{{"user_arn":"{ARN}","username":"ops","password":"b","host":"c.cache.amazonaws.com"}}"#
+        ))
+        .unwrap();
+        let mut keys = current.keys_differing(&other);
+        keys.sort();
+        assert_eq!(keys, ["host", "team", "username"]);
+    }
+
     #[test]
     fn malformed_secrets_name_the_key_never_the_value() {
         for (json, key) in [

@@ -548,7 +548,10 @@ mod tests {
         .unwrap_err();
         assert!(!e.to_string().contains("not-an-address-1234"), "{e}");
         // The message says what is wrong with it: a string that is no address, or no string.
-        assert!(e.to_string().contains("not an IP address or CIDR range"), "{e}");
+        assert!(
+            e.to_string().contains("not an IP address or CIDR range"),
+            "{e}"
+        );
         let e = read(
             doc! {"authenticationRestrictions": [{"clientSource": [10]}],
             "mechanisms": ["SCRAM-SHA-1"]},
