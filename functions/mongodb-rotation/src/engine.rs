@@ -88,9 +88,10 @@ fn documentdb_policy_problem(policy: &PasswordPolicy) -> Option<String> {
             policy.length
         ));
     }
-    let missing: String = "/\"@"
+    // A generated password never holds a space (GetRandomPassword's IncludeSpace is not sent).
+    let missing: String = DOCUMENTDB_REFUSED
         .chars()
-        .filter(|c| !policy.exclude_characters.contains(*c))
+        .filter(|c| *c != ' ' && !policy.exclude_characters.contains(*c))
         .collect();
     if !policy.exclude_punctuation && !missing.is_empty() {
         problems.push(format!(

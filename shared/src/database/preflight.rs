@@ -94,7 +94,13 @@ pub(crate) async fn privileges<D: Database, S: SecretStore>(
         Need::OwnPassword => names::OWN_PASSWORD,
         Need::ManageUsers => names::MANAGE_USERS,
     };
-    match db.privileges(session, need, ctx.policy).await {
+    let checks = db.privileges(session, need, ctx.policy).await;
+    record(report, name, checks);
+}
+
+/// The checks an engine's privilege reading gave, or its failure as the failed check `name`.
+fn record(report: &mut Report, name: &'static str, checks: crate::Result<Vec<crate::Check>>) {
+    match checks {
         Ok(checks) => report.checks.extend(checks),
         Err(e) => report.fail_with(name, &e),
     }
@@ -110,13 +116,10 @@ pub(crate) async fn clone_privileges<D: Database, S: SecretStore>(
     clone: &str,
     report: &mut Report,
 ) {
-    match db
+    let checks = db
         .clone_privileges(session, source, clone, ctx.policy)
-        .await
-    {
-        Ok(checks) => report.checks.extend(checks),
-        Err(e) => report.fail_with(names::MANAGE_USERS, &e),
-    }
+        .await;
+    record(report, names::MANAGE_USERS, checks);
 }
 
 /// The AWSPENDING (stale rotation) and, when asked, AWSPREVIOUS logins, each only when the

@@ -332,7 +332,7 @@ pub(crate) fn refused(line: String, json: Value) -> Done {
 }
 
 /// The check named `name` in a report: (ok, detail).
-fn check<'a>(report: &'a Value, name: &str) -> Option<(bool, &'a str)> {
+pub(crate) fn check<'a>(report: &'a Value, name: &str) -> Option<(bool, &'a str)> {
     report["checks"]
         .as_array()?
         .iter()

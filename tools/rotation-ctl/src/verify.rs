@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use crate::args::Args;
-use crate::commands::{refused, report_table, rotation_bound, with_progress, Clients, Done};
+use crate::commands::{check, refused, report_table, rotation_bound, with_progress, Clients, Done};
 use crate::error::Result;
 use crate::function::Function;
 use crate::logs::{self, StepLine};
@@ -222,9 +222,8 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
             json!({"verified": false, "reason": "rotation off", "function": attached}),
         ));
     }
-    let config = Function::new(clients.lambda.clone(), &attached)
-        .configuration()
-        .await?;
+    let function = Function::new(clients.lambda.clone(), &attached);
+    let config = function.configuration().await?;
     if let Some(named) = &args.function {
         let other = Function::new(clients.lambda.clone(), named)
             .configuration()
@@ -242,7 +241,6 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
             json!({"verified": false, "reason": "rotation in progress", "version": v.id}),
         ));
     }
-    let function = Function::new(clients.lambda.clone(), &attached);
     let bound = rotation_bound(config.timeout);
     let mut text = Text::new();
     let mut json = json!({
@@ -299,11 +297,14 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
                     v.id
                 ),
             };
-            entry["ok"] = json!(false);
-            entry["failure"] = failure.to_value();
-            results.push(entry);
-            json["rotations"] = json!(results);
-            return Ok(stop(text, json, failure, &args.secret, true));
+            return Ok(failed_rotation(
+                text,
+                json,
+                results,
+                entry,
+                failure,
+                &args.secret,
+            ));
         }
         let old_current = before.with(AWSCURRENT).map(|v| v.id.clone());
         let token = uuid::Uuid::new_v4().to_string();
@@ -339,13 +340,16 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
                 } else {
                     "  AWSCURRENT moved: run inspect".to_string()
                 });
-                entry["ok"] = json!(false);
                 entry["labelsAfter"] = labels(&after);
                 entry["currentUntouched"] = json!(untouched);
-                entry["failure"] = failure.to_value();
-                results.push(entry);
-                json["rotations"] = json!(results);
-                return Ok(stop(text, json, failure, &args.secret, true));
+                return Ok(failed_rotation(
+                    text,
+                    json,
+                    results,
+                    entry,
+                    failure,
+                    &args.secret,
+                ));
             }
         };
         text.line(format!("  after   {}", labels_line(&after)));
@@ -356,7 +360,7 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
         entry["labelsAfter"] = labels(&after);
 
         // (3) The new AWSCURRENT logs in: the function's preflight.
-        let check = match with_progress(
+        let checked_login = match with_progress(
             "the preflight after the rotation",
             function.preflight(&arn, false),
         )
@@ -383,15 +387,10 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
                 message: e.to_string(),
             }),
         };
-        match check {
+        match checked_login {
             Ok(report) => {
-                let login = report["checks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|c| c["name"] == "current_login")
-                    .and_then(|c| c["detail"].as_str())
-                    .unwrap_or("every check passed")
+                let login = check(&report, "current_login")
+                    .map_or("every check passed", |(_, detail)| detail)
                     .to_string();
                 text.line(format!("  check   the new AWSCURRENT: {login}"));
                 entry["ok"] = json!(true);
@@ -400,11 +399,14 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
             }
             Err(failure) => {
                 text.line(format!("  check   FAILED: {}", failure.sentence()));
-                entry["ok"] = json!(false);
-                entry["failure"] = failure.to_value();
-                results.push(entry);
-                json["rotations"] = json!(results);
-                return Ok(stop(text, json, failure, &args.secret, true));
+                return Ok(failed_rotation(
+                    text,
+                    json,
+                    results,
+                    entry,
+                    failure,
+                    &args.secret,
+                ));
             }
         }
     }
@@ -424,6 +426,23 @@ pub async fn verify(clients: &Clients, args: &Args) -> Result<Done> {
         text,
         json,
     })
+}
+
+/// Stops at a failed rotation: its `entry` marked failed with `failure`, after the `results`
+/// of the rotations before it.
+fn failed_rotation(
+    text: Text,
+    mut json: Value,
+    mut results: Vec<Value>,
+    mut entry: Value,
+    failure: Failure,
+    secret: &str,
+) -> Done {
+    entry["ok"] = json!(false);
+    entry["failure"] = failure.to_value();
+    results.push(entry);
+    json["rotations"] = json!(results);
+    stop(text, json, failure, secret, true)
 }
 
 /// The `errorType` of an error of the tool: the function's, when the function answered one.
