@@ -24,9 +24,16 @@ use crate::engines::MONGODB;
 use crate::error::MongoError;
 use crate::privileges::{Need as Action, Privileges};
 
-/// How long the driver may take to connect and to select the server (within the core's
-/// connect timeout).
-pub const DRIVER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the driver may take to connect and to select the server: the core's connect
+/// timeout.
+pub const DRIVER_TIMEOUT: Duration = CONNECT_TIMEOUT;
+
+/// The deadline of a whole login (connect, TLS, SCRAM, `ping`). It comes after the driver's
+/// own timeouts, whose error carries the reason (a certificate refused is a `TlsFailure`); it
+/// only catches a server that accepts and then stalls, where the driver has no socket timeout.
+/// Were both equal, the two timers would race and a refused certificate could be reported as
+/// an unreachable host.
+pub const LOGIN_DEADLINE: Duration = Duration::from_secs(DRIVER_TIMEOUT.as_secs() + 3);
 
 /// How long one command may take once logged in (the driver 3.2 has no socket timeout of its
 /// own): a user command that waits longer (a replica set that cannot reach a majority) fails
@@ -733,7 +740,7 @@ impl Database for MongoEngine {
             Client::with_options(options).map_err(|e| login_error(&e, secret, which, port))?;
         let database = client.database(&db);
         let ping = database.run_command(doc! {"ping": 1});
-        match tokio::time::timeout(CONNECT_TIMEOUT, ping).await {
+        match tokio::time::timeout(LOGIN_DEADLINE, ping).await {
             Ok(Ok(_)) => Ok(MongoSession {
                 client,
                 db,
@@ -746,7 +753,7 @@ impl Database for MongoEngine {
                 which: which.label().into(),
                 host: secret.host.clone(),
                 port,
-                detail: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                detail: format!("no answer within {} s", LOGIN_DEADLINE.as_secs()),
             }),
         }
     }
