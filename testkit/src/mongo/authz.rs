@@ -28,7 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::bson::{Bson, Doc};
-use super::{fail, Failure};
+use super::failure::{fail, Failure};
 
 /// The user-management actions, exactly as `userAdmin` holds them.
 const USER_ADMIN: &[&str] = &[

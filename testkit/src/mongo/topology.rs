@@ -17,8 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::bson::{Bson, Doc};
+use super::failure::{fail, Failure};
+use super::personality::REPLICA_SET;
+use super::session::Session;
+use super::state::State;
 use super::wire::Request;
-use super::{fail, Failure, Session, State, REPLICA_SET};
 
 /// The longest an awaitable `hello` is held (a client asks for its heartbeat frequency,
 /// 10 s by default).
