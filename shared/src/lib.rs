@@ -26,6 +26,7 @@ pub mod labels;
 pub mod metrics;
 mod password;
 pub mod preflight;
+pub mod report;
 mod runtime;
 mod secret;
 mod settings;

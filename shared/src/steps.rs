@@ -131,8 +131,8 @@ pub trait Rotation: Send + Sync {
         &self,
         ctx: &StepContext<'_, S>,
         current: &SecretValue,
-        options: crate::preflight::PreflightOptions,
-        report: &mut crate::preflight::Report,
+        options: crate::report::PreflightOptions,
+        report: &mut crate::report::Report,
     ) -> impl Future<Output = ()> + Send {
         let _ = (ctx, current, options, report);
         async {}

@@ -11,6 +11,7 @@
 
 mod account;
 mod connect;
+mod detect;
 mod engine;
 pub mod engines;
 mod fallback;

@@ -11,7 +11,7 @@ use rotation_core::database::Need;
 use rotation_core::preflight::names;
 use rotation_core::{CharClass, Check, PasswordPolicy, Result};
 
-use crate::engine::read_server;
+use crate::detect::read_server;
 use crate::logs::{self, Plaintext};
 use crate::server::Family;
 use crate::session::{text, MySession};

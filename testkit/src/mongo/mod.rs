@@ -88,6 +88,7 @@ mod personality;
 mod restriction;
 mod roles;
 mod scram;
+mod secondary;
 mod server;
 mod session;
 mod state;

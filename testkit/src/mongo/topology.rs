@@ -17,11 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::bson::{Bson, Doc};
-use super::failure::{fail, Failure};
 use super::personality::REPLICA_SET;
-use super::session::Session;
-use super::state::State;
-use super::wire::Request;
 
 /// The longest an awaitable `hello` is held (a client asks for its heartbeat frequency,
 /// 10 s by default).
@@ -121,41 +117,5 @@ impl Member {
         }
         let ms = command.get("maxAwaitTimeMS").and_then(Bson::as_i64)?;
         Some(Duration::from_millis(u64::try_from(ms).ok()?).min(MAX_AWAIT))
-    }
-}
-
-/// Commands a secondary refuses with 10107.
-const WRITES: &[&str] = &["createUser", "updateUser", "dropUser"];
-
-impl Session {
-    /// A secondary's answer to a write it may not take: the command runs against a copy of
-    /// the users, so that its authorization is checked exactly as on the primary; a refusal
-    /// of authorization (13) is the answer, anything else becomes 10107 NotWritablePrimary.
-    /// Nothing is changed either way. `None`: not a secondary, or not a write.
-    pub(super) fn refused_by_role(&mut self, name: &str, request: &Request) -> Option<Failure> {
-        if self.member.role != Role::Secondary || !WRITES.contains(&name) {
-            return None;
-        }
-        let copy: State = self.lock().clone();
-        let mut probe = Session {
-            personality: self.personality,
-            member: self.member.clone(),
-            state: Arc::new(Mutex::new(copy)),
-            addresses: self.addresses,
-            connection_id: self.connection_id,
-            user: self.user.clone(),
-            conversations: Default::default(),
-            next_conversation: 1,
-        };
-        let db = request.command.str("$db").unwrap_or("admin").to_string();
-        let outcome = match name {
-            "createUser" => probe.create_user(&request.command, &db),
-            "updateUser" => probe.update_user(&request.command, &db),
-            _ => probe.drop_user(&request.command, &db),
-        };
-        Some(match outcome {
-            Err(f) if f.code == 13 => f,
-            _ => fail(10107, "NotWritablePrimary", "not primary"),
-        })
     }
 }

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::args::Args;
-use crate::commands::{
+use crate::error::{CtlError, Result};
+use crate::function::Function;
+use crate::outcome::{
     refused, report_table, rotation_bound, stopped_at, versions_table, with_progress, Clients,
     Done, MARGIN,
 };
-use crate::error::{CtlError, Result};
-use crate::function::Function;
 use crate::secret::{self, Detail, SecretState, AWSCURRENT, AWSPENDING};
 use crate::term::{say, Text};
 

@@ -5,7 +5,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum CtlError {
     /// The command line is wrong.
-    #[error("{0}\n\n{usage}", usage = crate::args::USAGE)]
+    #[error("{0}\n\n{usage}", usage = crate::usage::USAGE)]
     Usage(String),
     /// A Secrets Manager call failed.
     #[error("Secrets Manager {operation} failed: {detail}")]

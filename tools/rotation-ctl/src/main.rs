@@ -1,4 +1,4 @@
-//! `rotation-ctl`: the operator's tool for this toolkit's rotation functions (see [`args::USAGE`]).
+//! `rotation-ctl`: the operator's tool for this toolkit's rotation functions (see [`usage::USAGE`]).
 //! It runs with the operator's own AWS credentials; it never prints a secret value, and its
 //! text output never holds a raw control character ([`term`]).
 #![deny(clippy::all)]
@@ -9,8 +9,10 @@ mod commands;
 mod error;
 mod function;
 mod logs;
+mod outcome;
 mod secret;
 mod term;
+mod usage;
 mod verify;
 
 use std::process::ExitCode;
@@ -31,7 +33,7 @@ fn main() -> ExitCode {
     let args = match args::parse(&argv) {
         Ok(Some(args)) => args,
         Ok(None) => {
-            println!("{}", args::USAGE);
+            println!("{}", usage::USAGE);
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let clients = commands::Clients {
+        let clients = outcome::Clients {
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
@@ -102,7 +104,7 @@ fn print_error(e: &CtlError) {
     match e {
         CtlError::Usage(message) => {
             term::say(&format!("rotation-ctl: {message}"));
-            eprintln!("\n{}", args::USAGE);
+            eprintln!("\n{}", usage::USAGE);
         }
         other => term::say(&format!("rotation-ctl: {other}")),
     }

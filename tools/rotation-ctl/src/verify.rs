@@ -14,10 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use crate::args::Args;
-use crate::commands::{check, refused, report_table, rotation_bound, with_progress, Clients, Done};
 use crate::error::Result;
 use crate::function::Function;
 use crate::logs::{self, StepLine};
+use crate::outcome::{check, refused, report_table, rotation_bound, with_progress, Clients, Done};
 use crate::secret::{self, Detail, SecretState, AWSCURRENT, AWSPENDING};
 use crate::term::{say, table, Text};
 
