@@ -81,10 +81,12 @@
 
 mod authz;
 pub mod bson;
+mod builtin_roles;
 mod classifier;
 pub mod docdb;
 mod failure;
 mod personality;
+mod privilege;
 mod restriction;
 mod roles;
 mod scram;
