@@ -8,8 +8,8 @@
 `links` (the test command's phase "each function crate links only its own database driver"):
 for each rotation type, `cargo tree -p <crate>` (with its `features`) must show every crate of
 its `links` and `links_unused`, and none that another type lists in `links` (unless this type
-lists it too), nor any of `[link_check].never`; each crate in `[link_check].tools` must show its
-list (the positive half of `never`). Every type has a `links` entry, so each negative check
+lists it too), nor any of its optional `must_not_link` or of `[link_check].never`; each crate
+in `[link_check].tools` must show its list (the positive half of `never`). Every type has a `links` entry, so each negative check
 comes with a positive one on the same tree: a cargo tree that fails or shows nothing fails the
 check. Then no function crate's release tree may have the `test-support` feature.
 
@@ -83,7 +83,7 @@ def links():
             checks += 1
             check(dep in deps, f"{where} does not link {dep}: cargo tree no longer shows it, or the registry is stale"
                   + (" (links_unused: move it out, it is now a must-not-link)" if dep in t["links_unused"] else ""))
-        for dep in sorted((used - set(t["links"]) - set(t["links_unused"])) | set(never)):
+        for dep in sorted((used - set(t["links"]) - set(t["links_unused"])) | set(never) | set(t.get("must_not_link", ()))):
             checks += 1
             check(dep not in deps, f"{where} links {dep}")
     for crate, wanted in REGISTRY["link_check"]["tools"].items():
