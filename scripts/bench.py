@@ -349,7 +349,7 @@ def main():
     relays = {"pg": DbRelay("pg", int(env("SANDBOX_PG_PORT"))),
               "mysql": DbRelay("mysql", int(env("SANDBOX_MARIADB_PORT")))}
     standins = []
-    if any(k["binary"] == "mongodb" for k in kinds):
+    if any("mongo-standin" in k["sandbox"] for k in kinds):  # the registry's sandbox services
         standins = start_mongo_standins(env("BENCH_MONGO_STANDIN"))
         relays["mongo"] = DbRelay("mongo", MONGO["plain"])
     started = time.perf_counter()

@@ -163,7 +163,7 @@ def main():
         kinds = [k for k in kinds if k["name"] in args.types.split(",")]
     moto = Moto(env("MOTO_ENDPOINT"))
     lambda_arn = moto.rotation_lambda("smoke-rotation-placeholder")
-    standins = start_mongo_standins(env("SMOKE_MONGO_STANDIN")) if any(k["binary"] == "mongodb" for k in kinds) else []
+    standins = start_mongo_standins(env("SMOKE_MONGO_STANDIN")) if any("mongo-standin" in k["sandbox"] for k in kinds) else []
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="rotation-smoke-") as workdir:

@@ -50,36 +50,10 @@ done_phase() { log "  ... $((SECONDS - PHASE_START)) s"; }
 phase "cargo fmt --check"; cargo fmt --all -- --check; done_phase
 phase "cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locked -q -- -D warnings; done_phase
 phase "each function crate links only its own database driver, and all share one feature set"
-deps() { cargo tree --locked -p "$1" -e normal --prefix none | cut -d' ' -f1 | sort -u; }
-links() { deps "$1" | grep -qx "$2"; }
-links postgresql tokio-postgres && links mysql mysql_async || die "cargo tree no longer shows the drivers"
-for driver in tokio-postgres mysql_async aws-sdk-rds aws-sdk-redshift aws-sdk-redshiftserverless; do
-  ! links generic "$driver" || die "generic links $driver"
-done
-for sdk in aws-sdk-redshift aws-sdk-redshiftserverless; do ! links mysql "$sdk" || die "mysql links $sdk"; done
-! links postgresql mysql_async || die "postgresql links mysql_async"
-! links mysql tokio-postgres || die "mysql links tokio-postgres"
-for dep in tokio-postgres mysql_async aws-sdk-rds aws-sdk-redshift; do
-  ! links elasticache "$dep" || die "elasticache links $dep"
-done
-links elasticache aws-sdk-elasticache || die "cargo tree no longer shows the ElastiCache SDK"
-! links generic aws-sdk-elasticache || die "generic links aws-sdk-elasticache"
-for crate in generic postgresql mysql elasticache mongodb-rotation; do  # the operator tool's SDKs stay out of the functions
-  for sdk in aws-sdk-lambda aws-sdk-cloudwatchlogs; do ! links "$crate" "$sdk" || die "$crate links $sdk"; done
-done
-links rotation-ctl aws-sdk-lambda || die "cargo tree no longer shows rotation-ctl's Lambda SDK"
-links mongodb-rotation mongodb || die "cargo tree no longer shows the MongoDB driver"
-for dep in tokio-postgres mysql_async aws-sdk-elasticache aws-sdk-redshift aws-sdk-redshiftserverless; do
-  ! links mongodb-rotation "$dep" || die "mongodb-rotation links $dep"
-done
-for crate in generic postgresql mysql elasticache; do ! links "$crate" mongodb || die "$crate links the MongoDB driver"; done
-# The test seams (rotation-core's and mongodb-rotation's feature test-support: redirected
-# hosts, the in-memory store) are in no shipped build: no package of a function's release
-# tree has the feature (the crates' own tests turn it on through dev-dependencies only).
-for crate in generic postgresql mysql elasticache mongodb-rotation; do
-  ! cargo tree --locked -p "$crate" -e normal,no-proc-macro --prefix none --target x86_64-unknown-linux-gnu \
-    -f '{p} [{f}]' | grep -E '[[,]test-support[],]' || die "$crate's release build has a test-support feature"
-done
+# Generated from packaging/rotation-types.toml (each type's links, links_unused and the crates
+# every other type links; [link_check]): every negative check beside a positive one on the same
+# cargo tree, and no test-support feature in a function's release tree.
+"$VENV/bin/python3" scripts/registry.py links
 "$VENV/bin/python3" scripts/check_features.py
 done_phase
 phase "cargo deny: licences (deny.toml's list) and banned crates (no TLS stack but rustls)"
@@ -96,8 +70,9 @@ else
   cargo test --workspace --locked
 fi
 done_phase
-phase "docs: the toolchain minimum, deploy commands; templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
+phase "docs: the toolchain minimum, deploy commands; the registry: samples, events, demo, sandbox, beds; templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
 "$VENV/bin/python3" scripts/check_docs.py
+"$VENV/bin/python3" scripts/registry.py check
 "$VENV/bin/python3" scripts/templates.py check
 cfn-lint template.yaml packaging/templates/*.yaml packaging/alerts/*.yaml
 sam validate --lint

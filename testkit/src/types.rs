@@ -1,14 +1,14 @@
-//! The one list of rotation types (`packaging/rotation-types.toml`), read for the tests that
-//! hold each crate's engine declarations against it. The file is plain `key = value` lines
-//! under `[[type]]` headers; values used here are strings and arrays of strings.
+//! The one list of rotation types (`packaging/rotation-types.toml`, the registry), read with a
+//! TOML parser (`toml_edit`) for the tests that hold each crate's engine declarations against it.
 
 use std::collections::BTreeMap;
 
-/// One `[[type]]` entry: its keys and their values (strings unquoted; arrays as lists).
+/// One `[[type]]` entry: its string, list-of-strings and boolean keys.
 #[derive(Debug, Clone, Default)]
 pub struct RotationType {
     strings: BTreeMap<String, String>,
     lists: BTreeMap<String, Vec<String>>,
+    flags: BTreeMap<String, bool>,
 }
 
 impl RotationType {
@@ -25,6 +25,14 @@ impl RotationType {
             .get(key)
             .unwrap_or_else(|| panic!("rotation type without list key {key}: {self:?}"))
     }
+
+    /// A boolean value; panics when the key is missing or not a boolean.
+    pub fn flag(&self, key: &str) -> bool {
+        *self
+            .flags
+            .get(key)
+            .unwrap_or_else(|| panic!("rotation type without boolean key {key}: {self:?}"))
+    }
 }
 
 /// Every rotation type, in file order.
@@ -37,37 +45,45 @@ pub fn rotation_types() -> Vec<RotationType> {
     parse(&text)
 }
 
+/// The `[[type]]` entries of a registry text; panics on invalid TOML or a value of another
+/// kind than a string, a list of strings, a boolean or an inline table (`env`, not kept).
 fn parse(text: &str) -> Vec<RotationType> {
-    let mut types: Vec<RotationType> = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if line == "[[type]]" {
-            types.push(RotationType::default());
-            continue;
-        }
-        let (Some(current), Some((key, value))) = (types.last_mut(), line.split_once(" = ")) else {
-            continue;
-        };
-        let value = value.trim();
-        if let Some(items) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
-            let items = items
-                .split(',')
-                .map(|i| i.trim().trim_matches('"').to_string())
-                .filter(|i| !i.is_empty())
-                .collect();
-            current.lists.insert(key.to_string(), items);
-        } else if let Some(s) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            current.strings.insert(key.to_string(), s.to_string());
-        } else if let Some(s) = value
-            .strip_prefix("'''")
-            .and_then(|v| v.strip_suffix("'''"))
-        {
-            current.strings.insert(key.to_string(), s.to_string());
-        }
-    }
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .unwrap_or_else(|e| panic!("packaging/rotation-types.toml is not valid TOML: {e}"));
+    let types = doc
+        .get("type")
+        .and_then(toml_edit::Item::as_array_of_tables)
+        .expect("packaging/rotation-types.toml has [[type]] entries");
     types
+        .iter()
+        .map(|table| {
+            let mut t = RotationType::default();
+            for (key, item) in table.iter() {
+                let value = item
+                    .as_value()
+                    .unwrap_or_else(|| panic!("{key}: a table inside a [[type]] entry"));
+                if let Some(s) = value.as_str() {
+                    t.strings.insert(key.to_string(), s.to_string());
+                } else if let Some(b) = value.as_bool() {
+                    t.flags.insert(key.to_string(), b);
+                } else if let Some(items) = value.as_array() {
+                    let items = items
+                        .iter()
+                        .map(|i| {
+                            i.as_str()
+                                .unwrap_or_else(|| panic!("{key}: a list of strings"))
+                                .to_string()
+                        })
+                        .collect();
+                    t.lists.insert(key.to_string(), items);
+                } else if value.as_inline_table().is_none() {
+                    panic!("{key}: unexpected {} value", value.type_name());
+                }
+            }
+            t
+        })
+        .collect()
 }
 
 /// Panics unless the engines `crate_name` declares are exactly the ones the rotation-type list
@@ -105,5 +121,62 @@ pub fn assert_engines_packaged(
             "binary {} is not packaged",
             identity.binary
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_registry_with_a_toml_parser() {
+        let types = rotation_types();
+        assert!(types.len() >= 12, "{types:?}");
+        for t in &types {
+            for key in ["name", "sar_app", "binary", "crate", "exclude", "label"] {
+                assert!(!t.get(key).is_empty(), "{}: {key}", t.get("name"));
+            }
+            assert!(!t.list("links").is_empty(), "{}: links", t.get("name"));
+            t.list("engines");
+            t.flag("superuser");
+        }
+        let mongo = types
+            .iter()
+            .find(|t| t.get("name") == "MongoDBSingleUser")
+            .unwrap();
+        // A literal string with a trailing space, quotes and a backslash, read as written.
+        assert_eq!(mongo.get("exclude"), "/@\"'\\ ");
+        assert_eq!(mongo.list("engines"), ["mongo", "docdb"]);
+    }
+
+    #[test]
+    fn reads_what_a_line_by_line_reader_got_wrong() {
+        let types = parse(
+            r#"
+# a comment
+[[type]]
+name = "A" # trailing comment
+engines = [
+  "x",   # one per line
+  "y, z",
+]
+escaped = "a \"quoted\" \\ word"
+multi = true
+
+[other]
+name = "not a type"
+"#,
+        );
+        assert_eq!(types.len(), 1);
+        assert_eq!(types[0].get("name"), "A");
+        assert_eq!(types[0].list("engines"), ["x", "y, z"]);
+        assert_eq!(types[0].get("escaped"), "a \"quoted\" \\ word");
+        assert!(types[0].flag("multi"));
+    }
+
+    #[test]
+    #[should_panic(expected = "not valid TOML")]
+    fn refuses_invalid_toml() {
+        parse("[[type]]\nname = \"unterminated\n");
     }
 }

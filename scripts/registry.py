@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Holds the places that name an engine to the registry, packaging/rotation-types.toml.
+
+    python3 scripts/registry.py links   # the link checks, generated from the registry
+    python3 scripts/registry.py check   # the sample secrets and events, the sandbox, the demo
+                                        # and the benchmark's beds against the registry
+
+`links` (the test command's phase "each function crate links only its own database driver"):
+for each rotation type, `cargo tree -p <crate>` (with its `features`) must show every crate of
+its `links` and `links_unused`, and none that another type lists in `links` (unless this type
+lists it too), nor any of its optional `must_not_link` or of `[link_check].never`; each crate
+in `[link_check].tools` must show its list (the positive half of `never`). Every type has a `links` entry, so each negative check
+comes with a positive one on the same tree: a cargo tree that fails or shows nothing fails the
+check. Then no function crate's release tree may have the `test-support` feature.
+
+`check`: every type's sample secret and events exist (the secret's engine is one of the type's
+engines; the events are the four steps); scripts/demo.sh builds every crate and rotates every
+type's binary with its events; docs/configuration.md gives every type's exclude default;
+scripts/sandbox.sh starts, and scripts/setup.sh installs, every
+sandbox service a type names; scripts/lambda_bed.py (the benchmark's and the smoke test's beds)
+knows every binary, with an engine its types rotate and the protocol of its sandbox service.
+"""
+import ast
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())
+TYPES = REGISTRY["type"]
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+# The sandbox services a type may name: how scripts/sandbox.sh starts each (None: the script
+# that needs it starts it), the Debian package scripts/setup.sh installs for it, and the
+# protocol family scripts/lambda_bed.py reaches it with.
+SERVICES = {
+    "postgresql": ("start_postgres", "postgresql", "pg"),
+    "mariadb": ("start_mariadb MARIADB", "mariadb-server", "mysql"),
+    "redis": ("start_redis", "redis-server", None),
+    "mongo-standin": (None, None, "mongo"),
+}
+
+FAILED = []
+
+
+def check(ok, message):
+    if not ok:
+        FAILED.append(message)
+        print(f"FAIL {message}")
+    return ok
+
+
+def tree(crate, features=(), fmt=None, edges="normal", target=None):
+    """The packages of `cargo tree -p crate` (names only, or lines in `fmt`); fails loudly."""
+    cmd = ["cargo", "tree", "--locked", "-p", crate, "-e", edges, "--prefix", "none"]
+    if features:
+        cmd += ["--features", ",".join(features)]
+    if target:
+        cmd += ["--target", target]
+    if fmt:
+        cmd += ["-f", fmt]
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    if fmt:
+        return out.splitlines()
+    return {line.split(" ")[0] for line in out.splitlines() if line.strip()}
+
+
+def links():
+    used = {dep for t in TYPES for dep in t["links"]}
+    never = REGISTRY["link_check"]["never"]
+    trees = {}
+    checks = 0
+    for t in TYPES:
+        key = (t["crate"], tuple(t.get("features", ())))
+        if key not in trees:
+            trees[key] = tree(*key)
+        deps = trees[key]
+        where = f"{t['name']} (cargo tree -p {t['crate']}" + (f" -F {','.join(key[1])})" if key[1] else ")")
+        check(t["links"], f"{t['name']}: links is empty (each negative check needs a positive one)")
+        for dep in t["links"] + t["links_unused"]:
+            checks += 1
+            check(dep in deps, f"{where} does not link {dep}: cargo tree no longer shows it, or the registry is stale"
+                  + (" (links_unused: move it out, it is now a must-not-link)" if dep in t["links_unused"] else ""))
+        for dep in sorted((used - set(t["links"]) - set(t["links_unused"])) | set(never) | set(t.get("must_not_link", ()))):
+            checks += 1
+            check(dep not in deps, f"{where} links {dep}")
+    for crate, wanted in REGISTRY["link_check"]["tools"].items():
+        deps = tree(crate)
+        for dep in wanted:
+            checks += 1
+            check(dep in deps, f"cargo tree -p {crate} no longer shows {dep}")
+    check(set(never) <= {d for w in REGISTRY["link_check"]["tools"].values() for d in w},
+          "every [link_check].never crate needs a tool that links it (its positive check)")
+    # The test seams (rotation-core's and mongodb-rotation's feature test-support: redirected
+    # hosts, the in-memory store) are in no shipped build: no package of a function's release
+    # tree has the feature (the crates' own tests turn it on through dev-dependencies only).
+    for crate, features in dict.fromkeys((t["crate"], tuple(t.get("features", ()))) for t in TYPES):
+        lines = tree(crate, features, fmt="{p} [{f}]", edges="normal,no-proc-macro", target="x86_64-unknown-linux-gnu")
+        checks += 1
+        check(lines, f"cargo tree -p {crate} showed nothing")
+        for line in lines:
+            check(not re.search(r"[\[,]test-support[\],]", line), f"{crate}'s release build has a test-support feature: {line}")
+    if FAILED:
+        return 1
+    print(f"PASS {checks} link checks from packaging/rotation-types.toml")
+    return 0
+
+
+def registry_check():
+    demo = (ROOT / "scripts" / "demo.sh").read_text()
+    sandbox = (ROOT / "scripts" / "sandbox.sh").read_text()
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    bed = (ROOT / "scripts" / "lambda_bed.py").read_text()
+    for t in TYPES:
+        name = t["name"]
+        sample = ROOT / t["sample_secret"]
+        if check(sample.is_file(), f"{name}: sample secret {t['sample_secret']} is missing"):
+            engine = json.loads(sample.read_text()).get("engine")
+            check(engine is None or engine in t["engines"], f"{name}: {t['sample_secret']} names engine {engine}, not one of {t['engines']}")
+            check((engine is None) == (not t["engines"]), f"{name}: {t['sample_secret']} must name an engine exactly when the type has engines")
+        for step in STEPS:
+            check((ROOT / t["events"] / f"{step}.json").is_file(), f"{name}: {t['events']}/{step}.json is missing")
+        check(re.search(rf"^rotate {re.escape(t['binary'])} {re.escape(t['events'])} ", demo, re.M),
+              f"scripts/demo.sh does not rotate {name} (a line `rotate {t['binary']} {t['events']} ...`)")
+        check(f"-p {t['crate']}" in demo, f"scripts/demo.sh does not build {t['crate']} (-p {t['crate']})")
+        for service in t["sandbox"]:
+            if not check(service in SERVICES, f"{name}: unknown sandbox service {service} (one of {sorted(SERVICES)})"):
+                continue
+            start, package, _ = SERVICES[service]
+            if start:
+                check(re.search(rf"^\s+{start}$", sandbox, re.M), f"scripts/sandbox.sh start does not run {start} ({name} needs {service})")
+            if package:
+                check(re.search(rf"APT_PACKAGES=\(.*\b{package}\b", lib), f"scripts/lib.sh APT_PACKAGES lacks {package} ({name} needs {service})")
+    # docs/configuration.md's EXCLUDE_CHARACTERS row: each type's default with its label.
+    row = next((line for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
+                if line.startswith("| `EXCLUDE_CHARACTERS`")), "")
+    for t in TYPES:
+        shown = f"`{t['exclude'].rstrip(' ')}`" + (" and space" if t["exclude"].endswith(" ") else "")
+        check(re.search(rf"{re.escape(shown)} [^;|]*\b{re.escape(t['label'])}\b", row),
+              f"docs/configuration.md's EXCLUDE_CHARACTERS row does not give {t['label']} {shown} ({t['name']})")
+    # lambda_bed.Bed: the engine each binary's bed secrets name, and the protocol they speak.
+    engines = re.search(r"ENGINES = (\{.*?\})", bed, re.S)
+    families = re.search(r"self\.family = (\{.*?\})", bed, re.S)
+    if check(engines and families, "scripts/lambda_bed.py: Bed.ENGINES or Bed's family table not found"):
+        engines, families = ast.literal_eval(engines.group(1)), ast.literal_eval(families.group(1))
+        binaries = {t["binary"]: t for t in TYPES}
+        check(set(engines) == set(binaries), f"scripts/lambda_bed.py Bed.ENGINES names {sorted(engines)}, the registry's binaries are {sorted(binaries)}")
+        for binary, t in binaries.items():
+            engine = engines.get(binary)
+            check(engine is None if not t["engines"] else engine in t["engines"],
+                  f"scripts/lambda_bed.py Bed.ENGINES[{binary}] = {engine!r}, not one of {t['engines']}")
+            wanted = [SERVICES[s][2] for s in t["sandbox"] if s in SERVICES and SERVICES[s][2]]
+            check(families.get(binary) == (wanted[0] if wanted else None),
+                  f"scripts/lambda_bed.py Bed family of {binary} = {families.get(binary)!r}, its sandbox service says {wanted}")
+    if FAILED:
+        return 1
+    print(f"PASS the samples, events, demo, sandbox, benchmark beds and docs/configuration.md match packaging/rotation-types.toml ({len(TYPES)} types)")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ("links", "check"):
+        sys.exit(__doc__)
+    sys.exit(links() if sys.argv[1] == "links" else registry_check())
