@@ -1,39 +1,29 @@
-//! The MongoDB-wire engine: sessions from the official driver (a direct connection to the
-//! secret's host, no retryable writes, SCRAM as the server offers it and SHA-1 for DocumentDB
-//! endpoints, verified TLS against the function's trust anchors), and the user commands of the
-//! two strategies: `updateUser` of one's own password, `usersInfo`, `createUser` / `updateUser`
-//! of the clone with the current user's roles, authentication restrictions and SCRAM
-//! mechanisms ([`crate::access`]) in the same command as the password, read back after.
+//! The MongoDB-wire engine: sessions from the core's connect policy through [`MongoDriver`] (a
+//! direct connection to the secret's host, no retryable writes, SCRAM as the server offers it
+//! and SHA-1 for DocumentDB endpoints, verified TLS against the function's trust anchors), and
+//! the user commands of the two strategies: `updateUser` of one's own password, `usersInfo`,
+//! `createUser` / `updateUser` of the clone with the current user's roles, authentication
+//! restrictions and SCRAM mechanisms ([`crate::access`]) in the same command as the password,
+//! read back after.
 
 use std::time::Duration;
 
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind;
-use mongodb::options::{AuthMechanism, ClientOptions, Credential, ServerAddress, Tls, TlsOptions};
 use mongodb::Client;
 
 use rotation_core::database::{
-    is_aws_managed_host, Capabilities, Database, DatabaseSecret, EngineIdentity, Need, TestHosts,
-    TlsMode, Transport, TrustAnchors, Which, CONNECT_TIMEOUT,
+    is_aws_managed_host, Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity,
+    Need, Transport, Which,
 };
 use rotation_core::preflight::names;
 use rotation_core::{Check, PasswordPolicy, Result, RotationError};
 
 use crate::access::{Access, Server};
+use crate::connect::{short, MongoDriver};
 use crate::engines::MONGODB;
 use crate::error::MongoError;
 use crate::privileges::{Need as Action, Privileges};
-
-/// How long the driver may take to connect and to select the server: the core's connect
-/// timeout.
-pub const DRIVER_TIMEOUT: Duration = CONNECT_TIMEOUT;
-
-/// The deadline of a whole login (connect, TLS, SCRAM, `ping`). It comes after the driver's
-/// own timeouts, whose error carries the reason (a certificate refused is a `TlsFailure`); it
-/// only catches a server that accepts and then stalls, where the driver has no socket timeout.
-/// Were both equal, the two timers would race and a refused certificate could be reported as
-/// an unreachable host.
-pub const LOGIN_DEADLINE: Duration = Duration::from_secs(DRIVER_TIMEOUT.as_secs() + 3);
 
 /// How long one command may take once logged in (the driver 3.2 has no socket timeout of its
 /// own): a user command that waits longer (a replica set that cannot reach a majority) fails
@@ -147,35 +137,16 @@ fn names_documentdb(secret: &DatabaseSecret) -> bool {
 /// The engine.
 #[derive(Debug, Clone)]
 pub struct MongoEngine {
-    anchors: TrustAnchors,
-    /// Test seam (feature `test-support` only adds any): hosts whose connections go elsewhere.
-    test_hosts: TestHosts,
+    policy: ConnectPolicy,
 }
 
 impl MongoEngine {
-    /// The engine trusting `anchors`.
-    pub fn new(anchors: TrustAnchors) -> Self {
-        Self {
-            anchors,
-            test_hosts: TestHosts::default(),
-        }
-    }
-
-    /// Test seam (feature `test-support`, never in a shipped build): a secret whose host is
-    /// `host` is connected to `certificate_name` at `address`'s port, and the certificate is
-    /// verified for `certificate_name`. Everything else (the DocumentDB rules: SCRAM-SHA-1,
-    /// TLS required; `tlsServerName`; messages) still goes by the secret's `host`. The driver
-    /// resolves the name it connects to and verifies the certificate for that same name, so
-    /// `certificate_name` must resolve to `address` (tests: `localhost`).
-    #[cfg(feature = "test-support")]
-    pub fn with_test_host(
-        mut self,
-        host: &str,
-        address: std::net::SocketAddr,
-        certificate_name: &str,
-    ) -> Self {
-        self.test_hosts.add(host, address, certificate_name);
-        self
+    /// The engine, logging in under `policy` (its trust anchors; its test redirects, feature
+    /// `test-support` only, connect a secret's host elsewhere: the DocumentDB rules,
+    /// SCRAM-SHA-1 and TLS required, still go by the secret's `host`). The policy's plaintext
+    /// fallback never applies: the driver owns its socket.
+    pub fn new(policy: ConnectPolicy) -> Self {
+        Self { policy }
     }
 
     async fn command(
@@ -587,65 +558,6 @@ fn command_error(operation: &str, db: &str, e: &mongodb::error::Error) -> Rotati
     }
 }
 
-/// The driver error's kind, without server messages that could quote a command.
-fn short(e: &mongodb::error::Error) -> String {
-    match e.kind.as_ref() {
-        ErrorKind::Io(io) => format!("I/O error: {io}"),
-        ErrorKind::ServerSelection { message, .. } => format!("no server answered: {message}"),
-        ErrorKind::Authentication { .. } => "authentication failed".into(),
-        ErrorKind::Command(c) => format!("error {} ({})", c.code, c.code_name),
-        ErrorKind::InvalidTlsConfig { message, .. } => format!("TLS configuration: {message}"),
-        _ => "driver error".into(),
-    }
-}
-
-/// What a failed login means.
-fn login_error(
-    e: &mongodb::error::Error,
-    secret: &DatabaseSecret,
-    which: Which,
-    port: u16,
-) -> RotationError {
-    let auth = matches!(e.kind.as_ref(), ErrorKind::Authentication { .. })
-        || matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 18);
-    if auth {
-        return RotationError::AuthenticationFailed {
-            which: which.label().into(),
-            user: secret.username.clone(),
-            host: secret.host.clone(),
-            server: None,
-            hint: String::new(),
-        };
-    }
-    let detail = short(e);
-    // Case-sensitive words of rustls' and the driver's TLS errors (a lowercase "tls" could be
-    // part of a host name in the message).
-    let tls = [
-        "certificate",
-        "Certificate",
-        "TLS",
-        "handshake",
-        "Handshake",
-    ]
-    .iter()
-    .any(|word| detail.contains(word));
-    if tls {
-        RotationError::TlsFailure {
-            which: which.label().into(),
-            host: secret.host.clone(),
-            port,
-            detail,
-        }
-    } else {
-        RotationError::DatabaseUnreachable {
-            which: which.label().into(),
-            host: secret.host.clone(),
-            port,
-            detail,
-        }
-    }
-}
-
 impl Database for MongoEngine {
     type Session = MongoSession;
 
@@ -657,15 +569,18 @@ impl Database for MongoEngine {
         Capabilities::ALL
     }
 
-    /// A direct connection to the secret's host (a DocumentDB member list naming other hosts is
-    /// never followed with these credentials), `retryWrites=false`, SCRAM-SHA-1 for DocumentDB
+    /// Through the connect policy ([`MongoDriver`], a driver that owns its socket): a direct
+    /// connection to the secret's host (a DocumentDB member list naming other hosts is never
+    /// followed with these credentials), `retryWrites=false`, SCRAM-SHA-1 for DocumentDB
     /// endpoints (every cluster accepts it) and the server's offer elsewhere, TLS verified for
     /// `host` unless the secret says `"ssl": false`. No plaintext fallback: a secret without
     /// `ssl` gets TLS or nothing. `tlsServerName` other than `host` is refused: the driver
     /// verifies the certificate for the host it connects to. The superuser authenticates in
-    /// `admin`; everyone else in the secret's `dbname` (default `admin`).
+    /// `admin`; everyone else in the secret's `dbname` (default `admin`). A user name the
+    /// driver cannot send in SCRAM (`,` or `=`) is refused before anything is sent. The login's
+    /// deadline comes after the driver's own timeouts, so a refused certificate is reported
+    /// as a `TlsFailure`, never as an unreachable host.
     async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<MongoSession> {
-        let port = secret.port.unwrap_or(MONGODB.default_port);
         if let Some(c) = secret
             .username
             .chars()
@@ -676,98 +591,17 @@ impl Database for MongoEngine {
                 format!("username {} contains '{c}', which the MongoDB driver cannot send in a SCRAM login (it does not escape ',' and '=' as RFC 5802 requires, so the server reads another name and refuses it); rotate a user whose name has neither", secret.username),
             ));
         }
-        if let Some(name) = secret
-            .tls_server_name
-            .as_deref()
-            .filter(|n| !n.eq_ignore_ascii_case(&secret.host))
-        {
-            return Err(RotationError::malformed(
-                which.label(),
-                format!("tlsServerName {name} differs from host {}: the MongoDB driver verifies the certificate for the host it connects to; set host to the name on the certificate", secret.host),
-            ));
-        }
-        let mode = TlsMode::for_secret(secret, which, false, MONGODB.aws_managed_domains);
-        let (tls, transport) = match mode {
-            TlsMode::Disable => (Tls::Disabled, Transport::Plaintext { fallback: false }),
-            _ => {
-                let path = crate::ca::file(&self.anchors)?;
-                (
-                    Tls::Enabled(TlsOptions::builder().ca_file_path(path).build()),
-                    Transport::VerifiedTls,
-                )
-            }
-        };
-        let db = secret.dbname.clone().unwrap_or_else(|| "admin".into());
-        // The superuser authenticates in admin (where DocumentDB keeps every user and MongoDB
-        // its administrators) and manages the users of the child's database; a user of the
-        // rotated secret authenticates in its own database.
-        let source = if which == Which::Superuser {
-            "admin".to_string()
-        } else {
-            db.clone()
-        };
-        let mechanism = is_aws_managed_host(&secret.host, MONGODB.aws_managed_domains)
-            .then_some(AuthMechanism::ScramSha1);
-        let credential = Credential::builder()
-            .username(secret.username.clone())
-            .password(secret.password().expose().to_string())
-            .source(source)
-            .mechanism(mechanism)
-            .build();
-        let address = match self.test_hosts.find(&secret.host) {
-            Some(redirect) => ServerAddress::Tcp {
-                host: redirect.certificate_name.clone(),
-                port: Some(redirect.address.port()),
-            },
-            None => ServerAddress::Tcp {
-                host: secret.host.clone(),
-                port: Some(port),
-            },
-        };
-        let options = ClientOptions::builder()
-            .hosts(vec![address])
-            .direct_connection(true)
-            .retry_writes(false)
-            .retry_reads(false)
-            .connect_timeout(DRIVER_TIMEOUT)
-            .server_selection_timeout(DRIVER_TIMEOUT)
-            .max_pool_size(1)
-            .app_name("secrets-rotation".to_string())
-            .credential(credential)
-            .tls(tls)
-            .build();
-        let client =
-            Client::with_options(options).map_err(|e| login_error(&e, secret, which, port))?;
-        let database = client.database(&db);
-        let ping = database.run_command(doc! {"ping": 1});
-        match tokio::time::timeout(LOGIN_DEADLINE, ping).await {
-            Ok(Ok(_)) => Ok(MongoSession {
-                client,
-                db,
-                transport,
-                documentdb: names_documentdb(secret),
-                restrictions_refused: false,
-            }),
-            Ok(Err(e)) => Err(login_error(&e, secret, which, port)),
-            Err(_) => Err(RotationError::DatabaseUnreachable {
-                which: which.label().into(),
-                host: secret.host.clone(),
-                port,
-                detail: format!("no answer within {} s", LOGIN_DEADLINE.as_secs()),
-            }),
-        }
-    }
-
-    /// A MongoDB user is `user@db`.
-    fn users_are_per_database(&self) -> bool {
-        true
-    }
-
-    /// A login proves the password, not the access copied with it (roles, authentication
-    /// restrictions, mechanisms), which the current user may have changed since: the
-    /// server's records decide ([`Database::change_is_complete`]).
-    fn one_login_proves_a_change(&self) -> bool {
-        false
+        let (client, transport) = self
+            .policy
+            .connect(&MongoDriver, &MONGODB, secret, which)
+            .await?;
+        Ok(MongoSession {
+            client,
+            db: secret.dbname.clone().unwrap_or_else(|| "admin".into()),
+            transport,
+            documentdb: names_documentdb(secret),
+            restrictions_refused: false,
+        })
     }
 
     fn transport(&self, session: &MongoSession) -> Transport {

@@ -1,11 +1,13 @@
 //! Amazon DocumentDB and MongoDB rotation (binary `mongodb`): the [`MongoEngine`] over the
 //! official `mongodb` driver (3.2, the newest that reaches DocumentDB 4.0's wire version 7),
-//! rustls only, and the core's strategies. The binary only calls [`build`].
+//! rustls only, logging in through the core's connect policy ([`MongoDriver`]), and the core's
+//! strategies. The binary only calls [`build`].
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
 mod access;
 mod ca;
+mod connect;
 mod engine;
 pub mod engines;
 mod error;
@@ -13,33 +15,34 @@ mod privileges;
 
 use std::sync::Arc;
 
-use rotation_core::database::{RdsLookup, SdkRds, Strategy, TrustAnchors};
+use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy};
 use rotation_core::{Result, Settings};
 
 pub use ca::pem;
-pub use engine::{MongoEngine, MongoSession, DRIVER_TIMEOUT};
+pub use connect::{MongoDriver, DRIVER_TIMEOUT};
+pub use engine::{MongoEngine, MongoSession};
 pub use error::MongoError;
 
 /// The function, as the binary builds it from `settings`: the strategy `ROTATION_STRATEGY`
-/// names over the engine with the deployed trust anchors (OS store, RDS CA bundle,
-/// `EXTRA_CA_CERTS`), with the RDS API for alternating users (DocumentDB clusters answer
-/// DescribeDBClusters).
+/// names over the engine with the deployed connect policy (trust anchors: OS store, RDS CA
+/// bundle, `EXTRA_CA_CERTS`), with the RDS API for alternating users (DocumentDB clusters
+/// answer DescribeDBClusters).
 pub fn build(settings: &Settings) -> Result<Strategy<MongoEngine>> {
-    let anchors = TrustAnchors::new(settings.extra_ca_certs.as_deref(), true)?;
     let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone())) as Arc<dyn RdsLookup>;
-    mongodb_with(settings, anchors, Some(rds))
+    mongodb_with(settings, ConnectPolicy::from_settings(settings)?, Some(rds))
 }
 
-/// The function with the given trust anchors and RDS API (tests give the sandbox's).
+/// The function with the given connect policy and RDS API (tests give the sandbox's trust
+/// anchors and redirect hosts, as the SQL adapters' tests do).
 pub fn mongodb_with(
     settings: &Settings,
-    anchors: TrustAnchors,
+    policy: ConnectPolicy,
     rds: Option<Arc<dyn RdsLookup>>,
 ) -> Result<Strategy<MongoEngine>> {
-    mongodb_with_engine(settings, MongoEngine::new(anchors), rds)
+    mongodb_with_engine(settings, MongoEngine::new(policy), rds)
 }
 
-/// The function over `engine` (tests give one with redirected hosts) and the RDS API.
+/// The function over `engine` and the RDS API.
 pub fn mongodb_with_engine(
     settings: &Settings,
     engine: MongoEngine,

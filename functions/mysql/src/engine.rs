@@ -22,26 +22,23 @@ use rotation_core::database::{
 };
 use rotation_core::{Check, PasswordPolicy, Result, RotationError};
 
-/// What differs between the MySQL and MariaDB functions (the SQL follows the server, not this).
+/// What differs between the MySQL and MariaDB functions: the engine they declare (the SQL
+/// follows the server, not this).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flavor {
-    /// The engine (names, port, limits, domains).
+    /// The engine (names, port, limits, domains, quirks: MariaDB retries a refused login that
+    /// was expected to work, for its `ed25519` accounts).
     pub identity: &'static EngineIdentity,
-    /// Try a refused login that was expected to work once more (see
-    /// `Database::retries_refused_logins`): MariaDB, for its `ed25519` accounts.
-    pub retry_refused_logins: bool,
 }
 
 /// The MySQL function ([`engines::MYSQL`]).
 pub const MYSQL: Flavor = Flavor {
     identity: &engines::MYSQL,
-    retry_refused_logins: false,
 };
 
 /// The MariaDB function ([`engines::MARIADB`]).
 pub const MARIADB: Flavor = Flavor {
     identity: &engines::MARIADB,
-    retry_refused_logins: true,
 };
 
 /// The server error code MySQL sends when `REPLACE <current password>` is required.
@@ -141,10 +138,6 @@ impl Database for MyEngine {
         }
     }
 
-    fn retries_refused_logins(&self) -> bool {
-        self.flavor.retry_refused_logins
-    }
-
     fn transport(&self, session: &MySession) -> Transport {
         session.transport()
     }
@@ -156,12 +149,6 @@ impl Database for MyEngine {
         policy: &PasswordPolicy,
     ) -> Result<Vec<Check>> {
         crate::preflight::checks(session, need, policy, self.password_in_server_log).await
-    }
-
-    /// A user has one account per host pattern: one login proves only the account matching
-    /// the function's address.
-    fn one_login_proves_a_change(&self) -> bool {
-        false
     }
 
     async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<MySession> {

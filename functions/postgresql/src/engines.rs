@@ -2,10 +2,11 @@
 //! list know about PostgreSQL and Redshift comes from here (a test holds it against
 //! `packaging/rotation-types.toml`).
 
-use rotation_core::database::{EngineIdentity, NameLimit, RDS_DOMAIN};
+use rotation_core::database::{EngineIdentity, NameLimit, Quirks, RDS_DOMAIN};
 use rotation_core::PasswordDefaults;
 
-/// PostgreSQL (RDS, Aurora, self-managed): the `postgresql` binary.
+/// PostgreSQL (RDS, Aurora, self-managed): the `postgresql` binary. A user is one login,
+/// server-wide: no quirk.
 pub const POSTGRESQL: EngineIdentity = EngineIdentity {
     binary: "postgresql",
     engines: &["postgres", "aurora-postgresql"],
@@ -14,10 +15,11 @@ pub const POSTGRESQL: EngineIdentity = EngineIdentity {
     username_limit: NameLimit::Bytes(63),
     aws_managed_domains: &[RDS_DOMAIN],
     password_defaults: PasswordDefaults::POSTGRES,
+    quirks: Quirks::NONE,
 };
 
 /// Amazon Redshift (provisioned or Serverless): the `redshift` binary. The official defaults:
-/// 32 characters, no `:/@"'\` (PostgreSQL's set).
+/// 32 characters, no `:/@"'\` (PostgreSQL's set). A user is one login: no quirk.
 pub const REDSHIFT: EngineIdentity = EngineIdentity {
     binary: "redshift",
     engines: &["redshift"],
@@ -29,6 +31,7 @@ pub const REDSHIFT: EngineIdentity = EngineIdentity {
         ".redshift-serverless.amazonaws.com",
     ],
     password_defaults: PasswordDefaults::POSTGRES,
+    quirks: Quirks::NONE,
 };
 
 /// Every engine of this adapter.

@@ -194,7 +194,7 @@ impl<D: Database> AlternatingUsers<D> {
         failed: RotationError,
     ) -> Result<()> {
         let db = &self.db;
-        if db.one_login_proves_a_change() {
+        if db.identity().quirks.one_login_proves_a_change {
             return settle(db, pending, failed).await;
         }
         let Ok(mut session) = db.connect(master, Which::Superuser).await else {
@@ -257,7 +257,7 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         let source = current.username.as_str();
         // Any failure counts as "not yet": a half-made account may be locked, or refuse.
         let pending_logs_in = pending_logs_in(db, &pending).await;
-        if pending_logs_in && db.one_login_proves_a_change() {
+        if pending_logs_in && db.identity().quirks.one_login_proves_a_change {
             tracing::debug!("AWSPENDING logs in already: nothing to change");
             return Ok(());
         }

@@ -5,10 +5,13 @@
 //!   redirect) and the name the certificate must carry;
 //! - the TLS mode (`ssl`, `ALLOW_PLAINTEXT_FALLBACK`, never for the superuser or an
 //!   AWS-managed host) and the trust anchors ([`TrustAnchors`]: a rustls configuration, a
-//!   certificate list, or whatever form the driver takes);
+//!   certificate list, a CA file, or whatever form the driver takes);
 //! - the plaintext fallback: only when the server answers that it has no TLS, with a warning,
 //!   over a connection the policy opens and the adapter screens;
-//! - one timeout for the whole login;
+//! - one deadline for the whole login;
+//! - what a driver that owns its socket ([`ConnectMode::Driver`]: it resolves the name it is
+//!   given and verifies the certificate for that name) can be given: names only, a
+//!   `tlsServerName` equal to `host`, no plaintext fallback, a deadline after its own timeouts;
 //! - what a failure means ([`LoginFailure`], classified by the adapter from its driver's typed
 //!   errors), mapped here, once, to [`RotationError`]s.
 
@@ -26,6 +29,55 @@ use crate::settings::Settings;
 
 /// The time allowed for one login (DNS, TCP, TLS and authentication).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The deadline of a whole login through a driver that owns its socket
+/// ([`ConnectMode::Driver`]). Such a driver gives up within [`CONNECT_TIMEOUT`] by its own
+/// timeouts (connect, server selection), and its error carries the reason (a certificate
+/// refused is a `TlsFailure`); this deadline comes after them and only catches a server that
+/// accepts and then stalls, where the driver has no socket timeout. Were both equal, the two
+/// timers would race and a refused certificate could be reported as an unreachable host.
+pub const DRIVER_LOGIN_DEADLINE: Duration = Duration::from_secs(CONNECT_TIMEOUT.as_secs() + 3);
+
+/// How a driver connects, which decides what the policy can do for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectMode {
+    /// The driver connects where the policy says: to an address the policy resolved (a
+    /// `tlsServerName` verified while connecting to `host`, a test redirect), or over a stream
+    /// the policy opened (the plaintext fallback, whose authentication messages the adapter
+    /// screens: [`Driver::open_screened`]). The deadline is [`CONNECT_TIMEOUT`].
+    Stream,
+    /// The driver owns its socket (MongoDB's): it resolves the name it is given, verifies the
+    /// certificate for that same name, and takes the trust anchors in its own form (a CA
+    /// file). So the policy:
+    /// - gives it names only ([`Address::Name`]): a test redirect becomes the redirect's
+    ///   certificate name at the redirect's port (that name must resolve to the redirect's
+    ///   address; tests use `localhost`);
+    /// - refuses a `tlsServerName` other than `host` (`MalformedSecret`, before anything is
+    ///   sent): the driver cannot connect to one name and verify another;
+    /// - never falls back to plaintext (it has no stream to screen): a secret without `ssl`
+    ///   gets verified TLS or nothing, whatever `ALLOW_PLAINTEXT_FALLBACK` says;
+    /// - waits [`DRIVER_LOGIN_DEADLINE`], after the driver's own timeouts, which must be at
+    ///   most [`CONNECT_TIMEOUT`].
+    Driver {
+        /// The driver's name in messages, e.g. "MongoDB".
+        name: &'static str,
+    },
+}
+
+impl ConnectMode {
+    /// The deadline of a whole login in this mode.
+    pub const fn deadline(self) -> Duration {
+        match self {
+            ConnectMode::Stream => CONNECT_TIMEOUT,
+            ConnectMode::Driver { .. } => DRIVER_LOGIN_DEADLINE,
+        }
+    }
+
+    /// Whether the plaintext fallback can be offered in this mode at all.
+    pub const fn can_fall_back(self) -> bool {
+        matches!(self, ConnectMode::Stream)
+    }
+}
 
 /// The detail of a TLS failure when the server offers no TLS and no fallback is allowed.
 pub const NO_TLS_ON_SERVER: &str =
@@ -129,6 +181,8 @@ pub trait Driver: Sync {
     type Session: Send;
     /// The driver's error.
     type Error: std::error::Error + Send + Sync + 'static;
+    /// How the driver connects: [`ConnectMode::Stream`] unless it owns its socket.
+    const MODE: ConnectMode = ConnectMode::Stream;
 
     /// Opens a session as `attempt` says: verified TLS against `attempt.tls`, or plaintext.
     fn open(
@@ -138,13 +192,23 @@ pub trait Driver: Sync {
 
     /// Opens a plaintext-fallback session over `stream`, which the policy opened to the
     /// server, screening the server's password requests: one that would reveal the password
-    /// is refused (recorded in `refusal`) before the driver can answer it.
+    /// is refused (recorded in `refusal`) before the driver can answer it. Every
+    /// [`ConnectMode::Stream`] driver implements it; the policy never calls it in
+    /// [`ConnectMode::Driver`], and the default opens nothing.
     fn open_screened(
         &self,
         attempt: &Attempt<'_>,
         stream: TcpStream,
         refusal: Arc<OnceLock<Refusal>>,
-    ) -> impl Future<Output = std::result::Result<Self::Session, OpenError<Self::Error>>> + Send;
+    ) -> impl Future<Output = std::result::Result<Self::Session, OpenError<Self::Error>>> + Send
+    {
+        let _ = (attempt, stream, refusal);
+        async {
+            Err(OpenError::Unreachable(
+                "this driver opens no plaintext-fallback session".into(),
+            ))
+        }
+    }
 
     /// What a failed login means.
     fn classify(&self, error: &Self::Error) -> LoginFailure;
@@ -224,7 +288,10 @@ impl ConnectPolicy {
 
     /// Test seam: connections to `host` (any port) go to `address` and verify the certificate
     /// against `certificate_name`, so a test can rotate secrets that name RDS endpoints against
-    /// the sandbox server without editing system files.
+    /// the sandbox server without editing system files. A driver that owns its socket
+    /// ([`ConnectMode::Driver`]) connects to `certificate_name` at `address`'s port, so that
+    /// name must resolve to `address` (tests: `localhost`). Everything else (TLS mode,
+    /// `tlsServerName`, messages) still goes by the secret's `host`.
     #[cfg(feature = "test-support")]
     pub fn with_test_host(
         mut self,
@@ -238,7 +305,8 @@ impl ConnectPolicy {
 
     /// Logs in as `secret`'s user on an `identity` engine through `driver`, and says how the
     /// session reaches the server. `which` names the credentials in errors and logs; the
-    /// superuser's never fall back to plaintext.
+    /// superuser's never fall back to plaintext, nor does a driver that owns its socket
+    /// ([`ConnectMode`]).
     pub async fn connect<D: Driver>(
         &self,
         driver: &D,
@@ -250,11 +318,11 @@ impl ConnectPolicy {
         let mode = TlsMode::for_secret(
             secret,
             which,
-            self.allow_plaintext_fallback,
+            self.allow_plaintext_fallback && D::MODE.can_fall_back(),
             identity.aws_managed_domains,
         );
         let login = async {
-            let (address, server_name) = self.destination(secret, port).await?;
+            let (address, server_name) = self.destination(D::MODE, secret, which, port).await?;
             let mut attempt = Attempt {
                 secret,
                 which,
@@ -287,7 +355,7 @@ impl ConnectPolicy {
                 Err(e) => Err(e.into()),
             }
         };
-        match tokio::time::timeout(CONNECT_TIMEOUT, login).await {
+        match tokio::time::timeout(D::MODE.deadline(), login).await {
             Ok(Ok(session)) => Ok(session),
             Ok(Err(failure)) => Err(self.error(driver, failure, secret, which, port)),
             Err(_) => Err(self.error(driver, Failure::Timeout, secret, which, port)),
@@ -296,12 +364,18 @@ impl ConnectPolicy {
 
     /// Where the TCP connection goes and the name the certificate must carry: a test
     /// redirect; else `host`, verified against `tlsServerName` when the secret has one (then
-    /// `host` is resolved here, so the driver connects to it and verifies the other name).
+    /// `host` is resolved here, so the driver connects to it and verifies the other name). A
+    /// driver that owns its socket is given names only ([`ConnectMode::Driver`]).
     async fn destination<'a, E>(
         &'a self,
+        connect: ConnectMode,
         secret: &'a DatabaseSecret,
+        which: Which,
         port: u16,
     ) -> std::result::Result<(Address<'a>, &'a str), Failure<E>> {
+        if let ConnectMode::Driver { name } = connect {
+            return self.name_for_driver(name, secret, which, port);
+        }
         if let Some(t) = self.test_hosts.find(&secret.host) {
             return Ok((Address::Resolved(t.address), &t.certificate_name));
         }
@@ -319,6 +393,33 @@ impl ConnectPolicy {
             }
             None => Ok((Address::Name(&secret.host, port), &secret.host)),
         }
+    }
+
+    /// [`Self::destination`] for a driver (`driver` in messages) that resolves the name it is
+    /// given and verifies the certificate for it: `host` (a `tlsServerName` naming another
+    /// host is refused), or a test redirect's certificate name at the redirect's port.
+    fn name_for_driver<'a, E>(
+        &'a self,
+        driver: &str,
+        secret: &'a DatabaseSecret,
+        which: Which,
+        port: u16,
+    ) -> std::result::Result<(Address<'a>, &'a str), Failure<E>> {
+        if let Some(name) = secret
+            .tls_server_name
+            .as_deref()
+            .filter(|n| !n.eq_ignore_ascii_case(&secret.host))
+        {
+            return Err(Failure::Setup(RotationError::malformed(
+                which.label(),
+                format!("tlsServerName {name} differs from host {}: the {driver} driver verifies the certificate for the host it connects to; set host to the name on the certificate", secret.host),
+            )));
+        }
+        if let Some(t) = self.test_hosts.find(&secret.host) {
+            let name = t.certificate_name.as_str();
+            return Ok((Address::Name(name, t.address.port()), name));
+        }
+        Ok((Address::Name(&secret.host, port), &secret.host))
     }
 
     /// The plaintext fallback: the policy opens the TCP connection and the adapter screens the
@@ -366,7 +467,8 @@ impl ConnectPolicy {
         };
         let e = match failure {
             Failure::Timeout => {
-                return unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+                let deadline = D::MODE.deadline();
+                return unreachable(format!("no answer within {} s", deadline.as_secs()));
             }
             Failure::Unreachable(detail) => return unreachable(detail),
             Failure::Refused(refusal) => return refusal.into_error(which, &secret.host, port),
@@ -430,3 +532,7 @@ pub fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+#[path = "connect_tests.rs"]
+mod tests;

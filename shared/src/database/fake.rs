@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Capabilities, Database, DatabaseSecret, Which};
+use super::{Capabilities, Database, DatabaseSecret, EngineIdentity, Quirks, Which};
 use crate::error::{Result, RotationError, ServerError};
 
 /// What the fake saw, in order.
@@ -67,8 +67,6 @@ struct State {
     faults: Vec<Fault>,
     on_login: Option<LoginHook>,
     capabilities: Option<Capabilities>,
-    /// Users have several accounts: one login proves only one of them.
-    several_accounts: bool,
     /// Users whose change reached only some of their accounts.
     partly_changed: HashSet<String>,
     /// Login user -> the user the session says it is (a proxied or anonymous account).
@@ -81,9 +79,20 @@ struct State {
 }
 
 /// The fake engine; clones share one state, so a test keeps a handle to inspect it.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct FakeDatabase {
     state: Arc<Mutex<State>>,
+    /// What it declares (its quirks are set by the builders, before the fake is cloned).
+    identity: EngineIdentity,
+}
+
+impl Default for FakeDatabase {
+    fn default() -> Self {
+        Self {
+            state: Arc::default(),
+            identity: FAKE_IDENTITY,
+        }
+    }
 }
 
 impl std::fmt::Debug for FakeDatabase {
@@ -132,11 +141,20 @@ impl FakeDatabase {
         self
     }
 
-    /// Users have several accounts (as on MySQL): one login no longer proves a change, and
-    /// [`Fault::ApplyPartly`] leaves a user changed on one account only.
-    pub fn with_several_accounts(self) -> Self {
-        self.lock().several_accounts = true;
+    /// The engine declares `quirks` (the clones made after this share them).
+    pub fn with_quirks(mut self, quirks: Quirks) -> Self {
+        self.identity.quirks = quirks;
         self
+    }
+
+    /// Users have several accounts (as on MySQL): the engine declares that one login no longer
+    /// proves a change, and [`Fault::ApplyPartly`] leaves a user changed on one account only.
+    pub fn with_several_accounts(self) -> Self {
+        let quirks = Quirks {
+            one_login_proves_a_change: false,
+            ..self.identity.quirks
+        };
+        self.with_quirks(quirks)
     }
 
     /// Sessions of `login` say they are `session_user` (as MySQL's `CURRENT_USER()` does for a
@@ -250,8 +268,9 @@ impl FakeDatabase {
     }
 }
 
-/// The fake engine's identity: PostgreSQL's port and name limit, no AWS-managed domain.
-const FAKE_IDENTITY: super::EngineIdentity = super::EngineIdentity {
+/// The fake engine's identity: PostgreSQL's port and name limit, no AWS-managed domain, no
+/// quirk unless a test declares one.
+const FAKE_IDENTITY: EngineIdentity = EngineIdentity {
     binary: "fake",
     engines: &[FakeDatabase::ENGINE],
     default_port: 5432,
@@ -259,13 +278,14 @@ const FAKE_IDENTITY: super::EngineIdentity = super::EngineIdentity {
     username_limit: super::NameLimit::Bytes(63),
     aws_managed_domains: &[],
     password_defaults: crate::password::PasswordDefaults::POSTGRES,
+    quirks: Quirks::NONE,
 };
 
 impl Database for FakeDatabase {
     type Session = FakeSession;
 
-    fn identity(&self) -> &super::EngineIdentity {
-        &FAKE_IDENTITY
+    fn identity(&self) -> &EngineIdentity {
+        &self.identity
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -389,10 +409,6 @@ impl Database for FakeDatabase {
             source: source.to_string(),
         };
         self.change(event, clone, pending.password().expose())
-    }
-
-    fn one_login_proves_a_change(&self) -> bool {
-        !self.lock().several_accounts
     }
 
     async fn change_is_complete(

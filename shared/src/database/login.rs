@@ -50,14 +50,16 @@ pub(crate) async fn try_login<D: Database>(
 }
 
 /// Logs in with credentials that are expected to work; a refusal is tried once more where the
-/// engine asks for it ([`Database::retries_refused_logins`]).
+/// engine declares it ([`Quirks::retries_refused_logins`](super::Quirks::retries_refused_logins)).
 pub(crate) async fn connect_expected<D: Database>(
     db: &D,
     secret: &DatabaseSecret,
     which: Which,
 ) -> Result<D::Session> {
     match db.connect(secret, which).await {
-        Err(RotationError::AuthenticationFailed { .. }) if db.retries_refused_logins() => {
+        Err(RotationError::AuthenticationFailed { .. })
+            if db.identity().quirks.retries_refused_logins =>
+        {
             tracing::debug!(
                 which = which.label(),
                 user = %secret.username,
@@ -229,7 +231,7 @@ pub(crate) fn same_target<D: Database>(
             )
         }));
     }
-    if db.users_are_per_database() {
+    if db.identity().quirks.users_are_per_database {
         let default = db.identity().default_dbname;
         let dbname = |s: &DatabaseSecret| s.dbname.as_deref().or(default).map(str::to_string);
         if dbname(pending) != dbname(other) {

@@ -4,10 +4,12 @@
 //! - [`Database`]: the engine trait, with the [`Capabilities`] an engine declares;
 //! - the two strategies, [`SingleUser`] and [`AlternatingUsers`], and [`Strategy`], the one a
 //!   deployment picked;
-//! - [`EngineIdentity`]: what an adapter declares about each engine, in one place;
+//! - [`EngineIdentity`]: what an adapter declares about each engine, in one place, its
+//!   [`Quirks`] included;
 //! - the one connect policy ([`ConnectPolicy`]) every adapter's [`Driver`] logs in through:
 //!   TLS mode, trust anchors, the plaintext fallback and what it refuses, timeouts, test
-//!   redirects, and what a failure means;
+//!   redirects, and what a failure means, for drivers that take the policy's stream and for
+//!   those that own their socket ([`ConnectMode`]);
 //! - the login and settle helpers the strategies share, superuser-secret resolution and the
 //!   RDS lookups.
 //!
@@ -39,14 +41,14 @@ use std::future::Future;
 pub use alternating::{alternate_username, pair_partner, AlternatingUsers, CLONE_SUFFIX};
 pub use anchors::{add_bundle, client_config, TrustAnchors, RDS_CA_BUNDLE};
 pub use connect::{
-    error_chain, has_rustls_error, Address, Attempt, ConnectPolicy, Driver, LoginFailure,
-    OpenError, CONNECT_TIMEOUT, NO_TLS_ON_SERVER,
+    error_chain, has_rustls_error, Address, Attempt, ConnectMode, ConnectPolicy, Driver,
+    LoginFailure, OpenError, CONNECT_TIMEOUT, DRIVER_LOGIN_DEADLINE, NO_TLS_ON_SERVER,
 };
 #[cfg(feature = "test-support")]
 pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
 pub use fallback::{PasswordRequest, Refusal};
 pub use hosts::{is_aws_managed_host, normalize_host, Names, TestHost, TestHosts};
-pub use identity::{EngineIdentity, RDS_DOMAIN};
+pub use identity::{EngineIdentity, Quirks, RDS_DOMAIN};
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
     DbCluster, DbInstance, ManagedBy, ManagedEndpoint, RdsDatabase, RdsLookup, CLUSTER_TAG,
@@ -156,7 +158,7 @@ pub trait Database: Send + Sync {
     /// An open, authenticated session.
     type Session: Send;
 
-    /// What the adapter declares about this engine (names, port, limits, domains).
+    /// What the adapter declares about this engine (names, port, limits, domains, quirks).
     fn identity(&self) -> &EngineIdentity;
 
     /// The `engine` values this function accepts.
@@ -267,32 +269,13 @@ pub trait Database: Send + Sync {
         pending: &DatabaseSecret,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// True when a refused login that was expected to work (a verification, AWSCURRENT, the
-    /// superuser) is tried once more before it counts as refused. MariaDB: the MySQL driver
-    /// (mysql_common 0.37) drops a trailing zero byte from an authentication-switch challenge,
-    /// so 1 in 256 `ed25519` challenges is answered wrongly and refused; a second try gets a new
-    /// challenge. A real refusal is refused again (and counted twice by the server).
-    fn retries_refused_logins(&self) -> bool {
-        false
-    }
-
-    /// True when a user belongs to a database (MongoDB: a user is `user@db`, so the same name in
-    /// another `dbname` is another user): the versions a step compares must then name the same
-    /// `dbname` (unset: the engine's default) as well as the same user and server.
-    fn users_are_per_database(&self) -> bool {
-        false
-    }
-
-    /// True when one AWSPENDING login proves a change is complete: a user is one login
-    /// (PostgreSQL, Redshift). False for engines where a user has several accounts (MySQL and
-    /// MariaDB: one per host pattern) and a login proves only the one matching the function's
-    /// address; success is then decided by [`Database::change_is_complete`].
-    fn one_login_proves_a_change(&self) -> bool {
-        true
-    }
-
-    /// As superuser, for engines where one login does not prove a change: whether `pending`'s
-    /// user is a finished copy of `source` holding the pending password, on every account.
+    /// As superuser, for engines whose identity declares that one login does not prove a change
+    /// ([`Quirks::one_login_proves_a_change`] false; the strategies call it only then): whether
+    /// `pending`'s user is a finished copy of `source` holding the pending password, on every
+    /// account. Unlike the quirks, this is a method, not a declaration: it reads the server's
+    /// records over `session` (MongoDB also logs in anew), which only the adapter can do. The
+    /// default, for engines where one login proves a change, answers "not complete", so a
+    /// change is never taken as done on its word.
     fn change_is_complete(
         &self,
         session: &mut Self::Session,

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 mod panic_guard;
+mod quirks_on_fake;
 mod rotation_on_fake;
 mod secret_parser_props;
 mod strategies_on_fake;

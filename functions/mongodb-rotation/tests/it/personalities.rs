@@ -1,6 +1,6 @@
 //! The function against each stand-in personality, and the DocumentDB path every deployment
 //! takes: secrets naming a `*.docdb.amazonaws.com` endpoint, connected to the stand-in through
-//! the test seam (`MongoEngine::with_test_host`), so SCRAM-SHA-1 forcing, required TLS and the
+//! the test seam (`ConnectPolicy::with_test_host`), so SCRAM-SHA-1 forcing, required TLS and the
 //! certificate check run as they do on AWS.
 
 use std::process::Command;

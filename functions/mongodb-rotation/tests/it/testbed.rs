@@ -7,7 +7,9 @@ use mongodb_rotation::engines::MONGODB;
 use mongodb_rotation::{mongodb_with_engine, MongoEngine};
 use std::sync::{Arc, Mutex};
 
-use rotation_core::database::{DbCluster, DbInstance, RdsLookup, Strategy, TrustAnchors};
+use rotation_core::database::{
+    ConnectPolicy, DbCluster, DbInstance, RdsLookup, Strategy, TrustAnchors,
+};
 use rotation_core::Result;
 use rotation_testkit::mongo::{Mechanism, MongoStandIn, OpMsgClassifier, Personality, Restriction};
 use rotation_testkit::{
@@ -18,8 +20,8 @@ use serde_json::{json, Value};
 /// The stand-in's superuser password.
 pub const ROOT_PASSWORD: &str = "Root-Pa55word-standin";
 
-/// A DocumentDB cluster endpoint as a deployment's secrets name it; the tests' engine
-/// connects it to the stand-in (test seam `MongoEngine::with_test_host`) as `localhost`, a
+/// A DocumentDB cluster endpoint as a deployment's secrets name it; the tests' connect policy
+/// connects it to the stand-in (test seam `ConnectPolicy::with_test_host`) as `localhost`, a
 /// name on the sandbox certificate.
 pub const DOCDB_HOST: &str = "app.cluster-cxyz0example.us-east-1.docdb.amazonaws.com";
 
@@ -150,16 +152,19 @@ impl Bed {
             &[("ROTATION_STRATEGY", strategy.to_string())],
         );
         let rds = Arc::new(DocDbApi::default());
-        let mut engine = MongoEngine::new(anchors);
+        let mut policy = ConnectPolicy::new(anchors);
         let mut host = "127.0.0.1";
         if redirected {
             let address = std::net::SocketAddr::from(([127, 0, 0, 1], server.port()));
-            engine = engine.with_test_host(DOCDB_HOST, address, REDIRECT_CERTIFICATE_NAME);
+            policy = policy.with_test_host(DOCDB_HOST, address, REDIRECT_CERTIFICATE_NAME);
             host = DOCDB_HOST;
         }
-        let function =
-            mongodb_with_engine(&settings, engine, Some(rds.clone() as Arc<dyn RdsLookup>))
-                .expect("the function builds");
+        let function = mongodb_with_engine(
+            &settings,
+            MongoEngine::new(policy),
+            Some(rds.clone() as Arc<dyn RdsLookup>),
+        )
+        .expect("the function builds");
         let (db, engine) = match (personality.is_documentdb(), redirected) {
             // The endpoint's name says DocumentDB; the secret says what the console writes.
             (true, true) => ("admin", "mongo"),
