@@ -69,6 +69,12 @@ impl TrustAnchors {
         self.inner.built_in_roots
     }
 
+    /// True when `other` is a clone of these anchors (they share what was loaded): a driver
+    /// that derives something from the anchors (a CA file) can keep it per set of anchors.
+    pub fn shares(&self, other: &TrustAnchors) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// True once the anchors have been loaded (a TLS connection needed them).
     pub fn is_loaded(&self) -> bool {
         self.inner.certificates.get().is_some()
