@@ -47,22 +47,21 @@ impl Privileges {
 
     /// The session may do `action` on database `db`.
     pub fn may(&self, action: &str, db: &str) -> bool {
-        self.0.iter().any(|p| {
-            let covers = match &p.resource {
-                Resource::Any => true,
-                Resource::Database(d) => d.is_empty() || d == db,
-                Resource::Other => false,
-            };
-            covers && p.actions.iter().any(|a| a == action)
-        })
+        self.granted(action, Some(db))
     }
 
     /// The session may do `action` on every database (MongoDB's "any normal resource").
     pub fn may_everywhere(&self, action: &str) -> bool {
+        self.granted(action, None)
+    }
+
+    /// A privilege holds `action` on a resource covering `db` (`None`: every database, which
+    /// only `anyResource` and `{db: "", collection: ""}` cover).
+    fn granted(&self, action: &str, db: Option<&str>) -> bool {
         self.0.iter().any(|p| {
             let covers = match &p.resource {
                 Resource::Any => true,
-                Resource::Database(d) => d.is_empty(),
+                Resource::Database(d) => d.is_empty() || Some(d.as_str()) == db,
                 Resource::Other => false,
             };
             covers && p.actions.iter().any(|a| a == action)
