@@ -63,6 +63,23 @@ for dep in tokio-postgres mysql_async aws-sdk-rds aws-sdk-redshift; do
   ! links elasticache "$dep" || die "elasticache links $dep"
 done
 links elasticache aws-sdk-elasticache || die "cargo tree no longer shows the ElastiCache SDK"
+# Per binary, as its release build resolves it (cargo lambda takes each binary's features from
+# its crate's [package.metadata.lambda.bin.<name>.build]). One cargo tree per binary, and its
+# positive check first: a failing cargo tree fails the check instead of passing the negatives.
+tree_of() { cargo tree --locked "$@" -e normal --prefix none -f '{p} [{f}]' | sort -u; }
+holds() { grep -q "^$2 v" <<<"$1"; }                        # the tree holds package $2
+core_features() { sed -n 's/^rotation-core v[^ ]* ([^)]*) \[\(.*\)\]$/\1/p' <<<"$1" | head -1; }
+tree=$(tree_of -p postgresql --no-default-features --features rds) || die "cargo tree (binary postgresql) failed"
+holds "$tree" aws-sdk-rds && holds "$tree" tokio-postgres || die "the postgresql binary no longer shows the RDS SDK and its driver"
+for sdk in aws-sdk-redshift aws-sdk-redshiftserverless; do ! holds "$tree" "$sdk" || die "the postgresql binary links $sdk"; done
+tree=$(tree_of -p postgresql --no-default-features --features redshift) || die "cargo tree (binary redshift) failed"
+holds "$tree" aws-sdk-redshift && holds "$tree" aws-sdk-redshiftserverless || die "the redshift binary no longer shows the Redshift SDKs"
+! holds "$tree" aws-sdk-rds || die "the redshift binary links aws-sdk-rds"
+tree=$(tree_of -p elasticache) || die "cargo tree -p elasticache failed"
+[ "$(core_features "$tree")" = tls ] || die "elasticache takes the core with features [$(core_features "$tree")], not its trust anchors alone (tls)"
+tree=$(tree_of -p generic) || die "cargo tree -p generic failed"
+holds "$tree" rotation-core && [ -z "$(core_features "$tree")" ] || die "generic takes the core with features [$(core_features "$tree")]"
+! holds "$tree" workspace-hack || die "generic takes the workspace-hack's feature union"
 ! links generic aws-sdk-elasticache || die "generic links aws-sdk-elasticache"
 for crate in generic postgresql mysql elasticache mongodb-rotation; do  # the operator tool's SDKs stay out of the functions
   for sdk in aws-sdk-lambda aws-sdk-cloudwatchlogs; do ! links "$crate" "$sdk" || die "$crate links $sdk"; done
