@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Fails when the function crates resolve a library they share to different feature sets.
+"""Fails when the function binaries resolve a library they share to different feature sets.
 
-sam build runs one cargo invocation per function crate; a library whose features differ between
-two crates (and everything that depends on it) is compiled once per feature set. The
-workspace-hack crate lists the union; this check finds a difference it misses, e.g. after a
-dependency upgrade, by comparing what `cargo tree` resolves for each crate's release target
-(proc-macro dependencies, built for the host, left out). The core itself (rotation-core, with or
-without its database layer) is allowed to differ.
+sam build runs one cargo invocation per binary (`cargo lambda build --bin <name>` in its crate,
+with the features its crate's [package.metadata.lambda.bin.<name>.build] names); a library whose
+features differ between two of them (and everything that depends on it) is compiled once per
+feature set. The workspace-hack crate lists the union for the crates that depend on it (not
+generic, which builds with only what it asks for); this check finds a difference it misses, e.g.
+after a dependency upgrade, by comparing what `cargo tree` resolves for each binary's release
+target (proc-macro dependencies, built for the host, left out). The core itself (rotation-core,
+with or without its database layer) is allowed to differ.
 """
 import collections
 import re
@@ -17,15 +19,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())["type"]
-# Every function crate the rotation types are built from.
-CRATES = list(dict.fromkeys(t["crate"] for t in TYPES))
-ALLOWED = {"rotation-core"}
+# The core, and a crate whose binaries build with different features of its own (postgresql).
+ALLOWED = {"rotation-core", "postgresql"}
 
 
-def features(crate):
+def manifest(crate):
+    return tomllib.loads((ROOT / "functions" / crate / "Cargo.toml").read_text())
+
+
+def feature_args(crate, binary):
+    """The cargo feature flags the release build of `binary` uses (cargo lambda reads them from
+    the crate's [package.metadata.lambda.bin.<binary>.build]; none: the crate's defaults)."""
+    build = (manifest(crate).get("package", {}).get("metadata", {}).get("lambda", {})
+             .get("bin", {}).get(binary, {}).get("build", {}))
+    args = ["--no-default-features"] if build.get("no_default_features") else []
+    if build.get("features"):
+        args += ["--features", ",".join(build["features"])]
+    return args
+
+
+# Every function binary the rotation types are built from, of the crates that share the
+# workspace-hack's feature set: (binary, crate, feature flags).
+BINARIES = [(b, c, feature_args(c, b))
+            for b, c in dict.fromkeys((t["binary"], t["crate"]) for t in TYPES)
+            if "workspace-hack" in manifest(c).get("dependencies", {})]
+
+
+def features(crate, flags):
     out = subprocess.run(
-        ["cargo", "tree", "--locked", "-p", crate, "-e", "normal,no-proc-macro", "--prefix", "none",
-         "--target", "x86_64-unknown-linux-gnu", "-f", "{p} [{f}]"],
+        ["cargo", "tree", "--locked", "-p", crate, *flags, "-e", "normal,no-proc-macro",
+         "--prefix", "none", "--target", "x86_64-unknown-linux-gnu", "-f", "{p} [{f}]"],
         check=True, capture_output=True, text=True, cwd=ROOT).stdout
     resolved = {}
     for line in out.splitlines():
@@ -36,7 +59,7 @@ def features(crate):
 
 
 def main():
-    per_crate = {crate: features(crate) for crate in CRATES}
+    per_crate = {binary: features(crate, flags) for binary, crate, flags in BINARIES}
     shared = collections.defaultdict(dict)
     for crate, resolved in per_crate.items():
         for package, feats in resolved.items():
@@ -46,10 +69,10 @@ def main():
     for (name, version), sets in differ:
         union = frozenset().union(*sets.values())
         missing = {crate: sorted(union - f) for crate, f in sets.items() if union - f}
-        print(f"FAIL {name} {version}: features missing per crate {missing}; add the union to workspace-hack/Cargo.toml")
+        print(f"FAIL {name} {version}: features missing per binary {missing}; add the union to workspace-hack/Cargo.toml")
     if differ:
         return 1
-    print(f"PASS the function crates share one feature set ({len(shared)} packages)")
+    print(f"PASS the function binaries share one feature set ({len(shared)} packages, {len(BINARIES)} binaries)")
     return 0
 
 

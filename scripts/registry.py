@@ -6,12 +6,14 @@
                                         # and the benchmark's beds against the registry
 
 `links` (the test command's phase "each function crate links only its own database driver"):
-for each rotation type, `cargo tree -p <crate>` (with its `features`) must show every crate of
-its `links` and `links_unused`, and none that another type lists in `links` (unless this type
+for each rotation type, `cargo tree -p <crate>` with its binary's release features (as cargo
+lambda builds it: the crate's [package.metadata.lambda.bin.<binary>.build]) must show every
+crate of its `links` and `links_unused`, and none that another type lists in `links` (unless this type
 lists it too), nor any of its optional `must_not_link` or of `[link_check].never`; each crate
 in `[link_check].tools` must show its list (the positive half of `never`). Every type has a `links` entry, so each negative check
 comes with a positive one on the same tree: a cargo tree that fails or shows nothing fails the
-check. Then no function crate's release tree may have the `test-support` feature.
+check. A type's optional `core_features` is exactly the features rotation-core has in that
+tree. Then no function binary's release tree may have the `test-support` feature.
 
 `check`: every type's sample secret and events exist (the secret's engine is one of the type's
 engines; the events are the four steps); scripts/demo.sh builds every crate and rotates every
@@ -27,6 +29,8 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+from check_features import feature_args
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())
@@ -52,11 +56,10 @@ def check(ok, message):
     return ok
 
 
-def tree(crate, features=(), fmt=None, edges="normal", target=None):
-    """The packages of `cargo tree -p crate` (names only, or lines in `fmt`); fails loudly."""
-    cmd = ["cargo", "tree", "--locked", "-p", crate, "-e", edges, "--prefix", "none"]
-    if features:
-        cmd += ["--features", ",".join(features)]
+def tree(crate, flags=(), fmt=None, edges="normal", target=None):
+    """The packages of `cargo tree -p crate` with feature `flags` (names only, or lines in
+    `fmt`); fails loudly."""
+    cmd = ["cargo", "tree", "--locked", "-p", crate, *flags, "-e", edges, "--prefix", "none"]
     if target:
         cmd += ["--target", target]
     if fmt:
@@ -73,11 +76,17 @@ def links():
     trees = {}
     checks = 0
     for t in TYPES:
-        key = (t["crate"], tuple(t.get("features", ())))
+        key = (t["crate"], tuple(feature_args(t["crate"], t["binary"])))
         if key not in trees:
-            trees[key] = tree(*key)
-        deps = trees[key]
-        where = f"{t['name']} (cargo tree -p {t['crate']}" + (f" -F {','.join(key[1])})" if key[1] else ")")
+            trees[key] = (tree(*key), tree(*key, fmt="{p} [{f}]"))
+        deps, lines = trees[key]
+        where = f"{t['name']} (cargo tree -p {' '.join((key[0], *key[1]))})"
+        if "core_features" in t:
+            core = [re.match(r"rotation-core v\S+(?: \([^)]*\))? \[(.*?)\]", l) for l in lines]
+            found = {m.group(1) for m in core if m}
+            checks += 1
+            check(found == {",".join(sorted(t["core_features"]))},
+                  f"{where} takes rotation-core with features {sorted(found)}, not {t['core_features']}")
         check(t["links"], f"{t['name']}: links is empty (each negative check needs a positive one)")
         for dep in t["links"] + t["links_unused"]:
             checks += 1
@@ -96,10 +105,10 @@ def links():
     # The test seams (rotation-core's and mongodb-rotation's feature test-support: redirected
     # hosts, the in-memory store) are in no shipped build: no package of a function's release
     # tree has the feature (the crates' own tests turn it on through dev-dependencies only).
-    for crate, features in dict.fromkeys((t["crate"], tuple(t.get("features", ()))) for t in TYPES):
-        lines = tree(crate, features, fmt="{p} [{f}]", edges="normal,no-proc-macro", target="x86_64-unknown-linux-gnu")
+    for crate, flags in dict.fromkeys((t["crate"], tuple(feature_args(t["crate"], t["binary"]))) for t in TYPES):
+        lines = tree(crate, flags, fmt="{p} [{f}]", edges="normal,no-proc-macro", target="x86_64-unknown-linux-gnu")
         checks += 1
-        check(lines, f"cargo tree -p {crate} showed nothing")
+        check(lines, f"cargo tree -p {crate} {' '.join(flags)} showed nothing")
         for line in lines:
             check(not re.search(r"[\[,]test-support[\],]", line), f"{crate}'s release build has a test-support feature: {line}")
     if FAILED:

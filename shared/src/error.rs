@@ -46,6 +46,43 @@ impl fmt::Display for ApiErrorCode {
     }
 }
 
+/// An AWS service API other than Secrets Manager, as its errors name it. The core knows no
+/// service but RDS (its shared lookups); each adapter declares the services it calls, with the
+/// `errorType` its users alarm on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceApi {
+    /// The service's name in messages, e.g. "RDS".
+    pub name: &'static str,
+    /// The stable `errorType` of a failed call, e.g. "RdsApiError". Shipped names never change.
+    pub error_type: &'static str,
+}
+
+impl ServiceApi {
+    /// The [`RotationError::Service`] of a call to `operation` that failed with `code` and
+    /// the service's `message`; `hint` says what to check (permissions, the route to the API).
+    pub fn error(
+        self,
+        operation: &'static str,
+        code: ApiErrorCode,
+        message: String,
+        hint: &'static str,
+    ) -> RotationError {
+        RotationError::Service {
+            service: self,
+            operation,
+            code,
+            message,
+            hint,
+        }
+    }
+}
+
+impl fmt::Display for ServiceApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// A database server's error: its code (a PostgreSQL SQLSTATE, a MySQL error number...) and,
 /// when it is safe to repeat, its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,37 +208,21 @@ pub enum RotationError {
         message: String,
     },
 
-    /// An RDS API call failed.
-    #[error("RDS {operation} failed with {code}: {message}. Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)")]
-    Rds {
+    /// A call to an AWS service API other than Secrets Manager failed (the RDS lookups, or a
+    /// service an adapter calls). Its `errorType` is the service's own
+    /// ([`ServiceApi::error_type`]), stable per service.
+    #[error("{service} {operation} failed with {code}: {message}. {hint}")]
+    Service {
+        /// The service, as errors name it.
+        service: ServiceApi,
         /// The API operation, e.g. `DescribeDBInstances`.
         operation: &'static str,
         /// The service error code.
         code: ApiErrorCode,
-        /// The service's message.
+        /// The service's message (service messages do not contain secret values).
         message: String,
-    },
-
-    /// A Redshift or Redshift Serverless API call failed.
-    #[error("Redshift {operation} failed with {code}: {message}. Check the function's redshift:DescribeClusters / redshift-serverless:ListNamespaces and ListWorkgroups permissions and its route to those APIs")]
-    Redshift {
-        /// The API operation, e.g. `DescribeClusters`.
-        operation: &'static str,
-        /// The service error code.
-        code: ApiErrorCode,
-        /// The service's message.
-        message: String,
-    },
-
-    /// An ElastiCache API call failed.
-    #[error("ElastiCache {operation} failed with {code}: {message}. Check the function's elasticache:DescribeUsers / elasticache:ModifyUser permissions on the user and its route to the ElastiCache API")]
-    ElastiCache {
-        /// The API operation, e.g. `ModifyUser`.
-        operation: &'static str,
-        /// The service error code.
-        code: ApiErrorCode,
-        /// The service's message.
-        message: String,
+        /// What to check: the function's permissions for these calls and its route to the API.
+        hint: &'static str,
     },
 
     /// A service resource is not in a state that allows the step yet (e.g. an ElastiCache user
@@ -408,9 +429,7 @@ impl RotationError {
             Self::WrongEngine { .. } => "WrongEngine",
             Self::SecretsManager { .. } => "SecretsManagerError",
             Self::Configuration { .. } => "ConfigurationError",
-            Self::Rds { .. } => "RdsApiError",
-            Self::Redshift { .. } => "RedshiftApiError",
-            Self::ElastiCache { .. } => "ElastiCacheApiError",
+            Self::Service { service, .. } => service.error_type,
             Self::ServiceNotReady(_) => "ServiceNotReady",
             Self::AuthenticationFailed { .. } => "AuthenticationFailed",
             Self::DatabaseUnreachable { .. } => "DatabaseUnreachable",

@@ -7,7 +7,10 @@
 //!   policy, [`Settings`] (every environment variable, read once), logs ([`telemetry`]) and
 //!   the Lambda entry point ([`serve`]).
 //! - [`database`] (feature `database`): the database secret, the engine trait, single user and
-//!   alternating users, TLS, superuser-secret resolution.
+//!   alternating users, TLS, superuser-secret resolution; the RDS API lookups through the SDK
+//!   with feature `rds`.
+//! - [`anchors`] (feature `tls`, part of `database`): the trust anchors, for a function that
+//!   opens TLS connections without the database layer (ElastiCache).
 //!
 //! No database driver is linked here: each wire protocol is a crate under `functions/` that
 //! implements [`database::Database`] and [`database::Driver`].
@@ -34,11 +37,13 @@ mod steps;
 mod store;
 pub mod telemetry;
 
+#[cfg(feature = "tls")]
+pub mod anchors;
 #[cfg(feature = "database")]
 pub mod database;
 
 pub use dispatch::{handle_invocation, handle_invocation_guarded, Outcome};
-pub use error::{ApiErrorCode, Cause, Result, RotationError, ServerError};
+pub use error::{ApiErrorCode, Cause, Result, RotationError, ServerError, ServiceApi};
 pub use event::{RotationEvent, Step};
 pub use flags::{flag_value, parse_flag};
 pub use guard::install_panic_hook;

@@ -29,7 +29,8 @@ pub mod names {
     pub const PASSWORD_LOGGING: &str = "password_logging";
     /// The other user of an alternating pair has a name the server accepts.
     pub const CLONE_NAME: &str = "clone_name";
-    /// `masterarn` is readable and names the same server (RDS and Redshift lookups included).
+    /// `masterarn` is readable and names the same server (the RDS and managed-secret lookups
+    /// included).
     pub const SUPERUSER_SECRET: &str = "superuser_secret";
     /// The superuser logs in.
     pub const SUPERUSER_LOGIN: &str = "superuser_login";

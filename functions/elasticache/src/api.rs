@@ -11,10 +11,36 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use rotation_core::{Result, RotationError, SecretValue};
+use rotation_core::{ApiErrorCode, Result, RotationError, SecretValue, ServiceApi};
 use tokio::time::Instant;
 
 use crate::secret::UserArn;
+
+/// The ElastiCache API as errors name it: a failed call is an `ElastiCacheApiError`.
+pub const ELASTICACHE_API: ServiceApi = ServiceApi {
+    name: "ElastiCache",
+    error_type: "ElastiCacheApiError",
+};
+
+/// What to check when an ElastiCache call fails.
+pub const ELASTICACHE_HINT: &str = "Check the function's elasticache:DescribeUsers / elasticache:ModifyUser permissions on the user and its route to the ElastiCache API";
+
+/// A failed ElastiCache call: `ElastiCacheApiError`.
+pub fn elasticache_error(
+    operation: &'static str,
+    code: ApiErrorCode,
+    message: String,
+) -> RotationError {
+    ELASTICACHE_API.error(operation, code, message, ELASTICACHE_HINT)
+}
+
+/// The service error code of a failed ElastiCache call (None for any other error).
+pub fn elasticache_code(err: &RotationError) -> Option<&ApiErrorCode> {
+    match err {
+        RotationError::Service { service, code, .. } if *service == ELASTICACHE_API => Some(code),
+        _ => None,
+    }
+}
 
 /// A boxed future, so [`UserApi`] can be a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -158,6 +184,36 @@ pub fn not_found(user: &UserArn) -> RotationError {
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    #[test]
+    fn an_elasticache_api_failure_keeps_its_error_type_and_message() {
+        let err = elasticache_error(
+            "ModifyUser",
+            ApiErrorCode::from_code(Some("InvalidUserState")),
+            "user is modifying".into(),
+        );
+        assert_eq!(err.error_type(), "ElastiCacheApiError");
+        assert_eq!(
+            err.to_string(),
+            "ElastiCache ModifyUser failed with InvalidUserState: user is modifying. Check the function's elasticache:DescribeUsers / elasticache:ModifyUser permissions on the user and its route to the ElastiCache API"
+        );
+        assert_eq!(
+            elasticache_code(&err).map(ToString::to_string).as_deref(),
+            Some("InvalidUserState")
+        );
+        // Another service's failure with the same code is not ElastiCache's.
+        let other = ServiceApi {
+            name: "Other",
+            error_type: "OtherApiError",
+        }
+        .error(
+            "ModifyUser",
+            ApiErrorCode::from_code(Some("InvalidUserState")),
+            String::new(),
+            "",
+        );
+        assert_eq!(elasticache_code(&other), None);
+    }
 
     /// Answers DescribeUsers with the status its function gives at each call (`gone`: no such
     /// user), and records when it was asked.

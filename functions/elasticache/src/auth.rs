@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rotation_core::database::TrustAnchors;
+use rotation_core::anchors::TrustAnchors;
 use rotation_core::{Result, RotationError, SecretValue};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

@@ -45,7 +45,7 @@ mod secret;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rotation_core::database::TrustAnchors;
+use rotation_core::anchors::TrustAnchors;
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::preflight::names;
 use rotation_core::{
@@ -56,7 +56,10 @@ use rotation_core::{
 use tokio::time::Instant;
 
 use api::time_left_for;
-pub use api::{not_found, wait_until_active, Active, BoxFuture, CacheUser, UserApi, WaitPolicy};
+pub use api::{
+    elasticache_code, elasticache_error, not_found, wait_until_active, Active, BoxFuture,
+    CacheUser, UserApi, WaitPolicy, ELASTICACHE_API, ELASTICACHE_HINT,
+};
 pub use auth::{authenticate, AuthOutcome, AUTH_TIMEOUT};
 pub use sdk::{SdkElastiCache, API_ATTEMPT_TIMEOUT, API_CONNECT_TIMEOUT, API_OPERATION_TIMEOUT};
 pub use secret::{Endpoint, UserArn, UserSecret, DEFAULT_PORT, TLS_SERVER_NAME};
@@ -391,8 +394,10 @@ impl ElastiCacheRotation {
             }
             time_left_for(deadline, self.wait.call_timeout, "ModifyUser")?;
             match self.api.set_passwords(&pair.current.user, &passwords).await {
-                Err(RotationError::ElastiCache { code, .. })
-                    if !retried && code.to_string() == "InvalidUserState" =>
+                Err(e)
+                    if !retried
+                        && elasticache_code(&e)
+                            .is_some_and(|c| c.to_string() == "InvalidUserState") =>
                 {
                     retried = true;
                     self.active_user(&pair.current, deadline).await?;

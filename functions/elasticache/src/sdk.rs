@@ -14,7 +14,7 @@ use aws_sdk_elasticache::Client;
 use rotation_core::{sdk_error_parts, Result, RotationError, SecretValue};
 use tokio::sync::Mutex;
 
-use crate::api::{BoxFuture, CacheUser, UserApi};
+use crate::api::{elasticache_error, BoxFuture, CacheUser, UserApi};
 use crate::secret::UserArn;
 
 /// The longest a connection to the ElastiCache API may take to open.
@@ -74,11 +74,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let (code, message) = sdk_error_parts(&err);
-    RotationError::ElastiCache {
-        operation,
-        code,
-        message,
-    }
+    elasticache_error(operation, code, message)
 }
 
 impl UserApi for SdkElastiCache {

@@ -1,4 +1,4 @@
-//! [`RedshiftLookup`] on the Redshift and Redshift Serverless SDK clients: where the admin of a
+//! [`RedshiftLookup`] (feature `redshift`) on the Redshift and Redshift Serverless SDK clients: where the admin of a
 //! Redshift-managed secret logs in. The clients are built on first use (only an alternating
 //! rotation whose superuser secret has no `host` pays for them). Their endpoints are the SDK's
 //! own resolution, which honours `AWS_ENDPOINT_URL_REDSHIFT` and
@@ -6,8 +6,10 @@
 //! tests give them explicitly.
 
 use aws_sdk_redshift::error::{ProvideErrorMetadata, SdkError};
-use rotation_core::database::{BoxFuture, RedshiftCluster, RedshiftLookup, Workgroup};
+use rotation_core::database::BoxFuture;
 use rotation_core::{sdk_error_parts, Result, RotationError};
+
+use crate::redshift_admin::{redshift_error, RedshiftCluster, RedshiftLookup, Workgroup};
 use tokio::sync::OnceCell;
 
 /// The Redshift APIs through the SDK.
@@ -57,11 +59,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let (code, message) = sdk_error_parts(&err);
-    RotationError::Redshift {
-        operation,
-        code,
-        message,
-    }
+    redshift_error(operation, code, message)
 }
 
 fn port(p: Option<i32>) -> Option<u16> {
@@ -154,9 +152,9 @@ impl RedshiftLookup for SdkRedshift {
 }
 
 fn too_many_pages(operation: &'static str) -> RotationError {
-    RotationError::Redshift {
+    redshift_error(
         operation,
-        code: rotation_core::ApiErrorCode::from_code(Some("TooManyPages")),
-        message: format!("more than {MAX_PAGES} pages of results; refusing to read further"),
-    }
+        rotation_core::ApiErrorCode::from_code(Some("TooManyPages")),
+        format!("more than {MAX_PAGES} pages of results; refusing to read further"),
+    )
 }

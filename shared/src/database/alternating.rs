@@ -10,9 +10,9 @@ use super::login::{
     connect_expected, only_changed, parse, pending_logs_in, prove_login, same_target, settle,
     test_pending, with_hint,
 };
+use super::managed::ManagedSecretLookup;
 use super::preflight;
 use super::rds::RdsLookup;
-use super::redshift_admin::RedshiftLookup;
 use super::superuser::{masterarn, superuser_secret, Lookups};
 use super::{Database, DatabaseSecret, NameLimit, Transport, Which};
 use crate::error::{Result, RotationError};
@@ -82,7 +82,7 @@ pub struct AlternatingUsers<D> {
     db: D,
     rds: Option<Arc<dyn RdsLookup>>,
     verify_identifiers: bool,
-    redshift: Option<Arc<dyn RedshiftLookup>>,
+    managed: Option<Arc<dyn ManagedSecretLookup>>,
     /// The superuser secrets `masterarn` may resolve to (None: any, for library use; every
     /// binary sets the list from `MASTER_SECRET_ARNS`, which start-up requires).
     superusers: Option<Arc<[String]>>,
@@ -94,7 +94,7 @@ impl<D: std::fmt::Debug> std::fmt::Debug for AlternatingUsers<D> {
             .field("db", &self.db)
             .field("rds", &self.rds.is_some())
             .field("verify_identifiers", &self.verify_identifiers)
-            .field("redshift", &self.redshift.is_some())
+            .field("managed", &self.managed.as_ref().map(|m| m.service()))
             .field("superusers", &self.superusers)
             .finish()
     }
@@ -107,7 +107,7 @@ impl<D: Database> AlternatingUsers<D> {
             db,
             rds: None,
             verify_identifiers: false,
-            redshift: None,
+            managed: None,
             superusers: None,
         }
     }
@@ -130,10 +130,12 @@ impl<D: Database> AlternatingUsers<D> {
         self
     }
 
-    /// The same strategy with the Redshift APIs: Redshift-managed admin secrets (a cluster's,
-    /// or a Serverless namespace's) are completed from them.
-    pub fn with_redshift(mut self, redshift: Arc<dyn RedshiftLookup>) -> Self {
-        self.redshift = Some(redshift);
+    /// The same strategy with another service's managed-secret lookup: a superuser secret that
+    /// service manages (only `username` and `password`, a tag naming its server) is completed
+    /// through it. The adapter for that service supplies it (the PostgreSQL-wire crate: the
+    /// Redshift APIs).
+    pub fn with_managed_secrets(mut self, lookup: Arc<dyn ManagedSecretLookup>) -> Self {
+        self.managed = Some(lookup);
         self
     }
 
@@ -147,7 +149,7 @@ impl<D: Database> AlternatingUsers<D> {
         Lookups {
             rds: self.rds.as_deref(),
             verify_identifiers: self.verify_identifiers,
-            redshift: self.redshift.as_deref(),
+            managed: self.managed.as_deref(),
             superusers: self.superusers.as_deref(),
         }
     }
@@ -315,8 +317,8 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
     }
 
     /// AWSCURRENT logs in over the transport it will use and is its own user; the pair's other
-    /// name fits; `masterarn` is readable and names the same server (with the RDS and Redshift
-    /// lookups setSecret would make); the superuser logs in and may manage users; a stale
+    /// name fits; `masterarn` is readable and names the same server (with the RDS and
+    /// managed-secret lookups setSecret would make); the superuser logs in and may manage users; a stale
     /// AWSPENDING logs in or not (aborting is safe either way: AWSCURRENT is the other user);
     /// AWSPREVIOUS when asked.
     async fn preflight<S: SecretStore>(
@@ -356,18 +358,18 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
                     .unwrap_or_default()
             }
         };
-        match superuser_secret(db, ctx, &current, verified, self.lookups()).await {
+        let lookups = self.lookups();
+        match superuser_secret(db, ctx, &current, verified, lookups).await {
             Ok(master) => {
                 report.pass(
                     names::SUPERUSER_SECRET,
                     format!(
                         "masterarn is readable and names user {} on the server of AWSCURRENT{}",
                         master.username,
-                        if self.rds.is_some() || self.redshift.is_some() {
-                            " (checked with the RDS and Redshift lookups this function makes)"
-                        } else {
-                            ""
-                        }
+                        lookups
+                            .services()
+                            .map(|s| format!(" (checked with the {s} lookups this function makes)"))
+                            .unwrap_or_default()
                     ),
                 );
                 if current_login != Some(true) {

@@ -10,13 +10,13 @@
 //!   TLS mode, trust anchors, the plaintext fallback and what it refuses, timeouts, test
 //!   redirects, and what a failure means, for drivers that take the policy's stream and for
 //!   those that own their socket ([`ConnectMode`]);
-//! - the login and settle helpers the strategies share, superuser-secret resolution and the
-//!   RDS lookups.
+//! - the login and settle helpers the strategies share, superuser-secret resolution, the
+//!   RDS lookups, and the hook through which an adapter completes superuser secrets another
+//!   service manages ([`ManagedSecretLookup`]).
 //!
 //! Engines supply connections and SQL; they never re-implement a step.
 
 mod alternating;
-mod anchors;
 mod connect;
 #[cfg(feature = "test-support")]
 mod fake;
@@ -24,11 +24,11 @@ mod fallback;
 mod hosts;
 mod identity;
 mod login;
+mod managed;
 mod preflight;
 mod rds;
 #[cfg(feature = "rds")]
 mod rds_sdk;
-mod redshift_admin;
 mod secret;
 mod single_user;
 mod strategy;
@@ -38,8 +38,8 @@ mod tls;
 use std::fmt;
 use std::future::Future;
 
+pub use crate::anchors::{add_bundle, client_config, TrustAnchors, RDS_CA_BUNDLE};
 pub use alternating::{alternate_username, pair_partner, AlternatingUsers, CLONE_SUFFIX};
-pub use anchors::{add_bundle, client_config, TrustAnchors, RDS_CA_BUNDLE};
 pub use connect::{
     error_chain, has_rustls_error, Address, Attempt, ConnectMode, ConnectPolicy, Driver,
     LoginFailure, OpenError, CONNECT_TIMEOUT, DRIVER_LOGIN_DEADLINE, NO_TLS_ON_SERVER,
@@ -49,17 +49,14 @@ pub use fake::{FakeDatabase, FakeEvent, FakeSession, Fault};
 pub use fallback::{PasswordRequest, Refusal};
 pub use hosts::{is_aws_managed_host, normalize_host, Names, TestHost, TestHosts};
 pub use identity::{EngineIdentity, Quirks, RDS_DOMAIN};
+pub use managed::{ManagedSecretLookup, ManagedServer};
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
     DbCluster, DbInstance, ManagedBy, ManagedEndpoint, RdsDatabase, RdsLookup, CLUSTER_TAG,
-    INSTANCE_TAG,
+    INSTANCE_TAG, RDS_API, RDS_HINT,
 };
 #[cfg(feature = "rds")]
 pub use rds_sdk::SdkRds;
-pub use redshift_admin::{
-    admin_endpoint, cluster_id, redshift_admin, RedshiftAdmin, RedshiftCluster, RedshiftLookup,
-    Workgroup, REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG,
-};
 pub use secret::{DatabaseSecret, TLS_SERVER_NAME};
 pub use single_user::SingleUser;
 pub use strategy::Strategy;

@@ -10,7 +10,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::hosts::normalize_host;
-use crate::error::{Result, RotationError};
+use crate::error::{Result, RotationError, ServiceApi};
+
+/// The RDS API as errors name it: a failed call is an `RdsApiError`.
+pub const RDS_API: ServiceApi = ServiceApi {
+    name: "RDS",
+    error_type: "RdsApiError",
+};
+
+/// What to check when an RDS call fails.
+pub const RDS_HINT: &str = "Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)";
 
 /// A boxed future, so [`RdsLookup`] can be a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -1,5 +1,21 @@
 //! Unit tests of `rds.rs` (kept apart so the module stays small).
 use super::*;
+use crate::error::ApiErrorCode;
+
+#[test]
+fn an_rds_api_failure_keeps_its_error_type_and_message() {
+    let err = RDS_API.error(
+        "DescribeDBInstances",
+        ApiErrorCode::from_code(Some("AccessDenied")),
+        "not authorized".into(),
+        RDS_HINT,
+    );
+    assert_eq!(err.error_type(), "RdsApiError");
+    assert_eq!(
+        err.to_string(),
+        "RDS DescribeDBInstances failed with AccessDenied: not authorized. Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)"
+    );
+}
 
 #[test]
 fn the_managed_tag_is_found_whatever_its_case() {

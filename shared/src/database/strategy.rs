@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{AlternatingUsers, Database, RdsLookup, RedshiftLookup, SingleUser};
+use super::{AlternatingUsers, Database, ManagedSecretLookup, RdsLookup, SingleUser};
 use crate::error::{Result, RotationError};
 use crate::preflight::{PreflightOptions, Report};
 use crate::secret::SecretValue;
@@ -61,11 +61,11 @@ impl<D: Database> Strategy<D> {
         }
     }
 
-    /// The same strategy with the Redshift APIs (used by alternating users only; see
-    /// [`AlternatingUsers::with_redshift`]).
-    pub fn with_redshift(self, redshift: Arc<dyn RedshiftLookup>) -> Self {
+    /// The same strategy with another service's managed-secret lookup (used by alternating
+    /// users only; see [`AlternatingUsers::with_managed_secrets`]).
+    pub fn with_managed_secrets(self, lookup: Arc<dyn ManagedSecretLookup>) -> Self {
         match self {
-            Self::AlternatingUsers(s) => Self::AlternatingUsers(s.with_redshift(redshift)),
+            Self::AlternatingUsers(s) => Self::AlternatingUsers(s.with_managed_secrets(lookup)),
             single => single,
         }
     }

@@ -1,17 +1,15 @@
 //! Resolving the superuser secret of alternating users: the `masterarn` secret, read as
-//! AWSCURRENT, completed from the RDS API when it is an RDS-managed master secret, or from the
-//! Redshift APIs when it is a Redshift-managed admin secret (both hold only `username` and
-//! `password`), checked to be for the child's server (or, through the RDS API,
+//! AWSCURRENT, completed from the RDS API when it is an RDS-managed master secret, or through
+//! the adapter's [`ManagedSecretLookup`] when another service manages it (both hold only
+//! `username` and `password`), checked to be for the child's server (or, through the RDS API,
 //! a server the child's is a replica or reader of, every host compared whole with the endpoint
 //! addresses RDS returns), and connected to the child's database.
 
 use super::login::{effective_port, proven_name, server_of};
+use super::managed::ManagedSecretLookup;
 use super::rds::{
     is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, RdsLookup, CLUSTER_TAG,
-    INSTANCE_TAG,
-};
-use super::redshift_admin::{
-    admin_endpoint, redshift_admin, RedshiftLookup, REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG,
+    INSTANCE_TAG, RDS_API,
 };
 use super::{Database, DatabaseSecret, Which};
 use crate::error::{Result, RotationError};
@@ -63,8 +61,8 @@ pub(crate) struct Lookups<'a> {
     pub rds: Option<&'a dyn RdsLookup>,
     /// Check `host` against `dbInstanceIdentifier` / `dbClusterIdentifier` first.
     pub verify_identifiers: bool,
-    /// The Redshift APIs, when this function has them.
-    pub redshift: Option<&'a dyn RedshiftLookup>,
+    /// Another service's managed-secret lookup, when the adapter supplies one.
+    pub managed: Option<&'a dyn ManagedSecretLookup>,
     /// The superuser secrets `masterarn` may resolve to (None: any).
     pub superusers: Option<&'a [String]>,
 }
@@ -76,17 +74,29 @@ impl Lookups<'_> {
         if self.rds.is_some() {
             tags.extend([INSTANCE_TAG, CLUSTER_TAG]);
         }
-        if self.redshift.is_some() {
-            tags.extend([REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG]);
+        if let Some(managed) = self.managed {
+            tags.extend(managed.tags());
         }
         tags.join(" or ")
+    }
+
+    /// The services these lookups ask, for messages ("RDS", "RDS and" another); None without
+    /// any.
+    pub fn services(&self) -> Option<String> {
+        let names: Vec<&str> = self
+            .rds
+            .map(|_| RDS_API.name)
+            .into_iter()
+            .chain(self.managed.map(|m| m.service()))
+            .collect();
+        (!names.is_empty()).then(|| names.join(" and "))
     }
 }
 
 /// The superuser secret for `current` (the child's AWSCURRENT), ready to connect.
 /// `current_verified`: AWSCURRENT's login verified the server's certificate, so the name it
 /// carries (`tlsServerName`, else `host`) is the child's server in every comparison (the RDS
-/// identifiers, replicas and readers, Redshift's endpoints, the superuser's server); without
+/// identifiers, replicas and readers, a managed secret's endpoints, the superuser's server); without
 /// TLS, `host`.
 pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     db: &D,
@@ -128,7 +138,7 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
     if json.optional_str("host", which)?.is_none() {
         // A managed master or admin secret holds only username and password: where its
         // database listens is in its tag and the service's API.
-        if options.rds.is_none() && options.redshift.is_none() {
+        if options.rds.is_none() && options.managed.is_none() {
             return Err(RotationError::malformed(
                 which,
                 "the host key is missing from the secret JSON (this function has no API lookup for managed master secrets; use a superuser secret with host, port and engine)",
@@ -151,13 +161,14 @@ pub(crate) async fn superuser_secret<D: Database, S: SecretStore>(
                 .with_str("port", &endpoint.port.to_string())
                 .with_str("engine", &endpoint.engine);
             known = Some(endpoint.database);
-        } else if let (Some(admin), Some(redshift)) = (redshift_admin(&tags), options.redshift) {
-            // Either Redshift tag means engine redshift, as the official function has it.
-            let (host, port) = admin_endpoint(redshift, &admin, &child).await?;
+        } else if let Some(server) = match options.managed {
+            Some(managed) => managed.server(&tags, &child).await?,
+            None => None,
+        } {
             json = json
-                .with_str("host", &host)
-                .with_str("port", &port.to_string())
-                .with_str("engine", "redshift");
+                .with_str("host", &server.host)
+                .with_str("port", &server.port.to_string())
+                .with_str("engine", &server.engine);
         } else {
             return Err(unknown());
         }

@@ -1,8 +1,10 @@
-//! The core's integration tests, one test binary: the panic guard, rotations and strategies on
-//! the fake engine and the strict in-memory store, and the secret parser's properties.
+//! The core's integration tests, one test binary: every errorType's name, the panic guard,
+//! rotations and strategies on the fake engine and the strict in-memory store, and the secret
+//! parser's properties.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+mod error_types;
 mod panic_guard;
 mod quirks_on_fake;
 mod rotation_on_fake;

@@ -141,7 +141,7 @@ fn a_policy_elasticache_would_refuse_stops_start_up() {
                 ("ELASTICACHE_USER_ARNS", crate::testbed::bed_users()),
             ],
         );
-        let anchors = rotation_core::database::TrustAnchors::new(None, false).unwrap();
+        let anchors = rotation_core::anchors::TrustAnchors::new(None, false).unwrap();
         let err = elasticache::elasticache_with(
             &settings,
             std::sync::Arc::new(elasticache::SdkElastiCache::new()),
@@ -183,7 +183,7 @@ fn no_elasticache_user_arns_stops_start_up() {
             elasticache::PASSWORD_DEFAULTS,
             &[("ELASTICACHE_USER_ARNS", value.to_string())],
         );
-        let anchors = rotation_core::database::TrustAnchors::new(None, false).unwrap();
+        let anchors = rotation_core::anchors::TrustAnchors::new(None, false).unwrap();
         let err = elasticache::elasticache_with(
             &settings,
             std::sync::Arc::new(elasticache::SdkElastiCache::new()),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elasticache::{ElastiCacheRotation, SdkElastiCache, WaitPolicy, PASSWORD_DEFAULTS};
-use rotation_core::database::TrustAnchors;
+use rotation_core::anchors::TrustAnchors;
 use rotation_testkit::{
     unique, Harness, Moto, ProvingBed, SmFaults, MOTO_ACCOUNT, REGION, SANDBOX_CERTIFICATE_NAME,
 };

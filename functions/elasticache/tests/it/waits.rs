@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use elasticache::{BoxFuture, CacheUser, UserApi, UserArn, WaitPolicy, PASSWORD_DEFAULTS};
-use rotation_core::database::TrustAnchors;
+use rotation_core::anchors::TrustAnchors;
 use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::{
     handle_invocation, MemoryStore, PasswordPolicy, Result, SecretValue, Step, StoreCall,

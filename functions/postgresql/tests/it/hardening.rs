@@ -127,7 +127,7 @@ impl crate::testbed::BedDialect for StoresWrongly {
         settings: &rotation_core::Settings,
         policy: rotation_core::database::ConnectPolicy,
         rds: Option<Arc<dyn rotation_core::database::RdsLookup>>,
-        redshift_api: Option<Arc<dyn rotation_core::database::RedshiftLookup>>,
+        redshift_api: Option<Arc<dyn postgresql::RedshiftLookup>>,
     ) -> rotation_core::database::Strategy<postgresql::PgEngine<Self>> {
         // A test dialect: built as the postgresql binary builds its own.
         assert!(rds.is_none() && redshift_api.is_none());

@@ -7,10 +7,10 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use postgresql::{hashed_password, Dialect, PasswordForm, PgEngine, Postgres, Redshift};
-use rotation_core::database::{
-    ConnectPolicy, RdsLookup, RedshiftLookup, SdkRds, Strategy, TrustAnchors,
+use postgresql::{
+    hashed_password, Dialect, PasswordForm, PgEngine, Postgres, Redshift, RedshiftLookup,
 };
+use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy, TrustAnchors};
 use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue, Settings};
 use rotation_testkit::postgres::{ident, literal, PgAdmin};
 use rotation_testkit::{

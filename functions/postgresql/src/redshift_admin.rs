@@ -2,12 +2,36 @@
 //! Serverless namespace) can keep its admin password in a secret it manages; that secret holds
 //! only `username` and `password`, and a tag names the cluster or namespace. Where the admin
 //! logs in comes from the Redshift APIs, behind a small object-safe trait ([`RedshiftLookup`];
-//! the SDK implementation lives with the Redshift function). The endpoint found this way is then
-//! held to the same host check as every superuser secret: it must be the child's server.
+//! the SDK implementation, `SdkRedshift`, is built with feature `redshift`). The core completes
+//! such a secret through [`RedshiftAdmins`], this crate's [`ManagedSecretLookup`]; the endpoint
+//! found this way is then held to the same host check as every superuser secret: it must be the
+//! child's server.
 
-use super::hosts::normalize_host;
-use super::rds::BoxFuture;
-use crate::error::{Result, RotationError};
+use std::sync::Arc;
+
+use rotation_core::database::{
+    normalize_host, BoxFuture, ManagedSecretLookup, ManagedServer, MASTER,
+};
+use rotation_core::{ApiErrorCode, Result, RotationError, ServiceApi};
+
+/// The Redshift and Redshift Serverless APIs as errors name them: a failed call is a
+/// `RedshiftApiError`.
+pub const REDSHIFT_API: ServiceApi = ServiceApi {
+    name: "Redshift",
+    error_type: "RedshiftApiError",
+};
+
+/// What to check when a Redshift call fails.
+pub const REDSHIFT_HINT: &str = "Check the function's redshift:DescribeClusters / redshift-serverless:ListNamespaces and ListWorkgroups permissions and its route to those APIs";
+
+/// A failed Redshift or Redshift Serverless call: `RedshiftApiError`.
+pub fn redshift_error(
+    operation: &'static str,
+    code: ApiErrorCode,
+    message: String,
+) -> RotationError {
+    REDSHIFT_API.error(operation, code, message, REDSHIFT_HINT)
+}
 
 /// The tag Redshift puts on the admin secret it manages for a provisioned cluster (a cluster ARN).
 pub const REDSHIFT_CLUSTER_TAG: &str = "aws:redshift:primaryclusterarn";
@@ -75,7 +99,7 @@ pub fn cluster_id(arn: &str) -> Result<&str> {
     match parts.as_slice() {
         ["arn", _, "redshift", _, _, "cluster", id] if !id.is_empty() => Ok(id),
         _ => Err(RotationError::malformed(
-            super::MASTER,
+            MASTER,
             format!("the {REDSHIFT_CLUSTER_TAG} tag is not a Redshift cluster ARN: {arn}"),
         )),
     }
@@ -91,7 +115,7 @@ pub async fn admin_endpoint(
 ) -> Result<(String, u16)> {
     let missing = |what: &str, arn: &str| {
         RotationError::malformed(
-            super::MASTER,
+            MASTER,
             format!(
                 "the Redshift API reports no {what} for {arn}, named by the master secret's tag"
             ),
@@ -131,6 +155,40 @@ pub async fn admin_endpoint(
                 .cloned()
                 .ok_or_else(|| missing("workgroup with an endpoint", arn))
         }
+    }
+}
+
+/// The Redshift admin-secret lookup as the core's alternating users take it
+/// ([`ManagedSecretLookup`]): a secret with either Redshift tag is completed from the Redshift
+/// APIs, with engine `redshift` (as the official function has it).
+#[derive(Clone)]
+pub struct RedshiftAdmins(pub Arc<dyn RedshiftLookup>);
+
+impl ManagedSecretLookup for RedshiftAdmins {
+    fn service(&self) -> &'static str {
+        REDSHIFT_API.name
+    }
+
+    fn tags(&self) -> &'static [&'static str] {
+        &[REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG]
+    }
+
+    fn server<'a>(
+        &'a self,
+        tags: &'a [(String, String)],
+        child: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ManagedServer>>> {
+        Box::pin(async move {
+            let Some(admin) = redshift_admin(tags) else {
+                return Ok(None);
+            };
+            let (host, port) = admin_endpoint(self.0.as_ref(), &admin, child).await?;
+            Ok(Some(ManagedServer {
+                host,
+                port,
+                engine: "redshift".to_string(),
+            }))
+        })
     }
 }
 
@@ -331,5 +389,47 @@ mod tests {
             err.to_string().contains("no workgroup with an endpoint"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_redshift_api_failure_keeps_its_error_type_and_message() {
+        let err = redshift_error(
+            "DescribeClusters",
+            ApiErrorCode::from_code(Some("AccessDeniedException")),
+            "not allowed".into(),
+        );
+        assert_eq!(err.error_type(), "RedshiftApiError");
+        assert_eq!(
+            err.to_string(),
+            "Redshift DescribeClusters failed with AccessDeniedException: not allowed. Check the function's redshift:DescribeClusters / redshift-serverless:ListNamespaces and ListWorkgroups permissions and its route to those APIs"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_core_hook_completes_only_secrets_with_a_redshift_tag() {
+        let fake = Fake {
+            clusters: vec![RedshiftCluster {
+                id: "analytics".into(),
+                address: Some("analytics.abc.us-east-1.redshift.amazonaws.com".into()),
+                port: Some(5439),
+            }],
+            ..Fake::default()
+        };
+        let hook = RedshiftAdmins(Arc::new(fake));
+        assert_eq!(hook.service(), "Redshift");
+        let found = hook
+            .server(&tags(&[(REDSHIFT_CLUSTER_TAG, CLUSTER_ARN)]), "h")
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            Some(ManagedServer {
+                host: "analytics.abc.us-east-1.redshift.amazonaws.com".into(),
+                port: 5439,
+                engine: "redshift".into(),
+            })
+        );
+        let rds = tags(&[("aws:rds:primaryDBInstanceArn", "x")]);
+        assert_eq!(hook.server(&rds, "h").await.unwrap(), None);
     }
 }

