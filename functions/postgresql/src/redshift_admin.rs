@@ -241,6 +241,18 @@ mod tests {
         }
     }
 
+    /// A lookup that knows one available cluster, `analytics`.
+    fn analytics_cluster() -> Fake {
+        Fake {
+            clusters: vec![RedshiftCluster {
+                id: "analytics".into(),
+                address: Some("analytics.abc.us-east-1.redshift.amazonaws.com".into()),
+                port: Some(5439),
+            }],
+            ..Fake::default()
+        }
+    }
+
     const CLUSTER_ARN: &str = "arn:aws:redshift:us-east-1:111122223333:cluster:analytics";
     const NS_ARN: &str = "arn:aws:redshift-serverless:us-east-1:111122223333:namespace/0f1e";
 
@@ -281,14 +293,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cluster_admin_logs_in_at_the_cluster_endpoint() {
-        let fake = Fake {
-            clusters: vec![RedshiftCluster {
-                id: "analytics".into(),
-                address: Some("analytics.abc.us-east-1.redshift.amazonaws.com".into()),
-                port: Some(5439),
-            }],
-            ..Fake::default()
-        };
+        let fake = analytics_cluster();
         let admin = RedshiftAdmin::Cluster(CLUSTER_ARN.into());
         assert_eq!(
             admin_endpoint(&fake, &admin, "anything").await.unwrap(),
@@ -407,14 +412,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_core_hook_completes_only_secrets_with_a_redshift_tag() {
-        let fake = Fake {
-            clusters: vec![RedshiftCluster {
-                id: "analytics".into(),
-                address: Some("analytics.abc.us-east-1.redshift.amazonaws.com".into()),
-                port: Some(5439),
-            }],
-            ..Fake::default()
-        };
+        let fake = analytics_cluster();
         let hook = RedshiftAdmins(Arc::new(fake));
         assert_eq!(hook.service(), "Redshift");
         let found = hook

@@ -9,17 +9,9 @@ use rotation_core::{
 };
 use serde_json::{json, Value};
 
-const TOKEN: &str = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
+use crate::strategies_on_fake::secret;
 
-fn secret(user: &str, password: &str, extra: Value) -> String {
-    let mut v = json!({
-        "engine": FakeDatabase::ENGINE, "host": "db.example", "username": user, "password": password,
-    });
-    for (k, val) in extra.as_object().unwrap() {
-        v[k] = val.clone();
-    }
-    v.to_string()
-}
+const TOKEN: &str = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
 
 async fn step<R: Rotation>(store: &MemoryStore, rotation: &R, s: Step) -> Result<Outcome> {
     let policy = PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap();

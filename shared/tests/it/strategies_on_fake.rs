@@ -22,7 +22,8 @@ fn policy() -> PasswordPolicy {
     PasswordPolicy::from_lookup(PasswordDefaults::POSTGRES, |_| None).unwrap()
 }
 
-fn secret(user: &str, password: &str, extra: Value) -> String {
+/// A fake-engine secret for `user`, with `extra` keys.
+pub(crate) fn secret(user: &str, password: &str, extra: Value) -> String {
     let mut v = json!({
         "engine": FakeDatabase::ENGINE, "host": "db.example", "username": user, "password": password,
     });
