@@ -6,113 +6,42 @@
 //! restrictions and SCRAM mechanisms ([`crate::access`]) in the same command as the password,
 //! read back after.
 
-use std::time::Duration;
-
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind;
 use mongodb::Client;
 
 use rotation_core::database::{
-    is_aws_managed_host, Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity,
-    Need, Transport, Which,
+    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Need, Transport, Which,
 };
 use rotation_core::preflight::names;
 use rotation_core::{Check, PasswordPolicy, Result, RotationError};
 
 use crate::access::{Access, Server};
-use crate::connect::{short, MongoDriver};
+use crate::commands::{command_error, entry_of, run, unexpected, OWN_PASSWORD};
+use crate::connect::MongoDriver;
+use crate::documentdb::{check_documentdb_password, documentdb_policy_problem, names_documentdb};
 use crate::engines::MONGODB;
 use crate::error::MongoError;
+use crate::needs::{
+    create_needs, dedup, update_needs, SessionAuth, WHY_CREATE, WHY_PASSWORD, WHY_RESTRICT,
+    WHY_VIEW,
+};
 use crate::privileges::{Need as Action, Privileges};
-
-/// How long one command may take once logged in (the driver 3.2 has no socket timeout of its
-/// own): a user command that waits longer (a replica set that cannot reach a majority) fails
-/// the step, well inside the function's timeout, and Secrets Manager retries it.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The operation name of single user's password change (its Unauthorized error names the
-/// action it needs).
-const OWN_PASSWORD: &str = "change the user's own password";
 
 /// Characters of a user name that the driver (3.2) puts unescaped into SCRAM's client-first
 /// message, where RFC 5802 requires `=2C` and `=3D`: a login as such a user is refused.
 const SCRAM_UNSENDABLE: [char; 2] = [',', '='];
 
-/// Printable ASCII characters Amazon DocumentDB refuses in a password: `/`, `"`, `@`
-/// (developer guide, "Amazon DocumentDB cluster settings"; CreateDBCluster
-/// `MasterUserPassword`) and space (the API's error text, aws/aws-cdk#17347).
-const DOCUMENTDB_REFUSED: &str = "/\"@ ";
-
-/// The password lengths Amazon DocumentDB accepts (same sources).
-const DOCUMENTDB_LENGTHS: std::ops::RangeInclusive<usize> = 8..=100;
-
-/// What DocumentDB would refuse in `password`, never quoting it: a length outside 8-100, or
-/// a character that is not printable ASCII or is one of `/ " @` and space.
-fn documentdb_password_problem(password: &str) -> Option<String> {
-    let length = password.chars().count();
-    if !DOCUMENTDB_LENGTHS.contains(&length) {
-        return Some(format!(
-            "it is {length} characters long (DocumentDB: 8 to 100)"
-        ));
-    }
-    password
-        .chars()
-        .any(|c| !c.is_ascii_graphic() || DOCUMENTDB_REFUSED.contains(c))
-        .then(|| "it holds a character DocumentDB refuses (anything but printable ASCII, and / \" @ space)".to_string())
-}
-
-/// Refuses, before anything is sent, a new password DocumentDB would refuse: the password
-/// policy allowed it.
-fn check_documentdb_password(session: &MongoSession, pending: &DatabaseSecret) -> Result<()> {
-    if !session.documentdb {
-        return Ok(());
-    }
-    match documentdb_password_problem(pending.password().expose()) {
-        None => Ok(()),
-        Some(problem) => Err(RotationError::Configuration {
-            variable: "EXCLUDE_CHARACTERS / PASSWORD_LENGTH".into(),
-            problem: format!("let the AWSPENDING password of user {} be one Amazon DocumentDB refuses: {problem}. Nothing was changed. Exclude / \" @ (and keep the default's ' \\ and space) and keep PASSWORD_LENGTH within 8-100, then start a new rotation (this version's password is already generated)", pending.username),
-        }),
-    }
-}
-
-/// What a password policy may generate that DocumentDB refuses, if anything.
-fn documentdb_policy_problem(policy: &PasswordPolicy) -> Option<String> {
-    let mut problems = Vec::new();
-    if !DOCUMENTDB_LENGTHS.contains(&(policy.length as usize)) {
-        problems.push(format!(
-            "PASSWORD_LENGTH is {} (DocumentDB: 8 to 100)",
-            policy.length
-        ));
-    }
-    // A generated password never holds a space (GetRandomPassword's IncludeSpace is not sent).
-    let missing: String = DOCUMENTDB_REFUSED
-        .chars()
-        .filter(|c| *c != ' ' && !policy.exclude_characters.contains(*c))
-        .collect();
-    if !policy.exclude_punctuation && !missing.is_empty() {
-        problems.push(format!(
-            "EXCLUDE_CHARACTERS lets through {missing}, which DocumentDB refuses"
-        ));
-    }
-    (!problems.is_empty()).then(|| problems.join("; "))
-}
-
-/// The codes of a write sent to a replica-set member that is not the primary (MongoDB
-/// error_codes.yml: 10107 NotWritablePrimary, 13435 NotPrimaryNoSecondaryOk, 189
-/// PrimarySteppedDown).
-const NOT_PRIMARY: [i32; 3] = [10107, 13435, 189];
-
 /// An authenticated session: the driver's client (one server, direct), the authentication
 /// database and user, how it reaches the server, and what kind of server it is.
 pub struct MongoSession {
-    client: Client,
-    db: String,
-    transport: Transport,
+    pub(crate) client: Client,
+    pub(crate) db: String,
+    pub(crate) transport: Transport,
     /// Amazon DocumentDB: an AWS DocumentDB endpoint, or a secret saying `"engine": "docdb"`.
-    documentdb: bool,
+    pub(crate) documentdb: bool,
     /// DocumentDB refused `showAuthenticationRestrictions` once: it is not sent again.
-    restrictions_refused: bool,
+    pub(crate) restrictions_refused: bool,
 }
 
 impl MongoSession {
@@ -123,15 +52,6 @@ impl MongoSession {
             Server::MongoDb
         }
     }
-}
-
-/// True when `secret` names Amazon DocumentDB: an endpoint under an AWS DocumentDB domain, or
-/// `"engine": "docdb"` (the RDS API's name for a DocumentDB cluster). A DocumentDB reached
-/// under another name with `"engine": "mongo"` is taken for MongoDB, and refused where the two
-/// differ (authentication restrictions).
-fn names_documentdb(secret: &DatabaseSecret) -> bool {
-    is_aws_managed_host(&secret.host, MONGODB.aws_managed_domains)
-        || secret.engine.as_deref() == Some("docdb")
 }
 
 /// The engine.
@@ -379,182 +299,6 @@ impl MongoEngine {
         self.command(session, command, "update the clone").await?;
         self.verify_copy(session, source, pending, "update the clone")
             .await
-    }
-}
-
-/// The session's user, its roles and its privileges, from `connectionStatus` with
-/// `showPrivileges: true`.
-struct SessionAuth {
-    user: String,
-    roles: Vec<(String, String)>,
-    /// `None`: the server did not list privileges.
-    privileges: Option<Privileges>,
-}
-
-impl SessionAuth {
-    fn roles_listed(&self) -> String {
-        if self.roles.is_empty() {
-            return "none".into();
-        }
-        self.roles
-            .iter()
-            .map(|(r, on)| format!("{r}@{on}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// A check of `needs` as preflight reports it: ok with what was found, or every missing
-    /// action with its database and purpose.
-    fn check(&self, name: &'static str, needs: &[Action], ok_text: &str) -> Check {
-        let Some(privileges) = &self.privileges else {
-            return Check {
-                name,
-                ok: true,
-                detail: format!("not checked: the server does not list the privileges of {} (connectionStatus showPrivileges); it decides when setSecret runs, and refuses with 13 Unauthorized before changing anything", self.user),
-            };
-        };
-        let missing = privileges.missing(needs);
-        if missing.is_empty() {
-            return Check {
-                name,
-                ok: true,
-                detail: format!("{} (roles: {}) {ok_text}", self.user, self.roles_listed()),
-            };
-        }
-        let listed = missing
-            .iter()
-            .map(|n| format!("{} on {} (to {})", n.action, n.place(), n.why))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Check {
-            name,
-            ok: false,
-            detail: format!(
-                "{} (roles: {}) lacks the privilege actions: {listed}. Without them setSecret is refused before any change",
-                self.user,
-                self.roles_listed()
-            ),
-        }
-    }
-}
-
-const WHY_CREATE: &str = "create the clone";
-const WHY_PASSWORD: &str = "set the clone's password";
-const WHY_GRANT: &str = "give the clone the current user's roles on it";
-const WHY_REVOKE: &str = "replace the roles of a clone whose roles differ";
-const WHY_RESTRICT: &str = "give the clone the current user's authentication restrictions";
-const WHY_VIEW: &str = "read the current user and the clone (usersInfo)";
-
-/// What `createUser` of a clone of `access` in `db` needs (MongoDB: createUser on the
-/// database, grantRole on each role's database, setAuthenticationRestriction when restrictions
-/// are sent; server `user_management_commands_common.cpp`).
-fn create_needs(db: &str, access: &Access, server: Server) -> Vec<Action> {
-    let mut needs = vec![Action::on("createUser", db, WHY_CREATE)];
-    needs.extend(grant_needs(access));
-    if access.sends_restrictions(server) {
-        needs.push(Action::on("setAuthenticationRestriction", db, WHY_RESTRICT));
-    }
-    needs
-}
-
-/// `grantRole` on each database the roles `access` copies live on.
-fn grant_needs(access: &Access) -> Vec<Action> {
-    access
-        .role_databases()
-        .iter()
-        .map(|on| Action::on("grantRole", on, WHY_GRANT))
-        .collect()
-}
-
-/// What `updateUser` of a clone with the password (and the roles, when `with_roles`) needs:
-/// changePassword on the database (another user's password); with roles, revokeRole on every
-/// database and grantRole on each role's; setAuthenticationRestriction when restrictions are
-/// sent.
-fn update_needs(db: &str, access: &Access, server: Server, with_roles: bool) -> Vec<Action> {
-    let mut needs = vec![Action::on("changePassword", db, WHY_PASSWORD)];
-    if with_roles {
-        needs.push(Action::everywhere("revokeRole", WHY_REVOKE));
-        needs.extend(grant_needs(access));
-    }
-    if access.sends_restrictions(server) {
-        needs.push(Action::on("setAuthenticationRestriction", db, WHY_RESTRICT));
-    }
-    needs
-}
-
-/// Each need once, in order.
-fn dedup(needs: Vec<Action>) -> Vec<Action> {
-    let mut out: Vec<Action> = Vec::new();
-    for n in needs {
-        if !out.iter().any(|o| o.action == n.action && o.db == n.db) {
-            out.push(n);
-        }
-    }
-    out
-}
-
-/// The entry of `info` (a `usersInfo` answer) for exactly `user` in `db`, if any.
-fn entry_of(info: &Document, user: &str, db: &str) -> Result<Option<Document>> {
-    let users = info
-        .get_array("users")
-        .map_err(|_| unexpected("usersInfo has no users array"))?;
-    // Only an entry for exactly this user in this database counts; two are not understood.
-    let matching: Vec<&Document> = users
-        .iter()
-        .filter_map(Bson::as_document)
-        .filter(|u| u.get_str("user") == Ok(user) && u.get_str("db") == Ok(db))
-        .collect();
-    match matching.as_slice() {
-        [] => Ok(None),
-        [found] => Ok(Some((*found).clone())),
-        _ => Err(unexpected("usersInfo lists the user more than once")),
-    }
-}
-
-/// Runs `command` in the session's database within [`COMMAND_TIMEOUT`]: the driver's answer,
-/// or a [`RotationError::SetSecret`] when none came in time.
-async fn run(
-    session: &MongoSession,
-    command: Document,
-    operation: &str,
-) -> Result<std::result::Result<Document, mongodb::error::Error>> {
-    tracing::debug!(operation, "command");
-    let database = session.client.database(&session.db);
-    tokio::time::timeout(COMMAND_TIMEOUT, database.run_command(command))
-        .await
-        .map_err(|_| {
-            RotationError::SetSecret(format!(
-                "{operation}: no answer within {} s (the server may still apply it; the step is retried)",
-                COMMAND_TIMEOUT.as_secs()
-            ))
-        })
-}
-
-fn unexpected(what: &str) -> RotationError {
-    RotationError::UnsupportedServer(format!(
-        "the server's answer is not one this function understands: {what}"
-    ))
-}
-
-/// A failed command: its code and code name, never its message when the command carried a
-/// password (a server may quote it).
-fn command_error(operation: &str, db: &str, e: &mongodb::error::Error) -> RotationError {
-    match e.kind.as_ref() {
-        ErrorKind::Command(c) if c.code == 13 && operation == OWN_PASSWORD => RotationError::SetSecret(format!(
-            "{operation}: the server refused it as unauthorized (13 Unauthorized): changing one's own password needs the changeOwnPassword action on {db} (a custom role granting it)"
-        )),
-        ErrorKind::Command(c) if c.code == 13 => RotationError::SetSecret(format!(
-            "{operation}: the server refused it as unauthorized (13 Unauthorized): reading and managing the users of {db} needs viewUser, createUser and changePassword on it, and grantRole on each database the copied roles live on (userAdmin there, or userAdminAnyDatabase / root)"
-        )),
-        ErrorKind::Command(c) if NOT_PRIMARY.contains(&c.code) => RotationError::SetSecret(format!(
-            "{operation}: the server is not the replica set's primary ({} {}): users change only on the primary, and nothing was changed. Set the secret's host to the primary, or to the cluster endpoint, which always names it (a DocumentDB reader or instance endpoint may name a replica)",
-            c.code, c.code_name
-        )),
-        ErrorKind::Command(c) => RotationError::SetSecret(format!(
-            "{operation}: the server answered error {} ({})",
-            c.code, c.code_name
-        )),
-        _ => RotationError::SetSecret(format!("{operation}: {}", short(e))),
     }
 }
 
@@ -824,49 +568,5 @@ impl Database for MongoEngine {
             tracing::debug!(user = %pending.username, differences = %fields.join(", "), "the pending user is not yet a copy of the current user");
         }
         Ok(fields.is_empty())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rotation_core::PasswordDefaults;
-
-    #[test]
-    fn documentdb_password_rules() {
-        assert_eq!(documentdb_password_problem("Abcdefg1"), None);
-        assert_eq!(documentdb_password_problem(&"a".repeat(100)), None);
-        for bad in [
-            "Abcdef1",
-            "Abcdefg1/",
-            "Abcdefg1\"",
-            "Abcdefg1@",
-            "Abcd efg1",
-            "Abcdefgé1",
-        ] {
-            let problem = documentdb_password_problem(bad).expect(bad);
-            assert!(!problem.contains(bad), "the password is never quoted");
-        }
-        assert!(documentdb_password_problem(&"a".repeat(101)).is_some());
-    }
-
-    #[test]
-    fn the_default_policy_generates_only_passwords_documentdb_accepts() {
-        let policy =
-            PasswordPolicy::from_lookup(crate::engines::MONGODB.password_defaults, |_| None)
-                .unwrap();
-        assert_eq!(documentdb_policy_problem(&policy), None);
-        let standard = PasswordPolicy::from_lookup(PasswordDefaults::STANDARD, |name| {
-            (name == "EXCLUDE_CHARACTERS").then(|| "'\\".to_string())
-        })
-        .unwrap();
-        assert!(documentdb_policy_problem(&standard)
-            .unwrap()
-            .contains("/\"@"));
-        let long = PasswordPolicy::from_lookup(crate::engines::MONGODB.password_defaults, |name| {
-            (name == "PASSWORD_LENGTH").then(|| "120".to_string())
-        })
-        .unwrap();
-        assert!(documentdb_policy_problem(&long).unwrap().contains("120"));
     }
 }

@@ -7,10 +7,13 @@
 
 mod access;
 mod ca;
+mod commands;
 mod connect;
+mod documentdb;
 mod engine;
 pub mod engines;
 mod error;
+mod needs;
 mod privileges;
 
 use std::sync::Arc;
