@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = tomllib.loads((ROOT / "packaging" / "rotation-types.toml").read_text())["type"]
 # The core, and a crate whose binaries build with different features of its own (postgresql).
-ALLOWED = {"rotation-core", "postgresql"}
+ALLOWED = {"rotation-core", "rotation-postgresql"}
 
 
 def manifest(crate):
@@ -47,7 +47,7 @@ BINARIES = [(b, c, feature_args(c, b))
 
 def features(crate, flags):
     out = subprocess.run(
-        ["cargo", "tree", "--locked", "-p", crate, *flags, "-e", "normal,no-proc-macro",
+        ["cargo", "tree", "--locked", "-p", f"rotation-{crate}", *flags, "-e", "normal,no-proc-macro",
          "--prefix", "none", "--target", "x86_64-unknown-linux-gnu", "-f", "{p} [{f}]"],
         check=True, capture_output=True, text=True, cwd=ROOT).stdout
     resolved = {}

@@ -30,7 +30,7 @@ source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
 cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql,rotation-testkit/mongo \
-  --bin sandbox-secrets --bin mongo-standin -p generic -p postgresql -p mysql -p elasticache -p mongodb-rotation
+  --bin sandbox-secrets --bin mongo-standin -p rotation-generic -p rotation-postgresql -p rotation-mysql -p rotation-elasticache -p rotation-mongodb
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 

@@ -5,9 +5,9 @@
 # cargo-mutants output directory per crate under target/mutants/<crate>/ and the per-file table
 # to target/mutants/summary.md (TESTING.md holds the figures and the survivors' reasons).
 #
-#   scripts/mutants.sh                        # rotation-core, elasticache, mongodb-rotation
+#   scripts/mutants.sh                        # rotation-core, rotation-elasticache, rotation-mongodb
 #   scripts/mutants.sh rotation-core          # one crate
-#   scripts/mutants.sh --in-place elasticache # options (starting with -) go to cargo mutants
+#   scripts/mutants.sh --in-place rotation-elasticache # options (starting with -) go to cargo mutants
 #
 # Without --in-place, cargo-mutants copies the workspace and builds it cold (several minutes
 # per crate); --in-place mutates this checkout and restores each file after each mutant: use it
@@ -28,7 +28,7 @@ for arg in "$@"; do
     *) CRATES+=("$arg") ;;
   esac
 done
-[ ${#CRATES[@]} -gt 0 ] || CRATES=(rotation-core elasticache mongodb-rotation)
+[ ${#CRATES[@]} -gt 0 ] || CRATES=(rotation-core rotation-elasticache rotation-mongodb)
 
 # What each crate's run mutates (--file, globs from the repository root) and which of its
 # tests judge the mutants (after the test tool's own arguments).
@@ -38,12 +38,12 @@ files_of() {
       echo shared/src/labels.rs shared/src/dispatch.rs shared/src/steps.rs \
         shared/src/database/single_user.rs shared/src/database/alternating.rs \
         shared/src/database/strategy.rs shared/src/database/superuser.rs ;;
-    elasticache)
+    rotation-elasticache)
       echo functions/elasticache/src/auth.rs functions/elasticache/src/secret.rs \
         functions/elasticache/src/api.rs ;;
-    mongodb-rotation)
-      echo functions/mongodb-rotation/src/privileges.rs functions/mongodb-rotation/src/access.rs ;;
-    *) die "unknown crate $1 (rotation-core, elasticache, mongodb-rotation)" ;;
+    rotation-mongodb)
+      echo functions/mongodb/src/privileges.rs functions/mongodb/src/access.rs ;;
+    *) die "unknown crate $1 (rotation-core, rotation-elasticache, rotation-mongodb)" ;;
   esac
 }
 # Left out everywhere (--exclude-re): Debug implementations, which only format for people
@@ -55,7 +55,7 @@ EXCLUDE='<impl std::fmt::Debug for '
 test_args_of() {
   case "$1" in
     rotation-core) echo --lib --test it ;;
-    mongodb-rotation | elasticache) echo --lib ;;
+    rotation-mongodb | rotation-elasticache) echo --lib ;;
   esac
 }
 

@@ -56,6 +56,11 @@ def check(ok, message):
     return ok
 
 
+def package(t):
+    """The cargo package of a rotation type's crate: functions/<crate> is rotation-<crate>."""
+    return f"rotation-{t['crate']}"
+
+
 def tree(crate, flags=(), fmt=None, edges="normal", target=None):
     """The packages of `cargo tree -p crate` with feature `flags` (names only, or lines in
     `fmt`); fails loudly."""
@@ -76,7 +81,7 @@ def links():
     trees = {}
     checks = 0
     for t in TYPES:
-        key = (t["crate"], tuple(feature_args(t["crate"], t["binary"])))
+        key = (package(t), tuple(feature_args(t["crate"], t["binary"])))
         if key not in trees:
             trees[key] = (tree(*key), tree(*key, fmt="{p} [{f}]"))
         deps, lines = trees[key]
@@ -102,10 +107,10 @@ def links():
             check(dep in deps, f"cargo tree -p {crate} no longer shows {dep}")
     check(set(never) <= {d for w in REGISTRY["link_check"]["tools"].values() for d in w},
           "every [link_check].never crate needs a tool that links it (its positive check)")
-    # The test seams (rotation-core's and mongodb-rotation's feature test-support: redirected
+    # The test seams (rotation-core's and rotation-mongodb's feature test-support: redirected
     # hosts, the in-memory store) are in no shipped build: no package of a function's release
     # tree has the feature (the crates' own tests turn it on through dev-dependencies only).
-    for crate, flags in dict.fromkeys((t["crate"], tuple(feature_args(t["crate"], t["binary"]))) for t in TYPES):
+    for crate, flags in dict.fromkeys((package(t), tuple(feature_args(t["crate"], t["binary"]))) for t in TYPES):
         lines = tree(crate, flags, fmt="{p} [{f}]", edges="normal,no-proc-macro", target="x86_64-unknown-linux-gnu")
         checks += 1
         check(lines, f"cargo tree -p {crate} {' '.join(flags)} showed nothing")
@@ -133,15 +138,19 @@ def registry_check():
             check((ROOT / t["events"] / f"{step}.json").is_file(), f"{name}: {t['events']}/{step}.json is missing")
         check(re.search(rf"^rotate {re.escape(t['binary'])} {re.escape(t['events'])} ", demo, re.M),
               f"scripts/demo.sh does not rotate {name} (a line `rotate {t['binary']} {t['events']} ...`)")
-        check(f"-p {t['crate']}" in demo, f"scripts/demo.sh does not build {t['crate']} (-p {t['crate']})")
+        check(f"-p {package(t)}" in demo, f"scripts/demo.sh does not build {package(t)} (-p {package(t)})")
+        cargo = ROOT / "functions" / t["crate"] / "Cargo.toml"
+        if check(cargo.is_file(), f"{name}: crate {t['crate']} has no functions/{t['crate']}/Cargo.toml"):
+            found = tomllib.loads(cargo.read_text())["package"]["name"]
+            check(found == package(t), f"{name}: functions/{t['crate']} is package {found}; the rule is {package(t)}")
         for service in t["sandbox"]:
             if not check(service in SERVICES, f"{name}: unknown sandbox service {service} (one of {sorted(SERVICES)})"):
                 continue
-            start, package, _ = SERVICES[service]
+            start, apt, _ = SERVICES[service]
             if start:
                 check(re.search(rf"^\s+{start}$", sandbox, re.M), f"scripts/sandbox.sh start does not run {start} ({name} needs {service})")
-            if package:
-                check(re.search(rf"APT_PACKAGES=\(.*\b{package}\b", lib), f"scripts/lib.sh APT_PACKAGES lacks {package} ({name} needs {service})")
+            if apt:
+                check(re.search(rf"APT_PACKAGES=\(.*\b{apt}\b", lib), f"scripts/lib.sh APT_PACKAGES lacks {apt} ({name} needs {service})")
     # docs/configuration.md's EXCLUDE_CHARACTERS row: each type's default with its label.
     row = next((line for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
                 if line.startswith("| `EXCLUDE_CHARACTERS`")), "")

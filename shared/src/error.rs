@@ -55,24 +55,25 @@ pub struct ServiceApi {
     pub name: &'static str,
     /// The stable `errorType` of a failed call, e.g. "RdsApiError". Shipped names never change.
     pub error_type: &'static str,
+    /// What to check when a call fails: the function's permissions for these calls and its
+    /// route to the API.
+    pub hint: &'static str,
 }
 
 impl ServiceApi {
     /// The [`RotationError::Service`] of a call to `operation` that failed with `code` and
-    /// the service's `message`; `hint` says what to check (permissions, the route to the API).
+    /// the service's `message`; its message ends with the service's [`hint`](Self::hint).
     pub fn error(
         self,
         operation: &'static str,
         code: ApiErrorCode,
         message: String,
-        hint: &'static str,
     ) -> RotationError {
         RotationError::Service {
             service: self,
             operation,
             code,
             message,
-            hint,
         }
     }
 }
@@ -211,7 +212,7 @@ pub enum RotationError {
     /// A call to an AWS service API other than Secrets Manager failed (the RDS lookups, or a
     /// service an adapter calls). Its `errorType` is the service's own
     /// ([`ServiceApi::error_type`]), stable per service.
-    #[error("{service} {operation} failed with {code}: {message}. {hint}")]
+    #[error("{service} {operation} failed with {code}: {message}. {}", .service.hint)]
     Service {
         /// The service, as errors name it.
         service: ServiceApi,
@@ -221,8 +222,6 @@ pub enum RotationError {
         code: ApiErrorCode,
         /// The service's message (service messages do not contain secret values).
         message: String,
-        /// What to check: the function's permissions for these calls and its route to the API.
-        hint: &'static str,
     },
 
     /// A service resource is not in a state that allows the step yet (e.g. an ElastiCache user

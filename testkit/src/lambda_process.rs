@@ -350,7 +350,7 @@ pub fn deployed_environment<'a>(
         ("EXTRA_CA_CERTS", ca),
         (
             "RUST_LOG",
-            "info,rotation_core=trace,postgresql=trace,mysql=trace,elasticache=trace,mongodb_rotation=trace",
+            "info,rotation_core=trace,rotation_postgresql=trace,rotation_mysql=trace,rotation_elasticache=trace,rotation_mongodb=trace",
         ),
     ];
     env.extend_from_slice(extra);

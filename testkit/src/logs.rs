@@ -26,7 +26,7 @@ impl LogCapture {
             let subscriber = rotation_core::telemetry::json_subscriber(
                 capture.make_writer(),
                 rotation_core::telemetry::filter(
-                    "info,rotation_core=trace,generic=trace,postgresql=trace,mysql=trace,elasticache=trace,mongodb_rotation=trace",
+                    "info,rotation_core=trace,rotation_generic=trace,rotation_postgresql=trace,rotation_mysql=trace,rotation_elasticache=trace,rotation_mongodb=trace",
                 ),
             );
             tracing::subscriber::set_global_default(subscriber)

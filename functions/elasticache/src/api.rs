@@ -20,19 +20,8 @@ use crate::secret::UserArn;
 pub const ELASTICACHE_API: ServiceApi = ServiceApi {
     name: "ElastiCache",
     error_type: "ElastiCacheApiError",
+    hint: "Check the function's elasticache:DescribeUsers / elasticache:ModifyUser permissions on the user and its route to the ElastiCache API",
 };
-
-/// What to check when an ElastiCache call fails.
-pub const ELASTICACHE_HINT: &str = "Check the function's elasticache:DescribeUsers / elasticache:ModifyUser permissions on the user and its route to the ElastiCache API";
-
-/// A failed ElastiCache call: `ElastiCacheApiError`.
-pub fn elasticache_error(
-    operation: &'static str,
-    code: ApiErrorCode,
-    message: String,
-) -> RotationError {
-    ELASTICACHE_API.error(operation, code, message, ELASTICACHE_HINT)
-}
 
 /// The service error code of a failed ElastiCache call (None for any other error).
 pub fn elasticache_code(err: &RotationError) -> Option<&ApiErrorCode> {
@@ -187,7 +176,7 @@ mod tests {
 
     #[test]
     fn an_elasticache_api_failure_keeps_its_error_type_and_message() {
-        let err = elasticache_error(
+        let err = ELASTICACHE_API.error(
             "ModifyUser",
             ApiErrorCode::from_code(Some("InvalidUserState")),
             "user is modifying".into(),
@@ -205,12 +194,12 @@ mod tests {
         let other = ServiceApi {
             name: "Other",
             error_type: "OtherApiError",
+            hint: "",
         }
         .error(
             "ModifyUser",
             ApiErrorCode::from_code(Some("InvalidUserState")),
             String::new(),
-            "",
         );
         assert_eq!(elasticache_code(&other), None);
     }

@@ -57,8 +57,8 @@ use tokio::time::Instant;
 
 use api::time_left_for;
 pub use api::{
-    elasticache_code, elasticache_error, not_found, wait_until_active, Active, BoxFuture,
-    CacheUser, UserApi, WaitPolicy, ELASTICACHE_API, ELASTICACHE_HINT,
+    elasticache_code, not_found, wait_until_active, Active, BoxFuture, CacheUser, UserApi,
+    WaitPolicy, ELASTICACHE_API,
 };
 pub use auth::{authenticate, AuthOutcome, AUTH_TIMEOUT};
 pub use sdk::{SdkElastiCache, API_ATTEMPT_TIMEOUT, API_CONNECT_TIMEOUT, API_OPERATION_TIMEOUT};
@@ -113,15 +113,15 @@ impl std::fmt::Debug for ElastiCacheRotation {
 }
 
 /// The rotation the `elasticache` function serves under `settings`, on the SDK.
-pub fn elasticache(settings: &Settings) -> Result<ElastiCacheRotation> {
+pub fn build(settings: &Settings) -> Result<ElastiCacheRotation> {
     let anchors = TrustAnchors::new(settings.extra_ca_certs.as_deref(), true)?;
-    elasticache_with(settings, Arc::new(SdkElastiCache::new()), anchors)
+    build_with(settings, Arc::new(SdkElastiCache::new()), anchors)
 }
 
-/// [`elasticache`] with the API and trust anchors given (tests use an emulator and the sandbox
+/// The `elasticache` function with the API and trust anchors given (tests use an emulator and the sandbox
 /// CA). A password policy ElastiCache would refuse, a wait that cannot fit in a Lambda
 /// invocation, or no `ELASTICACHE_USER_ARNS` stops start-up.
-pub fn elasticache_with(
+pub fn build_with(
     settings: &Settings,
     api: Arc<dyn UserApi>,
     anchors: TrustAnchors,

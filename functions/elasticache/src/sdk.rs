@@ -14,7 +14,7 @@ use aws_sdk_elasticache::Client;
 use rotation_core::{sdk_error_parts, Result, RotationError, SecretValue};
 use tokio::sync::Mutex;
 
-use crate::api::{elasticache_error, BoxFuture, CacheUser, UserApi};
+use crate::api::{BoxFuture, CacheUser, UserApi, ELASTICACHE_API};
 use crate::secret::UserArn;
 
 /// The longest a connection to the ElastiCache API may take to open.
@@ -74,7 +74,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let (code, message) = sdk_error_parts(&err);
-    elasticache_error(operation, code, message)
+    ELASTICACHE_API.error(operation, code, message)
 }
 
 impl UserApi for SdkElastiCache {

@@ -15,13 +15,20 @@
 use rotation_core::labels::{AWSCURRENT, AWSPENDING};
 use rotation_core::{
     JsonSecret, PasswordDefaults, PasswordPolicy, Result, Rotation, RotationError, SecretStore,
-    SecretValue, StepContext,
+    SecretValue, Settings, StepContext,
 };
 
 /// The policy defaults of the official template: 32 characters, no `/@"'\`.
 pub const PASSWORD_DEFAULTS: PasswordDefaults = PasswordDefaults::STANDARD;
 
 pub use rotation_core::ALLOW_ENGINE_KEY;
+
+/// The rotation the `generic` function serves under `settings`.
+pub fn build(settings: &Settings) -> Result<GenericRotation> {
+    Ok(GenericRotation {
+        allow_engine_key: settings.allow_engine_key,
+    })
+}
 
 /// Rotates `{"password": "...", ...}` secrets.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,10 +1,10 @@
 //! Captures every log line of full rotations (against moto and against the fake, successful and
 //! failing) at the most verbose level, and proves that no password ever appears in them.
 
-use generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_core::handle_invocation as handle;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::{MemoryStore, RotationEvent, Step};
+use rotation_generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_testkit::Harness;
 use rotation_testkit::LogCapture;
 use serde_json::Value;

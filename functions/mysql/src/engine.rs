@@ -31,15 +31,17 @@ pub struct Flavor {
     pub identity: &'static EngineIdentity,
 }
 
-/// The MySQL function ([`engines::MYSQL`]).
-pub const MYSQL: Flavor = Flavor {
-    identity: &engines::MYSQL,
-};
+impl Flavor {
+    /// The MySQL function ([`engines::MYSQL`]).
+    pub const MYSQL: Flavor = Flavor {
+        identity: &engines::MYSQL,
+    };
 
-/// The MariaDB function ([`engines::MARIADB`]).
-pub const MARIADB: Flavor = Flavor {
-    identity: &engines::MARIADB,
-};
+    /// The MariaDB function ([`engines::MARIADB`]).
+    pub const MARIADB: Flavor = Flavor {
+        identity: &engines::MARIADB,
+    };
+}
 
 /// The server error code MySQL sends when `REPLACE <current password>` is required.
 const MISSING_CURRENT_PASSWORD: u16 = 3892;

@@ -5,7 +5,7 @@
 //! exact copies of each other (account attributes, grants and their differences, stored-hash
 //! checks), quoting that holds under every `sql_mode`, and, before any statement that carries a
 //! plaintext password, a check of the server logs that would record it ([`logs`]). The
-//! binaries only call [`build`].
+//! binaries only call [`mysql::build`] and [`mariadb::build`].
 #![deny(clippy::all)]
 #![warn(missing_docs)]
 
@@ -33,7 +33,7 @@ use rotation_core::{Result, Settings};
 
 pub use account::{plugin_of, AccountAttributes, Require};
 pub use connect::{MyDriver, ACCESS_DENIED, ACCOUNT_LOCKED};
-pub use engine::{Flavor, MyEngine, MARIADB, MYSQL};
+pub use engine::{Flavor, MyEngine};
 pub use grants::{atoms_of, revokes, Atom, GrantRow};
 pub use server::{Family, Server, MIN_MARIADB, MIN_MYSQL};
 pub use session::MySession;
@@ -44,9 +44,36 @@ pub use statements::{
 };
 pub use stored::stored_matches;
 
-/// The rotation a `mysql` or `mariadb` function (`flavor`) serves under `settings`: single user
-/// or alternating users, with the RDS API for alternating users.
-pub fn build(flavor: Flavor, settings: &Settings) -> Result<Strategy<MyEngine>> {
+/// The `mysql` binary's function.
+pub mod mysql {
+    use rotation_core::database::Strategy;
+    use rotation_core::{Result, Settings};
+
+    use crate::{Flavor, MyEngine};
+
+    /// The rotation the `mysql` function serves under `settings`: single user or alternating
+    /// users, with the RDS API for alternating users.
+    pub fn build(settings: &Settings) -> Result<Strategy<MyEngine>> {
+        crate::build_flavor(Flavor::MYSQL, settings)
+    }
+}
+
+/// The `mariadb` binary's function.
+pub mod mariadb {
+    use rotation_core::database::Strategy;
+    use rotation_core::{Result, Settings};
+
+    use crate::{Flavor, MyEngine};
+
+    /// The rotation the `mariadb` function serves under `settings`: single user or alternating
+    /// users, with the RDS API for alternating users.
+    pub fn build(settings: &Settings) -> Result<Strategy<MyEngine>> {
+        crate::build_flavor(Flavor::MARIADB, settings)
+    }
+}
+
+/// The rotation of `flavor`'s function on the deployed connect policy and the RDS API.
+fn build_flavor(flavor: Flavor, settings: &Settings) -> Result<Strategy<MyEngine>> {
     let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone()));
     build_with(
         flavor,
@@ -56,7 +83,7 @@ pub fn build(flavor: Flavor, settings: &Settings) -> Result<Strategy<MyEngine>> 
     )
 }
 
-/// [`build`] with the connect policy and RDS API given (tests redirect hosts and use an
+/// [`mysql::build`] or [`mariadb::build`] (`flavor`) with the connect policy and RDS API given (tests redirect hosts and use an
 /// emulator); `rds: None` rotates without the RDS API.
 pub fn build_with(
     flavor: Flavor,

@@ -73,7 +73,7 @@ async fn hostile_names_and_passwords_under_every_quoting_mode() {
             .run(&format!(
                 "CREATE DATABASE `{db}`; CREATE TABLE `{db}`.t (v INT); INSERT INTO `{db}`.t VALUES (42); \
                  GRANT SELECT ON `{db}`.* TO {}",
-                mysql::account(&user, "%")
+                rotation_mysql::account(&user, "%")
             ))
             .await;
         let master_arn = alternating

@@ -1,4 +1,5 @@
-//! Redshift's SQL for the `redshift` binary: a [`Dialect`] of this PostgreSQL-wire adapter.
+//! The `redshift` binary's function ([`build`]) and Redshift's SQL: a [`Dialect`] of this
+//! PostgreSQL-wire adapter.
 //!
 //! Passwords are sent in Redshift's md5 form (`'md5' || md5(password || user)`, the user name
 //! as the server stores it), never as plaintext. The pending user gets the privileges of the
@@ -6,16 +7,43 @@
 //! does on creation; unlike it, also on every later rotation, taking back what the pending user
 //! holds beyond them, so the pair stays interchangeable. Each change is one transaction.
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use rotation_core::database::{EngineIdentity, Need};
+use rotation_core::database::{ConnectPolicy, EngineIdentity, Need, Strategy};
 use rotation_core::preflight::names;
-use rotation_core::{Check, PasswordPolicy, Result, RotationError, SecretValue};
+use rotation_core::{Check, PasswordPolicy, Result, RotationError, SecretValue, Settings};
 use tokio_postgres::{Client, Transaction};
 
 use crate::engine::{execute_secret_sql, stored_name, Dialect, PasswordForm, SessionLimits};
 use crate::engines::REDSHIFT;
 use crate::error::{column, sql_error, PgError};
+use crate::redshift_admin::{RedshiftAdmins, RedshiftLookup};
 use crate::sql::{quote_ident, quote_literal};
+use crate::PgEngine;
+
+/// The rotation the `redshift` function serves under `settings`: single user or alternating
+/// users, with the Redshift APIs for Redshift-managed admin secrets (Redshift has no RDS API).
+/// A password policy Redshift would refuse stops start-up. Feature `redshift`.
+#[cfg(feature = "redshift")]
+pub fn build(settings: &Settings) -> Result<Strategy<PgEngine<Redshift>>> {
+    let api = Arc::new(crate::SdkRedshift::new());
+    build_with(settings, ConnectPolicy::from_settings(settings)?, Some(api))
+}
+
+/// The `redshift` function with the connect policy and Redshift APIs given (tests redirect
+/// hosts and use emulators); `api: None` rotates without them.
+pub fn build_with(
+    settings: &Settings,
+    policy: ConnectPolicy,
+    api: Option<Arc<dyn RedshiftLookup>>,
+) -> Result<Strategy<PgEngine<Redshift>>> {
+    check_policy(&settings.password)?;
+    let strategy = Strategy::from_settings(settings, PgEngine::new(Redshift, policy))?;
+    Ok(match api {
+        Some(api) => strategy.with_managed_secrets(Arc::new(RedshiftAdmins(api))),
+        None => strategy,
+    })
+}
 
 /// Redshift passwords are 8 to 64 characters with an uppercase letter, a lowercase letter and a
 /// digit: refuse at start-up a policy that could generate anything else.

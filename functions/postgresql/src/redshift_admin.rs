@@ -12,26 +12,15 @@ use std::sync::Arc;
 use rotation_core::database::{
     normalize_host, BoxFuture, ManagedSecretLookup, ManagedServer, MASTER,
 };
-use rotation_core::{ApiErrorCode, Result, RotationError, ServiceApi};
+use rotation_core::{Result, RotationError, ServiceApi};
 
 /// The Redshift and Redshift Serverless APIs as errors name them: a failed call is a
 /// `RedshiftApiError`.
 pub const REDSHIFT_API: ServiceApi = ServiceApi {
     name: "Redshift",
     error_type: "RedshiftApiError",
+    hint: "Check the function's redshift:DescribeClusters / redshift-serverless:ListNamespaces and ListWorkgroups permissions and its route to those APIs",
 };
-
-/// What to check when a Redshift call fails.
-pub const REDSHIFT_HINT: &str = "Check the function's redshift:DescribeClusters / redshift-serverless:ListNamespaces and ListWorkgroups permissions and its route to those APIs";
-
-/// A failed Redshift or Redshift Serverless call: `RedshiftApiError`.
-pub fn redshift_error(
-    operation: &'static str,
-    code: ApiErrorCode,
-    message: String,
-) -> RotationError {
-    REDSHIFT_API.error(operation, code, message, REDSHIFT_HINT)
-}
 
 /// The tag Redshift puts on the admin secret it manages for a provisioned cluster (a cluster ARN).
 pub const REDSHIFT_CLUSTER_TAG: &str = "aws:redshift:primaryclusterarn";
@@ -195,6 +184,7 @@ impl ManagedSecretLookup for RedshiftAdmins {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rotation_core::ApiErrorCode;
     use std::sync::Mutex;
 
     #[derive(Default)]
@@ -398,7 +388,7 @@ mod tests {
 
     #[test]
     fn a_redshift_api_failure_keeps_its_error_type_and_message() {
-        let err = redshift_error(
+        let err = REDSHIFT_API.error(
             "DescribeClusters",
             ApiErrorCode::from_code(Some("AccessDeniedException")),
             "not allowed".into(),

@@ -9,7 +9,7 @@ use aws_sdk_redshift::error::{ProvideErrorMetadata, SdkError};
 use rotation_core::database::BoxFuture;
 use rotation_core::{sdk_error_parts, Result, RotationError};
 
-use crate::redshift_admin::{redshift_error, RedshiftCluster, RedshiftLookup, Workgroup};
+use crate::redshift_admin::{RedshiftCluster, RedshiftLookup, Workgroup, REDSHIFT_API};
 use tokio::sync::OnceCell;
 
 /// The Redshift APIs through the SDK.
@@ -59,7 +59,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let (code, message) = sdk_error_parts(&err);
-    redshift_error(operation, code, message)
+    REDSHIFT_API.error(operation, code, message)
 }
 
 fn port(p: Option<i32>) -> Option<u16> {
@@ -152,7 +152,7 @@ impl RedshiftLookup for SdkRedshift {
 }
 
 fn too_many_pages(operation: &'static str) -> RotationError {
-    redshift_error(
+    REDSHIFT_API.error(
         operation,
         rotation_core::ApiErrorCode::from_code(Some("TooManyPages")),
         format!("more than {MAX_PAGES} pages of results; refusing to read further"),

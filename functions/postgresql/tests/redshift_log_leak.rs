@@ -12,10 +12,10 @@ mod classifier;
 mod testbed;
 
 use crate::testbed::{Bed, Trust};
-use postgresql::engines::REDSHIFT;
-use postgresql::redshift::{md5_password, Redshift};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::SecretValue;
+use rotation_postgresql::engines::REDSHIFT;
+use rotation_postgresql::redshift::{md5_password, Redshift};
 use rotation_testkit::unique;
 use rotation_testkit::LogCapture;
 use serde_json::json;

@@ -53,7 +53,7 @@ pub use managed::{ManagedSecretLookup, ManagedServer};
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
     DbCluster, DbInstance, ManagedBy, ManagedEndpoint, RdsDatabase, RdsLookup, CLUSTER_TAG,
-    INSTANCE_TAG, RDS_API, RDS_HINT,
+    INSTANCE_TAG, RDS_API,
 };
 #[cfg(feature = "rds")]
 pub use rds_sdk::SdkRds;

@@ -16,10 +16,8 @@ use crate::error::{Result, RotationError, ServiceApi};
 pub const RDS_API: ServiceApi = ServiceApi {
     name: "RDS",
     error_type: "RdsApiError",
+    hint: "Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)",
 };
-
-/// What to check when an RDS call fails.
-pub const RDS_HINT: &str = "Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)";
 
 /// A boxed future, so [`RdsLookup`] can be a trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -7,7 +7,7 @@ use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::Client;
 use tokio::sync::OnceCell;
 
-use super::rds::{BoxFuture, DbCluster, DbInstance, RdsLookup, RDS_API, RDS_HINT};
+use super::rds::{BoxFuture, DbCluster, DbInstance, RdsLookup, RDS_API};
 use crate::error::{Result, RotationError};
 use crate::store::sdk_error_parts;
 
@@ -47,7 +47,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let (code, message) = sdk_error_parts(&err);
-    RDS_API.error(operation, code, message, RDS_HINT)
+    RDS_API.error(operation, code, message)
 }
 
 fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {

@@ -8,7 +8,6 @@ fn an_rds_api_failure_keeps_its_error_type_and_message() {
         "DescribeDBInstances",
         ApiErrorCode::from_code(Some("AccessDenied")),
         "not authorized".into(),
-        RDS_HINT,
     );
     assert_eq!(err.error_type(), "RdsApiError");
     assert_eq!(

@@ -56,11 +56,14 @@ fn pinned() -> Vec<(RotationError, &'static str)> {
         hint: String::new(),
     };
     let service = |name, error_type| RotationError::Service {
-        service: ServiceApi { name, error_type },
+        service: ServiceApi {
+            name,
+            error_type,
+            hint: "Check it",
+        },
         operation: "Describe",
         code: code(),
         message: s("denied"),
-        hint: "Check it",
     };
     vec![
         (RotationError::InvalidEvent(s("x")), "InvalidEvent"),
@@ -246,12 +249,12 @@ fn a_service_error_reads_as_the_service_variants_did() {
     let err = ServiceApi {
         name: "RDS",
         error_type: "RdsApiError",
+        hint: "Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)",
     }
     .error(
         "DescribeDBInstances",
         ApiErrorCode::from_code(Some("AccessDenied")),
         s("not authorized"),
-        "Check the function's rds:Describe* permissions and its route to the RDS API (AWS_ENDPOINT_URL_RDS)",
     );
     assert_eq!(
         err.to_string(),

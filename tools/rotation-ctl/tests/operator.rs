@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use postgresql::{PgEngine, Postgres};
 use rotation_core::database::{ConnectPolicy, Strategy, TrustAnchors};
 use rotation_core::labels::{versions_with, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::{
     PasswordDefaults, PasswordPolicy, SdkStore, SecretMetadata, SecretStore, SecretValue,
     SecretVersion, Step,
 };
+use rotation_postgresql::{PgEngine, Postgres};
 use rotation_testkit::postgres::{ident, literal, PgAdmin};
 use rotation_testkit::{
     event, unique, CountingProxy, FunctionSettings, Handler, Harness, LambdaApi, Moto, Played,
@@ -252,7 +252,8 @@ impl World {
             PasswordDefaults::POSTGRES,
             &[("ROTATION_STRATEGY", strategy.to_string())],
         );
-        let function = postgresql::postgresql_with(&settings, policy, None).unwrap();
+        let function =
+            rotation_postgresql::postgresql::build_with(&settings, policy, None).unwrap();
         let harness = Arc::new(Harness::new(function, PasswordDefaults::POSTGRES).await);
         let moto = Moto::from_env();
         let logs = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk_config().await);

@@ -3,5 +3,8 @@
 // `serve` starts the runtime itself, after the process-wide start-up that must run before
 // any thread exists (see its documentation).
 fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::serve(elasticache::PASSWORD_DEFAULTS, elasticache::elasticache)
+    rotation_core::serve(
+        rotation_elasticache::PASSWORD_DEFAULTS,
+        rotation_elasticache::build,
+    )
 }

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use elasticache::{SdkElastiCache, UserApi, UserArn, API_OPERATION_TIMEOUT};
 use rotation_core::SecretValue;
+use rotation_elasticache::{SdkElastiCache, UserApi, UserArn, API_OPERATION_TIMEOUT};
 
 /// A loopback HTTP endpoint that accepts connections and never answers.
 async fn silent_endpoint() -> String {

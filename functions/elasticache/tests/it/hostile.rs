@@ -135,16 +135,16 @@ async fn malformed_secrets_name_the_key_and_never_the_password() {
 fn a_policy_elasticache_would_refuse_stops_start_up() {
     for (variable, value) in [("PASSWORD_LENGTH", "12"), ("EXCLUDE_CHARACTERS", "'\\")] {
         let settings = rotation_testkit::settings(
-            elasticache::PASSWORD_DEFAULTS,
+            rotation_elasticache::PASSWORD_DEFAULTS,
             &[
                 (variable, value.to_string()),
                 ("ELASTICACHE_USER_ARNS", crate::testbed::bed_users()),
             ],
         );
         let anchors = rotation_core::anchors::TrustAnchors::new(None, false).unwrap();
-        let err = elasticache::elasticache_with(
+        let err = rotation_elasticache::build_with(
             &settings,
-            std::sync::Arc::new(elasticache::SdkElastiCache::new()),
+            std::sync::Arc::new(rotation_elasticache::SdkElastiCache::new()),
             anchors,
         )
         .unwrap_err();
@@ -180,13 +180,13 @@ async fn a_certificate_for_another_name_is_a_tls_failure_and_changes_nothing() {
 fn no_elasticache_user_arns_stops_start_up() {
     for value in ["", " , "] {
         let settings = rotation_testkit::settings(
-            elasticache::PASSWORD_DEFAULTS,
+            rotation_elasticache::PASSWORD_DEFAULTS,
             &[("ELASTICACHE_USER_ARNS", value.to_string())],
         );
         let anchors = rotation_core::anchors::TrustAnchors::new(None, false).unwrap();
-        let err = elasticache::elasticache_with(
+        let err = rotation_elasticache::build_with(
             &settings,
-            std::sync::Arc::new(elasticache::SdkElastiCache::new()),
+            std::sync::Arc::new(rotation_elasticache::SdkElastiCache::new()),
             anchors,
         )
         .unwrap_err();

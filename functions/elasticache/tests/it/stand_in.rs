@@ -11,9 +11,9 @@ use std::time::Duration;
 use crate::testbed::Bed;
 use aws_sdk_elasticache::error::ProvideErrorMetadata;
 use aws_sdk_elasticache::types::{AuthenticationMode, InputAuthenticationType};
-use elasticache::{check_policy, PASSWORD_DEFAULTS, REFUSED_CHARACTERS};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::{PasswordPolicy, Step};
+use rotation_elasticache::{check_policy, PASSWORD_DEFAULTS, REFUSED_CHARACTERS};
 use rotation_testkit::{sandbox_var, unique, Moto, SANDBOX_CERTIFICATE_NAME};
 use serde_json::{json, Value};
 

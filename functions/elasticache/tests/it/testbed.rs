@@ -6,8 +6,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use elasticache::{ElastiCacheRotation, SdkElastiCache, WaitPolicy, PASSWORD_DEFAULTS};
 use rotation_core::anchors::TrustAnchors;
+use rotation_elasticache::{ElastiCacheRotation, SdkElastiCache, WaitPolicy, PASSWORD_DEFAULTS};
 use rotation_testkit::{
     unique, Harness, Moto, ProvingBed, SmFaults, MOTO_ACCOUNT, REGION, SANDBOX_CERTIFICATE_NAME,
 };
@@ -110,7 +110,7 @@ impl Bed {
         let anchors = TrustAnchors::new(Some(&redis.ca), false).expect("the sandbox CA loads");
         let api = Arc::new(SdkElastiCache::with_endpoint(moto.endpoint()));
         let function =
-            elasticache::elasticache_with(&settings, api, anchors).expect("the function builds");
+            rotation_elasticache::build_with(&settings, api, anchors).expect("the function builds");
         let quick = WaitPolicy {
             interval: QUICK_INTERVAL,
             ..function.wait()

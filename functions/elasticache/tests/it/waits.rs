@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use elasticache::{BoxFuture, CacheUser, UserApi, UserArn, WaitPolicy, PASSWORD_DEFAULTS};
 use rotation_core::anchors::TrustAnchors;
 use rotation_core::labels::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::{
     handle_invocation, MemoryStore, PasswordPolicy, Result, SecretValue, Step, StoreCall,
 };
+use rotation_elasticache::{BoxFuture, CacheUser, UserApi, UserArn, WaitPolicy, PASSWORD_DEFAULTS};
 use rotation_testkit::event;
 
 const USER_ARN: &str = "arn:aws:elasticache:us-east-1:111122223333:user:u-app";
@@ -72,7 +72,7 @@ impl UserApi for Held {
 struct Run {
     store: Arc<MemoryStore>,
     api: Arc<Held>,
-    function: elasticache::ElastiCacheRotation,
+    function: rotation_elasticache::ElastiCacheRotation,
     policy: PasswordPolicy,
     arn: String,
     first: String,
@@ -102,7 +102,7 @@ async fn started(hold: usize, hook: Option<Hook>) -> Run {
         &[("ELASTICACHE_USER_ARNS", USER_ARN.to_string())],
     );
     let anchors = TrustAnchors::new(None, false).unwrap();
-    let function = elasticache::elasticache_with(&settings, api.clone(), anchors).unwrap();
+    let function = rotation_elasticache::build_with(&settings, api.clone(), anchors).unwrap();
     let wait = function.wait();
     let function = function.with_wait(WaitPolicy {
         max_wait: Duration::from_secs(2),

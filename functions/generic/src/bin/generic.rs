@@ -3,9 +3,5 @@
 // `serve` starts the runtime itself, after the process-wide start-up that must run before
 // any thread exists (see its documentation).
 fn main() -> Result<(), lambda_runtime::Error> {
-    rotation_core::serve(generic::PASSWORD_DEFAULTS, |settings| {
-        Ok(generic::GenericRotation {
-            allow_engine_key: settings.allow_engine_key,
-        })
-    })
+    rotation_core::serve(rotation_generic::PASSWORD_DEFAULTS, rotation_generic::build)
 }

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_testkit::{rotate_with_binary, Harness};
 use serde_json::{json, Value};
 

@@ -8,9 +8,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
 use rotation_core::{JsonSecret, SecretValue, Step};
+use rotation_generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_testkit::{assert_labels_unique, event, Harness, SmFault, SmFaults};
 
 /// Calls of the function's client in one clean rotation.

@@ -1,10 +1,10 @@
 //! The generic function driven through full rotations against the moto server, over HTTP with
 //! the real SDK client.
 
-use generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::Outcome;
 use rotation_core::{RotationEvent, Step};
+use rotation_generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_testkit::assert_rotated;
 use rotation_testkit::Harness;
 use serde_json::{json, Value};

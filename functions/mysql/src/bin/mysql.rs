@@ -1,12 +1,12 @@
-//! The `mysql` rotation function ([`mysql::engines::MYSQL`]): the MySQL-wire adapter, single user
+//! The `mysql` rotation function ([`rotation_mysql::engines::MYSQL`]): the MySQL-wire adapter, single user
 //! or alternating users as `ROTATION_STRATEGY` says, with the RDS API for alternating users.
 #![recursion_limit = "256"]
 
 // `serve` starts the runtime itself, after the process-wide start-up that must run before
 // any thread exists (see its documentation).
 fn main() -> Result<(), lambda_runtime::Error> {
-    let flavor = mysql::MYSQL;
-    rotation_core::serve(flavor.identity.password_defaults, |settings| {
-        mysql::build(flavor, settings)
-    })
+    rotation_core::serve(
+        rotation_mysql::engines::MYSQL.password_defaults,
+        rotation_mysql::mysql::build,
+    )
 }

@@ -3,8 +3,8 @@
 //! printed), roles and default role, kept in step on every rotation.
 
 use crate::testbed::{Bed, Options};
-use mysql::{account, quote_ident, MARIADB};
 use rotation_core::Step;
+use rotation_mysql::{account, quote_ident, Flavor};
 use rotation_testkit::unique;
 use serde_json::json;
 
@@ -165,7 +165,7 @@ async fn username_character_limit_narrows_the_server_limit_as_the_official_funct
         username_character_limit: Some(16),
         ..Options::default()
     };
-    let bed = Bed::with_options(MARIADB, "alternating", options).await;
+    let bed = Bed::with_options(Flavor::MARIADB, "alternating", options).await;
     let master_arn = bed
         .superuser_secret(&format!("master_{}", unique()), "master-Pa55", json!({}))
         .await;

@@ -7,9 +7,9 @@
 //! them, it narrows the audit to its own user wherever it can, and it turns logging off when done.
 
 use crate::testbed::{Bed, Options};
-use mysql::{account, MARIADB};
 use mysql_async::prelude::Queryable;
 use rotation_core::Step;
+use rotation_mysql::{account, Flavor};
 use rotation_testkit::{event, report_check, unique, LogCapture};
 use serde_json::json;
 
@@ -22,7 +22,7 @@ async fn the_audit_plugin_masks_the_password_except_past_a_quote_and_an_excluded
 ) {
     let capture = LogCapture::global();
     let bed = Bed::with_options(
-        MARIADB,
+        Flavor::MARIADB,
         "single",
         Options {
             policy_server: true,

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use crate::testbed::{Bed, Options};
-use mysql::{Flavor, MARIADB, MYSQL};
 use rotation_core::labels::AWSCURRENT;
+use rotation_mysql::Flavor;
 use rotation_testkit::{rotate_with_binary, DbProvingBed, ProvingBed};
 use serde_json::json;
 
@@ -36,10 +36,12 @@ async fn rotates_single_and_alternating_users(flavor: Flavor, binary: &Path) {
 
 #[tokio::test]
 async fn the_mysql_binary_rotates_single_and_alternating_users() {
-    rotates_single_and_alternating_users(MYSQL, Path::new(env!("CARGO_BIN_EXE_mysql"))).await;
+    rotates_single_and_alternating_users(Flavor::MYSQL, Path::new(env!("CARGO_BIN_EXE_mysql")))
+        .await;
 }
 
 #[tokio::test]
 async fn the_mariadb_binary_rotates_single_and_alternating_users() {
-    rotates_single_and_alternating_users(MARIADB, Path::new(env!("CARGO_BIN_EXE_mariadb"))).await;
+    rotates_single_and_alternating_users(Flavor::MARIADB, Path::new(env!("CARGO_BIN_EXE_mariadb")))
+        .await;
 }

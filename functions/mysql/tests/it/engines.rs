@@ -3,5 +3,5 @@
 
 #[test]
 fn the_declared_engines_are_the_packaged_ones() {
-    rotation_testkit::assert_engines_packaged("mysql", &mysql::engines::ALL);
+    rotation_testkit::assert_engines_packaged("mysql", &rotation_mysql::engines::ALL);
 }

@@ -9,9 +9,9 @@
 //! refuses that (and a `"ssl": false` one does not: that is the user's choice).
 
 use crate::testbed::{Bed, Options};
-use mysql::MARIADB;
 use rotation_core::database::NO_TLS_ON_SERVER;
 use rotation_core::telemetry::json_subscriber;
+use rotation_mysql::Flavor;
 use rotation_testkit::{unique, LogCapture, PasswordBait};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -65,7 +65,7 @@ async fn bed(strategy: &str, plaintext_fallback: bool) -> Bed {
         plaintext_fallback,
         ..Options::default()
     };
-    Bed::with_options(MARIADB, strategy, options).await
+    Bed::with_options(Flavor::MARIADB, strategy, options).await
 }
 
 #[tokio::test]

@@ -5,13 +5,13 @@
 //! `shared/src/mysql`.
 
 use crate::testbed::{Bed, Options};
-use mysql::MYSQL;
 use rotation_core::Step;
+use rotation_mysql::Flavor;
 use rotation_testkit::unique;
 use serde_json::json;
 
 async fn bed(strategy: &str) -> Bed {
-    Bed::with_options(MYSQL, strategy, Options::default()).await
+    Bed::with_options(Flavor::MYSQL, strategy, Options::default()).await
 }
 
 #[tokio::test]

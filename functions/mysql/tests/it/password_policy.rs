@@ -9,8 +9,8 @@
 //! password.
 
 use crate::testbed::{Bed, Options};
-use mysql::{account, MARIADB};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_mysql::{account, Flavor};
 use rotation_testkit::{unique, LogCapture};
 use serde_json::json;
 
@@ -24,7 +24,7 @@ async fn bed_with(strategy: &str, allow_password_in_server_log: bool) -> Bed {
         allow_password_in_server_log,
         ..Options::default()
     };
-    Bed::with_options(MARIADB, strategy, options).await
+    Bed::with_options(Flavor::MARIADB, strategy, options).await
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

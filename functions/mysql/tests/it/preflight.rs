@@ -4,8 +4,8 @@
 //! Nothing is changed by any of them.
 
 use crate::testbed::{Bed, Options};
-use mysql::{account, MARIADB};
 use rotation_core::{PasswordDefaults, PasswordPolicy};
+use rotation_mysql::{account, Flavor};
 use rotation_testkit::unique;
 use serde_json::json;
 
@@ -84,7 +84,7 @@ async fn the_password_policy_plugin_is_reported_against_the_function_settings() 
         policy_server: true,
         ..Options::default()
     };
-    let bed = Bed::with_options(MARIADB, "single", options.clone()).await;
+    let bed = Bed::with_options(Flavor::MARIADB, "single", options.clone()).await;
     let (_, arn) = bed
         .user_with_secret("plug", "Initial-Pa55#word", json!({"ssl": true}))
         .await;
@@ -109,7 +109,7 @@ async fn the_password_policy_plugin_is_reported_against_the_function_settings() 
         (name == "PASSWORD_LENGTH").then(|| "6".to_string())
     })
     .unwrap();
-    let bed = Bed::with_options(MARIADB, "single", options)
+    let bed = Bed::with_options(Flavor::MARIADB, "single", options)
         .await
         .with_policy(short);
     let (_, arn) = bed
@@ -137,7 +137,7 @@ async fn password_logging_is_reported_for_both_strategies_and_the_opt_in() {
         ..Options::default()
     };
     // A single user without SUPER: the general log would record its new password.
-    let single = Bed::with_options(MARIADB, "single", options.clone()).await;
+    let single = Bed::with_options(Flavor::MARIADB, "single", options.clone()).await;
     let (user, arn) = single
         .user_with_secret("logs", "Initial-Pa55#word", json!({"ssl": true}))
         .await;
@@ -153,7 +153,7 @@ async fn password_logging_is_reported_for_both_strategies_and_the_opt_in() {
     );
     // With the opt-in the same secret passes, and the report says what that means.
     let allowed = Bed::with_options(
-        MARIADB,
+        Flavor::MARIADB,
         "single",
         Options {
             allow_password_in_server_log: true,
@@ -168,7 +168,7 @@ async fn password_logging_is_reported_for_both_strategies_and_the_opt_in() {
         "{detail}"
     );
     // Alternating users: the superuser (SUPER) leaves the general log.
-    let alternating = Bed::with_options(MARIADB, "alternating", options).await;
+    let alternating = Bed::with_options(Flavor::MARIADB, "alternating", options).await;
     let (_, _, arn) = alternating.alternating_pair_at("logs", "%").await;
     let report = alternating.preflight(&arn, false).await;
     let (ok, detail) = check(&report, "password_logging");

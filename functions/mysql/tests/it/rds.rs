@@ -4,8 +4,8 @@
 //! RDS endpoint name is sent to the sandbox server by the connector's test seam.
 
 use crate::testbed::{Bed, Options};
-use mysql::MARIADB;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_mysql::Flavor;
 use rotation_testkit::{unique, Moto};
 use serde_json::{json, Value};
 
@@ -26,7 +26,7 @@ async fn a_managed_instance_secret_rotates_and_a_wrong_identifier_is_refused() {
         sandbox_hosts: vec![endpoint.clone()],
         ..Options::default()
     };
-    let bed = Bed::with_options(MARIADB, "alternating", options).await;
+    let bed = Bed::with_options(Flavor::MARIADB, "alternating", options).await;
     // The managed secret names a sandbox superuser, as RDS's own value would name the master.
     let admin = format!("rdsadmin_{}", unique());
     bed.superuser_secret(&admin, "Admin-Pa55", json!({})).await;

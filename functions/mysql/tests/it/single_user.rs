@@ -3,9 +3,9 @@
 //! replays, and confused-deputy refusals.
 
 use crate::testbed::{Bed, Options, Trust};
-use mysql::{account, native_password_hash, MARIADB};
 use rotation_core::labels::AWSCURRENT;
 use rotation_core::{SecretValue, Step};
+use rotation_mysql::{account, native_password_hash, Flavor};
 use rotation_testkit::{assert_rotated, unique};
 use serde_json::{json, Value};
 
@@ -94,7 +94,7 @@ async fn an_untrusted_ca_is_a_tls_failure_with_no_plaintext_attempt() {
         plaintext_fallback: true,
         ..Options::default()
     };
-    let bed = Bed::with_options(MARIADB, "single", options).await;
+    let bed = Bed::with_options(Flavor::MARIADB, "single", options).await;
     let (user, arn) = bed
         .user_with_secret("untrusted", "tls-Pa55word", json!({}))
         .await;

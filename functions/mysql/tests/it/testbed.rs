@@ -1,14 +1,14 @@
 //! The MySQL-wire test bed: the [`Harness`] with a MySQL or MariaDB function on the sandbox
-//! MariaDB, built as the binaries build it ([`mysql::build_with`]) with the test host redirect
+//! MariaDB, built as the binaries build it ([`rotation_mysql::build_with`]) with the test host redirect
 //! and trust anchors of the test, plus root access to the server.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use mysql::{account, native_password_hash, quote_ident, Flavor, MyEngine, MARIADB};
 use mysql_async::prelude::Queryable;
 use rotation_core::database::{ConnectPolicy, SdkRds, Strategy, TrustAnchors};
 use rotation_core::SecretValue;
+use rotation_mysql::{account, native_password_hash, quote_ident, Flavor, MyEngine};
 use rotation_testkit::maria::MariaAdmin;
 use rotation_testkit::{
     unique, DbProvingBed, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME,
@@ -58,7 +58,7 @@ impl Deref for Bed {
 impl Bed {
     /// The MariaDB function with `strategy` ("single" or "alternating"), trusting the sandbox CA.
     pub async fn new(strategy: &str) -> Self {
-        Self::with_options(MARIADB, strategy, Options::default()).await
+        Self::with_options(Flavor::MARIADB, strategy, Options::default()).await
     }
 
     /// A bed for `flavor` with `strategy` and `options`.
@@ -94,8 +94,8 @@ impl Bed {
             let endpoint = rotation_testkit::Moto::from_env().endpoint().to_string();
             Arc::new(SdkRds::new(Some(endpoint))) as _
         });
-        let function =
-            mysql::build_with(flavor, &settings, policy, rds).expect("the function builds");
+        let function = rotation_mysql::build_with(flavor, &settings, policy, rds)
+            .expect("the function builds");
         Self {
             harness: Harness::new(function, flavor.identity.password_defaults).await,
             db,
@@ -148,7 +148,7 @@ impl Bed {
         let identified = match policy {
             Some((strict, n)) if strict == "1" && n != "0" => format!(
                 "IDENTIFIED BY {}",
-                mysql::quote_string(password, true).expect("no NUL")
+                rotation_mysql::quote_string(password, true).expect("no NUL")
             ),
             _ => format!("IDENTIFIED BY PASSWORD '{hash}'"),
         };
@@ -190,7 +190,9 @@ impl Bed {
         {
             for (host, plugin, stored) in accounts {
                 let expected = match plugin.as_str() {
-                    "ed25519" => mysql::ed25519_auth_string(&SecretValue::new(password.as_str())),
+                    "ed25519" => {
+                        rotation_mysql::ed25519_auth_string(&SecretValue::new(password.as_str()))
+                    }
                     _ => native_password_hash(&SecretValue::new(password.as_str())),
                 };
                 assert_eq!(

@@ -5,8 +5,8 @@
 //! connection goes.
 
 use crate::testbed::{Bed, Options, Trust};
-use mysql::MARIADB;
 use rotation_core::Step;
+use rotation_mysql::Flavor;
 use serde_json::json;
 
 async fn bed(trust: Trust) -> Bed {
@@ -14,7 +14,7 @@ async fn bed(trust: Trust) -> Bed {
         trust,
         ..Options::default()
     };
-    Bed::with_options(MARIADB, "single", options).await
+    Bed::with_options(Flavor::MARIADB, "single", options).await
 }
 
 #[tokio::test]

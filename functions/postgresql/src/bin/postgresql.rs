@@ -6,6 +6,8 @@
 // `serve` starts the runtime itself, after the process-wide start-up that must run before
 // any thread exists (see its documentation).
 fn main() -> Result<(), lambda_runtime::Error> {
-    let identity = postgresql::engines::POSTGRESQL;
-    rotation_core::serve(identity.password_defaults, postgresql::postgresql)
+    rotation_core::serve(
+        rotation_postgresql::engines::POSTGRESQL.password_defaults,
+        rotation_postgresql::postgresql::build,
+    )
 }

@@ -5,6 +5,8 @@
 // `serve` starts the runtime itself, after the process-wide start-up that must run before
 // any thread exists (see its documentation).
 fn main() -> Result<(), lambda_runtime::Error> {
-    let identity = postgresql::engines::REDSHIFT;
-    rotation_core::serve(identity.password_defaults, postgresql::redshift)
+    rotation_core::serve(
+        rotation_postgresql::engines::REDSHIFT.password_defaults,
+        rotation_postgresql::redshift::build,
+    )
 }

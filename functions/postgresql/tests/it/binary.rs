@@ -12,9 +12,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::testbed::{Bed, Trust};
-use postgresql::engines::REDSHIFT;
-use postgresql::Redshift;
 use rotation_core::Step;
+use rotation_postgresql::engines::REDSHIFT;
+use rotation_postgresql::Redshift;
 use rotation_testkit::{
     deployed_environment, event, rotate_with_binary, unique, Answer, FunctionProcess, Moto,
 };

@@ -3,5 +3,5 @@
 
 #[test]
 fn the_declared_engines_are_the_packaged_ones() {
-    rotation_testkit::assert_engines_packaged("postgresql", &postgresql::engines::ALL);
+    rotation_testkit::assert_engines_packaged("postgresql", &rotation_postgresql::engines::ALL);
 }

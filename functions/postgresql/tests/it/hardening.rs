@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::testbed::{Bed, Options, Trust};
-use postgresql::{Dialect, PasswordForm, PgError, Postgres, SessionLimits};
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING};
 use rotation_core::{PasswordDefaults, SecretValue, Step};
+use rotation_postgresql::{Dialect, PasswordForm, PgError, Postgres, SessionLimits};
 use rotation_testkit::{event, unique};
 use serde_json::json;
 use tokio_postgres::{Client, Transaction};
@@ -127,13 +127,13 @@ impl crate::testbed::BedDialect for StoresWrongly {
         settings: &rotation_core::Settings,
         policy: rotation_core::database::ConnectPolicy,
         rds: Option<Arc<dyn rotation_core::database::RdsLookup>>,
-        redshift_api: Option<Arc<dyn postgresql::RedshiftLookup>>,
-    ) -> rotation_core::database::Strategy<postgresql::PgEngine<Self>> {
+        redshift_api: Option<Arc<dyn rotation_postgresql::RedshiftLookup>>,
+    ) -> rotation_core::database::Strategy<rotation_postgresql::PgEngine<Self>> {
         // A test dialect: built as the postgresql binary builds its own.
         assert!(rds.is_none() && redshift_api.is_none());
         rotation_core::database::Strategy::new(
             settings.strategy,
-            postgresql::PgEngine::new(self, policy),
+            rotation_postgresql::PgEngine::new(self, policy),
         )
         .expect("a known strategy")
     }

@@ -9,10 +9,10 @@
 //! not: that is the user's choice).
 
 use crate::testbed::{Bed, Options};
-use postgresql::Postgres;
 use rotation_core::database::NO_TLS_ON_SERVER;
 use rotation_core::telemetry::json_subscriber;
 use rotation_core::PasswordDefaults;
+use rotation_postgresql::Postgres;
 use rotation_testkit::unique;
 use rotation_testkit::{LogCapture, PasswordBait};
 use serde_json::json;

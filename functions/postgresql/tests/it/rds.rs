@@ -38,7 +38,7 @@ async fn bed(hosts: &[&str], verify: bool, rds_endpoint: Option<&str>) -> Bed {
         ..Options::default()
     };
     Bed::with_options(
-        postgresql::Postgres::default(),
+        rotation_postgresql::Postgres::default(),
         "alternating",
         rotation_core::PasswordDefaults::POSTGRES,
         options,

@@ -9,10 +9,12 @@ use std::sync::Arc;
 
 use crate::serverless_api::ServerlessApi;
 use crate::testbed::{Bed, Options};
-use postgresql::engines::REDSHIFT;
-use postgresql::redshift::Redshift;
-use postgresql::{RedshiftLookup, SdkRedshift, REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_postgresql::engines::REDSHIFT;
+use rotation_postgresql::redshift::Redshift;
+use rotation_postgresql::{
+    RedshiftLookup, SdkRedshift, REDSHIFT_CLUSTER_TAG, REDSHIFT_SERVERLESS_TAG,
+};
 use rotation_testkit::{unique, Moto, MOTO_ACCOUNT, REGION};
 use serde_json::json;
 

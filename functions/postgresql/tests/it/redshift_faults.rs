@@ -4,8 +4,8 @@
 //! after every invocation and no password in the logs.
 
 use crate::testbed::{Bed, Trust};
-use postgresql::engines::REDSHIFT;
-use postgresql::redshift::Redshift;
+use rotation_postgresql::engines::REDSHIFT;
+use rotation_postgresql::redshift::Redshift;
 use rotation_testkit::suites;
 
 /// A Redshift bed, with a table in `dev`'s `public` schema: a clone is given the privileges

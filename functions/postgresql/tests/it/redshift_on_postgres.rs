@@ -3,9 +3,9 @@
 //! accept; Redshift-only behaviour is covered by the exact-statement unit tests.
 
 use crate::testbed::{Bed, Trust};
-use postgresql::engines::REDSHIFT;
-use postgresql::redshift::Redshift;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
+use rotation_postgresql::engines::REDSHIFT;
+use rotation_postgresql::redshift::Redshift;
 use rotation_testkit::assert_rotated;
 use rotation_testkit::unique;
 use serde_json::json;

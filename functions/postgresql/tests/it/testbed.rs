@@ -1,17 +1,17 @@
 //! The PostgreSQL-wire test bed: the [`Harness`] with a PostgreSQL or Redshift function on the
-//! sandbox server, built as the binaries build it ([`postgresql::postgresql_with`],
-//! [`postgresql::redshift_with`]) from settings read from a lookup, with the test's trust
+//! sandbox server, built as the binaries build it ([`rotation_postgresql::postgresql::build_with`],
+//! [`rotation_postgresql::redshift::build_with`]) from settings read from a lookup, with the test's trust
 //! anchors and host redirects; plus superuser access to that server to set up users and check
 //! which passwords log in.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use postgresql::{
-    hashed_password, Dialect, PasswordForm, PgEngine, Postgres, Redshift, RedshiftLookup,
-};
 use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy, TrustAnchors};
 use rotation_core::{PasswordDefaults, PasswordPolicy, SecretValue, Settings};
+use rotation_postgresql::{
+    hashed_password, Dialect, PasswordForm, PgEngine, Postgres, Redshift, RedshiftLookup,
+};
 use rotation_testkit::postgres::{ident, literal, PgAdmin};
 use rotation_testkit::{
     unique, DbProvingBed, Harness, ProvingBed, SmFaults, SANDBOX_CERTIFICATE_NAME,
@@ -72,7 +72,8 @@ impl BedDialect for Postgres {
             redshift_api.is_none(),
             "the postgresql function has no Redshift API"
         );
-        postgresql::postgresql_with(settings, policy, rds).expect("the postgresql function builds")
+        rotation_postgresql::postgresql::build_with(settings, policy, rds)
+            .expect("the postgresql function builds")
     }
 }
 
@@ -85,7 +86,7 @@ impl BedDialect for Redshift {
         redshift_api: Option<Arc<dyn RedshiftLookup>>,
     ) -> Strategy<PgEngine<Self>> {
         assert!(rds.is_none(), "the redshift function has no RDS API");
-        postgresql::redshift_with(settings, policy, redshift_api)
+        rotation_postgresql::redshift::build_with(settings, policy, redshift_api)
             .expect("the redshift function builds")
     }
 }

@@ -6,10 +6,10 @@
 use std::process::Command;
 
 use crate::testbed::{Bed, DOCDB_HOST};
-use mongodb_rotation::engines::MONGODB;
 use rotation_core::labels::AWSCURRENT;
 use rotation_core::PasswordPolicy;
 use rotation_core::Step;
+use rotation_mongodb::engines::MONGODB;
 use rotation_testkit::mongo::{MongoStandIn, Personality};
 use rotation_testkit::{sandbox_var, unique};
 use serde_json::json;

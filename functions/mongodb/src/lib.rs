@@ -29,21 +29,21 @@ pub use error::MongoError;
 /// answer DescribeDBClusters).
 pub fn build(settings: &Settings) -> Result<Strategy<MongoEngine>> {
     let rds = Arc::new(SdkRds::new(settings.rds_endpoint.clone())) as Arc<dyn RdsLookup>;
-    mongodb_with(settings, ConnectPolicy::from_settings(settings)?, Some(rds))
+    build_with(settings, ConnectPolicy::from_settings(settings)?, Some(rds))
 }
 
-/// The function with the given connect policy and RDS API (tests give the sandbox's trust
+/// [`build`] with the given connect policy and RDS API (tests give the sandbox's trust
 /// anchors and redirect hosts, as the SQL adapters' tests do).
-pub fn mongodb_with(
+pub fn build_with(
     settings: &Settings,
     policy: ConnectPolicy,
     rds: Option<Arc<dyn RdsLookup>>,
 ) -> Result<Strategy<MongoEngine>> {
-    mongodb_with_engine(settings, MongoEngine::new(policy), rds)
+    build_with_engine(settings, MongoEngine::new(policy), rds)
 }
 
 /// The function over `engine` and the RDS API.
-pub fn mongodb_with_engine(
+pub fn build_with_engine(
     settings: &Settings,
     engine: MongoEngine,
     rds: Option<Arc<dyn RdsLookup>>,

@@ -3,7 +3,7 @@
 
 fn main() -> Result<(), lambda_runtime::Error> {
     rotation_core::serve(
-        mongodb_rotation::engines::MONGODB.password_defaults,
-        mongodb_rotation::build,
+        rotation_mongodb::engines::MONGODB.password_defaults,
+        rotation_mongodb::build,
     )
 }

@@ -73,7 +73,7 @@ async fn hostile_names_and_passwords_leave_no_password_in_trace_logs() {
     }
     let logs = capture.text();
     assert!(
-        logs.contains("mongodb_rotation"),
+        logs.contains("rotation_mongodb"),
         "the function's own lines were captured"
     );
     capture.assert_none_of(&passwords);

@@ -3,8 +3,8 @@
 
 use std::ops::Deref;
 
-use mongodb_rotation::engines::MONGODB;
-use mongodb_rotation::{mongodb_with_engine, MongoEngine};
+use rotation_mongodb::engines::MONGODB;
+use rotation_mongodb::{build_with_engine, MongoEngine};
 use std::sync::{Arc, Mutex};
 
 use rotation_core::database::{
@@ -159,7 +159,7 @@ impl Bed {
             policy = policy.with_test_host(DOCDB_HOST, address, REDIRECT_CERTIFICATE_NAME);
             host = DOCDB_HOST;
         }
-        let function = mongodb_with_engine(
+        let function = build_with_engine(
             &settings,
             MongoEngine::new(policy),
             Some(rds.clone() as Arc<dyn RdsLookup>),

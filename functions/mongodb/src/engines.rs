@@ -28,3 +28,6 @@ pub const MONGODB: EngineIdentity = EngineIdentity {
         ..Quirks::NONE
     },
 };
+
+/// Every engine this adapter serves.
+pub const ALL: [&EngineIdentity; 1] = [&MONGODB];
