@@ -72,7 +72,7 @@ pub struct WaitPolicy {
     /// At most this long (`MAX_WAITING_TIME_FOR_ACTIVE_IN_SECONDS`).
     pub max_wait: Duration,
     /// The longest sleep between two DescribeUsers calls (`WAITING_RETRY_INTERVAL_IN_SECONDS`);
-    /// the first is [`FIRST_POLL`] (or this, when shorter), each next one half as long again.
+    /// the first is `FIRST_POLL` (or this, when shorter), each next one half as long again.
     pub interval: Duration,
     /// The longest one ElastiCache call can take (the SDK client's operation timeout,
     /// [`crate::API_OPERATION_TIMEOUT`]): a call is started only when this much of the step is

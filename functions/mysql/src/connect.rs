@@ -76,7 +76,7 @@ impl Driver for MyDriver {
 
     /// mysql_async answers some password requests by handing the password over, with no
     /// option to refuse, and cannot take a stream: the driver is pointed at a loopback relay
-    /// to `stream` that screens the server's authentication packets ([`Relay`]).
+    /// to `stream` that screens the server's authentication packets (`Relay`).
     async fn open_screened(
         &self,
         attempt: &Attempt<'_>,

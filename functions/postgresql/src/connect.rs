@@ -75,7 +75,7 @@ impl Driver for PgDriver {
 
     /// tokio-postgres answers a cleartext password request and has no option to refuse it, so
     /// the session runs over a stream that screens the server's authentication messages
-    /// ([`Screened`]) before the driver reads them (`Config::connect_raw`).
+    /// (`Screened`) before the driver reads them (`Config::connect_raw`).
     async fn open_screened(
         &self,
         attempt: &Attempt<'_>,
