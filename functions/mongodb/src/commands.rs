@@ -9,7 +9,7 @@ use mongodb::error::ErrorKind;
 use rotation_core::{Result, RotationError};
 
 use crate::connect::short;
-use crate::engine::MongoSession;
+use crate::session::MongoSession;
 
 /// How long one command may take once logged in (the driver 3.2 has no socket timeout of its
 /// own): a user command that waits longer (a replica set that cannot reach a majority) fails

@@ -4,8 +4,8 @@
 use rotation_core::database::{is_aws_managed_host, DatabaseSecret};
 use rotation_core::{PasswordPolicy, Result, RotationError};
 
-use crate::engine::MongoSession;
 use crate::engines::MONGODB;
+use crate::session::MongoSession;
 
 /// Printable ASCII characters Amazon DocumentDB refuses in a password: `/`, `"`, `@`
 /// (developer guide, "Amazon DocumentDB cluster settings"; CreateDBCluster

@@ -8,7 +8,6 @@
 
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind;
-use mongodb::Client;
 
 use rotation_core::database::{
     Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Need, Transport, Which,
@@ -27,32 +26,11 @@ use crate::needs::{
     WHY_VIEW,
 };
 use crate::privileges::{Need as Action, Privileges};
+use crate::session::MongoSession;
 
 /// Characters of a user name that the driver (3.2) puts unescaped into SCRAM's client-first
 /// message, where RFC 5802 requires `=2C` and `=3D`: a login as such a user is refused.
 const SCRAM_UNSENDABLE: [char; 2] = [',', '='];
-
-/// An authenticated session: the driver's client (one server, direct), the authentication
-/// database and user, how it reaches the server, and what kind of server it is.
-pub struct MongoSession {
-    pub(crate) client: Client,
-    pub(crate) db: String,
-    pub(crate) transport: Transport,
-    /// Amazon DocumentDB: an AWS DocumentDB endpoint, or a secret saying `"engine": "docdb"`.
-    pub(crate) documentdb: bool,
-    /// DocumentDB refused `showAuthenticationRestrictions` once: it is not sent again.
-    pub(crate) restrictions_refused: bool,
-}
-
-impl MongoSession {
-    fn server(&self) -> Server {
-        if self.documentdb {
-            Server::DocumentDb
-        } else {
-            Server::MongoDb
-        }
-    }
-}
 
 /// The engine.
 #[derive(Debug, Clone)]

@@ -15,6 +15,7 @@ pub mod engines;
 mod error;
 mod needs;
 mod privileges;
+mod session;
 
 use std::sync::Arc;
 
@@ -23,8 +24,9 @@ use rotation_core::{Result, Settings};
 
 pub use ca::pem;
 pub use connect::{MongoDriver, DRIVER_TIMEOUT};
-pub use engine::{MongoEngine, MongoSession};
+pub use engine::MongoEngine;
 pub use error::MongoError;
+pub use session::MongoSession;
 
 /// The function, as the binary builds it from `settings`: the strategy `ROTATION_STRATEGY`
 /// names over the engine with the deployed connect policy (trust anchors: OS store, RDS CA
