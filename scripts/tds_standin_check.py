@@ -188,9 +188,16 @@ with pt(FORCED, "app", APP_PW) as c:
           tuple(one(c, "SELECT DB_NAME(), SUSER_SNAME(), ORIGINAL_LOGIN()")) == ("master", "app", "app"))
     check("python-tds: QUOTENAME(N'a]b')", one(c, "SELECT QUOTENAME(N'a]b')")[0] == "[a]]b]")
     check("python-tds: QUOTENAME(N'x', '{')", one(c, "SELECT QUOTENAME(N'x}', '{')")[0] == "{x}}}")
-    check("python-tds: RPC (sp_executesql with parameters) is refused (50000)",
-          pt_error(lambda: one(c, "SELECT QUOTENAME(%s)", ("a",))) == 50000)
-    check("python-tds: the session survives the refusal", one(c, "SELECT 2")[0] == 2)
+    # With parameters python-tds sends an RPC to sp_executesql (@P1, ...).
+    check("python-tds: sp_executesql QUOTENAME(@P1)",
+          one(c, "SELECT QUOTENAME(%s)", ("a]b",))[0] == "[a]]b]")
+    check("python-tds: sp_executesql QUOTENAME(@P1, @P2) and an INT parameter",
+          tuple(one(c, "SELECT QUOTENAME(%s, %s), %s", ("it's", "'", 5))) == ("'it''s'", 5))
+    check("python-tds: sp_executesql NVARCHAR(MAX) parameter (PLP) over 128 characters: NULL",
+          one(c, "SELECT QUOTENAME(%s)", ("x" * 5000,))[0] is None)
+    check("python-tds: a parameter as the password is a syntax error (102)",
+          pt_error(lambda: c.cursor().execute("ALTER LOGIN app WITH PASSWORD = %s", ("x",))) == 102)
+    check("python-tds: the session goes on after the error", one(c, "SELECT 2")[0] == 2)
 # enc_login_only -> OFF; unforced server answers OFF: LOGIN7 encrypted, then plaintext.
 with pt(OFF, "app", APP_PW, login_only=True) as c:
     check("python-tds OFF/off: login-only encryption", one(c, "SELECT SUSER_SNAME()")[0] == "app")

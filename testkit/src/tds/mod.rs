@@ -13,6 +13,7 @@ pub mod lexer;
 pub mod login7;
 pub mod packet;
 pub mod prelogin;
+pub mod rpc;
 mod server;
 mod session;
 pub mod sql;

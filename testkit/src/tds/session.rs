@@ -6,6 +6,7 @@ use super::errors::{self, SqlError};
 use super::login7::{self, utf16};
 use super::packet::{bad, kind};
 use super::prelogin::{self, encrypt, Outcome, ServerEncryption};
+use super::rpc;
 use super::sql::{self, Expr, Statement};
 use super::tokens::{done, ColumnType, Tokens, Value};
 use super::transport::Transport;
@@ -125,6 +126,8 @@ struct Session {
     version: u32,
     login: String,
     database: String,
+    /// The parameters of the `sp_executesql` running (empty in a batch).
+    bindings: Vec<(String, Value)>,
 }
 
 async fn log_in(
@@ -164,6 +167,7 @@ async fn log_in(
             version,
             login,
             database,
+            bindings: Vec::new(),
         },
         (name, database) => {
             let mut errs = Vec::new();
@@ -214,14 +218,20 @@ async fn serve_requests(t: &mut Transport, shared: &Shared, mut s: Session) -> i
         match m.kind {
             kind::SQL_BATCH => {
                 shared.counters.batches.fetch_add(1, Ordering::Relaxed);
-                let text = batch_text(s.version, &m.payload)?;
-                run_batch(&mut out, shared, &mut s, t.spid, &text);
+                let text = utf16(skip_all_headers(s.version, &m.payload)?)?;
+                run_batch(&mut out, shared, &mut s, t.spid, &text, false);
             }
             kind::ATTENTION => out.done(done::ATTN, 0, 0),
-            kind::RPC => refuse(
-                &mut out,
-                &errors::not_modelled("RPC requests (sp_executesql)"),
-            ),
+            kind::RPC => match rpc::parse(skip_all_headers(s.version, &m.payload)?) {
+                Ok(call) => {
+                    s.bindings = call.bindings;
+                    run_batch(&mut out, shared, &mut s, t.spid, &call.statement, true);
+                    s.bindings.clear();
+                    out.return_status(0);
+                    out.done_token(0xFE, 0, 0, 0);
+                }
+                Err(e) => refuse(&mut out, &e),
+            },
             kind::TRANSACTION_MANAGER => refuse(
                 &mut out,
                 &errors::not_modelled("transaction manager requests"),
@@ -237,8 +247,8 @@ fn refuse(out: &mut Tokens, e: &SqlError) {
     out.done(done::ERROR, 0, 0);
 }
 
-/// A batch's text: ALL_HEADERS (TDS 7.2+) [MS-TDS] checked and skipped, then UTF-16LE.
-fn batch_text(version: u32, payload: &[u8]) -> io::Result<String> {
+/// A batch's or RPC's body: ALL_HEADERS (TDS 7.2+) [MS-TDS] checked and skipped.
+fn skip_all_headers(version: u32, payload: &[u8]) -> io::Result<&[u8]> {
     let mut text = payload;
     if version >= 0x7200_0000 {
         let total = payload
@@ -259,15 +269,28 @@ fn batch_text(version: u32, payload: &[u8]) -> io::Result<String> {
         }
         text = &payload[total..];
     }
-    utf16(text)
+    Ok(text)
 }
 
 /// Runs a batch: parse errors run nothing; a statement's error is reported and the batch goes
-/// on. Every DONE but the last has DONE_MORE.
-fn run_batch(out: &mut Tokens, shared: &Shared, s: &mut Session, spid: u16, text: &str) {
+/// on. Every DONE but the last has DONE_MORE. In a procedure (`sp_executesql`) the statements
+/// end with DONEINPROC, all with DONE_MORE: the caller ends with RETURNSTATUS and DONEPROC.
+fn run_batch(
+    out: &mut Tokens,
+    shared: &Shared,
+    s: &mut Session,
+    spid: u16,
+    text: &str,
+    in_proc: bool,
+) {
+    let token = if in_proc { 0xFF } else { 0xFD };
     let statements = match sql::parse(text) {
         Ok(st) => st,
-        Err(e) => return refuse(out, &e),
+        Err(e) => {
+            out.error(e.number, e.state, e.class, &e.text, SERVER_NAME);
+            let more = if in_proc { done::MORE } else { 0 };
+            return out.done_token(token, done::ERROR | more, 0, 0);
+        }
     };
     let mut last_done = None;
     for st in statements {
@@ -287,7 +310,10 @@ fn run_batch(out: &mut Tokens, shared: &Shared, s: &mut Session, spid: u16, text
             }
         };
         last_done = Some(out.out.len());
-        out.done(status, command, rows);
+        out.done_token(token, status, command, rows);
+    }
+    if in_proc {
+        return;
     }
     match last_done {
         Some(at) => out.out[at + 1] &= !(done::MORE as u8),
@@ -370,6 +396,11 @@ fn eval(e: &Expr, s: &Session, spid: u16) -> Result<(ColumnType, Value), SqlErro
         }
         Expr::Version => text(VERSION, 300),
         Expr::Spid => (ColumnType::Int, Value::Int(spid.into())),
+        Expr::Var(name) => match s.bindings.iter().find(|(n, _)| n == name) {
+            Some((_, v @ Value::Int(_))) => (ColumnType::Int, v.clone()),
+            Some((_, v)) => (ColumnType::NVarChar(4000), v.clone()),
+            None => return Err(errors::must_declare(&format!("@{name}"))),
+        },
         Expr::DbName => text(&s.database, 128),
         Expr::SuserSname | Expr::OriginalLogin => text(&s.login, 128),
         Expr::QuoteName(arg, quote) => {

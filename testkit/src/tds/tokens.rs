@@ -139,7 +139,12 @@ impl Tokens {
 
     /// DONE (0xFD).
     pub fn done(&mut self, status: u16, command: u16, rows: u64) {
-        self.out.push(0xFD);
+        self.done_token(0xFD, status, command, rows);
+    }
+
+    /// DONE (0xFD), DONEPROC (0xFE) or DONEINPROC (0xFF).
+    pub fn done_token(&mut self, token: u8, status: u16, command: u16, rows: u64) {
+        self.out.push(token);
         self.out.extend_from_slice(&status.to_le_bytes());
         self.out.extend_from_slice(&command.to_le_bytes());
         if self.tds72() {
@@ -147,6 +152,12 @@ impl Tokens {
         } else {
             self.out.extend_from_slice(&(rows as u32).to_le_bytes());
         }
+    }
+
+    /// RETURNSTATUS (0x79).
+    pub fn return_status(&mut self, status: i32) {
+        self.out.push(0x79);
+        self.out.extend_from_slice(&status.to_le_bytes());
     }
 
     /// COLMETADATA (0x81) for `columns` (name, type), all nullable.
