@@ -28,6 +28,13 @@ CHECKOV_VENV="$TOOLS_DIR/checkov-venv"
 # 4.13 is the newest that reaches DocumentDB 4.0 (wire version 7; 4.14 needs 8).
 PYMONGO_PIN="pymongo==4.13.2"
 PYMONGO_VENV="$TOOLS_DIR/pymongo-venv"
+# pymssql (FreeTDS 1.4.27 inside its manylinux wheel) and python-tds (pure Python; TLS through
+# pyOpenSSL), the independent clients that prove the TDS (SQL Server) stand-in, in a venv of
+# their own (scripts/tds_standin_check.py).
+PYMSSQL_PIN="pymssql==2.3.13"
+PYTDS_PIN="python-tds==1.17.1"
+PYOPENSSL_PIN="pyOpenSSL==25.3.0"
+TDS_VENV="$TOOLS_DIR/tds-venv"
 # Cargo-installed tools, pinned (`cargo install --locked --version`), installed on first use
 # into their own root (scripts/mutants.sh: cargo-mutants, for mutation testing only).
 CARGO_MUTANTS_PIN="27.1.0"

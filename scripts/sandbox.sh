@@ -232,6 +232,7 @@ case "${1:-}" in
     : >"$ENV_FILE"
     echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true" >>"$ENV_FILE"
     echo "export SANDBOX_PYMONGO=$PYMONGO_VENV/bin/python" >>"$ENV_FILE"
+    echo "export SANDBOX_TDS_PYTHON=$TDS_VENV/bin/python" >>"$ENV_FILE"
     # The tools venv's Python (boto3 comes with moto): scripts/elasticache_calibrate.py in the tests.
     echo "export SANDBOX_PYTHON=$VENV/bin/python" >>"$ENV_FILE"
     trap 'stop; exit 1' ERR

@@ -29,16 +29,19 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TOOLS[@]}"
   printf '%s' "$wanted" > "$stamp"
 fi
-# pinned_venv DIR PIN: a venv in DIR holding PIN, rebuilt when the pin changes.
+# pinned_venv DIR PIN...: a venv in DIR holding the PINs, rebuilt when a pin changes.
 pinned_venv() {
-  local dir=$1 pin=$2
-  [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.pins" 2>/dev/null)" = "$pin" ] && return 0
-  log "creating the venv in $dir ($pin)"
+  local dir=$1; shift
+  local pins="$*"
+  [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.pins" 2>/dev/null)" = "$pins" ] && return 0
+  log "creating the venv in $dir ($pins)"
   rm -rf "$dir"
   python3 -m venv "$dir"
-  "$dir/bin/pip" install -q --disable-pip-version-check "$pin"
-  printf '%s' "$pin" > "$dir/.pins"
+  # Wheels only for pymssql: its source build would need FreeTDS headers.
+  "$dir/bin/pip" install -q --disable-pip-version-check --only-binary pymssql "$@"
+  printf '%s' "$pins" > "$dir/.pins"
 }
 pinned_venv "$CHECKOV_VENV" "$CHECKOV_PIN"
 pinned_venv "$PYMONGO_VENV" "$PYMONGO_PIN"
+pinned_venv "$TDS_VENV" "$PYMSSQL_PIN" "$PYTDS_PIN" "$PYOPENSSL_PIN"
 log "tools ready"

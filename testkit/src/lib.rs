@@ -27,6 +27,8 @@ mod player;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod proving;
+#[cfg(feature = "tds")]
+pub mod tds;
 mod types;
 
 /// Every ASCII punctuation character, quotes, backslash, `,` and `=` included: the hostile
