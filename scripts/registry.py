@@ -2,8 +2,9 @@
 """Holds the places that name an engine to the registry, packaging/rotation-types.toml.
 
     python3 scripts/registry.py links   # the link checks, generated from the registry
-    python3 scripts/registry.py check   # the sample secrets and events, the sandbox, the demo
-                                        # and the benchmark's beds against the registry
+    python3 scripts/registry.py check   # the generated files, the sandbox, the demo and the
+                                        # benchmark's beds against the registry
+    python3 scripts/registry.py write   # writes the generated files from the registry
 
 `links` (the test command's phase "each function crate links only its own database driver"):
 for each rotation type, `cargo tree -p <crate>` with its binary's release features (as cargo
@@ -15,9 +16,14 @@ comes with a positive one on the same tree: a cargo tree that fails or shows not
 check. A type's optional `core_features` is exactly the features rotation-core has in that
 tree. Then no function binary's release tree may have the `test-support` feature.
 
-`check`: every type's sample secret and events exist (the secret's engine is one of the type's
-engines; the events are the four steps); scripts/demo.sh builds every crate and rotates every
-type's binary with its events; docs/configuration.md gives every type's exclude default;
+`write` writes, and `check` compares byte for byte, the files generated from the registry: the
+README's support table (between `<!-- registry:begin support -->` and `<!-- registry:end -->`,
+from each type's name, binary, sar_app, engines or support_engines, and support),
+docs/configuration.md's EXCLUDE_CHARACTERS row (each exclude set with its labels), each type's
+sample events (`events`/<step>.json from event_secret_id and event_token) and sample secret
+(`sample_secret`, the JSON of `sample`).
+`check` also: every type's sample secret names one of its engines (exactly when it has any);
+scripts/demo.sh builds every crate and rotates every type's binary with its events;
 scripts/sandbox.sh starts, and scripts/setup.sh installs, every
 sandbox service a type names; scripts/lambda_bed.py (the benchmark's and the smoke test's beds)
 knows every binary, with an engine its types rotate and the protocol of its sandbox service.
@@ -122,6 +128,84 @@ def links():
     return 0
 
 
+# The places generated from the registry (`write` writes them, `check` compares byte for byte).
+README_BEGIN = "<!-- registry:begin support -->"
+README_END = "<!-- registry:end -->"
+
+
+def shown_exclude(t):
+    return f"`{t['exclude'].rstrip(' ')}`" + (" and space" if t["exclude"].endswith(" ") else "")
+
+
+def support_table():
+    """README.md's support table: one row per type, from its name, binary, SAR app, engines (or
+    `support_engines` when it has none) and `support` (the status cell)."""
+    rows = ["| `rotationType` (binary) | Replaces SAR app | Engines (`engine` key) | Status |", "|---|---|---|---|"]
+    for t in TYPES:
+        engines = t.get("support_engines") or ", ".join(f"`{e}`" for e in t["engines"])
+        rows.append(f"| `{t['name']}` (`{t['binary']}`) | `{t['sar_app']}` | {engines} | {t['support']} |")
+    return "\n".join(rows)
+
+
+def exclude_row():
+    """docs/configuration.md's EXCLUDE_CHARACTERS row: each exclude set (first seen first) with
+    the labels of the types that have it."""
+    groups = {}
+    for t in TYPES:
+        labels = groups.setdefault(shown_exclude(t), [])
+        if t["label"] not in labels:
+            labels.append(t["label"])
+    defaults = "; ".join(f"{shown} {', '.join(labels)}" for shown, labels in groups.items())
+    return f"| `EXCLUDE_CHARACTERS` | `excludeCharacters` | {defaults} | Characters never used in generated passwords. |"
+
+
+def generated():
+    """{path: text} of every file generated from the registry."""
+    files = {}
+    readme = (ROOT / "README.md").read_text()
+    begin, end = readme.find(README_BEGIN), readme.find(README_END)
+    if begin >= 0 and end > begin:
+        files["README.md"] = readme[:begin] + README_BEGIN + "\n" + support_table() + "\n" + readme[end:]
+    else:
+        FAILED.append(f"README.md has no {README_BEGIN} ... {README_END} block")
+        print(f"FAIL {FAILED[-1]}")
+    config = (ROOT / "docs" / "configuration.md").read_text()
+    lines = config.split("\n")
+    at = [i for i, line in enumerate(lines) if line.startswith("| `EXCLUDE_CHARACTERS`")]
+    if len(at) == 1:
+        lines[at[0]] = exclude_row()
+        files["docs/configuration.md"] = "\n".join(lines)
+    else:
+        FAILED.append(f"docs/configuration.md has {len(at)} EXCLUDE_CHARACTERS rows, not one")
+        print(f"FAIL {FAILED[-1]}")
+    for t in TYPES:
+        for step in STEPS:
+            event = {"Step": step, "SecretId": t["event_secret_id"], "ClientRequestToken": t["event_token"]}
+            files[f"{t['events']}/{step}.json"] = json.dumps(event, indent=2) + "\n"
+        files[t["sample_secret"]] = json.dumps(t["sample"], indent=2, ensure_ascii=False) + "\n"
+    return files
+
+
+def write():
+    files = generated()
+    for path, text in files.items():
+        target = ROOT / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.is_file() or target.read_text() != text:
+            target.write_text(text)
+            print(f"wrote {path}")
+    return 1 if FAILED else 0
+
+
+def check_generated():
+    files = generated()
+    for path, text in files.items():
+        target = ROOT / path
+        check(target.is_file() and target.read_text() == text,
+              f"{path} is not what `python3 scripts/registry.py write` writes from packaging/rotation-types.toml")
+    return len(files)
+
+
 def registry_check():
     demo = (ROOT / "scripts" / "demo.sh").read_text()
     sandbox = (ROOT / "scripts" / "sandbox.sh").read_text()
@@ -151,13 +235,7 @@ def registry_check():
                 check(re.search(rf"^\s+{start}$", sandbox, re.M), f"scripts/sandbox.sh start does not run {start} ({name} needs {service})")
             if apt:
                 check(re.search(rf"APT_PACKAGES=\(.*\b{apt}\b", lib), f"scripts/lib.sh APT_PACKAGES lacks {apt} ({name} needs {service})")
-    # docs/configuration.md's EXCLUDE_CHARACTERS row: each type's default with its label.
-    row = next((line for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
-                if line.startswith("| `EXCLUDE_CHARACTERS`")), "")
-    for t in TYPES:
-        shown = f"`{t['exclude'].rstrip(' ')}`" + (" and space" if t["exclude"].endswith(" ") else "")
-        check(re.search(rf"{re.escape(shown)} [^;|]*\b{re.escape(t['label'])}\b", row),
-              f"docs/configuration.md's EXCLUDE_CHARACTERS row does not give {t['label']} {shown} ({t['name']})")
+    generated_files = check_generated()
     # lambda_bed.Bed: the engine each binary's bed secrets name, and the protocol they speak.
     engines = re.search(r"ENGINES = (\{.*?\})", bed, re.S)
     families = re.search(r"self\.family = (\{.*?\})", bed, re.S)
@@ -174,11 +252,13 @@ def registry_check():
                   f"scripts/lambda_bed.py Bed family of {binary} = {families.get(binary)!r}, its sandbox service says {wanted}")
     if FAILED:
         return 1
-    print(f"PASS the samples, events, demo, sandbox, benchmark beds and docs/configuration.md match packaging/rotation-types.toml ({len(TYPES)} types)")
+    print(f"PASS the demo, sandbox and benchmark beds match packaging/rotation-types.toml ({len(TYPES)} types), and the "
+          f"{generated_files} files generated from it (README's support table, docs/configuration.md's EXCLUDE_CHARACTERS row, "
+          "sample events and secrets) are what `registry.py write` writes")
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("links", "check"):
+    if len(sys.argv) != 2 or sys.argv[1] not in ("links", "check", "write"):
         sys.exit(__doc__)
-    sys.exit(links() if sys.argv[1] == "links" else registry_check())
+    sys.exit({"links": links, "check": registry_check, "write": write}[sys.argv[1]]())

@@ -72,7 +72,7 @@ else
   cargo test --workspace --features rotation-testkit/tds --locked
 fi
 done_phase
-phase "docs: the toolchain minimum, deploy commands; the registry: samples, events, demo, sandbox, beds; templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
+phase "docs: the toolchain minimum, deploy commands; the registry: generated samples, events, support table, exclude row; demo, sandbox, beds; templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
 "$VENV/bin/python3" scripts/check_docs.py
 "$VENV/bin/python3" scripts/registry.py check
 "$VENV/bin/python3" scripts/templates.py check

@@ -38,24 +38,11 @@ pub struct GenericRotation {
 }
 
 /// The rotation types (`rotationType` values) of each database engine this project ships a
-/// function for. The generic function links no database crate, so it keeps this table; a test
-/// holds it against `packaging/rotation-types.toml`.
-pub const DATABASE_ROTATION_TYPES: &[(&[&str], [&str; 2])] = &[
-    (
-        &["postgres", "aurora-postgresql"],
-        ["PostgreSQLSingleUser", "PostgreSQLMultiUser"],
-    ),
-    (
-        &["mysql", "aurora-mysql"],
-        ["MySQLSingleUser", "MySQLMultiUser"],
-    ),
-    (&["mariadb"], ["MariaDBSingleUser", "MariaDBMultiUser"]),
-    (&["redshift"], ["RedshiftSingleUser", "RedshiftMultiUser"]),
-    (
-        &["mongo", "docdb"],
-        ["MongoDBSingleUser", "MongoDBMultiUser"],
-    ),
-];
+/// function for. The generic function links no database crate and no registry reader, so this
+/// table is compiled in: `build.rs` writes it from `packaging/rotation-types.toml` (each engine
+/// list in file order, with its single-user and multi-user types), and a test holds it there.
+pub const DATABASE_ROTATION_TYPES: &[(&[&str], [&str; 2])] =
+    include!(concat!(env!("OUT_DIR"), "/database_rotation_types.rs"));
 
 /// The rotation type(s) that rotate secrets of `engine`.
 fn rotation_types_for(engine: &str) -> String {
