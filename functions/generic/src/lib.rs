@@ -5,6 +5,9 @@
 //! another service, copy this crate and fill in [`GenericRotation::set_secret`] and
 //! [`GenericRotation::test_secret`]: the core already does the preamble, createSecret (new
 //! password under the policy, stored as AWSPENDING) and finishSecret (checks, then label moves).
+//! A copy outside this workspace drops `build.rs` and [`DATABASE_ROTATION_TYPES`] (generated
+//! from the registry, which only this function needs: it points database secrets to their
+//! rotation types).
 //!
 //! A secret with an `engine` key is refused unless the deployment opts in
 //! ([`ALLOW_ENGINE_KEY`]): it is a database secret, and changing its password here without
