@@ -17,6 +17,32 @@ use serde_json::{json, Value};
 
 pub use rotation_testkit::Trust;
 
+/// The sandbox MariaDB's global `sql_mode`: every bed holds it shared for its lifetime; the
+/// test that changes it (`hostile_names`) holds it alone ([`SqlModeChange`]), so no bed of
+/// this process sees it half-way. (Under cargo-nextest each test is its own process and
+/// `.config/nextest.toml` runs that test alone; this keeps `cargo test` as safe.)
+static SQL_MODE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// The sole hold of the sandbox MariaDB's global `sql_mode`: no other bed of this process
+/// exists while it is held, and the beds it makes do not share it.
+pub struct SqlModeChange {
+    _alone: tokio::sync::RwLockWriteGuard<'static, ()>,
+}
+
+impl SqlModeChange {
+    /// Waits until no bed of this process is left, then holds `sql_mode` alone.
+    pub async fn begin() -> Self {
+        Self {
+            _alone: SQL_MODE.write().await,
+        }
+    }
+
+    /// A MariaDB bed with `strategy`, trusting the sandbox CA, under this hold.
+    pub async fn bed(&self, strategy: &str) -> Bed {
+        Bed::build(Flavor::MARIADB, strategy, Options::default(), None).await
+    }
+}
+
 /// How the function under test is configured beyond its flavor and strategy.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -45,6 +71,9 @@ pub struct Bed {
     pub db: MariaAdmin,
     /// The first `engine` value of the flavor (used in secrets).
     pub engine: &'static str,
+    /// The shared hold of the server's `sql_mode` ([`SQL_MODE`]), none under a
+    /// [`SqlModeChange`].
+    _sql_mode: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
 }
 
 impl Deref for Bed {
@@ -63,6 +92,17 @@ impl Bed {
 
     /// A bed for `flavor` with `strategy` and `options`.
     pub async fn with_options(flavor: Flavor, strategy: &str, options: Options) -> Self {
+        let shared = SQL_MODE.read().await;
+        Self::build(flavor, strategy, options, Some(shared)).await
+    }
+
+    /// A bed for `flavor` with `strategy` and `options`, holding `sql_mode` (shared) or not.
+    async fn build(
+        flavor: Flavor,
+        strategy: &str,
+        options: Options,
+        sql_mode: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
+    ) -> Self {
         let db = if options.policy_server {
             MariaAdmin::policy_from_env()
         } else {
@@ -100,6 +140,7 @@ impl Bed {
             harness: Harness::new(function, flavor.identity.password_defaults).await,
             db,
             engine: flavor.identity.engines[0],
+            _sql_mode: sql_mode,
         }
     }
 
