@@ -5,7 +5,7 @@ Usage: mongo_standin_check.py documentdb|mongodb PORT ROOT_PASSWORD   (SANDBOX_T
 sandbox CA), or mongo_standin_check.py --uri URI [--db DB] to calibrate the stand-in against a
 real MongoDB or DocumentDB (the same checks that hold for any server, the same expected codes;
 only users and roles named standin_check_<random>_..., dropped at the end). The stand-in listens on 127.0.0.1:PORT (TLS) with user `root` in `admin`; the
-Rust test `functions/mongodb/tests/it/standin.rs` starts it, runs this, then checks its
+Rust test `functions/mongodb/tests/it/stand_in.rs` starts it, runs this, then checks its
 counters.
 
 For each personality (DocumentDB 4.0, MongoDB) it starts the stand-in, then drives it through

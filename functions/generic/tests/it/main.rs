@@ -1,6 +1,10 @@
-//! The generic function's integration tests, one test binary, against moto.
+//! The generic function's integration tests, one test binary, against moto, through the test
+//! bed (`testbed`).
+
+mod testbed;
 
 mod binary;
 mod endpoint_env;
 mod faults;
-mod moto_rotation;
+mod log_leak;
+mod rotation;

@@ -6,12 +6,13 @@
 
 mod testbed;
 
-mod alternating;
+mod alternating_users;
 mod binary;
 mod engines;
+mod faults;
+mod hostile_names;
 mod personalities;
 mod preflight;
 mod privileges;
-mod proving;
 mod rotation;
-mod standin;
+mod stand_in;

@@ -184,7 +184,7 @@ impl Bed {
         }
     }
 
-    /// The same bed with another password policy (`tests/hostile.rs`).
+    /// The same bed with another password policy (`hostile_names`).
     #[allow(dead_code)]
     pub fn with_policy(mut self, policy: rotation_core::PasswordPolicy) -> Self {
         self.harness = self.harness.with_policy(policy);

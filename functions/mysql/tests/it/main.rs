@@ -10,6 +10,7 @@ mod audit;
 mod binary;
 mod engines;
 mod faults;
+mod hostile_names;
 mod no_tls_server;
 mod on_mariadb;
 mod password_policy;

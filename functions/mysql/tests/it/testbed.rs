@@ -17,6 +17,107 @@ use serde_json::{json, Value};
 
 pub use rotation_testkit::Trust;
 
+/// The sandbox MariaDB's global `sql_mode`: every bed holds it shared for its lifetime; the
+/// test that changes it (`hostile_names`) holds it alone ([`SqlModeChange`]), so no bed of
+/// this process sees it half-way. (Under cargo-nextest each test is its own process and
+/// `.config/nextest.toml` runs that test alone; this keeps `cargo test` as safe.)
+///
+/// Not a `tokio::sync::RwLock`: that one queues a new reader behind a waiting writer, so a
+/// test making a second bed while it holds a first would wait for itself. Here a reader waits
+/// only while the writer holds the lock.
+static SQL_MODE: SqlMode = SqlMode {
+    state: std::sync::Mutex::new(SqlModeState {
+        beds: 0,
+        changing: false,
+    }),
+    changed: tokio::sync::Notify::const_new(),
+};
+
+struct SqlMode {
+    state: std::sync::Mutex<SqlModeState>,
+    changed: tokio::sync::Notify,
+}
+
+struct SqlModeState {
+    /// Beds holding it shared.
+    beds: usize,
+    /// Held alone.
+    changing: bool,
+}
+
+impl SqlMode {
+    /// Waits until `take` takes the state (it answers whether it did), woken by every release.
+    async fn acquire(&'static self, take: impl Fn(&mut SqlModeState) -> bool) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if take(&mut self.state.lock().unwrap_or_else(|p| p.into_inner())) {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    fn release(&'static self, give: impl Fn(&mut SqlModeState)) {
+        give(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
+        self.changed.notify_waiters();
+    }
+}
+
+/// A bed's shared hold of `sql_mode`.
+struct SqlModeShared;
+
+impl SqlModeShared {
+    async fn take() -> Self {
+        SQL_MODE
+            .acquire(|s| {
+                let free = !s.changing;
+                s.beds += usize::from(free);
+                free
+            })
+            .await;
+        Self
+    }
+}
+
+impl Drop for SqlModeShared {
+    fn drop(&mut self) {
+        SQL_MODE.release(|s| s.beds -= 1);
+    }
+}
+
+/// The sole hold of the sandbox MariaDB's global `sql_mode`: no other bed of this process
+/// exists while it is held, and the beds it makes do not share it.
+pub struct SqlModeChange {
+    _private: (),
+}
+
+impl SqlModeChange {
+    /// Waits until no bed of this process is left, then holds `sql_mode` alone.
+    pub async fn begin() -> Self {
+        SQL_MODE
+            .acquire(|s| {
+                let free = !s.changing && s.beds == 0;
+                s.changing |= free;
+                free
+            })
+            .await;
+        Self { _private: () }
+    }
+
+    /// A MariaDB bed with `strategy`, trusting the sandbox CA, under this hold.
+    pub async fn bed(&self, strategy: &str) -> Bed {
+        Bed::build(Flavor::MARIADB, strategy, Options::default(), None).await
+    }
+}
+
+impl Drop for SqlModeChange {
+    fn drop(&mut self) {
+        SQL_MODE.release(|s| s.changing = false);
+    }
+}
+
 /// How the function under test is configured beyond its flavor and strategy.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -45,6 +146,9 @@ pub struct Bed {
     pub db: MariaAdmin,
     /// The first `engine` value of the flavor (used in secrets).
     pub engine: &'static str,
+    /// The shared hold of the server's `sql_mode` ([`SQL_MODE`]), none under a
+    /// [`SqlModeChange`].
+    _sql_mode: Option<SqlModeShared>,
 }
 
 impl Deref for Bed {
@@ -63,6 +167,17 @@ impl Bed {
 
     /// A bed for `flavor` with `strategy` and `options`.
     pub async fn with_options(flavor: Flavor, strategy: &str, options: Options) -> Self {
+        let shared = SqlModeShared::take().await;
+        Self::build(flavor, strategy, options, Some(shared)).await
+    }
+
+    /// A bed for `flavor` with `strategy` and `options`, holding `sql_mode` (shared) or not.
+    async fn build(
+        flavor: Flavor,
+        strategy: &str,
+        options: Options,
+        sql_mode: Option<SqlModeShared>,
+    ) -> Self {
         let db = if options.policy_server {
             MariaAdmin::policy_from_env()
         } else {
@@ -100,6 +215,7 @@ impl Bed {
             harness: Harness::new(function, flavor.identity.password_defaults).await,
             db,
             engine: flavor.identity.engines[0],
+            _sql_mode: sql_mode,
         }
     }
 

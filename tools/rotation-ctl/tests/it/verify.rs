@@ -13,7 +13,8 @@
 //! testSecret and finishSecret in order through the same function process, stopping at the
 //! first failure (AWSPENDING stays where the failed rotation left it), as the service does.
 
-mod common;
+mod every_type;
+mod failures;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,13 +32,11 @@ use rotation_testkit::postgres::{ident, literal};
 use rotation_testkit::{
     deployed_environment, rotation_types, sandbox_var, unique, Answer, FunctionProcess,
     FunctionSettings, Handler, LambdaApi, Moto, PgAdmin, RotationDriver, RotationPlayer,
-    StepInvoker, MOTO_ACCOUNT, REGION, SANDBOX_CERTIFICATE_NAME,
+    StepInvoker, REGION, SANDBOX_CERTIFICATE_NAME,
 };
 use serde_json::{json, Value};
 
-/// The function's name: moto's RotateSecret needs a function of that name in its own Lambda
-/// (the driver's placeholder), and the loopback Lambda API answers for any name.
-const FUNCTION: &str = "rotation-driver-placeholder";
+use crate::common::{self, function_arn, FUNCTION};
 
 /// The function's timeout, as the Lambda API answers it and as each invocation gets it (a
 /// debug build against the sandbox takes well under a second per step).
@@ -274,10 +273,6 @@ async fn attach_quietly(driver: &RotationDriver, arn: &str) {
         .expect("the configuration test's label taken off");
 }
 
-fn function_arn() -> String {
-    format!("arn:aws:lambda:{REGION}:{MOTO_ACCOUNT}:function:{FUNCTION}")
-}
-
 /// A user of one rotation type on its sandbox server, its secret, and the deployed function.
 struct Bed {
     driver: RotationDriver,
@@ -484,281 +479,4 @@ impl Bed {
             .ctl(&self.driver, &self.arn, &[&self.password], args)
             .await
     }
-}
-
-/// Attaches, then `verify --rotations 2`: both rotations finish through the real binary, each
-/// followed by the preflight's login with the new AWSCURRENT; the labels, the report and an
-/// independent login agree.
-async fn verifies(name: &str) {
-    let bed = Bed::new(name).await;
-    let (original, _, _) = bed.labels().await;
-    let _player = bed.deployed.player(&bed.driver, &bed.arn).await;
-
-    let (code, stdout, stderr) = bed
-        .ctl(&["verify", &bed.arn, "--rotations", "2", "--output", "json"])
-        .await;
-    let done: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {stdout} {stderr}"));
-    assert_eq!(code, 0, "{name}: {done:#} {stderr}");
-    assert_eq!(
-        (&done["ok"], &done["verified"]),
-        (&json!(true), &json!(true))
-    );
-    assert_eq!(done["preflight"]["ok"], true, "{done:#}");
-    assert_eq!(done["timeoutSeconds"], TIMEOUT_SECONDS, "{done:#}");
-    let rotations = done["rotations"].as_array().unwrap();
-    assert_eq!(rotations.len(), 2, "{done:#}");
-    let (current, previous, pending) = bed.labels().await;
-    assert!(pending.is_empty(), "{name}: {pending:?}");
-    let versions: Vec<&str> = rotations
-        .iter()
-        .map(|r| r["version"].as_str().unwrap())
-        .collect();
-    assert_eq!(current, [versions[1]], "{name}");
-    assert_eq!(previous, [versions[0]], "{name}");
-    assert_ne!(current, original);
-    for r in rotations {
-        assert_eq!(r["ok"], true, "{done:#}");
-        assert!(r["seconds"].as_f64().unwrap() > 0.0, "{done:#}");
-        assert_eq!(r["check"]["ok"], true, "{done:#}");
-        assert_eq!(r["check"]["versions"]["current"], r["version"], "{done:#}");
-        let after = r["labelsAfter"].as_array().unwrap();
-        assert!(
-            after
-                .iter()
-                .any(|v| v["id"] == r["version"] && v["stages"] == json!([AWSCURRENT])),
-            "{done:#}"
-        );
-    }
-    assert_eq!(
-        rotations[1]["labelsBefore"], rotations[0]["labelsAfter"],
-        "{done:#}"
-    );
-    // Secrets Manager's invocations (played) and the tool's preflights, in order.
-    let mut expected = vec!["preflight".to_string()];
-    for v in &versions {
-        for step in Step::ALL {
-            expected.push(format!("{} {v}", step.as_str()));
-        }
-        expected.push("preflight".into());
-    }
-    assert_eq!(bed.deployed.seen(), expected, "{name}");
-    if let Some(logs_in) = bed.current_logs_in().await {
-        assert!(logs_in, "{name}: the new AWSCURRENT logs in");
-    }
-    // The secret's user, or (alternating users) its clone.
-    let current: Value =
-        serde_json::from_str(&bed.driver.value(&bed.arn, AWSCURRENT).await).unwrap();
-    let user = current["username"].as_str().unwrap();
-    assert!(user.starts_with(&bed.user), "{name}: {user}");
-
-    // Text output: the same story, for people.
-    let (code, text, stderr) = bed.ctl(&["verify", &bed.arn]).await;
-    assert_eq!(code, 0, "{name}: {text} {stderr}");
-    assert!(text.contains("all checks passed"), "{text}");
-    assert!(text.contains("rotation 1/1"), "{text}");
-    assert!(text.contains("verified: 1 rotation of"), "{text}");
-    assert!(
-        !text.chars().any(|c| c != '\n' && c.is_control()),
-        "{text:?}"
-    );
-}
-
-macro_rules! every_type {
-    ($($test:ident => $name:literal),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $test() {
-                verifies($name).await;
-            }
-        )*
-
-        /// The tests above cover exactly the rotation types the project packages.
-        #[test]
-        fn every_packaged_rotation_type_is_verified() {
-            let mut tested = vec![$($name),*];
-            let mut packaged: Vec<String> =
-                rotation_types().iter().map(|t| t.get("name").to_string()).collect();
-            tested.sort_unstable();
-            packaged.sort();
-            assert_eq!(tested, packaged);
-        }
-    };
-}
-
-every_type! {
-    verifies_generic => "Generic",
-    verifies_postgresql_single_user => "PostgreSQLSingleUser",
-    verifies_postgresql_multi_user => "PostgreSQLMultiUser",
-    verifies_redshift_single_user => "RedshiftSingleUser",
-    verifies_redshift_multi_user => "RedshiftMultiUser",
-    verifies_mysql_single_user => "MySQLSingleUser",
-    verifies_mysql_multi_user => "MySQLMultiUser",
-    verifies_mariadb_single_user => "MariaDBSingleUser",
-    verifies_mariadb_multi_user => "MariaDBMultiUser",
-    verifies_mongodb_single_user => "MongoDBSingleUser",
-    verifies_mongodb_multi_user => "MongoDBMultiUser",
-    verifies_elasticache_user => "ElastiCacheUser",
-}
-
-/// The database user's password changes behind the secret after the preflight passed: the
-/// rotation's setSecret is refused. verify names the step and its `errorType` (read from the
-/// function's logs), exits 1, and AWSCURRENT stays where it was; the next rotation is not
-/// started.
-#[tokio::test]
-async fn a_rotation_that_fails_is_reported_with_its_error_type_and_current_is_untouched() {
-    for name in ["MySQLSingleUser", "PostgreSQLSingleUser"] {
-        let bed = Bed::new(name).await;
-        let (original, _, _) = bed.labels().await;
-        let _player = bed.deployed.player(&bed.driver, &bed.arn).await;
-        let changed = format!("Changed-{}", unique());
-        let (user, password) = (bed.user.clone(), changed.clone());
-        let hook: Hook = match &bed.server {
-            Server::Postgres { .. } => {
-                let pg = PgAdmin::from_env();
-                Box::pin(async move {
-                    pg.session("postgres")
-                        .await
-                        .batch_execute(&format!(
-                            "ALTER ROLE {} PASSWORD {}",
-                            ident(&user),
-                            literal(&password)
-                        ))
-                        .await
-                        .expect("ALTER ROLE");
-                })
-            }
-            Server::Maria(_) => Box::pin(async move {
-                MariaAdmin::from_env()
-                    .run(&format!(
-                        "ALTER USER '{user}'@'%' IDENTIFIED BY '{password}'"
-                    ))
-                    .await;
-            }),
-            _ => unreachable!(),
-        };
-        *bed.deployed.after_preflight.lock().unwrap() = Some(hook);
-
-        let (code, stdout, stderr) = bed
-            .deployed
-            .ctl(
-                &bed.driver,
-                &bed.arn,
-                &[&bed.password, &changed],
-                &["verify", &bed.arn, "--rotations", "3", "--output", "json"],
-            )
-            .await;
-        let done: Value = serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {stdout} {stderr}"));
-        assert_eq!(code, 1, "{name}: {done:#}");
-        assert_eq!(
-            (&done["ok"], &done["verified"]),
-            (&json!(false), &json!(false))
-        );
-        assert_eq!(done["preflight"]["ok"], true, "{done:#}");
-        let failure = &done["failure"];
-        assert_eq!(failure["at"], "setSecret", "{done:#}");
-        assert_eq!(failure["errorType"], "AuthenticationFailed", "{done:#}");
-        let rotations = done["rotations"].as_array().unwrap();
-        assert_eq!(
-            rotations.len(),
-            1,
-            "the next rotation is not started: {done:#}"
-        );
-        assert_eq!(rotations[0]["ok"], false);
-        assert_eq!(rotations[0]["currentUntouched"], true, "{done:#}");
-        assert_eq!(rotations[0]["failure"], *failure);
-        let (current, _, pending) = bed.labels().await;
-        assert_eq!(current, original, "{name}: AWSCURRENT untouched");
-        assert_eq!(pending, [rotations[0]["version"].as_str().unwrap()]);
-        let token = rotations[0]["version"].as_str().unwrap().to_string();
-        assert_eq!(
-            bed.deployed.seen(),
-            [
-                "preflight".to_string(),
-                format!("createSecret {token}"),
-                format!("setSecret {token}"),
-            ],
-            "{name}"
-        );
-
-        // Run again: refused at once (AWSPENDING is on the failed rotation's version).
-        let (code, text, _) = bed.ctl(&["verify", &bed.arn]).await;
-        assert_eq!(code, 1, "{text}");
-        assert!(
-            text.contains("refusing to verify: AWSPENDING is on version")
-                && text.contains(&token)
-                && text.contains("rotation-ctl abort"),
-            "{text}"
-        );
-        assert_eq!(bed.deployed.seen().len(), 3, "nothing invoked");
-    }
-}
-
-/// A secret whose AWSCURRENT does not log in fails the preflight: nothing is rotated, the
-/// failed check and its `errorType` are the answer, exit 1. A `--function` other than the
-/// attached one, and a secret with no rotation function, are refused before anything is
-/// invoked.
-#[tokio::test]
-async fn a_failed_preflight_rotates_nothing_and_an_unattached_secret_is_refused() {
-    let bed = Bed::new("PostgreSQLSingleUser").await;
-    let (code, text, _) = bed
-        .ctl(&["verify", &bed.arn, "--function", "another-function"])
-        .await;
-    assert_eq!(code, 1, "{text}");
-    assert!(
-        text.contains("refusing to verify: --function names")
-            && text.contains(":function:another-function")
-            && text.contains("rotation-ctl attach"),
-        "{text}"
-    );
-    assert!(bed.deployed.seen().is_empty(), "{:?}", bed.deployed.seen());
-
-    let Server::Postgres { pg, .. } = &bed.server else {
-        unreachable!()
-    };
-    pg.session("postgres")
-        .await
-        .batch_execute(&format!(
-            "ALTER ROLE {} PASSWORD 'Other-Pa55word-1'",
-            ident(&bed.user)
-        ))
-        .await
-        .unwrap();
-    let before = bed.labels().await;
-    let player = bed.deployed.player(&bed.driver, &bed.arn).await;
-    let (code, text, stderr) = bed.ctl(&["verify", &bed.arn, "--rotations", "2"]).await;
-    assert_eq!(code, 1, "{text} {stderr}");
-    assert!(
-        text.contains("NOT verified: preflight failed: AuthenticationFailed: check current_login"),
-        "{text}"
-    );
-    assert!(text.contains("Nothing was rotated."), "{text}");
-    assert_eq!(bed.labels().await, before);
-    assert!(player.played().is_empty(), "{:?}", player.played());
-    assert_eq!(bed.deployed.seen(), ["preflight"]);
-
-    let lone = bed
-        .driver
-        .create_secret(
-            &format!("verify-lone-{}", unique()),
-            r#"{"username": "u", "password": "x-Pa55word"}"#,
-        )
-        .await;
-    let (code, stdout, _) = bed
-        .deployed
-        .ctl(
-            &bed.driver,
-            &lone,
-            &[],
-            &["verify", &lone, "--output", "json"],
-        )
-        .await;
-    let done: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(
-        (code, &done["reason"]),
-        (1, &json!("no rotation function")),
-        "{done:#}"
-    );
-    assert_eq!(bed.deployed.seen(), ["preflight"], "nothing more invoked");
 }

@@ -3,16 +3,12 @@
 //! whose AWSCURRENT the cache refuses (setSecret's proof), one naming a user outside
 //! `ELASTICACHE_USER_ARNS`, and proves that no password appears in them or in the errors: the
 //! passwords travel in ModifyUser requests and AUTH commands, which the most verbose setting
-//! must not print. Its own test binary: it installs the process's global subscriber.
-
-// The integration tests' bed; this test uses part of it.
-#[allow(dead_code)]
-#[path = "it/testbed.rs"]
-mod testbed;
+//! must not print.
 
 use rotation_core::Step;
 use rotation_testkit::{event, LogCapture};
-use testbed::Bed;
+
+use crate::testbed::Bed;
 
 #[tokio::test]
 async fn no_password_reaches_the_logs_at_trace() {
@@ -52,7 +48,7 @@ async fn no_password_reaches_the_logs_at_trace() {
         .await
         .expect_err("AWSCURRENT is refused before ModifyUser");
     // A user outside the list: refused at createSecret.
-    let outside = testbed::Bed::with_vars(&[(
+    let outside = Bed::with_vars(&[(
         rotation_core::ELASTICACHE_USER_ARNS,
         "arn:aws:elasticache:us-east-1:123456789012:user:nobody-else".to_string(),
     )])

@@ -2,15 +2,6 @@
 //! single and alternating users, with a superuser secret) and proves that no password, and no
 //! md5 password hash (which md5 authentication accepts as the password), appears in them.
 
-// Its own test binary: it installs a global subscriber capturing every crate at trace level.
-// The bed is the integration tests' own; this binary uses only part of it.
-#[allow(dead_code)]
-#[path = "it/classifier.rs"]
-mod classifier;
-#[allow(dead_code)]
-#[path = "it/testbed.rs"]
-mod testbed;
-
 use crate::testbed::{Bed, Trust};
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::SecretValue;

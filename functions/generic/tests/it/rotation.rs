@@ -4,15 +4,10 @@
 use rotation_core::labels::{self, AWSCURRENT, AWSPENDING, AWSPREVIOUS};
 use rotation_core::Outcome;
 use rotation_core::{RotationEvent, Step};
-use rotation_generic::{GenericRotation, PASSWORD_DEFAULTS};
 use rotation_testkit::assert_rotated;
-use rotation_testkit::Harness;
 use serde_json::{json, Value};
 
-/// The generic function (default configuration) on the sandbox's moto.
-async fn bed() -> Harness<GenericRotation> {
-    Harness::new(GenericRotation::default(), PASSWORD_DEFAULTS).await
-}
+use crate::testbed::bed;
 
 const INITIAL: &str = r#"{"username":"svc","password":"initial-password","endpoint":"https://svc.example","port":8443,"tags":["a","b"]}"#;
 

@@ -4,20 +4,11 @@
 //! default `sql_mode` and then with `NO_BACKSLASH_ESCAPES,ANSI_QUOTES`. No password reaches
 //! the function's logs (captured at trace level) or the server's general and binary logs.
 //!
-//! One test: it changes the server's global `sql_mode`, which no other test in this binary
-//! may see half-way.
+//! One test: it changes the server's global `sql_mode`, which no other test may see half-way.
+//! It holds the test bed's [`SqlModeChange`] (no other bed of the process exists meanwhile),
+//! and `.config/nextest.toml` runs it alone (no other test process runs meanwhile).
 
-// Its own test binary: it changes the server's global `sql_mode` and installs a global subscriber
-// capturing every crate at trace level.
-// The bed is the integration tests' own; this binary uses only part of it.
-#[allow(dead_code)]
-#[path = "it/classifier.rs"]
-mod classifier;
-#[allow(dead_code)]
-#[path = "it/testbed.rs"]
-mod testbed;
-
-use crate::testbed::Bed;
+use crate::testbed::SqlModeChange;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_testkit::{policy_excluding_nothing, unique, LogCapture, PUNCTUATION};
 use serde_json::json;
@@ -31,8 +22,9 @@ fn hostile_name(tag: &str) -> String {
 async fn hostile_names_and_passwords_under_every_quoting_mode() {
     let capture = LogCapture::everything_at_trace();
     let policy = policy_excluding_nothing();
-    let single = Bed::new("single").await.with_policy(policy.clone());
-    let alternating = Bed::new("alternating").await.with_policy(policy);
+    let sql_mode = SqlModeChange::begin().await;
+    let single = sql_mode.bed("single").await.with_policy(policy.clone());
+    let alternating = sql_mode.bed("alternating").await.with_policy(policy);
     let mut secrets = Vec::new();
     for mode in ["DEFAULT", "'NO_BACKSLASH_ESCAPES,ANSI_QUOTES'"] {
         single

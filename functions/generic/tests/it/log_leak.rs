@@ -1,18 +1,14 @@
-//! Captures every log line of full rotations (against moto and against the fake, successful and
-//! failing) at the most verbose level, and proves that no password ever appears in them.
+//! Captures every log line, of every crate at `trace`, of full rotations (against moto and
+//! against the fake, successful and failing) and proves that no password ever appears in them.
 
 use rotation_core::handle_invocation as handle;
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::{MemoryStore, RotationEvent, Step};
-use rotation_generic::{GenericRotation, PASSWORD_DEFAULTS};
-use rotation_testkit::Harness;
+use rotation_generic::GenericRotation;
 use rotation_testkit::LogCapture;
 use serde_json::Value;
 
-/// The generic function (default configuration) on the sandbox's moto.
-async fn bed() -> Harness<GenericRotation> {
-    Harness::new(GenericRotation::default(), PASSWORD_DEFAULTS).await
-}
+use crate::testbed::bed;
 
 fn password_of(value: &str) -> String {
     serde_json::from_str::<Value>(value).unwrap()["password"]

@@ -1,6 +1,19 @@
-//! What both operator test binaries share.
+//! What the operator tests (`operator`) and the `verify` tests share: the function's name and
+//! ARN, its log lines shipped to moto, and the `rotation-ctl` binary run as an operator runs it.
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use rotation_testkit::{MOTO_ACCOUNT, REGION};
+
+/// The function's name: moto's RotateSecret needs a function of that name in its own Lambda
+/// (the driver's placeholder), and the loopback Lambda API answers for any name. It is the name
+/// Lambda logs under: the last part of the rotation function ARN the test driver gives
+/// RotateSecret.
+pub const FUNCTION: &str = "rotation-driver-placeholder";
+
+/// The rotation function moto knows (the one the loopback Lambda API's configuration names).
+pub fn function_arn() -> String {
+    format!("arn:aws:lambda:{REGION}:{MOTO_ACCOUNT}:function:{FUNCTION}")
+}
 
 /// Ships the lines a function printed (`text`; blank lines left out) to a new stream of its
 /// log group, `/aws/lambda/<function>`, in moto's CloudWatch Logs, as Lambda would: the

@@ -1,25 +1,19 @@
 //! Hostile names and passwords, and the most verbose logs: user names made of every ASCII
 //! punctuation character but `,` and `=` (which the driver cannot send in a SCRAM login:
-//! `it/rotation.rs` proves them refused), a space and unicode;
+//! `rotation` proves them refused), a space and unicode;
 //! passwords drawn from every punctuation character, and a unicode first password (SASLprep on
 //! the SCRAM-SHA-256 side). Both personalities, single user and alternating users (a hostile
 //! original), two rounds each, then failing invocations (a login refused, a tampered
 //! AWSPENDING). Every crate (the driver's and the AWS SDK's included) logs at `trace` into a
 //! capture, which must hold no password in any form.
-//!
-//! Its own test binary: it installs the process's global subscriber.
-
-// The integration tests' bed; this binary uses part of it.
-#[allow(dead_code)]
-#[path = "it/testbed.rs"]
-mod testbed;
 
 use rotation_core::labels::{AWSCURRENT, AWSPREVIOUS};
 use rotation_core::Step;
 use rotation_testkit::mongo::Personality;
 use rotation_testkit::{event, policy_excluding_nothing, LogCapture, PUNCTUATION};
 use serde_json::json;
-use testbed::Bed;
+
+use crate::testbed::Bed;
 
 /// A hostile name prefix: every punctuation character but `,` and `=`, a space and unicode
 /// (34 characters, so `<prefix>_<10>_clone` fits DocumentDB's 63).
