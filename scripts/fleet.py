@@ -130,6 +130,19 @@ def error_type(kind, body):
     return kind, body
 
 
+def cause_of(message):
+    """What made a delivery fail, read from its message: the connection limit (PostgreSQL's
+    SQLSTATE 53300, MariaDB's error 1040 "Too many connections"), throttling, an SDK timeout,
+    or something else."""
+    if any(m in message for m in ("SQLSTATE 53300", "too many clients", "Too many connections")):
+        return "connection limit"
+    if "ThrottlingException" in message:
+        return "throttled"
+    if "timed out" in message or "timeout" in message:
+        return "SDK timeout"
+    return "other"
+
+
 def rotate(slot, bed, secret, moto, lambda_arn, args):
     """Rotates `secret` as Secrets Manager does, re-delivering a failed step; returns its record."""
     record = {"secret": secret, "type": bed.kind, "retries": 0, "errors": [], "ok": False}
@@ -259,12 +272,16 @@ def run(mode, kinds, moto, lambda_arn, args, out):
         record["verified"] = problem is None
         record["problem"] = problem
 
-    failures = {}
+    failures, causes = {}, {}
     for r in records:
         for e in r["errors"]:
             key = f"{r['type']} {e['step']} {e['errorType']}"
             entry = failures.setdefault(key, {"count": 0, "example": e["message"]})
             entry["count"] += 1
+            cause = causes.setdefault(f"{cause_of(e['message'])}: {e['errorType']}",
+                                      {"deliveries": 0, "rotations_completed": 0, "rotations_failed": 0})
+            cause["deliveries"] += 1
+            cause["rotations_completed" if r["ok"] and r["verified"] else "rotations_failed"] += 1
     throttled = sum(v for k, v in calls.items() if k.startswith("Throttled:"))
     return {
         "mode": mode, "secrets": args.secrets, "processes": len(slots), "per_type": dict(zip([b.kind for b in beds], per_type)),
@@ -276,6 +293,7 @@ def run(mode, kinds, moto, lambda_arn, args, out):
         "not_verified": {p: problems.count(p) for p in set(problems) if p},
         "retries": sum(r["retries"] for r in records), "rotations_retried": sum(r["retries"] > 0 for r in records),
         "failures": dict(sorted(failures.items(), key=lambda kv: -kv[1]["count"])),
+        "causes": dict(sorted(causes.items(), key=lambda kv: -kv[1]["deliveries"])),
         "sm_calls": sum(v for k, v in calls.items() if not k.startswith("Throttled:")), "sm_throttled": throttled,
         "calls": calls, "pg_peak_connections": watch.peak, "pg_watch_samples": watch.samples,
         "pg_refusals": pg_refusals(pg_log, pg_offset),
@@ -322,6 +340,10 @@ def report(results, retry_check):
             f"{r['mariadb_peak_connections']} ({r['mariadb_max_connections']}) | {r['pg_refusals']} / "
             f"{r['mariadb_refusals']} | {r['process_restarts']} |")
     for r in results:
+        lines += ["", f"Failed deliveries by cause and errorType, `{r['mode']}`: deliveries; rotations completed "
+                  "/ failed (a rotation counts once per failed delivery):", ""]
+        lines += [f"- {k}: {v['deliveries']}; {v['rotations_completed']} / {v['rotations_failed']}"
+                  for k, v in r["causes"].items()] or ["- none"]
         lines += ["", f"Failed deliveries, `{r['mode']}` (type, step, errorType: count; an example message):", ""]
         lines += [f"- {k}: {v['count']}; \"{v['example'][:300]}\"" for k, v in r["failures"].items()] or ["- none"]
     return "\n".join(lines) + "\n"
