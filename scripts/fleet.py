@@ -21,7 +21,8 @@ Run it with scripts/fleet.sh, which starts a sandbox of its own (PostgreSQL with
 - watches the databases' connections: PostgreSQL's client backends (pg_stat_activity, polled
   every 0.02 s by one psql session, itself not counted), MariaDB's Max_used_connections, and the
   refusals for the connection limit (PostgreSQL's log, MariaDB's
-  Connection_errors_max_connections);
+  Connection_errors_max_connections); MariaDB takes no max_connections below 10, so
+  `--mariadb-held` idle sessions (the application's own) take part of it during the run;
 - checks every secret at the end with an independent client (psql, the mariadb client): its
   AWSCURRENT version is the rotation's token, no AWSPENDING is left, and AWSCURRENT logs in.
 
@@ -64,6 +65,22 @@ def mariadb_status():
     rows = mariadb_query("SHOW GLOBAL STATUS WHERE Variable_name IN "
                          "('Max_used_connections', 'Connection_errors_max_connections')")
     return {name: int(value) for name, value in rows}
+
+
+def hold_mariadb_connections(count):
+    """`count` idle sessions on the sandbox MariaDB (root, each in a SLEEP): the application's
+    own connections, which leave the fleet only part of max_connections (MariaDB takes no limit
+    below 10). Returns their client processes."""
+    held = [subprocess.Popen(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", env("SANDBOX_MARIADB_PORT"),
+                              "-uroot", "-Nse", "SELECT SLEEP(86400)"],
+                             env=dict(os.environ, MYSQL_PWD=env("SANDBOX_MARIADB_PASSWORD")),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(count)]
+    for _ in range(100):  # until all are in their SLEEP
+        if int(mariadb_query("SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(86400)'")[0][0]) >= count:
+            break
+        time.sleep(0.1)
+    return held
 
 
 class PgWatch:
@@ -240,6 +257,7 @@ def run(mode, kinds, moto, lambda_arn, args, out):
 
     mariadb(f"SET GLOBAL max_connections = {args.mariadb_max_connections}; FLUSH STATUS;")
     mariadb_limit = int(mariadb_query("SELECT @@max_connections")[0][0])  # as the server took it
+    held = hold_mariadb_connections(args.mariadb_held)
     pg_log = env("SANDBOX_PG_LOG")
     pg_offset = os.path.getsize(pg_log)
     watch = PgWatch()
@@ -257,6 +275,9 @@ def run(mode, kinds, moto, lambda_arn, args, out):
     watch.stop()
     calls = proxy.take()
     status = mariadb_status()
+    for p in held:
+        p.kill()
+        p.wait()
     mariadb("SET GLOBAL max_connections = 151;")
     restarts = sum(slot.restarts for _, slot in slots)
     for _, slot in slots:
@@ -286,7 +307,7 @@ def run(mode, kinds, moto, lambda_arn, args, out):
     return {
         "mode": mode, "secrets": args.secrets, "processes": len(slots), "per_type": dict(zip([b.kind for b in beds], per_type)),
         "throttle": args.throttle, "pg_max_connections": int(os.environ.get("SANDBOX_PG_MAX_CONNECTIONS", "300")),
-        "mariadb_max_connections": mariadb_limit, "deliveries": args.deliveries, "backoff": args.backoff,
+        "mariadb_max_connections": mariadb_limit, "mariadb_held": args.mariadb_held, "deliveries": args.deliveries, "backoff": args.backoff,
         "wall_s": wall, "rotation_ms": summary([r["ms"] for r in records if r["ok"]]),
         "rotations_ok": sum(r["ok"] for r in records), "rotations_failed": sum(not r["ok"] for r in records),
         "verified": sum(r["verified"] for r in records),
@@ -298,7 +319,9 @@ def run(mode, kinds, moto, lambda_arn, args, out):
         "calls": calls, "pg_peak_connections": watch.peak, "pg_watch_samples": watch.samples,
         "pg_refusals": pg_refusals(pg_log, pg_offset),
         "mariadb_peak_connections": status.get("Max_used_connections"),
+        # Stayed 0 in the runs while the functions were refused with error 1040: kept, not reported.
         "mariadb_refusals": status.get("Connection_errors_max_connections"),
+        "limit_deliveries": sum(v["deliveries"] for k, v in causes.items() if k.startswith("connection limit")),
         "process_restarts": restarts,
         "failed_rotations": [r for r in records if not r["ok"] or not r["verified"]][:20],
     }
@@ -328,7 +351,8 @@ def report(results, retry_check):
              + ", ".join(f"`{m}` -> {v}" for m, v in retry_check.items()), "",
              "| AWS_RETRY_MODE | secrets / processes | wall s | rotation ms p50 / p95 / max | rotations ok / failed "
              "| AWSCURRENT logs in | re-deliveries (rotations retried) | SM calls / throttled "
-             "| peak connections PG (limit) / MariaDB (limit) | refusals PG / MariaDB | process restarts |",
+             "| peak connections PG (limit) / MariaDB (limit) | connection-limit refusals: PG log / failed deliveries "
+             "| process restarts |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         ms = r["rotation_ms"] or {"p50": 0, "p95": 0, "max": 0}
@@ -337,8 +361,8 @@ def report(results, retry_check):
             f"{ms['p50']:.0f} / {ms['p95']:.0f} / {ms['max']:.0f} | {r['rotations_ok']} / {r['rotations_failed']} | "
             f"{r['verified']} / {r['secrets']} | {r['retries']} ({r['rotations_retried']}) | "
             f"{r['sm_calls']} / {r['sm_throttled']} | {r['pg_peak_connections']} ({r['pg_max_connections']}) / "
-            f"{r['mariadb_peak_connections']} ({r['mariadb_max_connections']}) | {r['pg_refusals']} / "
-            f"{r['mariadb_refusals']} | {r['process_restarts']} |")
+            f"{r['mariadb_peak_connections']} ({r['mariadb_max_connections']}, {r['mariadb_held']} held) | {r['pg_refusals']} / "
+            f"{r['limit_deliveries']} | {r['process_restarts']} |")
     for r in results:
         lines += ["", f"Failed deliveries by cause and errorType, `{r['mode']}`: deliveries; rotations completed "
                   "/ failed (a rotation counts once per failed delivery):", ""]
@@ -358,7 +382,8 @@ def main():
     parser.add_argument("--secrets", type=int, default=500)
     parser.add_argument("--processes", type=int, default=50)
     parser.add_argument("--throttle", type=float, default=0.2, help="share of Secrets Manager calls throttled")
-    parser.add_argument("--mariadb-max-connections", type=int, default=6)
+    parser.add_argument("--mariadb-max-connections", type=int, default=10, help="(MariaDB takes no less than 10)")
+    parser.add_argument("--mariadb-held", type=int, default=8, help="idle sessions held on MariaDB during the run")
     parser.add_argument("--deliveries", type=int, default=5, help="deliveries of a step at most (1 + re-deliveries)")
     parser.add_argument("--backoff", type=float, default=1.0, help="seconds before re-delivery n, times n (jittered)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a delivery may take (then the process is replaced)")

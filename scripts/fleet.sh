@@ -6,7 +6,7 @@
 # single user) rotated by 50 function processes at once, a share of Secrets Manager calls
 # throttled, once per SDK retry mode (standard, adaptive). Writes target/fleet/results.md and
 # results.json. Other options go to fleet.py (e.g. --secrets 100 --processes 20 --throttle 0.1
-# --mariadb-max-connections 6 --retry-modes standard).
+# --mariadb-held 8 --retry-modes standard).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
