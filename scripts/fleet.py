@@ -50,6 +50,18 @@ from lambda_bed import REPO, STEPS, Bed, CountingProxy, Function, Moto, env, eve
 TYPES = ["PostgreSQLMultiUser", "PostgreSQLSingleUser", "MariaDBMultiUser", "MariaDBSingleUser"]
 
 
+class SerialMoto(Moto):
+    """Moto with CreateSecret one at a time: moto 5.2.5 is not thread-safe there (two at once
+    can fail with HTTP 500, "dictionary changed size during iteration")."""
+    create_lock = threading.Lock()
+
+    def sm(self, operation, body):
+        if operation == "CreateSecret":
+            with self.create_lock:
+                return super().sm(operation, body)
+        return super().sm(operation, body)
+
+
 # ------------------------------------------------------------------------------ the databases
 
 def mariadb_query(sql):
@@ -397,7 +409,7 @@ def main():
     (out / "ca-bundle.pem").write_text(Path(env("SANDBOX_PG_CA")).read_text() + Path(env("SANDBOX_MARIADB_CA")).read_text())
     kinds = {k["name"]: k for k in tomllib.loads((REPO / "packaging/rotation-types.toml").read_text())["type"]}
     kinds = [kinds[name] for name in TYPES]
-    moto = Moto(env("MOTO_ENDPOINT"))
+    moto = SerialMoto(env("MOTO_ENDPOINT"))
     lambda_arn = moto.rotation_lambda("fleet-rotation-placeholder")
     retry_check = check_retry_mode(kinds, moto, out)
     print(f"fleet: AWS_RETRY_MODE check: {retry_check}", file=sys.stderr)
