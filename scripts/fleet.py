@@ -227,17 +227,18 @@ def make_secrets(beds, count):
 
 
 def verify(bed, secret, token):
-    """None when the rotation is complete and AWSCURRENT logs in, else what is wrong."""
+    """(logs in, problem): whether AWSCURRENT logs in (asked of psql / the mariadb client),
+    and None when the rotation is complete (AWSCURRENT is its version, no AWSPENDING left),
+    else what is not."""
     moto = bed.moto
     stages = moto.stages(secret)
+    works = bed.logs_in(moto.value(secret, "AWSCURRENT"))
     current = [v for v, s in stages.items() if "AWSCURRENT" in s]
     if current != [token]:
-        return "AWSCURRENT is not the rotation's version"
+        return works, "AWSCURRENT is not the rotation's version"
     if any("AWSPENDING" in s for s in stages.values()):
-        return "AWSPENDING left"
-    if not bed.logs_in(moto.value(secret, "AWSCURRENT")):
-        return "AWSCURRENT does not log in"
-    return None
+        return works, "AWSPENDING left"
+    return works, None if works else "AWSCURRENT does not log in"
 
 
 def summary(values):
@@ -301,9 +302,9 @@ def run(mode, kinds, moto, lambda_arn, args, out):
     bed_of = {secret: bed for bed, secret in secrets}
     with ThreadPoolExecutor(6) as pool:
         problems = list(pool.map(lambda r: verify(bed_of[r["secret"]], r["secret"], r.get("token")), records))
-    for record, problem in zip(records, problems):
-        record["verified"] = problem is None
-        record["problem"] = problem
+    for record, (works, problem) in zip(records, problems):
+        record["verified"], record["logs_in"], record["problem"] = problem is None, works, problem
+    problems = [p for _, p in problems]
 
     failures, causes = {}, {}
     for r in records:
@@ -322,7 +323,7 @@ def run(mode, kinds, moto, lambda_arn, args, out):
         "mariadb_max_connections": mariadb_limit, "mariadb_held": args.mariadb_held, "deliveries": args.deliveries, "backoff": args.backoff,
         "wall_s": wall, "rotation_ms": summary([r["ms"] for r in records if r["ok"]]),
         "rotations_ok": sum(r["ok"] for r in records), "rotations_failed": sum(not r["ok"] for r in records),
-        "verified": sum(r["verified"] for r in records),
+        "verified": sum(r["verified"] for r in records), "logs_in": sum(r["logs_in"] for r in records),
         "not_verified": {p: problems.count(p) for p in set(problems) if p},
         "retries": sum(r["retries"] for r in records), "rotations_retried": sum(r["retries"] > 0 for r in records),
         "failures": dict(sorted(failures.items(), key=lambda kv: -kv[1]["count"])),
@@ -362,7 +363,7 @@ def report(results, retry_check):
     lines = [f"Fleet run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; AWS_RETRY_MODE check: "
              + ", ".join(f"`{m}` -> {v}" for m, v in retry_check.items()), "",
              "| AWS_RETRY_MODE | secrets / processes | wall s | rotation ms p50 / p95 / max | rotations ok / failed "
-             "| AWSCURRENT logs in | re-deliveries (rotations retried) | SM calls / throttled "
+             "| complete and verified / AWSCURRENT logs in | re-deliveries (rotations retried) | SM calls / throttled "
              "| peak connections PG (limit) / MariaDB (limit) | connection-limit refusals: PG log / failed deliveries "
              "| process restarts |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -371,7 +372,7 @@ def report(results, retry_check):
         lines.append(
             f"| {r['mode']} | {r['secrets']} / {r['processes']} | {r['wall_s']:.0f} | "
             f"{ms['p50']:.0f} / {ms['p95']:.0f} / {ms['max']:.0f} | {r['rotations_ok']} / {r['rotations_failed']} | "
-            f"{r['verified']} / {r['secrets']} | {r['retries']} ({r['rotations_retried']}) | "
+            f"{r['verified']} / {r['logs_in']} | {r['retries']} ({r['rotations_retried']}) | "
             f"{r['sm_calls']} / {r['sm_throttled']} | {r['pg_peak_connections']} ({r['pg_max_connections']}) / "
             f"{r['mariadb_peak_connections']} ({r['mariadb_max_connections']}, {r['mariadb_held']} held) | {r['pg_refusals']} / "
             f"{r['limit_deliveries']} | {r['process_restarts']} |")
