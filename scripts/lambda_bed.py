@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import queue
+import random
 import subprocess
 import sys
 import threading
@@ -119,11 +120,15 @@ class Moto:
 
 
 class CountingProxy(ThreadingHTTPServer):
-    """Secrets Manager for the function: forwards to moto and counts calls by operation."""
+    """Secrets Manager for the function: forwards to moto and counts calls by operation.
+    `throttle` (0 to 1, default 0: off) is the share of calls answered, instead of forwarded,
+    with Secrets Manager's throttling error (HTTP 400, `ThrottlingException`); those are
+    counted under `Throttled:<operation>` as well as under the operation."""
     daemon_threads = True
 
-    def __init__(self, moto):
+    def __init__(self, moto, throttle=0.0, seed=None):
         self.moto, self.lock, self.counts = moto, threading.Lock(), {}
+        self.throttle, self.random = throttle, random.Random(seed)
         super().__init__(("127.0.0.1", 0), ProxyHandler)
         self.endpoint = f"http://127.0.0.1:{self.server_address[1]}"
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -151,6 +156,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
         operation = self.headers.get("X-Amz-Target", "?").split(".")[-1]
         with self.server.lock:
             self.server.counts[operation] = self.server.counts.get(operation, 0) + 1
+            throttled = self.server.throttle > 0 and self.server.random.random() < self.server.throttle
+            if throttled:
+                key = f"Throttled:{operation}"
+                self.server.counts[key] = self.server.counts.get(key, 0) + 1
+        if throttled:
+            self.throttled()
+            return
         upstream = http.client.HTTPConnection(self.server.moto.host, int(self.server.moto.port), timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         upstream.request("POST", self.path, body=body, headers=headers)
@@ -161,6 +173,18 @@ class ProxyHandler(BaseHTTPRequestHandler):
         for k, v in response.getheaders():
             if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
                 self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def throttled(self):
+        """Secrets Manager's answer to a throttled call (awsJson1.1: the type in the body and
+        in x-amzn-ErrorType)."""
+        data = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("x-amzn-ErrorType", "ThrottlingException")
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

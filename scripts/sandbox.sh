@@ -10,7 +10,8 @@
 #   scripts/sandbox.sh stop    stop everything and delete its data
 #
 # State lives in $ROTATION_SANDBOX_DIR (default .sandbox/default), so several sandboxes
-# (tests, demo) can run side by side.
+# (tests, demo) can run side by side. SANDBOX_PG_MAX_CONNECTIONS sets PostgreSQL's
+# max_connections (default 300; the fleet benchmark sets it low enough to be reached).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -118,7 +119,7 @@ HBA
   runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
     "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on \
      -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key \
-     -c ssl_ca_file=$dir/tls/ca.crt -c log_statement=all -c log_connections=on -c password_encryption=scram-sha-256 -c max_connections=300 \
+     -c ssl_ca_file=$dir/tls/ca.crt -c log_statement=all -c log_connections=on -c password_encryption=scram-sha-256 -c max_connections=${SANDBOX_PG_MAX_CONNECTIONS:-300} \
      -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on" \
     start >/dev/null || die "PostgreSQL did not start; see $dir/server.log"
   # Real password authentication: the right password works, a wrong one is refused.
