@@ -142,3 +142,21 @@ pub fn report_check(report: &serde_json::Value, name: &str) -> (bool, String) {
         found["detail"].as_str().unwrap_or("").to_string(),
     )
 }
+
+/// The number of checks an independent client's proof script passed: it must exit with
+/// success and end with the line `N checks passed` (`scripts/mongo_standin_check.py`,
+/// `scripts/tds_standin_check.py`). Panics, showing the script's output, otherwise.
+pub fn script_checks_passed(out: &std::process::Output, what: &str) -> usize {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{what}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .last()
+        .and_then(|l| l.strip_suffix(" checks passed"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: no final `N checks passed` line:\n{stdout}"))
+}

@@ -79,17 +79,6 @@ async fn pymssql_and_python_tds_prove_the_stand_in() {
         .output()
         .await
         .expect("the venv's python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let passed: usize = stdout
-        .lines()
-        .last()
-        .and_then(|l| l.strip_suffix(" checks passed"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    assert_eq!(passed, CHECKS, "{stdout}");
+    let passed = rotation_testkit::script_checks_passed(&out, "scripts/tds_standin_check.py");
+    assert_eq!(passed, CHECKS, "{}", String::from_utf8_lossy(&out.stdout));
 }

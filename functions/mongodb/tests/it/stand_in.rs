@@ -33,19 +33,13 @@ async fn pymongo_proves_both_personalities() {
             .output()
             .await
             .expect("pymongo's python runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{name}:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        let passed = rotation_testkit::script_checks_passed(&out, name);
+        assert_eq!(
+            passed,
+            checks,
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
         );
-        let passed: usize = stdout
-            .lines()
-            .last()
-            .and_then(|l| l.strip_suffix(" checks passed"))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert_eq!(passed, checks, "{name}: {stdout}");
         let c = server.counters();
         assert!(
             c.logins > 5 && c.refused >= 4 && c.commands > 30,
