@@ -534,5 +534,4 @@ pub fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 #[cfg(test)]
-#[path = "connect_tests.rs"]
 mod tests;

@@ -346,5 +346,4 @@ pub async fn verify_identifiers(
 }
 
 #[cfg(test)]
-#[path = "rds_tests.rs"]
 mod tests;

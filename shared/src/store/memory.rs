@@ -516,5 +516,4 @@ impl SecretStore for MemoryStore {
 }
 
 #[cfg(test)]
-#[path = "memory_tests.rs"]
 mod tests;
