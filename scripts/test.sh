@@ -48,9 +48,7 @@ phase() { log "$1"; PHASE_START=$SECONDS; }
 done_phase() { log "  ... $((SECONDS - PHASE_START)) s"; }
 
 phase "cargo fmt --check"; cargo fmt --all -- --check; done_phase
-# The testkit's TDS stand-in is feature `tds`, which no function crate enables yet: the workspace
-# builds (clippy, the tests) turn it on, so its proof by pymssql and python-tds runs with the rest.
-phase "cargo clippy -D warnings"; cargo clippy --workspace --all-targets --features rotation-testkit/tds --locked -q -- -D warnings; done_phase
+phase "cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locked -q -- -D warnings; done_phase
 phase "each function crate links only its own database driver, and all share one feature set"
 # Generated from packaging/rotation-types.toml (each type's links, links_unused and the crates
 # every other type links; [link_check]): every negative check beside a positive one on the same
@@ -67,9 +65,9 @@ phase "tests (unit, fake, moto and database integration tests), with sam build b
 # test binaries (.config/nextest.toml). There are no doctests. Without it, cargo test runs the
 # same tests, one binary at a time.
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --features rotation-testkit/tds --locked
+  cargo nextest run --workspace --locked
 else
-  cargo test --workspace --features rotation-testkit/tds --locked
+  cargo test --workspace --locked
 fi
 done_phase
 phase "docs: the toolchain minimum, deploy commands; the registry: generated samples, events, support table, exclude row; demo, sandbox, beds; templates: generated from the type list, cfn-lint, sam validate --lint, checkov, contract checks, render test"
