@@ -1,0 +1,143 @@
+//! The SQL Server engine: sessions from the core's connect policy through [`TdsDriver`], a
+//! user's own password changed with `OLD_PASSWORD`, alternating users copied by `copy.rs`.
+//! Implements the core's `Database` trait, so the core's strategies do the step logic.
+
+use rotation_core::database::{
+    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Need, Transport, Which,
+};
+use rotation_core::{Check, PasswordPolicy, Result, RotationError, SecretValue};
+
+use crate::connect::TdsDriver;
+use crate::copy::{copy_login, differences};
+use crate::engines::SQLSERVER;
+use crate::preflight;
+use crate::principals;
+use crate::session::{text, TdsSession};
+use crate::sql::own_password_sql;
+
+/// A SQL Server database for the core's strategies.
+#[derive(Debug, Clone)]
+pub struct TdsEngine {
+    policy: ConnectPolicy,
+}
+
+impl TdsEngine {
+    /// The engine, logging in under `policy`.
+    pub fn new(policy: ConnectPolicy) -> Self {
+        Self { policy }
+    }
+}
+
+/// The password a new clone login has until its copy is done: 128 random bits from the OS,
+/// never stored, with upper and lower case letters, digits and a symbol (so a `CHECK_POLICY`
+/// complexity rule takes it).
+pub fn placeholder_password() -> Result<SecretValue> {
+    let mut bytes = [0u8; 16];
+    // aws-lc-rs is already linked for TLS.
+    rustls::crypto::aws_lc_rs::default_provider()
+        .secure_random
+        .fill(&mut bytes)
+        .map_err(|_| RotationError::SetSecret("the OS random source failed".into()))?;
+    Ok(SecretValue::new(format!(
+        "{:032x}Qz9#",
+        u128::from_le_bytes(bytes)
+    )))
+}
+
+impl Database for TdsEngine {
+    type Session = TdsSession;
+
+    fn identity(&self) -> &EngineIdentity {
+        &SQLSERVER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn transport(&self, session: &TdsSession) -> Transport {
+        session.transport()
+    }
+
+    async fn connect(&self, secret: &DatabaseSecret, which: Which) -> Result<TdsSession> {
+        let (client, transport) = self
+            .policy
+            .connect(&TdsDriver, &SQLSERVER, secret, which)
+            .await?;
+        Ok(TdsSession::new(client, transport))
+    }
+
+    async fn privileges(
+        &self,
+        session: &mut TdsSession,
+        need: Need,
+        policy: &PasswordPolicy,
+    ) -> Result<Vec<Check>> {
+        preflight::checks(session, need, policy).await
+    }
+
+    async fn session_user(&self, session: &mut TdsSession) -> Result<String> {
+        let rows = session
+            .rows("SELECT SUSER_SNAME()", &[], "read SUSER_SNAME()")
+            .await?;
+        let row = rows.first().ok_or_else(|| {
+            RotationError::UnsupportedServer("SUSER_SNAME() returned no row".into())
+        })?;
+        text(row, 0, "SUSER_SNAME()")
+    }
+
+    async fn set_own_password(
+        &self,
+        session: &mut TdsSession,
+        current: &DatabaseSecret,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        let contained = principals::contained(session).await?;
+        let sql = own_password_sql(
+            contained,
+            &pending.username,
+            &pending.password(),
+            &current.password(),
+        )?;
+        session.execute_secret(&sql, "set the password").await
+    }
+
+    async fn user_exists(&self, session: &mut TdsSession, user: &str) -> Result<bool> {
+        Ok(principals::login(session, user).await?.is_some())
+    }
+
+    async fn update_clone(
+        &self,
+        session: &mut TdsSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        copy_login(session, source, pending, placeholder_password).await
+    }
+
+    async fn create_clone(
+        &self,
+        session: &mut TdsSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<()> {
+        copy_login(session, source, pending, placeholder_password).await
+    }
+
+    async fn change_is_complete(
+        &self,
+        session: &mut TdsSession,
+        source: &str,
+        pending: &DatabaseSecret,
+    ) -> Result<bool> {
+        let left = differences(session, source, pending).await?;
+        if !left.is_empty() {
+            tracing::debug!(
+                user = %pending.username,
+                differences = %left.join("; "),
+                "the pending login is not yet a finished copy of the current one"
+            );
+        }
+        Ok(left.is_empty())
+    }
+}

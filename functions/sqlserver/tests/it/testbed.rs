@@ -1,0 +1,111 @@
+//! The test bed: a TDS stand-in with an RDS-like master login, the function built as the binary
+//! builds it (trusting the sandbox CA), and the harness on moto.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use rotation_core::database::{ConnectPolicy, Strategy, TrustAnchors};
+use rotation_sqlserver::engines::SQLSERVER;
+use rotation_sqlserver::{build_with, TdsEngine};
+use rotation_testkit::tds::{tls_config, LoginKind, ServerEncryption, TdsStandIn};
+use rotation_testkit::{sandbox_var, unique, Harness};
+use serde_json::{json, Value};
+
+/// The master login's password.
+pub const MASTER_PASSWORD: &str = "Master-Pa55word-tds";
+
+/// A function under test and its stand-in.
+pub struct Bed {
+    harness: Harness<Strategy<TdsEngine>>,
+    /// "single" or "alternating".
+    pub strategy: &'static str,
+    /// The server.
+    pub server: TdsStandIn,
+}
+
+impl Deref for Bed {
+    type Target = Harness<Strategy<TdsEngine>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.harness
+    }
+}
+
+/// The sandbox certificate's server configuration.
+pub fn sandbox_tls() -> Arc<rustls::ServerConfig> {
+    tls_config(
+        &sandbox_var("SANDBOX_TLS_CERT"),
+        &sandbox_var("SANDBOX_TLS_KEY"),
+    )
+    .expect("the sandbox certificate loads")
+}
+
+impl Bed {
+    /// The function with `strategy` against a stand-in whose encryption is `encryption`
+    /// (with the sandbox certificate unless it is NOT_SUP), with `vars` as its environment.
+    pub async fn with(
+        strategy: &'static str,
+        encryption: ServerEncryption,
+        vars: &[(&str, String)],
+    ) -> Self {
+        let tls = (encryption != ServerEncryption::NotSupported).then(sandbox_tls);
+        let server = TdsStandIn::start(0, encryption, tls)
+            .await
+            .expect("the stand-in starts");
+        server.add_login("admin", MASTER_PASSWORD, LoginKind::RdsMaster);
+        let ca = sandbox_var("SANDBOX_TLS_CA");
+        let anchors = TrustAnchors::new(Some(&ca), false).expect("the sandbox CA loads");
+        let mut env = vec![("ROTATION_STRATEGY", strategy.to_string())];
+        env.extend(vars.iter().cloned());
+        let settings = rotation_testkit::settings(SQLSERVER.password_defaults, &env);
+        let policy =
+            ConnectPolicy::new(anchors).with_plaintext_fallback(settings.allow_plaintext_fallback);
+        let function = build_with(&settings, policy, None).expect("the function builds");
+        Self {
+            harness: Harness::new(function, SQLSERVER.password_defaults).await,
+            strategy,
+            server,
+        }
+    }
+
+    /// The function with `strategy` against a stand-in that does not force encryption.
+    pub async fn new(strategy: &'static str) -> Self {
+        Self::with(strategy, ServerEncryption::Off, &[]).await
+    }
+
+    /// The secret JSON for `user`, with `extra` keys (overriding the defaults; a null removes
+    /// the key).
+    pub fn secret_json(&self, user: &str, password: &str, extra: Value) -> String {
+        let mut v = json!({"engine": "sqlserver", "host": "127.0.0.1", "port": self.server.port(),
+            "username": user, "password": password, "dbname": "master", "ssl": true});
+        for (k, val) in extra.as_object().expect("an object") {
+            if val.is_null() {
+                v.as_object_mut().expect("an object").remove(k);
+            } else {
+                v[k] = val.clone();
+            }
+        }
+        v.to_string()
+    }
+
+    /// A new plain login `<prefix>_<unique>` and its secret with `extra` keys: (login, ARN).
+    pub async fn login(&self, prefix: &str, password: &str, extra: Value) -> (String, String) {
+        let name = format!("{prefix}_{}", unique());
+        self.server.add_login(&name, password, LoginKind::Plain);
+        let arn = self
+            .harness
+            .secret("sqlserver", &self.secret_json(&name, password, extra))
+            .await;
+        (name, arn)
+    }
+
+    /// The stand-in's password of `login`, which must be the secret's AWSCURRENT password.
+    pub async fn assert_current_logs_in(&self, arn: &str) {
+        let (user, password) = self.current(arn).await;
+        assert_eq!(
+            self.server.password(&user).as_deref(),
+            Some(password.as_str()),
+            "AWSCURRENT's password is the server's for {user}"
+        );
+    }
+}
