@@ -8,6 +8,7 @@
 //! `README.md` beside this file.
 
 pub mod catalog;
+pub mod classifier;
 pub mod errors;
 pub mod lexer;
 pub mod login7;
@@ -21,6 +22,7 @@ pub mod tokens;
 pub mod transport;
 
 pub use catalog::LoginKind;
+pub use classifier::{TdsClassifier, FAILING_STATEMENT};
 pub use prelogin::ServerEncryption;
 pub use server::{CountersSnapshot, TdsStandIn};
 pub use session::{PROGRAM_VERSION, VERSION};

@@ -4,6 +4,10 @@
 
 mod testbed;
 
+mod binary;
 mod engines;
+mod faults;
+mod hostile_names;
+mod preflight;
 mod single_user;
 mod tls;

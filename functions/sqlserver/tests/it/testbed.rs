@@ -7,8 +7,10 @@ use std::sync::Arc;
 use rotation_core::database::{ConnectPolicy, Strategy, TrustAnchors};
 use rotation_sqlserver::engines::SQLSERVER;
 use rotation_sqlserver::{build_with, TdsEngine};
-use rotation_testkit::tds::{tls_config, LoginKind, ServerEncryption, TdsStandIn};
-use rotation_testkit::{sandbox_var, unique, Harness};
+use rotation_testkit::tds::{tls_config, LoginKind, ServerEncryption, TdsClassifier, TdsStandIn};
+use rotation_testkit::{
+    sandbox_var, unique, Classifier, DbProvingBed, Harness, ProvingBed, SmFaults,
+};
 use serde_json::{json, Value};
 
 /// The master login's password.
@@ -107,5 +109,89 @@ impl Bed {
             Some(password.as_str()),
             "AWSCURRENT's password is the server's for {user}"
         );
+    }
+}
+
+impl Bed {
+    /// The same bed with another password policy.
+    pub fn with_policy(mut self, policy: rotation_core::PasswordPolicy) -> Self {
+        self.harness = self.harness.with_policy(policy);
+        self
+    }
+
+    /// The function with `strategy` against a stand-in serving plaintext only (for the fault
+    /// proxy, which reads the protocol: secrets say `"ssl": false`).
+    pub async fn plaintext(strategy: &'static str) -> Self {
+        Self::with(strategy, ServerEncryption::NotSupported, &[]).await
+    }
+
+    /// A new superuser secret (an RDS-like master login `name`) with `extra` keys: its ARN.
+    pub async fn superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.server.add_login(name, password, LoginKind::RdsMaster);
+        let value = self.secret_json(name, password, extra);
+        self.harness.secret("sqlserver-master", &value).await
+    }
+
+    /// A new login as the bed's strategy needs it, and its secret with `extra` keys: single
+    /// user a plain login; alternating users the same with a `masterarn` (a new superuser
+    /// secret) unless `extra` names one. (login, ARN).
+    pub async fn strategy_login(
+        &self,
+        prefix: &str,
+        password: &str,
+        mut extra: Value,
+    ) -> (String, String) {
+        if self.strategy != "single" && extra.get("masterarn").is_none() {
+            let master = format!("master_{}", unique());
+            let arn = self.superuser_secret(&master, MASTER_PASSWORD, json!({})).await;
+            extra["masterarn"] = json!(arn);
+        }
+        self.login(prefix, password, extra).await
+    }
+}
+
+impl ProvingBed for Bed {
+    type Function = Strategy<TdsEngine>;
+    const REFUSED: &'static str = "18456";
+
+    /// The server's own check of the password.
+    async fn login(&self, user: &str, password: &str) -> Result<(), String> {
+        if self.server.password(user).as_deref() == Some(password) {
+            Ok(())
+        } else {
+            Err(Self::REFUSED.into())
+        }
+    }
+
+    async fn fresh_pair(&self, tag: &str) -> (String, String) {
+        self.strategy_login(tag, "u-Pa55word", json!({})).await
+    }
+
+    async fn faulty(mut self, faults: &SmFaults) -> Self {
+        self.harness = self.harness.with_faults(faults).await;
+        self
+    }
+}
+
+impl DbProvingBed for Bed {
+    fn classifier(&self) -> Arc<dyn Classifier> {
+        Arc::new(TdsClassifier)
+    }
+
+    fn server_port(&self) -> u16 {
+        self.server.port()
+    }
+
+    async fn new_user_with_secret(
+        &self,
+        prefix: &str,
+        password: &str,
+        extra: Value,
+    ) -> (String, String) {
+        self.strategy_login(prefix, password, extra).await
+    }
+
+    async fn new_superuser_secret(&self, name: &str, password: &str, extra: Value) -> String {
+        self.superuser_secret(name, password, extra).await
     }
 }
