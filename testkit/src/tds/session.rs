@@ -1,15 +1,17 @@
 //! One connection: PRELOGIN, TLS as negotiated, LOGIN7 and SQL authentication, then SQL
 //! batches until the client leaves.
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, Who};
 use super::errors::{self, SqlError};
+use super::expr::{eval, Ctx, Row};
 use super::login7::{self, utf16};
 use super::packet::{bad, kind};
 use super::prelogin::{self, encrypt, Outcome, ServerEncryption};
 use super::rpc;
-use super::sql::{self, Expr, Statement};
-use super::tokens::{done, ColumnType, Tokens, Value};
+use super::sql::{self, Statement};
+use super::tokens::{done, Tokens, Value};
 use super::transport::Transport;
+use super::{grants, query};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -124,7 +126,7 @@ async fn run(t: &mut Transport, shared: &Shared) -> io::Result<()> {
 /// A logged-in session.
 struct Session {
     version: u32,
-    login: String,
+    who: Who,
     database: String,
     /// The parameters of the `sp_executesql` running (empty in a batch).
     bindings: Vec<(String, Value)>,
@@ -155,17 +157,24 @@ async fn log_in(
     }
     let (name, database) = {
         let catalog = shared.catalog.lock().expect("catalog");
-        let name = catalog.authenticate(&l.user_name, &l.password);
-        let db = match l.database.as_str() {
-            "" => Some("master".to_string()),
-            d => catalog.database(d).map(str::to_string),
+        let name = catalog.authenticate(&l.user_name, &l.password, &l.database);
+        // No database named: the login's default database.
+        let wanted = match (&name, l.database.as_str()) {
+            (Some(Who::Login(n)), "") => catalog
+                .login(n)
+                .map_or("master".into(), |l| l.default_db.clone()),
+            (_, d) => d.to_string(),
         };
+        let db = catalog.database(&wanted).map(str::to_string).filter(|d| {
+            name.as_ref()
+                .is_some_and(|w| grants::db_user(&catalog, w, d).is_some())
+        });
         (name, db)
     };
     let session = match (name, database) {
-        (Some(login), Some(database)) => Session {
+        (Some(who), Some(database)) => Session {
             version,
-            login,
+            who,
             database,
             bindings: Vec::new(),
         },
@@ -332,13 +341,16 @@ fn run_statement(
     match st {
         Statement::SetOption(..) => Ok(None),
         Statement::Use(name) => {
-            let db = shared
-                .catalog
-                .lock()
-                .expect("catalog")
-                .database(name)
-                .map(str::to_string);
+            let c = shared.catalog.lock().expect("catalog");
+            let db = c.database(name).map(str::to_string);
             let db = db.ok_or_else(|| errors::no_such_database(name))?;
+            if grants::db_user(&c, &s.who, &db).is_none() {
+                let login = match &s.who {
+                    Who::Login(n) | Who::User(_, n) => n.clone(),
+                };
+                return Err(errors::cannot_access_database(&login, &db));
+            }
+            drop(c);
             out.env_string(1, &db, &s.database);
             out.info(
                 5701,
@@ -350,17 +362,37 @@ fn run_statement(
             s.database = db;
             Ok(Some((0, None)))
         }
-        Statement::Select(items) => {
-            let mut columns = Vec::new();
-            let mut row = Vec::new();
-            for (e, alias) in items {
-                let (ty, v) = eval(e, s, spid)?;
-                columns.push((alias.clone(), ty));
-                row.push(v);
-            }
+        Statement::Select(q) => {
+            let c = shared.catalog.lock().expect("catalog");
+            let ctx = Ctx {
+                catalog: &c,
+                who: &s.who,
+                db: &s.database,
+                spid,
+                bindings: &s.bindings,
+            };
+            let (columns, rows) = if q.from.is_empty() {
+                let mut columns = Vec::new();
+                let mut row = Vec::new();
+                for (e, alias) in &q.items {
+                    let (ty, v) = eval(e, &ctx, &Row::empty())?;
+                    columns.push((alias.clone(), ty));
+                    row.push(v);
+                }
+                (columns, vec![row])
+            } else {
+                query::run(q, &ctx)?
+            };
             out.columns(&columns);
-            out.row(&row);
-            Ok(Some((0xC1, Some(1))))
+            for r in &rows {
+                out.row(r);
+            }
+            Ok(Some((0xC1, Some(rows.len() as u64))))
+        }
+        Statement::Ddl(d) => {
+            let mut c = shared.catalog.lock().expect("catalog");
+            grants::run(&mut c, &s.who, &s.database, d)?;
+            Ok(Some((0, None)))
         }
         Statement::AlterLoginPassword {
             login,
@@ -368,59 +400,17 @@ fn run_statement(
             old,
         } => {
             let mut c = shared.catalog.lock().expect("catalog");
-            c.alter_password(&s.login, login, password, old.as_deref())?;
+            c.alter_password(&s.who, login, password, old.as_deref())?;
             Ok(Some((0, None)))
         }
-        Statement::CreateLogin { login, password } => {
+        Statement::CreateLogin {
+            login,
+            password,
+            options,
+        } => {
             let mut c = shared.catalog.lock().expect("catalog");
-            c.create_login(&s.login, login, password)?;
+            c.create_login(&s.who, login, password, options)?;
             Ok(Some((0, None)))
         }
     }
-}
-
-fn eval(e: &Expr, s: &Session, spid: u16) -> Result<(ColumnType, Value), SqlError> {
-    let text = |v: &str, n: u16| (ColumnType::NVarChar(n), Value::Str(v.to_string()));
-    Ok(match e {
-        Expr::Null => (ColumnType::Int, Value::Null),
-        Expr::Int(i) => match i32::try_from(*i) {
-            Ok(i) => (ColumnType::Int, Value::Int(i)),
-            Err(_) => return Err(errors::not_modelled("BIGINT values")),
-        },
-        Expr::Str(v) => {
-            let n = v.encode_utf16().count();
-            if n > 4000 {
-                return Err(errors::not_modelled("strings over 4000 characters"));
-            }
-            text(v, n.max(1) as u16)
-        }
-        Expr::Version => text(VERSION, 300),
-        Expr::Spid => (ColumnType::Int, Value::Int(spid.into())),
-        Expr::Var(name) => match s.bindings.iter().find(|(n, _)| n == name) {
-            Some((_, v @ Value::Int(_))) => (ColumnType::Int, v.clone()),
-            Some((_, v)) => (ColumnType::NVarChar(4000), v.clone()),
-            None => return Err(errors::must_declare(&format!("@{name}"))),
-        },
-        Expr::DbName => text(&s.database, 128),
-        Expr::SuserSname | Expr::OriginalLogin => text(&s.login, 128),
-        Expr::QuoteName(arg, quote) => {
-            let string_of = |e: &Expr| -> Result<Option<String>, SqlError> {
-                Ok(match eval(e, s, spid)?.1 {
-                    Value::Null => None,
-                    Value::Str(v) => Some(v),
-                    Value::Int(i) => Some(i.to_string()),
-                })
-            };
-            let a = string_of(arg)?;
-            let q = match quote {
-                Some(q) => string_of(q)?,
-                None => Some("[".into()),
-            };
-            let v = match (a, q) {
-                (Some(a), Some(q)) => sql::quotename(&a, &q),
-                _ => None,
-            };
-            (ColumnType::NVarChar(258), v.map_or(Value::Null, Value::Str))
-        }
-    })
 }
