@@ -14,8 +14,8 @@ Statements are Microsoft's as documented (ALTER LOGIN example C, CREATE LOGIN, Q
 catalog views; CREATE / ALTER USER, ALTER [SERVER] ROLE, GRANT / DENY / REVOKE), sent as pymssql
 sends them (a SQL batch with client-side `N'...'` literals, the official functions' statements as
 they write them) and as python-tds sends parameters (an RPC to sp_executesql, as tiberius does).
-Both clients run with autocommit on: transactions (pymssql's default BEGIN TRAN) are not
-modelled by the stand-in.
+Both clients run with autocommit on except in the transaction checks (pymssql's default BEGIN
+TRAN at connect; python-tds' transaction manager requests are not modelled).
 """
 import os
 import sys
@@ -51,10 +51,10 @@ def check(name, cond, detail=""):
     print(f"ok   {name}")
 
 
-def ms(port, user, password, encryption="request", database="master"):
+def ms(port, user, password, encryption="request", database="master", autocommit=True):
     os.environ["FREETDSCONF"] = CONFS[encryption]
     return pymssql.connect(server=HOST, port=port, user=user, password=password,
-                           database=database, encryption=encryption, autocommit=True,
+                           database=database, encryption=encryption, autocommit=autocommit,
                            login_timeout=5, timeout=10)
 
 
@@ -532,5 +532,38 @@ with pt(FORCED, "cuser", CUSER_PW, database="cdb") as c:
 with pt(FORCED, "cuser", "Cuser-Pa55word-3", database="cdb") as c:
     check("python-tds: the contained user's new password logs in",
           one(c, "SELECT DB_NAME()")[0] == "cdb")
+
+# Transactions: pymssql's default (autocommit off) sends BEGIN TRAN at connect and after each
+# commit() / rollback(); a ROLLBACK, or a disconnection with the transaction open, undoes the
+# catalog changes [MS Learn BEGIN TRANSACTION, COMMIT, ROLLBACK, @@TRANCOUNT].
+TX_PW, TX_NEW = "Tx-Pa55word-1", "Tx-Pa55word-2"
+with ms(FORCED, "admin", ADMIN_PW, encryption="require", autocommit=False) as t:
+    check("pymssql autocommit off: @@TRANCOUNT is 1", one(t, "SELECT @@TRANCOUNT")[0] == 1)
+    t.cursor().execute("CREATE LOGIN [tx_login] WITH PASSWORD = %s", (TX_PW,))
+    with ms(FORCED, "admin", ADMIN_PW, encryption="require") as other:
+        check("pymssql: another session's catalog query during uncommitted changes is refused (50000)",
+              ms_exec(other, "SELECT name FROM sys.server_principals") == 50000)
+    check("pymssql: a login created in a transaction does not log in before COMMIT (18456)",
+          ms_error(lambda: ms(FORCED, "tx_login", TX_PW, encryption="require")) == 18456)
+    t.rollback()
+    check("pymssql: ROLLBACK undoes CREATE LOGIN",
+          rows(t, "SELECT name FROM sys.server_principals WHERE name = N'tx_login'") == [])
+    t.cursor().execute("CREATE LOGIN [tx_login] WITH PASSWORD = %s", (TX_PW,))
+    t.commit()
+    check("pymssql: COMMIT keeps it", one(t, "SELECT @@TRANCOUNT")[0] == 1
+          and rows(t, "SELECT name FROM sys.server_principals WHERE name = N'tx_login'")
+          == [("tx_login",)])
+    t.cursor().execute("ALTER LOGIN [tx_login] WITH PASSWORD = %s", (TX_NEW,))
+# Closed with the transaction open: the password change is rolled back.
+with ms(FORCED, "tx_login", TX_PW, encryption="require") as c:
+    check("pymssql: a disconnection rolls back the open transaction",
+          one(c, "SELECT SUSER_SNAME()")[0] == "tx_login")
+    check("pymssql: COMMIT / ROLLBACK without BEGIN TRAN are 3902 / 3903",
+          ms_exec(c, "COMMIT TRANSACTION") == 3902 and ms_exec(c, "ROLLBACK") == 3903)
+    check("pymssql: nested BEGIN TRAN counts; ROLLBACK ends them all",
+          ms_exec(c, "BEGIN TRAN; BEGIN TRANSACTION") == 0 and one(c, "SELECT @@TRANCOUNT")[0] == 2
+          and ms_exec(c, "ROLLBACK TRAN") == 0 and one(c, "SELECT @@TRANCOUNT")[0] == 0)
+    check("pymssql: savepoints and named transactions are refused (50000)",
+          ms_exec(c, "SAVE TRANSACTION s1") == 50000 and ms_exec(c, "BEGIN TRAN t1") == 50000)
 
 print(f"{passed} checks passed")

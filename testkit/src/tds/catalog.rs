@@ -70,7 +70,7 @@ pub enum Who {
 }
 
 /// Logins, server roles and permissions, databases.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Catalog {
     /// The logins.
     pub logins: Vec<Login>,
@@ -80,6 +80,9 @@ pub struct Catalog {
     pub server_perms: Vec<Perm>,
     /// The databases.
     pub databases: Vec<Database>,
+    /// The session whose open transaction changed the catalog, and the catalog as it was
+    /// before (restored by its ROLLBACK or its disconnection).
+    pub dirty_tran: Option<(u16, Box<Catalog>)>,
     next_login: i32,
 }
 
@@ -90,6 +93,7 @@ impl Default for Catalog {
             server_members: Vec::new(),
             server_perms: Vec::new(),
             databases: Vec::new(),
+            dirty_tran: None,
             next_login: 256,
         };
         // sa exists and is a sysadmin; disabled until a fixture gives it a password.
@@ -127,6 +131,34 @@ fn server_perm(grantee: i32, name: &str, state: char) -> Perm {
         grantor: 1,
         name: name.into(),
         state,
+    }
+}
+
+impl Catalog {
+    /// Refuses a catalog statement of `spid` while another session's transaction holds
+    /// uncommitted changes (SQL Server would block it: locking is not modelled); a write in a
+    /// transaction (`trancount` > 0) keeps the catalog as it was, for a ROLLBACK.
+    pub fn enter(&mut self, spid: u16, trancount: u32, write: bool) -> Result<(), SqlError> {
+        match &self.dirty_tran {
+            Some((owner, _)) if *owner != spid => Err(errors::not_modelled(&format!(
+                "a catalog statement while session {owner}'s transaction holds uncommitted changes (SQL Server would wait for it)"
+            ))),
+            None if write && trancount > 0 => {
+                self.dirty_tran = Some((spid, Box::new(self.clone())));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The end of `spid`'s transaction: kept (commit) or undone.
+    pub fn end_tran(&mut self, spid: u16, commit: bool) {
+        if self.dirty_tran.as_ref().is_some_and(|(o, _)| *o == spid) {
+            let (_, before) = self.dirty_tran.take().expect("checked");
+            if !commit {
+                *self = *before;
+            }
+        }
     }
 }
 

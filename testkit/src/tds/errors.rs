@@ -318,3 +318,19 @@ pub fn cascade_needed() -> SqlError {
         "To revoke or deny grantable privileges, specify the CASCADE option.".into(),
     )
 }
+
+/// 3902.
+pub fn commit_without_begin() -> SqlError {
+    e16(
+        3902,
+        "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.".into(),
+    )
+}
+
+/// 3903.
+pub fn rollback_without_begin() -> SqlError {
+    e16(
+        3903,
+        "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.".into(),
+    )
+}

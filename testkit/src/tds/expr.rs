@@ -20,6 +20,8 @@ pub struct Ctx<'a> {
     pub spid: u16,
     /// `sp_executesql`'s parameters.
     pub bindings: &'a [(String, Value)],
+    /// `@@TRANCOUNT`.
+    pub trancount: u32,
 }
 
 impl Ctx<'_> {
@@ -135,6 +137,7 @@ pub fn eval(e: &Expr, ctx: &Ctx, row: &Row) -> Result<(ColumnType, Value), SqlEr
         }
         Expr::Version => text(VERSION, 300),
         Expr::Spid => (ColumnType::Int, Value::Int(ctx.spid.into())),
+        Expr::TranCount => (ColumnType::Int, Value::Int(ctx.trancount as i32)),
         Expr::Var(name) => match ctx.bindings.iter().find(|(n, _)| n == name) {
             Some((_, v @ Value::Int(_))) => (ColumnType::Int, v.clone()),
             Some((_, v)) => (ColumnType::NVarChar(4000), v.clone()),

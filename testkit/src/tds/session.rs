@@ -68,6 +68,12 @@ pub async fn serve(sock: TcpStream, spid: u16, shared: Arc<Shared>) {
             eprintln!("tds-standin: connection {spid} ended: {e}");
         }
     }
+    // A transaction still open when the client leaves is rolled back.
+    shared
+        .catalog
+        .lock()
+        .expect("catalog")
+        .end_tran(spid, false);
     t.close().await;
 }
 
@@ -130,6 +136,8 @@ struct Session {
     database: String,
     /// The parameters of the `sp_executesql` running (empty in a batch).
     bindings: Vec<(String, Value)>,
+    /// `@@TRANCOUNT`.
+    trancount: u32,
 }
 
 async fn log_in(
@@ -156,7 +164,12 @@ async fn log_in(
         return Ok(None);
     }
     let (name, database) = {
-        let catalog = shared.catalog.lock().expect("catalog");
+        let guard = shared.catalog.lock().expect("catalog");
+        // Another session's uncommitted changes are not seen: its catalog as it was.
+        let catalog = guard
+            .dirty_tran
+            .as_ref()
+            .map_or(&*guard, |(_, before)| &**before);
         let name = catalog.authenticate(&l.user_name, &l.password, &l.database);
         // No database named: the login's default database.
         let wanted = match (&name, l.database.as_str()) {
@@ -167,7 +180,7 @@ async fn log_in(
         };
         let db = catalog.database(&wanted).map(str::to_string).filter(|d| {
             name.as_ref()
-                .is_some_and(|w| grants::db_user(&catalog, w, d).is_some())
+                .is_some_and(|w| grants::db_user(catalog, w, d).is_some())
         });
         (name, db)
     };
@@ -177,6 +190,7 @@ async fn log_in(
             who,
             database,
             bindings: Vec::new(),
+            trancount: 0,
         },
         (name, database) => {
             let mut errs = Vec::new();
@@ -340,6 +354,28 @@ fn run_statement(
 ) -> Result<Option<(u16, Option<u64>)>, SqlError> {
     match st {
         Statement::SetOption(..) => Ok(None),
+        Statement::Begin => {
+            s.trancount += 1;
+            if s.trancount == 1 {
+                out.env_transaction(8, u64::from(spid));
+            }
+            Ok(Some((0, None)))
+        }
+        Statement::Commit | Statement::Rollback => {
+            let commit = *st == Statement::Commit;
+            match (s.trancount, commit) {
+                (0, true) => return Err(errors::commit_without_begin()),
+                (0, false) => return Err(errors::rollback_without_begin()),
+                (n, true) => s.trancount = n - 1,
+                (_, false) => s.trancount = 0,
+            }
+            if s.trancount == 0 {
+                let mut c = shared.catalog.lock().expect("catalog");
+                c.end_tran(spid, commit);
+                out.env_transaction(if commit { 9 } else { 10 }, u64::from(spid));
+            }
+            Ok(Some((0, None)))
+        }
         Statement::Use(name) => {
             let c = shared.catalog.lock().expect("catalog");
             let db = c.database(name).map(str::to_string);
@@ -363,13 +399,17 @@ fn run_statement(
             Ok(Some((0, None)))
         }
         Statement::Select(q) => {
-            let c = shared.catalog.lock().expect("catalog");
+            let mut c = shared.catalog.lock().expect("catalog");
+            if !q.from.is_empty() {
+                c.enter(spid, s.trancount, false)?;
+            }
             let ctx = Ctx {
                 catalog: &c,
                 who: &s.who,
                 db: &s.database,
                 spid,
                 bindings: &s.bindings,
+                trancount: s.trancount,
             };
             let (columns, rows) = if q.from.is_empty() {
                 let mut columns = Vec::new();
@@ -391,6 +431,7 @@ fn run_statement(
         }
         Statement::Ddl(d) => {
             let mut c = shared.catalog.lock().expect("catalog");
+            c.enter(spid, s.trancount, true)?;
             grants::run(&mut c, &s.who, &s.database, d)?;
             Ok(Some((0, None)))
         }
@@ -400,6 +441,7 @@ fn run_statement(
             old,
         } => {
             let mut c = shared.catalog.lock().expect("catalog");
+            c.enter(spid, s.trancount, true)?;
             c.alter_password(&s.who, login, password, old.as_deref())?;
             Ok(Some((0, None)))
         }
@@ -409,6 +451,7 @@ fn run_statement(
             options,
         } => {
             let mut c = shared.catalog.lock().expect("catalog");
+            c.enter(spid, s.trancount, true)?;
             c.create_login(&s.who, login, password, options)?;
             Ok(Some((0, None)))
         }

@@ -18,6 +18,8 @@ pub enum Expr {
     Version,
     /// `@@SPID`.
     Spid,
+    /// `@@TRANCOUNT`.
+    TranCount,
     /// `DB_NAME()`.
     DbName,
     /// `SUSER_SNAME()`.
@@ -62,6 +64,12 @@ pub enum Statement {
     },
     /// `USE database`.
     Use(String),
+    /// `BEGIN TRAN[SACTION]`.
+    Begin,
+    /// `COMMIT [TRAN[SACTION] | WORK]`.
+    Commit,
+    /// `ROLLBACK [TRAN[SACTION] | WORK]`.
+    Rollback,
     /// `CREATE LOGIN name WITH PASSWORD = '...' [, options]`.
     CreateLogin {
         /// The login.
@@ -160,6 +168,7 @@ impl Parser {
             Some(Tok::Global(g)) => match g.to_ascii_uppercase().as_str() {
                 "VERSION" => Ok(Expr::Version),
                 "SPID" => Ok(Expr::Spid),
+                "TRANCOUNT" => Ok(Expr::TranCount),
                 _ => Err(errors::must_declare(&format!("@@{g}"))),
             },
             Some(Tok::Var(v)) => Ok(Expr::Var(v.to_lowercase())),
@@ -313,12 +322,55 @@ impl Parser {
         }
     }
 
+    /// `BEGIN TRAN[SACTION]`, `COMMIT` / `ROLLBACK [TRAN[SACTION] | WORK]`; transaction
+    /// names, savepoints, marks and DISTRIBUTED are refused.
+    fn transaction(&mut self, verb: &str) -> Result<Statement, SqlError> {
+        let tran = self.is_word("TRAN") || self.is_word("TRANSACTION");
+        if tran || (verb != "BEGIN" && self.is_word("WORK")) {
+            self.at += 1;
+        } else if verb == "BEGIN" {
+            return Err(errors::not_modelled(&format!(
+                "BEGIN {}",
+                self.peek()
+                    .map(|t| t.text().to_uppercase())
+                    .unwrap_or_default()
+            )));
+        }
+        match self.peek() {
+            Some(Tok::Word(w)) if !reserved(w) && !w.eq_ignore_ascii_case("WITH") => {
+                return Err(errors::not_modelled("named transactions and savepoints"))
+            }
+            Some(Tok::Bracketed(_)) | Some(Tok::Var(_)) => {
+                return Err(errors::not_modelled("named transactions and savepoints"))
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("WITH") => {
+                return Err(errors::not_modelled("transaction options"))
+            }
+            _ => {}
+        }
+        Ok(match verb {
+            "BEGIN" => Statement::Begin,
+            "COMMIT" => Statement::Commit,
+            _ => Statement::Rollback,
+        })
+    }
+
     fn statement(&mut self, first: bool) -> Result<Statement, SqlError> {
         match self.next() {
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("SELECT") => self.select(),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("SET") => self.set(),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("USE") => Ok(Statement::Use(self.name()?)),
             Some(Tok::Word(w)) if self.ddl_verb(&w) => self.ddl(&w),
+            Some(Tok::Word(w))
+                if ["BEGIN", "COMMIT", "ROLLBACK"]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k)) =>
+            {
+                self.transaction(&w.to_ascii_uppercase())
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("SAVE") => {
+                Err(errors::not_modelled("SAVE TRANSACTION"))
+            }
             Some(Tok::Word(w)) if reserved(&w) => {
                 let upper = w.to_uppercase();
                 let next = match self.peek() {
@@ -478,6 +530,19 @@ mod tests {
             errors::NOT_MODELLED
         );
         assert_eq!(n("GRANT ALL TO x"), errors::NOT_MODELLED);
+        assert_eq!(n("BEGIN TRAN t1"), errors::NOT_MODELLED);
+        assert_eq!(n("ROLLBACK TRANSACTION s1"), errors::NOT_MODELLED);
+        assert_eq!(n("SAVE TRAN s1"), errors::NOT_MODELLED);
+        assert_eq!(n("BEGIN DISTRIBUTED TRANSACTION"), errors::NOT_MODELLED);
+        assert_eq!(
+            parse("BEGIN TRAN; COMMIT TRANSACTION; BEGIN TRANSACTION ROLLBACK WORK").unwrap(),
+            vec![
+                Statement::Begin,
+                Statement::Commit,
+                Statement::Begin,
+                Statement::Rollback
+            ]
+        );
         assert_eq!(n("ALTER LOGIN x WITH NAME = y"), errors::NOT_MODELLED);
         assert_eq!(n("ALTER LOGIN x WITH PASSWORD = @p"), 102);
         assert_eq!(n("ALTER LOGIN select WITH PASSWORD = 'p'"), 156);

@@ -105,6 +105,26 @@ impl Tokens {
         self.sized(0xE3, &b);
     }
 
+    /// ENVCHANGE 8 (begin), 9 (commit) or 10 (rollback) of a transaction, TDS 7.2 and later:
+    /// the 8-byte descriptor as the new value of a begin, the old value of the others.
+    pub fn env_transaction(&mut self, kind: u8, descriptor: u64) {
+        if !self.tds72() {
+            return;
+        }
+        let d = descriptor.to_le_bytes();
+        let mut b = vec![kind];
+        if kind == 8 {
+            b.push(8);
+            b.extend_from_slice(&d);
+            b.push(0);
+        } else {
+            b.push(0);
+            b.push(8);
+            b.extend_from_slice(&d);
+        }
+        self.sized(0xE3, &b);
+    }
+
     /// ENVCHANGE 7: the SQL collation.
     pub fn env_collation(&mut self) {
         let mut b = vec![7, COLLATION.len() as u8];
