@@ -124,12 +124,19 @@ impl Database for TdsEngine {
         copy_login(session, source, pending, placeholder_password).await
     }
 
+    /// The pending password logs in (a new session), and the pending login is a copy of the
+    /// current one (options, role memberships, permissions), read now.
     async fn change_is_complete(
         &self,
         session: &mut TdsSession,
         source: &str,
         pending: &DatabaseSecret,
     ) -> Result<bool> {
+        // The password first: a finished copy holds the pending password, which only a login
+        // proves (the catalog does not show it). setSecret also asks after a failed change.
+        if self.connect(pending, Which::Pending).await.is_err() {
+            return Ok(false);
+        }
         let left = differences(session, source, pending).await?;
         if !left.is_empty() {
             tracing::debug!(

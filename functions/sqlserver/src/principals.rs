@@ -128,7 +128,8 @@ pub async fn login(session: &mut TdsSession, name: &str) -> Result<Option<Login>
     Ok(Some(Login {
         principal_id: to_i32(integer(row, 0, "principal_id")?, "principal_id")?,
         sid: bytes(row, 1, "sid")?.unwrap_or_default(),
-        disabled: bit(row, 2, "is_disabled")?,
+        // sys.server_principals.is_disabled is an int (MS Learn), unlike the bits beside it.
+        disabled: integer(row, 2, "is_disabled")? != 0,
         options: LoginOptions {
             default_database: optional_text(row, 3, "default_database_name")?
                 .unwrap_or_else(|| "master".into()),
