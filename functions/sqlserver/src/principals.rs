@@ -183,7 +183,11 @@ pub async fn database_principal(
 }
 
 /// The roles `principal_id` is a member of: server roles (`server`) or the session database's.
-pub async fn roles(session: &mut TdsSession, server: bool, principal_id: i32) -> Result<Vec<String>> {
+pub async fn roles(
+    session: &mut TdsSession,
+    server: bool,
+    principal_id: i32,
+) -> Result<Vec<String>> {
     let sql = if server {
         "SELECT r.name FROM sys.server_role_members AS m JOIN sys.server_principals AS r ON r.principal_id = m.role_principal_id WHERE m.member_principal_id = @P1"
     } else {

@@ -44,7 +44,10 @@ async fn hostile_names_and_passwords_leave_no_password_in_trace_logs() {
             }
         }
         let (current, _) = bed.creds(&arn, AWSCURRENT).await;
-        assert!(current.starts_with(&hostile_prefix()), "{current} of {login}");
+        assert!(
+            current.starts_with(&hostile_prefix()),
+            "{current} of {login}"
+        );
         // A step refused at login: testSecret of a new rotation before its setSecret.
         let token = bed.start_and_create(&arn).await;
         let err = bed
@@ -71,7 +74,9 @@ async fn names_at_the_sysname_limit_rotate_and_a_clone_name_past_it_is_refused()
         // alternating users, 122 leave room for `_clone`.
         let fits = if strategy == "single" { 128 } else { 122 };
         let prefix = format!("]'{}", "n".repeat(fits - 2 - 11));
-        let (login, arn) = bed.strategy_login(&prefix, "Long-Pa55word-1", json!({})).await;
+        let (login, arn) = bed
+            .strategy_login(&prefix, "Long-Pa55word-1", json!({}))
+            .await;
         assert_eq!(login.chars().count(), fits, "{login}");
         let run = bed.rotate(&arn).await;
         assert!(run.succeeded(), "{strategy}: {:?}", run.failure());
@@ -79,7 +84,9 @@ async fn names_at_the_sysname_limit_rotate_and_a_clone_name_past_it_is_refused()
     }
     let bed = Bed::new("alternating").await;
     let prefix = "x".repeat(123 - 11);
-    let (login, arn) = bed.strategy_login(&prefix, "Long-Pa55word-2", json!({})).await;
+    let (login, arn) = bed
+        .strategy_login(&prefix, "Long-Pa55word-2", json!({}))
+        .await;
     assert_eq!(login.chars().count(), 123);
     let error = bed.failure_of(&arn).await;
     assert!(

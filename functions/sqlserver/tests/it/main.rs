@@ -4,6 +4,7 @@
 
 mod testbed;
 
+mod alternating_users;
 mod binary;
 mod engines;
 mod faults;

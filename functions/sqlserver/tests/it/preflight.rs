@@ -27,9 +27,13 @@ async fn preflight_of_both_strategies() {
     assert!(check(&report, "manage_users_privilege").0);
     // A superuser without ALTER ANY LOGIN.
     let weak = format!("weak_{}", rotation_testkit::unique());
-    bed.server.add_login(&weak, MASTER_PASSWORD, LoginKind::Plain);
+    bed.server
+        .add_login(&weak, MASTER_PASSWORD, LoginKind::Plain);
     let weak_arn = bed
-        .secret("sqlserver-weak", &bed.secret_json(&weak, MASTER_PASSWORD, json!({})))
+        .secret(
+            "sqlserver-weak",
+            &bed.secret_json(&weak, MASTER_PASSWORD, json!({})),
+        )
         .await;
     let (_, arn) = bed
         .login("pre", "Pre-Pa55word-3", json!({"masterarn": weak_arn}))

@@ -29,7 +29,11 @@ async fn a_server_without_tls_is_refused_unless_the_secret_says_ssl_false() {
             Some("Initial-Pa55word-4"),
             "ssl {ssl}: nothing changed"
         );
-        assert_eq!(bed.server.counters().logins, logins, "ssl {ssl}: no login was made");
+        assert_eq!(
+            bed.server.counters().logins,
+            logins,
+            "ssl {ssl}: no login was made"
+        );
     }
     let (_, arn) = bed
         .login("plain", "Initial-Pa55word-5", json!({"ssl": false}))
@@ -107,7 +111,11 @@ async fn the_whole_session_is_encrypted_not_only_the_login() {
         assert!(
             !sent.windows(needle.len()).any(|w| w == needle.as_slice()),
             "{} crossed the wire in plaintext",
-            if text.contains("Pa55") || text.len() > 20 { "a password" } else { &text }
+            if text.contains("Pa55") || text.len() > 20 {
+                "a password"
+            } else {
+                &text
+            }
         );
     }
 }
@@ -119,7 +127,11 @@ async fn the_relay_sees_statements_in_plaintext() {
     let bed = Bed::with("single", ServerEncryption::NotSupported, &[]).await;
     let (relay, sent) = recording_relay(bed.server.port()).await;
     let (_, arn) = bed
-        .login("wireplain", "Initial-Pa55word-7", json!({"port": relay, "ssl": false}))
+        .login(
+            "wireplain",
+            "Initial-Pa55word-7",
+            json!({"port": relay, "ssl": false}),
+        )
         .await;
     let run = bed.rotate(&arn).await;
     assert!(run.succeeded(), "{:?}", run.failure());
