@@ -171,10 +171,16 @@ pub fn eval(e: &Expr, ctx: &Ctx, row: &Row) -> Result<(ColumnType, Value), SqlEr
             });
             sysname(name)
         }
-        // No objects are modelled: every object id names nothing.
+        // User tables only.
         Expr::ObjectName(id) | Expr::ObjectSchemaName(id) => {
-            int_of(id)?;
-            sysname(None)
+            let id = int_of(id)?;
+            let db = ctx.catalog.db(ctx.db);
+            let o = id.and_then(|id| db?.objects.iter().find(|o| i64::from(o.0) == id));
+            let name = o.and_then(|o| match e {
+                Expr::ObjectName(_) => Some(o.1.clone()),
+                _ => db?.schemas.iter().find(|s| s.0 == o.2).map(|s| s.1.clone()),
+            });
+            sysname(name)
         }
         Expr::Column(q, name) => row.column(q.as_deref(), name)?,
         Expr::QuoteName(arg, quote) => {

@@ -22,6 +22,7 @@ const VIEWS: &[&str] = &[
     "sys.database_role_members",
     "sys.database_permissions",
     "sys.schemas",
+    "sys.objects",
 ];
 
 /// Whether the stand-in has the view.
@@ -251,6 +252,19 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
             db.schemas
                 .iter()
                 .map(|(id, n, o)| vec![s(n), V::Int(*id), V::Int(*o)])
+                .collect(),
+        ),
+        "sys.objects" => (
+            cols(&[
+                ("name", SYSNAME),
+                ("object_id", T::Int),
+                ("schema_id", T::Int),
+                ("type", T::Char(2)),
+                ("type_desc", DESC),
+            ]),
+            db.objects
+                .iter()
+                .map(|(id, n, sid)| vec![s(n), V::Int(*id), V::Int(*sid), s("U"), s("USER_TABLE")])
                 .collect(),
         ),
         v => return Err(errors::not_modelled(&format!("the view {v}"))),
