@@ -377,3 +377,19 @@ def run(h):
               and ms_exec(c, "ROLLBACK TRAN") == 0 and one(c, "SELECT @@TRANCOUNT")[0] == 0)
         check("pymssql: savepoints and named transactions are refused (50000)",
               ms_exec(c, "SAVE TRANSACTION s1") == 50000 and ms_exec(c, "BEGIN TRAN t1") == 50000)
+
+    # python-tds with autocommit off: transaction manager requests (TM_BEGIN_XACT, then
+    # TM_COMMIT_XACT / TM_ROLLBACK_XACT that begin the next transaction) [MS-TDS 2.2.6.8].
+    with pt(FORCED, "admin", MASTER_PW, autocommit=False) as t:
+        check("python-tds autocommit off: a transaction manager BEGIN (@@TRANCOUNT 1)",
+              one(t, "SELECT @@TRANCOUNT")[0] == 1)
+        t.cursor().execute("CREATE LOGIN [pt_tx] WITH PASSWORD = N'Pt-tx-Pa55word-1'")
+        t.rollback()
+        check("python-tds: a transaction manager ROLLBACK undoes CREATE LOGIN and begins anew",
+              rows(t, "SELECT name FROM sys.server_principals WHERE name = %s", ("pt_tx",)) == []
+              and one(t, "SELECT @@TRANCOUNT")[0] == 1)
+        t.cursor().execute("CREATE LOGIN [pt_tx] WITH PASSWORD = N'Pt-tx-Pa55word-1'")
+        t.commit()
+    with pt(FORCED, "pt_tx", "Pt-tx-Pa55word-1") as c:
+        check("python-tds: a transaction manager COMMIT keeps it",
+              one(c, "SELECT SUSER_SNAME()")[0] == "pt_tx")
