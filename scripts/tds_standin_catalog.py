@@ -39,6 +39,9 @@ def run(h):
         check("pymssql: sys.databases: name, database_id, containment (tinyint), containment_desc",
               rows(c, "SELECT name, database_id, containment, containment_desc FROM sys.databases "
                       "WHERE name = %s", ("CDB",)) == [("cdb", 6, 1, "PARTIAL")])
+        check("pymssql: sys.databases owner_sid (sa's 0x01 for a fixture), state_desc, is_read_only",
+              rows(c, "SELECT owner_sid, state, state_desc, is_read_only FROM sys.databases "
+                      "WHERE database_id = %d" % 5) == [(b"\x01", 0, "ONLINE", False)])
         check("pymssql: the official containment query of the current database",
               rows(c, "SELECT containment FROM sys.databases WHERE name = %s",
                    (one(c, "SELECT DB_NAME() AS name")[0],)) == [(0,)])
@@ -103,8 +106,9 @@ def run(h):
         check("pymssql: CREATE LOGIN with DEFAULT_DATABASE, CHECK_POLICY = OFF",
               ms_exec(c, "CREATE LOGIN [opt_login] WITH PASSWORD = N'Opt-Pa55word-1', "
                          "DEFAULT_DATABASE = [appdb], CHECK_POLICY = OFF, CHECK_EXPIRATION = OFF") == 0
-              and rows(c, "SELECT default_database_name, is_policy_checked, is_expiration_checked "
-                          "FROM sys.sql_logins WHERE name = N'opt_login'") == [("appdb", False, False)])
+              and rows(c, "SELECT default_database_name, is_policy_checked, is_expiration_checked, "
+                          "is_fixed_role FROM sys.sql_logins WHERE name = N'opt_login'")
+              == [("appdb", False, False, False)])
         check("pymssql: CHECK_EXPIRATION = ON with CHECK_POLICY = OFF is 15122",
               ms_exec(c, "ALTER LOGIN [opt_login] WITH CHECK_EXPIRATION = ON") == 15122)
         check("pymssql: ALTER LOGIN WITH DEFAULT_DATABASE, CHECK_POLICY = ON, CHECK_EXPIRATION = ON",
