@@ -57,6 +57,10 @@ def run(h):
               rows(c, "SELECT name, principal_id, type_desc, default_database_name FROM "
                       "sys.server_principals WHERE type = 'R' AND name = N'sysadmin'")
               == [("sysadmin", 3, "SERVER_ROLE", None)])
+        check("pymssql: IS_SRVROLEMEMBER and HAS_PERMS_BY_NAME at server level",
+              one(c, "SELECT IS_SRVROLEMEMBER('sysadmin'), IS_SRVROLEMEMBER(N'processadmin'), "
+                     "IS_SRVROLEMEMBER('nope'), HAS_PERMS_BY_NAME(NULL, NULL, 'ALTER ANY LOGIN'), "
+                     "HAS_PERMS_BY_NAME(NULL, NULL, 'CONTROL SERVER')") == (0, 1, None, 1, 0))
         check("pymssql: the master user's server roles by sys.server_role_members with two JOINs",
               sorted(rows(c, "SELECT r.name FROM sys.server_role_members AS m JOIN "
                              "sys.server_principals AS r ON m.role_principal_id = r.principal_id "
@@ -228,6 +232,12 @@ def run(h):
     # The plain login reaches appdb as its new user, a member of db_datareader only.
     with ms(FORCED, "app", PT_PW, encryption="require", database="appdb") as c:
         check("pymssql: the plain login is app_user in appdb", one(c, "SELECT USER_NAME()")[0] == "app_user")
+        check("pymssql: IS_ROLEMEMBER and HAS_PERMS_BY_NAME for the database, a schema, an object",
+              one(c, "SELECT IS_ROLEMEMBER('db_datareader'), IS_ROLEMEMBER('db_owner'), "
+                     "HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY USER'), "
+                     "HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE TABLE'), "
+                     "HAS_PERMS_BY_NAME('dbo', 'SCHEMA', 'SELECT'), "
+                     "HAS_PERMS_BY_NAME('dbo.t1', 'OBJECT', 'INSERT')") == (1, 0, 0, 1, 1, 0))
         check("pymssql: CREATE USER without ALTER ANY USER is 15247",
               ms_exec(c, "CREATE USER [x_user] FOR LOGIN [app_clone2]") == 15247)
         check("pymssql: ALTER ROLE db_owner without db_owner is 15151",
@@ -299,6 +309,8 @@ def run(h):
                           "r.principal_id = m.role_principal_id JOIN sys.server_principals l ON "
                           "l.principal_id = m.member_principal_id WHERE l.name = %s", ("pt_login",))
               == [("setupadmin",)])
+        check("python-tds: IS_SRVROLEMEMBER(@P1, @P2) of another login",
+              one(c, "SELECT IS_SRVROLEMEMBER(%s, %s)", ("setupadmin", "pt_login"))[0] == 1)
         check("python-tds: REVOKE .. FROM a server permission",
               pt_exec(c, "REVOKE VIEW ANY DEFINITION FROM [pt_login]") == 0
               and rows(c, "SELECT p.type FROM sys.server_permissions p JOIN sys.server_principals s ON"

@@ -42,6 +42,8 @@ pub enum Expr {
     UserName,
     /// `SUSER_SID()`.
     SuserSid,
+    /// `IS_SRVROLEMEMBER`, `IS_ROLEMEMBER` or `HAS_PERMS_BY_NAME` and its arguments.
+    Call(String, Vec<Expr>),
 }
 
 /// A statement.
@@ -214,6 +216,14 @@ impl Parser {
                             "OBJECT_NAME" => Expr::ObjectName(a),
                             _ => Expr::ObjectSchemaName(a),
                         }
+                    }
+                    "IS_SRVROLEMEMBER" | "IS_ROLEMEMBER" | "HAS_PERMS_BY_NAME" => {
+                        let mut args = vec![self.expr()?];
+                        while self.peek() == Some(&Tok::Punct(',')) {
+                            self.at += 1;
+                            args.push(self.expr()?);
+                        }
+                        Expr::Call(upper.clone(), args)
                     }
                     _ if builtin(&upper) => {
                         return Err(errors::not_modelled(&format!("{upper}()")))
@@ -408,26 +418,6 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, SqlError> {
     Ok(out)
 }
 
-/// `QUOTENAME(s, q)`: NULL for input over 128 characters or an unknown quote character;
-/// the closing character doubled [MS Learn QUOTENAME].
-pub fn quotename(s: &str, q: &str) -> Option<String> {
-    if s.chars().count() > 128 {
-        return None;
-    }
-    let mut qc = q.chars();
-    let (open, close) = match (qc.next()?, qc.next()) {
-        (_, Some(_)) => return None,
-        ('[' | ']', None) => ('[', ']'),
-        ('(' | ')', None) => ('(', ')'),
-        ('<' | '>', None) => ('<', '>'),
-        ('{' | '}', None) => ('{', '}'),
-        (c @ ('\'' | '"' | '`'), None) => (c, c),
-        _ => return None,
-    };
-    let doubled = s.replace(close, &format!("{close}{close}"));
-    Some(format!("{open}{doubled}{close}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,16 +564,5 @@ mod tests {
             103
         );
         assert_eq!(n("SELECT 1 )"), 102);
-    }
-
-    #[test]
-    fn quotename_as_documented() {
-        assert_eq!(quotename("ab]c", "]").unwrap(), "[ab]]c]");
-        assert_eq!(quotename("it's", "'").unwrap(), "'it''s'");
-        assert_eq!(quotename("a(b)", "(").unwrap(), "(a(b)))");
-        assert_eq!(quotename("x", "``"), None);
-        assert_eq!(quotename("x", "|"), None);
-        assert_eq!(quotename(&"a".repeat(129), "["), None);
-        assert_eq!(quotename(&"a".repeat(128), "[").unwrap().len(), 130);
     }
 }
