@@ -52,6 +52,8 @@ pub struct Database {
     pub perms: Vec<Perm>,
     /// sys.schemas: (schema_id, name, principal_id of the owner).
     pub schemas: Vec<(i32, String, i32)>,
+    /// User tables (sys.objects of type U): (object_id, name, schema_id).
+    pub objects: Vec<(i32, String, i32)>,
     next_id: i32,
 }
 
@@ -101,6 +103,7 @@ impl Database {
             members: vec![(16384, 1)],
             perms: Vec::new(),
             schemas,
+            objects: Vec::new(),
             next_id: 5,
         }
     }
@@ -207,6 +210,11 @@ impl Database {
         if class != 0 {
             out.push((class, major));
         }
+        if class == 1 {
+            if let Some(o) = self.objects.iter().find(|o| o.0 == major) {
+                out.push((3, o.2));
+            }
+        }
         out
     }
 
@@ -259,6 +267,24 @@ impl Database {
                     && (p.name == perm || p.name == "CONTROL")
                     && p.state == 'W'
             })
+    }
+
+    /// The table `[schema.]name`: without a schema, in the user's default schema, else dbo.
+    pub fn object(&self, uid: i32, schema: Option<&str>, name: &str) -> Option<i32> {
+        let default = self
+            .principal_by_id(uid)
+            .and_then(|p| p.default_schema.clone());
+        let schemas: Vec<String> = match schema {
+            Some(s) => vec![s.to_string()],
+            None => default.into_iter().chain(["dbo".to_string()]).collect(),
+        };
+        schemas.iter().find_map(|s| {
+            let sid = self.schema_id(s)?;
+            self.objects
+                .iter()
+                .find(|o| o.2 == sid && same(&o.1, name))
+                .map(|o| o.0)
+        })
     }
 
     /// The schema's id by name.

@@ -29,8 +29,8 @@ pub enum On {
     Scope,
     /// `ON SCHEMA::s`.
     Schema(String),
-    /// `ON OBJECT::[s.]t` or `ON [s.]t`.
-    Object(String),
+    /// `ON OBJECT::[s.]t` or `ON [s.]t`: (schema, name).
+    Object(Option<String>, String),
 }
 
 /// A GRANT / DENY / REVOKE.
@@ -98,6 +98,8 @@ pub enum Ddl {
     },
     /// GRANT / DENY / REVOKE.
     Permission(PermStmt),
+    /// `CREATE TABLE [s.]t (column type, ...)` (types INT or [N]VARCHAR(n); nothing else).
+    CreateTable(Option<String>, String),
 }
 
 impl Parser {
@@ -109,7 +111,7 @@ impl Parser {
             "ALTER" => ["LOGIN", "USER", "ROLE", "SERVER"]
                 .iter()
                 .any(|k| self.is_word(k)),
-            "CREATE" => self.is_word("LOGIN") || self.is_word("USER"),
+            "CREATE" => self.is_word("LOGIN") || self.is_word("USER") || self.is_word("TABLE"),
             _ => false,
         }
     }
@@ -362,6 +364,53 @@ impl Parser {
                     add,
                 }))
             }
+            ("CREATE", "TABLE") => {
+                self.at += 1;
+                let first = self.name()?;
+                let (schema, table) = if self.peek() == Some(&Tok::Punct('.')) {
+                    self.at += 1;
+                    (Some(first), self.name()?)
+                } else {
+                    (None, first)
+                };
+                if self.peek() == Some(&Tok::Punct('.')) {
+                    return Err(errors::not_modelled("CREATE TABLE with a three-part name"));
+                }
+                self.punct('(')?;
+                loop {
+                    self.name()?;
+                    let ty = self.option().unwrap_or_default();
+                    self.at += 1;
+                    match ty.as_str() {
+                        "INT" => {}
+                        "NVARCHAR" | "VARCHAR" => {
+                            self.punct('(')?;
+                            match self.next() {
+                                Some(Tok::Int(_)) => {}
+                                t => return Err(near(t.as_ref())),
+                            }
+                            self.punct(')')?;
+                        }
+                        _ => {
+                            return Err(errors::not_modelled(
+                                "column types other than INT and [N]VARCHAR(n)",
+                            ))
+                        }
+                    }
+                    match self.next() {
+                        Some(Tok::Punct(',')) => {}
+                        Some(Tok::Punct(')')) => break,
+                        Some(Tok::Word(w)) => {
+                            return Err(errors::not_modelled(&format!(
+                                "CREATE TABLE ... {}",
+                                w.to_uppercase()
+                            )))
+                        }
+                        t => return Err(near(t.as_ref())),
+                    }
+                }
+                Ok(Statement::Ddl(Ddl::CreateTable(schema, table)))
+            }
             _ => Err(near(self.peek())),
         }
     }
@@ -427,16 +476,18 @@ impl Parser {
                 _ => None,
             };
             let first = self.name()?;
-            let full = if self.peek() == Some(&Tok::Punct('.')) {
+            let second = if self.peek() == Some(&Tok::Punct('.')) {
                 self.at += 1;
-                format!("{first}.{}", self.name()?)
+                Some(self.name()?)
             } else {
-                first.clone()
+                None
             };
-            s.on = match class.as_deref() {
-                Some("SCHEMA") => On::Schema(first),
-                Some("OBJECT") | None => On::Object(full),
-                Some(c) => return Err(errors::not_modelled(&format!("permissions on {c}::"))),
+            s.on = match (class.as_deref(), second) {
+                (Some("SCHEMA"), None) => On::Schema(first),
+                (Some("SCHEMA"), Some(_)) => return Err(near(self.peek())),
+                (Some("OBJECT") | None, Some(t)) => On::Object(Some(first), t),
+                (Some("OBJECT") | None, None) => On::Object(None, first),
+                (Some(c), _) => return Err(errors::not_modelled(&format!("permissions on {c}::"))),
             };
         }
         match (verb, self.option().as_deref()) {

@@ -207,7 +207,7 @@ pub fn cannot_access_database(login: &str, db: &str) -> SqlError {
     e(916, 14, format!("The server principal \"{login}\" is not able to access the database \"{db}\" under the current security context."))
 }
 
-/// 15010: DEFAULT_DATABASE names no database (wording unverified).
+/// 15010: DEFAULT_DATABASE names no database.
 pub fn no_such_default_db(db: &str) -> SqlError {
     e16(15010, format!("The database '{db}' does not exist. Supply a valid database name. To see available databases, use sys.databases."))
 }
@@ -244,7 +244,7 @@ pub fn login_has_user() -> SqlError {
     )
 }
 
-/// 33233 (wording unverified).
+/// 33233.
 pub fn password_user_needs_containment() -> SqlError {
     e16(
         33233,
@@ -292,9 +292,21 @@ pub fn cannot_find_object(name: &str) -> SqlError {
     e16(15151, format!("Cannot find the object '{name}', because it does not exist or you do not have permission."))
 }
 
-/// 15405.
+/// 15405 (class 11).
 pub fn special_principal(name: &str) -> SqlError {
-    e16(15405, format!("Cannot use the special principal '{name}'."))
+    e(
+        15405,
+        11,
+        format!("Cannot use the special principal '{name}'."),
+    )
+}
+
+/// 15081.
+pub fn public_membership() -> SqlError {
+    e16(
+        15081,
+        "Membership of the public role cannot be changed.".into(),
+    )
 }
 
 /// 4613.
@@ -332,5 +344,27 @@ pub fn rollback_without_begin() -> SqlError {
     e16(
         3903,
         "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.".into(),
+    )
+}
+
+/// 262.
+pub fn create_table_denied(db: &str) -> SqlError {
+    e(
+        262,
+        14,
+        format!("CREATE TABLE permission denied in database '{db}'."),
+    )
+}
+
+/// 2760.
+pub fn schema_denied(schema: &str) -> SqlError {
+    e16(2760, format!("The specified schema name \"{schema}\" either does not exist or you do not have permission to use it."))
+}
+
+/// 2714.
+pub fn object_exists(name: &str) -> SqlError {
+    e16(
+        2714,
+        format!("There is already an object named '{name}' in the database."),
     )
 }

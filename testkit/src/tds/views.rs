@@ -22,6 +22,7 @@ const VIEWS: &[&str] = &[
     "sys.database_role_members",
     "sys.database_permissions",
     "sys.schemas",
+    "sys.objects",
 ];
 
 /// Whether the stand-in has the view.
@@ -90,6 +91,10 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                 ("database_id", T::Int),
                 ("containment", T::TinyInt),
                 ("containment_desc", DESC),
+                ("owner_sid", T::VarBinary(85)),
+                ("state", T::TinyInt),
+                ("state_desc", DESC),
+                ("is_read_only", T::Bit),
             ]),
             c.databases
                 .iter()
@@ -99,11 +104,16 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                     } else {
                         "NONE"
                     };
+                    let owner = d.principal_by_id(1).and_then(|p| p.sid.clone());
                     vec![
                         s(&d.name),
                         V::Int(d.id),
                         V::Int(d.containment.into()),
                         s(desc),
+                        owner.map_or(V::Null, V::Bytes),
+                        V::Int(0),
+                        s("ONLINE"),
+                        V::Int(0),
                     ]
                 })
                 .collect(),
@@ -121,7 +131,6 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                 ("is_fixed_role", T::Bit),
             ]);
             if logins_only {
-                cs.pop();
                 cs.extend(cols(&[
                     ("is_policy_checked", T::Bit),
                     ("is_expiration_checked", T::Bit),
@@ -143,13 +152,12 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                     V::Int(l.disabled.into()),
                     s(&l.default_db),
                 ];
+                r.push(V::Int(0));
                 if logins_only {
                     r.extend([
                         V::Int(l.check_policy.into()),
                         V::Int(l.check_expiration.into()),
                     ]);
-                } else {
-                    r.push(V::Int(0));
                 }
                 out.push(r);
             }
@@ -251,6 +259,19 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
             db.schemas
                 .iter()
                 .map(|(id, n, o)| vec![s(n), V::Int(*id), V::Int(*o)])
+                .collect(),
+        ),
+        "sys.objects" => (
+            cols(&[
+                ("name", SYSNAME),
+                ("object_id", T::Int),
+                ("schema_id", T::Int),
+                ("type", T::Char(2)),
+                ("type_desc", DESC),
+            ]),
+            db.objects
+                .iter()
+                .map(|(id, n, sid)| vec![s(n), V::Int(*id), V::Int(*sid), s("U"), s("USER_TABLE")])
                 .collect(),
         ),
         v => return Err(errors::not_modelled(&format!("the view {v}"))),
