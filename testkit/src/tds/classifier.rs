@@ -48,9 +48,15 @@ fn batch_text(payload: &[u8]) -> Option<(&[u8], String)> {
 pub fn tsql_changes_credentials(text: &str) -> bool {
     let upper = text.trim_start().to_ascii_uppercase();
     sql_changes_credentials(&upper)
-        || ["ALTER LOGIN", "CREATE LOGIN", "DROP LOGIN", "ALTER SERVER ROLE", "DENY"]
-            .iter()
-            .any(|p| upper.starts_with(p))
+        || [
+            "ALTER LOGIN",
+            "CREATE LOGIN",
+            "DROP LOGIN",
+            "ALTER SERVER ROLE",
+            "DENY",
+        ]
+        .iter()
+        .any(|p| upper.starts_with(p))
 }
 
 impl Classifier for TdsClassifier {
@@ -63,7 +69,9 @@ impl Classifier for TdsClassifier {
             return false;
         }
         message(message_bytes)
-            .and_then(|(_, payload)| batch_text(&payload).map(|(_, t)| tsql_changes_credentials(&t)))
+            .and_then(|(_, payload)| {
+                batch_text(&payload).map(|(_, t)| tsql_changes_credentials(&t))
+            })
             .unwrap_or(false)
     }
 
