@@ -21,7 +21,7 @@ use std::sync::Arc;
 use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy};
 use rotation_core::{Result, Settings};
 
-pub use connect::{server_error, TdsClient, TdsDriver, ACCOUNT_STATE, LOGIN_FAILED};
+pub use connect::{server_error, TdsClient, TdsDriver, ACCOUNT_STATE, AT_CAPACITY, LOGIN_FAILED};
 pub use engine::TdsEngine;
 pub use session::TdsSession;
 
