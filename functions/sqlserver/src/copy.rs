@@ -16,6 +16,9 @@ use crate::sql::{
     role_member_sql,
 };
 
+/// `dbo`'s `principal_id` in every database: the owner's user (MS Learn, Principals).
+const DBO: i32 = 1;
+
 /// SQL Server's error for `CREATE LOGIN` of a name that exists (MS Learn, errors 15000-15999).
 const LOGIN_EXISTS: &str = "15025";
 
@@ -148,6 +151,15 @@ pub async fn copy_login(
             .await?;
     }
     let source_grantee = grantee(session, server, source, &from).await?;
+    if let Some(owner) = source_grantee
+        .as_ref()
+        .filter(|g| !server && g.principal_id == DBO)
+    {
+        return Err(RotationError::SetSecret(format!(
+            "the login {source} owns database {database} (its user is {}): a database has one owner, so the other login of the pair cannot be given the same access; make another login the owner and {source} a member of db_owner",
+            owner.name
+        )));
+    }
     let mut clone_grantee = grantee(session, server, clone_name, &clone).await?;
     if clone_grantee.is_none() && source_grantee.is_some() {
         clone_grantee = Some(create_user(session, clone_name, &clone).await?);

@@ -118,3 +118,38 @@ async fn a_contained_database_is_refused_for_alternating_users_and_nothing_chang
     let (user, password) = bed.creds(&arn, AWSCURRENT).await;
     assert_eq!(bed.server.password(&user), Some(password));
 }
+
+/// The login that owns the database maps to `dbo` there, which no other login can be: the copy
+/// is refused before the pending password is set, and AWSCURRENT keeps working.
+#[tokio::test]
+async fn a_login_that_owns_the_database_is_refused() {
+    let bed = Bed::new("alternating").await;
+    let db = format!("owned_{}", unique());
+    let (login, arn) = bed.fresh_pair("owner").await;
+    bed.server.add_database_owned_by(&db, &login);
+    let secret = {
+        let (user, password) = bed.creds(&arn, AWSCURRENT).await;
+        let master = bed
+            .superuser_secret(
+                &format!("m_{}", unique()),
+                crate::testbed::MASTER_PASSWORD,
+                json!({}),
+            )
+            .await;
+        bed.secret_json(&user, &password, json!({"dbname": db, "masterarn": master}))
+    };
+    let owned = bed.secret("sqlserver", &secret).await;
+    let error = bed.failure_of(&owned).await;
+    assert!(
+        error.starts_with("SetSecretFailed") && error.contains("owns database"),
+        "{error}"
+    );
+    assert_eq!(
+        bed.server
+            .password(&format!("{login}_clone"))
+            .map(|p| p.len()),
+        Some(36),
+        "the pending login has only its placeholder password"
+    );
+    bed.assert_current_logs_in(&owned).await;
+}
