@@ -35,7 +35,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     // EXTRA_CA_CERTS, so the error branch is only reached by code that skipped start-up
     // (tests): the compiled-in roots alone, which a unit test checks.
     let http = aws_http_client().unwrap_or_else(|_| {
-        super::trust::trusting(None, false).expect("the compiled-in Amazon roots are valid")
+        super::trust::sdk_http_client(None, false).expect("the compiled-in Amazon roots are valid")
     });
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts)

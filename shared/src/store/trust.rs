@@ -36,7 +36,7 @@ pub fn aws_http_client() -> Result<SharedHttpClient> {
     CLIENT
         .get_or_init(|| {
             let os_store = OS_STORE_VARIABLES.iter().any(|name| set(name).is_some());
-            trusting(set(EXTRA_CA_CERTS).as_deref(), os_store).map_err(|e| match e {
+            sdk_http_client(set(EXTRA_CA_CERTS).as_deref(), os_store).map_err(|e| match e {
                 RotationError::Configuration { problem, .. } => problem,
                 other => other.to_string(),
             })
@@ -52,7 +52,7 @@ pub fn aws_http_client() -> Result<SharedHttpClient> {
 /// `extra` (PEM text or a path to PEM, checked here: the SDK would panic on a certificate it
 /// cannot use) and, when `os_store`, the OS store. Proxies come from the environment
 /// (`HTTPS_PROXY`, `NO_PROXY`, ...) as with the SDK's default client.
-pub fn trusting(extra: Option<&str>, os_store: bool) -> Result<SharedHttpClient> {
+pub fn sdk_http_client(extra: Option<&str>, os_store: bool) -> Result<SharedHttpClient> {
     let mut store = TrustStore::empty()
         .with_native_roots(os_store)
         .with_pem_certificate(AMAZON_ROOTS.as_bytes());
@@ -197,8 +197,8 @@ mod tests {
                 other => panic!("{value:?} was taken: {other:?}"),
             }
         }
-        assert!(trusting(Some("/nonexistent/ca.pem"), false).is_err());
-        assert!(trusting(Some(first_root), false).is_ok());
-        assert!(trusting(None, false).is_ok());
+        assert!(sdk_http_client(Some("/nonexistent/ca.pem"), false).is_err());
+        assert!(sdk_http_client(Some(first_root), false).is_ok());
+        assert!(sdk_http_client(None, false).is_ok());
     }
 }
