@@ -61,8 +61,9 @@ pub use settings::{
 };
 pub use steps::{create_secret, finish_secret, move_labels, CreateOutcome, Rotation, StepContext};
 pub use store::{
-    sdk_config, sdk_error_parts, SdkStore, SecretMetadata, SecretStore, SecretVersion,
-    SDK_ATTEMPT_TIMEOUT, SDK_CONNECT_TIMEOUT, SDK_OPERATION_TIMEOUT,
+    aws_http_client, sdk_config, sdk_error_parts, sdk_http_client, SdkStore, SecretMetadata,
+    SecretStore, SecretVersion, AMAZON_ROOTS, SDK_ATTEMPT_TIMEOUT, SDK_CONNECT_TIMEOUT,
+    SDK_OPERATION_TIMEOUT,
 };
 #[cfg(feature = "test-support")]
 pub use store::{MemoryStore, StoreCall};

@@ -196,7 +196,8 @@ fn emit_metrics(
     println!("{}", metrics.emf_line(now));
 }
 
-/// Reads the settings, starts the logs, builds the rotation and the Secrets Manager client.
+/// Reads the settings, builds the AWS SDK clients' HTTPS client, starts the logs, builds the
+/// rotation and the Secrets Manager client.
 async fn start<R, F>(
     defaults: PasswordDefaults,
     build: F,
@@ -206,6 +207,9 @@ where
     F: FnOnce(&Settings) -> crate::Result<R>,
 {
     let settings = Settings::from_env(defaults)?;
+    // The SDK clients' HTTPS client (compiled-in Amazon roots, EXTRA_CA_CERTS), built once here
+    // so a bad EXTRA_CA_CERTS stops start-up; every SDK client takes it through sdk_config.
+    crate::store::aws_http_client()?;
     let rotation = build(&settings)?;
     telemetry::init(&settings.rotation_type, &settings.log_filter);
     if !unset.is_empty() {

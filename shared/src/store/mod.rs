@@ -5,6 +5,7 @@
 #[cfg(feature = "test-support")]
 mod memory;
 mod sdk;
+mod trust;
 
 use std::future::Future;
 
@@ -14,6 +15,7 @@ pub use sdk::{
     sdk_config, sdk_error_parts, SdkStore, SDK_ATTEMPT_TIMEOUT, SDK_CONNECT_TIMEOUT,
     SDK_OPERATION_TIMEOUT,
 };
+pub use trust::{aws_http_client, sdk_http_client, AMAZON_ROOTS};
 
 use crate::error::Result;
 use crate::labels::VersionStages;

@@ -3,6 +3,7 @@
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::Client;
 
+use super::trust::aws_http_client;
 use super::{SecretMetadata, SecretStore, SecretVersion};
 use crate::error::{ApiErrorCode, Result, RotationError};
 use crate::labels::{VersionStages, AWSPENDING};
@@ -22,15 +23,23 @@ pub const SDK_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 pub const SDK_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(12);
 
 /// The shared AWS SDK configuration every client of a function is built from: region and
-/// credentials from the standard chain, and the timeouts above.
+/// credentials from the standard chain, the timeouts above, and the HTTPS client of
+/// [`aws_http_client`] (the compiled-in Amazon roots and `EXTRA_CA_CERTS`, not the OS store).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(SDK_CONNECT_TIMEOUT)
         .operation_attempt_timeout(SDK_ATTEMPT_TIMEOUT)
         .operation_timeout(SDK_OPERATION_TIMEOUT)
         .build();
+    // Start-up asks for the client before any SDK client is built and stops on a bad
+    // EXTRA_CA_CERTS, so the error branch is only reached by code that skipped start-up
+    // (tests): the compiled-in roots alone, which a unit test checks.
+    let http = aws_http_client().unwrap_or_else(|_| {
+        super::trust::sdk_http_client(None, false).expect("the compiled-in Amazon roots are valid")
+    });
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(timeouts)
+        .http_client(http)
         .load()
         .await
 }

@@ -8,3 +8,4 @@ mod endpoint_env;
 mod faults;
 mod log_leak;
 mod rotation;
+mod sdk_trust;
