@@ -6,12 +6,16 @@ scripts/setup.sh makes.
 Usage: tds_standin_check.py FORCED_PORT OFF_PORT NOTSUP_PORT MASTER_PASSWORD APP_PASSWORD
 (SANDBOX_TLS_CA: the CA of the stand-ins' certificate). Three stand-ins on 127.0.0.1: encryption
 forced (`rds.force_ssl`), not forced, and no certificate (NOT_SUP); each with the logins `admin`
-(the RDS master user) and `app` (CONNECT SQL only) holding those passwords. Prints one line per
-check and, last, "<n> checks passed"; exits non-zero at the first failure.
+(the RDS master user) and `app` (CONNECT SQL only) holding those passwords, a user database
+`appdb` and a contained database `cdb`. Prints one line per check and, last, "<n> checks
+passed"; exits non-zero at the first failure.
 
-Statements are Microsoft's as documented (ALTER LOGIN example C, CREATE LOGIN, QUOTENAME), sent
-as pymssql sends them: a SQL batch with client-side `N'...'` literals. Both clients run with
-autocommit on: transactions (pymssql's default BEGIN TRAN) are not modelled by the stand-in.
+Statements are Microsoft's as documented (ALTER LOGIN example C, CREATE LOGIN, QUOTENAME; the
+catalog views; CREATE / ALTER USER, ALTER [SERVER] ROLE, GRANT / DENY / REVOKE), sent as pymssql
+sends them (a SQL batch with client-side `N'...'` literals, the official functions' statements as
+they write them) and as python-tds sends parameters (an RPC to sp_executesql, as tiberius does).
+Both clients run with autocommit on except in the transaction checks (pymssql's default BEGIN
+TRAN at connect; python-tds' transaction manager requests are not modelled).
 """
 import os
 import sys
@@ -47,10 +51,10 @@ def check(name, cond, detail=""):
     print(f"ok   {name}")
 
 
-def ms(port, user, password, encryption="request", database="master"):
+def ms(port, user, password, encryption="request", database="master", autocommit=True):
     os.environ["FREETDSCONF"] = CONFS[encryption]
     return pymssql.connect(server=HOST, port=port, user=user, password=password,
-                           database=database, encryption=encryption, autocommit=True,
+                           database=database, encryption=encryption, autocommit=autocommit,
                            login_timeout=5, timeout=10)
 
 
@@ -116,7 +120,7 @@ with ms(FORCED, "app", APP_PW, encryption="require") as c:
     check("pymssql: a reserved word where a name belongs is 156",
           ms_error(lambda: c.cursor().execute("ALTER LOGIN select WITH PASSWORD = N'x'")) == 156)
     check("pymssql: what is not modelled is refused (50000)",
-          ms_error(lambda: one(c, "SELECT name FROM sys.server_principals")) == 50000)
+          ms_error(lambda: one(c, "SELECT name FROM sys.columns")) == 50000)
 # request -> OFF; forced server answers REQ: the whole session still encrypted.
 with ms(FORCED, "app", APP_PW, encryption="request") as c:
     check("pymssql request/forced: logged in", one(c, "SELECT SUSER_SNAME()")[0] == "app")
@@ -227,4 +231,10 @@ check("python-tds ON/not-sup: refused", err is not None, err)
 with pt(NOTSUP, "app", APP_PW, tls=False) as c:
     check("python-tds NOT_SUP/not-sup: plaintext session", one(c, "SELECT SUSER_SNAME()")[0] == "app")
 
+
+# Catalog views, security statements, transactions: scripts/tds_standin_catalog.py.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tds_standin_catalog  # noqa: E402
+
+tds_standin_catalog.run(sys.modules[__name__])
 print(f"{passed} checks passed")

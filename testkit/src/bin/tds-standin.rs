@@ -1,10 +1,12 @@
 //! The testkit's TDS (SQL Server) stand-in as a process:
 //!
 //!   tds-standin [--port N] [--encryption off|on|not-sup] [--cert PEM --key PEM]
-//!               [--database NAME]... --login NAME:KIND:PASSWORD...
+//!               [--database NAME]... [--contained-database NAME]... --login NAME:KIND:PASSWORD...
 //!
-//! KIND is `master` (the RDS master user: ALTER ANY LOGIN, not sysadmin), `plain` (CONNECT SQL
-//! only) or `sysadmin`. Encryption `off` (the default: a certificate, not forced) and `on`
+//! KIND is `master` (the RDS master user: its server permissions WITH GRANT OPTION, member of
+//! processadmin and setupadmin, db_owner of every user database, not sysadmin), `plain`
+//! (CONNECT SQL only) or `sysadmin`. `--database` adds a user database, `--contained-database`
+//! one with containment PARTIAL; guest may connect to both. Encryption `off` (the default: a certificate, not forced) and `on`
 //! (forced, as `rds.force_ssl` = 1) need the certificate: `--cert` / `--key`, else the
 //! sandbox's (`SANDBOX_TLS_CERT` / `SANDBOX_TLS_KEY`); `not-sup` has none. Listens on
 //! 127.0.0.1 (port 0 or none: a free one), prints the port on one line, and serves until it is
@@ -16,7 +18,7 @@ fn usage(why: &str) -> ! {
     eprintln!("tds-standin: {why}");
     eprintln!(
         "usage: tds-standin [--port N] [--encryption off|on|not-sup] [--cert PEM --key PEM] \
-         [--database NAME]... --login NAME:KIND:PASSWORD..."
+         [--database NAME]... [--contained-database NAME]... --login NAME:KIND:PASSWORD..."
     );
     std::process::exit(2);
 }
@@ -43,7 +45,8 @@ async fn main() {
             }
             "--cert" => cert = Some(value),
             "--key" => key = Some(value),
-            "--database" => databases.push(value),
+            "--database" => databases.push((value, false)),
+            "--contained-database" => databases.push((value, true)),
             "--login" => {
                 let mut parts = value.splitn(3, ':');
                 let (Some(name), Some(kind), Some(password)) =
@@ -85,7 +88,11 @@ async fn main() {
         server.add_login(name, password, *kind);
     }
     for db in &databases {
-        server.add_database(db);
+        if db.1 {
+            server.add_contained_database(&db.0);
+        } else {
+            server.add_database(&db.0);
+        }
     }
     println!("{}", server.port());
     std::future::pending::<()>().await;

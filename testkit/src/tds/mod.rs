@@ -8,17 +8,24 @@
 //! `README.md` beside this file.
 
 pub mod catalog;
+pub mod database;
+pub mod ddl;
 pub mod errors;
+pub mod expr;
+pub mod grants;
 pub mod lexer;
 pub mod login7;
 pub mod packet;
+pub mod perms;
 pub mod prelogin;
+pub mod query;
 pub mod rpc;
 mod server;
 mod session;
 pub mod sql;
 pub mod tokens;
 pub mod transport;
+pub mod views;
 
 pub use catalog::LoginKind;
 pub use prelogin::ServerEncryption;

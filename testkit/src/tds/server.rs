@@ -84,13 +84,17 @@ impl TdsStandIn {
             .add_login(name, password, kind);
     }
 
-    /// Adds a database any login may open (`master` is always there).
+    /// Adds a database any login may open (guest holds CONNECT there; `master`, `tempdb`,
+    /// `model` and `msdb` are always there); every RDS master login is db_owner there.
     pub fn add_database(&self, name: &str) {
-        self.shared
-            .catalog
-            .lock()
-            .expect("catalog")
-            .add_database(name);
+        let mut c = self.shared.catalog.lock().expect("catalog");
+        c.add_database(name, 0);
+    }
+
+    /// Adds a contained database (containment 1, PARTIAL), as [`TdsStandIn::add_database`].
+    pub fn add_contained_database(&self, name: &str) {
+        let mut c = self.shared.catalog.lock().expect("catalog");
+        c.add_database(name, 1);
     }
 
     /// The login's current password (for assertions).

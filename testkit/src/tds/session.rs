@@ -1,15 +1,17 @@
 //! One connection: PRELOGIN, TLS as negotiated, LOGIN7 and SQL authentication, then SQL
 //! batches until the client leaves.
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, Who};
 use super::errors::{self, SqlError};
+use super::expr::{eval, Ctx, Row};
 use super::login7::{self, utf16};
 use super::packet::{bad, kind};
 use super::prelogin::{self, encrypt, Outcome, ServerEncryption};
 use super::rpc;
-use super::sql::{self, Expr, Statement};
-use super::tokens::{done, ColumnType, Tokens, Value};
+use super::sql::{self, Statement};
+use super::tokens::{done, Tokens, Value};
 use super::transport::Transport;
+use super::{grants, query};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -66,6 +68,12 @@ pub async fn serve(sock: TcpStream, spid: u16, shared: Arc<Shared>) {
             eprintln!("tds-standin: connection {spid} ended: {e}");
         }
     }
+    // A transaction still open when the client leaves is rolled back.
+    shared
+        .catalog
+        .lock()
+        .expect("catalog")
+        .end_tran(spid, false);
     t.close().await;
 }
 
@@ -124,10 +132,12 @@ async fn run(t: &mut Transport, shared: &Shared) -> io::Result<()> {
 /// A logged-in session.
 struct Session {
     version: u32,
-    login: String,
+    who: Who,
     database: String,
     /// The parameters of the `sp_executesql` running (empty in a batch).
     bindings: Vec<(String, Value)>,
+    /// `@@TRANCOUNT`.
+    trancount: u32,
 }
 
 async fn log_in(
@@ -154,20 +164,33 @@ async fn log_in(
         return Ok(None);
     }
     let (name, database) = {
-        let catalog = shared.catalog.lock().expect("catalog");
-        let name = catalog.authenticate(&l.user_name, &l.password);
-        let db = match l.database.as_str() {
-            "" => Some("master".to_string()),
-            d => catalog.database(d).map(str::to_string),
+        let guard = shared.catalog.lock().expect("catalog");
+        // Another session's uncommitted changes are not seen: its catalog as it was.
+        let catalog = guard
+            .dirty_tran
+            .as_ref()
+            .map_or(&*guard, |(_, before)| &**before);
+        let name = catalog.authenticate(&l.user_name, &l.password, &l.database);
+        // No database named: the login's default database.
+        let wanted = match (&name, l.database.as_str()) {
+            (Some(Who::Login(n)), "") => catalog
+                .login(n)
+                .map_or("master".into(), |l| l.default_db.clone()),
+            (_, d) => d.to_string(),
         };
+        let db = catalog.database(&wanted).map(str::to_string).filter(|d| {
+            name.as_ref()
+                .is_some_and(|w| grants::db_user(catalog, w, d).is_some())
+        });
         (name, db)
     };
     let session = match (name, database) {
-        (Some(login), Some(database)) => Session {
+        (Some(who), Some(database)) => Session {
             version,
-            login,
+            who,
             database,
             bindings: Vec::new(),
+            trancount: 0,
         },
         (name, database) => {
             let mut errs = Vec::new();
@@ -331,14 +354,39 @@ fn run_statement(
 ) -> Result<Option<(u16, Option<u64>)>, SqlError> {
     match st {
         Statement::SetOption(..) => Ok(None),
+        Statement::Begin => {
+            s.trancount += 1;
+            if s.trancount == 1 {
+                out.env_transaction(8, u64::from(spid));
+            }
+            Ok(Some((0, None)))
+        }
+        Statement::Commit | Statement::Rollback => {
+            let commit = *st == Statement::Commit;
+            match (s.trancount, commit) {
+                (0, true) => return Err(errors::commit_without_begin()),
+                (0, false) => return Err(errors::rollback_without_begin()),
+                (n, true) => s.trancount = n - 1,
+                (_, false) => s.trancount = 0,
+            }
+            if s.trancount == 0 {
+                let mut c = shared.catalog.lock().expect("catalog");
+                c.end_tran(spid, commit);
+                out.env_transaction(if commit { 9 } else { 10 }, u64::from(spid));
+            }
+            Ok(Some((0, None)))
+        }
         Statement::Use(name) => {
-            let db = shared
-                .catalog
-                .lock()
-                .expect("catalog")
-                .database(name)
-                .map(str::to_string);
+            let c = shared.catalog.lock().expect("catalog");
+            let db = c.database(name).map(str::to_string);
             let db = db.ok_or_else(|| errors::no_such_database(name))?;
+            if grants::db_user(&c, &s.who, &db).is_none() {
+                let login = match &s.who {
+                    Who::Login(n) | Who::User(_, n) => n.clone(),
+                };
+                return Err(errors::cannot_access_database(&login, &db));
+            }
+            drop(c);
             out.env_string(1, &db, &s.database);
             out.info(
                 5701,
@@ -350,17 +398,42 @@ fn run_statement(
             s.database = db;
             Ok(Some((0, None)))
         }
-        Statement::Select(items) => {
-            let mut columns = Vec::new();
-            let mut row = Vec::new();
-            for (e, alias) in items {
-                let (ty, v) = eval(e, s, spid)?;
-                columns.push((alias.clone(), ty));
-                row.push(v);
+        Statement::Select(q) => {
+            let mut c = shared.catalog.lock().expect("catalog");
+            if !q.from.is_empty() {
+                c.enter(spid, s.trancount, false)?;
             }
+            let ctx = Ctx {
+                catalog: &c,
+                who: &s.who,
+                db: &s.database,
+                spid,
+                bindings: &s.bindings,
+                trancount: s.trancount,
+            };
+            let (columns, rows) = if q.from.is_empty() {
+                let mut columns = Vec::new();
+                let mut row = Vec::new();
+                for (e, alias) in &q.items {
+                    let (ty, v) = eval(e, &ctx, &Row::empty())?;
+                    columns.push((alias.clone(), ty));
+                    row.push(v);
+                }
+                (columns, vec![row])
+            } else {
+                query::run(q, &ctx)?
+            };
             out.columns(&columns);
-            out.row(&row);
-            Ok(Some((0xC1, Some(1))))
+            for r in &rows {
+                out.row(r);
+            }
+            Ok(Some((0xC1, Some(rows.len() as u64))))
+        }
+        Statement::Ddl(d) => {
+            let mut c = shared.catalog.lock().expect("catalog");
+            c.enter(spid, s.trancount, true)?;
+            grants::run(&mut c, &s.who, &s.database, d)?;
+            Ok(Some((0, None)))
         }
         Statement::AlterLoginPassword {
             login,
@@ -368,59 +441,19 @@ fn run_statement(
             old,
         } => {
             let mut c = shared.catalog.lock().expect("catalog");
-            c.alter_password(&s.login, login, password, old.as_deref())?;
+            c.enter(spid, s.trancount, true)?;
+            c.alter_password(&s.who, login, password, old.as_deref())?;
             Ok(Some((0, None)))
         }
-        Statement::CreateLogin { login, password } => {
+        Statement::CreateLogin {
+            login,
+            password,
+            options,
+        } => {
             let mut c = shared.catalog.lock().expect("catalog");
-            c.create_login(&s.login, login, password)?;
+            c.enter(spid, s.trancount, true)?;
+            c.create_login(&s.who, login, password, options)?;
             Ok(Some((0, None)))
         }
     }
-}
-
-fn eval(e: &Expr, s: &Session, spid: u16) -> Result<(ColumnType, Value), SqlError> {
-    let text = |v: &str, n: u16| (ColumnType::NVarChar(n), Value::Str(v.to_string()));
-    Ok(match e {
-        Expr::Null => (ColumnType::Int, Value::Null),
-        Expr::Int(i) => match i32::try_from(*i) {
-            Ok(i) => (ColumnType::Int, Value::Int(i)),
-            Err(_) => return Err(errors::not_modelled("BIGINT values")),
-        },
-        Expr::Str(v) => {
-            let n = v.encode_utf16().count();
-            if n > 4000 {
-                return Err(errors::not_modelled("strings over 4000 characters"));
-            }
-            text(v, n.max(1) as u16)
-        }
-        Expr::Version => text(VERSION, 300),
-        Expr::Spid => (ColumnType::Int, Value::Int(spid.into())),
-        Expr::Var(name) => match s.bindings.iter().find(|(n, _)| n == name) {
-            Some((_, v @ Value::Int(_))) => (ColumnType::Int, v.clone()),
-            Some((_, v)) => (ColumnType::NVarChar(4000), v.clone()),
-            None => return Err(errors::must_declare(&format!("@{name}"))),
-        },
-        Expr::DbName => text(&s.database, 128),
-        Expr::SuserSname | Expr::OriginalLogin => text(&s.login, 128),
-        Expr::QuoteName(arg, quote) => {
-            let string_of = |e: &Expr| -> Result<Option<String>, SqlError> {
-                Ok(match eval(e, s, spid)?.1 {
-                    Value::Null => None,
-                    Value::Str(v) => Some(v),
-                    Value::Int(i) => Some(i.to_string()),
-                })
-            };
-            let a = string_of(arg)?;
-            let q = match quote {
-                Some(q) => string_of(q)?,
-                None => Some("[".into()),
-            };
-            let v = match (a, q) {
-                (Some(a), Some(q)) => sql::quotename(&a, &q),
-                _ => None,
-            };
-            (ColumnType::NVarChar(258), v.map_or(Value::Null, Value::Str))
-        }
-    })
 }

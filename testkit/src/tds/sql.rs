@@ -18,6 +18,8 @@ pub enum Expr {
     Version,
     /// `@@SPID`.
     Spid,
+    /// `@@TRANCOUNT`.
+    TranCount,
     /// `DB_NAME()`.
     DbName,
     /// `SUSER_SNAME()`.
@@ -28,13 +30,27 @@ pub enum Expr {
     Var(String),
     /// `QUOTENAME(s [, q])`.
     QuoteName(Box<Expr>, Option<Box<Expr>>),
+    /// A column: `[qualifier.]name`.
+    Column(Option<String>, String),
+    /// `SCHEMA_NAME(id)`.
+    SchemaName(Box<Expr>),
+    /// `OBJECT_NAME(id)`.
+    ObjectName(Box<Expr>),
+    /// `OBJECT_SCHEMA_NAME(id)`.
+    ObjectSchemaName(Box<Expr>),
+    /// `USER_NAME()`.
+    UserName,
+    /// `SUSER_SID()`.
+    SuserSid,
 }
 
 /// A statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Statement {
-    /// `SELECT expr [AS alias], ...` (no FROM).
-    Select(Vec<(Expr, String)>),
+    /// `SELECT expr [AS alias], ... [FROM view [JOIN view ON ..]... [WHERE ..]]`.
+    Select(super::query::Query),
+    /// A statement of [`super::ddl`].
+    Ddl(super::ddl::Ddl),
     /// `SET <session option> ON|OFF` or `SET TEXTSIZE n`: accepted and kept.
     SetOption(String, String),
     /// `ALTER LOGIN name WITH PASSWORD = '...' [OLD_PASSWORD = '...']`.
@@ -48,12 +64,20 @@ pub enum Statement {
     },
     /// `USE database`.
     Use(String),
-    /// `CREATE LOGIN name WITH PASSWORD = '...'`.
+    /// `BEGIN TRAN[SACTION]`.
+    Begin,
+    /// `COMMIT [TRAN[SACTION] | WORK]`.
+    Commit,
+    /// `ROLLBACK [TRAN[SACTION] | WORK]`.
+    Rollback,
+    /// `CREATE LOGIN name WITH PASSWORD = '...' [, options]`.
     CreateLogin {
         /// The login.
         login: String,
         /// Its password.
         password: String,
+        /// DEFAULT_DATABASE, CHECK_POLICY, CHECK_EXPIRATION.
+        options: super::catalog::LoginOptions,
     },
 }
 
@@ -76,12 +100,12 @@ const SET_OPTIONS: &[&str] = &[
     "XACT_ABORT",
 ];
 
-struct Parser {
-    toks: Vec<Tok>,
-    at: usize,
+pub(super) struct Parser {
+    pub(super) toks: Vec<Tok>,
+    pub(super) at: usize,
 }
 
-fn near(t: Option<&Tok>) -> SqlError {
+pub(super) fn near(t: Option<&Tok>) -> SqlError {
     match t {
         Some(Tok::Word(w)) if reserved(w) => errors::syntax_near_keyword(&w.to_uppercase()),
         Some(t) => errors::syntax_near(&t.text()),
@@ -90,21 +114,21 @@ fn near(t: Option<&Tok>) -> SqlError {
 }
 
 impl Parser {
-    fn peek(&self) -> Option<&Tok> {
+    pub(super) fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.at)
     }
 
-    fn next(&mut self) -> Option<Tok> {
+    pub(super) fn next(&mut self) -> Option<Tok> {
         let t = self.toks.get(self.at).cloned();
         self.at += 1;
         t
     }
 
-    fn is_word(&self, w: &str) -> bool {
+    pub(super) fn is_word(&self, w: &str) -> bool {
         matches!(self.peek(), Some(Tok::Word(x)) if x.eq_ignore_ascii_case(w))
     }
 
-    fn punct(&mut self, p: char) -> Result<(), SqlError> {
+    pub(super) fn punct(&mut self, p: char) -> Result<(), SqlError> {
         if self.peek() == Some(&Tok::Punct(p)) {
             self.at += 1;
             Ok(())
@@ -114,7 +138,7 @@ impl Parser {
     }
 
     /// A name: a regular identifier that is not reserved, or a bracketed one.
-    fn name(&mut self) -> Result<String, SqlError> {
+    pub(super) fn name(&mut self) -> Result<String, SqlError> {
         let name = match self.peek() {
             Some(Tok::Word(w)) if !reserved(w) => w.clone(),
             Some(Tok::Bracketed(b)) => b.clone(),
@@ -128,7 +152,7 @@ impl Parser {
     }
 
     /// A string literal (the password in CREATE / ALTER LOGIN is one; not an expression).
-    fn string(&mut self) -> Result<String, SqlError> {
+    pub(super) fn string(&mut self) -> Result<String, SqlError> {
         match self.next() {
             Some(Tok::Str { value, .. }) => Ok(value),
             Some(Tok::Var(v)) => Err(errors::syntax_near(&format!("@{v}"))),
@@ -136,7 +160,7 @@ impl Parser {
         }
     }
 
-    fn expr(&mut self) -> Result<Expr, SqlError> {
+    pub(super) fn expr(&mut self) -> Result<Expr, SqlError> {
         match self.next() {
             Some(Tok::Str { value, .. }) => Ok(Expr::Str(value)),
             Some(Tok::Int(i)) => Ok(Expr::Int(i)),
@@ -144,6 +168,7 @@ impl Parser {
             Some(Tok::Global(g)) => match g.to_ascii_uppercase().as_str() {
                 "VERSION" => Ok(Expr::Version),
                 "SPID" => Ok(Expr::Spid),
+                "TRANCOUNT" => Ok(Expr::TranCount),
                 _ => Err(errors::must_declare(&format!("@@{g}"))),
             },
             Some(Tok::Var(v)) => Ok(Expr::Var(v.to_lowercase())),
@@ -169,58 +194,109 @@ impl Parser {
                         };
                         Expr::QuoteName(Box::new(s), q)
                     }
-                    "USER_NAME" | "IS_SRVROLEMEMBER" | "HAS_PERMS_BY_NAME" | "SUSER_NAME"
-                    | "SERVERPROPERTY" => return Err(errors::not_modelled(&format!("{upper}()"))),
+                    "USER_NAME" => Expr::UserName,
+                    "SUSER_SID" => Expr::SuserSid,
+                    "SCHEMA_NAME" | "OBJECT_NAME" | "OBJECT_SCHEMA_NAME" => {
+                        if self.peek() == Some(&Tok::Punct(')')) {
+                            return Err(errors::not_modelled(&format!(
+                                "{upper}() without an argument"
+                            )));
+                        }
+                        let a = Box::new(self.expr()?);
+                        if self.peek() == Some(&Tok::Punct(',')) {
+                            return Err(errors::not_modelled(&format!(
+                                "{upper}() with a database id"
+                            )));
+                        }
+                        match upper.as_str() {
+                            "SCHEMA_NAME" => Expr::SchemaName(a),
+                            "OBJECT_NAME" => Expr::ObjectName(a),
+                            _ => Expr::ObjectSchemaName(a),
+                        }
+                    }
+                    "IS_SRVROLEMEMBER"
+                    | "HAS_PERMS_BY_NAME"
+                    | "SUSER_NAME"
+                    | "SERVERPROPERTY"
+                    | "IS_MEMBER"
+                    | "IS_ROLEMEMBER"
+                    | "DATABASE_PRINCIPAL_ID"
+                    | "SUSER_ID"
+                    | "USER_ID"
+                    | "OBJECT_ID"
+                    | "SCHEMA_ID"
+                    | "DB_ID" => return Err(errors::not_modelled(&format!("{upper}()"))),
                     _ => return Err(errors::not_a_builtin(&f)),
                 };
-                if matches!(e, Expr::DbName | Expr::SuserSname | Expr::OriginalLogin)
-                    && self.peek() != Some(&Tok::Punct(')'))
+                if matches!(
+                    e,
+                    Expr::DbName
+                        | Expr::SuserSname
+                        | Expr::OriginalLogin
+                        | Expr::UserName
+                        | Expr::SuserSid
+                ) && self.peek() != Some(&Tok::Punct(')'))
                 {
                     return Err(errors::not_modelled(&format!("{upper}() with an argument")));
                 }
                 self.punct(')')?;
                 Ok(e)
             }
+            Some(Tok::Word(w)) if !reserved(&w) => self.column(w),
+            Some(Tok::Bracketed(b)) => self.column(b),
             t => Err(near(t.as_ref())),
         }
     }
 
-    fn select(&mut self) -> Result<Statement, SqlError> {
-        // Queries of tables (catalog views included) are not modelled, whatever they select.
-        let rest = self.toks[self.at..]
-            .iter()
-            .take_while(|t| **t != Tok::Punct(';'));
-        if rest
-            .into_iter()
-            .any(|t| matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case("FROM")))
-        {
-            return Err(errors::not_modelled("SELECT ... FROM"));
+    /// `name` or `qualifier.name` (a column); three-part names are not modelled.
+    fn column(&mut self, first: String) -> Result<Expr, SqlError> {
+        if self.peek() != Some(&Tok::Punct('.')) {
+            return Ok(Expr::Column(None, first));
         }
+        self.at += 1;
+        let second = self.name()?;
+        if self.peek() == Some(&Tok::Punct('.')) {
+            return Err(errors::not_modelled("column names of three or more parts"));
+        }
+        Ok(Expr::Column(Some(first), second))
+    }
+
+    fn select(&mut self) -> Result<Statement, SqlError> {
         let mut items = Vec::new();
         loop {
-            let e = self.expr()?;
-            let alias = if self.is_word("AS") {
+            // `alias = expr` names a column as `expr AS alias` does.
+            let named = matches!(self.peek(), Some(Tok::Word(w)) if !reserved(w))
+                || matches!(self.peek(), Some(Tok::Bracketed(_)));
+            let item = if named && self.toks.get(self.at + 1) == Some(&Tok::Punct('=')) {
+                let alias = self.name()?;
                 self.at += 1;
-                self.name()?
+                (self.expr()?, alias)
             } else {
-                match self.peek() {
-                    Some(Tok::Word(w)) if !reserved(w) => self.name()?,
-                    Some(Tok::Bracketed(_)) => self.name()?,
-                    _ => String::new(),
-                }
+                let e = self.expr()?;
+                let alias = if self.is_word("AS") {
+                    self.at += 1;
+                    self.name()?
+                } else {
+                    match self.peek() {
+                        Some(Tok::Word(w)) if !reserved(w) && !super::query::clause_word(w) => {
+                            self.name()?
+                        }
+                        Some(Tok::Bracketed(_)) => self.name()?,
+                        _ => match &e {
+                            Expr::Column(_, c) => c.clone(),
+                            _ => String::new(),
+                        },
+                    }
+                };
+                (e, alias)
             };
-            items.push((e, alias));
+            items.push(item);
             if self.peek() != Some(&Tok::Punct(',')) {
                 break;
             }
             self.at += 1;
         }
-        for clause in ["FROM", "WHERE", "INTO"] {
-            if self.is_word(clause) {
-                return Err(errors::not_modelled(&format!("SELECT ... {clause}")));
-            }
-        }
-        Ok(Statement::Select(items))
+        self.query(items).map(Statement::Select)
     }
 
     fn set(&mut self) -> Result<Statement, SqlError> {
@@ -246,47 +322,37 @@ impl Parser {
         }
     }
 
-    /// `<name> WITH PASSWORD = '...'`, the start of both CREATE and ALTER LOGIN.
-    fn login_password(&mut self, verb: &str) -> Result<(String, String), SqlError> {
-        let login = self.name()?;
-        if !self.is_word("WITH") {
-            return match self.peek() {
-                Some(Tok::Word(w)) => Err(errors::not_modelled(&format!(
-                    "{verb} LOGIN ... {}",
-                    w.to_uppercase()
-                ))),
-                t => Err(near(t)),
-            };
-        }
-        self.at += 1;
-        if !self.is_word("PASSWORD") {
-            return match self.peek() {
-                Some(Tok::Word(w)) if !reserved(w) => Err(errors::not_modelled(&format!(
-                    "{verb} LOGIN ... WITH {}",
-                    w.to_uppercase()
-                ))),
-                t => Err(near(t)),
-            };
-        }
-        self.at += 1;
-        self.punct('=')?;
-        let password = self.string()?;
-        for option in ["HASHED", "MUST_CHANGE", "UNLOCK"] {
-            if self.is_word(option) {
-                return Err(errors::not_modelled(&format!("{verb} LOGIN ... {option}")));
-            }
-        }
-        if self.peek() == Some(&Tok::Punct(',')) {
+    /// `BEGIN TRAN[SACTION]`, `COMMIT` / `ROLLBACK [TRAN[SACTION] | WORK]`; transaction
+    /// names, savepoints, marks and DISTRIBUTED are refused.
+    fn transaction(&mut self, verb: &str) -> Result<Statement, SqlError> {
+        let tran = self.is_word("TRAN") || self.is_word("TRANSACTION");
+        if tran || (verb != "BEGIN" && self.is_word("WORK")) {
+            self.at += 1;
+        } else if verb == "BEGIN" {
             return Err(errors::not_modelled(&format!(
-                "{verb} LOGIN options other than PASSWORD{}",
-                if verb == "ALTER" {
-                    " and OLD_PASSWORD"
-                } else {
-                    ""
-                }
+                "BEGIN {}",
+                self.peek()
+                    .map(|t| t.text().to_uppercase())
+                    .unwrap_or_default()
             )));
         }
-        Ok((login, password))
+        match self.peek() {
+            Some(Tok::Word(w)) if !reserved(w) && !w.eq_ignore_ascii_case("WITH") => {
+                return Err(errors::not_modelled("named transactions and savepoints"))
+            }
+            Some(Tok::Bracketed(_)) | Some(Tok::Var(_)) => {
+                return Err(errors::not_modelled("named transactions and savepoints"))
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("WITH") => {
+                return Err(errors::not_modelled("transaction options"))
+            }
+            _ => {}
+        }
+        Ok(match verb {
+            "BEGIN" => Statement::Begin,
+            "COMMIT" => Statement::Commit,
+            _ => Statement::Rollback,
+        })
     }
 
     fn statement(&mut self, first: bool) -> Result<Statement, SqlError> {
@@ -294,29 +360,16 @@ impl Parser {
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("SELECT") => self.select(),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("SET") => self.set(),
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("USE") => Ok(Statement::Use(self.name()?)),
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("ALTER") && self.is_word("LOGIN") => {
-                self.at += 1;
-                let (login, password) = self.login_password("ALTER")?;
-                let old = if self.is_word("OLD_PASSWORD") {
-                    self.at += 1;
-                    self.punct('=')?;
-                    Some(self.string()?)
-                } else {
-                    None
-                };
-                Ok(Statement::AlterLoginPassword {
-                    login,
-                    password,
-                    old,
-                })
+            Some(Tok::Word(w)) if self.ddl_verb(&w) => self.ddl(&w),
+            Some(Tok::Word(w))
+                if ["BEGIN", "COMMIT", "ROLLBACK"]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k)) =>
+            {
+                self.transaction(&w.to_ascii_uppercase())
             }
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("CREATE") && self.is_word("LOGIN") => {
-                self.at += 1;
-                if self.is_word("FROM") {
-                    return Err(errors::not_modelled("CREATE LOGIN ... FROM"));
-                }
-                let (login, password) = self.login_password("CREATE")?;
-                Ok(Statement::CreateLogin { login, password })
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("SAVE") => {
+                Err(errors::not_modelled("SAVE TRANSACTION"))
             }
             Some(Tok::Word(w)) if reserved(&w) => {
                 let upper = w.to_uppercase();
@@ -399,17 +452,51 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(
             s[1],
-            Statement::Select(vec![
-                (Expr::Version, String::new()),
-                (
-                    Expr::QuoteName(
-                        Box::new(Expr::Str("a".into())),
-                        Some(Box::new(Expr::Str("'".into())))
-                    ),
-                    "q".into()
-                )
-            ])
+            Statement::Select(super::super::query::Query {
+                items: vec![
+                    (Expr::Version, String::new()),
+                    (
+                        Expr::QuoteName(
+                            Box::new(Expr::Str("a".into())),
+                            Some(Box::new(Expr::Str("'".into())))
+                        ),
+                        "q".into()
+                    )
+                ],
+                from: Vec::new(),
+                filter: Vec::new(),
+            })
         );
+        let q = parse(
+            "SELECT state_desc, permission_name FROM sys.server_permissions perm \
+             JOIN sys.server_principals prin ON perm.grantee_principal_id = prin.principal_id \
+             WHERE prin.name = N'x' AND prin.sid IS NOT NULL",
+        )
+        .unwrap();
+        let Statement::Select(q) = &q[0] else {
+            panic!("a query")
+        };
+        assert_eq!((q.from.len(), q.filter.len()), (2, 2));
+        assert_eq!(q.from[1].alias, "prin");
+        assert_eq!(q.items[0].1, "state_desc");
+        for ok in [
+            "GRANT CONNECT SQL TO [a]]b] WITH GRANT OPTION",
+            "DENY VIEW ANY DATABASE TO x",
+            "REVOKE GRANT OPTION FOR SELECT ON SCHEMA::[dbo] FROM [u] CASCADE",
+            "GRANT SELECT, INSERT ON OBJECT::[s].[t] TO u",
+            "ALTER ROLE db_datareader ADD MEMBER [u]",
+            "ALTER SERVER ROLE [processadmin] DROP MEMBER [l]",
+            "CREATE USER [u] FROM LOGIN [l] WITH DEFAULT_SCHEMA = [dbo]",
+            "CREATE USER [u] WITH PASSWORD = N'p'",
+            "ALTER USER [u] WITH PASSWORD = N'n' OLD_PASSWORD = N'o'",
+            "ALTER LOGIN [x] WITH DEFAULT_DATABASE = [db], CHECK_POLICY = ON, CHECK_EXPIRATION = OFF",
+            "ALTER LOGIN [x] DISABLE",
+            "CREATE LOGIN [x] WITH PASSWORD = N'p', DEFAULT_DATABASE = [d], CHECK_POLICY = OFF",
+            "CREATE TABLE [s].[t] (c int, d nvarchar(10))",
+            "GRANT SELECT ON [t] TO [u]",
+        ] {
+            assert!(matches!(parse(ok).unwrap()[..], [Statement::Ddl(_) | Statement::CreateLogin { .. }]), "{ok}");
+        }
         assert_eq!(
             parse("SET ANSI_NULLS ON;SET TEXTSIZE 2147483647")
                 .unwrap()
@@ -426,14 +513,54 @@ mod tests {
     fn the_refusals() {
         let n = |sql: &str| parse(sql).unwrap_err().number;
         assert_eq!(n("SELECT"), 102);
-        assert_eq!(n("SELECT 1 FROM sys.databases"), errors::NOT_MODELLED);
+        assert_eq!(n("SELECT 1 FROM sys.columns"), errors::NOT_MODELLED);
+        assert_eq!(n("SELECT 1 FROM dbo.t"), 208);
+        assert_eq!(
+            n("SELECT name FROM sys.databases WHERE name <> 'x'"),
+            errors::NOT_MODELLED
+        );
+        assert_eq!(
+            n("SELECT name FROM sys.databases WHERE a = 1 OR b = 2"),
+            errors::NOT_MODELLED
+        );
+        assert_eq!(
+            n("SELECT name FROM sys.databases ORDER BY name"),
+            errors::NOT_MODELLED
+        );
+        assert_eq!(
+            n("SELECT name FROM sys.databases LEFT JOIN sys.schemas s ON 1 = 1"),
+            errors::NOT_MODELLED
+        );
+        assert_eq!(n("GRANT ALL TO x"), errors::NOT_MODELLED);
+        assert_eq!(n("BEGIN TRAN t1"), errors::NOT_MODELLED);
+        assert_eq!(
+            n("CREATE TABLE t (c int PRIMARY KEY)"),
+            errors::NOT_MODELLED
+        );
+        assert_eq!(n("CREATE TABLE t (c datetime)"), errors::NOT_MODELLED);
+        assert_eq!(n("ROLLBACK TRANSACTION s1"), errors::NOT_MODELLED);
+        assert_eq!(n("SAVE TRAN s1"), errors::NOT_MODELLED);
+        assert_eq!(n("BEGIN DISTRIBUTED TRANSACTION"), errors::NOT_MODELLED);
+        assert_eq!(
+            parse("BEGIN TRAN; COMMIT TRANSACTION; BEGIN TRANSACTION ROLLBACK WORK").unwrap(),
+            vec![
+                Statement::Begin,
+                Statement::Commit,
+                Statement::Begin,
+                Statement::Rollback
+            ]
+        );
+        assert_eq!(n("ALTER LOGIN x WITH NAME = y"), errors::NOT_MODELLED);
         assert_eq!(n("ALTER LOGIN x WITH PASSWORD = @p"), 102);
         assert_eq!(n("ALTER LOGIN select WITH PASSWORD = 'p'"), 156);
         assert_eq!(
-            n("ALTER LOGIN x WITH PASSWORD = 'p', CHECK_POLICY = OFF"),
+            n("ALTER LOGIN x WITH PASSWORD = 'p' MUST_CHANGE"),
             errors::NOT_MODELLED
         );
-        assert_eq!(n("ALTER LOGIN x DISABLE"), errors::NOT_MODELLED);
+        assert_eq!(
+            n("ALTER LOGIN x WITH PASSWORD = 'p', PASSWORD = 'q'"),
+            errors::NOT_MODELLED
+        );
         assert_eq!(n("DROP LOGIN x"), errors::NOT_MODELLED);
         assert_eq!(n("sp_who"), 2812);
         assert_eq!(n("SELECT NOPE()"), 195);

@@ -24,6 +24,14 @@ pub enum ColumnType {
     NVarChar(u16),
     /// INT, nullable (INTN of length 4).
     Int,
+    /// TINYINT (INTN of length 1).
+    TinyInt,
+    /// BIT (BITN).
+    Bit,
+    /// CHAR(n) (BIGCHAR, single-byte, padded with spaces).
+    Char(u16),
+    /// VARBINARY(n) (BIGVARBIN).
+    VarBinary(u16),
 }
 
 /// A value.
@@ -33,8 +41,10 @@ pub enum Value {
     Null,
     /// A string.
     Str(String),
-    /// An integer.
+    /// An integer (INT, TINYINT or BIT by its column).
     Int(i32),
+    /// Bytes (VARBINARY).
+    Bytes(Vec<u8>),
 }
 
 /// Token writer for one TDS version.
@@ -43,6 +53,8 @@ pub struct Tokens {
     pub version: u32,
     /// The bytes so far.
     pub out: Vec<u8>,
+    /// The columns of the result set being written.
+    cols: Vec<ColumnType>,
 }
 
 fn utf16(s: &str) -> Vec<u8> {
@@ -69,6 +81,7 @@ impl Tokens {
         Tokens {
             version,
             out: Vec::new(),
+            cols: Vec::new(),
         }
     }
 
@@ -89,6 +102,26 @@ impl Tokens {
         let mut b = vec![kind];
         b_varchar(&mut b, new);
         b_varchar(&mut b, old);
+        self.sized(0xE3, &b);
+    }
+
+    /// ENVCHANGE 8 (begin), 9 (commit) or 10 (rollback) of a transaction, TDS 7.2 and later:
+    /// the 8-byte descriptor as the new value of a begin, the old value of the others.
+    pub fn env_transaction(&mut self, kind: u8, descriptor: u64) {
+        if !self.tds72() {
+            return;
+        }
+        let d = descriptor.to_le_bytes();
+        let mut b = vec![kind];
+        if kind == 8 {
+            b.push(8);
+            b.extend_from_slice(&d);
+            b.push(0);
+        } else {
+            b.push(0);
+            b.push(8);
+            b.extend_from_slice(&d);
+        }
         self.sized(0xE3, &b);
     }
 
@@ -179,22 +212,59 @@ impl Tokens {
                     self.out.extend_from_slice(&COLLATION);
                 }
                 ColumnType::Int => self.out.extend_from_slice(&[0x26, 4]),
+                ColumnType::TinyInt => self.out.extend_from_slice(&[0x26, 1]),
+                ColumnType::Bit => self.out.extend_from_slice(&[0x68, 1]),
+                ColumnType::Char(n) => {
+                    self.out.push(0xAF);
+                    self.out.extend_from_slice(&n.to_le_bytes());
+                    self.out.extend_from_slice(&COLLATION);
+                }
+                ColumnType::VarBinary(n) => {
+                    self.out.push(0xA5);
+                    self.out.extend_from_slice(&n.to_le_bytes());
+                }
             }
             b_varchar(&mut self.out, name);
         }
+        self.cols = columns.iter().map(|(_, t)| *t).collect();
     }
 
-    /// ROW (0xD1).
+    /// ROW (0xD1), each value written as its column's type (set by [`Tokens::columns`]).
     pub fn row(&mut self, values: &[Value]) {
         self.out.push(0xD1);
-        for v in values {
-            match v {
-                Value::Null => self.out.extend_from_slice(&[0xFF, 0xFF]),
-                Value::Str(s) => us_varchar_bytes(&mut self.out, s),
-                Value::Int(i) => {
+        for (i, v) in values.iter().enumerate() {
+            let ty = self
+                .cols
+                .get(i)
+                .copied()
+                .unwrap_or(ColumnType::NVarChar(4000));
+            let fixed = matches!(ty, ColumnType::Int | ColumnType::TinyInt | ColumnType::Bit);
+            match (v, ty) {
+                (Value::Null, _) if fixed => self.out.push(0),
+                (Value::Null, _) => self.out.extend_from_slice(&[0xFF, 0xFF]),
+                (Value::Int(i), ColumnType::Int) => {
                     self.out.push(4);
                     self.out.extend_from_slice(&i.to_le_bytes());
                 }
+                (Value::Int(i), ColumnType::TinyInt | ColumnType::Bit) => {
+                    self.out.extend_from_slice(&[1, *i as u8])
+                }
+                (Value::Str(s), ColumnType::Char(n)) => {
+                    // CHAR(n): single-byte characters, padded to n.
+                    let mut b: Vec<u8> = s
+                        .chars()
+                        .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+                        .collect();
+                    b.resize(n as usize, b' ');
+                    self.out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+                    self.out.extend_from_slice(&b);
+                }
+                (Value::Bytes(b), _) => {
+                    self.out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+                    self.out.extend_from_slice(b);
+                }
+                (Value::Str(s), _) => us_varchar_bytes(&mut self.out, s),
+                (Value::Int(i), _) => us_varchar_bytes(&mut self.out, &i.to_string()),
             }
         }
     }
@@ -237,10 +307,30 @@ mod tests {
     #[test]
     fn a_null_nvarchar_is_ffff() {
         let mut t = Tokens::new(0x7400_0004);
-        t.row(&[Value::Null, Value::Str("ab".into()), Value::Int(7)]);
+        let cols = [
+            ColumnType::NVarChar(4),
+            ColumnType::NVarChar(4),
+            ColumnType::Int,
+            ColumnType::Int,
+        ];
+        t.columns(&cols.map(|c| (String::new(), c)));
+        t.out.clear();
+        t.row(&[
+            Value::Null,
+            Value::Str("ab".into()),
+            Value::Int(7),
+            Value::Null,
+        ]);
         assert_eq!(
             t.out,
-            [0xD1, 0xFF, 0xFF, 4, 0, b'a', 0, b'b', 0, 4, 7, 0, 0, 0]
+            [0xD1, 0xFF, 0xFF, 4, 0, b'a', 0, b'b', 0, 4, 7, 0, 0, 0, 0]
         );
+        t.columns(&[
+            (String::new(), ColumnType::Char(4)),
+            (String::new(), ColumnType::TinyInt),
+        ]);
+        t.out.clear();
+        t.row(&[Value::Str("CO".into()), Value::Int(1)]);
+        assert_eq!(t.out, [0xD1, 4, 0, b'C', b'O', b' ', b' ', 1, 1]);
     }
 }

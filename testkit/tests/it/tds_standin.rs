@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 const MASTER: &str = "Master-Pa55word-tds";
 const APP: &str = "App-Pa55word-tds";
 /// The checks the script makes.
-const CHECKS: usize = 49;
+const CHECKS: usize = 138;
 
 /// The venv's python: `SANDBOX_TDS_PYTHON`, else where scripts/setup.sh puts it.
 fn python() -> PathBuf {
@@ -44,6 +44,8 @@ async fn stand_in(encryption: &str) -> (Child, u16) {
     }
     cmd.args(["--login", &format!("admin:master:{MASTER}")]);
     cmd.args(["--login", &format!("app:plain:{APP}")]);
+    // A user database and a contained one (containment PARTIAL) for the catalog checks.
+    cmd.args(["--database", "appdb", "--contained-database", "cdb"]);
     let mut child = cmd
         .stdout(Stdio::piped())
         .kill_on_drop(true)
