@@ -39,6 +39,9 @@ def run(h):
         check("pymssql: sys.databases: name, database_id, containment (tinyint), containment_desc",
               rows(c, "SELECT name, database_id, containment, containment_desc FROM sys.databases "
                       "WHERE name = %s", ("CDB",)) == [("cdb", 6, 1, "PARTIAL")])
+        check("pymssql: sys.databases owner_sid (sa's 0x01 for a fixture), state_desc, is_read_only",
+              rows(c, "SELECT owner_sid, state, state_desc, is_read_only FROM sys.databases "
+                      "WHERE database_id = %d" % 5) == [(b"\x01", 0, "ONLINE", False)])
         check("pymssql: the official containment query of the current database",
               rows(c, "SELECT containment FROM sys.databases WHERE name = %s",
                    (one(c, "SELECT DB_NAME() AS name")[0],)) == [(0,)])
@@ -54,6 +57,10 @@ def run(h):
               rows(c, "SELECT name, principal_id, type_desc, default_database_name FROM "
                       "sys.server_principals WHERE type = 'R' AND name = N'sysadmin'")
               == [("sysadmin", 3, "SERVER_ROLE", None)])
+        check("pymssql: IS_SRVROLEMEMBER and HAS_PERMS_BY_NAME at server level",
+              one(c, "SELECT IS_SRVROLEMEMBER('sysadmin'), IS_SRVROLEMEMBER(N'processadmin'), "
+                     "IS_SRVROLEMEMBER('nope'), HAS_PERMS_BY_NAME(NULL, NULL, 'ALTER ANY LOGIN'), "
+                     "HAS_PERMS_BY_NAME(NULL, NULL, 'CONTROL SERVER')") == (0, 1, None, 1, 0))
         check("pymssql: the master user's server roles by sys.server_role_members with two JOINs",
               sorted(rows(c, "SELECT r.name FROM sys.server_role_members AS m JOIN "
                              "sys.server_principals AS r ON m.role_principal_id = r.principal_id "
@@ -103,8 +110,9 @@ def run(h):
         check("pymssql: CREATE LOGIN with DEFAULT_DATABASE, CHECK_POLICY = OFF",
               ms_exec(c, "CREATE LOGIN [opt_login] WITH PASSWORD = N'Opt-Pa55word-1', "
                          "DEFAULT_DATABASE = [appdb], CHECK_POLICY = OFF, CHECK_EXPIRATION = OFF") == 0
-              and rows(c, "SELECT default_database_name, is_policy_checked, is_expiration_checked "
-                          "FROM sys.sql_logins WHERE name = N'opt_login'") == [("appdb", False, False)])
+              and rows(c, "SELECT default_database_name, is_policy_checked, is_expiration_checked, "
+                          "is_fixed_role FROM sys.sql_logins WHERE name = N'opt_login'")
+              == [("appdb", False, False, False)])
         check("pymssql: CHECK_EXPIRATION = ON with CHECK_POLICY = OFF is 15122",
               ms_exec(c, "ALTER LOGIN [opt_login] WITH CHECK_EXPIRATION = ON") == 15122)
         check("pymssql: ALTER LOGIN WITH DEFAULT_DATABASE, CHECK_POLICY = ON, CHECK_EXPIRATION = ON",
@@ -224,6 +232,12 @@ def run(h):
     # The plain login reaches appdb as its new user, a member of db_datareader only.
     with ms(FORCED, "app", PT_PW, encryption="require", database="appdb") as c:
         check("pymssql: the plain login is app_user in appdb", one(c, "SELECT USER_NAME()")[0] == "app_user")
+        check("pymssql: IS_ROLEMEMBER and HAS_PERMS_BY_NAME for the database, a schema, an object",
+              one(c, "SELECT IS_ROLEMEMBER('db_datareader'), IS_ROLEMEMBER('db_owner'), "
+                     "HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'ALTER ANY USER'), "
+                     "HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE TABLE'), "
+                     "HAS_PERMS_BY_NAME('dbo', 'SCHEMA', 'SELECT'), "
+                     "HAS_PERMS_BY_NAME('dbo.t1', 'OBJECT', 'INSERT')") == (1, 0, 0, 1, 1, 0))
         check("pymssql: CREATE USER without ALTER ANY USER is 15247",
               ms_exec(c, "CREATE USER [x_user] FOR LOGIN [app_clone2]") == 15247)
         check("pymssql: ALTER ROLE db_owner without db_owner is 15151",
@@ -295,6 +309,8 @@ def run(h):
                           "r.principal_id = m.role_principal_id JOIN sys.server_principals l ON "
                           "l.principal_id = m.member_principal_id WHERE l.name = %s", ("pt_login",))
               == [("setupadmin",)])
+        check("python-tds: IS_SRVROLEMEMBER(@P1, @P2) of another login",
+              one(c, "SELECT IS_SRVROLEMEMBER(%s, %s)", ("setupadmin", "pt_login"))[0] == 1)
         check("python-tds: REVOKE .. FROM a server permission",
               pt_exec(c, "REVOKE VIEW ANY DEFINITION FROM [pt_login]") == 0
               and rows(c, "SELECT p.type FROM sys.server_permissions p JOIN sys.server_principals s ON"
@@ -377,3 +393,19 @@ def run(h):
               and ms_exec(c, "ROLLBACK TRAN") == 0 and one(c, "SELECT @@TRANCOUNT")[0] == 0)
         check("pymssql: savepoints and named transactions are refused (50000)",
               ms_exec(c, "SAVE TRANSACTION s1") == 50000 and ms_exec(c, "BEGIN TRAN t1") == 50000)
+
+    # python-tds with autocommit off: transaction manager requests (TM_BEGIN_XACT, then
+    # TM_COMMIT_XACT / TM_ROLLBACK_XACT that begin the next transaction) [MS-TDS 2.2.6.8].
+    with pt(FORCED, "admin", MASTER_PW, autocommit=False) as t:
+        check("python-tds autocommit off: a transaction manager BEGIN (@@TRANCOUNT 1)",
+              one(t, "SELECT @@TRANCOUNT")[0] == 1)
+        t.cursor().execute("CREATE LOGIN [pt_tx] WITH PASSWORD = N'Pt-tx-Pa55word-1'")
+        t.rollback()
+        check("python-tds: a transaction manager ROLLBACK undoes CREATE LOGIN and begins anew",
+              rows(t, "SELECT name FROM sys.server_principals WHERE name = %s", ("pt_tx",)) == []
+              and one(t, "SELECT @@TRANCOUNT")[0] == 1)
+        t.cursor().execute("CREATE LOGIN [pt_tx] WITH PASSWORD = N'Pt-tx-Pa55word-1'")
+        t.commit()
+    with pt(FORCED, "pt_tx", "Pt-tx-Pa55word-1") as c:
+        check("python-tds: a transaction manager COMMIT keeps it",
+              one(c, "SELECT SUSER_SNAME()")[0] == "pt_tx")

@@ -15,7 +15,7 @@ catalog views; CREATE / ALTER USER, ALTER [SERVER] ROLE, GRANT / DENY / REVOKE),
 sends them (a SQL batch with client-side `N'...'` literals, the official functions' statements as
 they write them) and as python-tds sends parameters (an RPC to sp_executesql, as tiberius does).
 Both clients run with autocommit on except in the transaction checks (pymssql's default BEGIN
-TRAN at connect; python-tds' transaction manager requests are not modelled).
+TRAN at connect; python-tds' transaction manager requests).
 """
 import os
 import sys
@@ -58,10 +58,10 @@ def ms(port, user, password, encryption="request", database="master", autocommit
                            login_timeout=5, timeout=10)
 
 
-def pt(port, user, password, tls=True, login_only=False, database="master"):
+def pt(port, user, password, tls=True, login_only=False, database="master", autocommit=True):
     return pytds.connect(dsn=HOST, port=port, user=user, password=password, database=database,
                          cafile=CA if tls else None, enc_login_only=login_only,
-                         autocommit=True, login_timeout=5, timeout=10)
+                         autocommit=autocommit, login_timeout=5, timeout=10)
 
 
 def one(conn, sql, params=None):

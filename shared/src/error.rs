@@ -266,6 +266,27 @@ pub enum RotationError {
         detail: String,
     },
 
+    /// The database refused a login for capacity, not for the credentials: its connection
+    /// slots are full (PostgreSQL SQLSTATE 53300, MySQL/MariaDB 1040), the user's connection
+    /// limit is reached (MySQL/MariaDB 1203, 1226), or it accepts no connections just now
+    /// (PostgreSQL 57P03: starting up, shutting down, recovering). Nothing about the
+    /// credentials was learnt; AWSCURRENT never moves on it, and the step is safe to retry.
+    #[error("the database at {host}:{port} refused the {which} login of user {user} for capacity, not for its credentials ({server}){hint}. The step is safe to retry and Secrets Manager retries it; if this keeps happening, raise the server's connection limit (max_connections, or the user's connection limit) or stagger the rotations of secrets on this server")]
+    DatabaseAtCapacity {
+        /// Which credentials: "AWSPENDING", "AWSCURRENT", "AWSPREVIOUS" or "master secret".
+        which: String,
+        /// The database user (not secret).
+        user: String,
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The server's error (a login error carries no secret).
+        server: Box<ServerError>,
+        /// Where in the step it happened and what that leaves, starting with "; " when present.
+        hint: String,
+    },
+
     /// TLS could not be established or the server certificate did not verify.
     #[error("TLS to {host}:{port} failed with the {which} secret: {detail}. No plaintext fallback was tried; fix the certificate or trust its CA (EXTRA_CA_CERTS), or set \"ssl\": false to allow plaintext")]
     TlsFailure {
@@ -432,6 +453,7 @@ impl RotationError {
             Self::ServiceNotReady(_) => "ServiceNotReady",
             Self::AuthenticationFailed { .. } => "AuthenticationFailed",
             Self::DatabaseUnreachable { .. } => "DatabaseUnreachable",
+            Self::DatabaseAtCapacity { .. } => "DatabaseAtCapacity",
             Self::TlsFailure { .. } | Self::FallbackAuthRefused { .. } => "TlsFailure",
             Self::Database { .. } => "DatabaseError",
             Self::ConfusedDeputy(_) => "ConfusedDeputy",
@@ -446,6 +468,12 @@ impl RotationError {
             Self::TimedOut { .. } => "StepTimedOut",
             Self::Internal { .. } => "InternalError",
         }
+    }
+
+    /// True when the database refused a login for capacity ([`Self::DatabaseAtCapacity`]):
+    /// the credentials were not judged, so it never counts as a refusal of them.
+    pub fn is_at_capacity(&self) -> bool {
+        matches!(self, Self::DatabaseAtCapacity { .. })
     }
 
     /// The service error code, when this is a Secrets Manager error.

@@ -225,10 +225,13 @@ pub async fn finish_secret<S: SecretStore, R: Rotation>(
     })?;
     match rotation.verify_pending(ctx, &pending).await {
         Ok(()) => {}
-        // A network or service failure is reported as it is (retrying may help); a refusal
-        // of the credentials themselves is a refusal to promote.
+        // A network or service failure, or a login the server turned away for capacity, is
+        // reported as it is (retrying may help; the credentials were not judged); a refusal
+        // of the credentials themselves is a refusal to promote. Either way nothing moved.
         Err(
-            e @ (RotationError::DatabaseUnreachable { .. } | RotationError::SecretsManager { .. }),
+            e @ (RotationError::DatabaseUnreachable { .. }
+            | RotationError::DatabaseAtCapacity { .. }
+            | RotationError::SecretsManager { .. }),
         ) => return Err(e),
         Err(e) => return Err(refused("the AWSPENDING credentials do not work", e)),
     }

@@ -2,13 +2,15 @@
 //! sessions: it splits the client's bytes into protocol messages with the [`Classifier`] the
 //! adapter's test bed provides, so it can refuse the Nth connection, drop a session right after
 //! forwarding a message that changes a password or a user (the server may then commit it or
-//! not, as when a Lambda is cut off), or make such a message fail (the classifier says what to
-//! send in its place). The proxy itself knows no wire protocol.
+//! not, as when a Lambda is cut off), make such a message fail (the classifier says what to
+//! send in its place), or hold it until the test has changed the server's state under the
+//! logged-in session. The proxy itself knows no wire protocol.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 
 /// A database fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,31 @@ struct State {
     statements: usize,
     plan: Option<(DbFault, usize, usize)>,
     injected: usize,
+    /// The changing statement (counted as `statements`) held before it is forwarded, the
+    /// signal that it was reached, and the one that lets it go on.
+    pause: Option<(usize, oneshot::Sender<()>, oneshot::Receiver<()>)>,
+}
+
+/// A changing statement held by the proxy ([`DbFaultProxy::pause_before_change`]): the
+/// session that sent it is logged in and waits for the server's answer.
+#[derive(Debug)]
+pub struct Paused {
+    reached: oneshot::Receiver<()>,
+    go: oneshot::Sender<()>,
+}
+
+impl Paused {
+    /// Waits until the statement reaches the proxy; then forwards it. In between, the test
+    /// can change the server's state under the session (e.g. fill its connection slots).
+    /// Returns what `meanwhile` returned.
+    pub async fn hold_then<T>(self, meanwhile: impl std::future::Future<Output = T>) -> T {
+        self.reached
+            .await
+            .expect("the proxy dropped a paused statement before it was reached");
+        let kept = meanwhile.await;
+        let _ = self.go.send(());
+        kept
+    }
 }
 
 impl State {
@@ -50,6 +77,17 @@ impl State {
             }
         }
         fault
+    }
+
+    /// The pause of the statement just counted, if it is the one to hold: (reached, go on).
+    fn pause_here(&mut self) -> Option<(oneshot::Sender<()>, oneshot::Receiver<()>)> {
+        match self.pause.take() {
+            Some((at, reached, go)) if at == self.statements => Some((reached, go)),
+            other => {
+                self.pause = other;
+                None
+            }
+        }
     }
 
     /// True when the `n`th event of `kind` is to fail.
@@ -151,6 +189,18 @@ impl DbFaultProxy {
         };
     }
 
+    /// Holds the `at`th changing statement from now (1-based) before forwarding it, until the
+    /// returned [`Paused`] lets it go on. Set it after [`DbFaultProxy::fail`] or
+    /// [`DbFaultProxy::clear`], which drop a pause not reached yet.
+    pub fn pause_before_change(&self, at: usize) -> Paused {
+        let (reached_tx, reached) = oneshot::channel();
+        let (go, go_rx) = oneshot::channel();
+        let mut s = self.state.lock().unwrap();
+        let at = s.statements + at;
+        s.pause = Some((at, reached_tx, go_rx));
+        Paused { reached, go }
+    }
+
     /// Faults injected since the last [`DbFaultProxy::fail`].
     pub fn injected(&self) -> usize {
         self.state.lock().unwrap().injected
@@ -192,11 +242,17 @@ async fn relay(
                     break;
                 }
                 let message: Vec<u8> = buffered.drain(..n).collect();
-                let fault = if classifier.is_changing(&message, index) {
-                    state.lock().unwrap().statement()
+                let (fault, pause) = if classifier.is_changing(&message, index) {
+                    let mut s = state.lock().unwrap();
+                    let fault = s.statement();
+                    (fault, s.pause_here())
                 } else {
-                    None
+                    (None, None)
                 };
+                if let Some((reached, go)) = pause {
+                    let _ = reached.send(());
+                    let _ = go.await;
+                }
                 index += 1;
                 let failing = || classifier.failing(&message);
                 if !forward(&mut server_write, fault, &message, failing).await {

@@ -50,7 +50,7 @@ pub use proving::{
 
 pub use bait::{BaitConnection, PasswordBait};
 pub use counting::{CountingProxy, CountingStore};
-pub use db_faults::{sql_changes_credentials, Classifier, DbFault, DbFaultProxy};
+pub use db_faults::{sql_changes_credentials, Classifier, DbFault, DbFaultProxy, Paused};
 pub use driver::{assert_labels_unique, assert_rotated, RotationDriver, RotationRun, StepRun};
 pub use faults::{SmFault, SmFaults};
 pub use harness::{event, unique, Harness};

@@ -134,17 +134,19 @@ impl MongoEngine {
             })
     }
 
-    /// Reads the clone back after `operation` and holds it against the current user, field by
-    /// field: the server must have applied what was sent (a server that silently ignored a
-    /// field would leave a clone with other access).
+    /// Reads the clone back after `operation` and holds it against `want`, what was read of
+    /// the current user (`source`) for the write, field by field: the server must have applied
+    /// what was sent (a server that silently ignored a field would leave a clone with other
+    /// access). The current user is not read again: the write copied `want`, and a change to
+    /// the current user since then is the next rotation's to copy.
     async fn verify_copy(
         &self,
         session: &mut MongoSession,
+        want: &Access,
         source: &str,
         pending: &DatabaseSecret,
         operation: &'static str,
     ) -> Result<()> {
-        let want = self.current_access(session, source).await?;
         let have = self
             .access_of(session, &pending.username, "read the clone back")
             .await?;
@@ -275,7 +277,7 @@ impl MongoEngine {
             doc! {"updateUser": &pending.username, "pwd": pending.password().expose()};
         access.write_into(&mut command, session.server(), with_roles);
         self.command(session, command, "update the clone").await?;
-        self.verify_copy(session, source, pending, "update the clone")
+        self.verify_copy(session, &access, source, pending, "update the clone")
             .await
     }
 }
@@ -515,7 +517,7 @@ impl Database for MongoEngine {
         access.write_into(&mut command, session.server(), true);
         match run(session, command, "create the clone").await? {
             Ok(_) => {
-                self.verify_copy(session, source, pending, "create the clone")
+                self.verify_copy(session, &access, source, pending, "create the clone")
                     .await
             }
             Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 51003) => {

@@ -26,6 +26,22 @@ pub const ACCESS_DENIED: u16 = 1045;
 /// MySQL 3118): the credentials are refused, as a wrong password is.
 pub const ACCOUNT_LOCKED: [u16; 2] = [4151, 3118];
 
+/// The server error codes with which a login is turned away for capacity, whatever the
+/// credentials (facts from the MySQL and MariaDB server error references and the variables
+/// and account options named):
+/// - 1040 `ER_CON_COUNT_ERROR`, "Too many connections": `max_connections` reached (MySQL and
+///   MariaDB keep one more connection for accounts with the SUPER or CONNECTION_ADMIN
+///   privilege, which then get it after their password);
+/// - 1203 `ER_TOO_MANY_USER_CONNECTIONS`: the account already has `max_user_connections` (the
+///   global variable) sessions;
+/// - 1226 `ER_USER_LIMIT_REACHED`: the account's own resource limit (`MAX_USER_CONNECTIONS`
+///   or `MAX_CONNECTIONS_PER_HOUR` of CREATE USER / ALTER USER ... WITH) is exceeded; the
+///   hourly counts start again each hour.
+///
+/// The per-account limits are checked after the password, so a wrong password is still 1045;
+/// each frees up as sessions end (or the hour turns), so a later retry succeeds.
+pub const AT_CAPACITY: [u16; 3] = [1040, 1203, 1226];
+
 /// mysql_async as the connect policy's driver.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MyDriver;
@@ -104,6 +120,8 @@ impl Driver for MyDriver {
                         server: Some(detail),
                         hint: "; the account is locked (ACCOUNT LOCK)".into(),
                     }
+                } else if AT_CAPACITY.contains(&server.code) {
+                    LoginFailure::AtCapacity(detail)
                 } else {
                     LoginFailure::Server(detail)
                 }
@@ -142,5 +160,50 @@ pub fn server_error(e: &mysql_async::ServerError, keep_message: bool) -> ServerE
         scheme: "MySQL error",
         code: e.code.to_string(),
         message: keep_message.then(|| e.message.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u16) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError {
+            code,
+            message: format!("message of {code}"),
+            state: "HY000".into(),
+        })
+    }
+
+    #[test]
+    fn a_login_turned_away_for_capacity_is_never_a_refusal() {
+        for code in AT_CAPACITY {
+            match MyDriver.classify(&server(code)) {
+                LoginFailure::AtCapacity(detail) => {
+                    assert_eq!(detail.code, code.to_string());
+                    assert_eq!(
+                        detail.message.as_deref(),
+                        Some(&*format!("message of {code}"))
+                    );
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        for code in [ACCESS_DENIED, 4151, 3118] {
+            assert!(
+                matches!(
+                    MyDriver.classify(&server(code)),
+                    LoginFailure::Refused { .. }
+                ),
+                "{code}"
+            );
+        }
+        // Unknown database, a host not allowed to connect, any other error: a server error.
+        for code in [1049, 1130, 1044] {
+            assert!(
+                matches!(MyDriver.classify(&server(code)), LoginFailure::Server(_)),
+                "{code}"
+            );
+        }
     }
 }

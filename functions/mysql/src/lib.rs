@@ -40,7 +40,7 @@ pub use session::MySession;
 pub use sql::{account, ed25519_auth_string, native_password_hash, quote_ident, quote_string};
 pub use statements::{
     carries_plaintext, create_locked_sql, default_roles_sql, identified, own_password_sql,
-    placeholder_password, session_limits_sql, set_password_sql, Plugin,
+    session_limits_sql, set_password_sql, Plugin,
 };
 pub use stored::stored_matches;
 

@@ -225,23 +225,6 @@ pub const MARIADB_POLICY_SQL: &str = "SELECT @@GLOBAL.strict_password_validation
      (SELECT COUNT(*) FROM information_schema.PLUGINS \
       WHERE PLUGIN_TYPE = 'PASSWORD VALIDATION' AND PLUGIN_STATUS = 'ACTIVE')";
 
-/// The password a new clone account has until its privileges are copied: 128 random bits from
-/// the OS, never stored, never known, with one character of each class a password policy asks
-/// for (MySQL `validate_password`, MariaDB `simple_password_check` check it when it is sent as
-/// plaintext).
-pub fn placeholder_password() -> Result<SecretValue> {
-    let mut bytes = [0u8; 16];
-    // aws-lc-rs is already linked for TLS.
-    rustls::crypto::aws_lc_rs::default_provider()
-        .secure_random
-        .fill(&mut bytes)
-        .map_err(|_| RotationError::SetSecret("the OS random source failed".into()))?;
-    Ok(SecretValue::new(format!(
-        "{:032x}Zq7#",
-        u128::from_le_bytes(bytes)
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,19 +339,6 @@ mod tests {
             create_locked_sql("c", "%", "IDENTIFIED BY 'x'"),
             "CREATE USER IF NOT EXISTS `c`@`%` IDENTIFIED BY 'x' ACCOUNT LOCK"
         );
-    }
-
-    #[test]
-    fn placeholders_meet_every_password_policy_and_differ() {
-        let a = placeholder_password().unwrap();
-        let b = placeholder_password().unwrap();
-        assert_ne!(a.expose(), b.expose());
-        let p = a.expose();
-        assert_eq!(p.len(), 36);
-        assert!(p.chars().any(|c| c.is_ascii_uppercase()));
-        assert!(p.chars().any(|c| c.is_ascii_lowercase()));
-        assert!(p.chars().any(|c| c.is_ascii_digit()));
-        assert!(p.chars().any(|c| c.is_ascii_punctuation()));
     }
 
     #[test]

@@ -26,10 +26,10 @@ use crate::session::{bytes, text, MySession};
 use crate::sql::account;
 use crate::statements::{
     carries_plaintext, create_locked_sql, default_roles_sql, identified, out_of_slow_log,
-    placeholder_password, set_password_sql, Plugin,
+    set_password_sql, Plugin,
 };
 use crate::stored::stored_matches;
-use rotation_core::database::DatabaseSecret;
+use rotation_core::database::{placeholder_password, DatabaseSecret};
 use rotation_core::SecretValue;
 use rotation_core::{Result, RotationError};
 

@@ -104,12 +104,32 @@ impl Driver for PgDriver {
                     server: Some(server),
                     hint: String::new(),
                 }
+            } else if is_capacity(code) {
+                LoginFailure::AtCapacity(server)
             } else {
                 LoginFailure::Server(server)
             };
         }
         classify_client_error(&error_chain(error), has_rustls_error(error))
     }
+}
+
+/// True for the SQLSTATEs with which a server turns a login away for capacity, whatever the
+/// credentials (facts from the PostgreSQL documentation, "PostgreSQL Error Codes" appendix and
+/// the settings named):
+/// - `53300` too_many_connections (class 53, insufficient resources): no connection slot left
+///   under `max_connections`, the last slots kept by `superuser_reserved_connections` (and,
+///   from 16, `reserved_connections`), or a role's or database's `CONNECTION LIMIT` (CREATE
+///   ROLE, CREATE DATABASE) reached. A role's limit is checked after its password, so a wrong
+///   password is still 28P01;
+/// - `57P03` cannot_connect_now (class 57, operator intervention): the server is starting up,
+///   shutting down or in recovery and accepts no sessions yet (or any more).
+///
+/// Not `53400` configuration_limit_exceeded: the server reports with it other limits of its
+/// configuration (temporary file space, background worker and replication slots), never a
+/// login turned away, and neither a retry nor more connections would help.
+pub fn is_capacity(code: &SqlState) -> bool {
+    *code == SqlState::TOO_MANY_CONNECTIONS || *code == SqlState::CANNOT_CONNECT_NOW
 }
 
 /// What a client-side tokio-postgres error means. tokio-postgres 0.7 gives these no kind, so
@@ -144,6 +164,20 @@ fn server_error(db: &tokio_postgres::error::DbError) -> ServerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_full_or_unready_server_is_at_capacity() {
+        for code in ["53300", "57P03"] {
+            assert!(is_capacity(&SqlState::from_code(code)), "{code}");
+        }
+        // Refused credentials, other resource limits, a server shutting a session down
+        // (admin_shutdown, after a login), and the rest are not.
+        for code in [
+            "28P01", "28000", "53400", "53100", "53200", "57P01", "57P02", "3D000", "42501",
+        ] {
+            assert!(!is_capacity(&SqlState::from_code(code)), "{code}");
+        }
+    }
 
     #[test]
     fn client_errors_are_read_in_one_place() {

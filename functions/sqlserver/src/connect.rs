@@ -42,8 +42,38 @@ pub const ACCOUNT_STATE: [(u32, &str); 4] = [
     (18488, "the login's password must be changed (MUST_CHANGE)"),
 ];
 
+/// SQL Server's errors for a login turned away for capacity, whatever the credentials (MS Learn,
+/// database engine errors): 17809, the `user connections` limit is reached; 18401, the server
+/// is in script upgrade mode (after an engine update, until it finishes). Reported as
+/// `DatabaseAtCapacity`: the step is safe to retry.
+pub const AT_CAPACITY: [u32; 2] = [17809, 18401];
+
 /// What tiberius 0.13 says when the server will not encrypt the session as asked.
 const ENCRYPTION_REFUSED: &str = "Server does not allow the requested encryption level.";
+
+/// What a server error number means at login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoginError {
+    /// The credentials were refused; the account's state, when the number says it.
+    Refused(Option<&'static str>),
+    /// Turned away for capacity.
+    AtCapacity,
+    /// Another error.
+    Other,
+}
+
+fn login_error(code: u32) -> LoginError {
+    if code == LOGIN_FAILED {
+        return LoginError::Refused(None);
+    }
+    if AT_CAPACITY.contains(&code) {
+        return LoginError::AtCapacity;
+    }
+    match ACCOUNT_STATE.iter().find(|(c, _)| *c == code) {
+        Some((_, why)) => LoginError::Refused(Some(why)),
+        None => LoginError::Other,
+    }
+}
 
 /// tiberius as the connect policy's driver.
 #[derive(Debug, Clone, Copy, Default)]
@@ -114,18 +144,17 @@ impl Driver for TdsDriver {
 
     fn classify(&self, error: &TdsError) -> LoginFailure {
         match error {
-            TdsError::Server(token) if token.code() == LOGIN_FAILED => LoginFailure::Refused {
-                server: Some(server_error(token, true)),
-                hint: String::new(),
-            },
-            TdsError::Server(token) => match ACCOUNT_STATE.iter().find(|(c, _)| *c == token.code())
-            {
-                Some((_, why)) => LoginFailure::Refused {
-                    server: Some(server_error(token, true)),
-                    hint: format!("; {why}"),
-                },
-                None => LoginFailure::Server(server_error(token, true)),
-            },
+            TdsError::Server(token) => {
+                let server = server_error(token, true);
+                match login_error(token.code()) {
+                    LoginError::Refused(hint) => LoginFailure::Refused {
+                        server: Some(server),
+                        hint: hint.map(|why| format!("; {why}")).unwrap_or_default(),
+                    },
+                    LoginError::AtCapacity => LoginFailure::AtCapacity(server),
+                    LoginError::Other => LoginFailure::Server(server),
+                }
+            }
             TdsError::Protocol(text) if text == ENCRYPTION_REFUSED => LoginFailure::NoTlsOnServer,
             TdsError::Tls(_) => LoginFailure::Tls(error_chain(error)),
             TdsError::Io {
@@ -152,5 +181,22 @@ pub fn server_error(token: &tiberius::error::TokenError, keep_message: bool) -> 
             token.class()
         ),
         message: keep_message.then(|| token.message().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_errors_by_number() {
+        assert_eq!(login_error(18456), LoginError::Refused(None));
+        assert_eq!(
+            login_error(18488),
+            LoginError::Refused(Some("the login's password must be changed (MUST_CHANGE)"))
+        );
+        assert_eq!(login_error(17809), LoginError::AtCapacity);
+        assert_eq!(login_error(18401), LoginError::AtCapacity);
+        assert_eq!(login_error(4060), LoginError::Other);
     }
 }

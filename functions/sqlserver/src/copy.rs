@@ -16,6 +16,9 @@ use crate::sql::{
     role_member_sql,
 };
 
+/// `dbo`'s `principal_id` in every database: the owner's user (MS Learn, Principals).
+const DBO: i32 = 1;
+
 /// SQL Server's error for `CREATE LOGIN` of a name that exists (MS Learn, errors 15000-15999).
 const LOGIN_EXISTS: &str = "15025";
 
@@ -74,7 +77,12 @@ async fn access(
 
 /// The grantee of `login` in the copied scope: the login itself in `master`, else its user in
 /// the session's database (None when it has none).
-async fn grantee(session: &mut TdsSession, server: bool, login_name: &str, login: &Login) -> Result<Option<Grantee>> {
+async fn grantee(
+    session: &mut TdsSession,
+    server: bool,
+    login_name: &str,
+    login: &Login,
+) -> Result<Option<Grantee>> {
     if server {
         return Ok(Some(Grantee {
             name: login_name.to_string(),
@@ -106,18 +114,24 @@ pub async fn copy_login(
     let mut clone = principals::login(session, clone_name).await?;
     if clone.is_none() {
         let sql = create_login_sql(clone_name, &placeholder()?, &from.options)?;
-        match session.execute_secret(&sql, "create the pending login").await {
+        match session
+            .execute_secret(&sql, "create the pending login")
+            .await
+        {
             Ok(()) => {}
             // Another setSecret created it at the same time: finish it as an update.
             Err(RotationError::Database {
-                server: Some(ref s), ..
+                server: Some(ref s),
+                ..
             }) if s.code.starts_with(LOGIN_EXISTS) => {}
             Err(e) => return Err(e),
         }
         clone = principals::login(session, clone_name).await?;
     }
     let clone = clone.ok_or_else(|| {
-        RotationError::SetSecret(format!("the login {clone_name} was created but is not listed"))
+        RotationError::SetSecret(format!(
+            "the login {clone_name} was created but is not listed"
+        ))
     })?;
     if clone.options != from.options {
         session
@@ -137,6 +151,15 @@ pub async fn copy_login(
             .await?;
     }
     let source_grantee = grantee(session, server, source, &from).await?;
+    if let Some(owner) = source_grantee
+        .as_ref()
+        .filter(|g| !server && g.principal_id == DBO)
+    {
+        return Err(RotationError::SetSecret(format!(
+            "the login {source} owns database {database} (its user is {}): a database has one owner, so the other login of the pair cannot be given the same access; make another login the owner and {source} a member of db_owner",
+            owner.name
+        )));
+    }
     let mut clone_grantee = grantee(session, server, clone_name, &clone).await?;
     if clone_grantee.is_none() && source_grantee.is_some() {
         clone_grantee = Some(create_user(session, clone_name, &clone).await?);
@@ -178,7 +201,10 @@ async fn create_user(session: &mut TdsSession, name: &str, login: &Login) -> Res
         _ => {}
     }
     session
-        .execute(&create_user_sql(name, name)?, "create the pending login's database user")
+        .execute(
+            &create_user_sql(name, name)?,
+            "create the pending login's database user",
+        )
         .await?;
     let user = principals::user_of_login(session, login.principal_id)
         .await?
@@ -220,22 +246,39 @@ async fn apply(
 ) -> Result<()> {
     for role in want.roles.iter().filter(|r| !have.roles.contains(r)) {
         session
-            .execute(&role_member_sql(server, role, &to.name, true)?, "add a role membership")
+            .execute(
+                &role_member_sql(server, role, &to.name, true)?,
+                "add a role membership",
+            )
             .await?;
     }
     for role in have.roles.iter().filter(|r| !want.roles.contains(r)) {
         session
-            .execute(&role_member_sql(server, role, &to.name, false)?, "drop a role membership")
+            .execute(
+                &role_member_sql(server, role, &to.name, false)?,
+                "drop a role membership",
+            )
             .await?;
     }
-    for p in have.permissions.iter().filter(|p| !want.permissions.contains(p)) {
+    for p in have
+        .permissions
+        .iter()
+        .filter(|p| !want.permissions.contains(p))
+    {
         session
             .execute(&permission_sql(p, &to.name, true)?, "revoke a permission")
             .await?;
     }
-    for p in want.permissions.iter().filter(|p| !have.permissions.contains(p)) {
+    for p in want
+        .permissions
+        .iter()
+        .filter(|p| !have.permissions.contains(p))
+    {
         session
-            .execute(&permission_sql(p, &to.name, false)?, "grant or deny a permission")
+            .execute(
+                &permission_sql(p, &to.name, false)?,
+                "grant or deny a permission",
+            )
             .await?;
     }
     Ok(())
@@ -252,7 +295,10 @@ pub async fn differences(
     let server = is_master(&database);
     let from = source_login(session, source).await?;
     let Some(clone) = principals::login(session, &pending.username).await? else {
-        return Ok(vec![format!("the login {} does not exist", pending.username)]);
+        return Ok(vec![format!(
+            "the login {} does not exist",
+            pending.username
+        )]);
     };
     let mut left = Vec::new();
     if clone.options != from.options {
@@ -304,8 +350,12 @@ mod tests {
             "GRANT SELECT ON SCHEMA::[s] TO [u] WITH GRANT OPTION"
         );
         assert_eq!(
-            permission_sql(&p(Scope::Object("dbo".into(), "t".into()), "INSERT", 'D'), "u", false)
-                .unwrap(),
+            permission_sql(
+                &p(Scope::Object("dbo".into(), "t".into()), "INSERT", 'D'),
+                "u",
+                false
+            )
+            .unwrap(),
             "DENY INSERT ON OBJECT::[dbo].[t] TO [u]"
         );
         assert_eq!(

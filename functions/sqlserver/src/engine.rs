@@ -3,9 +3,10 @@
 //! Implements the core's `Database` trait, so the core's strategies do the step logic.
 
 use rotation_core::database::{
-    Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity, Need, Transport, Which,
+    placeholder_password, Capabilities, ConnectPolicy, Database, DatabaseSecret, EngineIdentity,
+    Need, Transport, Which,
 };
-use rotation_core::{Check, PasswordPolicy, Result, RotationError, SecretValue};
+use rotation_core::{Check, PasswordPolicy, Result, RotationError};
 
 use crate::connect::TdsDriver;
 use crate::copy::{copy_login, differences};
@@ -26,22 +27,6 @@ impl TdsEngine {
     pub fn new(policy: ConnectPolicy) -> Self {
         Self { policy }
     }
-}
-
-/// The password a new clone login has until its copy is done: 128 random bits from the OS,
-/// never stored, with upper and lower case letters, digits and a symbol (so a `CHECK_POLICY`
-/// complexity rule takes it).
-pub fn placeholder_password() -> Result<SecretValue> {
-    let mut bytes = [0u8; 16];
-    // aws-lc-rs is already linked for TLS.
-    rustls::crypto::aws_lc_rs::default_provider()
-        .secure_random
-        .fill(&mut bytes)
-        .map_err(|_| RotationError::SetSecret("the OS random source failed".into()))?;
-    Ok(SecretValue::new(format!(
-        "{:032x}Qz9#",
-        u128::from_le_bytes(bytes)
-    )))
 }
 
 impl Database for TdsEngine {
@@ -121,15 +106,22 @@ impl Database for TdsEngine {
         source: &str,
         pending: &DatabaseSecret,
     ) -> Result<()> {
-        copy_login(session, source, pending, placeholder_password).await
+        self.update_clone(session, source, pending).await
     }
 
+    /// The pending password logs in (a new session), and the pending login is a copy of the
+    /// current one (options, role memberships, permissions), read now.
     async fn change_is_complete(
         &self,
         session: &mut TdsSession,
         source: &str,
         pending: &DatabaseSecret,
     ) -> Result<bool> {
+        // The password first: a finished copy holds the pending password, which only a login
+        // proves (the catalog does not show it). setSecret also asks after a failed change.
+        if self.connect(pending, Which::Pending).await.is_err() {
+            return Ok(false);
+        }
         let left = differences(session, source, pending).await?;
         if !left.is_empty() {
             tracing::debug!(

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use rotation_core::database::{ConnectPolicy, RdsLookup, SdkRds, Strategy};
 use rotation_core::{Result, Settings};
 
-pub use connect::{server_error, TdsClient, TdsDriver, ACCOUNT_STATE, LOGIN_FAILED};
-pub use engine::{placeholder_password, TdsEngine};
+pub use connect::{server_error, TdsClient, TdsDriver, ACCOUNT_STATE, AT_CAPACITY, LOGIN_FAILED};
+pub use engine::TdsEngine;
 pub use session::TdsSession;
 
 /// The function, as the binary builds it from `settings`: the strategy `ROTATION_STRATEGY`

@@ -41,7 +41,11 @@ pub async fn checks(
                 ok: true,
                 detail: format!(
                     "{} changes its own password with OLD_PASSWORD, which needs no permission",
-                    if contained { "the contained database user (ALTER USER)" } else { "the login (ALTER LOGIN)" }
+                    if contained {
+                        "the contained database user (ALTER USER)"
+                    } else {
+                        "the login (ALTER LOGIN)"
+                    }
                 ),
             }])
         }

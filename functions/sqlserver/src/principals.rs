@@ -128,7 +128,8 @@ pub async fn login(session: &mut TdsSession, name: &str) -> Result<Option<Login>
     Ok(Some(Login {
         principal_id: to_i32(integer(row, 0, "principal_id")?, "principal_id")?,
         sid: bytes(row, 1, "sid")?.unwrap_or_default(),
-        disabled: bit(row, 2, "is_disabled")?,
+        // sys.server_principals.is_disabled is an int (MS Learn), unlike the bits beside it.
+        disabled: integer(row, 2, "is_disabled")? != 0,
         options: LoginOptions {
             default_database: optional_text(row, 3, "default_database_name")?
                 .unwrap_or_else(|| "master".into()),
@@ -182,7 +183,11 @@ pub async fn database_principal(
 }
 
 /// The roles `principal_id` is a member of: server roles (`server`) or the session database's.
-pub async fn roles(session: &mut TdsSession, server: bool, principal_id: i32) -> Result<Vec<String>> {
+pub async fn roles(
+    session: &mut TdsSession,
+    server: bool,
+    principal_id: i32,
+) -> Result<Vec<String>> {
     let sql = if server {
         "SELECT r.name FROM sys.server_role_members AS m JOIN sys.server_principals AS r ON r.principal_id = m.role_principal_id WHERE m.member_principal_id = @P1"
     } else {

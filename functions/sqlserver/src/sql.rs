@@ -32,7 +32,8 @@ pub fn password_literal(password: &SecretValue) -> Result<String> {
     let text = password.expose();
     if text.contains('\0') {
         return Err(RotationError::SetSecret(
-            "the password holds a NUL character, which a SQL Server password literal cannot carry".into(),
+            "the password holds a NUL character, which a SQL Server password literal cannot carry"
+                .into(),
         ));
     }
     Ok(format!("N'{}'", text.replace('\'', "''")))
@@ -220,7 +221,10 @@ mod tests {
 
     #[test]
     fn permission_names_are_only_capitals_and_spaces() {
-        assert_eq!(permission_name("ALTER ANY LOGIN").unwrap(), "ALTER ANY LOGIN");
+        assert_eq!(
+            permission_name("ALTER ANY LOGIN").unwrap(),
+            "ALTER ANY LOGIN"
+        );
         for bad in ["", "SELECT;DROP", "select", " SELECT", "A  B", "SELECT\n"] {
             assert!(permission_name(bad).is_err(), "{bad:?}");
         }

@@ -299,12 +299,23 @@ impl<D: Database> Rotation for AlternatingUsers<D> {
         }
         // AWSCURRENT is another user, untouched: a failure here leaves it working.
         tracing::debug!("proving the change: AWSPENDING logs in");
+        // A login refused for capacity says nothing about the change: the server was full.
+        // Nothing is undone (there is nothing to undo: AWSCURRENT is another user), and the
+        // next setSecret checks AWSPENDING before it changes anything.
         prove_login(db, &pending, Which::Pending)
             .await
-            .map_err(|cause| RotationError::PasswordChangeUnverified {
-                user: pending.username.clone(),
-                outcome: "AWSCURRENT is another user and keeps working; the next setSecret sets this password again".into(),
-                source: Box::new(cause),
+            .map_err(|cause| {
+                if cause.is_at_capacity() {
+                    return with_hint(
+                        cause,
+                        &format!("this was the check of the change of user {}, which the server accepted: AWSCURRENT is another user and keeps working, and the next setSecret checks AWSPENDING before it changes anything", pending.username),
+                    );
+                }
+                RotationError::PasswordChangeUnverified {
+                    user: pending.username.clone(),
+                    outcome: "AWSCURRENT is another user and keeps working; the next setSecret sets this password again".into(),
+                    source: Box::new(cause),
+                }
             })
     }
 

@@ -169,6 +169,10 @@ pub enum LoginFailure {
     Tls(String),
     /// The account or server needs something this function does not do (an auth plugin).
     Unsupported(String),
+    /// The server refused the login for capacity, whatever the credentials: no connection
+    /// slot left (for everyone or for this user), or no connections accepted just now
+    /// (starting up, shutting down). Reported as `DatabaseAtCapacity`, never as a refusal.
+    AtCapacity(ServerError),
     /// Another server error during the login.
     Server(ServerError),
     /// No session: DNS, TCP, a cut connection.
@@ -488,6 +492,14 @@ impl ConnectPolicy {
             LoginFailure::Unsupported(problem) => {
                 RotationError::UnsupportedServer(format!("user {}: {problem}", secret.username))
             }
+            LoginFailure::AtCapacity(server) => RotationError::DatabaseAtCapacity {
+                which: label.into(),
+                user: secret.username.clone(),
+                host: secret.host.clone(),
+                port,
+                server: Box::new(server),
+                hint: String::new(),
+            },
             LoginFailure::Server(server) => RotationError::Database {
                 operation: format!("log in with the {label} secret"),
                 server: Some(Box::new(server)),

@@ -74,6 +74,8 @@ struct State {
     /// Users, and which of their login attempts (1-based, counted from the fake's start) find
     /// the server unreachable.
     unreachable: HashMap<String, Vec<usize>>,
+    /// Users, and which of their login attempts the server turns away for capacity.
+    full: HashMap<String, Vec<usize>>,
     /// Login attempts so far, per user.
     attempts: HashMap<String, usize>,
 }
@@ -173,6 +175,17 @@ impl FakeDatabase {
         self.lock()
             .unreachable
             .insert(user.to_string(), attempts.to_vec());
+    }
+
+    /// After the next `skip` login attempts of `user`, the `n` following are turned away for
+    /// capacity, whatever the password, as a server with no connection slot left does
+    /// (`DatabaseAtCapacity`).
+    pub fn full_for_logins_of(&self, user: &str, skip: usize, n: usize) {
+        let mut state = self.lock();
+        let first = state.attempts.get(user).copied().unwrap_or(0) + skip + 1;
+        state
+            .full
+            .insert(user.to_string(), (first..first + n).collect());
     }
 
     /// True when `user`'s last change reached only some of its accounts.
@@ -314,6 +327,24 @@ impl Database for FakeDatabase {
                 host: secret.host.clone(),
                 port: 5432,
                 detail: "injected: too many connections".into(),
+            });
+        }
+        if state
+            .full
+            .get(&user)
+            .is_some_and(|at| at.contains(&attempt))
+        {
+            return Err(RotationError::DatabaseAtCapacity {
+                which: which.label().into(),
+                user: user.clone(),
+                host: secret.host.clone(),
+                port: 5432,
+                server: Box::new(ServerError {
+                    scheme: "SQLSTATE",
+                    code: "53300".into(),
+                    message: Some("injected: too many connections".into()),
+                }),
+                hint: String::new(),
             });
         }
         let accepted = !state.refused_users.contains(&user)

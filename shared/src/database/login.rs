@@ -95,6 +95,8 @@ pub(crate) async fn prove_login<D: Database>(
 
 /// True when `e` says the credentials were refused or logged in as another user: the only
 /// verification failures that prove a password change did not take.
+/// A login refused for capacity ([`RotationError::DatabaseAtCapacity`]) is never one: the
+/// server turned the session away whatever the password.
 pub(crate) fn refused(e: &RotationError) -> bool {
     matches!(
         e,
@@ -153,9 +155,24 @@ pub(crate) async fn settle<D: Database>(
     }
 }
 
-/// Adds guidance to an authentication failure.
+/// Adds guidance to an authentication failure or a login refused for capacity.
 pub(crate) fn with_hint(e: RotationError, extra: &str) -> RotationError {
     match e {
+        RotationError::DatabaseAtCapacity {
+            which,
+            user,
+            host,
+            port,
+            server,
+            hint,
+        } => RotationError::DatabaseAtCapacity {
+            which,
+            user,
+            host,
+            port,
+            server,
+            hint: format!("{hint}; {extra}"),
+        },
         RotationError::AuthenticationFailed {
             which,
             user,

@@ -25,6 +25,7 @@ mod hosts;
 mod identity;
 mod login;
 mod managed;
+mod placeholder;
 mod preflight;
 mod rds;
 #[cfg(feature = "rds")]
@@ -50,6 +51,7 @@ pub use fallback::{PasswordRequest, Refusal};
 pub use hosts::{is_aws_managed_host, normalize_host, Names, TestHost, TestHosts};
 pub use identity::{EngineIdentity, Quirks, RDS_DOMAIN};
 pub use managed::{ManagedSecretLookup, ManagedServer};
+pub use placeholder::placeholder_password;
 pub use rds::{
     first_label, is_replica_or_reader, managed_by, managed_endpoint, verify_identifiers, BoxFuture,
     DbCluster, DbInstance, ManagedBy, ManagedEndpoint, RdsDatabase, RdsLookup, CLUSTER_TAG,

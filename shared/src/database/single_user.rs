@@ -1,7 +1,9 @@
 //! Single user: the user changes its own password, logging in with AWSCURRENT (or, if that no
 //! longer works, AWSPREVIOUS) after checking the session really is that user, and the change
 //! is verified by an AWSPENDING login before setSecret returns; a change whose new password is
-//! refused is set back, a verification that fails for any other reason is not.
+//! refused is set back, a verification that fails for any other reason is not (one refused
+//! for capacity is reported as `DatabaseAtCapacity`: the server was full, not the password
+//! wrong).
 
 use super::login::{
     only_changed, parse, prove_login, refused, same_session_user, same_target, settle,
@@ -159,7 +161,7 @@ impl<D: Database> Rotation for SingleUser<D> {
                 source: Box::new(cause),
             });
         }
-        // Not a refusal (no answer, too many connections, TLS): the change may well be right,
+        // Not a refusal (no answer, no connection slot, TLS): the change may well be right,
         // and setting the old password back could fail on its own (MySQL PASSWORD HISTORY) or
         // undo a good change. Close the changing session (it may hold the user's last
         // connection slot) and try again. A server frees a closed session's slot a moment
@@ -180,6 +182,21 @@ impl<D: Database> Rotation for SingleUser<D> {
         }
         match verified {
             Ok(()) => Ok(()),
+            // The server is full (or not accepting connections): the change is unverified, not
+            // refused, so nothing was set back. A set-back here would undo a change that most
+            // likely took, could itself be refused (MySQL PASSWORD HISTORY or REUSE INTERVAL
+            // refuse the old password), and, had it worked, would leave the new password in
+            // that history, so the next delivery could not set it again; proving it would also
+            // need a login the full server refuses. As it is, the next setSecret finds that
+            // AWSCURRENT is refused and AWSPENDING logs in, and ends there; AWSCURRENT moves
+            // only once testSecret and finishSecret have logged in with AWSPENDING.
+            Err(again) if again.is_at_capacity() => Err(with_hint(
+                again,
+                &format!(
+                    "this was the check of the new password of user {}, which the server accepted: the old password was not set back, AWSPENDING is most likely the password now, and the next setSecret finds that it logs in and ends there",
+                    pending.username
+                ),
+            )),
             Err(again) => Err(RotationError::PasswordChangeUnverified {
                 user: pending.username.clone(),
                 outcome: format!(

@@ -36,9 +36,10 @@ fn variant(err: &RotationError) -> usize {
         E::UnsupportedServer(_) => 25,
         E::TimedOut { .. } => 26,
         E::Internal { .. } => 27,
+        E::DatabaseAtCapacity { .. } => 28,
     }
 }
-const VARIANTS: usize = 28;
+const VARIANTS: usize = 29;
 
 fn s(text: &str) -> String {
     text.to_string()
@@ -137,6 +138,21 @@ fn pinned() -> Vec<(RotationError, &'static str)> {
                 detail: s("refused"),
             },
             "DatabaseUnreachable",
+        ),
+        (
+            RotationError::DatabaseAtCapacity {
+                which: s("AWSPENDING"),
+                user: s("app"),
+                host: s("h"),
+                port: 5432,
+                server: Box::new(rotation_core::ServerError {
+                    scheme: "SQLSTATE",
+                    code: s("53300"),
+                    message: None,
+                }),
+                hint: String::new(),
+            },
+            "DatabaseAtCapacity",
         ),
         (
             RotationError::TlsFailure {

@@ -230,17 +230,24 @@ impl Catalog {
     /// Adds a database (containment 0 or 1) whose guest may connect, so that any login may
     /// open it; every RDS master login gets a db_owner user there.
     pub fn add_database(&mut self, name: &str, containment: u8) {
+        self.add_database_owned(name, containment, &[1]);
+    }
+
+    /// [`Catalog::add_database`] owned by the login whose sid is `owner_sid` (as when that
+    /// login creates it: dbo maps to the owner's sid [MS Learn, Principals (dbo)]).
+    pub fn add_database_owned(&mut self, name: &str, containment: u8, owner_sid: &[u8]) {
         if self.database(name).is_some() {
             return;
         }
         let id = self.databases.iter().map(|d| d.id).max().unwrap_or(4) + 1;
-        let mut db = Database::new(name, id, containment, &[1]);
+        let mut db = Database::new(name, id, containment, owner_sid);
         db.grant_guest_connect();
         for l in &self.logins {
             if self
                 .server_perms
                 .iter()
                 .any(|p| p.grantee == l.id && p.name == "ALTER ANY LOGIN" && p.state == 'W')
+                && l.sid != owner_sid
             {
                 db.add_owner_user(&l.name, &l.sid);
             }

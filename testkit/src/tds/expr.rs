@@ -5,7 +5,7 @@
 use super::catalog::{same, Catalog, Who};
 use super::errors::{self, SqlError};
 use super::session::VERSION;
-use super::sql::{self, Expr};
+use super::sql::Expr;
 use super::tokens::{ColumnType, Value};
 
 /// What an expression may read.
@@ -183,6 +183,21 @@ pub fn eval(e: &Expr, ctx: &Ctx, row: &Row) -> Result<(ColumnType, Value), SqlEr
             sysname(name)
         }
         Expr::Column(q, name) => row.column(q.as_deref(), name)?,
+        Expr::Call(f, args) => {
+            let mut v = Vec::new();
+            for a in args {
+                v.push(match eval(a, ctx, row)?.1 {
+                    Value::Str(s) => Some(s),
+                    Value::Null => None,
+                    _ => return Err(errors::not_modelled(&format!("{f} of a non-string"))),
+                });
+            }
+            let r = super::grants::security_function(ctx, f, &v)?;
+            (
+                ColumnType::Int,
+                r.map_or(Value::Null, |b| Value::Int(b.into())),
+            )
+        }
         Expr::QuoteName(arg, quote) => {
             let string_of = |e: &Expr| -> Result<Option<String>, SqlError> {
                 Ok(match eval(e, ctx, row)?.1 {
@@ -198,7 +213,7 @@ pub fn eval(e: &Expr, ctx: &Ctx, row: &Row) -> Result<(ColumnType, Value), SqlEr
                 None => Some("[".into()),
             };
             let v = match (a, q) {
-                (Some(a), Some(q)) => sql::quotename(&a, &q),
+                (Some(a), Some(q)) => quotename(&a, &q),
                 _ => None,
             };
             (ColumnType::NVarChar(258), v.map_or(Value::Null, Value::Str))
@@ -220,4 +235,40 @@ pub fn compare(a: &(ColumnType, Value), b: &(ColumnType, Value)) -> Result<Optio
         (Value::Bytes(x), Value::Bytes(y)) => Some(x == y),
         _ => return Err(errors::not_modelled("comparing binary with another type")),
     })
+}
+
+/// `QUOTENAME(s, q)`: NULL for input over 128 characters or an unknown quote character;
+/// the closing character doubled [MS Learn QUOTENAME].
+pub fn quotename(s: &str, q: &str) -> Option<String> {
+    if s.chars().count() > 128 {
+        return None;
+    }
+    let mut qc = q.chars();
+    let (open, close) = match (qc.next()?, qc.next()) {
+        (_, Some(_)) => return None,
+        ('[' | ']', None) => ('[', ']'),
+        ('(' | ')', None) => ('(', ')'),
+        ('<' | '>', None) => ('<', '>'),
+        ('{' | '}', None) => ('{', '}'),
+        (c @ ('\'' | '"' | '`'), None) => (c, c),
+        _ => return None,
+    };
+    let doubled = s.replace(close, &format!("{close}{close}"));
+    Some(format!("{open}{doubled}{close}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotename_as_documented() {
+        assert_eq!(quotename("ab]c", "]").unwrap(), "[ab]]c]");
+        assert_eq!(quotename("it's", "'").unwrap(), "'it''s'");
+        assert_eq!(quotename("a(b)", "(").unwrap(), "(a(b)))");
+        assert_eq!(quotename("x", "``"), None);
+        assert_eq!(quotename("x", "|"), None);
+        assert_eq!(quotename(&"a".repeat(129), "["), None);
+        assert_eq!(quotename(&"a".repeat(128), "[").unwrap().len(), 130);
+    }
 }

@@ -8,6 +8,7 @@ use super::catalog::{check_password, same, Catalog, Who};
 use super::database::Database;
 use super::ddl::{Ddl, On, PermStmt, Verb};
 use super::errors::{self, SqlError};
+use super::expr::Ctx;
 use super::perms::{self, Perm};
 
 /// The session's user in `db`: its own (by SID; a contained user by name), dbo for a sysadmin,
@@ -356,4 +357,81 @@ fn state(s: &PermStmt) -> char {
         Verb::Grant if s.grant_option => 'W',
         _ => 'G',
     }
+}
+
+/// `IS_SRVROLEMEMBER(role [, login])`, `IS_ROLEMEMBER(role [, principal])` and
+/// `HAS_PERMS_BY_NAME(securable, class, permission)` for the SERVER (securable NULL), DATABASE,
+/// SCHEMA and OBJECT classes: 1 or 0, NULL for an unknown role, principal, class or permission
+/// [MS Learn IS_SRVROLEMEMBER, IS_ROLEMEMBER, HAS_PERMS_BY_NAME].
+pub fn security_function(
+    ctx: &Ctx,
+    f: &str,
+    a: &[Option<String>],
+) -> Result<Option<bool>, SqlError> {
+    let c = ctx.catalog;
+    let d = c
+        .db(ctx.db)
+        .ok_or_else(|| errors::not_modelled("a session without a database"))?;
+    Ok(match (f, a) {
+        ("IS_SRVROLEMEMBER", [role, rest @ ..]) if rest.len() <= 1 => {
+            let r = role.as_deref().and_then(|role| {
+                perms::SERVER_ROLES
+                    .iter()
+                    .find(|(_, n)| same(n, role))
+                    .map(|(i, _)| *i)
+            });
+            let login = match rest.first() {
+                Some(l) => l.as_deref().and_then(|l| c.login(l)).map(|l| l.id),
+                None => c.login_id(ctx.who),
+            };
+            r.zip(login).map(|(r, l)| c.in_server_role(l, r))
+        }
+        ("IS_ROLEMEMBER", [role, rest @ ..]) if rest.len() <= 1 => {
+            let r = role
+                .as_deref()
+                .and_then(|r| d.principal(r))
+                .filter(|p| p.kind == 'R');
+            let who = match rest.first() {
+                Some(p) => p.as_deref().and_then(|p| d.principal(p)).map(|p| p.id),
+                None => ctx.user_id(),
+            };
+            r.zip(who).map(|(r, w)| d.principal_set(w).contains(&r.id))
+        }
+        ("HAS_PERMS_BY_NAME", [_, _, Some(perm)]) if perm.eq_ignore_ascii_case("ANY") => {
+            return Err(errors::not_modelled("HAS_PERMS_BY_NAME(.., 'ANY')"))
+        }
+        ("HAS_PERMS_BY_NAME", [securable, class, Some(perm)]) => {
+            let perm = perm.to_uppercase();
+            let class = class.as_deref().map(str::to_uppercase);
+            match (securable.as_deref(), class.as_deref()) {
+                (None, None | Some("SERVER")) => {
+                    perms::server_code(&perm).map(|_| c.has_server(ctx.who, &perm))
+                }
+                (Some(name), Some("DATABASE")) => {
+                    let target = c.db(name);
+                    let known = perms::database_code(&perm).is_some();
+                    target.filter(|_| known).map(|t| {
+                        db_user(c, ctx.who, &t.name).is_some_and(|u| t.has(u, &perm, 0, 0))
+                    })
+                }
+                (Some(name), Some(k @ ("SCHEMA" | "OBJECT"))) => {
+                    let uid = ctx.user_id();
+                    let on = if k == "SCHEMA" {
+                        d.schema_id(name).map(|s| (3, s))
+                    } else {
+                        let (schema, table) = match name.split_once('.') {
+                            Some((s, t)) => (Some(s), t),
+                            None => (None, name),
+                        };
+                        uid.and_then(|u| d.object(u, schema, table)).map(|o| (1, o))
+                    };
+                    let known = perms::database_code(&perm).is_some_and(|(_, on)| on);
+                    on.filter(|_| known)
+                        .map(|(cl, m)| uid.is_some_and(|u| d.has(u, &perm, cl, m)))
+                }
+                _ => return Err(errors::not_modelled("HAS_PERMS_BY_NAME of that class")),
+            }
+        }
+        _ => return Err(errors::not_modelled(&format!("{f} with those arguments"))),
+    })
 }

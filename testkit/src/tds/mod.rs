@@ -8,6 +8,7 @@
 //! `README.md` beside this file.
 
 pub mod catalog;
+pub mod classifier;
 pub mod database;
 pub mod ddl;
 pub mod errors;
@@ -28,6 +29,7 @@ pub mod transport;
 pub mod views;
 
 pub use catalog::LoginKind;
+pub use classifier::{TdsClassifier, FAILING_STATEMENT};
 pub use prelogin::ServerEncryption;
 pub use server::{CountersSnapshot, TdsStandIn};
 pub use session::{PROGRAM_VERSION, VERSION};

@@ -91,6 +91,15 @@ impl TdsStandIn {
         c.add_database(name, 0);
     }
 
+    /// Adds a database as [`TdsStandIn::add_database`] owned by the login `owner` (its `dbo`
+    /// maps to that login, as when the login creates the database); panics if there is no
+    /// such login.
+    pub fn add_database_owned_by(&self, name: &str, owner: &str) {
+        let mut c = self.shared.catalog.lock().expect("catalog");
+        let sid = c.login(owner).expect("the owner login exists").sid.clone();
+        c.add_database_owned(name, 0, &sid);
+    }
+
     /// Adds a contained database (containment 1, PARTIAL), as [`TdsStandIn::add_database`].
     pub fn add_contained_database(&self, name: &str) {
         let mut c = self.shared.catalog.lock().expect("catalog");

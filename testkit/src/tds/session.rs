@@ -255,14 +255,104 @@ async fn serve_requests(t: &mut Transport, shared: &Shared, mut s: Session) -> i
                 }
                 Err(e) => refuse(&mut out, &e),
             },
-            kind::TRANSACTION_MANAGER => refuse(
-                &mut out,
-                &errors::not_modelled("transaction manager requests"),
-            ),
+            kind::TRANSACTION_MANAGER => {
+                let body = skip_all_headers(s.version, &m.payload)?;
+                match tm_request(body) {
+                    Ok(steps) => {
+                        let mut result = Ok(());
+                        for st in &steps {
+                            result = result
+                                .and_then(|_| transaction(&mut out, shared, &mut s, t.spid, st));
+                        }
+                        match result {
+                            Ok(()) => out.done(0, 0, 0),
+                            Err(e) => refuse(&mut out, &e),
+                        }
+                    }
+                    Err(e) => refuse(&mut out, &e),
+                }
+            }
             k => return Err(bad(format!("message of type 0x{k:02x} after login"))),
         }
         t.write_message(kind::REPLY, &out.out).await?;
     }
+}
+
+/// BEGIN TRAN (@@TRANCOUNT up; ENVCHANGE 8 for the outermost), COMMIT (down; the outermost
+/// keeps the changes, ENVCHANGE 9) or ROLLBACK (to 0; the changes undone, ENVCHANGE 10).
+fn transaction(
+    out: &mut Tokens,
+    shared: &Shared,
+    s: &mut Session,
+    spid: u16,
+    st: &Statement,
+) -> Result<(), SqlError> {
+    if *st == Statement::Begin {
+        s.trancount += 1;
+        if s.trancount == 1 {
+            out.env_transaction(8, u64::from(spid));
+        }
+        return Ok(());
+    }
+    let commit = *st == Statement::Commit;
+    match (s.trancount, commit) {
+        (0, true) => return Err(errors::commit_without_begin()),
+        (0, false) => return Err(errors::rollback_without_begin()),
+        (n, true) => s.trancount = n - 1,
+        (_, false) => s.trancount = 0,
+    }
+    if s.trancount == 0 {
+        let mut c = shared.catalog.lock().expect("catalog");
+        c.end_tran(spid, commit);
+        out.env_transaction(if commit { 9 } else { 10 }, u64::from(spid));
+    }
+    Ok(())
+}
+
+/// A transaction manager request [MS-TDS 2.2.6.8] as the transaction statements it amounts to:
+/// TM_BEGIN_XACT (5), TM_COMMIT_XACT (7) and TM_ROLLBACK_XACT (8), the last two optionally
+/// beginning a new transaction; isolation level 0 (unchanged) or 2 (READ COMMITTED) and no
+/// transaction names. Anything else is refused.
+fn tm_request(b: &[u8]) -> Result<Vec<Statement>, SqlError> {
+    let nm = errors::not_modelled;
+    let short = || nm("a transaction manager request cut short");
+    let ty = b
+        .get(..2)
+        .map(|x| u16::from_le_bytes([x[0], x[1]]))
+        .ok_or_else(short)?;
+    let rest = &b[2..];
+    // (isolation level, name length) of a begin.
+    let begin = |r: &[u8]| -> Result<usize, SqlError> {
+        match r {
+            [0 | 2, 0, ..] => Ok(2),
+            [0 | 2, _, ..] => Err(nm("named transactions")),
+            [_, _, ..] => Err(nm("isolation levels other than READ COMMITTED")),
+            _ => Err(short()),
+        }
+    };
+    let (steps, used) = match (ty, rest) {
+        (5, r) => (vec![Statement::Begin], begin(r)?),
+        (7 | 8, [0, flags @ (0 | 1), r @ ..]) => {
+            let end = if ty == 7 {
+                Statement::Commit
+            } else {
+                Statement::Rollback
+            };
+            if *flags == 1 {
+                (vec![end, Statement::Begin], 2 + begin(r)?)
+            } else {
+                (vec![end], 2)
+            }
+        }
+        (7 | 8, [0, _, ..]) => return Err(nm("transaction manager flags other than fBeginXact")),
+        (7 | 8, [_, ..]) => return Err(nm("named transactions")),
+        (7 | 8, _) => return Err(short()),
+        (t, _) => return Err(nm(&format!("transaction manager requests of type {t}"))),
+    };
+    if rest.len() != used {
+        return Err(nm("a transaction manager request with trailing bytes"));
+    }
+    Ok(steps)
 }
 
 fn refuse(out: &mut Tokens, e: &SqlError) {
@@ -354,26 +444,8 @@ fn run_statement(
 ) -> Result<Option<(u16, Option<u64>)>, SqlError> {
     match st {
         Statement::SetOption(..) => Ok(None),
-        Statement::Begin => {
-            s.trancount += 1;
-            if s.trancount == 1 {
-                out.env_transaction(8, u64::from(spid));
-            }
-            Ok(Some((0, None)))
-        }
-        Statement::Commit | Statement::Rollback => {
-            let commit = *st == Statement::Commit;
-            match (s.trancount, commit) {
-                (0, true) => return Err(errors::commit_without_begin()),
-                (0, false) => return Err(errors::rollback_without_begin()),
-                (n, true) => s.trancount = n - 1,
-                (_, false) => s.trancount = 0,
-            }
-            if s.trancount == 0 {
-                let mut c = shared.catalog.lock().expect("catalog");
-                c.end_tran(spid, commit);
-                out.env_transaction(if commit { 9 } else { 10 }, u64::from(spid));
-            }
+        Statement::Begin | Statement::Commit | Statement::Rollback => {
+            transaction(out, shared, s, spid, st)?;
             Ok(Some((0, None)))
         }
         Statement::Use(name) => {
@@ -455,5 +527,27 @@ fn run_statement(
             c.create_login(&s.who, login, password, options)?;
             Ok(Some((0, None)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_manager_requests() {
+        use Statement::{Begin, Commit, Rollback};
+        assert_eq!(tm_request(&[5, 0, 0, 0]).unwrap(), vec![Begin]);
+        assert_eq!(tm_request(&[7, 0, 0, 0]).unwrap(), vec![Commit]);
+        assert_eq!(
+            tm_request(&[8, 0, 0, 1, 2, 0]).unwrap(),
+            vec![Rollback, Begin]
+        );
+        let n = |b: &[u8]| tm_request(b).unwrap_err().number;
+        assert_eq!(n(&[9, 0, 0]), errors::NOT_MODELLED);
+        assert_eq!(n(&[5, 0, 4, 0]), errors::NOT_MODELLED);
+        assert_eq!(n(&[5, 0, 0, 1, b'x', 0]), errors::NOT_MODELLED);
+        assert_eq!(n(&[7, 0, 0, 0, 9]), errors::NOT_MODELLED);
+        assert_eq!(n(&[7]), errors::NOT_MODELLED);
     }
 }

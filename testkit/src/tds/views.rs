@@ -91,6 +91,10 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                 ("database_id", T::Int),
                 ("containment", T::TinyInt),
                 ("containment_desc", DESC),
+                ("owner_sid", T::VarBinary(85)),
+                ("state", T::TinyInt),
+                ("state_desc", DESC),
+                ("is_read_only", T::Bit),
             ]),
             c.databases
                 .iter()
@@ -100,11 +104,16 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                     } else {
                         "NONE"
                     };
+                    let owner = d.principal_by_id(1).and_then(|p| p.sid.clone());
                     vec![
                         s(&d.name),
                         V::Int(d.id),
                         V::Int(d.containment.into()),
                         s(desc),
+                        owner.map_or(V::Null, V::Bytes),
+                        V::Int(0),
+                        s("ONLINE"),
+                        V::Int(0),
                     ]
                 })
                 .collect(),
@@ -122,7 +131,6 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                 ("is_fixed_role", T::Bit),
             ]);
             if logins_only {
-                cs.pop();
                 cs.extend(cols(&[
                     ("is_policy_checked", T::Bit),
                     ("is_expiration_checked", T::Bit),
@@ -144,13 +152,12 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                     V::Int(l.disabled.into()),
                     s(&l.default_db),
                 ];
+                r.push(V::Int(0));
                 if logins_only {
                     r.extend([
                         V::Int(l.check_policy.into()),
                         V::Int(l.check_expiration.into()),
                     ]);
-                } else {
-                    r.push(V::Int(0));
                 }
                 out.push(r);
             }

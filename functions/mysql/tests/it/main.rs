@@ -8,6 +8,7 @@ mod testbed;
 mod alternating_users;
 mod audit;
 mod binary;
+mod capacity;
 mod engines;
 mod faults;
 mod hostile_names;

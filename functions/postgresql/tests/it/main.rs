@@ -7,6 +7,7 @@ mod testbed;
 
 mod alternating_users;
 mod binary;
+mod capacity;
 mod concurrency;
 mod engines;
 mod faults;

@@ -4,6 +4,11 @@
 
 mod testbed;
 
+mod alternating_users;
+mod binary;
 mod engines;
+mod faults;
+mod hostile_names;
+mod preflight;
 mod single_user;
 mod tls;

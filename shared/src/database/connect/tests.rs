@@ -213,3 +213,72 @@ async fn a_test_redirect_is_a_name_for_a_driver_that_owns_its_socket_and_an_addr
         vec![("127.0.0.1".into(), 4000, true, "localhost".into(), true)]
     );
 }
+
+#[tokio::test]
+async fn a_login_refused_for_capacity_is_at_capacity_for_every_secret_and_never_a_refusal() {
+    // The driver read a capacity code; the policy reports it once, as `DatabaseAtCapacity`,
+    // with the secret's user, host, port and the server's code, and no password.
+    fn full() -> LoginFailure {
+        LoginFailure::AtCapacity(ServerError {
+            scheme: "SQLSTATE",
+            code: "53300".into(),
+            message: Some("sorry, too many clients already".into()),
+        })
+    }
+    for which in [
+        Which::Current,
+        Which::Pending,
+        Which::Previous,
+        Which::Superuser,
+    ] {
+        let driver = Recording::<false>::new(full);
+        let e = policy()
+            .connect(
+                &driver,
+                &IDENTITY,
+                &secret(
+                    serde_json::json!({"ssl": false, "port": 5432, "password": "Zq7-never-shown"}),
+                ),
+                which,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type(), "DatabaseAtCapacity", "{e}");
+        assert!(e.is_at_capacity());
+        match &e {
+            RotationError::DatabaseAtCapacity {
+                which: w,
+                user,
+                host,
+                port,
+                server,
+                hint,
+            } => {
+                assert_eq!(w, which.label());
+                assert_eq!(
+                    (user.as_str(), host.as_str(), *port),
+                    ("u", "db.example", 5432)
+                );
+                assert_eq!(server.code, "53300");
+                assert!(hint.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "the database at db.example:5432 refused the {which} login of user u for capacity, not for its credentials (SQLSTATE 53300: sorry, too many clients already)."
+            )),
+            "{text}"
+        );
+        for advice in [
+            "safe to retry",
+            "Secrets Manager retries",
+            "max_connections",
+            "stagger",
+        ] {
+            assert!(text.contains(advice), "{advice}: {text}");
+        }
+        assert!(!text.contains("Zq7-never-shown"), "{text}");
+    }
+}

@@ -20,6 +20,80 @@ async fn finish_refuses_credentials_that_do_not_log_in_for_both_strategies() {
 }
 
 #[tokio::test]
+async fn a_server_at_capacity_is_database_at_capacity_at_every_login_and_a_retry_completes() {
+    for kind in [StrategyKind::SingleUser, StrategyKind::AlternatingUsers] {
+        let single = kind == StrategyKind::SingleUser;
+        let pending_user = if single { "app" } else { "app_clone" };
+        let (db, store) = alternating_setup(json!({}));
+        store.start_rotation("s", TOKEN).unwrap();
+        let strategy = Strategy::new(kind, db.clone()).unwrap();
+        create(&store, &strategy).await;
+        let before = store.stages("s");
+        let at_capacity = |err: rotation_core::RotationError, which: &str| {
+            assert_eq!(err.error_type(), "DatabaseAtCapacity", "{kind:?}: {err}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("refused the {which} login")),
+                "{kind:?}: {err}"
+            );
+            err.to_string()
+        };
+
+        // At the AWSCURRENT login: nothing changed, no superuser login.
+        db.full_for_logins_of("app", 0, 1);
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        at_capacity(err, "AWSCURRENT");
+        assert!(db.changes().is_empty(), "{kind:?}");
+        assert!(db.logins().iter().all(|(w, _, _)| *w != Which::Superuser));
+        // At the superuser's login (alternating users only): nothing changed.
+        if !single {
+            db.full_for_logins_of("admin", 0, 1);
+            let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+            at_capacity(err, "master secret");
+            assert!(db.changes().is_empty(), "{kind:?}");
+        }
+
+        // At the verification after the change (single user: every retry too): the change
+        // stands, nothing is set back, and the step says so.
+        // Single user: after its AWSCURRENT login, the first verification and its five
+        // retries; alternating users: the check before the change, then the verification.
+        if single {
+            db.full_for_logins_of("app", 1, 6);
+        } else {
+            db.full_for_logins_of(pending_user, 0, 2);
+        }
+        let err = step(&store, &strategy, Step::Set).await.unwrap_err();
+        let text = at_capacity(err, "AWSPENDING");
+        assert!(
+            text.contains("this was the check of") && text.contains("which the server accepted"),
+            "{kind:?}: {text}"
+        );
+        assert_eq!(db.changes().len(), 1, "{kind:?}: one change, no set-back");
+        assert_eq!(store.stages("s"), before, "{kind:?}");
+        // The next delivery finds AWSPENDING logs in and changes nothing more.
+        step(&store, &strategy, Step::Set).await.unwrap();
+        assert_eq!(db.changes().len(), 1, "{kind:?}");
+
+        // testSecret and finishSecret's guard: the capacity error, not a refusal, nothing moved.
+        db.full_for_logins_of(pending_user, 0, 1);
+        let err = step(&store, &strategy, Step::Test).await.unwrap_err();
+        at_capacity(err, "AWSPENDING");
+        step(&store, &strategy, Step::Test).await.unwrap();
+        db.full_for_logins_of(pending_user, 0, 1);
+        let err = step(&store, &strategy, Step::Finish).await.unwrap_err();
+        at_capacity(err, "AWSPENDING");
+        assert_eq!(
+            store.stages("s"),
+            before,
+            "{kind:?}: AWSCURRENT did not move"
+        );
+        step(&store, &strategy, Step::Finish).await.unwrap();
+        assert_eq!(current_token(&store), TOKEN, "{kind:?}");
+        assert_eq!(db.changes().len(), 1, "{kind:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_strategy_the_engine_cannot_do_is_refused_at_start_up() {
     let no_clone = Capabilities {
         clone_with_privileges: false,
