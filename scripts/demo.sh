@@ -32,9 +32,12 @@ trap cleanup EXIT
 source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
-cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql,rotation-testkit/mongo,rotation-testkit/tds \
-  --bin sandbox-secrets --bin mongo-standin --bin tds-standin -p rotation-generic -p rotation-postgresql -p rotation-mysql \
-  -p rotation-elasticache -p rotation-mongodb -p rotation-sqlserver
+# Two builds: given as `rotation-testkit/<feature>` beside the other packages, the features did
+# not reach the testkit's binaries (cargo reported their required features missing).
+cargo build -q --locked -p rotation-testkit --features postgres,mysql,mongo,tds \
+  --bin sandbox-secrets --bin mongo-standin --bin tds-standin
+cargo build -q --locked -p rotation-generic -p rotation-postgresql -p rotation-mysql -p rotation-elasticache \
+  -p rotation-mongodb -p rotation-sqlserver
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
