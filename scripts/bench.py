@@ -3,7 +3,9 @@ scripts/package.sh), driven through a loopback Lambda Runtime API as Lambda driv
 environment its bundled template sets, against the sandbox (moto, PostgreSQL, MariaDB, Redis) and,
 for the DocumentDB / MongoDB types, the testkit's MongoDB-wire stand-in in its DocumentDB 4.0
 personality (`BENCH_MONGO_STANDIN`: two processes, one serving TLS and one plaintext; users
-created with pymongo, `SANDBOX_PYMONGO`).
+created with pymongo, `SANDBOX_PYMONGO`), and for the SQL Server types the testkit's TDS
+stand-in (`BENCH_TDS_STANDIN`: two processes, one forcing TLS and one without a certificate;
+logins created with pymssql, `SANDBOX_TDS_PYTHON`).
 
 Run it with scripts/bench.sh, which starts a sandbox, builds the release bundle and calls this
 with the sandbox environment set. For each rotation type it measures:
@@ -36,16 +38,16 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from lambda_bed import (MONGO, REPO, STEPS, Bed, CountingProxy, Function, Moto, env, event,
-                        start_mongo_standins)
+from lambda_bed import (MONGO, REPO, STEPS, TDS, Bed, CountingProxy, Function, Moto, env, event,
+                        start_mongo_standins, start_tds_standins)
 
 
 # ----------------------------------------------------------------------------- database relay
 
 class DbRelay:
     """A TCP relay in front of a database server that counts connections, logins and
-    statements by reading the wire protocol (`pg`, `mysql` or `mongo`) until the session turns
-    to TLS (MongoDB sessions through the relay are plaintext from the start)."""
+    statements by reading the wire protocol (`pg`, `mysql`, `mongo` or `tds`) until the session
+    turns to TLS (MongoDB and TDS sessions through the relay are plaintext from the start)."""
 
     def __init__(self, protocol, port):
         self.protocol, self.upstream = protocol, port
@@ -77,7 +79,8 @@ class DbRelay:
             threading.Thread(target=self.pump, args=(server, client, False, session), daemon=True).start()
 
     def pump(self, source, sink, from_client, session):
-        clients = {"pg": self.client_pg, "mysql": self.client_my, "mongo": self.client_mongo}
+        clients = {"pg": self.client_pg, "mysql": self.client_my, "mongo": self.client_mongo,
+                   "tds": self.client_tds}
         reader = clients[self.protocol] if from_client else \
             (self.server_pg if self.protocol == "pg" else self.server_none)
         buffer, state = b"", {"first": True}
@@ -172,6 +175,33 @@ class DbRelay:
                     self.count("logins")
                 elif key not in self.MONGO_HOUSEKEEPING:
                     self.count("statements")
+            buffer = buffer[length:]
+        return buffer
+
+    # TDS packet types (MS-TDS 2.2.3.1.1): a message is one or more packets, the last with the
+    # EOM bit (0x01) of its status set; its type is the first packet's.
+    TDS_PRELOGIN, TDS_LOGIN7, TDS_BATCH, TDS_RPC = 0x12, 0x10, 0x01, 0x03
+
+    def client_tds(self, buffer, state, session):
+        while len(buffer) >= 8:
+            length = int.from_bytes(buffer[2:4], "big")
+            if length < 8:  # not TDS: stop reading this session
+                session["tls"] = True
+                return b""
+            if len(buffer) < length:
+                return buffer
+            kind, status = buffer[0], buffer[1]
+            if not state.get("continued"):  # the first packet of a message
+                if kind == self.TDS_PRELOGIN:
+                    if state.get("prelogin"):  # a second PRELOGIN carries a TLS handshake
+                        session["tls"] = True
+                        return b""
+                    state["prelogin"] = True
+                elif kind == self.TDS_LOGIN7:  # sent: an attempt, as MongoDB's saslStart
+                    self.login(session)
+                elif kind in (self.TDS_BATCH, self.TDS_RPC):
+                    self.count("statements")
+            state["continued"] = not status & 0x01
             buffer = buffer[length:]
         return buffer
 
@@ -352,6 +382,9 @@ def main():
     if any("mongo-standin" in k["sandbox"] for k in kinds):  # the registry's sandbox services
         standins = start_mongo_standins(env("BENCH_MONGO_STANDIN"))
         relays["mongo"] = DbRelay("mongo", MONGO["plain"])
+    if any("tds-standin" in k["sandbox"] for k in kinds):
+        standins += start_tds_standins(env("BENCH_TDS_STANDIN"))
+        relays["tds"] = DbRelay("tds", TDS["plain"])
     started = time.perf_counter()
     results = []
     for kind in kinds:

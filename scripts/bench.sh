@@ -27,6 +27,9 @@ log "  ... built in $((SECONDS - START)) s"
 # or MongoDB server can run here; its debug build, with the crypto crates optimised).
 cargo build -q --locked -p rotation-testkit --features mongo --bin mongo-standin
 export BENCH_MONGO_STANDIN="$REPO_ROOT/target/debug/mongo-standin"
+# The TDS stand-in the SQL Server types are measured against (no SQL Server can run here).
+cargo build -q --locked -p rotation-testkit --features tds --bin tds-standin
+export BENCH_TDS_STANDIN="$REPO_ROOT/target/debug/tds-standin"
 
 log "measuring"
 "$VENV/bin/python3" scripts/bench.py --bundle target/bench/dist --out target/bench "$@"

@@ -3,7 +3,8 @@
 # emulator (a JSON secret, PostgreSQL and Redshift-style secrets for users of the sandbox
 # PostgreSQL, MariaDB secrets for users of the sandbox MariaDB, an ElastiCache user on moto
 # mirrored into the sandbox Redis, DocumentDB-style secrets for users of the testkit's
-# MongoDB-wire stand-in in its DocumentDB 4.0 personality), start each rotation as RotateSecret does, rotate it by invoking the function with
+# MongoDB-wire stand-in in its DocumentDB 4.0 personality, SQL Server secrets for logins of the
+# testkit's TDS stand-in), start each rotation as RotateSecret does, rotate it by invoking the function with
 # `cargo lambda invoke` and the sample events in events/, and print the version/label table
 # before and after (and, for databases, which credentials log in). Cleans up on exit.
 set -euo pipefail
@@ -14,6 +15,7 @@ use_tools
 export ROTATION_SANDBOX_DIR="$REPO_ROOT/.sandbox/demo"
 WATCH_PID=""
 MONGO_PID=""
+TDS_PID=""
 stop_watch() {
   if [ -n "$WATCH_PID" ]; then kill -- "-$WATCH_PID" 2>/dev/null || kill "$WATCH_PID" 2>/dev/null || true; fi
   WATCH_PID=""
@@ -21,6 +23,7 @@ stop_watch() {
 cleanup() {
   stop_watch
   if [ -n "$MONGO_PID" ]; then kill "$MONGO_PID" 2>/dev/null || true; fi
+  if [ -n "$TDS_PID" ]; then kill "$TDS_PID" 2>/dev/null || true; fi
   "$REPO_ROOT/scripts/sandbox.sh" stop
 }
 trap cleanup EXIT
@@ -29,8 +32,12 @@ trap cleanup EXIT
 source "$ROTATION_SANDBOX_DIR/env"
 
 log "building the demo helper and the functions"
-cargo build -q --locked -p rotation-testkit --features rotation-testkit/postgres,rotation-testkit/mysql,rotation-testkit/mongo \
-  --bin sandbox-secrets --bin mongo-standin -p rotation-generic -p rotation-postgresql -p rotation-mysql -p rotation-elasticache -p rotation-mongodb
+# Two builds: given as `rotation-testkit/<feature>` beside the other packages, the features did
+# not reach the testkit's binaries (cargo reported their required features missing).
+cargo build -q --locked -p rotation-testkit --features postgres,mysql,mongo,tds \
+  --bin sandbox-secrets --bin mongo-standin --bin tds-standin
+cargo build -q --locked -p rotation-generic -p rotation-postgresql -p rotation-mysql -p rotation-elasticache \
+  -p rotation-mongodb -p rotation-sqlserver
 secrets() { "$REPO_ROOT/target/debug/sandbox-secrets" "$@"; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
@@ -52,7 +59,7 @@ AWS_EC2_METADATA_DISABLED=true
 EXTRA_CA_CERTS=$CA_BUNDLE
 AWS_ENDPOINT_URL_ELASTICACHE=$MOTO_ENDPOINT
 ROTATION_STRATEGY=$1
-MASTER_SECRET_ARNS=$POSTGRES_MASTER_ARN,$REDSHIFT_MASTER_ARN,$MARIADB_MASTER_ARN,$MYSQL_MASTER_ARN,$DOCUMENTDB_MASTER_ARN
+MASTER_SECRET_ARNS=$POSTGRES_MASTER_ARN,$REDSHIFT_MASTER_ARN,$MARIADB_MASTER_ARN,$MYSQL_MASTER_ARN,$DOCUMENTDB_MASTER_ARN,$SQLSERVER_MASTER_ARN
 ELASTICACHE_USER_ARNS=$USER_ARN
 ENV
   set -m
@@ -185,6 +192,63 @@ print('  %-11s user %-22s %s' % ('$stage', v['username'], login(v['username'], v
   done
 }
 
+# No SQL Server can run here: the testkit's TDS stand-in plays Amazon RDS for SQL Server (an
+# RDS-like master login `admin`; encryption forced, as rds.force_ssl = 1) with the sandbox
+# certificate. pymssql (FreeTDS), an independent client, creates the demo logins and tries the
+# logins; the function uses tiberius.
+log "starting the TDS stand-in (RDS for SQL Server, encryption forced)"
+TDS_MASTER_PASSWORD=$(random_password)
+"$REPO_ROOT/target/debug/tds-standin" --encryption on --cert "$SANDBOX_TLS_CERT" --key "$SANDBOX_TLS_KEY" \
+  --login "admin:master:$TDS_MASTER_PASSWORD" >"$ROTATION_SANDBOX_DIR/tds.port" &
+TDS_PID=$!
+for _ in $(seq 100); do [ -s "$ROTATION_SANDBOX_DIR/tds.port" ] && break; sleep 0.1; done
+TDS_PORT=$(head -1 "$ROTATION_SANDBOX_DIR/tds.port")
+wait_port "$TDS_PORT" 10 || die "the TDS stand-in did not start"
+# FreeTDS takes its encryption from this file (pymssql's keyword does not reach the PRELOGIN):
+# the whole session in TLS, the certificate verified against the sandbox CA.
+printf '[global]\n\tencryption = require\n\tca file = %s\n' "$SANDBOX_TLS_CA" >"$ROTATION_SANDBOX_DIR/freetds.conf"
+# pymssql_run ACTION: the TDS venv's Python with `connect(user, password)` (over verified TLS,
+# autocommit: the stand-in models no transactions), `login(user, password)` and `admin`, a
+# session of the master login.
+pymssql_run() {
+  FREETDSCONF="$ROTATION_SANDBOX_DIR/freetds.conf" TDS_MASTER_PASSWORD="$TDS_MASTER_PASSWORD" "$SANDBOX_TDS_PYTHON" -c "
+import os
+import pymssql
+def connect(user, password):
+    return pymssql.connect(server='127.0.0.1', port=$TDS_PORT, user=user, password=password, database='master',
+                           autocommit=True, login_timeout=5, timeout=10)
+def login(user, password):
+    try:
+        c = connect(user, password)
+    except pymssql.Error as e:
+        return 'login refused (%s)' % (e.args[0][0] if e.args and isinstance(e.args[0], tuple) else type(e).__name__)
+    c.close()
+    return 'login accepted'
+admin = connect('admin', os.environ['TDS_MASTER_PASSWORD'])
+$1"
+}
+pymssql_run "
+admin.cursor().execute('CREATE LOGIN [demo_sql_single] WITH PASSWORD = %s', ('Demo-SqlSingle-1',))
+admin.cursor().execute('CREATE LOGIN [demo_sql_multi] WITH PASSWORD = %s', ('Demo-SqlMulti-1',))"
+sqlserver_secret() { echo "{\"engine\":\"sqlserver\",\"host\":\"127.0.0.1\",\"port\":$TDS_PORT,\"username\":\"$1\",\"password\":\"$2\",\"dbname\":\"master\",\"ssl\":true$3}"; }
+SQLSERVER_MASTER_ARN=$(secrets create demo/sqlserver-master "$(sqlserver_secret admin "$TDS_MASTER_PASSWORD" '')")
+# Logs in to the stand-in with pymssql as the demo secret's AWSCURRENT and AWSPREVIOUS logins
+# (printed: the stage, the login and the answer; never the password).
+sqlserver_logins() {
+  local stage value
+  echo "Logins (pymssql):"
+  for stage in AWSCURRENT AWSPREVIOUS; do
+    value=$("$VENV/bin/python3" -c "
+import boto3, sys
+sm = boto3.client('secretsmanager', endpoint_url='$MOTO_ENDPOINT', region_name='us-east-1')
+print(sm.get_secret_value(SecretId='$1', VersionStage='$stage')['SecretString'])")
+    VALUE="$value" pymssql_run "
+import json
+v = json.loads(os.environ['VALUE'])
+print('  %-11s login %-21s %s' % ('$stage', v['username'], login(v['username'], v['password'])))"
+  done
+}
+
 log "starting cargo lambda watch (single-user strategy)"
 start_watch single
 rotate generic events '{"username":"demo","password":"initial-demo-password","port":8443,"team":"unknown keys are kept"}'
@@ -199,6 +263,8 @@ echo "Both passwords work until the next rotation (ElastiCache keeps two per use
 cache_auth AWSCURRENT; cache_auth AWSPREVIOUS
 rotate mongodb events/documentdb-single-user "$(mongo_secret demo_docdb_single Demo-DocSingle-1 '')"
 mongo_logins demo/documentdb-single-user
+rotate sqlserver events/sqlserver-single-user "$(sqlserver_secret demo_sql_single Demo-SqlSingle-1 '')"
+sqlserver_logins demo/sqlserver-single-user
 
 log "restarting cargo lambda watch (alternating-users strategy)"
 start_watch alternating
@@ -208,6 +274,8 @@ rotate mariadb events/mariadb-multi-user "$(maria_secret demo_maria_multi Demo-M
 rotate mysql events/mysql-multi-user "$(ENGINE=mysql maria_secret demo_mysql_multi Demo-MyMulti-1 ',"masterarn":"demo/mysql-master"')" db
 rotate mongodb events/documentdb-multi-user "$(mongo_secret demo_docdb_multi Demo-DocMulti-1 ',"masterarn":"demo/documentdb-master"')"
 mongo_logins demo/documentdb-multi-user
+rotate sqlserver events/sqlserver-multi-user "$(sqlserver_secret demo_sql_multi Demo-SqlMulti-1 ',"masterarn":"demo/sqlserver-master"')"
+sqlserver_logins demo/sqlserver-multi-user
 
 echo; log "preflight of three rotated secrets (the deployed function's extra event; it changes nothing)"
 for f in postgresql:events/postgresql-multi-user mariadb:events/mariadb-multi-user mongodb:events/documentdb-multi-user; do

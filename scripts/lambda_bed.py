@@ -8,9 +8,10 @@
   (`GET .../invocation/next`, `POST .../response` and `.../error`).
 - `template_environment`: the environment variables a type's template gives its function,
   rendered by SAM's own translator and resolved with the parameters a deployer would give.
-- `Bed`: a new database user (PostgreSQL, MariaDB, the MongoDB-wire stand-in) or ElastiCache
-  user and its secret, with a superuser secret for alternating users; `logs_in` asks an
-  independent client (psql, the mariadb client, pymongo, redis-cli) whether credentials work.
+- `Bed`: a new database user (PostgreSQL, MariaDB, the MongoDB-wire stand-in, the TDS
+  stand-in) or ElastiCache user and its secret, with a superuser secret for alternating users;
+  `logs_in` asks an independent client (psql, the mariadb client, pymongo, pymssql, redis-cli)
+  whether credentials work.
 
 Everything talks to the sandbox on 127.0.0.1 (scripts/sandbox.sh exports its addresses).
 """
@@ -391,6 +392,66 @@ def mongo_create_user(port, tls, user, password, roles):
         raise RuntimeError(f"createUser {user} failed: {done.stderr[-500:]}")
 
 
+# The TDS (SQL Server wire) stand-ins (filled in by start_tds_standins).
+TDS = {}
+
+
+def start_tds_standins(binary):
+    """Starts the TDS stand-in twice, each with an RDS-like master login `admin`: encryption
+    forced (as `rds.force_ssl` = 1) with the sandbox certificate, and no certificate at all
+    (NOT_SUP, for plain TCP secrets); returns their processes after recording the ports and the
+    master password in TDS."""
+    TDS["master_password"] = f"Master-{uuid.uuid4().hex}"
+    login = f"admin:master:{TDS['master_password']}"
+    processes = []
+    for mode, encryption in (("tls", ["--encryption", "on", "--cert", env("SANDBOX_TLS_CERT"),
+                                      "--key", env("SANDBOX_TLS_KEY")]),
+                             ("plain", ["--encryption", "not-sup"])):
+        p = subprocess.Popen([binary, *encryption, "--login", login], stdout=subprocess.PIPE, text=True)
+        TDS[mode] = int(p.stdout.readline())
+        processes.append(p)
+    return processes
+
+
+# pymssql (FreeTDS inside its wheel; the sandbox's TDS venv): `client(port, tls, user, database)`
+# logs in with the password in BED_PASSWORD. FreeTDS takes its encryption from a configuration
+# file (pymssql's `encryption=` keyword does not reach the PRELOGIN): `require` with the sandbox
+# CA verifies the certificate for 127.0.0.1; `off` asks for no TLS at all. Autocommit: pymssql
+# would otherwise open a transaction, which the stand-in does not model.
+TDS_CLIENT = r"""import atexit, os, shutil, sys, tempfile
+def client(port, tls, user, database):
+    conf = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, conf)
+    with open(os.path.join(conf, 'freetds.conf'), 'w') as f:
+        f.write('[global]\n\tencryption = '
+                + ('require\n\tca file = ' + os.environ['SANDBOX_TLS_CA'] if tls == 'true' else 'off') + '\n')
+    os.environ['FREETDSCONF'] = os.path.join(conf, 'freetds.conf')
+    import pymssql
+    return pymssql.connect(server='127.0.0.1', port=int(port), user=user, password=os.environ['BED_PASSWORD'],
+                           database=database, autocommit=True, login_timeout=5, timeout=10)
+"""
+
+
+def pymssql(script, *args, password, **extra):
+    """Runs a pymssql `script` (the sandbox's TDS venv) with `args`; passwords go through the
+    environment, never the command line."""
+    return subprocess.run([env("SANDBOX_TDS_PYTHON"), "-c", TDS_CLIENT + script, *map(str, args)],
+                          env=dict(os.environ, BED_PASSWORD=password, **extra), capture_output=True, text=True)
+
+
+def tds_create_login(port, tls, user, password):
+    """CREATE LOGIN on a stand-in, as its master user, with pymssql (an independent client):
+    the name quoted by the server's QUOTENAME, the password a literal (pymssql quotes it)."""
+    done = pymssql("port, tls, user = sys.argv[1:]\n"
+                   "c = client(port, tls, 'admin', 'master')\n"
+                   "cur = c.cursor()\n"
+                   "cur.execute('SELECT QUOTENAME(%s)', (user,))\n"
+                   "cur.execute('CREATE LOGIN ' + cur.fetchone()[0] + ' WITH PASSWORD = %s', (os.environ['BED_NEW_PASSWORD'],))\n",
+                   port, "true" if tls else "false", user, password=TDS["master_password"], BED_NEW_PASSWORD=password)
+    if done.returncode != 0:
+        raise RuntimeError(f"CREATE LOGIN {user} failed: {done.stderr[-500:]}")
+
+
 def psql(database, *statements):
     subprocess.run(["psql", "-h", "127.0.0.1", "-p", env("SANDBOX_PG_PORT"), "-U", "postgres",
                     "-d", database, "-v", "ON_ERROR_STOP=1", "-Atq"] + [a for s in statements for a in ("-c", s)],
@@ -406,12 +467,13 @@ def mariadb(sql):
 
 class Bed:
     """Users and secrets for one rotation type (a row of packaging/rotation-types.toml):
-    `engine` names what the secret says. `ports` maps a protocol family (pg, mysql, mongo) to
+    `engine` names what the secret says. `ports` maps a protocol family (pg, mysql, mongo, tds) to
     the port secrets name for plain TCP (the server's, or a relay's in front of it); TLS
     secrets name the server itself."""
 
     ENGINES = {"generic": None, "postgresql": "postgres", "redshift": "redshift",
-               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "docdb"}
+               "mysql": "mysql", "mariadb": "mariadb", "elasticache": None, "mongodb": "docdb",
+               "sqlserver": "sqlserver"}
 
     def __init__(self, kind, moto, ports=None):
         self.kind, self.binary, self.strategy = kind["name"], kind["binary"], kind["strategy"]
@@ -419,7 +481,7 @@ class Bed:
         self.engine = self.ENGINES[self.binary]
         self.moto = moto
         self.family = {"postgresql": "pg", "redshift": "pg", "mysql": "mysql", "mariadb": "mysql",
-                       "mongodb": "mongo"}.get(self.binary)
+                       "mongodb": "mongo", "sqlserver": "tds"}.get(self.binary)
         self.ports = ports or {}
         self.secrets = {}  # ARN -> {"master": ARN or None, "user_arn": ARN or None}
 
@@ -430,6 +492,8 @@ class Bed:
             return int(env("SANDBOX_MARIADB_PORT")) if ssl or "mysql" not in self.ports else self.ports["mysql"]
         if self.family == "mongo":
             return MONGO["tls"] if ssl else self.ports.get("mongo", MONGO["plain"])
+        if self.family == "tds":
+            return TDS["tls"] if ssl else self.ports.get("tds", TDS["plain"])
         return None
 
     def secret(self, ssl):
@@ -462,6 +526,10 @@ class Bed:
             mongo_create_user(port, ssl, user, password, [{"role": "readWrite", "db": "admin"}]
                               + ([{"role": "changeOwnPasswordRole", "db": "admin"}] if self.strategy == "single" else []))
             master = {"username": "root", "password": MONGO["root_password"]}
+        elif self.family == "tds":
+            value["dbname"] = "master"
+            tds_create_login(port, ssl, user, password)
+            master = {"username": "admin", "password": TDS["master_password"]}
         elif self.family == "pg":
             database = "dev" if self.engine == "redshift" else "postgres"
             value["dbname"] = database
@@ -523,8 +591,8 @@ class Bed:
 
     def logs_in(self, value):
         """Whether the credentials in `value` (a secret's JSON) log in, asked of an independent
-        client: psql, the mariadb client, pymongo or redis-cli (AUTH over TLS). Generic: always
-        (no service)."""
+        client: psql, the mariadb client, pymongo, pymssql or redis-cli (AUTH over TLS). Generic:
+        always (no service)."""
         user, password = value["username"], value["password"]
         if self.binary == "elasticache":
             done = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(value["port"]), "--tls",
@@ -548,6 +616,13 @@ class Bed:
                                    "--connect-timeout=5", *tls, "-Nse", "SELECT 1"],
                                   env=dict(os.environ, MYSQL_PWD=password), capture_output=True, text=True)
             return done.returncode == 0 and done.stdout.strip() == "1"
+        if self.family == "tds":
+            done = pymssql("port, tls, user, database = sys.argv[1:]\n"
+                           "cur = client(port, tls, user, database).cursor()\n"
+                           "cur.execute('SELECT SUSER_SNAME()')\n"
+                           "print(cur.fetchone()[0])\n",
+                           port, "true" if ssl else "false", user, value.get("dbname", "master"), password=password)
+            return done.returncode == 0 and done.stdout.strip() == user
         script = MONGO_CLIENT + ("port, tls, user, source = sys.argv[1:]\n"
                                  "client(port, tls, user, source).admin.command('ping')\n")
         return pymongo(script, port, "true" if ssl else "false", user, value.get("dbname", "admin"),

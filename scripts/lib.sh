@@ -104,10 +104,12 @@ build_types() {
 }
 
 # The release smoke test (scripts/smoke.py) on the bundle in $1, against the sandbox whose
-# environment is loaded; further arguments go to smoke.py. Builds the MongoDB-wire stand-in
-# (a testkit binary) that the DocumentDB / MongoDB types rotate against.
+# environment is loaded; further arguments go to smoke.py. Builds the MongoDB-wire and TDS
+# stand-ins (testkit binaries) that the DocumentDB / MongoDB and SQL Server types rotate against.
 run_smoke() {
   local bundle=$1; shift
   (cd "$REPO_ROOT" && cargo build -q --locked -p rotation-testkit --features mongo --bin mongo-standin)
-  SMOKE_MONGO_STANDIN="$REPO_ROOT/target/debug/mongo-standin" "$VENV/bin/python3" "$REPO_ROOT/scripts/smoke.py" --bundle "$bundle" "$@"
+  (cd "$REPO_ROOT" && cargo build -q --locked -p rotation-testkit --features tds --bin tds-standin)
+  SMOKE_MONGO_STANDIN="$REPO_ROOT/target/debug/mongo-standin" SMOKE_TDS_STANDIN="$REPO_ROOT/target/debug/tds-standin" \
+    "$VENV/bin/python3" "$REPO_ROOT/scripts/smoke.py" --bundle "$bundle" "$@"
 }

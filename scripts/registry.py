@@ -50,6 +50,7 @@ SERVICES = {
     "mariadb": ("start_mariadb MARIADB", "mariadb-server", "mysql"),
     "redis": ("start_redis", "redis-server", None),
     "mongo-standin": (None, None, "mongo"),
+    "tds-standin": (None, None, "tds"),
 }
 
 FAILED = []

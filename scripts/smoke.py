@@ -10,13 +10,15 @@ For each type, in a fresh process:
     without an error; alternating users rotate twice (there and back across the pair);
   - afterwards the labels are clean (AWSCURRENT on the last token, no AWSPENDING, AWSPREVIOUS
     on the version before), AWSCURRENT's credentials log in through an independent client
-    (psql, the mariadb client, pymongo, redis-cli) and, single user, the old ones no longer do;
+    (psql, the mariadb client, pymongo, pymssql, redis-cli) and, single user, the old ones no
+    longer do;
   - the preflight event answers a report with `ok: true`;
   - every line the process printed is JSON, the metrics line names the type, and no password
     the test made or the rotation generated appears in the output.
 
 Databases use verified TLS (the sandbox CAs given as `extraCaCertificates`), as deployments do.
-Run it with scripts/smoke.sh (it starts the sandbox and the MongoDB-wire stand-in), or from
+Run it with scripts/smoke.sh (it starts the sandbox; this script starts the MongoDB-wire and
+TDS stand-ins the selected types need), or from
 scripts/test.sh after the bundle is built. Exit status 1 when any check fails.
 """
 import argparse
@@ -31,7 +33,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from lambda_bed import (REPO, STEPS, Bed, Function, Moto, env, event, start_mongo_standins)
+from lambda_bed import (REPO, STEPS, Bed, Function, Moto, env, event, start_mongo_standins,
+                        start_tds_standins)
 
 results = []
 
@@ -164,6 +167,8 @@ def main():
     moto = Moto(env("MOTO_ENDPOINT"))
     lambda_arn = moto.rotation_lambda("smoke-rotation-placeholder")
     standins = start_mongo_standins(env("SMOKE_MONGO_STANDIN")) if any("mongo-standin" in k["sandbox"] for k in kinds) else []
+    if any("tds-standin" in k["sandbox"] for k in kinds):
+        standins += start_tds_standins(env("SMOKE_TDS_STANDIN"))
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="rotation-smoke-") as workdir:

@@ -262,7 +262,11 @@ async fn a_database_secret_is_refused_unless_the_deployment_opts_in() {
             "mariadb",
             "rotationType MariaDBSingleUser or MariaDBMultiUser",
         ),
-        ("sqlserver", "support table"),
+        (
+            "sqlserver-se",
+            "rotationType SQLServerSingleUser or SQLServerMultiUser",
+        ),
+        ("oracle", "support table"),
     ] {
         let arn = bed
             .secret(
