@@ -4,6 +4,7 @@
 //! test, run as Lambda runs it: a child process under a loopback Runtime API, the deployed
 //! environment) against the sandbox servers: PostgreSQL (also the Redshift stand-in), MariaDB
 //! (for the MySQL and MariaDB types), the MongoDB-wire stand-in (DocumentDB personality), the
+//! TDS stand-in (SQL Server),
 //! sandbox Redis behind moto's ElastiCache user API. The function's log lines are shipped to
 //! moto's log group for the function, as Lambda does.
 //!
@@ -29,6 +30,7 @@ use rotation_core::Step;
 use rotation_testkit::maria::MariaAdmin;
 use rotation_testkit::mongo::{MongoStandIn, Personality};
 use rotation_testkit::postgres::{ident, literal};
+use rotation_testkit::tds::{tls_config, LoginKind, ServerEncryption, TdsStandIn};
 use rotation_testkit::{
     deployed_environment, rotation_types, sandbox_var, unique, Answer, FunctionProcess,
     FunctionSettings, Handler, LambdaApi, Moto, PgAdmin, RotationDriver, RotationPlayer,
@@ -41,6 +43,9 @@ use crate::common::{self, function_arn, FUNCTION};
 /// The function's timeout, as the Lambda API answers it and as each invocation gets it (a
 /// debug build against the sandbox takes well under a second per step).
 const TIMEOUT_SECONDS: u32 = 10;
+
+/// The RDS-like master login of the TDS stand-in.
+const TDS_MASTER_PASSWORD: &str = "Master-Pa55word-verify";
 
 /// The superuser of the MongoDB-wire stand-in.
 const MONGO_ROOT_PASSWORD: &str = "Root-Pa55word-verify";
@@ -284,6 +289,8 @@ struct Bed {
     server: Server,
     /// Kept alive while the bed is.
     _mongo: Option<MongoStandIn>,
+    /// Kept alive while the bed is.
+    _tds: Option<TdsStandIn>,
 }
 
 enum Server {
@@ -293,6 +300,7 @@ enum Server {
     },
     Maria(MariaAdmin),
     Mongo,
+    Tds,
     /// ElastiCache (AUTH over TLS, proved by the function's own preflight) and the generic
     /// type (no service).
     None,
@@ -315,6 +323,7 @@ impl Bed {
         // 16 characters at least: ElastiCache's CreateUser refuses shorter passwords.
         let password = format!("Ver-{}-{}", unique(), unique());
         let mut mongo = None;
+        let mut tds = None;
         let mut extra: Vec<(&str, String)> = vec![("ROTATION_STRATEGY", strategy.to_string())];
         let (value, master, ca, server) = match binary.as_str() {
             "generic" => (
@@ -393,6 +402,27 @@ impl Bed {
                 });
                 (value, master, sandbox_var("SANDBOX_TLS_CA"), Server::Mongo)
             }
+            "sqlserver" => {
+                let tls = tls_config(
+                    &sandbox_var("SANDBOX_TLS_CERT"),
+                    &sandbox_var("SANDBOX_TLS_KEY"),
+                )
+                .expect("the sandbox certificate loads");
+                let server = TdsStandIn::start(0, ServerEncryption::Off, Some(tls))
+                    .await
+                    .expect("the stand-in starts");
+                server.add_login("admin", TDS_MASTER_PASSWORD, LoginKind::RdsMaster);
+                server.add_login(&user, &password, LoginKind::Plain);
+                let port = server.port();
+                tds = Some(server);
+                let value = json!({"engine": "sqlserver", "host": "127.0.0.1", "port": port,
+                    "username": user, "password": password, "dbname": "master", "ssl": true});
+                let master = alternating.then(|| {
+                    json!({"engine": "sqlserver", "host": "127.0.0.1", "port": port,
+                        "username": "admin", "password": TDS_MASTER_PASSWORD, "dbname": "master", "ssl": true})
+                });
+                (value, master, sandbox_var("SANDBOX_TLS_CA"), Server::Tds)
+            }
             "elasticache" => {
                 let form = format!(
                     "Action=CreateUser&Version=2015-02-02&UserId=u-{tag}&UserName={user}&Engine=redis&Passwords.member.1={password}&AccessString=on%20~*%20%2B%40all"
@@ -444,6 +474,7 @@ impl Bed {
             password,
             server,
             _mongo: mongo,
+            _tds: tds,
         }
     }
 
@@ -470,6 +501,10 @@ impl Bed {
                 ._mongo
                 .as_ref()
                 .map(|s| s.password_is("admin", user, password)),
+            Server::Tds => self
+                ._tds
+                .as_ref()
+                .map(|s| s.password(user).as_deref() == Some(password)),
             Server::None => None,
         }
     }

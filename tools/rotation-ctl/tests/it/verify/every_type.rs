@@ -116,4 +116,6 @@ every_type! {
     verifies_mongodb_single_user => "MongoDBSingleUser",
     verifies_mongodb_multi_user => "MongoDBMultiUser",
     verifies_elasticache_user => "ElastiCacheUser",
+    verifies_sqlserver_single_user => "SQLServerSingleUser",
+    verifies_sqlserver_multi_user => "SQLServerMultiUser",
 }
