@@ -4,8 +4,7 @@
 //! test, run as Lambda runs it: a child process under a loopback Runtime API, the deployed
 //! environment) against the sandbox servers: PostgreSQL (also the Redshift stand-in), MariaDB
 //! (for the MySQL and MariaDB types), the MongoDB-wire stand-in (DocumentDB personality), the
-//! TDS stand-in (SQL Server),
-//! sandbox Redis behind moto's ElastiCache user API. The function's log lines are shipped to
+//! TDS stand-in (SQL Server), the sandbox Redis behind moto's ElastiCache user API. The function's log lines are shipped to
 //! moto's log group for the function, as Lambda does.
 //!
 //! Secrets Manager's part after RotateSecret is played by the testkit's [`RotationPlayer`]:
