@@ -5,11 +5,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
 use crate::error::{Result, RotationError};
+use crate::pem::checked_bundle;
 use crate::settings::EXTRA_CA_CERTS;
 
 /// The public Amazon RDS and RDS Proxy CA certificates, vendored from the npm package
@@ -241,59 +241,10 @@ pub fn add_bundle(roots: &mut RootCertStore, pem: &str, source: &str) -> Result<
     Ok(checked_bundle(roots, pem, source)?.len())
 }
 
-/// Parses `pem`, adds each certificate to `roots` (a certificate rustls cannot use as a trust
-/// anchor is an error naming `source`), and returns them.
-fn checked_bundle(
-    roots: &mut RootCertStore,
-    pem: &str,
-    source: &str,
-) -> Result<Vec<CertificateDer<'static>>> {
-    let certs = parse_pem(pem, source)?;
-    for cert in &certs {
-        roots
-            .add(cert.clone())
-            .map_err(|e| RotationError::Configuration {
-                variable: source.into(),
-                problem: format!("holds a certificate rustls cannot use as a trust anchor: {e}"),
-            })?;
-    }
-    Ok(certs)
-}
-
-fn parse_pem(extra: &str, source: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let bad = |problem: String| RotationError::Configuration {
-        variable: source.into(),
-        problem,
-    };
-    let certs: Vec<_> = if extra.contains("-----BEGIN") {
-        CertificateDer::pem_slice_iter(extra.as_bytes())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| bad(format!("holds PEM text that does not parse: {e}")))?
-    } else {
-        CertificateDer::pem_file_iter(extra.trim())
-            .map_err(|e| {
-                bad(format!(
-                    "names {} which cannot be read as PEM: {e}",
-                    extra.trim()
-                ))
-            })?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| {
-                bad(format!(
-                    "names {} whose PEM does not parse: {e}",
-                    extra.trim()
-                ))
-            })?
-    };
-    if certs.is_empty() {
-        return Err(bad("holds no certificate".into()));
-    }
-    Ok(certs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::pem::PemObject;
 
     #[test]
     fn extra_certificates_load_from_a_file_path_or_pem_text() {

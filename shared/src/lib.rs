@@ -28,6 +28,7 @@ mod guard;
 pub mod labels;
 pub mod metrics;
 mod password;
+mod pem;
 pub mod preflight;
 pub mod report;
 mod runtime;

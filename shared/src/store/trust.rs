@@ -11,11 +11,10 @@ use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 use rustls::RootCertStore;
 
 use crate::error::{Result, RotationError};
+use crate::pem::checked_bundle;
 use crate::settings::EXTRA_CA_CERTS;
 
 /// The public roots every AWS service endpoint chains to: Amazon Root CA 1 to 4 and Starfield
@@ -87,38 +86,26 @@ pub fn sdk_http_client(extra: Option<&str>, os_store: bool) -> Result<SharedHttp
 }
 
 /// The PEM text of `EXTRA_CA_CERTS` (the text itself, or the file it names), every certificate
-/// in it checked as a trust anchor.
+/// in it checked as a trust anchor by the parser the database anchors use.
 fn extra_pem(value: &str) -> Result<Vec<u8>> {
-    let bad = |problem: String| RotationError::Configuration {
-        variable: EXTRA_CA_CERTS.into(),
-        problem,
-    };
     let pem = if value.contains("-----BEGIN") {
-        value.as_bytes().to_vec()
+        value.to_string()
     } else {
         let path = value.trim();
-        std::fs::read(path).map_err(|e| bad(format!("names {path} which cannot be read: {e}")))?
+        std::fs::read_to_string(path).map_err(|e| RotationError::Configuration {
+            variable: EXTRA_CA_CERTS.into(),
+            problem: format!("names {path} which cannot be read: {e}"),
+        })?
     };
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad(format!("holds PEM text that does not parse: {e}")))?;
-    if certs.is_empty() {
-        return Err(bad("holds no PEM certificate".into()));
-    }
-    let mut roots = RootCertStore::empty();
-    for cert in certs {
-        roots.add(cert).map_err(|e| {
-            bad(format!(
-                "holds a certificate rustls cannot use as a trust anchor: {e}"
-            ))
-        })?;
-    }
-    Ok(pem)
+    checked_bundle(&mut RootCertStore::empty(), &pem, EXTRA_CA_CERTS)?;
+    Ok(pem.into_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
 
     /// Subject common name and SHA-256 fingerprint of each root, as Mozilla's store lists them.
     const EXPECTED: [(&str, &str); 5] = [
