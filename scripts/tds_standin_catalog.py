@@ -8,6 +8,74 @@ write them.
 """
 
 
+# The views of securables the stand-in cannot create (always empty).
+EMPTY_VIEWS = ("assemblies", "xml_schema_collections", "service_message_types", "service_contracts",
+               "services", "remote_service_bindings", "routes", "fulltext_catalogs", "symmetric_keys",
+               "certificates", "asymmetric_keys")
+
+# The official multi-user function's database-permission query (its SQL, token for token): the
+# column aliases and the view and alias of each LEFT JOIN.
+OFFICIAL_COLUMNS = (
+    "class", "state_desc", "perm_name", "schema_name", "obj_name", "obj_schema_name", "col_name",
+    "imp_name", "imp_type", "assembly_name", "type_name", "type_schema", "schema_coll_name",
+    "xml_schema", "msg_type_name", "contract_name", "svc_name", "binding_name", "route_name",
+    "catalog_name", "symkey_name", "cert_name", "asymkey_name")
+_SOURCES = (
+    "perm.class", "perm.state_desc", "perm.permission_name", "permschem.name", "obj.name",
+    "objschem.name", "col.name", "imp.name", "imp.type", "assembly.name", "types.name",
+    "typeschem.name", "schema_coll.name", "xmlschem.name", "msg_type.name", "contract.name",
+    "svc.name", "binding.name", "route.name", "catalog.name", "symkey.name", "cert.name",
+    "asymkey.name")
+_LEFT_JOINS = (
+    "sys.schemas permschem ON permschem.schema_id = perm.major_id",
+    "sys.objects obj ON obj.object_id = perm.major_id",
+    "sys.schemas objschem ON objschem.schema_id = obj.schema_id",
+    "sys.columns col ON col.object_id = perm.major_id AND col.column_id = perm.minor_id",
+    "sys.database_principals imp ON imp.principal_id = perm.major_id",
+    "sys.assemblies assembly ON assembly.assembly_id = perm.major_id",
+    "sys.types types ON types.user_type_id = perm.major_id",
+    "sys.schemas typeschem ON typeschem.schema_id = types.schema_id",
+    "sys.xml_schema_collections schema_coll ON schema_coll.xml_collection_id = perm.major_id",
+    "sys.schemas xmlschem ON xmlschem.schema_id = schema_coll.schema_id",
+    "sys.service_message_types msg_type ON msg_type.message_type_id = perm.major_id",
+    "sys.service_contracts contract ON contract.service_contract_id = perm.major_id",
+    "sys.services svc ON svc.service_id = perm.major_id",
+    "sys.remote_service_bindings binding ON binding.remote_service_binding_id = perm.major_id",
+    "sys.routes route ON route.route_id = perm.major_id",
+    "sys.fulltext_catalogs catalog ON catalog.fulltext_catalog_id = perm.major_id",
+    "sys.symmetric_keys symkey ON symkey.symmetric_key_id = perm.major_id",
+    "sys.certificates cert ON cert.certificate_id = perm.major_id",
+    "sys.asymmetric_keys asymkey ON asymkey.asymmetric_key_id = perm.major_id")
+OFFICIAL_DB_PERMISSIONS = (
+    "SELECT " + ", ".join("%s = %s" % pair for pair in zip(OFFICIAL_COLUMNS, _SOURCES)) + " "
+    "FROM sys.database_permissions perm "
+    "JOIN sys.database_principals prin ON perm.grantee_principal_id = prin.principal_id "
+    + "".join("LEFT JOIN %s " % j for j in _LEFT_JOINS) + "WHERE prin.name = %s")
+
+
+def official_grants(rows, grantee):
+    """The statements the official function sends for the query's rows of the classes the
+    stand-in models (database 0, object or column 1, schema 3): names unquoted, the state word
+    first, WITH GRANT OPTION for GRANT_WITH_GRANT_OPTION."""
+    out = []
+    for r in rows:
+        if r["class"] == 0:
+            what = r["perm_name"]
+        elif r["class"] == 1:
+            what = "%s ON OBJECT::%s.%s" % (r["perm_name"], r["obj_schema_name"], r["obj_name"])
+            if r["col_name"]:
+                what = "%s (%s) " % (what, r["col_name"])
+        elif r["class"] == 3:
+            what = "%s ON SCHEMA::%s" % (r["perm_name"], r["schema_name"])
+        else:
+            raise ValueError("class %s is not modelled" % r["class"])
+        if r["state_desc"] == "GRANT_WITH_GRANT_OPTION":
+            out.append("GRANT %s TO %s WITH GRANT OPTION" % (what, grantee))
+        else:
+            out.append("%s %s TO %s" % (r["state_desc"], what, grantee))
+    return out
+
+
 def run(h):
     """Runs the checks with the helpers of the main script (module h)."""
     check, ms, pt, one, ms_error, pt_error = h.check, h.ms, h.pt, h.one, h.ms_error, h.pt_error
@@ -229,6 +297,56 @@ def run(h):
               and rows(c, "SELECT p.type FROM sys.database_permissions p JOIN sys.database_principals u"
                           " ON p.grantee_principal_id = u.principal_id WHERE u.name = N'app_user' AND "
                           "p.permission_name = N'VIEW DEFINITION'") == [])
+        t1_cols = ("SELECT c.name, c.column_id, c.system_type_id, c.user_type_id, c.max_length, t.name, "
+                   "t.schema_id FROM sys.columns c JOIN sys.objects o ON o.object_id = c.object_id "
+                   "JOIN sys.types t ON t.user_type_id = c.user_type_id WHERE o.name = %s")
+        check("pymssql: sys.columns of CREATE TABLE's columns, their sys.types (int 56, nvarchar 231)",
+              sorted(rows(c, t1_cols, "t1")) == [("c", 1, 56, 56, 4, "int", 4),
+                                                ("d", 2, 231, 231, 40, "nvarchar", 4)])
+        check("pymssql: CREATE TABLE naming a column twice is 2705",
+              ms_exec(c, "CREATE TABLE [dbo].[t3] (a int, A varchar(5))") == 2705
+              and rows(c, "SELECT name FROM sys.objects WHERE name = N't3'") == [])
+        check("pymssql: LEFT JOIN keeps a row no row matches, with NULLs (ON a AND b)",
+              rows(c, "SELECT o.name, c.name FROM sys.objects o LEFT JOIN sys.columns c ON "
+                      "c.object_id = o.object_id AND c.column_id = 9 WHERE o.name = N't1'")
+              == [("t1", None)])
+        check("pymssql: LEFT OUTER JOIN with matches is an inner join; the views of securables the "
+              "stand-in cannot create are empty",
+              sorted(rows(c, "SELECT c.name, a.name FROM sys.objects o LEFT OUTER JOIN sys.columns c "
+                             "ON c.object_id = o.object_id LEFT JOIN sys.certificates a ON "
+                             "a.certificate_id = c.column_id WHERE o.name = N't1'"))
+              == [("c", None), ("d", None)]
+              and all(rows(c, "SELECT name FROM sys." + v) == [] for v in EMPTY_VIEWS))
+        # The official multi-user function's database-permission query, as written (pymssql's %s).
+        official = rows(c, OFFICIAL_DB_PERMISSIONS, "app_user")
+        got = sorted([dict(zip(OFFICIAL_COLUMNS, r)) for r in official],
+                     key=lambda r: (r["class"], r["perm_name"]))
+        def picked(r):
+            return (r["class"], r["state_desc"], r["perm_name"], r["schema_name"], r["obj_name"],
+                    r["obj_schema_name"], r["col_name"], r["imp_name"], r["imp_type"])
+        others = [k for k in OFFICIAL_COLUMNS if k not in (
+            "class", "state_desc", "perm_name", "schema_name", "obj_name", "obj_schema_name",
+            "col_name", "imp_name", "imp_type")]
+        # imp joins principal_id = major_id: 0 is public, 1 is dbo, as on SQL Server.
+        check("pymssql: the official database-permission query (twenty LEFT JOINs) runs as written",
+              [picked(r) for r in got] == [
+                  (0, "GRANT", "CONNECT", None, None, None, None, "public", "R"),
+                  (0, "GRANT", "CREATE TABLE", None, None, None, None, "public", "R"),
+                  (1, "DENY", "INSERT", None, "t1", "dbo", None, None, None),
+                  (1, "GRANT", "SELECT", None, "t1", "dbo", None, None, None),
+                  (3, "GRANT", "SELECT", "dbo", None, None, None, "dbo", "S")]
+              and all(r[k] is None for r in got for k in others), official)
+        # Its statements, built from those rows as the official function builds them, copy the
+        # permissions to a user named like its login.
+        c.cursor().execute("CREATE LOGIN [perm_copy] WITH PASSWORD = N'Perm-Pa55word-1'")
+        c.cursor().execute("CREATE USER [perm_copy] FOR LOGIN [perm_copy]")
+        codes = [ms_exec(c, stmt) for stmt in official_grants(got, "[perm_copy]")]
+        held = ("SELECT p.class, p.major_id, p.minor_id, p.permission_name, p.state FROM "
+                "sys.database_permissions p JOIN sys.database_principals u ON "
+                "p.grantee_principal_id = u.principal_id WHERE u.name = %s")
+        check("pymssql: the official function's GRANT / DENY statements from those rows run as written",
+              codes == [0] * 5 and sorted(rows(c, held, "perm_copy")) == sorted(rows(c, held, "app_user")),
+              codes)
     # The plain login reaches appdb as its new user, a member of db_datareader only.
     with ms(FORCED, "app", PT_PW, encryption="require", database="appdb") as c:
         check("pymssql: the plain login is app_user in appdb", one(c, "SELECT USER_NAME()")[0] == "app_user")
@@ -339,6 +457,14 @@ def run(h):
                         (one(c, "SELECT object_id FROM sys.objects WHERE name = %s", ("t1",))[0],) * 2))
               == ("t1", "dbo")
               and pt_exec(c, "GRANT SELECT ON SCHEMA::[dbo] TO [pt_user] WITH GRANT OPTION") == 0)
+        got = sorted([dict(zip(OFFICIAL_COLUMNS, r))
+                      for r in rows(c, OFFICIAL_DB_PERMISSIONS, ("pt_user",))],
+                     key=lambda r: r["class"])
+        check("python-tds: the official database-permission query through sp_executesql",
+              [(r["class"], r["state_desc"], r["perm_name"], r["schema_name"], r["imp_name"])
+               for r in got] == [(0, "GRANT", "CONNECT", None, "public"),
+                                 (3, "GRANT_WITH_GRANT_OPTION", "SELECT", "dbo", "dbo")]
+              and all(r[k] is None for r in got for k in OFFICIAL_COLUMNS[9:]), got)
     with pt(FORCED, "pt_login", "Pt-Pa55word-1", database="appdb") as c:
         check("python-tds: SELECT on the schema WITH GRANT OPTION lets it grant SELECT on a table there",
               pt_exec(c, "GRANT SELECT ON [dbo].[t1] TO [guest]") == 0

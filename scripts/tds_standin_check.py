@@ -120,7 +120,7 @@ with ms(FORCED, "app", APP_PW, encryption="require") as c:
     check("pymssql: a reserved word where a name belongs is 156",
           ms_error(lambda: c.cursor().execute("ALTER LOGIN select WITH PASSWORD = N'x'")) == 156)
     check("pymssql: what is not modelled is refused (50000)",
-          ms_error(lambda: one(c, "SELECT name FROM sys.columns")) == 50000)
+          ms_error(lambda: one(c, "SELECT name FROM sys.indexes")) == 50000)
 # request -> OFF; forced server answers REQ: the whole session still encrypted.
 with ms(FORCED, "app", APP_PW, encryption="request") as c:
     check("pymssql request/forced: logged in", one(c, "SELECT SUSER_SNAME()")[0] == "app")

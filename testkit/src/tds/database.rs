@@ -3,6 +3,7 @@
 //! sys.schemas, Database-level roles, Principals (Database Engine)].
 
 use super::catalog::same;
+use super::ddl::TableColumn;
 use super::perms::{self, Perm, DATABASE_ROLES};
 
 /// A row of sys.database_principals.
@@ -54,6 +55,8 @@ pub struct Database {
     pub schemas: Vec<(i32, String, i32)>,
     /// User tables (sys.objects of type U): (object_id, name, schema_id).
     pub objects: Vec<(i32, String, i32)>,
+    /// Their columns (sys.columns): (object_id, column_id, the column).
+    pub columns: Vec<(i32, i32, TableColumn)>,
     next_id: i32,
 }
 
@@ -104,6 +107,7 @@ impl Database {
             perms: Vec::new(),
             schemas,
             objects: Vec::new(),
+            columns: Vec::new(),
             next_id: 5,
         }
     }

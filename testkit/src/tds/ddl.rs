@@ -33,6 +33,47 @@ pub enum On {
     Object(Option<String>, String),
 }
 
+/// A column's type, of those CREATE TABLE takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// INT.
+    Int,
+    /// VARCHAR(n).
+    VarChar(u16),
+    /// NVARCHAR(n).
+    NVarChar(u16),
+}
+
+impl ColumnKind {
+    /// sys.types' system_type_id of the type [MS Learn sys.types: int 56, varchar 167,
+    /// nvarchar 231].
+    pub fn type_id(self) -> i32 {
+        match self {
+            ColumnKind::Int => 56,
+            ColumnKind::VarChar(_) => 167,
+            ColumnKind::NVarChar(_) => 231,
+        }
+    }
+
+    /// sys.columns' max_length: bytes (NVARCHAR: two per character).
+    pub fn max_length(self) -> i32 {
+        match self {
+            ColumnKind::Int => 4,
+            ColumnKind::VarChar(n) => n.into(),
+            ColumnKind::NVarChar(n) => 2 * i32::from(n),
+        }
+    }
+}
+
+/// A column of CREATE TABLE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableColumn {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub kind: ColumnKind,
+}
+
 /// A GRANT / DENY / REVOKE.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PermStmt {
@@ -99,7 +140,7 @@ pub enum Ddl {
     /// GRANT / DENY / REVOKE.
     Permission(PermStmt),
     /// `CREATE TABLE [s.]t (column type, ...)` (types INT or [N]VARCHAR(n); nothing else).
-    CreateTable(Option<String>, String),
+    CreateTable(Option<String>, String, Vec<TableColumn>),
 }
 
 impl Parser {
@@ -377,26 +418,44 @@ impl Parser {
                     return Err(errors::not_modelled("CREATE TABLE with a three-part name"));
                 }
                 self.punct('(')?;
+                let mut columns = Vec::new();
                 loop {
-                    self.name()?;
+                    let name = self.name()?;
                     let ty = self.option().unwrap_or_default();
                     self.at += 1;
-                    match ty.as_str() {
-                        "INT" => {}
+                    let kind = match ty.as_str() {
+                        "INT" => ColumnKind::Int,
                         "NVARCHAR" | "VARCHAR" => {
                             self.punct('(')?;
-                            match self.next() {
-                                Some(Tok::Int(_)) => {}
+                            let n = match self.next() {
+                                Some(Tok::Int(n)) => n,
                                 t => return Err(near(t.as_ref())),
-                            }
+                            };
                             self.punct(')')?;
+                            // [N]VARCHAR(n): n from 1 to 4000 (NVARCHAR) or 8000 (VARCHAR)
+                            // [MS Learn nchar and nvarchar, char and varchar].
+                            let max = if ty == "NVARCHAR" { 4000 } else { 8000 };
+                            let n = u16::try_from(n)
+                                .ok()
+                                .filter(|n| (1..=max).contains(n))
+                                .ok_or_else(|| {
+                                    errors::not_modelled(&format!(
+                                        "{ty}({n}) (the sizes are 1 to {max})"
+                                    ))
+                                })?;
+                            if ty == "NVARCHAR" {
+                                ColumnKind::NVarChar(n)
+                            } else {
+                                ColumnKind::VarChar(n)
+                            }
                         }
                         _ => {
                             return Err(errors::not_modelled(
                                 "column types other than INT and [N]VARCHAR(n)",
                             ))
                         }
-                    }
+                    };
+                    columns.push(TableColumn { name, kind });
                     match self.next() {
                         Some(Tok::Punct(',')) => {}
                         Some(Tok::Punct(')')) => break,
@@ -409,7 +468,7 @@ impl Parser {
                         t => return Err(near(t.as_ref())),
                     }
                 }
-                Ok(Statement::Ddl(Ddl::CreateTable(schema, table)))
+                Ok(Statement::Ddl(Ddl::CreateTable(schema, table, columns)))
             }
             _ => Err(near(self.peek())),
         }

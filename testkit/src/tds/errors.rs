@@ -368,3 +368,11 @@ pub fn object_exists(name: &str) -> SqlError {
         format!("There is already an object named '{name}' in the database."),
     )
 }
+
+/// 2705.
+pub fn duplicate_column(column: &str, table: &str) -> SqlError {
+    e16(
+        2705,
+        format!("Column names in each table must be unique. Column name '{column}' in table '{table}' is specified more than once."),
+    )
+}

@@ -55,13 +55,16 @@ impl<'a> Row<'a> {
         Row { parts: Vec::new() }
     }
 
-    /// The rows `index` of the first `index.len()` tables.
-    pub fn new(tables: &'a [Table], index: &[usize]) -> Self {
+    /// The rows `index` of the first `index.len()` tables (None: that table's columns NULL).
+    pub fn new(tables: &'a [Table], index: &[Option<usize>]) -> Self {
         Row {
             parts: tables
                 .iter()
                 .zip(index)
-                .map(|(t, i)| (t.0.as_str(), t.1.as_slice(), Some(t.2[*i].as_slice())))
+                .map(|(t, i)| {
+                    let values = i.and_then(|i| t.2.get(i)).map(Vec::as_slice);
+                    (t.0.as_str(), t.1.as_slice(), values)
+                })
                 .collect(),
         }
     }

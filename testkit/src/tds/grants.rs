@@ -158,7 +158,7 @@ pub fn run(c: &mut Catalog, who: &Who, db: &str, d: &Ddl) -> Result<(), SqlError
             Ok(())
         }
         Ddl::Permission(s) => permission(c, who, db, uid, s),
-        Ddl::CreateTable(schema, table) => {
+        Ddl::CreateTable(schema, table, columns) => {
             let d = c.db_mut(db).expect("the session's database");
             // CREATE TABLE in the database and ALTER on the schema [MS Learn CREATE TABLE].
             if !d.has(uid, "CREATE TABLE", 0, 0) {
@@ -175,9 +175,17 @@ pub fn run(c: &mut Catalog, who: &Who, db: &str, d: &Ddl) -> Result<(), SqlError
             if d.objects.iter().any(|o| o.2 == sid && same(&o.1, table)) {
                 return Err(errors::object_exists(table));
             }
-            // Object ids: the stand-in's own numbers.
+            for (i, col) in columns.iter().enumerate() {
+                if columns[..i].iter().any(|c| same(&c.name, &col.name)) {
+                    return Err(errors::duplicate_column(&col.name, table));
+                }
+            }
+            // Object ids: the stand-in's own numbers; column ids from 1 in order.
             let id = 1_013_578_649 + 16 * d.objects.len() as i32;
             d.objects.push((id, table.clone(), sid));
+            for (col, n) in columns.iter().zip(1..) {
+                d.columns.push((id, n, col.clone()));
+            }
             Ok(())
         }
     }

@@ -1,6 +1,8 @@
-//! `SELECT ... FROM <view> [AS a] [[INNER] JOIN <view> [AS b] ON cond]... [WHERE cond [AND
-//! cond]...]` over the catalog views of [`super::views`], conditions `=` and `IS [NOT] NULL`:
-//! parsed here, run by [`run`]. Everything else a query may say is refused.
+//! `SELECT ... FROM <view> [AS a] [{[INNER] | LEFT [OUTER]} JOIN <view> [AS b] ON cond]...
+//! [WHERE cond [AND cond]...]` over the catalog views of [`super::views`], conditions `=` and
+//! `IS [NOT] NULL`: parsed here, run by [`run`]. A LEFT JOIN keeps each row that no row of its
+//! view matches, with that view's columns NULL [MS Learn FROM clause, "LEFT [OUTER]"].
+//! Everything else a query may say is refused.
 
 use super::errors::{self, SqlError};
 use super::expr::{compare, eval, Ctx, Row};
@@ -29,6 +31,9 @@ pub struct Source {
     pub alias: String,
     /// A JOIN's ON conditions, ANDed.
     pub on: Vec<Cond>,
+    /// LEFT [OUTER] JOIN: a row no row of this view matches is kept, with this view's columns
+    /// NULL.
+    pub left: bool,
 }
 
 /// A condition.
@@ -79,15 +84,26 @@ impl Parser {
             self.at += 1;
             q.from.push(self.source()?);
             loop {
+                let mut left = false;
                 if self.is_word("INNER") {
                     self.at += 1;
                     if !self.is_word("JOIN") {
                         return Err(near(self.peek()));
                     }
+                } else if self.is_word("LEFT") {
+                    self.at += 1;
+                    if self.is_word("OUTER") {
+                        self.at += 1;
+                    }
+                    if !self.is_word("JOIN") {
+                        return Err(near(self.peek()));
+                    }
+                    left = true;
                 }
                 if self.is_word("JOIN") {
                     self.at += 1;
                     let mut s = self.source()?;
+                    s.left = left;
                     if !self.is_word("ON") {
                         return Err(near(self.peek()));
                     }
@@ -150,6 +166,7 @@ impl Parser {
             view: full,
             alias,
             on: Vec::new(),
+            left: false,
         })
     }
 
@@ -222,14 +239,16 @@ pub fn run(q: &Query, ctx: &Ctx) -> Result<ResultSet, SqlError> {
         }
         aliases.push(a);
     }
-    // Rows as indexes into each table; joined one table at a time.
-    let mut joined: Vec<Vec<usize>> = vec![Vec::new()];
+    // Rows as indexes into each table (None: a LEFT JOIN's NULLs); joined one table at a
+    // time.
+    let mut joined: Vec<Vec<Option<usize>>> = vec![Vec::new()];
     for (t, source) in tables.iter().zip(&q.from) {
         let mut next = Vec::new();
         for partial in &joined {
+            let before = next.len();
             for i in 0..t.2.len() {
                 let mut candidate = partial.clone();
-                candidate.push(i);
+                candidate.push(Some(i));
                 let row = Row::new(&tables, &candidate);
                 let mut ok = true;
                 for c in &source.on {
@@ -238,6 +257,11 @@ pub fn run(q: &Query, ctx: &Ctx) -> Result<ResultSet, SqlError> {
                 if ok {
                     next.push(candidate);
                 }
+            }
+            if source.left && next.len() == before {
+                let mut kept = partial.clone();
+                kept.push(None);
+                next.push(kept);
             }
         }
         joined = next;

@@ -26,6 +26,8 @@ pub enum ColumnType {
     Int,
     /// TINYINT (INTN of length 1).
     TinyInt,
+    /// SMALLINT (INTN of length 2).
+    SmallInt,
     /// BIT (BITN).
     Bit,
     /// CHAR(n) (BIGCHAR, single-byte, padded with spaces).
@@ -213,6 +215,7 @@ impl Tokens {
                 }
                 ColumnType::Int => self.out.extend_from_slice(&[0x26, 4]),
                 ColumnType::TinyInt => self.out.extend_from_slice(&[0x26, 1]),
+                ColumnType::SmallInt => self.out.extend_from_slice(&[0x26, 2]),
                 ColumnType::Bit => self.out.extend_from_slice(&[0x68, 1]),
                 ColumnType::Char(n) => {
                     self.out.push(0xAF);
@@ -238,13 +241,20 @@ impl Tokens {
                 .get(i)
                 .copied()
                 .unwrap_or(ColumnType::NVarChar(4000));
-            let fixed = matches!(ty, ColumnType::Int | ColumnType::TinyInt | ColumnType::Bit);
+            let fixed = matches!(
+                ty,
+                ColumnType::Int | ColumnType::SmallInt | ColumnType::TinyInt | ColumnType::Bit
+            );
             match (v, ty) {
                 (Value::Null, _) if fixed => self.out.push(0),
                 (Value::Null, _) => self.out.extend_from_slice(&[0xFF, 0xFF]),
                 (Value::Int(i), ColumnType::Int) => {
                     self.out.push(4);
                     self.out.extend_from_slice(&i.to_le_bytes());
+                }
+                (Value::Int(i), ColumnType::SmallInt) => {
+                    self.out.push(2);
+                    self.out.extend_from_slice(&(*i as i16).to_le_bytes());
                 }
                 (Value::Int(i), ColumnType::TinyInt | ColumnType::Bit) => {
                     self.out.extend_from_slice(&[1, *i as u8])
@@ -332,5 +342,9 @@ mod tests {
         t.out.clear();
         t.row(&[Value::Str("CO".into()), Value::Int(1)]);
         assert_eq!(t.out, [0xD1, 4, 0, b'C', b'O', b' ', b' ', 1, 1]);
+        t.columns(&[(String::new(), ColumnType::SmallInt)]);
+        t.out.clear();
+        t.row(&[Value::Int(8000)]);
+        assert_eq!(t.out, [0xD1, 2, 0x40, 0x1F]);
     }
 }

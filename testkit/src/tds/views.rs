@@ -1,6 +1,7 @@
 //! The catalog views, with SQL Server's column names and types [MS Learn sys.databases,
 //! sys.server_principals, sys.sql_logins, sys.server_role_members, sys.server_permissions,
-//! sys.database_principals, sys.database_role_members, sys.database_permissions, sys.schemas].
+//! sys.database_principals, sys.database_role_members, sys.database_permissions, sys.schemas,
+//! sys.objects, sys.columns, sys.types, and the views of [`EMPTY`]].
 //! Only the columns listed here exist in the stand-in; any other is refused (50000).
 //! Metadata visibility: a caller without ALTER ANY LOGIN sees, of the logins, its own and sa;
 //! without ALTER ANY USER, of the users, its own and the system users; user-defined roles
@@ -23,6 +24,49 @@ const VIEWS: &[&str] = &[
     "sys.database_permissions",
     "sys.schemas",
     "sys.objects",
+    "sys.columns",
+    "sys.types",
+    "sys.assemblies",
+    "sys.xml_schema_collections",
+    "sys.service_message_types",
+    "sys.service_contracts",
+    "sys.services",
+    "sys.remote_service_bindings",
+    "sys.routes",
+    "sys.fulltext_catalogs",
+    "sys.symmetric_keys",
+    "sys.certificates",
+    "sys.asymmetric_keys",
+];
+
+/// The views of securables the stand-in cannot create: always empty, with their name, id and
+/// owner columns [MS Learn sys.assemblies, sys.xml_schema_collections,
+/// sys.service_message_types, sys.service_contracts, sys.services,
+/// sys.remote_service_bindings, sys.routes, sys.fulltext_catalogs, sys.symmetric_keys,
+/// sys.certificates, sys.asymmetric_keys]. The system rows SQL Server lists in some of them
+/// (Service Broker's message types and contracts, the AutoCreatedLocal route, master's service
+/// master key) are not modelled.
+const EMPTY: &[(&str, &str)] = &[
+    ("sys.assemblies", "assembly_id"),
+    ("sys.xml_schema_collections", "xml_collection_id"),
+    ("sys.service_message_types", "message_type_id"),
+    ("sys.service_contracts", "service_contract_id"),
+    ("sys.services", "service_id"),
+    ("sys.remote_service_bindings", "remote_service_binding_id"),
+    ("sys.routes", "route_id"),
+    ("sys.fulltext_catalogs", "fulltext_catalog_id"),
+    ("sys.symmetric_keys", "symmetric_key_id"),
+    ("sys.certificates", "certificate_id"),
+    ("sys.asymmetric_keys", "asymmetric_key_id"),
+];
+
+/// The built-in types the stand-in's tables may use, as sys.types lists them: (name,
+/// system_type_id, user_type_id, max_length) [MS Learn sys.types; sysname is nvarchar(128)].
+const TYPES: &[(&str, i32, i32, i32)] = &[
+    ("int", 56, 56, 4),
+    ("varchar", 167, 167, 8000),
+    ("nvarchar", 231, 231, 8000),
+    ("sysname", 231, 256, 256),
 ];
 
 /// Whether the stand-in has the view.
@@ -274,6 +318,66 @@ pub fn rows(view: &str, ctx: &Ctx) -> Result<(Cols, Vec<Vec<V>>), SqlError> {
                 .map(|(id, n, sid)| vec![s(n), V::Int(*id), V::Int(*sid), s("U"), s("USER_TABLE")])
                 .collect(),
         ),
-        v => return Err(errors::not_modelled(&format!("the view {v}"))),
+        "sys.columns" => (
+            cols(&[
+                ("object_id", T::Int),
+                ("name", SYSNAME),
+                ("column_id", T::Int),
+                ("system_type_id", T::TinyInt),
+                ("user_type_id", T::Int),
+                ("max_length", T::SmallInt),
+                ("is_nullable", T::Bit),
+            ]),
+            db.columns
+                .iter()
+                .map(|(object, id, col)| {
+                    let ty = col.kind.type_id();
+                    vec![
+                        V::Int(*object),
+                        s(&col.name),
+                        V::Int(*id),
+                        V::Int(ty),
+                        V::Int(ty),
+                        V::Int(col.kind.max_length()),
+                        V::Int(1),
+                    ]
+                })
+                .collect(),
+        ),
+        "sys.types" => (
+            cols(&[
+                ("name", SYSNAME),
+                ("system_type_id", T::TinyInt),
+                ("user_type_id", T::Int),
+                ("schema_id", T::Int),
+                ("principal_id", T::Int),
+                ("max_length", T::SmallInt),
+                ("is_user_defined", T::Bit),
+            ]),
+            TYPES
+                .iter()
+                .map(|(n, system, user, len)| {
+                    vec![
+                        s(n),
+                        V::Int(*system),
+                        V::Int(*user),
+                        V::Int(4),
+                        V::Null,
+                        V::Int(*len),
+                        V::Int(0),
+                    ]
+                })
+                .collect(),
+        ),
+        v => match EMPTY.iter().find(|(name, _)| *name == v) {
+            Some((_, id)) => {
+                let mut cs = cols(&[("name", SYSNAME), (id, T::Int), ("principal_id", T::Int)]);
+                if v == "sys.xml_schema_collections" {
+                    cs.push(("schema_id".into(), T::Int));
+                }
+                (cs, Vec::new())
+            }
+            None => return Err(errors::not_modelled(&format!("the view {v}"))),
+        },
     })
 }
