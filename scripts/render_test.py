@@ -266,8 +266,7 @@ def expected_environment(t, params):
     env["RUST_LOG"] = params.get("logLevel", "")
     if t["strategy"]:
         env["ROTATION_STRATEGY"] = t["strategy"]
-    if t["tls"]:
-        env["EXTRA_CA_CERTS"] = None
+    env["EXTRA_CA_CERTS"] = None
     if t["plaintext_fallback"]:
         env["ALLOW_PLAINTEXT_FALLBACK"] = params.get("allowPlaintextFallback", "false")
     if t["superuser"]:

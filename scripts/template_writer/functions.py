@@ -61,8 +61,8 @@ def environment(t):
     env = {"ROTATION_TYPE": t["name"]}
     if t["strategy"]:
         env["ROTATION_STRATEGY"] = t["strategy"]
-    if t["tls"]:
-        env["EXTRA_CA_CERTS"] = ref("extraCaCertificates")
+    # Every function's AWS API clients read it; database and cache connections too.
+    env["EXTRA_CA_CERTS"] = ref("extraCaCertificates")
     if t["plaintext_fallback"]:
         env["ALLOW_PLAINTEXT_FALLBACK"] = ref("allowPlaintextFallback")
     for var, param in t["env"].items():

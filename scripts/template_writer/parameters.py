@@ -4,7 +4,7 @@ from .emit import flow, prose, quoted
 from .rotation_types import ELASTICACHE_USER_ARN, SECRET_ARN, is_stack
 
 # The parameters, in order: (name, applies_to, fields). applies_to: "all", "plaintext_fallback",
-# "master" (types with master_params), "superuser" (multi-user types), "rds_api", "tls",
+# "master" (types with master_params), "superuser" (multi-user types), "rds_api",
 # "elasticache", "env" (only types whose env names it), or "stack" (the one-stack template only).
 # Fields of None are chosen by special_parameter() for the types in the template.
 PARAMETERS = [
@@ -56,13 +56,16 @@ PARAMETERS = [
                        "(roleArn).",
     }),
     ("masterSecretKmsKeyArn", "master", None),
-    ("extraCaCertificates", "tls", {
+    ("extraCaCertificates", "all", {
         "Type": "String",
         "Default": "",
-        "Description": "Database and ElastiCache functions: extra trusted CA certificates added "
-                       "to the OS and Mozilla roots, e.g. your RDS region's CA. PEM text, or the "
-                       "path of a PEM file, e.g. in a Lambda layer (/opt/certs/ca.pem): Lambda "
-                       "limits all environment variables together to 4 KB.",
+        "Description": "Extra trusted CA certificates, PEM text or the path of a PEM file, e.g. "
+                       "in a Lambda layer (/opt/certs/ca.pem): Lambda limits all environment "
+                       "variables together to 4 KB. The AWS API clients (Secrets Manager, and "
+                       "RDS, Redshift or ElastiCache where used) trust them beside the Amazon "
+                       "roots compiled in: a TLS-inspecting proxy's or a private endpoint's CA. "
+                       "Database and ElastiCache connections trust them beside the OS and "
+                       "Mozilla roots and the RDS CA bundle, e.g. your RDS region's CA.",
     }),
     ("allowPlaintextFallback", "plaintext_fallback", {
         "Type": "String",
@@ -305,7 +308,7 @@ def applies(scope, name, types):
         return True
     if scope == "stack":
         return is_stack(types)
-    if scope in ("tls", "elasticache", "plaintext_fallback", "superuser", "rds_api"):
+    if scope in ("elasticache", "plaintext_fallback", "superuser", "rds_api"):
         return any(t[scope] for t in types)
     if scope == "master":
         return any(t["master_params"] for t in types)
