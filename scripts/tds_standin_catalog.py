@@ -317,6 +317,12 @@ def run(h):
                              "a.certificate_id = c.column_id WHERE o.name = N't1'"))
               == [("c", None), ("d", None)]
               and all(rows(c, "SELECT name FROM sys." + v) == [] for v in EMPTY_VIEWS))
+        check("pymssql: a column no view has is refused in a LEFT JOIN's ON over an empty view, "
+              "and a JOIN's ON may not name a view joined after it (4104)",
+              ms_exec(c, "SELECT o.name FROM sys.objects o LEFT JOIN sys.certificates a ON "
+                         "a.nope = o.object_id") == 50000
+              and ms_exec(c, "SELECT o.name FROM sys.objects o LEFT JOIN sys.columns c ON "
+                             "c.object_id = a.certificate_id JOIN sys.certificates a ON 1 = 1") == 4104)
         # The official multi-user function's database-permission query, as written (pymssql's %s).
         official = rows(c, OFFICIAL_DB_PERMISSIONS, "app_user")
         got = sorted([dict(zip(OFFICIAL_COLUMNS, r)) for r in official],

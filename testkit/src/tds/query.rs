@@ -239,6 +239,19 @@ pub fn run(q: &Query, ctx: &Ctx) -> Result<ResultSet, SqlError> {
         }
         aliases.push(a);
     }
+    // Every condition is bound and typed before any row is read, as SQL Server compiles a
+    // query before it runs it: a column no view has fails even where a view has no rows (a
+    // JOIN's ON sees only the views before it and its own).
+    for (k, source) in q.from.iter().enumerate() {
+        let nulls = Row::nulls(&tables[..=k]);
+        for c in &source.on {
+            holds(c, ctx, &nulls)?;
+        }
+    }
+    let nulls = Row::nulls(&tables);
+    for c in &q.filter {
+        holds(c, ctx, &nulls)?;
+    }
     // Rows as indexes into each table (None: a LEFT JOIN's NULLs); joined one table at a
     // time.
     let mut joined: Vec<Vec<Option<usize>>> = vec![Vec::new()];

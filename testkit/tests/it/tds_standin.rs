@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 const MASTER: &str = "Master-Pa55word-tds";
 const APP: &str = "App-Pa55word-tds";
 /// The checks the script makes.
-const CHECKS: usize = 152;
+const CHECKS: usize = 153;
 
 /// The venv's python: `SANDBOX_TDS_PYTHON`, else where scripts/setup.sh puts it.
 fn python() -> PathBuf {
