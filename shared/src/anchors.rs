@@ -207,14 +207,7 @@ fn config(
     if built_in_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
-    for cert in certificates {
-        roots
-            .add(cert.clone())
-            .map_err(|e| RotationError::Configuration {
-                variable: EXTRA_CA_CERTS.into(),
-                problem: format!("holds a trust anchor rustls cannot use: {e}"),
-            })?;
-    }
+    crate::pem::add_anchors(&mut roots, certificates, EXTRA_CA_CERTS)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

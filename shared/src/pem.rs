@@ -16,7 +16,18 @@ pub(crate) fn checked_bundle(
     source: &str,
 ) -> Result<Vec<CertificateDer<'static>>> {
     let certs = parse_pem(pem, source)?;
-    for cert in &certs {
+    add_anchors(roots, &certs, source)?;
+    Ok(certs)
+}
+
+/// Adds `certs` to `roots`; a certificate rustls cannot use as a trust anchor is an error
+/// naming `source`.
+pub(crate) fn add_anchors(
+    roots: &mut RootCertStore,
+    certs: &[CertificateDer<'static>],
+    source: &str,
+) -> Result<()> {
+    for cert in certs {
         roots
             .add(cert.clone())
             .map_err(|e| RotationError::Configuration {
@@ -24,7 +35,7 @@ pub(crate) fn checked_bundle(
                 problem: format!("holds a certificate rustls cannot use as a trust anchor: {e}"),
             })?;
     }
-    Ok(certs)
+    Ok(())
 }
 
 fn parse_pem(extra: &str, source: &str) -> Result<Vec<CertificateDer<'static>>> {
