@@ -175,23 +175,23 @@ root.admin.command('createUser', 'demo_docdb_multi', pwd='Demo-DocMulti-1', role
 # secret says it is DocumentDB (which has no authentication restrictions to copy).
 mongo_secret() { echo "{\"engine\":\"docdb\",\"host\":\"127.0.0.1\",\"port\":$MONGO_PORT,\"username\":\"$1\",\"password\":\"$2\",\"dbname\":\"admin\",\"ssl\":true$3}"; }
 DOCUMENTDB_MASTER_ARN=$(secrets create demo/documentdb-master "$(mongo_secret root "$MONGO_ROOT_PASSWORD" '')")
-# Logs in to the stand-in with pymongo as the demo secret's AWSCURRENT and AWSPREVIOUS users
-# (printed: the stage, the user and the answer; never the password).
-mongo_logins() {
+# stage_logins SECRET_ID RUNNER WORD: logs in to a stand-in through RUNNER (pymongo_run,
+# pymssql_run: a client that is not ours) as the demo secret's AWSCURRENT and AWSPREVIOUS
+# principals (printed: the stage, the WORD (user / login) and the answer; never the password).
+stage_logins() {
   local stage value
-  echo "Logins (pymongo):"
   for stage in AWSCURRENT AWSPREVIOUS; do
     value=$("$VENV/bin/python3" -c "
 import boto3, sys
 sm = boto3.client('secretsmanager', endpoint_url='$MOTO_ENDPOINT', region_name='us-east-1')
 print(sm.get_secret_value(SecretId='$1', VersionStage='$stage')['SecretString'])")
-    VALUE="$value" pymongo_run "
+    VALUE="$value" "$2" "
 import json, os
 v = json.loads(os.environ['VALUE'])
-print('  %-11s user %-22s %s' % ('$stage', v['username'], login(v['username'], v['password'])))"
+print('  %-11s $3 %-$((26 - ${#3}))s %s' % ('$stage', v['username'], login(v['username'], v['password'])))"
   done
 }
-
+mongo_logins() { echo "Logins (pymongo):"; stage_logins "$1" pymongo_run user; }
 # No SQL Server can run here: the testkit's TDS stand-in plays Amazon RDS for SQL Server (an
 # RDS-like master login `admin`; encryption forced, as rds.force_ssl = 1) with the sandbox
 # certificate. pymssql (FreeTDS), an independent client, creates the demo logins and tries the
@@ -232,22 +232,7 @@ admin.cursor().execute('CREATE LOGIN [demo_sql_single] WITH PASSWORD = %s', ('De
 admin.cursor().execute('CREATE LOGIN [demo_sql_multi] WITH PASSWORD = %s', ('Demo-SqlMulti-1',))"
 sqlserver_secret() { echo "{\"engine\":\"sqlserver\",\"host\":\"127.0.0.1\",\"port\":$TDS_PORT,\"username\":\"$1\",\"password\":\"$2\",\"dbname\":\"master\",\"ssl\":true$3}"; }
 SQLSERVER_MASTER_ARN=$(secrets create demo/sqlserver-master "$(sqlserver_secret admin "$TDS_MASTER_PASSWORD" '')")
-# Logs in to the stand-in with pymssql as the demo secret's AWSCURRENT and AWSPREVIOUS logins
-# (printed: the stage, the login and the answer; never the password).
-sqlserver_logins() {
-  local stage value
-  echo "Logins (pymssql):"
-  for stage in AWSCURRENT AWSPREVIOUS; do
-    value=$("$VENV/bin/python3" -c "
-import boto3, sys
-sm = boto3.client('secretsmanager', endpoint_url='$MOTO_ENDPOINT', region_name='us-east-1')
-print(sm.get_secret_value(SecretId='$1', VersionStage='$stage')['SecretString'])")
-    VALUE="$value" pymssql_run "
-import json
-v = json.loads(os.environ['VALUE'])
-print('  %-11s login %-21s %s' % ('$stage', v['username'], login(v['username'], v['password'])))"
-  done
-}
+sqlserver_logins() { echo "Logins (pymssql):"; stage_logins "$1" pymssql_run login; }
 
 log "starting cargo lambda watch (single-user strategy)"
 start_watch single
